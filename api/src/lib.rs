@@ -1,0 +1,316 @@
+//! Wire types shared by the Kiln frontend (wasm) and backend: every JSON body
+//! that crosses `/api` is one of these. Serde only, so it compiles everywhere.
+
+use serde::{Deserialize, Serialize};
+
+/// The body of every error response: `{ "error": { "code", "message", "details" } }`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiError {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorBody {
+    /// A stable machine-readable code such as `not_found` or `invalid_csv`.
+    pub code: String,
+    /// A sentence for a person: what is wrong and, where known, where.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// One stored dataset as listed on the Datasets page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DatasetSummary {
+    pub id: String,
+    pub name: String,
+    pub rows: u64,
+    pub columns: u32,
+    /// Size of the uploaded file in bytes.
+    pub bytes: u64,
+    /// RFC 3339 timestamp of the upload.
+    pub created: String,
+}
+
+/// What a column holds, as a person would say it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    Numeric,
+    Categorical,
+    Boolean,
+    Datetime,
+    Text,
+    Identifier,
+}
+
+impl ColumnKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ColumnKind::Numeric => "numeric",
+            ColumnKind::Categorical => "categorical",
+            ColumnKind::Boolean => "boolean",
+            ColumnKind::Datetime => "datetime",
+            ColumnKind::Text => "text",
+            ColumnKind::Identifier => "identifier",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ValueCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// Per-column statistics shown on the Profile page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnProfile {
+    pub name: String,
+    pub kind: ColumnKind,
+    /// The storage type inferred from the file (e.g. `i64`, `f64`, `str`).
+    pub dtype: String,
+    pub missing: u64,
+    pub distinct: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    /// Most frequent values, most frequent first (at most 5).
+    pub top_values: Vec<ValueCount>,
+}
+
+/// A window of rows rendered as text cells (`None` is a missing value).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RowsPage {
+    pub columns: Vec<String>,
+    pub offset: u64,
+    pub total: u64,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    pub rows: u64,
+    pub columns: Vec<ColumnProfile>,
+    /// The first rows of the dataset.
+    pub head: RowsPage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DatasetDetail {
+    pub summary: DatasetSummary,
+    pub profile: Profile,
+    /// Notes from ingest a person should know (renamed columns, ...).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// A bundled sample dataset, loadable with one click.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub description: String,
+    pub target: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadSampleRequest {
+    pub name: String,
+}
+
+/// The kind of prediction problem.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Regression,
+    Binary,
+    Multiclass,
+}
+
+impl Task {
+    pub fn label(self) -> &'static str {
+        match self {
+            Task::Regression => "regression",
+            Task::Binary => "binary classification",
+            Task::Multiclass => "multiclass classification",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BuildRequest {
+    pub dataset_id: String,
+    pub target: String,
+    /// Overrides the detected task when set.
+    #[serde(default)]
+    pub task: Option<Task>,
+    /// Wall-clock budget for the search, in seconds.
+    #[serde(default = "default_budget")]
+    pub time_budget_secs: u32,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_budget() -> u32 {
+    60
+}
+
+/// What the backend can tell about a target before a build starts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetInfo {
+    pub task: Task,
+    pub classes: Vec<String>,
+    pub missing: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Interrupted,
+}
+
+impl BuildState {
+    pub fn is_final(self) -> bool {
+        !matches!(self, BuildState::Queued | BuildState::Running)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BuildState::Queued => "queued",
+            BuildState::Running => "running",
+            BuildState::Succeeded => "succeeded",
+            BuildState::Failed => "failed",
+            BuildState::Cancelled => "cancelled",
+            BuildState::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One trained candidate on the leaderboard.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeaderboardEntry {
+    pub trial: u32,
+    pub family: String,
+    /// Hyperparameters in a short human-readable form.
+    pub params: String,
+    /// Validation score on the build's metric.
+    pub score: f64,
+    pub fit_secs: f64,
+    /// Prediction latency per row, in microseconds.
+    pub predict_us_per_row: f64,
+    /// Serialized model size in bytes.
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Build {
+    pub id: String,
+    pub dataset_id: String,
+    pub target: String,
+    pub task: Option<Task>,
+    pub state: BuildState,
+    pub created: String,
+    pub time_budget_secs: u32,
+    pub seed: u64,
+    /// Name of the metric the leaderboard is ranked by, e.g. `AUC`.
+    pub metric: Option<String>,
+    /// Whether a larger score is better for `metric`.
+    pub higher_is_better: bool,
+    pub elapsed_secs: f64,
+    pub trials_done: u32,
+    pub message: String,
+    /// Ranked best first.
+    pub leaderboard: Vec<LeaderboardEntry>,
+    pub model_id: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureKind {
+    Numeric,
+    Categorical,
+}
+
+/// One input of a model, with what the predict form needs to prefill it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FeatureInfo {
+    pub name: String,
+    pub kind: FeatureKind,
+    /// Known categories, most frequent first (categorical features only).
+    pub categories: Vec<String>,
+    /// The median (numeric) or mode (categorical) seen in training.
+    pub typical: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MetricValue {
+    pub name: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelSummary {
+    pub id: String,
+    pub build_id: String,
+    pub dataset_id: String,
+    pub created: String,
+    pub target: String,
+    pub task: Task,
+    pub family: String,
+    pub params: String,
+    /// Metrics of the shipped model on held-out rows.
+    pub metrics: Vec<MetricValue>,
+    pub features: Vec<FeatureInfo>,
+    pub classes: Vec<String>,
+    pub artifact_bytes: u64,
+}
+
+/// Rows to score: each row maps a feature name to a JSON number, string or null.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PredictRequest {
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Prediction {
+    /// A number (regression) or a class label.
+    pub value: serde_json::Value,
+    /// Class probabilities in the order of `PredictResponse::classes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PredictResponse {
+    pub classes: Vec<String>,
+    pub predictions: Vec<Prediction>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_request_defaults_budget_and_seed() {
+        let req: BuildRequest =
+            serde_json::from_str(r#"{"dataset_id":"d","target":"y"}"#).expect("valid json");
+        assert_eq!(req.time_budget_secs, 60);
+        assert_eq!(req.seed, 0);
+        assert_eq!(req.task, None);
+    }
+
+    #[test]
+    fn states_serialize_in_snake_case() {
+        let s = serde_json::to_string(&BuildState::Interrupted).expect("serializes");
+        assert_eq!(s, "\"interrupted\"");
+        assert!(BuildState::Cancelled.is_final());
+        assert!(!BuildState::Running.is_final());
+    }
+}

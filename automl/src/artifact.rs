@@ -1,0 +1,228 @@
+//! The model artifact: everything needed to score new rows (schema, fitted
+//! encoders, the model) in one versioned JSON document. Loading validates
+//! the structure so that a malformed file is an error, never a panic.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::encode::{FeatureStats, LinearEncoder, tree_matrix};
+use crate::error::{Error, Result};
+use crate::gbdt::{Booster, Objective};
+use crate::linear::{LinearModel, sigmoid};
+use crate::metrics::MetricValue;
+use crate::task::Task;
+
+/// The artifact format this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the model expects and predicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    pub target: String,
+    pub task: Task,
+    /// Class labels (classification only), in the order of probabilities.
+    pub classes: Vec<String>,
+    /// Input features with their training statistics.
+    pub features: Vec<FeatureStats>,
+}
+
+/// A fitted model with its own preprocessing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
+pub enum FittedModel {
+    /// Predicts the training mean, or the class frequencies.
+    Baseline { outputs: Vec<f64> },
+    Linear { encoder: LinearEncoder, model: LinearModel },
+    Gbdt { booster: Booster },
+}
+
+impl FittedModel {
+    pub fn family(&self) -> &'static str {
+        match self {
+            FittedModel::Baseline { .. } => "baseline",
+            FittedModel::Linear { .. } => "linear",
+            FittedModel::Gbdt { .. } => "boosted trees",
+        }
+    }
+
+    /// Predictions for `rows` of `data`: values (regression) or class
+    /// probabilities, row-major `rows.len() * n_classes`.
+    pub(crate) fn predict(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
+        let k = schema.classes.len();
+        let raw = match self {
+            FittedModel::Baseline { outputs } => {
+                // Still require the inputs, so a baseline rejects the same files as any model.
+                tree_matrix(&schema.features, data, &rows[..0])?;
+                return Ok(rows.iter().flat_map(|_| outputs.iter().copied()).collect());
+            }
+            FittedModel::Linear { encoder, model } => model.raw(&encoder.transform(&schema.features, data, rows)?),
+            FittedModel::Gbdt { booster } => booster.raw(&tree_matrix(&schema.features, data, rows)?),
+        };
+        Ok(match schema.task {
+            Task::Regression => raw,
+            Task::Binary => raw
+                .iter()
+                .flat_map(|&z| {
+                    let p = sigmoid(z);
+                    [1.0 - p, p]
+                })
+                .collect(),
+            Task::Multiclass => raw
+                .chunks(k)
+                .flat_map(|row| {
+                    let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
+                    row.iter().map(move |v| (v - m).exp() / sum).collect::<Vec<_>>()
+                })
+                .collect(),
+        })
+    }
+
+    fn validate(&self, schema: &Schema) -> Result<()> {
+        let bad = |m: &str| Err(Error::Artifact(m.to_owned()));
+        let outputs = match schema.task {
+            Task::Regression | Task::Binary => 1,
+            Task::Multiclass => schema.classes.len(),
+        };
+        match self {
+            FittedModel::Baseline { outputs: o } => {
+                let want = if schema.task == Task::Regression { 1 } else { schema.classes.len() };
+                if o.len() != want {
+                    return bad("baseline outputs do not match the classes");
+                }
+            }
+            FittedModel::Linear { encoder, model } => {
+                model.validate()?;
+                if encoder.width() != model.width || model.outputs != outputs {
+                    return bad("linear encoder and weights disagree");
+                }
+                let n = schema.features.len();
+                for c in &encoder.columns {
+                    let f = match c {
+                        crate::encode::LinearColumn::Numeric { feature, .. } | crate::encode::LinearColumn::OneHot { feature, .. } => *feature,
+                    };
+                    if f >= n {
+                        return bad("linear encoder refers to a feature the schema lacks");
+                    }
+                }
+            }
+            FittedModel::Gbdt { booster } => {
+                booster.validate()?;
+                let want = match schema.task {
+                    Task::Regression => Objective::SquaredError,
+                    Task::Binary => Objective::Logistic,
+                    Task::Multiclass => Objective::Softmax,
+                };
+                if booster.n_features != schema.features.len() || booster.outputs != outputs || booster.objective != want {
+                    return bad("boosted trees do not match the schema");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The downloadable model: `kiln predict` and `POST /api/models/{id}/predict`
+/// both load this and call [`ModelArtifact::predict`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelArtifact {
+    pub format_version: u32,
+    pub kiln_version: String,
+    /// RFC 3339 time of the build (given by the caller; the engine has no clock).
+    pub created: String,
+    pub schema: Schema,
+    pub model: FittedModel,
+    /// Hyperparameters in a short human-readable form.
+    pub params: String,
+    /// Metrics on held-out rows.
+    pub metrics: Vec<MetricValue>,
+    pub training_rows: u64,
+}
+
+/// Predictions for a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predictions {
+    Regression(Vec<f64>),
+    Classes {
+        classes: Vec<String>,
+        /// Row-major `n * classes.len()`.
+        probabilities: Vec<f64>,
+        /// Index of the most probable class per row.
+        labels: Vec<usize>,
+    },
+}
+
+impl Predictions {
+    pub fn len(&self) -> usize {
+        match self {
+            Predictions::Regression(v) => v.len(),
+            Predictions::Classes { labels, .. } => labels.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ModelArtifact {
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising plain structs of numbers and strings cannot fail.
+        serde_json::to_vec(self).expect("artifact serialises")
+    }
+
+    /// Parses and validates an artifact.
+    pub fn from_json(bytes: &[u8]) -> Result<ModelArtifact> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Artifact(format!("not valid JSON: {e}")))?;
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| Error::Artifact("no format_version: this is not a Kiln model file".into()))?;
+        if version > u64::from(FORMAT_VERSION) || version == 0 {
+            return Err(Error::Artifact(format!(
+                "format version {version} is not supported; this Kiln reads versions 1 to {FORMAT_VERSION}"
+            )));
+        }
+        let artifact: ModelArtifact = serde_json::from_value(value).map_err(|e| Error::Artifact(format!("malformed: {e}")))?;
+        artifact.validate()?;
+        Ok(artifact)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let s = &self.schema;
+        let classes_ok = match s.task {
+            Task::Regression => s.classes.is_empty(),
+            Task::Binary => s.classes.len() == 2,
+            Task::Multiclass => s.classes.len() >= 3,
+        };
+        if !classes_ok {
+            return Err(Error::Artifact("the classes do not match the task".into()));
+        }
+        if s.features.is_empty() {
+            return Err(Error::Artifact("the model has no input features".into()));
+        }
+        self.model.validate(s)
+    }
+
+    /// Scores every row of `data`; columns are matched by name, extra columns are ignored.
+    pub fn predict(&self, data: &Dataset) -> Result<Predictions> {
+        let rows: Vec<usize> = (0..data.n_rows()).collect();
+        let out = self.model.predict(&self.schema, data, &rows)?;
+        Ok(match self.schema.task {
+            Task::Regression => Predictions::Regression(out),
+            Task::Binary | Task::Multiclass => {
+                let k = self.schema.classes.len();
+                Predictions::Classes {
+                    classes: self.schema.classes.clone(),
+                    labels: crate::metrics::argmax_rows(&out, k),
+                    probabilities: out,
+                }
+            }
+        })
+    }
+
+    /// The features a data file must have.
+    pub fn feature_names(&self) -> impl Iterator<Item = &str> {
+        self.schema.features.iter().map(|f| f.name.as_str())
+    }
+}

@@ -1,0 +1,715 @@
+//! Histogram gradient-boosted trees. Features are binned once to `u8` (bin 0
+//! holds missing values), each node's histogram of gradient sums is built
+//! for the smaller child and subtracted from the parent for the larger one,
+//! trees grow leaf-wise (best gain first) up to `max_leaves` and
+//! `max_depth`, and missing values go left or right as learned per split.
+//! Objectives: squared error, logistic, softmax (one tree per class and round).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::linear::sigmoid;
+use crate::rng::Rng;
+use crate::task::Target;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    SquaredError,
+    Logistic,
+    Softmax,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GbdtParams {
+    /// Upper bound on boosting rounds (early stopping may use fewer).
+    pub n_rounds: usize,
+    pub learning_rate: f64,
+    pub max_leaves: usize,
+    /// 0 means no limit.
+    pub max_depth: usize,
+    pub min_samples_leaf: usize,
+    pub min_child_weight: f64,
+    pub l2: f64,
+    pub row_subsample: f64,
+    pub col_subsample: f64,
+    /// Value bins per feature, at most 255.
+    pub max_bins: usize,
+    /// Stop when the validation loss has not improved for this many rounds (0: never).
+    pub early_stopping_rounds: usize,
+    pub seed: u64,
+}
+
+impl Default for GbdtParams {
+    fn default() -> Self {
+        GbdtParams {
+            n_rounds: 500,
+            learning_rate: 0.1,
+            max_leaves: 31,
+            max_depth: 0,
+            min_samples_leaf: 20,
+            min_child_weight: 1e-3,
+            l2: 0.0,
+            row_subsample: 1.0,
+            col_subsample: 1.0,
+            max_bins: 255,
+            early_stopping_rounds: 50,
+            seed: 0,
+        }
+    }
+}
+
+impl GbdtParams {
+    fn check(&self) -> Result<()> {
+        let bad = |name: &'static str, reason: &str| Err(Error::Parameter { name, reason: reason.into() });
+        if self.n_rounds == 0 {
+            return bad("n_rounds", "must be at least 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return bad("learning_rate", "must be in (0, 1]");
+        }
+        if self.max_leaves < 2 {
+            return bad("max_leaves", "must be at least 2");
+        }
+        if !(2..=255).contains(&self.max_bins) {
+            return bad("max_bins", "must be between 2 and 255");
+        }
+        if !(self.row_subsample > 0.0 && self.row_subsample <= 1.0) {
+            return bad("row_subsample", "must be in (0, 1]");
+        }
+        if !(self.col_subsample > 0.0 && self.col_subsample <= 1.0) {
+            return bad("col_subsample", "must be in (0, 1]");
+        }
+        if !(self.l2 >= 0.0 && self.min_child_weight >= 0.0) {
+            return bad("l2", "penalties must be >= 0");
+        }
+        Ok(())
+    }
+}
+
+/// One tree node. A node whose `left` is 0 is a leaf (the root is node 0, so
+/// no node has it as a child).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub feature: u32,
+    /// Values `<= threshold` go left.
+    pub threshold: f64,
+    /// Where missing values go.
+    pub default_left: bool,
+    pub left: u32,
+    pub right: u32,
+    /// Leaf output (already multiplied by the learning rate).
+    pub value: f64,
+    /// Training rows that reached this node.
+    pub count: u32,
+}
+
+impl Node {
+    pub fn is_leaf(&self) -> bool {
+        self.left == 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+impl Tree {
+    fn leaf_for(&self, value_of: impl Fn(usize) -> f64) -> &Node {
+        let mut i = 0;
+        loop {
+            let n = &self.nodes[i];
+            if n.is_leaf() {
+                return n;
+            }
+            let x = value_of(n.feature as usize);
+            let left = if x.is_nan() { n.default_left } else { x <= n.threshold };
+            i = if left { n.left } else { n.right } as usize;
+        }
+    }
+}
+
+/// A fitted ensemble. Trees are stored round by round; with `outputs`
+/// classes, tree `r * outputs + k` belongs to class `k`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Booster {
+    pub objective: Objective,
+    pub outputs: usize,
+    pub n_features: usize,
+    pub base_score: Vec<f64>,
+    pub trees: Vec<Tree>,
+}
+
+impl Booster {
+    pub fn rounds(&self) -> usize {
+        self.trees.len() / self.outputs.max(1)
+    }
+
+    /// Raw scores (`n * outputs`, row-major) for column-major features.
+    pub fn raw(&self, cols: &[Vec<f64>]) -> Vec<f64> {
+        let n = cols.first().map_or(0, Vec::len);
+        let k = self.outputs;
+        let mut out = Vec::with_capacity(n * k);
+        for r in 0..n {
+            out.extend_from_slice(&self.base_score);
+            let row = &mut out[r * k..];
+            for (t, tree) in self.trees.iter().enumerate() {
+                row[t % k] += tree.leaf_for(|f| cols[f][r]).value;
+            }
+        }
+        out
+    }
+
+    /// Checks a loaded booster so that prediction cannot panic.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Artifact(m));
+        if self.outputs == 0 || self.base_score.len() != self.outputs || self.trees.len() % self.outputs != 0 {
+            return bad("booster outputs do not match its trees".into());
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() {
+                return bad(format!("tree {t} has no nodes"));
+            }
+            for (i, n) in tree.nodes.iter().enumerate() {
+                if n.is_leaf() {
+                    continue;
+                }
+                let (l, r) = (n.left as usize, n.right as usize);
+                // Children come after their parent: no cycles, no out-of-range jumps.
+                if l <= i || r <= i || l >= tree.nodes.len() || r >= tree.nodes.len() {
+                    return bad(format!("tree {t} node {i} has invalid children"));
+                }
+                if n.feature as usize >= self.n_features {
+                    return bad(format!("tree {t} node {i} uses feature {} of {}", n.feature, self.n_features));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-feature bin boundaries: value bin `b` (1-based) holds values in
+/// `(bounds[b-2], bounds[b-1]]`; bin 0 holds missing values.
+#[derive(Debug, Clone)]
+struct BinMapper {
+    bounds: Vec<f64>,
+}
+
+impl BinMapper {
+    fn fit(values: &[f64], max_bins: usize) -> BinMapper {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        v.sort_by(f64::total_cmp);
+        let mut distinct: Vec<(f64, usize)> = Vec::new();
+        for x in v.iter().copied() {
+            match distinct.last_mut() {
+                Some((d, c)) if *d == x => *c += 1,
+                _ => distinct.push((x, 1)),
+            }
+        }
+        let mut bounds = Vec::new();
+        if distinct.len() <= max_bins {
+            bounds.extend(distinct.windows(2).map(|w| midpoint(w[0].0, w[1].0)));
+        } else {
+            let per_bin = v.len() as f64 / max_bins as f64;
+            let mut acc = 0usize;
+            let mut next = per_bin;
+            for w in distinct.windows(2) {
+                acc += w[0].1;
+                if acc as f64 >= next && bounds.len() + 1 < max_bins {
+                    bounds.push(midpoint(w[0].0, w[1].0));
+                    while next <= acc as f64 {
+                        next += per_bin;
+                    }
+                }
+            }
+        }
+        BinMapper { bounds }
+    }
+
+    fn n_bins(&self) -> usize {
+        self.bounds.len() + 2
+    }
+
+    fn bin(&self, x: f64) -> u8 {
+        if x.is_nan() {
+            0
+        } else {
+            (1 + self.bounds.partition_point(|&b| b < x)) as u8
+        }
+    }
+}
+
+fn midpoint(a: f64, b: f64) -> f64 {
+    let m = a + (b - a) / 2.0;
+    // Keep `a <= m < b` even when the two are adjacent floats.
+    if m >= b { a } else { m }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    g: f64,
+    h: f64,
+    n: f64,
+}
+
+impl Sums {
+    fn add(&mut self, o: Sums) {
+        self.g += o.g;
+        self.h += o.h;
+        self.n += o.n;
+    }
+
+    fn sub(self, o: Sums) -> Sums {
+        Sums { g: self.g - o.g, h: self.h - o.h, n: self.n - o.n }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    gain: f64,
+    feature: usize,
+    bin: u8,
+    default_left: bool,
+    left: Sums,
+}
+
+/// Training-time view of the binned data.
+struct Binned {
+    /// Column-major bins, one `Vec<u8>` per feature.
+    bins: Vec<Vec<u8>>,
+    offsets: Vec<usize>,
+    hist_len: usize,
+}
+
+impl Binned {
+    fn new(cols: &[Vec<f64>], mappers: &[BinMapper]) -> Binned {
+        let bins = cols.iter().zip(mappers).map(|(c, m)| c.iter().map(|&x| m.bin(x)).collect()).collect();
+        let mut offsets = Vec::with_capacity(mappers.len());
+        let mut total = 0;
+        for m in mappers {
+            offsets.push(total);
+            total += m.n_bins();
+        }
+        Binned { bins, offsets, hist_len: total }
+    }
+
+    fn n_bins(&self, f: usize) -> usize {
+        let end = self.offsets.get(f + 1).copied().unwrap_or(self.hist_len);
+        end - self.offsets[f]
+    }
+
+    fn histogram(&self, rows: &[u32], grad: &[f64], hess: &[f64], features: &[usize]) -> Vec<Sums> {
+        let mut hist = vec![Sums::default(); self.hist_len];
+        for &f in features {
+            let col = &self.bins[f];
+            let h = &mut hist[self.offsets[f]..self.offsets[f] + self.n_bins(f)];
+            for &r in rows {
+                let r = r as usize;
+                let s = &mut h[col[r] as usize];
+                s.g += grad[r];
+                s.h += hess[r];
+                s.n += 1.0;
+            }
+        }
+        hist
+    }
+}
+
+struct Grower<'a> {
+    data: &'a Binned,
+    params: &'a GbdtParams,
+}
+
+impl Grower<'_> {
+    fn score(&self, s: Sums) -> f64 {
+        s.g * s.g / (s.h + self.params.l2)
+    }
+
+    fn ok_child(&self, s: Sums) -> bool {
+        s.n >= self.params.min_samples_leaf.max(1) as f64 && s.h >= self.params.min_child_weight
+    }
+
+    fn best_split(&self, hist: &[Sums], total: Sums, features: &[usize]) -> Option<Split> {
+        let parent = self.score(total);
+        let mut best: Option<Split> = None;
+        for &f in features {
+            let h = &hist[self.data.offsets[f]..self.data.offsets[f] + self.data.n_bins(f)];
+            let miss = h[0];
+            let mut left = Sums::default();
+            for (t, b) in h.iter().enumerate().skip(1) {
+                left.add(*b);
+                if b.n == 0.0 && t + 1 < h.len() {
+                    continue;
+                }
+                let options: &[bool] = if miss.n > 0.0 { &[false, true] } else { &[false] };
+                for &default_left in options {
+                    let mut l = left;
+                    if default_left {
+                        l.add(miss);
+                    }
+                    let r = total.sub(l);
+                    if !self.ok_child(l) || !self.ok_child(r) {
+                        continue;
+                    }
+                    let gain = self.score(l) + self.score(r) - parent;
+                    if gain > 1e-12 && best.is_none_or(|s| gain > s.gain) {
+                        best = Some(Split { gain, feature: f, bin: t as u8, default_left, left: l });
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    fn leaf_value(&self, s: Sums) -> f64 {
+        -s.g / (s.h + self.params.l2) * self.params.learning_rate
+    }
+
+    /// Grows one tree on `rows`; returns the tree and the bin threshold of each node.
+    fn grow(&self, rows: Vec<u32>, grad: &[f64], hess: &[f64], features: &[usize], mappers: &[BinMapper]) -> (Tree, Vec<u8>) {
+        struct Open {
+            node: usize,
+            rows: Vec<u32>,
+            hist: Vec<Sums>,
+            total: Sums,
+            depth: usize,
+            split: Option<Split>,
+        }
+        let hist = self.data.histogram(&rows, grad, hess, features);
+        let mut total = Sums::default();
+        for &r in &rows {
+            total.add(Sums { g: grad[r as usize], h: hess[r as usize], n: 1.0 });
+        }
+        let mut nodes = vec![Node { feature: 0, threshold: 0.0, default_left: false, left: 0, right: 0, value: self.leaf_value(total), count: rows.len() as u32 }];
+        let mut node_bins = vec![0u8];
+        let split = self.best_split(&hist, total, features);
+        let mut open = vec![Open { node: 0, rows, hist, total, depth: 0, split }];
+        let mut leaves = 1;
+        while leaves < self.params.max_leaves {
+            let Some(pos) = open
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.split.is_some())
+                .max_by(|a, b| a.1.split.map(|s| s.gain).partial_cmp(&b.1.split.map(|s| s.gain)).unwrap_or(std::cmp::Ordering::Equal))
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            let leaf = open.swap_remove(pos);
+            let Some(split) = leaf.split else { break };
+            let col = &self.data.bins[split.feature];
+            let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = leaf.rows.iter().partition(|&&r| {
+                let b = col[r as usize];
+                if b == 0 { split.default_left } else { b <= split.bin }
+            });
+            let left_total = split.left;
+            let right_total = leaf.total.sub(split.left);
+            let (small_rows, small_is_left) = if left_rows.len() <= right_rows.len() { (&left_rows, true) } else { (&right_rows, false) };
+            let small_hist = self.data.histogram(small_rows, grad, hess, features);
+            let large_hist: Vec<Sums> = leaf.hist.iter().zip(&small_hist).map(|(p, s)| p.sub(*s)).collect();
+            let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
+            let li = nodes.len();
+            let depth = leaf.depth + 1;
+            let can_split = self.params.max_depth == 0 || depth < self.params.max_depth;
+            for (rows, hist, total) in [(left_rows, left_hist, left_total), (right_rows, right_hist, right_total)] {
+                let split = if can_split { self.best_split(&hist, total, features) } else { None };
+                open.push(Open { node: nodes.len(), rows, hist, total, depth, split });
+                nodes.push(Node { feature: 0, threshold: 0.0, default_left: false, left: 0, right: 0, value: self.leaf_value(total), count: total.n as u32 });
+                node_bins.push(0);
+            }
+            let parent = &mut nodes[leaf.node];
+            parent.feature = split.feature as u32;
+            // The last value bin as threshold sends every value left (only missing go right).
+            parent.threshold = mappers[split.feature].bounds.get(split.bin as usize - 1).copied().unwrap_or(f64::MAX);
+            parent.default_left = split.default_left;
+            parent.left = li as u32;
+            parent.right = li as u32 + 1;
+            parent.value = 0.0;
+            node_bins[leaf.node] = split.bin;
+            leaves += 1;
+        }
+        (Tree { nodes }, node_bins)
+    }
+}
+
+fn leaf_binned<'t>(tree: &'t Tree, node_bins: &[u8], bins: &[Vec<u8>], r: usize) -> &'t Node {
+    let mut i = 0;
+    loop {
+        let n = &tree.nodes[i];
+        if n.is_leaf() {
+            return n;
+        }
+        let b = bins[n.feature as usize][r];
+        let left = if b == 0 { n.default_left } else { b <= node_bins[i] };
+        i = if left { n.left } else { n.right } as usize;
+    }
+}
+
+/// What training reports besides the booster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport {
+    /// Rounds kept (the best validation round, or all rounds without validation).
+    pub rounds: usize,
+    /// Whether `stop` ended training early.
+    pub stopped: bool,
+}
+
+fn objective_for(target: &Target) -> (Objective, usize) {
+    match target {
+        Target::Regression(_) => (Objective::SquaredError, 1),
+        Target::Classes { classes, .. } if classes.len() == 2 => (Objective::Logistic, 1),
+        Target::Classes { classes, .. } => (Objective::Softmax, classes.len()),
+    }
+}
+
+fn base_score(target: &Target, objective: Objective, k: usize) -> Vec<f64> {
+    match target {
+        Target::Regression(y) => vec![y.iter().sum::<f64>() / y.len().max(1) as f64],
+        Target::Classes { y, .. } => {
+            let mut counts = vec![0.0; k.max(2)];
+            for &c in y {
+                counts[c] += 1.0;
+            }
+            let n = y.len().max(1) as f64;
+            let p: Vec<f64> = counts.iter().map(|c| (c / n).clamp(1e-6, 1.0 - 1e-6)).collect();
+            match objective {
+                Objective::Logistic => vec![(p[1] / (1.0 - p[1])).ln()],
+                _ => p.iter().map(|v| v.ln()).collect(),
+            }
+        }
+    }
+}
+
+/// Writes gradients and hessians for output `k` from raw scores.
+fn gradients(target: &Target, objective: Objective, k: usize, outputs: usize, scores: &[f64], grad: &mut [f64], hess: &mut [f64]) {
+    match (target, objective) {
+        (Target::Regression(y), _) => {
+            for r in 0..y.len() {
+                grad[r] = scores[r] - y[r];
+                hess[r] = 1.0;
+            }
+        }
+        (Target::Classes { y, .. }, Objective::Logistic) => {
+            for r in 0..y.len() {
+                let p = sigmoid(scores[r]);
+                grad[r] = p - f64::from(u8::from(y[r] == 1));
+                hess[r] = (p * (1.0 - p)).max(1e-16);
+            }
+        }
+        (Target::Classes { y, .. }, _) => {
+            for r in 0..y.len() {
+                let row = &scores[r * outputs..(r + 1) * outputs];
+                let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
+                let p = (row[k] - m).exp() / sum;
+                grad[r] = p - f64::from(u8::from(y[r] == k));
+                hess[r] = (p * (1.0 - p)).max(1e-16);
+            }
+        }
+    }
+}
+
+/// Mean loss of raw scores: squared error, or log loss.
+pub(crate) fn loss(target: &Target, outputs: usize, scores: &[f64]) -> f64 {
+    match target {
+        Target::Regression(y) => y.iter().zip(scores).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / y.len().max(1) as f64,
+        Target::Classes { y, .. } if outputs == 1 => {
+            y.iter()
+                .zip(scores)
+                .map(|(&c, &z)| z.max(0.0) + (-z.abs()).exp().ln_1p() - if c == 1 { z } else { 0.0 })
+                .sum::<f64>()
+                / y.len().max(1) as f64
+        }
+        Target::Classes { y, .. } => {
+            y.iter()
+                .enumerate()
+                .map(|(r, &c)| {
+                    let row = &scores[r * outputs..(r + 1) * outputs];
+                    let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln() - row[c]
+                })
+                .sum::<f64>()
+                / y.len().max(1) as f64
+        }
+    }
+}
+
+/// Fits a booster on column-major features `x`. With `valid`, the
+/// validation loss drives early stopping and the best round is kept.
+/// `stop` is polled between rounds; when it says so, training ends with the
+/// trees made so far.
+pub fn fit(
+    x: &[Vec<f64>],
+    target: &Target,
+    valid: Option<(&[Vec<f64>], &Target)>,
+    params: &GbdtParams,
+    stop: &dyn Fn() -> bool,
+) -> Result<(Booster, FitReport)> {
+    params.check()?;
+    let n = target.len();
+    let n_features = x.len();
+    let (objective, k) = objective_for(target);
+    let mappers: Vec<BinMapper> = x.iter().map(|c| BinMapper::fit(c, params.max_bins)).collect();
+    let data = Binned::new(x, &mappers);
+    let valid_bins = valid.map(|(vx, vt)| (Binned::new(vx, &mappers), vt));
+    let base = base_score(target, objective, k);
+    let mut scores: Vec<f64> = (0..n).flat_map(|_| base.iter().copied()).collect();
+    let mut vscores: Vec<f64> = valid_bins.as_ref().map_or(Vec::new(), |(_, vt)| (0..vt.len()).flat_map(|_| base.iter().copied()).collect());
+    let mut grad = vec![0.0; n];
+    let mut hess = vec![0.0; n];
+    let mut rng = Rng::derive(params.seed, 0x6bd7);
+    let grower = Grower { data: &data, params };
+    let mut trees = Vec::new();
+    let mut best = (f64::INFINITY, 0usize);
+    let mut stopped = false;
+    let all_features: Vec<usize> = (0..n_features).collect();
+    for round in 0..params.n_rounds {
+        if stop() {
+            stopped = true;
+            break;
+        }
+        let rows: Vec<u32> = if params.row_subsample < 1.0 {
+            (0..n as u32).filter(|_| rng.next_f64() < params.row_subsample).collect()
+        } else {
+            (0..n as u32).collect()
+        };
+        let features: Vec<usize> = if params.col_subsample < 1.0 && n_features > 1 {
+            let mut f = all_features.clone();
+            rng.shuffle(&mut f);
+            f.truncate(((params.col_subsample * n_features as f64).ceil() as usize).max(1));
+            f.sort_unstable();
+            f
+        } else {
+            all_features.clone()
+        };
+        let snapshot = if k > 1 { scores.clone() } else { Vec::new() };
+        for c in 0..k {
+            let source = if k > 1 { &snapshot } else { &scores };
+            gradients(target, objective, c, k, source, &mut grad, &mut hess);
+            let (tree, node_bins) = grower.grow(rows.clone(), &grad, &hess, &features, &mappers);
+            for r in 0..n {
+                scores[r * k + c] += leaf_binned(&tree, &node_bins, &data.bins, r).value;
+            }
+            if let Some((vb, vt)) = &valid_bins {
+                for r in 0..vt.len() {
+                    vscores[r * k + c] += leaf_binned(&tree, &node_bins, &vb.bins, r).value;
+                }
+            }
+            trees.push(tree);
+        }
+        if let Some((_, vt)) = &valid_bins {
+            let l = loss(vt, k, &vscores);
+            if l < best.0 - 1e-12 {
+                best = (l, round + 1);
+            } else if params.early_stopping_rounds > 0 && round + 1 - best.1 >= params.early_stopping_rounds {
+                break;
+            }
+        } else {
+            best.1 = round + 1;
+        }
+    }
+    let rounds = best.1.max(1).min(trees.len() / k);
+    trees.truncate(rounds * k);
+    Ok((Booster { objective, outputs: k, n_features, base_score: base, trees }, FitReport { rounds, stopped }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn never() -> bool {
+        false
+    }
+
+    #[test]
+    fn bins_match_raw_thresholds() {
+        let v: Vec<f64> = (0..1000).map(|i| ((i * 37) % 1000) as f64 / 7.0).collect();
+        let m = BinMapper::fit(&v, 16);
+        assert!(m.n_bins() <= 17);
+        for t in 1..m.bounds.len() {
+            let thr = m.bounds[t - 1];
+            for &x in &v {
+                assert_eq!(m.bin(x) as usize <= t, x <= thr, "x={x} t={t}");
+            }
+        }
+        assert_eq!(m.bin(f64::NAN), 0);
+    }
+
+    #[test]
+    fn parent_histogram_is_sum_of_children() {
+        let x = vec![(0..100).map(|i| (i % 10) as f64).collect::<Vec<_>>()];
+        let mappers = vec![BinMapper::fit(&x[0], 255)];
+        let data = Binned::new(&x, &mappers);
+        let grad: Vec<f64> = (0..100).map(|i| i as f64 * 0.1).collect();
+        let hess = vec![1.0; 100];
+        let all: Vec<u32> = (0..100).collect();
+        let (a, b): (Vec<u32>, Vec<u32>) = all.iter().partition(|&&r| r % 3 == 0);
+        let p = data.histogram(&all, &grad, &hess, &[0]);
+        let ha = data.histogram(&a, &grad, &hess, &[0]);
+        let hb = data.histogram(&b, &grad, &hess, &[0]);
+        for i in 0..p.len() {
+            assert!((p[i].g - ha[i].g - hb[i].g).abs() < 1e-9);
+            assert_eq!(p[i].n, ha[i].n + hb[i].n);
+        }
+    }
+
+    #[test]
+    fn fits_a_step_function_and_routes_missing() {
+        let n = 400;
+        let x0: Vec<f64> = (0..n).map(|i| if i % 10 == 0 { f64::NAN } else { (i % 100) as f64 }).collect();
+        let y: Vec<f64> = x0.iter().map(|&v| if v.is_nan() { 10.0 } else if v < 50.0 { 0.0 } else { 5.0 }).collect();
+        let params = GbdtParams { n_rounds: 100, min_samples_leaf: 5, learning_rate: 0.3, ..Default::default() };
+        let (b, _) = fit(&[x0.clone()], &Target::Regression(y.clone()), None, &params, &never).unwrap();
+        b.validate().unwrap();
+        let pred = b.raw(&[vec![10.0, 80.0, f64::NAN]]);
+        assert!((pred[0] - 0.0).abs() < 0.1, "{pred:?}");
+        assert!((pred[1] - 5.0).abs() < 0.1, "{pred:?}");
+        assert!((pred[2] - 10.0).abs() < 0.1, "{pred:?}");
+    }
+
+    #[test]
+    fn binned_and_raw_traversal_agree() {
+        let n = 300;
+        let x: Vec<Vec<f64>> = (0..3).map(|f| (0..n).map(|i| ((i * (f + 3) * 7919) % 101) as f64).collect()).collect();
+        let y: Vec<usize> = (0..n).map(|i| usize::from(x[0][i] + x[1][i] > 100.0)).collect();
+        let target = Target::Classes { classes: vec!["a".into(), "b".into()], y };
+        let params = GbdtParams { n_rounds: 20, min_samples_leaf: 3, early_stopping_rounds: 0, ..Default::default() };
+        let (b, report) = fit(&x, &target, Some((&x, &target)), &params, &never).unwrap();
+        assert!(report.rounds >= 1);
+        let raw = b.raw(&x);
+        assert!(loss(&target, 1, &raw) < 0.3);
+    }
+
+    #[test]
+    fn softmax_grows_one_tree_per_class() {
+        let n = 90;
+        let x = vec![(0..n).map(|i| i as f64).collect::<Vec<_>>()];
+        let target = Target::Classes { classes: vec!["a".into(), "b".into(), "c".into()], y: (0..n).map(|i| i / 30).collect() };
+        let params = GbdtParams { n_rounds: 10, min_samples_leaf: 2, ..Default::default() };
+        let (b, _) = fit(&x, &target, None, &params, &never).unwrap();
+        assert_eq!(b.trees.len(), 30);
+        let raw = b.raw(&[vec![5.0, 45.0, 85.0]]);
+        for (r, want) in [0usize, 1, 2].iter().enumerate() {
+            let row = &raw[r * 3..r * 3 + 3];
+            let arg = (0..3).max_by(|&a, &c| row[a].total_cmp(&row[c])).unwrap();
+            assert_eq!(arg, *want);
+        }
+    }
+
+    #[test]
+    fn stop_ends_training_with_a_valid_model() {
+        let x = vec![(0..50).map(|i| i as f64).collect::<Vec<_>>()];
+        let (b, report) = fit(&x, &Target::Regression(x[0].clone()), None, &GbdtParams::default(), &|| true).unwrap();
+        assert!(report.stopped);
+        assert_eq!(b.trees.len(), 0);
+        assert_eq!(b.raw(&x).len(), 50);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let x = vec![vec![1.0]];
+        let bad = GbdtParams { learning_rate: 0.0, ..Default::default() };
+        assert!(fit(&x, &Target::Regression(vec![1.0]), None, &bad, &never).is_err());
+    }
+}

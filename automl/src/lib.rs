@@ -1,0 +1,28 @@
+//! Kiln's model engine. It takes values and returns values: a [`Dataset`] of
+//! named columns goes in, a ranked leaderboard and a [`ModelArtifact`] come out.
+//!
+//! Design: no I/O, no async, no Polars, no global RNG (every random choice is
+//! derived from the seed in [`SearchConfig`]), and no clock except the
+//! deadline passed in. The artifact carries everything fitted (encoders,
+//! trees, weights), so scoring needs only this crate.
+
+mod artifact;
+mod data;
+mod encode;
+mod error;
+mod gbdt;
+mod linear;
+pub mod metrics;
+mod rng;
+mod search;
+mod task;
+
+pub use artifact::{FORMAT_VERSION, FittedModel, ModelArtifact, Predictions, Schema};
+pub use data::{Column, Dataset, category_label};
+pub use encode::{FeatureKind, FeatureStats};
+pub use error::{Error, Result};
+pub use gbdt::{Booster, GbdtParams, Objective};
+pub use linear::{LinearModel, LinearParams};
+pub use metrics::{Metric, MetricValue};
+pub use search::{Control, SearchConfig, SearchEvent, SearchOutcome, TrialRecord, search};
+pub use task::{MAX_CLASSES, Target, Task, detect_task};

@@ -1,0 +1,219 @@
+//! Metrics on held-out predictions. Classification predictions are class
+//! probabilities, row-major `n * n_classes`; regression predictions are values.
+
+use serde::{Deserialize, Serialize};
+
+use crate::task::{Target, Task};
+
+/// The metric a leaderboard is ranked by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Auc,
+    LogLoss,
+    Rmse,
+}
+
+impl Metric {
+    /// The default for a task: AUC, log loss or RMSE.
+    pub fn default_for(task: Task) -> Metric {
+        match task {
+            Task::Binary => Metric::Auc,
+            Task::Multiclass => Metric::LogLoss,
+            Task::Regression => Metric::Rmse,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Auc => "AUC",
+            Metric::LogLoss => "log loss",
+            Metric::Rmse => "RMSE",
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::Auc)
+    }
+
+    /// Whether score `a` beats score `b`.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        if self.higher_is_better() { a > b } else { a < b }
+    }
+
+    pub fn score(self, target: &Target, pred: &[f64]) -> f64 {
+        match (self, target) {
+            (Metric::Rmse, Target::Regression(y)) => rmse(y, pred),
+            (Metric::Auc, Target::Classes { y, classes }) => auc(y, &positive_column(pred, classes.len())),
+            (Metric::LogLoss, Target::Classes { y, classes }) => log_loss(y, pred, classes.len()),
+            _ => f64::NAN,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    pub name: String,
+    pub value: f64,
+}
+
+fn mv(name: &str, value: f64) -> MetricValue {
+    MetricValue { name: name.to_owned(), value }
+}
+
+/// Every metric that applies to the task.
+pub fn report(target: &Target, pred: &[f64]) -> Vec<MetricValue> {
+    match target {
+        Target::Regression(y) => vec![mv("RMSE", rmse(y, pred)), mv("MAE", mae(y, pred)), mv("R²", r2(y, pred))],
+        Target::Classes { y, classes } => {
+            let k = classes.len();
+            let labels = argmax_rows(pred, k);
+            let mut out = Vec::new();
+            if k == 2 {
+                out.push(mv("AUC", auc(y, &positive_column(pred, k))));
+            }
+            out.push(mv("log loss", log_loss(y, pred, k)));
+            out.push(mv("accuracy", accuracy(y, &labels)));
+            out.push(mv("balanced accuracy", balanced_accuracy(y, &labels, k)));
+            out.push(mv("macro F1", macro_f1(y, &labels, k)));
+            out
+        }
+    }
+}
+
+fn positive_column(pred: &[f64], k: usize) -> Vec<f64> {
+    pred.chunks(k.max(1)).map(|row| row[k - 1]).collect()
+}
+
+/// Index of the largest value in each row of `k`.
+pub fn argmax_rows(pred: &[f64], k: usize) -> Vec<usize> {
+    pred.chunks(k.max(1))
+        .map(|row| row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best }))
+        .collect()
+}
+
+pub fn rmse(y: &[f64], p: &[f64]) -> f64 {
+    (y.iter().zip(p).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / y.len().max(1) as f64).sqrt()
+}
+
+pub fn mae(y: &[f64], p: &[f64]) -> f64 {
+    y.iter().zip(p).map(|(a, b)| (a - b).abs()).sum::<f64>() / y.len().max(1) as f64
+}
+
+pub fn r2(y: &[f64], p: &[f64]) -> f64 {
+    let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
+    let ss_tot: f64 = y.iter().map(|a| (a - mean).powi(2)).sum();
+    let ss_res: f64 = y.iter().zip(p).map(|(a, b)| (a - b).powi(2)).sum();
+    if ss_tot == 0.0 { 0.0 } else { 1.0 - ss_res / ss_tot }
+}
+
+/// Area under the ROC curve for `y == 1` against `score`, ties counted half
+/// (the Mann-Whitney statistic).
+pub fn auc(y: &[usize], score: &[f64]) -> f64 {
+    let mut idx: Vec<usize> = (0..y.len()).collect();
+    idx.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && score[idx[j + 1]] == score[idx[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += idx[i..=j].iter().filter(|&&r| y[r] == 1).count() as f64 * avg_rank;
+        i = j + 1;
+    }
+    let pos = y.iter().filter(|&&c| c == 1).count() as f64;
+    let neg = y.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// Mean negative log-likelihood, probabilities clipped to [1e-15, 1 - 1e-15].
+pub fn log_loss(y: &[usize], prob: &[f64], k: usize) -> f64 {
+    y.iter()
+        .enumerate()
+        .map(|(r, &c)| -prob[r * k + c].clamp(1e-15, 1.0 - 1e-15).ln())
+        .sum::<f64>()
+        / y.len().max(1) as f64
+}
+
+pub fn accuracy(y: &[usize], labels: &[usize]) -> f64 {
+    y.iter().zip(labels).filter(|(a, b)| a == b).count() as f64 / y.len().max(1) as f64
+}
+
+fn per_class(y: &[usize], labels: &[usize], k: usize) -> Vec<(f64, f64, f64)> {
+    let mut tp = vec![0.0; k];
+    let mut fp = vec![0.0; k];
+    let mut fn_ = vec![0.0; k];
+    for (&a, &b) in y.iter().zip(labels) {
+        if a == b {
+            tp[a] += 1.0;
+        } else {
+            fp[b] += 1.0;
+            fn_[a] += 1.0;
+        }
+    }
+    (0..k).map(|c| (tp[c], fp[c], fn_[c])).collect()
+}
+
+pub fn balanced_accuracy(y: &[usize], labels: &[usize], k: usize) -> f64 {
+    let stats = per_class(y, labels, k);
+    let present: Vec<f64> = stats.iter().filter(|s| s.0 + s.2 > 0.0).map(|s| s.0 / (s.0 + s.2)).collect();
+    present.iter().sum::<f64>() / present.len().max(1) as f64
+}
+
+pub fn macro_f1(y: &[usize], labels: &[usize], k: usize) -> f64 {
+    let stats = per_class(y, labels, k);
+    let f1: Vec<f64> = stats
+        .iter()
+        .map(|&(tp, fp, fn_)| if tp == 0.0 { 0.0 } else { 2.0 * tp / (2.0 * tp + fp + fn_) })
+        .collect();
+    f1.iter().sum::<f64>() / k.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Reference values from scikit-learn 1.5 (roc_auc_score, log_loss, f1_score(average="macro")).
+    #[test]
+    fn auc_matches_sklearn_with_ties() {
+        let y = [0, 0, 1, 1, 1, 0];
+        let s = [0.1, 0.4, 0.35, 0.8, 0.4, 0.2];
+        // sklearn.metrics.roc_auc_score(y, s) == 0.8333333333333334
+        assert!((auc(&y, &s) - 0.833_333_333_333_333_4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_loss_and_f1_match_sklearn() {
+        let y = [0, 1, 2, 1];
+        let p = [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4, 0.5, 0.4, 0.1];
+        // log_loss(y, p) == 0.5043010921172946 (mean of -ln .7, -ln .8, -ln .4, -ln .4)
+        let want = -(0.7f64.ln() + 0.8f64.ln() + 0.4f64.ln() + 0.4f64.ln()) / 4.0;
+        assert!((log_loss(&y, &p, 3) - want).abs() < 1e-12);
+        let labels = argmax_rows(&p, 3);
+        assert_eq!(labels, vec![0, 1, 2, 0]);
+        // f1_score([0,1,2,1],[0,1,2,0],average="macro") == 0.7777777777777777
+        assert!((macro_f1(&y, &labels, 3) - 0.777_777_777_777_777_7).abs() < 1e-12);
+        assert!((accuracy(&y, &labels) - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn regression_metrics() {
+        let y = [3.0, -0.5, 2.0, 7.0];
+        let p = [2.5, 0.0, 2.0, 8.0];
+        // sklearn r2_score == 0.9486081370449679, mean_absolute_error == 0.5
+        assert!((r2(&y, &p) - 0.948_608_137_044_967_9).abs() < 1e-12);
+        assert!((mae(&y, &p) - 0.5).abs() < 1e-12);
+        assert!((rmse(&y, &p) - 0.375f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn metric_direction() {
+        assert!(Metric::Auc.better(0.9, 0.8));
+        assert!(Metric::Rmse.better(0.8, 0.9));
+    }
+}

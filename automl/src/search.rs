@@ -1,0 +1,482 @@
+//! The search: split the rows, try a portfolio of candidates (baseline,
+//! linear, boosted trees) and then random boosted-tree configurations until
+//! the deadline, the trial budget or a cancel; rank them on held-out rows;
+//! refit the best on every row; return the leaderboard and the artifact.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::artifact::{FittedModel, ModelArtifact, Schema};
+use crate::data::Dataset;
+use crate::encode::{FeatureStats, LinearEncoder, select_features, tree_matrix};
+use crate::error::{Error, Result};
+use crate::gbdt::{self, GbdtParams};
+use crate::linear::{LinearModel, LinearParams};
+use crate::metrics::{self, Metric};
+use crate::rng::Rng;
+use crate::task::{Target, Task, detect_task};
+
+/// Trials when neither a deadline nor `max_trials` bounds the search.
+const DEFAULT_MAX_TRIALS: usize = 30;
+const MIN_ROWS: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    pub target: String,
+    /// Overrides task detection.
+    pub task: Option<Task>,
+    pub seed: u64,
+    /// Stop after this many trials (the deterministic budget).
+    pub max_trials: Option<usize>,
+    /// Share of rows held out for validation.
+    pub holdout_fraction: f64,
+    pub kiln_version: String,
+    /// Stamped into the artifact.
+    pub created: String,
+}
+
+impl SearchConfig {
+    pub fn new(target: &str) -> SearchConfig {
+        SearchConfig {
+            target: target.to_owned(),
+            task: None,
+            seed: 0,
+            max_trials: None,
+            holdout_fraction: 0.2,
+            kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created: String::new(),
+        }
+    }
+}
+
+/// How the caller steers a running search.
+#[derive(Debug, Clone, Copy)]
+pub struct Control<'a> {
+    /// The search, refit included, ends by this instant.
+    pub deadline: Option<Instant>,
+    /// Set to stop; finished trials are kept.
+    pub cancel: &'a AtomicBool,
+}
+
+impl Control<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn past(&self, reserve: Duration) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() + reserve >= d)
+    }
+}
+
+/// One finished candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialRecord {
+    pub trial: u32,
+    pub family: String,
+    pub params: String,
+    /// Held-out score on the search metric.
+    pub score: f64,
+    pub fit_secs: f64,
+    pub predict_us_per_row: f64,
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchEvent {
+    Started { task: Task, metric: Metric, rows: usize, features: usize },
+    Trial(TrialRecord),
+    Refitting { trial: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    pub task: Task,
+    pub metric: Metric,
+    /// Ranked best first.
+    pub leaderboard: Vec<TrialRecord>,
+    pub best_trial: u32,
+    pub artifact: ModelArtifact,
+    /// The search was cancelled; the artifact is the best finished trial, not refit.
+    pub cancelled: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Candidate {
+    Baseline,
+    Linear(LinearParams),
+    Gbdt(GbdtParams),
+}
+
+impl Candidate {
+    fn family(&self) -> &'static str {
+        match self {
+            Candidate::Baseline => "baseline",
+            Candidate::Linear(_) => "linear",
+            Candidate::Gbdt(_) => "boosted trees",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Candidate::Baseline => "class prior / mean".into(),
+            Candidate::Linear(p) => format!("l2={}", p.l2),
+            Candidate::Gbdt(p) => format!(
+                "rounds={} lr={} leaves={} min_leaf={} l2={} rows={} cols={}",
+                p.n_rounds, p.learning_rate, p.max_leaves, p.min_samples_leaf, p.l2, p.row_subsample, p.col_subsample
+            ),
+        }
+    }
+}
+
+fn portfolio(seed: u64) -> Vec<Candidate> {
+    let g = |lr: f64, leaves: usize, min_leaf: usize, rows: f64, cols: f64, l2: f64| {
+        Candidate::Gbdt(GbdtParams {
+            n_rounds: 2000,
+            learning_rate: lr,
+            max_leaves: leaves,
+            min_samples_leaf: min_leaf,
+            row_subsample: rows,
+            col_subsample: cols,
+            l2,
+            seed,
+            ..GbdtParams::default()
+        })
+    };
+    vec![
+        Candidate::Baseline,
+        Candidate::Linear(LinearParams { l2: 1e-3, max_iter: 300 }),
+        g(0.1, 31, 20, 1.0, 1.0, 0.0),
+        Candidate::Linear(LinearParams { l2: 1e-1, max_iter: 300 }),
+        g(0.05, 15, 10, 0.8, 0.8, 1.0),
+        g(0.05, 63, 30, 0.8, 0.7, 1.0),
+        g(0.1, 7, 5, 1.0, 0.9, 0.0),
+    ]
+}
+
+fn random_gbdt(rng: &mut Rng, seed: u64) -> Candidate {
+    let pick = |rng: &mut Rng, xs: &[f64]| xs[rng.below(xs.len())];
+    Candidate::Gbdt(GbdtParams {
+        n_rounds: 2000,
+        learning_rate: pick(rng, &[0.02, 0.05, 0.1, 0.2]),
+        max_leaves: pick(rng, &[4.0, 7.0, 15.0, 31.0, 63.0, 127.0]) as usize,
+        min_samples_leaf: pick(rng, &[2.0, 5.0, 10.0, 20.0, 50.0]) as usize,
+        row_subsample: pick(rng, &[0.6, 0.8, 1.0]),
+        col_subsample: pick(rng, &[0.5, 0.7, 0.9, 1.0]),
+        l2: pick(rng, &[0.0, 0.1, 1.0, 10.0]),
+        seed: seed.wrapping_add(rng.next_u64() % 1000),
+        ..GbdtParams::default()
+    })
+}
+
+/// Splits positions `0..n` into train and validation, stratified by class.
+fn holdout(target: &Target, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = Rng::derive(seed, 0x5e11);
+    let groups: Vec<Vec<usize>> = match target {
+        Target::Regression(y) => vec![(0..y.len()).collect()],
+        Target::Classes { classes, y } => (0..classes.len()).map(|c| (0..y.len()).filter(|&i| y[i] == c).collect()).collect(),
+    };
+    let (mut train, mut valid) = (Vec::new(), Vec::new());
+    for mut g in groups {
+        rng.shuffle(&mut g);
+        let mut take = (g.len() as f64 * fraction).round() as usize;
+        if g.len() >= 2 {
+            take = take.clamp(1, g.len() - 1);
+        } else {
+            take = 0;
+        }
+        valid.extend_from_slice(&g[..take]);
+        train.extend_from_slice(&g[take..]);
+    }
+    train.sort_unstable();
+    valid.sort_unstable();
+    (train, valid)
+}
+
+struct Fitted {
+    model: FittedModel,
+    params: String,
+    /// Boosting rounds kept, for the refit.
+    rounds: Option<usize>,
+}
+
+fn fit_candidate(
+    cand: &Candidate,
+    features: &[FeatureStats],
+    data: &Dataset,
+    rows: &[usize],
+    target: &Target,
+    valid: Option<(&[usize], &Target)>,
+    stop: &dyn Fn() -> bool,
+) -> Result<Fitted> {
+    let params = cand.describe();
+    Ok(match cand {
+        Candidate::Baseline => {
+            let outputs = match target {
+                Target::Regression(y) => vec![y.iter().sum::<f64>() / y.len().max(1) as f64],
+                Target::Classes { classes, y } => {
+                    let mut p = vec![0.0; classes.len()];
+                    for &c in y {
+                        p[c] += 1.0 / y.len() as f64;
+                    }
+                    p
+                }
+            };
+            Fitted { model: FittedModel::Baseline { outputs }, params, rounds: None }
+        }
+        Candidate::Linear(p) => {
+            let encoder = LinearEncoder::fit(features);
+            let x = encoder.transform(features, data, rows)?;
+            let model = LinearModel::fit(&x, encoder.width(), target, p)?;
+            Fitted { model: FittedModel::Linear { encoder, model }, params, rounds: None }
+        }
+        Candidate::Gbdt(p) => {
+            let x = tree_matrix(features, data, rows)?;
+            let vx = match valid {
+                Some((vrows, _)) => Some(tree_matrix(features, data, vrows)?),
+                None => None,
+            };
+            let v = vx.as_deref().zip(valid.map(|v| v.1));
+            let (booster, report) = gbdt::fit(&x, target, v, p, stop)?;
+            let params = format!("{params} used_rounds={}", report.rounds);
+            Fitted { model: FittedModel::Gbdt { booster }, params, rounds: Some(report.rounds) }
+        }
+    })
+}
+
+/// Runs a search over `data` for `config.target`, calling `on_event` as it goes.
+pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_event: &mut dyn FnMut(&SearchEvent)) -> Result<SearchOutcome> {
+    let target_col = data.require(&config.target)?;
+    let task = match config.task {
+        Some(t) => t,
+        None => detect_task(&config.target, target_col)?,
+    };
+    let (target, rows) = Target::encode(&config.target, target_col, task)?;
+    if rows.len() < MIN_ROWS {
+        return Err(Error::TooFewRows { rows: rows.len(), needed: MIN_ROWS });
+    }
+    let metric = Metric::default_for(task);
+    let all_features = select_features(data, &config.target, &rows);
+    if all_features.is_empty() {
+        return Err(Error::NoFeatures);
+    }
+    on_event(&SearchEvent::Started { task, metric, rows: rows.len(), features: all_features.len() });
+
+    let (tr, va) = holdout(&target, config.holdout_fraction.clamp(0.05, 0.5), config.seed);
+    let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
+    let valid_rows: Vec<usize> = va.iter().map(|&i| rows[i]).collect();
+    let train_target = target.subset(&tr);
+    let valid_target = target.subset(&va);
+    // Encoders are fitted on training rows only.
+    let train_features: Vec<FeatureStats> = all_features
+        .iter()
+        .map(|f| FeatureStats::fit(&f.name, data.column(&f.name).expect("selected from data"), &train_rows))
+        .collect();
+    let train_schema = Schema {
+        target: config.target.clone(),
+        task,
+        classes: class_names(&target),
+        features: train_features.clone(),
+    };
+
+    let max_trials = config.max_trials.unwrap_or(if control.deadline.is_some() { usize::MAX } else { DEFAULT_MAX_TRIALS }).min(
+        if control.deadline.is_some() && config.max_trials.is_none() { DEFAULT_MAX_TRIALS } else { usize::MAX },
+    );
+    let mut candidates = portfolio(config.seed);
+    let mut rng = Rng::derive(config.seed, 0x7a11);
+    let mut leaderboard: Vec<TrialRecord> = Vec::new();
+    let mut best: Option<(f64, u32, Fitted, Vec<f64>)> = None;
+    let mut slowest_fit = Duration::ZERO;
+    let mut trial = 0u32;
+    while (trial as usize) < max_trials {
+        // Keep time to refit the best model on every row.
+        let reserve = slowest_fit.mul_f64(1.5);
+        if control.cancelled() || control.past(reserve) {
+            break;
+        }
+        let cand = if (trial as usize) < candidates.len() {
+            candidates[trial as usize].clone()
+        } else {
+            let c = random_gbdt(&mut rng, config.seed);
+            candidates.push(c.clone());
+            c
+        };
+        let start = Instant::now();
+        let stop = || control.cancelled() || control.past(reserve);
+        let fitted = fit_candidate(&cand, &train_features, data, &train_rows, &train_target, Some((&valid_rows, &valid_target)), &stop)?;
+        let fit_time = start.elapsed();
+        let pstart = Instant::now();
+        let pred = fitted.model.predict(&train_schema, data, &valid_rows)?;
+        let predict_us = pstart.elapsed().as_secs_f64() * 1e6 / valid_rows.len().max(1) as f64;
+        let score = metric.score(&valid_target, &pred);
+        let size = serde_json::to_vec(&fitted.model).map_or(0, |v| v.len() as u64);
+        let record = TrialRecord {
+            trial,
+            family: cand.family().to_owned(),
+            params: fitted.params.clone(),
+            score,
+            fit_secs: fit_time.as_secs_f64(),
+            predict_us_per_row: predict_us,
+            size_bytes: size,
+        };
+        on_event(&SearchEvent::Trial(record.clone()));
+        leaderboard.push(record);
+        if !matches!(cand, Candidate::Baseline) {
+            slowest_fit = slowest_fit.max(fit_time);
+        }
+        let improves = score.is_finite() && best.as_ref().is_none_or(|b| metric.better(score, b.0));
+        if improves {
+            best = Some((score, trial, fitted, pred));
+        }
+        trial += 1;
+    }
+    let cancelled = control.cancelled();
+    let Some((_, best_trial, best_fit, best_pred)) = best else {
+        return Err(if cancelled { Error::CancelledEmpty } else { Error::DeadlineEmpty });
+    };
+    leaderboard.sort_by(|a, b| {
+        let (x, y) = (sanitize(a.score, metric), sanitize(b.score, metric));
+        let ord = if metric.higher_is_better() { y.total_cmp(&x) } else { x.total_cmp(&y) };
+        ord.then(a.trial.cmp(&b.trial))
+    });
+    let metrics = metrics::report(&valid_target, &best_pred);
+
+    // Refit the winner on every row, unless cancelled or out of time (then ship the trial model).
+    let mut shipped = (best_fit.model, best_fit.params, train_schema, train_rows.len());
+    if !cancelled {
+        on_event(&SearchEvent::Refitting { trial: best_trial });
+        let cand = match &candidates[best_trial as usize] {
+            Candidate::Gbdt(p) => Candidate::Gbdt(GbdtParams {
+                // A little more data supports a few more rounds.
+                n_rounds: ((best_fit.rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
+                early_stopping_rounds: 0,
+                ..p.clone()
+            }),
+            c => c.clone(),
+        };
+        let features: Vec<FeatureStats> = all_features.clone();
+        let hard_stop = || control.cancelled() || control.past(Duration::ZERO);
+        let refit = fit_candidate(&cand, &features, data, &rows, &target, None, &hard_stop)?;
+        if !hard_stop() {
+            let schema = Schema { features, ..shipped.2.clone() };
+            shipped = (refit.model, shipped.1, schema, rows.len());
+        }
+    }
+    let artifact = ModelArtifact {
+        format_version: crate::artifact::FORMAT_VERSION,
+        kiln_version: config.kiln_version.clone(),
+        created: config.created.clone(),
+        schema: shipped.2,
+        model: shipped.0,
+        params: shipped.1,
+        metrics,
+        training_rows: shipped.3 as u64,
+    };
+    Ok(SearchOutcome { task, metric, leaderboard, best_trial, artifact, cancelled })
+}
+
+fn sanitize(score: f64, metric: Metric) -> f64 {
+    if score.is_finite() {
+        score
+    } else if metric.higher_is_better() {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    }
+}
+
+fn class_names(target: &Target) -> Vec<String> {
+    match target {
+        Target::Regression(_) => Vec::new(),
+        Target::Classes { classes, .. } => classes.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Column;
+
+    fn toy(n: usize) -> Dataset {
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0).collect();
+        let c: Vec<Option<String>> = (0..n).map(|i| Some(["red", "green", "blue"][i % 3].to_owned())).collect();
+        let y: Vec<Option<String>> = x
+            .iter()
+            .zip(&c)
+            .map(|(v, c)| Some(if *v > 5.0 || c.as_deref() == Some("red") { "yes" } else { "no" }.to_owned()))
+            .collect();
+        Dataset::new(vec![("x".into(), Column::Numeric(x)), ("colour".into(), Column::Categorical(c)), ("y".into(), Column::Categorical(y))]).unwrap()
+    }
+
+    fn run(data: &Dataset, trials: usize) -> SearchOutcome {
+        let cancel = AtomicBool::new(false);
+        let config = SearchConfig { max_trials: Some(trials), ..SearchConfig::new("y") };
+        search(data, &config, Control { deadline: None, cancel: &cancel }, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn finds_a_good_binary_model_and_ranks_it_first() {
+        let out = run(&toy(600), 4);
+        assert_eq!(out.task, Task::Binary);
+        assert_eq!(out.leaderboard.len(), 4);
+        assert!(out.leaderboard[0].score > 0.95, "{:?}", out.leaderboard);
+        assert_ne!(out.leaderboard[0].family, "baseline");
+        let preds = out.artifact.predict(&toy(600)).unwrap();
+        assert_eq!(preds.len(), 600);
+    }
+
+    #[test]
+    fn same_seed_and_trial_budget_give_identical_artifact_bytes() {
+        let a = run(&toy(300), 5).artifact.to_json();
+        let b = run(&toy(300), 5).artifact.to_json();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn artifact_round_trips_and_rejects_garbage() {
+        let art = run(&toy(300), 3).artifact;
+        let back = ModelArtifact::from_json(&art.to_json()).unwrap();
+        assert_eq!(back.predict(&toy(50)).unwrap(), art.predict(&toy(50)).unwrap());
+        assert!(ModelArtifact::from_json(b"{}").is_err());
+        assert!(ModelArtifact::from_json(b"not json").is_err());
+        let mut v: serde_json::Value = serde_json::from_slice(&art.to_json()).unwrap();
+        v["format_version"] = 99.into();
+        assert!(ModelArtifact::from_json(v.to_string().as_bytes()).unwrap_err().to_string().contains("99"));
+    }
+
+    #[test]
+    fn cancel_before_start_is_an_error_and_missing_target_is_named() {
+        let cancel = AtomicBool::new(true);
+        let err = search(&toy(100), &SearchConfig::new("y"), Control { deadline: None, cancel: &cancel }, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, Error::CancelledEmpty));
+        let cancel = AtomicBool::new(false);
+        let err = search(&toy(100), &SearchConfig::new("nope"), Control { deadline: None, cancel: &cancel }, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("nope"));
+    }
+
+    #[test]
+    fn regression_beats_the_mean() {
+        let n = 400;
+        let x: Vec<f64> = (0..n).map(|i| i as f64 / 10.0).collect();
+        let y: Vec<f64> = x.iter().map(|v| 2.0 * v + (v * 3.0).sin()).collect();
+        let data = Dataset::new(vec![("x".into(), Column::Numeric(x)), ("y".into(), Column::Numeric(y))]).unwrap();
+        let out = run(&data, 4);
+        assert_eq!(out.task, Task::Regression);
+        let baseline = out.leaderboard.iter().find(|t| t.family == "baseline").unwrap().score;
+        assert!(out.leaderboard[0].score < baseline / 5.0, "{:?}", out.leaderboard);
+    }
+
+    #[test]
+    fn missing_feature_column_at_predict_time_is_named() {
+        let art = run(&toy(200), 2).artifact;
+        let only_x = Dataset::new(vec![("x".into(), Column::Numeric(vec![1.0]))]).unwrap();
+        assert!(art.predict(&only_x).unwrap_err().to_string().contains("colour"));
+    }
+
+    #[test]
+    fn deadline_in_the_past_yields_no_model() {
+        let cancel = AtomicBool::new(false);
+        let control = Control { deadline: Some(Instant::now()), cancel: &cancel };
+        let err = search(&toy(100), &SearchConfig::new("y"), control, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, Error::DeadlineEmpty));
+    }
+}
