@@ -1,0 +1,230 @@
+//! Build jobs: a fixed pool of worker threads (never the async runtime)
+//! takes queued builds, runs `automl::search` with a deadline and a cancel
+//! flag, publishes every change through a `watch` channel (the SSE stream
+//! reads it) and SQLite, and stores the artifact. A panic fails its build,
+//! not the server.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak, mpsc};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::convert;
+use crate::error::AppError;
+use crate::ingest;
+use crate::models;
+use crate::storage::{Store, new_id};
+
+struct Live {
+    cancel: Arc<AtomicBool>,
+    tx: watch::Sender<api::Build>,
+}
+
+pub struct Jobs {
+    store: Arc<Store>,
+    queue: Mutex<mpsc::Sender<String>>,
+    live: Mutex<HashMap<String, Live>>,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Jobs {
+    /// Starts `workers` threads; builds beyond that wait in the queue.
+    pub fn start(store: Arc<Store>, workers: usize) -> Arc<Jobs> {
+        let (tx, rx) = mpsc::channel::<String>();
+        let jobs = Arc::new(Jobs { store, queue: Mutex::new(tx), live: Mutex::new(HashMap::new()) });
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            let rx = Arc::clone(&rx);
+            let weak: Weak<Jobs> = Arc::downgrade(&jobs);
+            std::thread::Builder::new()
+                .name(format!("kiln-build-{i}"))
+                .spawn(move || {
+                    loop {
+                        let next = lock(&rx).recv();
+                        let Ok(id) = next else { return };
+                        let Some(jobs) = weak.upgrade() else { return };
+                        jobs.run(&id);
+                    }
+                })
+                .expect("spawning a worker thread");
+        }
+        jobs
+    }
+
+    /// Queues a build that is already saved in the store.
+    pub fn submit(&self, build: api::Build) {
+        let (tx, _) = watch::channel(build.clone());
+        lock(&self.live).insert(build.id.clone(), Live { cancel: Arc::new(AtomicBool::new(false)), tx });
+        // The receiver lives as long as the workers, which live as long as `self`.
+        let _ = lock(&self.queue).send(build.id);
+    }
+
+    pub fn subscribe(&self, id: &str) -> Option<watch::Receiver<api::Build>> {
+        lock(&self.live).get(id).map(|l| l.tx.subscribe())
+    }
+
+    /// Asks a queued or running build to stop; false when it is not live.
+    pub fn cancel(&self, id: &str) -> bool {
+        match lock(&self.live).get(id) {
+            Some(l) => {
+                l.cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn publish(&self, build: &api::Build) {
+        if let Err(e) = self.store.save_build(build) {
+            tracing::error!(build = %build.id, error = %e, "saving build progress failed");
+        }
+        if let Some(l) = lock(&self.live).get(&build.id) {
+            l.tx.send_replace(build.clone());
+        }
+    }
+
+    fn run(&self, id: &str) {
+        let Some(cancel) = lock(&self.live).get(id).map(|l| Arc::clone(&l.cancel)) else { return };
+        let mut build = match self.store.build(id) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(build = %id, error = %e, "queued build vanished");
+                lock(&self.live).remove(id);
+                return;
+            }
+        };
+        if cancel.load(Ordering::Relaxed) {
+            build.state = api::BuildState::Cancelled;
+            build.message = "cancelled before it started".into();
+            self.finish(build);
+            return;
+        }
+        build.state = api::BuildState::Running;
+        build.message = "loading the dataset".into();
+        self.publish(&build);
+        let started = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.execute(&mut build, &cancel, started)));
+        build.elapsed_secs = started.elapsed().as_secs_f64();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(BuildError::Cancelled)) => {
+                build.state = api::BuildState::Cancelled;
+                build.message = "cancelled before any model finished".into();
+            }
+            Ok(Err(BuildError::Failed(message))) => {
+                build.state = api::BuildState::Failed;
+                build.message = "the build failed".into();
+                build.error = Some(message);
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(build = %id, panic = %what, "build panicked");
+                build.state = api::BuildState::Failed;
+                build.message = "the build failed".into();
+                build.error = Some("an internal error stopped this build; the details are in the server log".into());
+            }
+        }
+        self.finish(build);
+    }
+
+    fn finish(&self, build: api::Build) {
+        self.publish(&build);
+        lock(&self.live).remove(&build.id);
+    }
+
+    fn execute(&self, build: &mut api::Build, cancel: &AtomicBool, started: Instant) -> Result<(), BuildError> {
+        let store = &self.store;
+        store.dataset(&build.dataset_id).map_err(|_| BuildError::Failed("the dataset was deleted".into()))?;
+        let frame = ingest::read_parquet(&store.dataset_path(&build.dataset_id)).map_err(|e| BuildError::Failed(e.to_string()))?;
+        let data = convert::frame_to_dataset(&frame).map_err(BuildError::from)?;
+        drop(frame);
+        let mut config = automl::SearchConfig::new(&build.target);
+        config.task = build.task.map(models::to_automl_task);
+        config.seed = build.seed;
+        config.created = build.created.clone();
+        let deadline = started + Duration::from_secs(u64::from(build.time_budget_secs));
+        let control = automl::Control { deadline: Some(deadline), cancel };
+        let mut on_event = |ev: &automl::SearchEvent| {
+            match ev {
+                automl::SearchEvent::Started { task, metric, rows, features } => {
+                    build.task = Some(models::to_api_task(*task));
+                    build.metric = Some(metric.name().to_owned());
+                    build.higher_is_better = metric.higher_is_better();
+                    build.message = format!("training on {rows} rows and {features} features");
+                }
+                automl::SearchEvent::Trial(t) => {
+                    build.trials_done += 1;
+                    build.leaderboard.push(api::LeaderboardEntry {
+                        trial: t.trial,
+                        family: t.family.clone(),
+                        params: t.params.clone(),
+                        score: t.score,
+                        fit_secs: t.fit_secs,
+                        predict_us_per_row: t.predict_us_per_row,
+                        size_bytes: t.size_bytes,
+                    });
+                    rank(&mut build.leaderboard, build.higher_is_better);
+                    build.message = format!("{} trials done", build.trials_done);
+                }
+                automl::SearchEvent::Refitting { .. } => {
+                    build.message = "refitting the best model on all rows".into();
+                }
+            }
+            build.elapsed_secs = started.elapsed().as_secs_f64();
+            self.publish(build);
+        };
+        let outcome = automl::search(&data, &config, control, &mut on_event).map_err(|e| match e {
+            automl::Error::CancelledEmpty => BuildError::Cancelled,
+            other => BuildError::Failed(other.to_string()),
+        })?;
+        let model_id = new_id();
+        let bytes = outcome.artifact.to_json();
+        store.write_atomic(&store.model_path(&model_id), &bytes).map_err(|e| BuildError::Failed(e.to_string()))?;
+        let summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
+        store.insert_model(&summary).map_err(|e| BuildError::Failed(e.to_string()))?;
+        build.model_id = Some(model_id);
+        if outcome.cancelled {
+            build.state = api::BuildState::Cancelled;
+            build.message = "cancelled; the best model finished so far was kept".into();
+        } else {
+            build.state = api::BuildState::Succeeded;
+            build.message = format!("done: {} trials", build.trials_done);
+        }
+        Ok(())
+    }
+}
+
+/// Best first; scores that are not numbers last.
+fn rank(board: &mut [api::LeaderboardEntry], higher_is_better: bool) {
+    board.sort_by(|a, b| {
+        let key = |s: f64| if s.is_nan() { f64::INFINITY } else if higher_is_better { -s } else { s };
+        key(a.score).total_cmp(&key(b.score)).then(a.trial.cmp(&b.trial))
+    });
+}
+
+enum BuildError {
+    Cancelled,
+    Failed(String),
+}
+
+impl From<AppError> for BuildError {
+    fn from(e: AppError) -> Self {
+        BuildError::Failed(e.to_string())
+    }
+}

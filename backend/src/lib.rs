@@ -1,0 +1,80 @@
+//! The `kiln` server: axum routes over SQLite + files storage, Polars ingest
+//! and profiling, and a worker pool that runs `automl` builds.
+//!
+//! Invariants: Polars stays in this crate; only `storage` touches the data
+//! directory; CPU-heavy work runs on `spawn_blocking` or the build workers,
+//! never on the async runtime; user input never becomes a path.
+
+pub mod convert;
+pub mod error;
+pub mod ingest;
+pub mod jobs;
+pub mod models;
+pub mod profile;
+pub mod routes;
+pub mod samples;
+pub mod storage;
+pub mod time;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// The Content-Security-Policy of every response: only our own scripts
+/// (and their WebAssembly), styles and connections.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub max_upload_bytes: u64,
+    pub workers: usize,
+    pub limits: ingest::Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Config { max_upload_bytes: 1 << 30, workers: cores, limits: ingest::Limits::default() }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<storage::Store>,
+    pub jobs: Arc<jobs::Jobs>,
+    pub config: Arc<Config>,
+    pub artifacts: Arc<Mutex<HashMap<String, Arc<automl::ModelArtifact>>>>,
+}
+
+impl AppState {
+    pub fn open(data_dir: &Path, config: Config) -> Result<AppState, storage::StorageError> {
+        let store = Arc::new(storage::Store::open(data_dir)?);
+        let jobs = jobs::Jobs::start(Arc::clone(&store), config.workers);
+        Ok(AppState { store, jobs, config: Arc::new(config), artifacts: Arc::default() })
+    }
+}
+
+/// The whole application: `/api` plus the frontend bundle from `site`
+/// (any other path serves `index.html`, so deep links work).
+pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
+    let api = routes::router(state);
+    let router = Router::new().nest("/api", api);
+    let router = match site {
+        Some(dir) => {
+            let index = ServeFile::new(dir.join("index.html"));
+            router.fallback_service(ServeDir::new(dir).fallback(index))
+        }
+        None => router.fallback(|| async { "The Kiln frontend is not built here: run `cargo xtask run`." }),
+    };
+    router
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(TraceLayer::new_for_http())
+}

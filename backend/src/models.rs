@@ -1,0 +1,152 @@
+//! Models as the API shows them: summaries of artifacts, and predictions
+//! for JSON rows or a CSV file, both through `ModelArtifact::predict`.
+
+use std::io::Write;
+use std::path::Path;
+
+use automl::{FeatureKind, ModelArtifact, Predictions};
+use polars::prelude::*;
+
+use crate::convert;
+use crate::error::AppError;
+use crate::ingest;
+
+pub fn to_api_task(t: automl::Task) -> api::Task {
+    match t {
+        automl::Task::Regression => api::Task::Regression,
+        automl::Task::Binary => api::Task::Binary,
+        automl::Task::Multiclass => api::Task::Multiclass,
+    }
+}
+
+pub fn to_automl_task(t: api::Task) -> automl::Task {
+    match t {
+        api::Task::Regression => automl::Task::Regression,
+        api::Task::Binary => automl::Task::Binary,
+        api::Task::Multiclass => automl::Task::Multiclass,
+    }
+}
+
+pub fn summary(id: &str, build: &api::Build, artifact: &ModelArtifact, bytes: u64) -> api::ModelSummary {
+    let s = &artifact.schema;
+    api::ModelSummary {
+        id: id.to_owned(),
+        build_id: build.id.clone(),
+        dataset_id: build.dataset_id.clone(),
+        created: artifact.created.clone(),
+        target: s.target.clone(),
+        task: to_api_task(s.task),
+        family: artifact.model.family().to_owned(),
+        params: artifact.params.clone(),
+        metrics: artifact.metrics.iter().map(|m| api::MetricValue { name: m.name.clone(), value: m.value }).collect(),
+        features: s
+            .features
+            .iter()
+            .map(|f| api::FeatureInfo {
+                name: f.name.clone(),
+                kind: match f.kind {
+                    FeatureKind::Numeric => api::FeatureKind::Numeric,
+                    FeatureKind::Categorical => api::FeatureKind::Categorical,
+                },
+                categories: f.levels.clone(),
+                typical: match f.kind {
+                    FeatureKind::Numeric => serde_json::Value::from(f.median),
+                    FeatureKind::Categorical => f.levels.first().map_or(serde_json::Value::Null, |l| serde_json::Value::from(l.clone())),
+                },
+            })
+            .collect(),
+        classes: s.classes.clone(),
+        artifact_bytes: bytes,
+    }
+}
+
+pub fn to_api_predictions(preds: &Predictions) -> api::PredictResponse {
+    match preds {
+        Predictions::Regression(v) => api::PredictResponse {
+            classes: Vec::new(),
+            predictions: v.iter().map(|&x| api::Prediction { value: serde_json::Value::from(x), probabilities: None }).collect(),
+        },
+        Predictions::Classes { classes, probabilities, labels } => {
+            let k = classes.len();
+            api::PredictResponse {
+                classes: classes.clone(),
+                predictions: labels
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &l)| api::Prediction {
+                        value: serde_json::Value::from(classes[l].clone()),
+                        probabilities: Some(probabilities[r * k..(r + 1) * k].to_vec()),
+                    })
+                    .collect(),
+            }
+        }
+    }
+}
+
+pub fn predict_json(artifact: &ModelArtifact, req: &api::PredictRequest) -> Result<api::PredictResponse, AppError> {
+    let data = convert::json_for_model(&req.rows, &artifact.schema)?;
+    Ok(to_api_predictions(&artifact.predict(&data)?))
+}
+
+/// Scores a CSV file and writes input columns + `prediction` (+ one
+/// `probability_<class>` column per class). Returns the number of rows.
+pub fn predict_csv(artifact: &ModelArtifact, input: &Path, output: &mut dyn Write) -> Result<usize, AppError> {
+    let frame = ingest::read_csv(input, &ingest::Limits::default())?.frame;
+    let data = convert::frame_for_model(&frame, &artifact.schema)?;
+    let preds = artifact.predict(&data)?;
+    let mut header: Vec<String> = frame.get_column_names().iter().map(|s| s.to_string()).collect();
+    header.push("prediction".into());
+    let (classes, probs) = match &preds {
+        Predictions::Classes { classes, probabilities, .. } => (classes.clone(), Some(probabilities)),
+        Predictions::Regression(_) => (Vec::new(), None),
+    };
+    header.extend(classes.iter().map(|c| format!("probability_{c}")));
+    let text: Vec<Vec<Option<String>>> = frame
+        .columns()
+        .iter()
+        .map(|c| {
+            let t = c.cast(&DataType::String).map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(t.str().map_err(|e| AppError::Internal(e.to_string()))?.iter().map(|v| v.map(str::to_owned)).collect())
+        })
+        .collect::<Result<_, AppError>>()?;
+    let api = to_api_predictions(&preds);
+    let io = |e: std::io::Error| AppError::Internal(format!("writing predictions: {e}"));
+    writeln!(output, "{}", header.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(",")).map_err(io)?;
+    for (r, p) in api.predictions.iter().enumerate() {
+        let mut cells: Vec<String> = text.iter().map(|c| c[r].as_deref().map_or(String::new(), csv_cell)).collect();
+        cells.push(match &p.value {
+            serde_json::Value::String(s) => csv_cell(s),
+            v => v.to_string(),
+        });
+        if let Some(probs) = probs {
+            let k = classes.len();
+            cells.extend(probs[r * k..(r + 1) * k].iter().map(|p| p.to_string()));
+        }
+        writeln!(output, "{}", cells.join(",")).map_err(io)?;
+    }
+    Ok(api.predictions.len())
+}
+
+/// One CSV cell: quoted when needed, and neutralised (a leading `'`) when a
+/// spreadsheet would read it as a formula (`= + - @`, tab, CR) and it is not a number.
+pub fn csv_cell(s: &str) -> String {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    let s = if risky { format!("'{s}") } else { s.to_owned() };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("-3.5"), "-3.5");
+        assert_eq!(csv_cell("+cmd"), "'+cmd");
+    }
+}

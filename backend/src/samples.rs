@@ -1,0 +1,51 @@
+//! Sample datasets bundled into the binary, loadable with one click.
+
+pub struct Sample {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub target: &'static str,
+    pub bytes: &'static [u8],
+}
+
+pub const SAMPLES: &[Sample] = &[
+    Sample {
+        name: "penguins",
+        description: "344 penguins from three islands: predict the species from bill and flipper measurements (multiclass, missing values).",
+        target: "species",
+        bytes: include_bytes!("../../assets/samples/penguins.csv"),
+    },
+    Sample {
+        name: "diamonds",
+        description: "53,940 diamonds: predict the price from carat, cut, colour and clarity (regression).",
+        target: "price",
+        bytes: include_bytes!("../../assets/samples/diamonds.csv"),
+    },
+    Sample {
+        name: "german_credit",
+        description: "1,000 loan applicants: predict credit risk from mostly categorical answers (binary).",
+        target: "creditability",
+        bytes: include_bytes!("../../assets/samples/german_credit.csv"),
+    },
+    Sample {
+        name: "breast_cancer",
+        description: "569 tumour biopsies with 30 measurements: predict the diagnosis (binary).",
+        target: "diagnosis",
+        bytes: include_bytes!("../../assets/samples/breast_cancer.csv"),
+    },
+    Sample {
+        name: "diabetes",
+        description: "442 patients: predict disease progression after one year (regression).",
+        target: "progression",
+        bytes: include_bytes!("../../assets/samples/diabetes.csv"),
+    },
+    Sample {
+        name: "seattle_weather",
+        description: "Four years of Seattle daily weather: predict the kind of day (multiclass, imbalanced, dates).",
+        target: "weather",
+        bytes: include_bytes!("../../assets/samples/seattle_weather.csv"),
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Sample> {
+    SAMPLES.iter().find(|s| s.name == name)
+}
