@@ -1,1 +1,42 @@
-fn main() {}
+//! Kiln's studio: a Leptos client-side app. One file per page under
+//! `pages/`, shared views in `components`, all HTTP in `client`, plain
+//! formatting logic in `format`.
+
+mod client;
+mod components;
+mod format;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+#[component]
+fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Kiln"</A>
+                <nav>
+                    <A href="/">"Datasets"</A>
+                    <A href="/builds">"Experiments"</A>
+                </nav>
+            </header>
+            <main class="page">
+                <Routes fallback=|| view! { <p class="muted">"This page does not exist."</p> }>
+                    <Route path=path!("/") view=pages::datasets::DatasetsPage/>
+                    <Route path=path!("/datasets/:id") view=pages::dataset::DatasetPage/>
+                    <Route path=path!("/datasets/:id/build") view=pages::build::BuildSetupPage/>
+                    <Route path=path!("/builds") view=pages::builds::BuildsPage/>
+                    <Route path=path!("/builds/:id") view=pages::build::BuildPage/>
+                    <Route path=path!("/models/:id") view=pages::model::ModelPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}

@@ -1,1 +1,149 @@
-fn main() {}
+//! Build orchestration for Kiln, in Rust (no shell scripts, no cargo-leptos):
+//!
+//! - `cargo xtask run`: install what is missing, build the frontend (release
+//!   wasm + wasm-bindgen) and the backend, serve the studio on
+//!   http://127.0.0.1:8080 with data in `./kiln-data`.
+//! - `cargo xtask test`: fmt check, clippy (warnings denied, host and wasm),
+//!   every test, the wasm build, and the browser tests in headless Chromium.
+//! - `cargo xtask site`: only build the frontend bundle into `target/site`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const ASSETS: &[&str] = &["index.html", "style.css", "boot.js", "favicon.svg"];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let root = root();
+    env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("run") => run(&root, &args[1..]),
+        Some("test") => test(&root),
+        Some("site") => {
+            prepare_toolchain()?;
+            build_site(&root)
+        }
+        _ => {
+            eprintln!("usage: cargo xtask <run [serve args…] | test | site>");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn status(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {cmd:?}");
+    let st = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !st.success() {
+        bail!("{cmd:?} failed with {st}");
+    }
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The wasm target and the wasm-bindgen CLI at the version in Cargo.lock.
+fn prepare_toolchain() -> Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        status(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    let want = wasm_bindgen_version()?;
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) != Some(want.as_str()) {
+        eprintln!("xtask: installing wasm-bindgen-cli {want} (found `{}`)", have.trim());
+        status(cargo().args(["install", "--locked", "wasm-bindgen-cli", "--version", &want]))?;
+    }
+    Ok(())
+}
+
+fn wasm_bindgen_version() -> Result<String> {
+    let lock = fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    bail!("wasm-bindgen is not in Cargo.lock")
+}
+
+/// Release wasm + wasm-bindgen output + static assets into `target/site`.
+fn build_site(root: &Path) -> Result<()> {
+    status(cargo().args(["build", "--release", "-p", "frontend", "--target", WASM_TARGET]))?;
+    let site = root.join("target/site");
+    let _ = fs::remove_dir_all(&site);
+    fs::create_dir_all(site.join("pkg"))?;
+    let wasm = root.join(format!("target/{WASM_TARGET}/release/frontend.wasm"));
+    status(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(site.join("pkg")).arg(&wasm))?;
+    for a in ASSETS {
+        fs::copy(root.join("assets").join(a), site.join(a)).with_context(|| format!("copying assets/{a}"))?;
+    }
+    let bundle = site.join("pkg/frontend_bg.wasm");
+    eprintln!("xtask: site built in {} (wasm {} KiB)", site.display(), fs::metadata(&bundle).map_or(0, |m| m.len() / 1024));
+    Ok(())
+}
+
+fn run(root: &Path, extra: &[String]) -> Result<()> {
+    prepare_toolchain()?;
+    build_site(root)?;
+    status(cargo().args(["build", "--release", "-p", "backend"]))?;
+    let mut serve = Command::new(root.join("target/release/kiln"));
+    serve.args(["serve", "--addr", "127.0.0.1:8080", "--data", "./kiln-data", "--site"]).arg(root.join("target/site")).args(extra);
+    status(&mut serve)
+}
+
+fn test(root: &Path) -> Result<()> {
+    prepare_toolchain()?;
+    status(cargo().args(["fmt", "--all", "--check"]))?;
+    status(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    status(cargo().args(["clippy", "-p", "frontend", "--target", WASM_TARGET, "--", "-D", "warnings"]))?;
+    status(cargo().args(["test", "--workspace", "--exclude", "e2e-tests"]))?;
+    build_site(root)?;
+    if env::var_os("KILN_SKIP_BROWSER").is_some() {
+        eprintln!("xtask: KILN_SKIP_BROWSER is set: skipping the browser tests");
+        return Ok(());
+    }
+    ensure_chromium()?;
+    status(cargo().args(["build", "-p", "backend", "--bin", "kiln"]))?;
+    status(
+        cargo()
+            .args(["test", "-p", "e2e-tests", "--", "--ignored", "--test-threads=1"])
+            .env("KILN_BIN", root.join("target/debug/kiln"))
+            .env("KILN_SITE", root.join("target/site"))
+            .env("KILN_SAMPLES", root.join("assets/samples")),
+    )
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).is_some_and(|s| s.trim() == "0")
+}
+
+fn ensure_chromium() -> Result<()> {
+    let have = |bin: &str| output(Command::new("which").arg(bin)).is_some();
+    if have("chromium") && have("chromedriver") {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!("the browser tests need Chromium and ChromeDriver: install the Debian packages `chromium` and `chromium-driver` (or set KILN_SKIP_BROWSER=1 to skip them)");
+    }
+    status(Command::new("apt-get").arg("update"))?;
+    status(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]).env("DEBIAN_FRONTEND", "noninteractive"))
+}

@@ -1,0 +1,160 @@
+//! Datasets: upload (file picker or drag and drop, with progress), the
+//! stored datasets, and one-click samples.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use wasm_bindgen::JsCast;
+
+use crate::client;
+use crate::components::{ErrorBox, Loading};
+use crate::format;
+
+#[component]
+pub fn DatasetsPage() -> impl IntoView {
+    let datasets = LocalResource::new(|| client::get::<Vec<api::DatasetSummary>>("/api/datasets"));
+    let samples = LocalResource::new(|| client::get::<Vec<api::Sample>>("/api/samples"));
+    let progress = RwSignal::new(None::<f64>);
+    let error = RwSignal::new(None::<String>);
+    let dragging = RwSignal::new(false);
+    let navigate = use_navigate();
+
+    let start_upload = {
+        let navigate = navigate.clone();
+        move |file: web_sys::File| {
+            error.set(None);
+            progress.set(Some(0.0));
+            let navigate = navigate.clone();
+            let started = client::upload(
+                file,
+                move |p| progress.set(Some(p)),
+                move |res| {
+                    progress.set(None);
+                    match res {
+                        Ok(ds) => navigate(&format!("/datasets/{}", ds.id), Default::default()),
+                        Err(e) => error.set(Some(e)),
+                    }
+                },
+            );
+            if let Err(e) = started {
+                progress.set(None);
+                error.set(Some(e));
+            }
+        }
+    };
+    let on_pick = {
+        let start_upload = start_upload.clone();
+        move |ev: leptos::ev::Event| {
+            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                start_upload(file);
+            }
+            input.set_value("");
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+            start_upload(file);
+        }
+    };
+    let load_sample = move |name: String| {
+        let navigate = navigate.clone();
+        error.set(None);
+        progress.set(Some(1.0));
+        spawn_local(async move {
+            let res = client::post_empty::<api::DatasetSummary>(&format!("/api/samples/{name}")).await;
+            progress.set(None);
+            match res {
+                Ok(ds) => navigate(&format!("/datasets/{}", ds.id), Default::default()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let delete = move |id: String, name: String| {
+        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&format!("Delete the dataset “{name}”? Models built from it are kept.")).ok()).unwrap_or(false);
+        if ok {
+            spawn_local(async move {
+                match client::delete(&format!("/api/datasets/{id}")).await {
+                    Ok(()) => datasets.refetch(),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
+    };
+
+    view! {
+        <h1>"Datasets"</h1>
+        <section
+            class="dropzone"
+            class:dragging=move || dragging.get()
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                dragging.set(true);
+            }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <p class="drop-title">"Drop a CSV file here"</p>
+            <p class="muted">"or"</p>
+            <label class="button primary">
+                "Choose a file…"
+                <input id="upload-input" type="file" accept=".csv,.tsv,.txt,text/csv" class="visually-hidden" on:change=on_pick/>
+            </label>
+            <p class="muted small">"Comma, semicolon, tab or pipe separated; up to 1 GB."</p>
+            {move || progress.get().map(|p| view! {
+                <div class="upload-progress">
+                    <progress max="100" value=(p * 100.0).round().to_string()></progress>
+                    <span>{if p >= 1.0 { "Reading and profiling…".to_owned() } else { format!("Uploading… {:.0}%", p * 100.0) }}</span>
+                </div>
+            })}
+        </section>
+        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+
+        <h2>"Your datasets"</h2>
+        {move || match datasets.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
+            Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No datasets yet: upload a CSV or start from a sample below."</p> }.into_any(),
+            Some(Ok(list)) => {
+                let rows = list.into_iter().map(|d| {
+                    let href = format!("/datasets/{}", d.id);
+                    let (id, name) = (d.id.clone(), d.name.clone());
+                    view! {
+                        <tr>
+                            <td><a href=href class="dataset-link">{d.name}</a></td>
+                            <td class="num">{d.rows}</td>
+                            <td class="num">{d.columns}</td>
+                            <td class="num">{format::bytes(d.bytes)}</td>
+                            <td>{format::timestamp(&d.created)}</td>
+                            <td><button class="button small danger" on:click=move |_| delete(id.clone(), name.clone())>"Delete"</button></td>
+                        </tr>
+                    }
+                }).collect_view();
+                view! {
+                    <table class="data" id="datasets-table">
+                        <thead><tr><th>"Name"</th><th>"Rows"</th><th>"Columns"</th><th>"Size"</th><th>"Uploaded"</th><th></th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }.into_any()
+            }
+        }}
+
+        <h2>"Samples"</h2>
+        <div class="cards">
+            {move || samples.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| {
+                let name = s.name.clone();
+                let load_sample = load_sample.clone();
+                view! {
+                    <div class="card">
+                        <h3>{s.name.clone()}</h3>
+                        <p>{s.description}</p>
+                        <p class="muted small">{format!("Target: {} · {}", s.target, format::bytes(s.bytes))}</p>
+                        <button class="button" data-sample=s.name on:click=move |_| load_sample(name.clone())>"Use this sample"</button>
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
