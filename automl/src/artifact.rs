@@ -31,9 +31,16 @@ pub struct Schema {
 #[serde(tag = "family", rename_all = "snake_case")]
 pub enum FittedModel {
     /// Predicts the training mean, or the class frequencies.
-    Baseline { outputs: Vec<f64> },
-    Linear { encoder: LinearEncoder, model: LinearModel },
-    Gbdt { booster: Booster },
+    Baseline {
+        outputs: Vec<f64>,
+    },
+    Linear {
+        encoder: LinearEncoder,
+        model: LinearModel,
+    },
+    Gbdt {
+        booster: Booster,
+    },
 }
 
 impl FittedModel {
@@ -47,7 +54,12 @@ impl FittedModel {
 
     /// Predictions for `rows` of `data`: values (regression) or class
     /// probabilities, row-major `rows.len() * n_classes`.
-    pub(crate) fn predict(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
+    pub(crate) fn predict(
+        &self,
+        schema: &Schema,
+        data: &Dataset,
+        rows: &[usize],
+    ) -> Result<Vec<f64>> {
         let k = schema.classes.len();
         let raw = match self {
             FittedModel::Baseline { outputs } => {
@@ -55,8 +67,12 @@ impl FittedModel {
                 tree_matrix(&schema.features, data, &rows[..0])?;
                 return Ok(rows.iter().flat_map(|_| outputs.iter().copied()).collect());
             }
-            FittedModel::Linear { encoder, model } => model.raw(&encoder.transform(&schema.features, data, rows)?),
-            FittedModel::Gbdt { booster } => booster.raw(&tree_matrix(&schema.features, data, rows)?),
+            FittedModel::Linear { encoder, model } => {
+                model.raw(&encoder.transform(&schema.features, data, rows)?)
+            }
+            FittedModel::Gbdt { booster } => {
+                booster.raw(&tree_matrix(&schema.features, data, rows)?)
+            }
         };
         Ok(match schema.task {
             Task::Regression => raw,
@@ -72,7 +88,9 @@ impl FittedModel {
                 .flat_map(|row| {
                     let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
-                    row.iter().map(move |v| (v - m).exp() / sum).collect::<Vec<_>>()
+                    row.iter()
+                        .map(move |v| (v - m).exp() / sum)
+                        .collect::<Vec<_>>()
                 })
                 .collect(),
         })
@@ -86,7 +104,11 @@ impl FittedModel {
         };
         match self {
             FittedModel::Baseline { outputs: o } => {
-                let want = if schema.task == Task::Regression { 1 } else { schema.classes.len() };
+                let want = if schema.task == Task::Regression {
+                    1
+                } else {
+                    schema.classes.len()
+                };
                 if o.len() != want {
                     return bad("baseline outputs do not match the classes");
                 }
@@ -99,7 +121,8 @@ impl FittedModel {
                 let n = schema.features.len();
                 for c in &encoder.columns {
                     let f = match c {
-                        crate::encode::LinearColumn::Numeric { feature, .. } | crate::encode::LinearColumn::OneHot { feature, .. } => *feature,
+                        crate::encode::LinearColumn::Numeric { feature, .. }
+                        | crate::encode::LinearColumn::OneHot { feature, .. } => *feature,
                     };
                     if f >= n {
                         return bad("linear encoder refers to a feature the schema lacks");
@@ -113,7 +136,10 @@ impl FittedModel {
                     Task::Binary => Objective::Logistic,
                     Task::Multiclass => Objective::Softmax,
                 };
-                if booster.n_features != schema.features.len() || booster.outputs != outputs || booster.objective != want {
+                if booster.n_features != schema.features.len()
+                    || booster.outputs != outputs
+                    || booster.objective != want
+                {
                     return bad("boosted trees do not match the schema");
                 }
             }
@@ -173,17 +199,21 @@ impl ModelArtifact {
 
     /// Parses and validates an artifact.
     pub fn from_json(bytes: &[u8]) -> Result<ModelArtifact> {
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Artifact(format!("not valid JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Artifact(format!("not valid JSON: {e}")))?;
         let version = value
             .get("format_version")
             .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| Error::Artifact("no format_version: this is not a Kiln model file".into()))?;
+            .ok_or_else(|| {
+                Error::Artifact("no format_version: this is not a Kiln model file".into())
+            })?;
         if version > u64::from(FORMAT_VERSION) || version == 0 {
             return Err(Error::Artifact(format!(
                 "format version {version} is not supported; this Kiln reads versions 1 to {FORMAT_VERSION}"
             )));
         }
-        let artifact: ModelArtifact = serde_json::from_value(value).map_err(|e| Error::Artifact(format!("malformed: {e}")))?;
+        let artifact: ModelArtifact = serde_json::from_value(value)
+            .map_err(|e| Error::Artifact(format!("malformed: {e}")))?;
         artifact.validate()?;
         Ok(artifact)
     }

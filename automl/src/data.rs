@@ -89,7 +89,10 @@ impl Dataset {
     }
 
     pub fn columns(&self) -> impl Iterator<Item = (&str, &Column)> {
-        self.names.iter().map(String::as_str).zip(self.columns.iter())
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.columns.iter())
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {

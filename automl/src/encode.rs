@@ -60,12 +60,20 @@ impl FeatureStats {
         };
         match column {
             Column::Numeric(v) => {
-                let mut vals: Vec<f64> = rows.iter().map(|&i| v[i]).filter(|x| x.is_finite()).collect();
+                let mut vals: Vec<f64> = rows
+                    .iter()
+                    .map(|&i| v[i])
+                    .filter(|x| x.is_finite())
+                    .collect();
                 stats.missing = (rows.len() - vals.len()) as u64;
                 if !vals.is_empty() {
                     vals.sort_by(f64::total_cmp);
                     let n = vals.len();
-                    stats.median = if n % 2 == 1 { vals[n / 2] } else { 0.5 * (vals[n / 2 - 1] + vals[n / 2]) };
+                    stats.median = if n % 2 == 1 {
+                        vals[n / 2]
+                    } else {
+                        0.5 * (vals[n / 2 - 1] + vals[n / 2])
+                    };
                     stats.mean = vals.iter().sum::<f64>() / n as f64;
                     let var = vals.iter().map(|x| (x - stats.mean).powi(2)).sum::<f64>() / n as f64;
                     stats.std = var.sqrt();
@@ -98,7 +106,11 @@ impl FeatureStats {
     }
 
     fn level_index(&self) -> HashMap<&str, usize> {
-        self.levels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect()
+        self.levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect()
     }
 }
 
@@ -121,7 +133,8 @@ pub(crate) fn select_features(data: &Dataset, target: &str, rows: &[usize]) -> V
                     if present < 50 {
                         return true;
                     }
-                    let mut seen: Vec<&str> = rows.iter().filter_map(|&i| v[i].as_deref()).collect();
+                    let mut seen: Vec<&str> =
+                        rows.iter().filter_map(|&i| v[i].as_deref()).collect();
                     seen.sort_unstable();
                     seen.dedup();
                     (seen.len() as f64) <= 0.9 * present as f64
@@ -134,21 +147,35 @@ pub(crate) fn select_features(data: &Dataset, target: &str, rows: &[usize]) -> V
 
 /// Dense column-major features for trees: numbers as they are, categories as
 /// their frequency rank (unseen and missing become NaN).
-pub(crate) fn tree_matrix(features: &[FeatureStats], data: &Dataset, rows: &[usize]) -> Result<Vec<Vec<f64>>> {
+pub(crate) fn tree_matrix(
+    features: &[FeatureStats],
+    data: &Dataset,
+    rows: &[usize],
+) -> Result<Vec<Vec<f64>>> {
     features
         .iter()
         .map(|f| {
             let col = data.require(&f.name)?;
             Ok(match (f.kind, col) {
-                (FeatureKind::Numeric, Column::Numeric(v)) => rows.iter().map(|&i| v[i]).map(finite_or_nan).collect(),
+                (FeatureKind::Numeric, Column::Numeric(v)) => {
+                    rows.iter().map(|&i| v[i]).map(finite_or_nan).collect()
+                }
                 (FeatureKind::Numeric, Column::Categorical(v)) => rows
                     .iter()
-                    .map(|&i| v[i].as_deref().and_then(|s| s.trim().parse::<f64>().ok()).map_or(f64::NAN, finite_or_nan))
+                    .map(|&i| {
+                        v[i].as_deref()
+                            .and_then(|s| s.trim().parse::<f64>().ok())
+                            .map_or(f64::NAN, finite_or_nan)
+                    })
                     .collect(),
                 (FeatureKind::Categorical, _) => {
                     let index = f.level_index();
                     rows.iter()
-                        .map(|&i| col.label(i).and_then(|l| index.get(l.as_str()).map(|&k| k as f64)).unwrap_or(f64::NAN))
+                        .map(|&i| {
+                            col.label(i)
+                                .and_then(|l| index.get(l.as_str()).map(|&k| k as f64))
+                                .unwrap_or(f64::NAN)
+                        })
                         .collect()
                 }
             })
@@ -165,7 +192,13 @@ fn finite_or_nan(x: f64) -> f64 {
 pub enum LinearColumn {
     /// `(x - mean) / scale`, missing imputed with `fill` (the median); plus a
     /// 0/1 indicator column when `indicator` is set.
-    Numeric { feature: usize, fill: f64, mean: f64, scale: f64, indicator: bool },
+    Numeric {
+        feature: usize,
+        fill: f64,
+        mean: f64,
+        scale: f64,
+        indicator: bool,
+    },
     /// One column per level, in order; other values give all zeros.
     OneHot { feature: usize, levels: Vec<String> },
 }
@@ -186,8 +219,18 @@ impl LinearEncoder {
                     let fill = if f.median.is_finite() { f.median } else { 0.0 };
                     // Imputing the median shifts the mean; good enough for scaling.
                     let mean = if f.mean.is_finite() { f.mean } else { 0.0 };
-                    let scale = if f.std.is_finite() && f.std > 1e-12 { f.std } else { 1.0 };
-                    LinearColumn::Numeric { feature: i, fill, mean, scale, indicator: f.missing > 0 }
+                    let scale = if f.std.is_finite() && f.std > 1e-12 {
+                        f.std
+                    } else {
+                        1.0
+                    };
+                    LinearColumn::Numeric {
+                        feature: i,
+                        fill,
+                        mean,
+                        scale,
+                        indicator: f.missing > 0,
+                    }
                 }
                 FeatureKind::Categorical => LinearColumn::OneHot {
                     feature: i,
@@ -209,13 +252,24 @@ impl LinearEncoder {
     }
 
     /// Row-major encoded matrix of `rows` (`rows.len() * width()` values).
-    pub(crate) fn transform(&self, features: &[FeatureStats], data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
+    pub(crate) fn transform(
+        &self,
+        features: &[FeatureStats],
+        data: &Dataset,
+        rows: &[usize],
+    ) -> Result<Vec<f64>> {
         let width = self.width();
         let mut out = vec![0.0; rows.len() * width];
         let mut offset = 0;
         for c in &self.columns {
             match c {
-                LinearColumn::Numeric { feature, fill, mean, scale, indicator } => {
+                LinearColumn::Numeric {
+                    feature,
+                    fill,
+                    mean,
+                    scale,
+                    indicator,
+                } => {
                     let raw = tree_matrix(std::slice::from_ref(&features[*feature]), data, rows)?;
                     for (r, &x) in raw[0].iter().enumerate() {
                         let missing = x.is_nan();
@@ -229,7 +283,11 @@ impl LinearEncoder {
                 }
                 LinearColumn::OneHot { feature, levels } => {
                     let col = data.require(&features[*feature].name)?;
-                    let index: HashMap<&str, usize> = levels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+                    let index: HashMap<&str, usize> = levels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (l.as_str(), i))
+                        .collect();
                     for (r, &i) in rows.iter().enumerate() {
                         if let Some(k) = col.label(i).and_then(|l| index.get(l.as_str()).copied()) {
                             out[r * width + offset + k] = 1.0;
@@ -250,7 +308,15 @@ mod tests {
     fn data() -> Dataset {
         Dataset::new(vec![
             ("x".into(), Column::Numeric(vec![1.0, f64::NAN, 3.0, 5.0])),
-            ("c".into(), Column::Categorical(vec![Some("a".into()), Some("b".into()), Some("a".into()), None])),
+            (
+                "c".into(),
+                Column::Categorical(vec![
+                    Some("a".into()),
+                    Some("b".into()),
+                    Some("a".into()),
+                    None,
+                ]),
+            ),
         ])
         .unwrap()
     }
@@ -271,7 +337,10 @@ mod tests {
     fn unseen_category_is_nan_for_trees_and_zeros_for_linear() {
         let d = data();
         let rows = [0, 1, 2, 3];
-        let feats = vec![FeatureStats::fit("x", d.column("x").unwrap(), &rows), FeatureStats::fit("c", d.column("c").unwrap(), &rows)];
+        let feats = vec![
+            FeatureStats::fit("x", d.column("x").unwrap(), &rows),
+            FeatureStats::fit("c", d.column("c").unwrap(), &rows),
+        ];
         let new = Dataset::new(vec![
             ("c".into(), Column::Categorical(vec![Some("zzz".into())])),
             ("x".into(), Column::Numeric(vec![f64::NAN])),

@@ -61,7 +61,12 @@ impl Default for GbdtParams {
 
 impl GbdtParams {
     fn check(&self) -> Result<()> {
-        let bad = |name: &'static str, reason: &str| Err(Error::Parameter { name, reason: reason.into() });
+        let bad = |name: &'static str, reason: &str| {
+            Err(Error::Parameter {
+                name,
+                reason: reason.into(),
+            })
+        };
         if self.n_rounds == 0 {
             return bad("n_rounds", "must be at least 1");
         }
@@ -124,7 +129,11 @@ impl Tree {
                 return n;
             }
             let x = value_of(n.feature as usize);
-            let left = if x.is_nan() { n.default_left } else { x <= n.threshold };
+            let left = if x.is_nan() {
+                n.default_left
+            } else {
+                x <= n.threshold
+            };
             i = if left { n.left } else { n.right } as usize;
         }
     }
@@ -164,7 +173,10 @@ impl Booster {
     /// Checks a loaded booster so that prediction cannot panic.
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Artifact(m));
-        if self.outputs == 0 || self.base_score.len() != self.outputs || self.trees.len() % self.outputs != 0 {
+        if self.outputs == 0
+            || self.base_score.len() != self.outputs
+            || !self.trees.len().is_multiple_of(self.outputs)
+        {
             return bad("booster outputs do not match its trees".into());
         }
         for (t, tree) in self.trees.iter().enumerate() {
@@ -181,7 +193,10 @@ impl Booster {
                     return bad(format!("tree {t} node {i} has invalid children"));
                 }
                 if n.feature as usize >= self.n_features {
-                    return bad(format!("tree {t} node {i} uses feature {} of {}", n.feature, self.n_features));
+                    return bad(format!(
+                        "tree {t} node {i} uses feature {} of {}",
+                        n.feature, self.n_features
+                    ));
                 }
             }
         }
@@ -261,7 +276,11 @@ impl Sums {
     }
 
     fn sub(self, o: Sums) -> Sums {
-        Sums { g: self.g - o.g, h: self.h - o.h, n: self.n - o.n }
+        Sums {
+            g: self.g - o.g,
+            h: self.h - o.h,
+            n: self.n - o.n,
+        }
     }
 }
 
@@ -284,14 +303,22 @@ struct Binned {
 
 impl Binned {
     fn new(cols: &[Vec<f64>], mappers: &[BinMapper]) -> Binned {
-        let bins = cols.iter().zip(mappers).map(|(c, m)| c.iter().map(|&x| m.bin(x)).collect()).collect();
+        let bins = cols
+            .iter()
+            .zip(mappers)
+            .map(|(c, m)| c.iter().map(|&x| m.bin(x)).collect())
+            .collect();
         let mut offsets = Vec::with_capacity(mappers.len());
         let mut total = 0;
         for m in mappers {
             offsets.push(total);
             total += m.n_bins();
         }
-        Binned { bins, offsets, hist_len: total }
+        Binned {
+            bins,
+            offsets,
+            hist_len: total,
+        }
     }
 
     fn n_bins(&self, f: usize) -> usize {
@@ -342,7 +369,11 @@ impl Grower<'_> {
                 if b.n == 0.0 && t + 1 < h.len() {
                     continue;
                 }
-                let options: &[bool] = if miss.n > 0.0 { &[false, true] } else { &[false] };
+                let options: &[bool] = if miss.n > 0.0 {
+                    &[false, true]
+                } else {
+                    &[false]
+                };
                 for &default_left in options {
                     let mut l = left;
                     if default_left {
@@ -354,7 +385,13 @@ impl Grower<'_> {
                     }
                     let gain = self.score(l) + self.score(r) - parent;
                     if gain > 1e-12 && best.is_none_or(|s| gain > s.gain) {
-                        best = Some(Split { gain, feature: f, bin: t as u8, default_left, left: l });
+                        best = Some(Split {
+                            gain,
+                            feature: f,
+                            bin: t as u8,
+                            default_left,
+                            left: l,
+                        });
                     }
                 }
             }
@@ -367,7 +404,14 @@ impl Grower<'_> {
     }
 
     /// Grows one tree on `rows`; returns the tree and the bin threshold of each node.
-    fn grow(&self, rows: Vec<u32>, grad: &[f64], hess: &[f64], features: &[usize], mappers: &[BinMapper]) -> (Tree, Vec<u8>) {
+    fn grow(
+        &self,
+        rows: Vec<u32>,
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+        mappers: &[BinMapper],
+    ) -> (Tree, Vec<u8>) {
         struct Open {
             node: usize,
             rows: Vec<u32>,
@@ -379,19 +423,43 @@ impl Grower<'_> {
         let hist = self.data.histogram(&rows, grad, hess, features);
         let mut total = Sums::default();
         for &r in &rows {
-            total.add(Sums { g: grad[r as usize], h: hess[r as usize], n: 1.0 });
+            total.add(Sums {
+                g: grad[r as usize],
+                h: hess[r as usize],
+                n: 1.0,
+            });
         }
-        let mut nodes = vec![Node { feature: 0, threshold: 0.0, default_left: false, left: 0, right: 0, value: self.leaf_value(total), count: rows.len() as u32 }];
+        let mut nodes = vec![Node {
+            feature: 0,
+            threshold: 0.0,
+            default_left: false,
+            left: 0,
+            right: 0,
+            value: self.leaf_value(total),
+            count: rows.len() as u32,
+        }];
         let mut node_bins = vec![0u8];
         let split = self.best_split(&hist, total, features);
-        let mut open = vec![Open { node: 0, rows, hist, total, depth: 0, split }];
+        let mut open = vec![Open {
+            node: 0,
+            rows,
+            hist,
+            total,
+            depth: 0,
+            split,
+        }];
         let mut leaves = 1;
         while leaves < self.params.max_leaves {
             let Some(pos) = open
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| o.split.is_some())
-                .max_by(|a, b| a.1.split.map(|s| s.gain).partial_cmp(&b.1.split.map(|s| s.gain)).unwrap_or(std::cmp::Ordering::Equal))
+                .max_by(|a, b| {
+                    a.1.split
+                        .map(|s| s.gain)
+                        .partial_cmp(&b.1.split.map(|s| s.gain))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
                 .map(|(i, _)| i)
             else {
                 break;
@@ -401,27 +469,70 @@ impl Grower<'_> {
             let col = &self.data.bins[split.feature];
             let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = leaf.rows.iter().partition(|&&r| {
                 let b = col[r as usize];
-                if b == 0 { split.default_left } else { b <= split.bin }
+                if b == 0 {
+                    split.default_left
+                } else {
+                    b <= split.bin
+                }
             });
             let left_total = split.left;
             let right_total = leaf.total.sub(split.left);
-            let (small_rows, small_is_left) = if left_rows.len() <= right_rows.len() { (&left_rows, true) } else { (&right_rows, false) };
+            let (small_rows, small_is_left) = if left_rows.len() <= right_rows.len() {
+                (&left_rows, true)
+            } else {
+                (&right_rows, false)
+            };
             let small_hist = self.data.histogram(small_rows, grad, hess, features);
-            let large_hist: Vec<Sums> = leaf.hist.iter().zip(&small_hist).map(|(p, s)| p.sub(*s)).collect();
-            let (left_hist, right_hist) = if small_is_left { (small_hist, large_hist) } else { (large_hist, small_hist) };
+            let large_hist: Vec<Sums> = leaf
+                .hist
+                .iter()
+                .zip(&small_hist)
+                .map(|(p, s)| p.sub(*s))
+                .collect();
+            let (left_hist, right_hist) = if small_is_left {
+                (small_hist, large_hist)
+            } else {
+                (large_hist, small_hist)
+            };
             let li = nodes.len();
             let depth = leaf.depth + 1;
             let can_split = self.params.max_depth == 0 || depth < self.params.max_depth;
-            for (rows, hist, total) in [(left_rows, left_hist, left_total), (right_rows, right_hist, right_total)] {
-                let split = if can_split { self.best_split(&hist, total, features) } else { None };
-                open.push(Open { node: nodes.len(), rows, hist, total, depth, split });
-                nodes.push(Node { feature: 0, threshold: 0.0, default_left: false, left: 0, right: 0, value: self.leaf_value(total), count: total.n as u32 });
+            for (rows, hist, total) in [
+                (left_rows, left_hist, left_total),
+                (right_rows, right_hist, right_total),
+            ] {
+                let split = if can_split {
+                    self.best_split(&hist, total, features)
+                } else {
+                    None
+                };
+                open.push(Open {
+                    node: nodes.len(),
+                    rows,
+                    hist,
+                    total,
+                    depth,
+                    split,
+                });
+                nodes.push(Node {
+                    feature: 0,
+                    threshold: 0.0,
+                    default_left: false,
+                    left: 0,
+                    right: 0,
+                    value: self.leaf_value(total),
+                    count: total.n as u32,
+                });
                 node_bins.push(0);
             }
             let parent = &mut nodes[leaf.node];
             parent.feature = split.feature as u32;
             // The last value bin as threshold sends every value left (only missing go right).
-            parent.threshold = mappers[split.feature].bounds.get(split.bin as usize - 1).copied().unwrap_or(f64::MAX);
+            parent.threshold = mappers[split.feature]
+                .bounds
+                .get(split.bin as usize - 1)
+                .copied()
+                .unwrap_or(f64::MAX);
             parent.default_left = split.default_left;
             parent.left = li as u32;
             parent.right = li as u32 + 1;
@@ -441,7 +552,11 @@ fn leaf_binned<'t>(tree: &'t Tree, node_bins: &[u8], bins: &[Vec<u8>], r: usize)
             return n;
         }
         let b = bins[n.feature as usize][r];
-        let left = if b == 0 { n.default_left } else { b <= node_bins[i] };
+        let left = if b == 0 {
+            n.default_left
+        } else {
+            b <= node_bins[i]
+        };
         i = if left { n.left } else { n.right } as usize;
     }
 }
@@ -472,7 +587,10 @@ fn base_score(target: &Target, objective: Objective, k: usize) -> Vec<f64> {
                 counts[c] += 1.0;
             }
             let n = y.len().max(1) as f64;
-            let p: Vec<f64> = counts.iter().map(|c| (c / n).clamp(1e-6, 1.0 - 1e-6)).collect();
+            let p: Vec<f64> = counts
+                .iter()
+                .map(|c| (c / n).clamp(1e-6, 1.0 - 1e-6))
+                .collect();
             match objective {
                 Objective::Logistic => vec![(p[1] / (1.0 - p[1])).ln()],
                 _ => p.iter().map(|v| v.ln()).collect(),
@@ -482,7 +600,15 @@ fn base_score(target: &Target, objective: Objective, k: usize) -> Vec<f64> {
 }
 
 /// Writes gradients and hessians for output `k` from raw scores.
-fn gradients(target: &Target, objective: Objective, k: usize, outputs: usize, scores: &[f64], grad: &mut [f64], hess: &mut [f64]) {
+fn gradients(
+    target: &Target,
+    objective: Objective,
+    k: usize,
+    outputs: usize,
+    scores: &[f64],
+    grad: &mut [f64],
+    hess: &mut [f64],
+) {
     match (target, objective) {
         (Target::Regression(y), _) => {
             for r in 0..y.len() {
@@ -513,11 +639,19 @@ fn gradients(target: &Target, objective: Objective, k: usize, outputs: usize, sc
 /// Mean loss of raw scores: squared error, or log loss.
 pub(crate) fn loss(target: &Target, outputs: usize, scores: &[f64]) -> f64 {
     match target {
-        Target::Regression(y) => y.iter().zip(scores).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / y.len().max(1) as f64,
+        Target::Regression(y) => {
+            y.iter()
+                .zip(scores)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / y.len().max(1) as f64
+        }
         Target::Classes { y, .. } if outputs == 1 => {
             y.iter()
                 .zip(scores)
-                .map(|(&c, &z)| z.max(0.0) + (-z.abs()).exp().ln_1p() - if c == 1 { z } else { 0.0 })
+                .map(|(&c, &z)| {
+                    z.max(0.0) + (-z.abs()).exp().ln_1p() - if c == 1 { z } else { 0.0 }
+                })
                 .sum::<f64>()
                 / y.len().max(1) as f64
         }
@@ -550,16 +684,24 @@ pub fn fit(
     let n = target.len();
     let n_features = x.len();
     let (objective, k) = objective_for(target);
-    let mappers: Vec<BinMapper> = x.iter().map(|c| BinMapper::fit(c, params.max_bins)).collect();
+    let mappers: Vec<BinMapper> = x
+        .iter()
+        .map(|c| BinMapper::fit(c, params.max_bins))
+        .collect();
     let data = Binned::new(x, &mappers);
     let valid_bins = valid.map(|(vx, vt)| (Binned::new(vx, &mappers), vt));
     let base = base_score(target, objective, k);
     let mut scores: Vec<f64> = (0..n).flat_map(|_| base.iter().copied()).collect();
-    let mut vscores: Vec<f64> = valid_bins.as_ref().map_or(Vec::new(), |(_, vt)| (0..vt.len()).flat_map(|_| base.iter().copied()).collect());
+    let mut vscores: Vec<f64> = valid_bins.as_ref().map_or(Vec::new(), |(_, vt)| {
+        (0..vt.len()).flat_map(|_| base.iter().copied()).collect()
+    });
     let mut grad = vec![0.0; n];
     let mut hess = vec![0.0; n];
     let mut rng = Rng::derive(params.seed, 0x6bd7);
-    let grower = Grower { data: &data, params };
+    let grower = Grower {
+        data: &data,
+        params,
+    };
     let mut trees = Vec::new();
     let mut best = (f64::INFINITY, 0usize);
     let mut stopped = false;
@@ -570,7 +712,9 @@ pub fn fit(
             break;
         }
         let rows: Vec<u32> = if params.row_subsample < 1.0 {
-            (0..n as u32).filter(|_| rng.next_f64() < params.row_subsample).collect()
+            (0..n as u32)
+                .filter(|_| rng.next_f64() < params.row_subsample)
+                .collect()
         } else {
             (0..n as u32).collect()
         };
@@ -602,7 +746,9 @@ pub fn fit(
             let l = loss(vt, k, &vscores);
             if l < best.0 - 1e-12 {
                 best = (l, round + 1);
-            } else if params.early_stopping_rounds > 0 && round + 1 - best.1 >= params.early_stopping_rounds {
+            } else if params.early_stopping_rounds > 0
+                && round + 1 - best.1 >= params.early_stopping_rounds
+            {
                 break;
             }
         } else {
@@ -611,7 +757,16 @@ pub fn fit(
     }
     let rounds = best.1.max(1).min(trees.len() / k);
     trees.truncate(rounds * k);
-    Ok((Booster { objective, outputs: k, n_features, base_score: base, trees }, FitReport { rounds, stopped }))
+    Ok((
+        Booster {
+            objective,
+            outputs: k,
+            n_features,
+            base_score: base,
+            trees,
+        },
+        FitReport { rounds, stopped },
+    ))
 }
 
 #[cfg(test)]
@@ -657,10 +812,41 @@ mod tests {
     #[test]
     fn fits_a_step_function_and_routes_missing() {
         let n = 400;
-        let x0: Vec<f64> = (0..n).map(|i| if i % 10 == 0 { f64::NAN } else { (i % 100) as f64 }).collect();
-        let y: Vec<f64> = x0.iter().map(|&v| if v.is_nan() { 10.0 } else if v < 50.0 { 0.0 } else { 5.0 }).collect();
-        let params = GbdtParams { n_rounds: 100, min_samples_leaf: 5, learning_rate: 0.3, ..Default::default() };
-        let (b, _) = fit(&[x0.clone()], &Target::Regression(y.clone()), None, &params, &never).unwrap();
+        let x0: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 10 == 0 {
+                    f64::NAN
+                } else {
+                    (i % 100) as f64
+                }
+            })
+            .collect();
+        let y: Vec<f64> = x0
+            .iter()
+            .map(|&v| {
+                if v.is_nan() {
+                    10.0
+                } else if v < 50.0 {
+                    0.0
+                } else {
+                    5.0
+                }
+            })
+            .collect();
+        let params = GbdtParams {
+            n_rounds: 100,
+            min_samples_leaf: 5,
+            learning_rate: 0.3,
+            ..Default::default()
+        };
+        let (b, _) = fit(
+            std::slice::from_ref(&x0),
+            &Target::Regression(y.clone()),
+            None,
+            &params,
+            &never,
+        )
+        .unwrap();
         b.validate().unwrap();
         let pred = b.raw(&[vec![10.0, 80.0, f64::NAN]]);
         assert!((pred[0] - 0.0).abs() < 0.1, "{pred:?}");
@@ -671,10 +857,26 @@ mod tests {
     #[test]
     fn binned_and_raw_traversal_agree() {
         let n = 300;
-        let x: Vec<Vec<f64>> = (0..3).map(|f| (0..n).map(|i| ((i * (f + 3) * 7919) % 101) as f64).collect()).collect();
-        let y: Vec<usize> = (0..n).map(|i| usize::from(x[0][i] + x[1][i] > 100.0)).collect();
-        let target = Target::Classes { classes: vec!["a".into(), "b".into()], y };
-        let params = GbdtParams { n_rounds: 20, min_samples_leaf: 3, early_stopping_rounds: 0, ..Default::default() };
+        let x: Vec<Vec<f64>> = (0..3)
+            .map(|f| {
+                (0..n)
+                    .map(|i| ((i * (f + 3) * 7919) % 101) as f64)
+                    .collect()
+            })
+            .collect();
+        let y: Vec<usize> = (0..n)
+            .map(|i| usize::from(x[0][i] + x[1][i] > 100.0))
+            .collect();
+        let target = Target::Classes {
+            classes: vec!["a".into(), "b".into()],
+            y,
+        };
+        let params = GbdtParams {
+            n_rounds: 20,
+            min_samples_leaf: 3,
+            early_stopping_rounds: 0,
+            ..Default::default()
+        };
         let (b, report) = fit(&x, &target, Some((&x, &target)), &params, &never).unwrap();
         assert!(report.rounds >= 1);
         let raw = b.raw(&x);
@@ -685,8 +887,15 @@ mod tests {
     fn softmax_grows_one_tree_per_class() {
         let n = 90;
         let x = vec![(0..n).map(|i| i as f64).collect::<Vec<_>>()];
-        let target = Target::Classes { classes: vec!["a".into(), "b".into(), "c".into()], y: (0..n).map(|i| i / 30).collect() };
-        let params = GbdtParams { n_rounds: 10, min_samples_leaf: 2, ..Default::default() };
+        let target = Target::Classes {
+            classes: vec!["a".into(), "b".into(), "c".into()],
+            y: (0..n).map(|i| i / 30).collect(),
+        };
+        let params = GbdtParams {
+            n_rounds: 10,
+            min_samples_leaf: 2,
+            ..Default::default()
+        };
         let (b, _) = fit(&x, &target, None, &params, &never).unwrap();
         assert_eq!(b.trees.len(), 30);
         let raw = b.raw(&[vec![5.0, 45.0, 85.0]]);
@@ -700,7 +909,14 @@ mod tests {
     #[test]
     fn stop_ends_training_with_a_valid_model() {
         let x = vec![(0..50).map(|i| i as f64).collect::<Vec<_>>()];
-        let (b, report) = fit(&x, &Target::Regression(x[0].clone()), None, &GbdtParams::default(), &|| true).unwrap();
+        let (b, report) = fit(
+            &x,
+            &Target::Regression(x[0].clone()),
+            None,
+            &GbdtParams::default(),
+            &|| true,
+        )
+        .unwrap();
         assert!(report.stopped);
         assert_eq!(b.trees.len(), 0);
         assert_eq!(b.raw(&x).len(), 50);
@@ -709,7 +925,10 @@ mod tests {
     #[test]
     fn rejects_bad_parameters() {
         let x = vec![vec![1.0]];
-        let bad = GbdtParams { learning_rate: 0.0, ..Default::default() };
+        let bad = GbdtParams {
+            learning_rate: 0.0,
+            ..Default::default()
+        };
         assert!(fit(&x, &Target::Regression(vec![1.0]), None, &bad, &never).is_err());
     }
 }

@@ -17,14 +17,20 @@ pub struct LinearParams {
 
 impl Default for LinearParams {
     fn default() -> Self {
-        LinearParams { l2: 1e-3, max_iter: 300 }
+        LinearParams {
+            l2: 1e-3,
+            max_iter: 300,
+        }
     }
 }
 
 impl LinearParams {
     pub(crate) fn check(&self) -> Result<()> {
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
-            return Err(Error::Parameter { name: "l2", reason: format!("must be finite and >= 0, got {}", self.l2) });
+            return Err(Error::Parameter {
+                name: "l2",
+                reason: format!("must be finite and >= 0, got {}", self.l2),
+            });
         }
         Ok(())
     }
@@ -42,7 +48,12 @@ pub struct LinearModel {
 
 impl LinearModel {
     /// Fits on a row-major matrix `x` (`n * width`).
-    pub(crate) fn fit(x: &[f64], width: usize, target: &Target, params: &LinearParams) -> Result<LinearModel> {
+    pub(crate) fn fit(
+        x: &[f64],
+        width: usize,
+        target: &Target,
+        params: &LinearParams,
+    ) -> Result<LinearModel> {
         params.check()?;
         match target {
             Target::Regression(y) => Ok(ridge(x, width, y, params.l2)),
@@ -68,8 +79,11 @@ impl LinearModel {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.weights.len() != self.width * self.outputs || self.intercepts.len() != self.outputs {
-            return Err(Error::Artifact("linear model weights do not match its width".into()));
+        if self.weights.len() != self.width * self.outputs || self.intercepts.len() != self.outputs
+        {
+            return Err(Error::Artifact(
+                "linear model weights do not match its width".into(),
+            ));
         }
         Ok(())
     }
@@ -110,7 +124,12 @@ fn ridge(x: &[f64], d: usize, y: &[f64], l2: f64) -> LinearModel {
     }
     let w = cholesky_solve(&mut a, &b, d);
     let intercept = ym - dot(&w, &xm);
-    LinearModel { width: d, outputs: 1, weights: w, intercepts: vec![intercept] }
+    LinearModel {
+        width: d,
+        outputs: 1,
+        weights: w,
+        intercepts: vec![intercept],
+    }
 }
 
 /// Solves `a x = b` for symmetric positive definite `a` (overwritten).
@@ -146,7 +165,13 @@ fn cholesky_solve(a: &mut [f64], b: &[f64], d: usize) -> Vec<f64> {
     z
 }
 
-fn logistic(x: &[f64], d: usize, y: &[usize], outputs: usize, params: &LinearParams) -> LinearModel {
+fn logistic(
+    x: &[f64],
+    d: usize,
+    y: &[usize],
+    outputs: usize,
+    params: &LinearParams,
+) -> LinearModel {
     let n = y.len();
     let nf = n.max(1) as f64;
     let l2 = params.l2;
@@ -194,7 +219,12 @@ fn logistic(x: &[f64], d: usize, y: &[usize], outputs: usize, params: &LinearPar
     };
     let theta = lbfgs(loss_grad, vec![0.0; dim], params.max_iter);
     let (w, b) = theta.split_at(outputs * d);
-    LinearModel { width: d, outputs, weights: w.to_vec(), intercepts: b.to_vec() }
+    LinearModel {
+        width: d,
+        outputs,
+        weights: w.to_vec(),
+        intercepts: b.to_vec(),
+    }
 }
 
 pub(crate) fn sigmoid(z: f64) -> f64 {
@@ -207,7 +237,11 @@ pub(crate) fn sigmoid(z: f64) -> f64 {
 }
 
 /// Limited-memory BFGS with a backtracking Armijo line search.
-fn lbfgs(mut f: impl FnMut(&[f64], &mut [f64]) -> f64, mut x: Vec<f64>, max_iter: usize) -> Vec<f64> {
+fn lbfgs(
+    mut f: impl FnMut(&[f64], &mut [f64]) -> f64,
+    mut x: Vec<f64>,
+    max_iter: usize,
+) -> Vec<f64> {
     const M: usize = 10;
     let dim = x.len();
     let mut g = vec![0.0; dim];
@@ -247,7 +281,11 @@ fn lbfgs(mut f: impl FnMut(&[f64], &mut [f64]) -> f64, mut x: Vec<f64>, max_iter
         let mut x_new = vec![0.0; dim];
         let mut f_new = f64::INFINITY;
         for _ in 0..40 {
-            x_new.iter_mut().zip(&x).zip(&dir).for_each(|((xn, xi), di)| *xn = xi + t * di);
+            x_new
+                .iter_mut()
+                .zip(&x)
+                .zip(&dir)
+                .for_each(|((xn, xi), di)| *xn = xi + t * di);
             f_new = f(&x_new, &mut g_new);
             if f_new <= fx + 1e-4 * t * slope {
                 break;
@@ -286,7 +324,16 @@ mod tests {
     fn ridge_recovers_a_line() {
         let x: Vec<f64> = (0..50).map(|i| i as f64 / 10.0).collect();
         let y: Vec<f64> = x.iter().map(|v| 3.0 * v - 2.0).collect();
-        let m = LinearModel::fit(&x, 1, &Target::Regression(y), &LinearParams { l2: 0.0, max_iter: 10 }).unwrap();
+        let m = LinearModel::fit(
+            &x,
+            1,
+            &Target::Regression(y),
+            &LinearParams {
+                l2: 0.0,
+                max_iter: 10,
+            },
+        )
+        .unwrap();
         assert!((m.weights[0] - 3.0).abs() < 1e-6, "{:?}", m.weights);
         assert!((m.intercepts[0] + 2.0).abs() < 1e-6);
     }
@@ -295,9 +342,23 @@ mod tests {
     fn logistic_separates_and_gradient_vanishes() {
         // Overlapping classes so the optimum is finite.
         let x: Vec<f64> = (0..200).map(|i| (i as f64 - 100.0) / 25.0).collect();
-        let y: Vec<usize> = (0..200).map(|i| usize::from((i * 7919) % 200 < i)).collect();
-        let target = Target::Classes { classes: vec!["0".into(), "1".into()], y: y.clone() };
-        let m = LinearModel::fit(&x, 1, &target, &LinearParams { l2: 1e-3, max_iter: 500 }).unwrap();
+        let y: Vec<usize> = (0..200)
+            .map(|i| usize::from((i * 7919) % 200 < i))
+            .collect();
+        let target = Target::Classes {
+            classes: vec!["0".into(), "1".into()],
+            y: y.clone(),
+        };
+        let m = LinearModel::fit(
+            &x,
+            1,
+            &target,
+            &LinearParams {
+                l2: 1e-3,
+                max_iter: 500,
+            },
+        )
+        .unwrap();
         assert!(m.weights[0] > 0.5);
         // Gradient of the objective at the solution is ~0.
         let mut gw = 0.0;
@@ -314,7 +375,10 @@ mod tests {
     #[test]
     fn softmax_has_one_output_per_class() {
         let x = vec![0.0, 1.0, 2.0, 0.1, 1.1, 2.1];
-        let target = Target::Classes { classes: vec!["a".into(), "b".into(), "c".into()], y: vec![0, 1, 2, 0, 1, 2] };
+        let target = Target::Classes {
+            classes: vec!["a".into(), "b".into(), "c".into()],
+            y: vec![0, 1, 2, 0, 1, 2],
+        };
         let m = LinearModel::fit(&x, 1, &target, &LinearParams::default()).unwrap();
         assert_eq!(m.outputs, 3);
         let raw = m.raw(&[0.0, 2.0]);
@@ -323,7 +387,15 @@ mod tests {
 
     #[test]
     fn negative_penalty_is_rejected() {
-        let err = LinearModel::fit(&[1.0], 1, &Target::Regression(vec![1.0]), &LinearParams { l2: -1.0, max_iter: 1 });
+        let err = LinearModel::fit(
+            &[1.0],
+            1,
+            &Target::Regression(vec![1.0]),
+            &LinearParams {
+                l2: -1.0,
+                max_iter: 1,
+            },
+        );
         assert!(err.is_err());
     }
 }

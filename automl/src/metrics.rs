@@ -38,13 +38,19 @@ impl Metric {
 
     /// Whether score `a` beats score `b`.
     pub fn better(self, a: f64, b: f64) -> bool {
-        if self.higher_is_better() { a > b } else { a < b }
+        if self.higher_is_better() {
+            a > b
+        } else {
+            a < b
+        }
     }
 
     pub fn score(self, target: &Target, pred: &[f64]) -> f64 {
         match (self, target) {
             (Metric::Rmse, Target::Regression(y)) => rmse(y, pred),
-            (Metric::Auc, Target::Classes { y, classes }) => auc(y, &positive_column(pred, classes.len())),
+            (Metric::Auc, Target::Classes { y, classes }) => {
+                auc(y, &positive_column(pred, classes.len()))
+            }
             (Metric::LogLoss, Target::Classes { y, classes }) => log_loss(y, pred, classes.len()),
             _ => f64::NAN,
         }
@@ -58,13 +64,20 @@ pub struct MetricValue {
 }
 
 fn mv(name: &str, value: f64) -> MetricValue {
-    MetricValue { name: name.to_owned(), value }
+    MetricValue {
+        name: name.to_owned(),
+        value,
+    }
 }
 
 /// Every metric that applies to the task.
 pub fn report(target: &Target, pred: &[f64]) -> Vec<MetricValue> {
     match target {
-        Target::Regression(y) => vec![mv("RMSE", rmse(y, pred)), mv("MAE", mae(y, pred)), mv("R²", r2(y, pred))],
+        Target::Regression(y) => vec![
+            mv("RMSE", rmse(y, pred)),
+            mv("MAE", mae(y, pred)),
+            mv("R²", r2(y, pred)),
+        ],
         Target::Classes { y, classes } => {
             let k = classes.len();
             let labels = argmax_rows(pred, k);
@@ -88,7 +101,11 @@ fn positive_column(pred: &[f64], k: usize) -> Vec<f64> {
 /// Index of the largest value in each row of `k`.
 pub fn argmax_rows(pred: &[f64], k: usize) -> Vec<usize> {
     pred.chunks(k.max(1))
-        .map(|row| row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best }))
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+        })
         .collect()
 }
 
@@ -104,7 +121,11 @@ pub fn r2(y: &[f64], p: &[f64]) -> f64 {
     let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
     let ss_tot: f64 = y.iter().map(|a| (a - mean).powi(2)).sum();
     let ss_res: f64 = y.iter().zip(p).map(|(a, b)| (a - b).powi(2)).sum();
-    if ss_tot == 0.0 { 0.0 } else { 1.0 - ss_res / ss_tot }
+    if ss_tot == 0.0 {
+        0.0
+    } else {
+        1.0 - ss_res / ss_tot
+    }
 }
 
 /// Area under the ROC curve for `y == 1` against `score`, ties counted half
@@ -161,7 +182,11 @@ fn per_class(y: &[usize], labels: &[usize], k: usize) -> Vec<(f64, f64, f64)> {
 
 pub fn balanced_accuracy(y: &[usize], labels: &[usize], k: usize) -> f64 {
     let stats = per_class(y, labels, k);
-    let present: Vec<f64> = stats.iter().filter(|s| s.0 + s.2 > 0.0).map(|s| s.0 / (s.0 + s.2)).collect();
+    let present: Vec<f64> = stats
+        .iter()
+        .filter(|s| s.0 + s.2 > 0.0)
+        .map(|s| s.0 / (s.0 + s.2))
+        .collect();
     present.iter().sum::<f64>() / present.len().max(1) as f64
 }
 
@@ -169,7 +194,13 @@ pub fn macro_f1(y: &[usize], labels: &[usize], k: usize) -> f64 {
     let stats = per_class(y, labels, k);
     let f1: Vec<f64> = stats
         .iter()
-        .map(|&(tp, fp, fn_)| if tp == 0.0 { 0.0 } else { 2.0 * tp / (2.0 * tp + fp + fn_) })
+        .map(|&(tp, fp, fn_)| {
+            if tp == 0.0 {
+                0.0
+            } else {
+                2.0 * tp / (2.0 * tp + fp + fn_)
+            }
+        })
         .collect();
     f1.iter().sum::<f64>() / k.max(1) as f64
 }

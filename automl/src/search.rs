@@ -83,9 +83,16 @@ pub struct TrialRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SearchEvent {
-    Started { task: Task, metric: Metric, rows: usize, features: usize },
+    Started {
+        task: Task,
+        metric: Metric,
+        rows: usize,
+        features: usize,
+    },
     Trial(TrialRecord),
-    Refitting { trial: u32 },
+    Refitting {
+        trial: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +129,13 @@ impl Candidate {
             Candidate::Linear(p) => format!("l2={}", p.l2),
             Candidate::Gbdt(p) => format!(
                 "rounds={} lr={} leaves={} min_leaf={} l2={} rows={} cols={}",
-                p.n_rounds, p.learning_rate, p.max_leaves, p.min_samples_leaf, p.l2, p.row_subsample, p.col_subsample
+                p.n_rounds,
+                p.learning_rate,
+                p.max_leaves,
+                p.min_samples_leaf,
+                p.l2,
+                p.row_subsample,
+                p.col_subsample
             ),
         }
     }
@@ -144,9 +157,15 @@ fn portfolio(seed: u64) -> Vec<Candidate> {
     };
     vec![
         Candidate::Baseline,
-        Candidate::Linear(LinearParams { l2: 1e-3, max_iter: 300 }),
+        Candidate::Linear(LinearParams {
+            l2: 1e-3,
+            max_iter: 300,
+        }),
         g(0.1, 31, 20, 1.0, 1.0, 0.0),
-        Candidate::Linear(LinearParams { l2: 1e-1, max_iter: 300 }),
+        Candidate::Linear(LinearParams {
+            l2: 1e-1,
+            max_iter: 300,
+        }),
         g(0.05, 15, 10, 0.8, 0.8, 1.0),
         g(0.05, 63, 30, 0.8, 0.7, 1.0),
         g(0.1, 7, 5, 1.0, 0.9, 0.0),
@@ -173,7 +192,9 @@ fn holdout(target: &Target, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>
     let mut rng = Rng::derive(seed, 0x5e11);
     let groups: Vec<Vec<usize>> = match target {
         Target::Regression(y) => vec![(0..y.len()).collect()],
-        Target::Classes { classes, y } => (0..classes.len()).map(|c| (0..y.len()).filter(|&i| y[i] == c).collect()).collect(),
+        Target::Classes { classes, y } => (0..classes.len())
+            .map(|c| (0..y.len()).filter(|&i| y[i] == c).collect())
+            .collect(),
     };
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     for mut g in groups {
@@ -221,13 +242,21 @@ fn fit_candidate(
                     p
                 }
             };
-            Fitted { model: FittedModel::Baseline { outputs }, params, rounds: None }
+            Fitted {
+                model: FittedModel::Baseline { outputs },
+                params,
+                rounds: None,
+            }
         }
         Candidate::Linear(p) => {
             let encoder = LinearEncoder::fit(features);
             let x = encoder.transform(features, data, rows)?;
             let model = LinearModel::fit(&x, encoder.width(), target, p)?;
-            Fitted { model: FittedModel::Linear { encoder, model }, params, rounds: None }
+            Fitted {
+                model: FittedModel::Linear { encoder, model },
+                params,
+                rounds: None,
+            }
         }
         Candidate::Gbdt(p) => {
             let x = tree_matrix(features, data, rows)?;
@@ -237,14 +266,23 @@ fn fit_candidate(
             };
             let v = vx.as_deref().zip(valid.map(|v| v.1));
             let (booster, report) = gbdt::fit(&x, target, v, p, stop)?;
-            let params = format!("{params} used_rounds={}", report.rounds);
-            Fitted { model: FittedModel::Gbdt { booster }, params, rounds: Some(report.rounds) }
+            let params = format!("trees={} {params}", report.rounds);
+            Fitted {
+                model: FittedModel::Gbdt { booster },
+                params,
+                rounds: Some(report.rounds),
+            }
         }
     })
 }
 
 /// Runs a search over `data` for `config.target`, calling `on_event` as it goes.
-pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_event: &mut dyn FnMut(&SearchEvent)) -> Result<SearchOutcome> {
+pub fn search(
+    data: &Dataset,
+    config: &SearchConfig,
+    control: Control<'_>,
+    on_event: &mut dyn FnMut(&SearchEvent),
+) -> Result<SearchOutcome> {
     let target_col = data.require(&config.target)?;
     let task = match config.task {
         Some(t) => t,
@@ -252,16 +290,28 @@ pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_ev
     };
     let (target, rows) = Target::encode(&config.target, target_col, task)?;
     if rows.len() < MIN_ROWS {
-        return Err(Error::TooFewRows { rows: rows.len(), needed: MIN_ROWS });
+        return Err(Error::TooFewRows {
+            rows: rows.len(),
+            needed: MIN_ROWS,
+        });
     }
     let metric = Metric::default_for(task);
     let all_features = select_features(data, &config.target, &rows);
     if all_features.is_empty() {
         return Err(Error::NoFeatures);
     }
-    on_event(&SearchEvent::Started { task, metric, rows: rows.len(), features: all_features.len() });
+    on_event(&SearchEvent::Started {
+        task,
+        metric,
+        rows: rows.len(),
+        features: all_features.len(),
+    });
 
-    let (tr, va) = holdout(&target, config.holdout_fraction.clamp(0.05, 0.5), config.seed);
+    let (tr, va) = holdout(
+        &target,
+        config.holdout_fraction.clamp(0.05, 0.5),
+        config.seed,
+    );
     let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
     let valid_rows: Vec<usize> = va.iter().map(|&i| rows[i]).collect();
     let train_target = target.subset(&tr);
@@ -269,7 +319,13 @@ pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_ev
     // Encoders are fitted on training rows only.
     let train_features: Vec<FeatureStats> = all_features
         .iter()
-        .map(|f| FeatureStats::fit(&f.name, data.column(&f.name).expect("selected from data"), &train_rows))
+        .map(|f| {
+            FeatureStats::fit(
+                &f.name,
+                data.column(&f.name).expect("selected from data"),
+                &train_rows,
+            )
+        })
         .collect();
     let train_schema = Schema {
         target: config.target.clone(),
@@ -278,9 +334,20 @@ pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_ev
         features: train_features.clone(),
     };
 
-    let max_trials = config.max_trials.unwrap_or(if control.deadline.is_some() { usize::MAX } else { DEFAULT_MAX_TRIALS }).min(
-        if control.deadline.is_some() && config.max_trials.is_none() { DEFAULT_MAX_TRIALS } else { usize::MAX },
-    );
+    let max_trials = config
+        .max_trials
+        .unwrap_or(if control.deadline.is_some() {
+            usize::MAX
+        } else {
+            DEFAULT_MAX_TRIALS
+        })
+        .min(
+            if control.deadline.is_some() && config.max_trials.is_none() {
+                DEFAULT_MAX_TRIALS
+            } else {
+                usize::MAX
+            },
+        );
     let mut candidates = portfolio(config.seed);
     let mut rng = Rng::derive(config.seed, 0x7a11);
     let mut leaderboard: Vec<TrialRecord> = Vec::new();
@@ -302,7 +369,15 @@ pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_ev
         };
         let start = Instant::now();
         let stop = || control.cancelled() || control.past(reserve);
-        let fitted = fit_candidate(&cand, &train_features, data, &train_rows, &train_target, Some((&valid_rows, &valid_target)), &stop)?;
+        let fitted = fit_candidate(
+            &cand,
+            &train_features,
+            data,
+            &train_rows,
+            &train_target,
+            Some((&valid_rows, &valid_target)),
+            &stop,
+        )?;
         let fit_time = start.elapsed();
         let pstart = Instant::now();
         let pred = fitted.model.predict(&train_schema, data, &valid_rows)?;
@@ -331,17 +406,30 @@ pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_ev
     }
     let cancelled = control.cancelled();
     let Some((_, best_trial, best_fit, best_pred)) = best else {
-        return Err(if cancelled { Error::CancelledEmpty } else { Error::DeadlineEmpty });
+        return Err(if cancelled {
+            Error::CancelledEmpty
+        } else {
+            Error::DeadlineEmpty
+        });
     };
     leaderboard.sort_by(|a, b| {
         let (x, y) = (sanitize(a.score, metric), sanitize(b.score, metric));
-        let ord = if metric.higher_is_better() { y.total_cmp(&x) } else { x.total_cmp(&y) };
+        let ord = if metric.higher_is_better() {
+            y.total_cmp(&x)
+        } else {
+            x.total_cmp(&y)
+        };
         ord.then(a.trial.cmp(&b.trial))
     });
     let metrics = metrics::report(&valid_target, &best_pred);
 
     // Refit the winner on every row, unless cancelled or out of time (then ship the trial model).
-    let mut shipped = (best_fit.model, best_fit.params, train_schema, train_rows.len());
+    let mut shipped = (
+        best_fit.model,
+        best_fit.params,
+        train_schema,
+        train_rows.len(),
+    );
     if !cancelled {
         on_event(&SearchEvent::Refitting { trial: best_trial });
         let cand = match &candidates[best_trial as usize] {
@@ -357,7 +445,10 @@ pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_ev
         let hard_stop = || control.cancelled() || control.past(Duration::ZERO);
         let refit = fit_candidate(&cand, &features, data, &rows, &target, None, &hard_stop)?;
         if !hard_stop() {
-            let schema = Schema { features, ..shipped.2.clone() };
+            let schema = Schema {
+                features,
+                ..shipped.2.clone()
+            };
             shipped = (refit.model, shipped.1, schema, rows.len());
         }
     }
@@ -371,7 +462,14 @@ pub fn search(data: &Dataset, config: &SearchConfig, control: Control<'_>, on_ev
         metrics,
         training_rows: shipped.3 as u64,
     };
-    Ok(SearchOutcome { task, metric, leaderboard, best_trial, artifact, cancelled })
+    Ok(SearchOutcome {
+        task,
+        metric,
+        leaderboard,
+        best_trial,
+        artifact,
+        cancelled,
+    })
 }
 
 fn sanitize(score: f64, metric: Metric) -> f64 {
@@ -398,19 +496,47 @@ mod tests {
 
     fn toy(n: usize) -> Dataset {
         let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0).collect();
-        let c: Vec<Option<String>> = (0..n).map(|i| Some(["red", "green", "blue"][i % 3].to_owned())).collect();
+        let c: Vec<Option<String>> = (0..n)
+            .map(|i| Some(["red", "green", "blue"][i % 3].to_owned()))
+            .collect();
         let y: Vec<Option<String>> = x
             .iter()
             .zip(&c)
-            .map(|(v, c)| Some(if *v > 5.0 || c.as_deref() == Some("red") { "yes" } else { "no" }.to_owned()))
+            .map(|(v, c)| {
+                Some(
+                    if *v > 5.0 || c.as_deref() == Some("red") {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                    .to_owned(),
+                )
+            })
             .collect();
-        Dataset::new(vec![("x".into(), Column::Numeric(x)), ("colour".into(), Column::Categorical(c)), ("y".into(), Column::Categorical(y))]).unwrap()
+        Dataset::new(vec![
+            ("x".into(), Column::Numeric(x)),
+            ("colour".into(), Column::Categorical(c)),
+            ("y".into(), Column::Categorical(y)),
+        ])
+        .unwrap()
     }
 
     fn run(data: &Dataset, trials: usize) -> SearchOutcome {
         let cancel = AtomicBool::new(false);
-        let config = SearchConfig { max_trials: Some(trials), ..SearchConfig::new("y") };
-        search(data, &config, Control { deadline: None, cancel: &cancel }, &mut |_| {}).unwrap()
+        let config = SearchConfig {
+            max_trials: Some(trials),
+            ..SearchConfig::new("y")
+        };
+        search(
+            data,
+            &config,
+            Control {
+                deadline: None,
+                cancel: &cancel,
+            },
+            &mut |_| {},
+        )
+        .unwrap()
     }
 
     #[test]
@@ -435,21 +561,47 @@ mod tests {
     fn artifact_round_trips_and_rejects_garbage() {
         let art = run(&toy(300), 3).artifact;
         let back = ModelArtifact::from_json(&art.to_json()).unwrap();
-        assert_eq!(back.predict(&toy(50)).unwrap(), art.predict(&toy(50)).unwrap());
+        assert_eq!(
+            back.predict(&toy(50)).unwrap(),
+            art.predict(&toy(50)).unwrap()
+        );
         assert!(ModelArtifact::from_json(b"{}").is_err());
         assert!(ModelArtifact::from_json(b"not json").is_err());
         let mut v: serde_json::Value = serde_json::from_slice(&art.to_json()).unwrap();
         v["format_version"] = 99.into();
-        assert!(ModelArtifact::from_json(v.to_string().as_bytes()).unwrap_err().to_string().contains("99"));
+        assert!(
+            ModelArtifact::from_json(v.to_string().as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("99")
+        );
     }
 
     #[test]
     fn cancel_before_start_is_an_error_and_missing_target_is_named() {
         let cancel = AtomicBool::new(true);
-        let err = search(&toy(100), &SearchConfig::new("y"), Control { deadline: None, cancel: &cancel }, &mut |_| {}).unwrap_err();
+        let err = search(
+            &toy(100),
+            &SearchConfig::new("y"),
+            Control {
+                deadline: None,
+                cancel: &cancel,
+            },
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::CancelledEmpty));
         let cancel = AtomicBool::new(false);
-        let err = search(&toy(100), &SearchConfig::new("nope"), Control { deadline: None, cancel: &cancel }, &mut |_| {}).unwrap_err();
+        let err = search(
+            &toy(100),
+            &SearchConfig::new("nope"),
+            Control {
+                deadline: None,
+                cancel: &cancel,
+            },
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("nope"));
     }
 
@@ -458,24 +610,45 @@ mod tests {
         let n = 400;
         let x: Vec<f64> = (0..n).map(|i| i as f64 / 10.0).collect();
         let y: Vec<f64> = x.iter().map(|v| 2.0 * v + (v * 3.0).sin()).collect();
-        let data = Dataset::new(vec![("x".into(), Column::Numeric(x)), ("y".into(), Column::Numeric(y))]).unwrap();
+        let data = Dataset::new(vec![
+            ("x".into(), Column::Numeric(x)),
+            ("y".into(), Column::Numeric(y)),
+        ])
+        .unwrap();
         let out = run(&data, 4);
         assert_eq!(out.task, Task::Regression);
-        let baseline = out.leaderboard.iter().find(|t| t.family == "baseline").unwrap().score;
-        assert!(out.leaderboard[0].score < baseline / 5.0, "{:?}", out.leaderboard);
+        let baseline = out
+            .leaderboard
+            .iter()
+            .find(|t| t.family == "baseline")
+            .unwrap()
+            .score;
+        assert!(
+            out.leaderboard[0].score < baseline / 5.0,
+            "{:?}",
+            out.leaderboard
+        );
     }
 
     #[test]
     fn missing_feature_column_at_predict_time_is_named() {
         let art = run(&toy(200), 2).artifact;
         let only_x = Dataset::new(vec![("x".into(), Column::Numeric(vec![1.0]))]).unwrap();
-        assert!(art.predict(&only_x).unwrap_err().to_string().contains("colour"));
+        assert!(
+            art.predict(&only_x)
+                .unwrap_err()
+                .to_string()
+                .contains("colour")
+        );
     }
 
     #[test]
     fn deadline_in_the_past_yields_no_model() {
         let cancel = AtomicBool::new(false);
-        let control = Control { deadline: Some(Instant::now()), cancel: &cancel };
+        let control = Control {
+            deadline: Some(Instant::now()),
+            cancel: &cancel,
+        };
         let err = search(&toy(100), &SearchConfig::new("y"), control, &mut |_| {}).unwrap_err();
         assert!(matches!(err, Error::DeadlineEmpty));
     }

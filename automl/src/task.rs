@@ -38,7 +38,9 @@ pub fn detect_task(name: &str, target: &Column) -> Result<Task> {
             distinct.sort_by(f64::total_cmp);
             distinct.dedup();
             match distinct.len() {
-                1 => Err(fail("it has a single value, there is nothing to predict".into())),
+                1 => Err(fail(
+                    "it has a single value, there is nothing to predict".into(),
+                )),
                 2 => Ok(Task::Binary),
                 n if all_integer && n <= MAX_INTEGER_CLASSES => Ok(Task::Multiclass),
                 _ => Ok(Task::Regression),
@@ -52,7 +54,9 @@ pub fn detect_task(name: &str, target: &Column) -> Result<Task> {
             distinct.sort_unstable();
             distinct.dedup();
             match distinct.len() {
-                1 => Err(fail("it has a single value, there is nothing to predict".into())),
+                1 => Err(fail(
+                    "it has a single value, there is nothing to predict".into(),
+                )),
                 2 => Ok(Task::Binary),
                 n if n <= MAX_CLASSES => Ok(Task::Multiclass),
                 n => Err(fail(format!(
@@ -68,22 +72,32 @@ pub fn detect_task(name: &str, target: &Column) -> Result<Task> {
 pub enum Target {
     Regression(Vec<f64>),
     /// `y[i]` indexes `classes`.
-    Classes { classes: Vec<String>, y: Vec<usize> },
+    Classes {
+        classes: Vec<String>,
+        y: Vec<usize>,
+    },
 }
 
 impl Target {
     /// Encodes `column` for `task`; returns the target and the rows it covers
     /// (rows whose target is missing are left out).
     pub fn encode(name: &str, column: &Column, task: Task) -> Result<(Target, Vec<usize>)> {
-        let rows: Vec<usize> = (0..column.len()).filter(|&i| !column.is_missing(i)).collect();
+        let rows: Vec<usize> = (0..column.len())
+            .filter(|&i| !column.is_missing(i))
+            .collect();
         let fail = |reason: String| Error::Target {
             target: name.to_owned(),
             reason,
         };
         match task {
             Task::Regression => match column {
-                Column::Numeric(v) => Ok((Target::Regression(rows.iter().map(|&i| v[i]).collect()), rows)),
-                Column::Categorical(_) => Err(fail("regression needs a numeric target, this column holds text".into())),
+                Column::Numeric(v) => Ok((
+                    Target::Regression(rows.iter().map(|&i| v[i]).collect()),
+                    rows,
+                )),
+                Column::Categorical(_) => Err(fail(
+                    "regression needs a numeric target, this column holds text".into(),
+                )),
             },
             Task::Binary | Task::Multiclass => {
                 let mut classes: Vec<(Option<f64>, String)> = rows
@@ -100,13 +114,21 @@ impl Target {
                 classes.dedup_by(|a, b| a.1 == b.1);
                 let classes: Vec<String> = classes.into_iter().map(|c| c.1).collect();
                 if classes.len() < 2 {
-                    return Err(fail("it has a single value, there is nothing to predict".into()));
+                    return Err(fail(
+                        "it has a single value, there is nothing to predict".into(),
+                    ));
                 }
                 if task == Task::Binary && classes.len() != 2 {
-                    return Err(fail(format!("binary classification needs exactly 2 classes, it has {}", classes.len())));
+                    return Err(fail(format!(
+                        "binary classification needs exactly 2 classes, it has {}",
+                        classes.len()
+                    )));
                 }
                 if classes.len() > MAX_CLASSES {
-                    return Err(fail(format!("it has {} classes; at most {MAX_CLASSES} are supported", classes.len())));
+                    return Err(fail(format!(
+                        "it has {} classes; at most {MAX_CLASSES} are supported",
+                        classes.len()
+                    )));
                 }
                 let y = rows
                     .iter()
@@ -160,12 +182,27 @@ mod tests {
 
     #[test]
     fn detects_tasks() {
-        assert_eq!(detect_task("y", &text(&["a", "b", "a"])).unwrap(), Task::Binary);
-        assert_eq!(detect_task("y", &text(&["a", "b", "c"])).unwrap(), Task::Multiclass);
-        assert_eq!(detect_task("y", &Column::Numeric(vec![0.0, 1.0, f64::NAN])).unwrap(), Task::Binary);
-        assert_eq!(detect_task("y", &Column::Numeric(vec![1.0, 2.0, 3.0])).unwrap(), Task::Multiclass);
+        assert_eq!(
+            detect_task("y", &text(&["a", "b", "a"])).unwrap(),
+            Task::Binary
+        );
+        assert_eq!(
+            detect_task("y", &text(&["a", "b", "c"])).unwrap(),
+            Task::Multiclass
+        );
+        assert_eq!(
+            detect_task("y", &Column::Numeric(vec![0.0, 1.0, f64::NAN])).unwrap(),
+            Task::Binary
+        );
+        assert_eq!(
+            detect_task("y", &Column::Numeric(vec![1.0, 2.0, 3.0])).unwrap(),
+            Task::Multiclass
+        );
         let many: Vec<f64> = (0..50).map(|i| i as f64 * 1.5).collect();
-        assert_eq!(detect_task("y", &Column::Numeric(many)).unwrap(), Task::Regression);
+        assert_eq!(
+            detect_task("y", &Column::Numeric(many)).unwrap(),
+            Task::Regression
+        );
         assert!(detect_task("y", &text(&["a", "a"])).is_err());
         assert!(detect_task("y", &Column::Numeric(vec![f64::NAN])).is_err());
     }
@@ -175,13 +212,25 @@ mod tests {
         let col = Column::Categorical(vec![Some("b".into()), None, Some("a".into())]);
         let (t, rows) = Target::encode("y", &col, Task::Binary).unwrap();
         assert_eq!(rows, vec![0, 2]);
-        assert_eq!(t, Target::Classes { classes: vec!["a".into(), "b".into()], y: vec![1, 0] });
+        assert_eq!(
+            t,
+            Target::Classes {
+                classes: vec!["a".into(), "b".into()],
+                y: vec![1, 0]
+            }
+        );
     }
 
     #[test]
     fn numeric_classes_sort_numerically() {
         let col = Column::Numeric(vec![10.0, 9.0, 2.0]);
         let (t, _) = Target::encode("y", &col, Task::Multiclass).unwrap();
-        assert_eq!(t, Target::Classes { classes: vec!["2".into(), "9".into(), "10".into()], y: vec![2, 1, 0] });
+        assert_eq!(
+            t,
+            Target::Classes {
+                classes: vec!["2".into(), "9".into(), "10".into()],
+                y: vec![2, 1, 0]
+            }
+        );
     }
 }

@@ -15,7 +15,11 @@ pub fn frame_to_dataset(frame: &DataFrame) -> Result<Dataset, AppError> {
         .columns()
         .iter()
         .map(|c| {
-            let col = if c.dtype().is_primitive_numeric() { MlColumn::Numeric(numbers(c)?) } else { MlColumn::Categorical(labels(c)?) };
+            let col = if c.dtype().is_primitive_numeric() {
+                MlColumn::Numeric(numbers(c)?)
+            } else {
+                MlColumn::Categorical(labels(c)?)
+            };
             Ok((c.name().to_string(), col))
         })
         .collect::<Result<Vec<_>, AppError>>()?;
@@ -25,7 +29,12 @@ pub fn frame_to_dataset(frame: &DataFrame) -> Result<Dataset, AppError> {
 /// The model's features from `frame`, cast to the trained kinds. Missing
 /// columns are an error that names all of them; extra columns are ignored.
 pub fn frame_for_model(frame: &DataFrame, schema: &Schema) -> Result<Dataset, AppError> {
-    let missing: Vec<&str> = schema.features.iter().map(|f| f.name.as_str()).filter(|n| frame.column(n).is_err()).collect();
+    let missing: Vec<&str> = schema
+        .features
+        .iter()
+        .map(|f| f.name.as_str())
+        .filter(|n| frame.column(n).is_err())
+        .collect();
     if !missing.is_empty() {
         return Err(missing_columns(&missing));
     }
@@ -33,7 +42,9 @@ pub fn frame_for_model(frame: &DataFrame, schema: &Schema) -> Result<Dataset, Ap
         .features
         .iter()
         .map(|f| {
-            let c = frame.column(&f.name).map_err(|e| AppError::Internal(e.to_string()))?;
+            let c = frame
+                .column(&f.name)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
             let col = match f.kind {
                 FeatureKind::Numeric => MlColumn::Numeric(numbers(c)?),
                 FeatureKind::Categorical => MlColumn::Categorical(labels(c)?),
@@ -47,7 +58,11 @@ pub fn frame_for_model(frame: &DataFrame, schema: &Schema) -> Result<Dataset, Ap
 fn missing_columns(missing: &[&str]) -> AppError {
     AppError::Unprocessable {
         code: "missing_columns",
-        message: format!("the data lacks column{} the model needs: {}", if missing.len() > 1 { "s" } else { "" }, missing.join(", ")),
+        message: format!(
+            "the data lacks column{} the model needs: {}",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", ")
+        ),
         details: Some(serde_json::json!({ "missing": missing })),
     }
 }
@@ -59,23 +74,45 @@ fn polars(e: PolarsError) -> AppError {
 /// Numbers as f64 (missing and unparsable text are NaN; booleans are 0/1).
 fn numbers(c: &Column) -> Result<Vec<f64>, AppError> {
     if c.dtype() == &DataType::String {
-        return Ok(c.str().map_err(polars)?.iter().map(|v| v.and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(f64::NAN)).collect());
+        return Ok(c
+            .str()
+            .map_err(polars)?
+            .iter()
+            .map(|v| {
+                v.and_then(|s| s.trim().parse::<f64>().ok())
+                    .unwrap_or(f64::NAN)
+            })
+            .collect());
     }
     let f = c.cast(&DataType::Float64).map_err(polars)?;
-    Ok(f.f64().map_err(polars)?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    Ok(f.f64()
+        .map_err(polars)?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
 }
 
 /// Category labels: text as is, numbers as [`category_label`], booleans as `true`/`false`.
 fn labels(c: &Column) -> Result<Vec<Option<String>>, AppError> {
     if c.dtype().is_primitive_numeric() {
-        return Ok(numbers(c)?.into_iter().map(|x| (!x.is_nan()).then(|| category_label(x))).collect());
+        return Ok(numbers(c)?
+            .into_iter()
+            .map(|x| (!x.is_nan()).then(|| category_label(x)))
+            .collect());
     }
     let t = c.cast(&DataType::String).map_err(polars)?;
-    Ok(t.str().map_err(polars)?.iter().map(|v| v.map(str::to_owned)).collect())
+    Ok(t.str()
+        .map_err(polars)?
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect())
 }
 
 /// JSON rows (`{ feature: number | string | bool | null }`) for a model.
-pub fn json_for_model(rows: &[serde_json::Map<String, serde_json::Value>], schema: &Schema) -> Result<Dataset, AppError> {
+pub fn json_for_model(
+    rows: &[serde_json::Map<String, serde_json::Value>],
+    schema: &Schema,
+) -> Result<Dataset, AppError> {
     use serde_json::Value;
     let mut missing: Vec<&str> = Vec::new();
     for f in &schema.features {
@@ -126,10 +163,22 @@ mod tests {
 
     #[test]
     fn numbers_stay_numeric_and_text_becomes_categories() {
-        let frame = df!("x" => [Some(1i64), None], "s" => [Some("a"), None], "b" => [true, false]).unwrap();
+        let frame =
+            df!("x" => [Some(1i64), None], "s" => [Some("a"), None], "b" => [true, false]).unwrap();
         let ds = frame_to_dataset(&frame).unwrap();
-        assert!(matches!(ds.column("x"), Some(MlColumn::Numeric(v)) if v[0] == 1.0 && v[1].is_nan()));
-        assert_eq!(ds.column("s"), Some(&MlColumn::Categorical(vec![Some("a".into()), None])));
-        assert_eq!(ds.column("b"), Some(&MlColumn::Categorical(vec![Some("true".into()), Some("false".into())])));
+        assert!(
+            matches!(ds.column("x"), Some(MlColumn::Numeric(v)) if v[0] == 1.0 && v[1].is_nan())
+        );
+        assert_eq!(
+            ds.column("s"),
+            Some(&MlColumn::Categorical(vec![Some("a".into()), None]))
+        );
+        assert_eq!(
+            ds.column("b"),
+            Some(&MlColumn::Categorical(vec![
+                Some("true".into()),
+                Some("false".into())
+            ]))
+        );
     }
 }

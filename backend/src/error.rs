@@ -15,7 +15,11 @@ pub enum AppError {
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String, details: Option<serde_json::Value> },
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        details: Option<serde_json::Value>,
+    },
     #[error("the file is larger than the {limit_mb} MB upload limit")]
     TooLarge { limit_mb: u64 },
     #[error("{0}")]
@@ -26,11 +30,18 @@ pub enum AppError {
 
 impl AppError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> AppError {
-        AppError::BadRequest { code, message: message.into() }
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> AppError {
-        AppError::Unprocessable { code, message: message.into(), details: None }
+        AppError::Unprocessable {
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -59,7 +70,13 @@ impl IntoResponse for AppError {
             AppError::Unprocessable { details, .. } => details,
             _ => None,
         };
-        let body = api::ApiError { error: api::ErrorBody { code: code.to_owned(), message, details } };
+        let body = api::ApiError {
+            error: api::ErrorBody {
+                code: code.to_owned(),
+                message,
+                details,
+            },
+        };
         (status, Json(body)).into_response()
     }
 }
@@ -76,8 +93,14 @@ impl From<StorageError> for AppError {
 impl From<IngestError> for AppError {
     fn from(e: IngestError) -> Self {
         let code = e.code();
-        let details = e.location().map(|(line, column)| serde_json::json!({ "line": line, "column": column }));
-        AppError::Unprocessable { code, message: e.to_string(), details }
+        let details = e
+            .location()
+            .map(|(line, column)| serde_json::json!({ "line": line, "column": column }));
+        AppError::Unprocessable {
+            code,
+            message: e.to_string(),
+            details,
+        }
     }
 }
 

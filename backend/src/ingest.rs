@@ -10,7 +10,9 @@ use std::path::Path;
 use polars::prelude::*;
 
 /// Values read as missing, in every column.
-pub const NULL_TOKENS: &[&str] = &["", "NA", "N/A", "n/a", "na", "NULL", "null", "NaN", "nan", "?", "-", "None", "none"];
+pub const NULL_TOKENS: &[&str] = &[
+    "", "NA", "N/A", "n/a", "na", "NULL", "null", "NaN", "nan", "?", "-", "None", "none",
+];
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -20,7 +22,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_columns: 2_000, max_cell_bytes: 1 << 20 }
+        Limits {
+            max_columns: 2_000,
+            max_cell_bytes: 1 << 20,
+        }
     }
 }
 
@@ -34,16 +39,26 @@ pub enum IngestError {
     NotCsv(&'static str),
     #[error("the file is UTF-16 encoded; save it as UTF-8 CSV and upload it again")]
     Utf16,
-    #[error("line {line}, column {column}: the bytes are not valid UTF-8; save the file as UTF-8 (it may be Latin-1 or Windows-1252)")]
+    #[error(
+        "line {line}, column {column}: the bytes are not valid UTF-8; save the file as UTF-8 (it may be Latin-1 or Windows-1252)"
+    )]
     InvalidUtf8 { line: u64, column: u64 },
     #[error("line {line}, column {column}: a NUL byte; this looks like a binary file, not a CSV")]
     NulByte { line: u64, column: u64 },
     #[error("line {line}: {found} fields where the header has {expected}")]
-    Ragged { line: u64, expected: usize, found: usize },
+    Ragged {
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
     #[error("line {line}, column {column}: a quote opened here is never closed")]
     UnterminatedQuote { line: u64, column: u64 },
     #[error("line {line}, column {column}: a cell is longer than the {limit}-byte limit")]
-    CellTooLong { line: u64, column: u64, limit: usize },
+    CellTooLong {
+        line: u64,
+        column: u64,
+        limit: usize,
+    },
     #[error("the file has {found} columns; at most {limit} are supported")]
     TooManyColumns { found: usize, limit: usize },
     #[error("could not parse the CSV: {0}")]
@@ -58,7 +73,9 @@ impl IngestError {
             IngestError::Empty | IngestError::NoRows => "empty_file",
             IngestError::NotCsv(_) | IngestError::Utf16 | IngestError::NulByte { .. } => "not_csv",
             IngestError::InvalidUtf8 { .. } => "invalid_utf8",
-            IngestError::TooManyColumns { .. } | IngestError::CellTooLong { .. } => "limit_exceeded",
+            IngestError::TooManyColumns { .. } | IngestError::CellTooLong { .. } => {
+                "limit_exceeded"
+            }
             IngestError::Io(_) => "io",
             _ => "invalid_csv",
         }
@@ -98,7 +115,10 @@ pub fn read_csv(path: &Path, limits: &Limits) -> Result<Ingested, IngestError> {
     let sniffed = scan(path, limits)?;
     let (names, mut notes) = unique_names(&sniffed.header);
     if sniffed.delimiter != b',' {
-        notes.push(format!("columns are separated by {}", delimiter_name(sniffed.delimiter)));
+        notes.push(format!(
+            "columns are separated by {}",
+            delimiter_name(sniffed.delimiter)
+        ));
     }
     let nulls = NullValues::AllColumns(NULL_TOKENS.iter().map(|s| PlSmallStr::from(*s)).collect());
     let parse = CsvParseOptions::default()
@@ -149,7 +169,9 @@ fn trim_strings(frame: DataFrame) -> Result<DataFrame, IngestError> {
             if c.dtype() != &DataType::String {
                 return Ok(c.clone());
             }
-            let ca = c.str().map_err(|e| IngestError::Parse(polars_message(&e)))?;
+            let ca = c
+                .str()
+                .map_err(|e| IngestError::Parse(polars_message(&e)))?;
             let trimmed: StringChunked = ca
                 .iter()
                 .map(|v| v.map(str::trim).filter(|t| !NULL_TOKENS.contains(t)))
@@ -179,7 +201,10 @@ pub fn unique_names(header: &[String]) -> (Vec<String>, Vec<String>) {
             k += 1;
         }
         if name != base {
-            notes.push(format!("column {} repeats the name `{base}`; it is called `{name}`", i + 1));
+            notes.push(format!(
+                "column {} repeats the name `{base}`; it is called `{name}`",
+                i + 1
+            ));
         }
         names.push(name);
     }
@@ -213,7 +238,11 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Sniffed, IngestError> {
             let delimiter = detect_delimiter(&chunk);
             state.delimiter = delimiter;
             state.max_cell = limits.max_cell_bytes;
-            sniffed = Some(Sniffed { delimiter, header: Vec::new(), has_bom });
+            sniffed = Some(Sniffed {
+                delimiter,
+                header: Vec::new(),
+                has_bom,
+            });
         }
         // Validate UTF-8, keeping an incomplete sequence at the end for the next chunk.
         let valid_len = match std::str::from_utf8(&chunk) {
@@ -248,13 +277,22 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Sniffed, IngestError> {
 fn check_magic(head: &[u8]) -> Result<(), IngestError> {
     let starts = |m: &[u8]| head.starts_with(m);
     if starts(&[0x1F, 0x8B]) {
-        return Err(IngestError::NotCsv("a gzip-compressed file; decompress it first"));
+        return Err(IngestError::NotCsv(
+            "a gzip-compressed file; decompress it first",
+        ));
     }
     if starts(b"PK\x03\x04") {
-        return Err(IngestError::NotCsv("a ZIP archive or an Excel workbook; export the sheet as CSV"));
+        return Err(IngestError::NotCsv(
+            "a ZIP archive or an Excel workbook; export the sheet as CSV",
+        ));
     }
-    if starts(b"BZh") || starts(&[0xFD, b'7', b'z', b'X', b'Z']) || starts(&[0x28, 0xB5, 0x2F, 0xFD]) {
-        return Err(IngestError::NotCsv("a compressed file; decompress it first"));
+    if starts(b"BZh")
+        || starts(&[0xFD, b'7', b'z', b'X', b'Z'])
+        || starts(&[0x28, 0xB5, 0x2F, 0xFD])
+    {
+        return Err(IngestError::NotCsv(
+            "a compressed file; decompress it first",
+        ));
     }
     if starts(b"PAR1") {
         return Err(IngestError::NotCsv("a Parquet file"));
@@ -265,8 +303,11 @@ fn check_magic(head: &[u8]) -> Result<(), IngestError> {
     if starts(&[0xFF, 0xFE]) || starts(&[0xFE, 0xFF]) {
         return Err(IngestError::Utf16);
     }
-    let text = String::from_utf8_lossy(&head[..head.len().min(512)]).trim_start().to_ascii_lowercase();
-    if text.starts_with("<!doctype html") || text.starts_with("<html") || text.starts_with("<?xml") {
+    let text = String::from_utf8_lossy(&head[..head.len().min(512)])
+        .trim_start()
+        .to_ascii_lowercase();
+    if text.starts_with("<!doctype html") || text.starts_with("<html") || text.starts_with("<?xml")
+    {
         return Err(IngestError::NotCsv("an HTML or XML page"));
     }
     Ok(())
@@ -290,7 +331,11 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
             _ => {}
         }
     }
-    let (best, &n) = counts.iter().enumerate().max_by_key(|(i, c)| (**c, usize::MAX - i)).expect("four candidates");
+    let (best, &n) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, c)| (**c, usize::MAX - i))
+        .expect("four candidates");
     if n == 0 { b',' } else { cands[best] }
 }
 
@@ -332,7 +377,10 @@ impl Scanner {
     fn feed(&mut self, bytes: &[u8], limits: &Limits) -> Result<(), IngestError> {
         for &b in bytes {
             if b == 0 {
-                return Err(IngestError::NulByte { line: self.line + 1, column: self.column + 1 });
+                return Err(IngestError::NulByte {
+                    line: self.line + 1,
+                    column: self.column + 1,
+                });
             }
             if self.records == 0 {
                 self.current.push(b);
@@ -361,7 +409,11 @@ impl Scanner {
                 self.column += 1;
                 self.cell_len += 1;
                 if self.cell_len > self.max_cell {
-                    return Err(IngestError::CellTooLong { line: self.line + 1, column: self.column, limit: self.max_cell });
+                    return Err(IngestError::CellTooLong {
+                        line: self.line + 1,
+                        column: self.column,
+                        limit: self.max_cell,
+                    });
                 }
             }
         }
@@ -388,10 +440,17 @@ impl Scanner {
             self.current = Vec::new();
             self.expected = self.header.len();
             if self.expected > limits.max_columns {
-                return Err(IngestError::TooManyColumns { found: self.expected, limit: limits.max_columns });
+                return Err(IngestError::TooManyColumns {
+                    found: self.expected,
+                    limit: limits.max_columns,
+                });
             }
         } else if found != self.expected {
-            return Err(IngestError::Ragged { line, expected: self.expected, found });
+            return Err(IngestError::Ragged {
+                line,
+                expected: self.expected,
+                found,
+            });
         }
         self.records += 1;
         Ok(())
@@ -399,10 +458,16 @@ impl Scanner {
 
     fn finish(&mut self) -> Result<(), IngestError> {
         if self.in_quotes {
-            return Err(IngestError::UnterminatedQuote { line: self.quote_line, column: self.quote_column });
+            return Err(IngestError::UnterminatedQuote {
+                line: self.quote_line,
+                column: self.quote_column,
+            });
         }
         if self.record_has_content || self.fields > 0 {
-            self.end_record(&Limits { max_columns: usize::MAX, max_cell_bytes: usize::MAX })?;
+            self.end_record(&Limits {
+                max_columns: usize::MAX,
+                max_cell_bytes: usize::MAX,
+            })?;
         }
         Ok(())
     }
@@ -423,7 +488,9 @@ fn parse_header(bytes: &[u8], delimiter: u8) -> Vec<String> {
                 chars.next();
             }
             '"' => in_quotes = !in_quotes,
-            c if c == delimiter as char && !in_quotes => out.push(std::mem::take(&mut cur).trim().to_owned()),
+            c if c == delimiter as char && !in_quotes => {
+                out.push(std::mem::take(&mut cur).trim().to_owned())
+            }
             c => cur.push(c),
         }
     }
@@ -434,13 +501,17 @@ fn parse_header(bytes: &[u8], delimiter: u8) -> Vec<String> {
 /// Writes the frame as Parquet to `path`.
 pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<(), IngestError> {
     let file = File::create(path)?;
-    ParquetWriter::new(file).finish(frame).map_err(|e| IngestError::Parse(polars_message(&e)))?;
+    ParquetWriter::new(file)
+        .finish(frame)
+        .map_err(|e| IngestError::Parse(polars_message(&e)))?;
     Ok(())
 }
 
 pub fn read_parquet(path: &Path) -> Result<DataFrame, IngestError> {
     let file = File::open(path)?;
-    ParquetReader::new(file).finish().map_err(|e| IngestError::Parse(polars_message(&e)))
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|e| IngestError::Parse(polars_message(&e)))
 }
 
 #[cfg(test)]
@@ -448,11 +519,17 @@ mod tests {
     use super::*;
 
     fn names_of(f: &DataFrame) -> Vec<&str> {
-        f.get_column_names().into_iter().map(|s| s.as_str()).collect()
+        f.get_column_names()
+            .into_iter()
+            .map(|s| s.as_str())
+            .collect()
     }
 
     fn write(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-        let p = std::env::temp_dir().join(format!("kiln-ingest-{}-{name}", uuid::Uuid::new_v4().simple()));
+        let p = std::env::temp_dir().join(format!(
+            "kiln-ingest-{}-{name}",
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::write(&p, bytes).unwrap();
         p
     }
@@ -503,9 +580,15 @@ mod tests {
         let cases: &[(&[u8], &str)] = &[
             (b"", "empty"),
             (b"a,b\n", "no data rows"),
-            (b"a,b\n1,2\n3,4,5\n", "line 3: 3 fields where the header has 2"),
+            (
+                b"a,b\n1,2\n3,4,5\n",
+                "line 3: 3 fields where the header has 2",
+            ),
             (b"a,b\n1,\"open\n2,3\n", "line 2, column 3: a quote"),
-            (b"a,b\n1,\xff\n", "line 2, column 3: the bytes are not valid UTF-8"),
+            (
+                b"a,b\n1,\xff\n",
+                "line 2, column 3: the bytes are not valid UTF-8",
+            ),
             (b"a,b\n1,\x00\n", "line 2, column 3: a NUL byte"),
             (b"\x1f\x8b\x08\x00rest", "gzip"),
             (b"PK\x03\x04rest", "ZIP"),
@@ -523,7 +606,14 @@ mod tests {
         let header: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
         let csv = format!("{}\n{}\n", header.join(","), vec!["1"; 20].join(","));
         let p = write("wide.csv", csv.as_bytes());
-        let err = read_csv(&p, &Limits { max_columns: 10, ..Limits::default() }).unwrap_err();
+        let err = read_csv(
+            &p,
+            &Limits {
+                max_columns: 10,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("20 columns"));
         std::fs::remove_file(p).unwrap();
     }
@@ -531,7 +621,8 @@ mod tests {
     #[test]
     fn parquet_round_trip() {
         let mut got = read(b"a,b\n1,x\n2,y\n").unwrap().frame;
-        let p = std::env::temp_dir().join(format!("kiln-{}.parquet", uuid::Uuid::new_v4().simple()));
+        let p =
+            std::env::temp_dir().join(format!("kiln-{}.parquet", uuid::Uuid::new_v4().simple()));
         write_parquet(&mut got, &p).unwrap();
         let back = read_parquet(&p).unwrap();
         assert!(back.equals_missing(&got));

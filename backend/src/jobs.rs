@@ -43,7 +43,11 @@ impl Jobs {
     /// Starts `workers` threads; builds beyond that wait in the queue.
     pub fn start(store: Arc<Store>, workers: usize) -> Arc<Jobs> {
         let (tx, rx) = mpsc::channel::<String>();
-        let jobs = Arc::new(Jobs { store, queue: Mutex::new(tx), live: Mutex::new(HashMap::new()) });
+        let jobs = Arc::new(Jobs {
+            store,
+            queue: Mutex::new(tx),
+            live: Mutex::new(HashMap::new()),
+        });
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..workers.max(1) {
             let rx = Arc::clone(&rx);
@@ -66,7 +70,13 @@ impl Jobs {
     /// Queues a build that is already saved in the store.
     pub fn submit(&self, build: api::Build) {
         let (tx, _) = watch::channel(build.clone());
-        lock(&self.live).insert(build.id.clone(), Live { cancel: Arc::new(AtomicBool::new(false)), tx });
+        lock(&self.live).insert(
+            build.id.clone(),
+            Live {
+                cancel: Arc::new(AtomicBool::new(false)),
+                tx,
+            },
+        );
         // The receiver lives as long as the workers, which live as long as `self`.
         let _ = lock(&self.queue).send(build.id);
     }
@@ -96,7 +106,9 @@ impl Jobs {
     }
 
     fn run(&self, id: &str) {
-        let Some(cancel) = lock(&self.live).get(id).map(|l| Arc::clone(&l.cancel)) else { return };
+        let Some(cancel) = lock(&self.live).get(id).map(|l| Arc::clone(&l.cancel)) else {
+            return;
+        };
         let mut build = match self.store.build(id) {
             Ok(b) => b,
             Err(e) => {
@@ -115,7 +127,9 @@ impl Jobs {
         build.message = "loading the dataset".into();
         self.publish(&build);
         let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| self.execute(&mut build, &cancel, started)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            self.execute(&mut build, &cancel, started)
+        }));
         build.elapsed_secs = started.elapsed().as_secs_f64();
         match outcome {
             Ok(Ok(())) => {}
@@ -137,7 +151,10 @@ impl Jobs {
                 tracing::error!(build = %id, panic = %what, "build panicked");
                 build.state = api::BuildState::Failed;
                 build.message = "the build failed".into();
-                build.error = Some("an internal error stopped this build; the details are in the server log".into());
+                build.error = Some(
+                    "an internal error stopped this build; the details are in the server log"
+                        .into(),
+                );
             }
         }
         self.finish(build);
@@ -148,10 +165,18 @@ impl Jobs {
         lock(&self.live).remove(&build.id);
     }
 
-    fn execute(&self, build: &mut api::Build, cancel: &AtomicBool, started: Instant) -> Result<(), BuildError> {
+    fn execute(
+        &self,
+        build: &mut api::Build,
+        cancel: &AtomicBool,
+        started: Instant,
+    ) -> Result<(), BuildError> {
         let store = &self.store;
-        store.dataset(&build.dataset_id).map_err(|_| BuildError::Failed("the dataset was deleted".into()))?;
-        let frame = ingest::read_parquet(&store.dataset_path(&build.dataset_id)).map_err(|e| BuildError::Failed(e.to_string()))?;
+        store
+            .dataset(&build.dataset_id)
+            .map_err(|_| BuildError::Failed("the dataset was deleted".into()))?;
+        let frame = ingest::read_parquet(&store.dataset_path(&build.dataset_id))
+            .map_err(|e| BuildError::Failed(e.to_string()))?;
         let data = convert::frame_to_dataset(&frame).map_err(BuildError::from)?;
         drop(frame);
         let mut config = automl::SearchConfig::new(&build.target);
@@ -159,10 +184,18 @@ impl Jobs {
         config.seed = build.seed;
         config.created = build.created.clone();
         let deadline = started + Duration::from_secs(u64::from(build.time_budget_secs));
-        let control = automl::Control { deadline: Some(deadline), cancel };
+        let control = automl::Control {
+            deadline: Some(deadline),
+            cancel,
+        };
         let mut on_event = |ev: &automl::SearchEvent| {
             match ev {
-                automl::SearchEvent::Started { task, metric, rows, features } => {
+                automl::SearchEvent::Started {
+                    task,
+                    metric,
+                    rows,
+                    features,
+                } => {
                     build.task = Some(models::to_api_task(*task));
                     build.metric = Some(metric.name().to_owned());
                     build.higher_is_better = metric.higher_is_better();
@@ -189,15 +222,20 @@ impl Jobs {
             build.elapsed_secs = started.elapsed().as_secs_f64();
             self.publish(build);
         };
-        let outcome = automl::search(&data, &config, control, &mut on_event).map_err(|e| match e {
-            automl::Error::CancelledEmpty => BuildError::Cancelled,
-            other => BuildError::Failed(other.to_string()),
-        })?;
+        let outcome =
+            automl::search(&data, &config, control, &mut on_event).map_err(|e| match e {
+                automl::Error::CancelledEmpty => BuildError::Cancelled,
+                other => BuildError::Failed(other.to_string()),
+            })?;
         let model_id = new_id();
         let bytes = outcome.artifact.to_json();
-        store.write_atomic(&store.model_path(&model_id), &bytes).map_err(|e| BuildError::Failed(e.to_string()))?;
+        store
+            .write_atomic(&store.model_path(&model_id), &bytes)
+            .map_err(|e| BuildError::Failed(e.to_string()))?;
         let summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
-        store.insert_model(&summary).map_err(|e| BuildError::Failed(e.to_string()))?;
+        store
+            .insert_model(&summary)
+            .map_err(|e| BuildError::Failed(e.to_string()))?;
         build.model_id = Some(model_id);
         if outcome.cancelled {
             build.state = api::BuildState::Cancelled;
@@ -213,8 +251,18 @@ impl Jobs {
 /// Best first; scores that are not numbers last.
 fn rank(board: &mut [api::LeaderboardEntry], higher_is_better: bool) {
     board.sort_by(|a, b| {
-        let key = |s: f64| if s.is_nan() { f64::INFINITY } else if higher_is_better { -s } else { s };
-        key(a.score).total_cmp(&key(b.score)).then(a.trial.cmp(&b.trial))
+        let key = |s: f64| {
+            if s.is_nan() {
+                f64::INFINITY
+            } else if higher_is_better {
+                -s
+            } else {
+                s
+            }
+        };
+        key(a.score)
+            .total_cmp(&key(b.score))
+            .then(a.trial.cmp(&b.trial))
     });
 }
 

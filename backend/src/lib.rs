@@ -40,7 +40,11 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        Config { max_upload_bytes: 1 << 30, workers: cores, limits: ingest::Limits::default() }
+        Config {
+            max_upload_bytes: 1 << 30,
+            workers: cores,
+            limits: ingest::Limits::default(),
+        }
     }
 }
 
@@ -56,7 +60,12 @@ impl AppState {
     pub fn open(data_dir: &Path, config: Config) -> Result<AppState, storage::StorageError> {
         let store = Arc::new(storage::Store::open(data_dir)?);
         let jobs = jobs::Jobs::start(Arc::clone(&store), config.workers);
-        Ok(AppState { store, jobs, config: Arc::new(config), artifacts: Arc::default() })
+        Ok(AppState {
+            store,
+            jobs,
+            config: Arc::new(config),
+            artifacts: Arc::default(),
+        })
     }
 }
 
@@ -70,11 +79,21 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
             let index = ServeFile::new(dir.join("index.html"));
             router.fallback_service(ServeDir::new(dir).fallback(index))
         }
-        None => router.fallback(|| async { "The Kiln frontend is not built here: run `cargo xtask run`." }),
+        None => router
+            .fallback(|| async { "The Kiln frontend is not built here: run `cargo xtask run`." }),
     };
     router
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(TraceLayer::new_for_http())
 }

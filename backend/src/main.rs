@@ -8,7 +8,11 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "kiln", version, about = "Kiln: a no-code machine-learning studio for tabular data")]
+#[command(
+    name = "kiln",
+    version,
+    about = "Kiln: a no-code machine-learning studio for tabular data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,32 +48,66 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { addr, data, site, max_upload_mb } => serve(addr, data, site, max_upload_mb),
-        Command::Predict { model, input, output } => predict(&model, &input, &output),
+        Command::Serve {
+            addr,
+            data,
+            site,
+            max_upload_mb,
+        } => serve(addr, data, site, max_upload_mb),
+        Command::Predict {
+            model,
+            input,
+            output,
+        } => predict(&model, &input, &output),
     }
 }
 
-fn serve(addr: SocketAddr, data: PathBuf, site: Option<PathBuf>, max_upload_mb: u64) -> anyhow::Result<()> {
+fn serve(
+    addr: SocketAddr,
+    data: PathBuf,
+    site: Option<PathBuf>,
+    max_upload_mb: u64,
+) -> anyhow::Result<()> {
     if !addr.ip().is_loopback() {
-        bail!("refusing to listen on {addr}: Kiln has no access control yet, so it only listens on loopback addresses (127.0.0.1 or ::1)");
+        bail!(
+            "refusing to listen on {addr}: Kiln has no access control yet, so it only listens on loopback addresses (127.0.0.1 or ::1)"
+        );
     }
     let site = site.or_else(default_site);
     match &site {
-        Some(dir) if dir.join("index.html").is_file() => tracing::info!(site = %dir.display(), "serving the frontend"),
+        Some(dir) if dir.join("index.html").is_file() => {
+            tracing::info!(site = %dir.display(), "serving the frontend")
+        }
         _ => tracing::warn!("no built frontend found; only /api is served (run `cargo xtask run`)"),
     }
-    let config = backend::Config { max_upload_bytes: max_upload_mb << 20, ..backend::Config::default() };
-    let state = backend::AppState::open(&data, config).with_context(|| format!("opening the data directory {}", data.display()))?;
+    let config = backend::Config {
+        max_upload_bytes: max_upload_mb << 20,
+        ..backend::Config::default()
+    };
+    let state = backend::AppState::open(&data, config)
+        .with_context(|| format!("opening the data directory {}", data.display()))?;
     let app = backend::app(state, site);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
-        tracing::info!("Kiln is serving http://{addr} with data in {}", data.display());
-        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening on {addr}"))?;
+        tracing::info!(
+            "Kiln is serving http://{addr} with data in {}",
+            data.display()
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })
@@ -91,7 +129,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -104,12 +143,20 @@ async fn shutdown() {
     tracing::info!("shutting down");
 }
 
-fn predict(model: &std::path::Path, input: &std::path::Path, output: &std::path::Path) -> anyhow::Result<()> {
+fn predict(
+    model: &std::path::Path,
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
     let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
-    let artifact = automl::ModelArtifact::from_json(&bytes).with_context(|| format!("loading {}", model.display()))?;
+    let artifact = automl::ModelArtifact::from_json(&bytes)
+        .with_context(|| format!("loading {}", model.display()))?;
     let tmp = output.with_extension("partial");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?);
-    let rows = backend::models::predict_csv(&artifact, input, &mut out).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    let rows = backend::models::predict_csv(&artifact, input, &mut out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
     drop(out);
     std::fs::rename(&tmp, output)?;
     eprintln!("wrote {rows} predictions to {}", output.display());

@@ -27,7 +27,12 @@ pub fn to_automl_task(t: api::Task) -> automl::Task {
     }
 }
 
-pub fn summary(id: &str, build: &api::Build, artifact: &ModelArtifact, bytes: u64) -> api::ModelSummary {
+pub fn summary(
+    id: &str,
+    build: &api::Build,
+    artifact: &ModelArtifact,
+    bytes: u64,
+) -> api::ModelSummary {
     let s = &artifact.schema;
     api::ModelSummary {
         id: id.to_owned(),
@@ -38,7 +43,14 @@ pub fn summary(id: &str, build: &api::Build, artifact: &ModelArtifact, bytes: u6
         task: to_api_task(s.task),
         family: artifact.model.family().to_owned(),
         params: artifact.params.clone(),
-        metrics: artifact.metrics.iter().map(|m| api::MetricValue { name: m.name.clone(), value: m.value }).collect(),
+        metrics: artifact
+            .metrics
+            .iter()
+            .map(|m| api::MetricValue {
+                name: m.name.clone(),
+                value: m.value,
+            })
+            .collect(),
         features: s
             .features
             .iter()
@@ -51,7 +63,11 @@ pub fn summary(id: &str, build: &api::Build, artifact: &ModelArtifact, bytes: u6
                 categories: f.levels.clone(),
                 typical: match f.kind {
                     FeatureKind::Numeric => serde_json::Value::from(f.median),
-                    FeatureKind::Categorical => f.levels.first().map_or(serde_json::Value::Null, |l| serde_json::Value::from(l.clone())),
+                    FeatureKind::Categorical => {
+                        f.levels.first().map_or(serde_json::Value::Null, |l| {
+                            serde_json::Value::from(l.clone())
+                        })
+                    }
                 },
             })
             .collect(),
@@ -64,9 +80,19 @@ pub fn to_api_predictions(preds: &Predictions) -> api::PredictResponse {
     match preds {
         Predictions::Regression(v) => api::PredictResponse {
             classes: Vec::new(),
-            predictions: v.iter().map(|&x| api::Prediction { value: serde_json::Value::from(x), probabilities: None }).collect(),
+            predictions: v
+                .iter()
+                .map(|&x| api::Prediction {
+                    value: serde_json::Value::from(x),
+                    probabilities: None,
+                })
+                .collect(),
         },
-        Predictions::Classes { classes, probabilities, labels } => {
+        Predictions::Classes {
+            classes,
+            probabilities,
+            labels,
+        } => {
             let k = classes.len();
             api::PredictResponse {
                 classes: classes.clone(),
@@ -83,21 +109,36 @@ pub fn to_api_predictions(preds: &Predictions) -> api::PredictResponse {
     }
 }
 
-pub fn predict_json(artifact: &ModelArtifact, req: &api::PredictRequest) -> Result<api::PredictResponse, AppError> {
+pub fn predict_json(
+    artifact: &ModelArtifact,
+    req: &api::PredictRequest,
+) -> Result<api::PredictResponse, AppError> {
     let data = convert::json_for_model(&req.rows, &artifact.schema)?;
     Ok(to_api_predictions(&artifact.predict(&data)?))
 }
 
 /// Scores a CSV file and writes input columns + `prediction` (+ one
 /// `probability_<class>` column per class). Returns the number of rows.
-pub fn predict_csv(artifact: &ModelArtifact, input: &Path, output: &mut dyn Write) -> Result<usize, AppError> {
+pub fn predict_csv(
+    artifact: &ModelArtifact,
+    input: &Path,
+    output: &mut dyn Write,
+) -> Result<usize, AppError> {
     let frame = ingest::read_csv(input, &ingest::Limits::default())?.frame;
     let data = convert::frame_for_model(&frame, &artifact.schema)?;
     let preds = artifact.predict(&data)?;
-    let mut header: Vec<String> = frame.get_column_names().iter().map(|s| s.to_string()).collect();
+    let mut header: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     header.push("prediction".into());
     let (classes, probs) = match &preds {
-        Predictions::Classes { classes, probabilities, .. } => (classes.clone(), Some(probabilities)),
+        Predictions::Classes {
+            classes,
+            probabilities,
+            ..
+        } => (classes.clone(), Some(probabilities)),
         Predictions::Regression(_) => (Vec::new(), None),
     };
     header.extend(classes.iter().map(|c| format!("probability_{c}")));
@@ -105,15 +146,33 @@ pub fn predict_csv(artifact: &ModelArtifact, input: &Path, output: &mut dyn Writ
         .columns()
         .iter()
         .map(|c| {
-            let t = c.cast(&DataType::String).map_err(|e| AppError::Internal(e.to_string()))?;
-            Ok(t.str().map_err(|e| AppError::Internal(e.to_string()))?.iter().map(|v| v.map(str::to_owned)).collect())
+            let t = c
+                .cast(&DataType::String)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(t.str()
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect())
         })
         .collect::<Result<_, AppError>>()?;
     let api = to_api_predictions(&preds);
     let io = |e: std::io::Error| AppError::Internal(format!("writing predictions: {e}"));
-    writeln!(output, "{}", header.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(",")).map_err(io)?;
+    writeln!(
+        output,
+        "{}",
+        header
+            .iter()
+            .map(|h| csv_cell(h))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+    .map_err(io)?;
     for (r, p) in api.predictions.iter().enumerate() {
-        let mut cells: Vec<String> = text.iter().map(|c| c[r].as_deref().map_or(String::new(), csv_cell)).collect();
+        let mut cells: Vec<String> = text
+            .iter()
+            .map(|c| c[r].as_deref().map_or(String::new(), csv_cell))
+            .collect();
         cells.push(match &p.value {
             serde_json::Value::String(s) => csv_cell(s),
             v => v.to_string(),
@@ -132,7 +191,11 @@ pub fn predict_csv(artifact: &ModelArtifact, input: &Path, output: &mut dyn Writ
 pub fn csv_cell(s: &str) -> String {
     let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
     let s = if risky { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]

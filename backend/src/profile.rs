@@ -10,8 +10,16 @@ pub const HEAD_ROWS: usize = 20;
 
 pub fn profile(frame: &DataFrame) -> PolarsResult<api::Profile> {
     let rows = frame.height() as u64;
-    let columns = frame.columns().iter().map(|c| column_profile(c, rows)).collect::<PolarsResult<Vec<_>>>()?;
-    Ok(api::Profile { rows, columns, head: rows_page(frame, 0, HEAD_ROWS)? })
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|c| column_profile(c, rows))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    Ok(api::Profile {
+        rows,
+        columns,
+        head: rows_page(frame, 0, HEAD_ROWS)?,
+    })
 }
 
 fn dtype_label(dt: &DataType) -> String {
@@ -35,7 +43,14 @@ fn column_profile(col: &Column, rows: u64) -> PolarsResult<api::ColumnProfile> {
     let distinct = counts.len() as u64;
     let mut top: Vec<(&str, u64)> = counts.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let top_values: Vec<api::ValueCount> = top.iter().take(5).map(|(v, c)| api::ValueCount { value: (*v).to_owned(), count: *c }).collect();
+    let top_values: Vec<api::ValueCount> = top
+        .iter()
+        .take(5)
+        .map(|(v, c)| api::ValueCount {
+            value: (*v).to_owned(),
+            count: *c,
+        })
+        .collect();
     let dt = col.dtype();
     let (mut min, mut max, mut mean) = (None, None, None);
     let kind = if dt.is_primitive_numeric() {
@@ -55,7 +70,17 @@ fn column_profile(col: &Column, rows: u64) -> PolarsResult<api::ColumnProfile> {
     } else {
         text_kind(&top, distinct, present)
     };
-    Ok(api::ColumnProfile { name: col.name().to_string(), kind, dtype: dtype_label(dt), missing, distinct, min, max, mean, top_values })
+    Ok(api::ColumnProfile {
+        name: col.name().to_string(),
+        kind,
+        dtype: dtype_label(dt),
+        missing,
+        distinct,
+        min,
+        max,
+        mean,
+        top_values,
+    })
 }
 
 /// Categorical, date-like, free text or identifier, from the values.
@@ -64,9 +89,20 @@ fn text_kind(top: &[(&str, u64)], distinct: u64, present: u64) -> api::ColumnKin
         return api::ColumnKind::Datetime;
     }
     if present >= 50 && distinct as f64 > 0.9 * present as f64 {
-        let avg_len = top.iter().take(200).map(|(v, _)| v.len()).sum::<usize>() as f64 / top.len().clamp(1, 200) as f64;
-        let spaced = top.iter().take(200).filter(|(v, _)| v.contains(' ')).count() * 2 > top.len().min(200);
-        return if avg_len > 20.0 || spaced { api::ColumnKind::Text } else { api::ColumnKind::Identifier };
+        let avg_len = top.iter().take(200).map(|(v, _)| v.len()).sum::<usize>() as f64
+            / top.len().clamp(1, 200) as f64;
+        let spaced = top
+            .iter()
+            .take(200)
+            .filter(|(v, _)| v.contains(' '))
+            .count()
+            * 2
+            > top.len().min(200);
+        return if avg_len > 20.0 || spaced {
+            api::ColumnKind::Text
+        } else {
+            api::ColumnKind::Identifier
+        };
     }
     api::ColumnKind::Categorical
 }
@@ -93,9 +129,15 @@ pub fn rows_page(frame: &DataFrame, offset: usize, limit: usize) -> PolarsResult
         let t = c.cast(&DataType::String)?;
         cols.push(t.str()?.iter().map(|v| v.map(str::to_owned)).collect());
     }
-    let rows = (0..len).map(|r| cols.iter().map(|c| c[r].clone()).collect()).collect();
+    let rows = (0..len)
+        .map(|r| cols.iter().map(|c| c[r].clone()).collect())
+        .collect();
     Ok(api::RowsPage {
-        columns: frame.get_column_names().iter().map(|s| s.to_string()).collect(),
+        columns: frame
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         offset: start as u64,
         total: total as u64,
         rows,
@@ -117,10 +159,26 @@ mod tests {
         let p = profile(&frame).unwrap();
         assert_eq!(p.rows, 3);
         let n = &p.columns[0];
-        assert_eq!((n.kind, n.missing, n.distinct, n.min, n.max, n.mean), (api::ColumnKind::Numeric, 1, 2, Some(1.0), Some(3.0), Some(2.0)));
+        assert_eq!(
+            (n.kind, n.missing, n.distinct, n.min, n.max, n.mean),
+            (
+                api::ColumnKind::Numeric,
+                1,
+                2,
+                Some(1.0),
+                Some(3.0),
+                Some(2.0)
+            )
+        );
         let c = &p.columns[1];
         assert_eq!(c.kind, api::ColumnKind::Categorical);
-        assert_eq!(c.top_values[0], api::ValueCount { value: "a".into(), count: 2 });
+        assert_eq!(
+            c.top_values[0],
+            api::ValueCount {
+                value: "a".into(),
+                count: 2
+            }
+        );
         assert_eq!(p.columns[2].kind, api::ColumnKind::Datetime);
         assert_eq!(p.head.rows.len(), 3);
         assert_eq!(p.head.rows[1][0], None);
@@ -130,7 +188,10 @@ mod tests {
     fn many_distinct_short_codes_are_identifiers() {
         let ids: Vec<String> = (0..100).map(|i| format!("u{i:04}")).collect();
         let frame = df!("id" => ids).unwrap();
-        assert_eq!(profile(&frame).unwrap().columns[0].kind, api::ColumnKind::Identifier);
+        assert_eq!(
+            profile(&frame).unwrap().columns[0].kind,
+            api::ColumnKind::Identifier
+        );
     }
 
     #[test]

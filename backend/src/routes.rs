@@ -5,7 +5,9 @@ use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -28,7 +30,12 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/samples", get(list_samples))
         .route("/samples/{name}", post(load_sample))
-        .route("/datasets", get(list_datasets).post(upload).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/datasets",
+            get(list_datasets)
+                .post(upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/datasets/{id}", get(get_dataset).delete(delete_dataset))
         .route("/datasets/{id}/profile", get(get_profile))
         .route("/datasets/{id}/rows", get(get_rows))
@@ -39,7 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route("/builds/{id}/cancel", post(cancel_build))
         .route("/models/{id}", get(get_model))
         .route("/models/{id}/artifact", get(download_artifact))
-        .route("/models/{id}/predict", post(predict).layer(DefaultBodyLimit::max(32 << 20)))
+        .route(
+            "/models/{id}/predict",
+            post(predict).layer(DefaultBodyLimit::max(32 << 20)),
+        )
         .fallback(|| async { AppError::NotFound("this API route".into()) })
         .with_state(state)
 }
@@ -72,7 +82,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
     tokio::task::spawn_blocking(f).await?
 }
 
@@ -84,33 +96,69 @@ async fn list_samples() -> Json<Vec<api::Sample>> {
     Json(
         samples::SAMPLES
             .iter()
-            .map(|s| api::Sample { name: s.name.into(), description: s.description.into(), target: s.target.into(), bytes: s.bytes.len() as u64 })
+            .map(|s| api::Sample {
+                name: s.name.into(),
+                description: s.description.into(),
+                target: s.target.into(),
+                bytes: s.bytes.len() as u64,
+            })
             .collect(),
     )
 }
 
-async fn load_sample(State(st): State<AppState>, Path(name): Path<String>) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
-    let sample = samples::find(&name).ok_or_else(|| AppError::NotFound(format!("sample `{name}`")))?;
+async fn load_sample(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
+    let sample =
+        samples::find(&name).ok_or_else(|| AppError::NotFound(format!("sample `{name}`")))?;
     let store = Arc::clone(&st.store);
     let limits = st.config.limits.clone();
     let detail = blocking(move || {
         let tmp = store.temp_path();
         std::fs::write(&tmp, sample.bytes).map_err(|e| AppError::Internal(e.to_string()))?;
-        create_dataset(&store, sample.name, tmp, sample.bytes.len() as u64, &limits)
+        create_dataset(
+            &store,
+            sample.name,
+            &format!("{}.csv", sample.name),
+            tmp,
+            sample.bytes.len() as u64,
+            &limits,
+        )
     })
     .await?;
     Ok((StatusCode::CREATED, Json(detail.summary)))
 }
 
 /// Ingests the file at `tmp` (removed afterwards) as a new dataset.
-pub fn create_dataset(store: &Store, name: &str, tmp: PathBuf, bytes: u64, limits: &ingest::Limits) -> AppResult<api::DatasetDetail> {
+pub fn create_dataset(
+    store: &Store,
+    name: &str,
+    file_label: &str,
+    tmp: PathBuf,
+    bytes: u64,
+    limits: &ingest::Limits,
+) -> AppResult<api::DatasetDetail> {
     let result = (|| {
-        let ingested = ingest::read_csv(&tmp, limits)?;
+        // Name the file in every message about its content.
+        let ingested = ingest::read_csv(&tmp, limits).map_err(|e| match AppError::from(e) {
+            AppError::Unprocessable {
+                code,
+                message,
+                details,
+            } => AppError::Unprocessable {
+                code,
+                message: format!("{file_label}: {message}"),
+                details,
+            },
+            other => other,
+        })?;
         let mut frame = ingested.frame;
         let id = new_id();
         let parquet_tmp = store.temp_path();
         ingest::write_parquet(&mut frame, &parquet_tmp)?;
-        let profile = profile::profile(&frame).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
+        let profile =
+            profile::profile(&frame).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
         store.persist(&parquet_tmp, &store.dataset_path(&id))?;
         let detail = api::DatasetDetail {
             summary: api::DatasetSummary {
@@ -134,21 +182,45 @@ pub fn create_dataset(store: &Store, name: &str, tmp: PathBuf, bytes: u64, limit
 /// A display name from an uploaded file name: no directories, no extension.
 fn display_name(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    let base = base.strip_suffix(".csv").or_else(|| base.strip_suffix(".CSV")).unwrap_or(base);
+    let base = base
+        .strip_suffix(".csv")
+        .or_else(|| base.strip_suffix(".CSV"))
+        .unwrap_or(base);
     let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
-    if clean.trim().is_empty() { "dataset".into() } else { clean.trim().to_owned() }
+    if clean.trim().is_empty() {
+        "dataset".into()
+    } else {
+        clean.trim().to_owned()
+    }
 }
 
-async fn upload(State(st): State<AppState>, mut multipart: Multipart) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
-    let bad = |e: axum::extract::multipart::MultipartError| AppError::bad_request("invalid_upload", format!("the upload could not be read: {}", e.body_text()));
+async fn upload(
+    State(st): State<AppState>,
+    mut multipart: Multipart,
+) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::bad_request(
+            "invalid_upload",
+            format!("the upload could not be read: {}", e.body_text()),
+        )
+    };
     let limit = st.config.max_upload_bytes;
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         if field.name() != Some("file") {
             continue;
         }
-        let name = display_name(field.file_name().unwrap_or("dataset.csv"));
+        let file_label: String = field
+            .file_name()
+            .unwrap_or("upload.csv")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        let name = display_name(&file_label);
         let tmp = st.store.temp_path();
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         let mut size = 0u64;
         loop {
             let chunk = match field.chunk().await {
@@ -163,37 +235,55 @@ async fn upload(State(st): State<AppState>, mut multipart: Multipart) -> AppResu
             if size > limit {
                 drop(file);
                 let _ = tokio::fs::remove_file(&tmp).await;
-                return Err(AppError::TooLarge { limit_mb: limit >> 20 });
+                return Err(AppError::TooLarge {
+                    limit_mb: limit >> 20,
+                });
             }
             if let Err(e) = file.write_all(&chunk).await {
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return Err(AppError::Internal(e.to_string()));
             }
         }
-        file.flush().await.map_err(|e| AppError::Internal(e.to_string()))?;
+        file.flush()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         drop(file);
         let store = Arc::clone(&st.store);
         let limits = st.config.limits.clone();
-        let detail = blocking(move || create_dataset(&store, &name, tmp, size, &limits)).await?;
+        let detail =
+            blocking(move || create_dataset(&store, &name, &file_label, tmp, size, &limits))
+                .await?;
         tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");
         return Ok((StatusCode::CREATED, Json(detail.summary)));
     }
-    Err(AppError::bad_request("no_file", "the upload has no `file` field"))
+    Err(AppError::bad_request(
+        "no_file",
+        "the upload has no `file` field",
+    ))
 }
 
 async fn list_datasets(State(st): State<AppState>) -> AppResult<Json<Vec<api::DatasetSummary>>> {
     Ok(Json(st.store.list_datasets()?))
 }
 
-async fn get_dataset(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<api::DatasetDetail>> {
+async fn get_dataset(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<api::DatasetDetail>> {
     Ok(Json(st.store.dataset(&id)?))
 }
 
-async fn get_profile(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<api::Profile>> {
+async fn get_profile(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<api::Profile>> {
     Ok(Json(st.store.dataset(&id)?.profile))
 }
 
-async fn delete_dataset(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {
+async fn delete_dataset(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     st.store.delete_dataset(&id)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -210,12 +300,17 @@ fn default_limit() -> u64 {
     50
 }
 
-async fn get_rows(State(st): State<AppState>, Path(id): Path<String>, ApiQuery(q): ApiQuery<RowsQuery>) -> AppResult<Json<api::RowsPage>> {
+async fn get_rows(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RowsQuery>,
+) -> AppResult<Json<api::RowsPage>> {
     st.store.dataset(&id)?;
     let path = st.store.dataset_path(&id);
     let page = blocking(move || {
         let frame = ingest::read_parquet(&path)?;
-        profile::rows_page(&frame, q.offset as usize, q.limit.min(1000) as usize).map_err(|e| AppError::Internal(e.to_string()))
+        profile::rows_page(&frame, q.offset as usize, q.limit.min(1000) as usize)
+            .map_err(|e| AppError::Internal(e.to_string()))
     })
     .await?;
     Ok(Json(page))
@@ -226,16 +321,26 @@ struct TargetQuery {
     column: String,
 }
 
-async fn target_info(State(st): State<AppState>, Path(id): Path<String>, ApiQuery(q): ApiQuery<TargetQuery>) -> AppResult<Json<api::TargetInfo>> {
+async fn target_info(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<TargetQuery>,
+) -> AppResult<Json<api::TargetInfo>> {
     let detail = st.store.dataset(&id)?;
     if !detail.profile.columns.iter().any(|c| c.name == q.column) {
-        return Err(AppError::unprocessable("unknown_column", format!("the dataset has no column `{}`", q.column)));
+        return Err(AppError::unprocessable(
+            "unknown_column",
+            format!("the dataset has no column `{}`", q.column),
+        ));
     }
     let path = st.store.dataset_path(&id);
     let info = blocking(move || {
         let frame = ingest::read_parquet(&path)?;
-        let col = frame.column(&q.column).map_err(|e| AppError::Internal(e.to_string()))?;
-        let one = polars::prelude::DataFrame::new_infer_height(vec![col.clone()]).map_err(|e| AppError::Internal(e.to_string()))?;
+        let col = frame
+            .column(&q.column)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let one = polars::prelude::DataFrame::new_infer_height(vec![col.clone()])
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         let data = convert::frame_to_dataset(&one)?;
         let column = data.require(&q.column)?;
         let task = automl::detect_task(&q.column, column)?;
@@ -244,19 +349,32 @@ async fn target_info(State(st): State<AppState>, Path(id): Path<String>, ApiQuer
             automl::Target::Classes { classes, .. } => classes,
             automl::Target::Regression(_) => Vec::new(),
         };
-        Ok(api::TargetInfo { task: models::to_api_task(task), classes, missing: col.null_count() as u64 })
+        Ok(api::TargetInfo {
+            task: models::to_api_task(task),
+            classes,
+            missing: col.null_count() as u64,
+        })
     })
     .await?;
     Ok(Json(info))
 }
 
-async fn create_build(State(st): State<AppState>, ApiJson(req): ApiJson<api::BuildRequest>) -> AppResult<(StatusCode, Json<api::Build>)> {
+async fn create_build(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<api::BuildRequest>,
+) -> AppResult<(StatusCode, Json<api::Build>)> {
     let detail = st.store.dataset(&req.dataset_id)?;
     if !detail.profile.columns.iter().any(|c| c.name == req.target) {
-        return Err(AppError::unprocessable("unknown_column", format!("the dataset has no column `{}` to predict", req.target)));
+        return Err(AppError::unprocessable(
+            "unknown_column",
+            format!("the dataset has no column `{}` to predict", req.target),
+        ));
     }
     if !(5..=86_400).contains(&req.time_budget_secs) {
-        return Err(AppError::unprocessable("invalid_budget", "the time budget must be between 5 seconds and 24 hours"));
+        return Err(AppError::unprocessable(
+            "invalid_budget",
+            "the time budget must be between 5 seconds and 24 hours",
+        ));
     }
     let build = api::Build {
         id: new_id(),
@@ -286,54 +404,85 @@ async fn list_builds(State(st): State<AppState>) -> AppResult<Json<Vec<api::Buil
     Ok(Json(st.store.list_builds()?))
 }
 
-async fn get_build(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<api::Build>> {
+async fn get_build(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<api::Build>> {
     Ok(Json(st.store.build(&id)?))
 }
 
-async fn build_events(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+async fn build_events(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let stored = st.store.build(&id)?;
     let mut rx = st.jobs.subscribe(&id);
     let first = match &mut rx {
         Some(r) => r.borrow_and_update().clone(),
         None => st.store.build(&id).unwrap_or(stored),
     };
-    let stream = futures_util::stream::unfold((rx, Some(first), false), |(mut rx, pending, done)| async move {
-        if done {
-            return None;
-        }
-        let build = match (pending, rx.as_mut()) {
-            (Some(b), _) => b,
-            (None, Some(r)) => {
-                r.changed().await.ok()?;
-                r.borrow_and_update().clone()
+    let stream = futures_util::stream::unfold(
+        (rx, Some(first), false),
+        |(mut rx, pending, done)| async move {
+            if done {
+                return None;
             }
-            (None, None) => return None,
-        };
-        let finished = build.state.is_final();
-        let event = Event::default().event("build").json_data(&build).unwrap_or_else(|_| Event::default().event("error"));
-        Some((Ok(event), (rx, None, finished)))
-    });
+            let build = match (pending, rx.as_mut()) {
+                (Some(b), _) => b,
+                (None, Some(r)) => {
+                    r.changed().await.ok()?;
+                    r.borrow_and_update().clone()
+                }
+                (None, None) => return None,
+            };
+            let finished = build.state.is_final();
+            let event = Event::default()
+                .event("build")
+                .json_data(&build)
+                .unwrap_or_else(|_| Event::default().event("error"));
+            Some((Ok(event), (rx, None, finished)))
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-async fn cancel_build(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<(StatusCode, Json<api::Build>)> {
+async fn cancel_build(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<(StatusCode, Json<api::Build>)> {
     let build = st.store.build(&id)?;
     if st.jobs.cancel(&id) {
         return Ok((StatusCode::ACCEPTED, Json(build)));
     }
-    Err(AppError::Conflict(format!("build {id} is not running (it is {})", build.state.label())))
+    Err(AppError::Conflict(format!(
+        "build {id} is not running (it is {})",
+        build.state.label()
+    )))
 }
 
-async fn get_model(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Json<api::ModelSummary>> {
+async fn get_model(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<api::ModelSummary>> {
     Ok(Json(st.store.model(&id)?))
 }
 
-async fn download_artifact(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+async fn download_artifact(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let store = Arc::clone(&st.store);
     let key = id.clone();
     let bytes = blocking(move || Ok(store.model_bytes(&key)?)).await?;
     let disposition = format!("attachment; filename=\"kiln-model-{id}.json\"");
-    Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Loads a model's artifact, once per process.
@@ -341,18 +490,27 @@ async fn artifact(st: &AppState, id: &str) -> AppResult<Arc<automl::ModelArtifac
     if !is_valid_id(id) {
         return Err(AppError::NotFound(format!("model {id}")));
     }
-    if let Some(a) = st.artifacts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id) {
+    if let Some(a) = st
+        .artifacts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(id)
+    {
         return Ok(Arc::clone(a));
     }
     let store = Arc::clone(&st.store);
     let key = id.to_owned();
     let loaded = blocking(move || {
         let bytes = store.model_bytes(&key)?;
-        automl::ModelArtifact::from_json(&bytes).map_err(|e| AppError::Internal(format!("stored model {key}: {e}")))
+        automl::ModelArtifact::from_json(&bytes)
+            .map_err(|e| AppError::Internal(format!("stored model {key}: {e}")))
     })
     .await?;
     let loaded = Arc::new(loaded);
-    let mut cache = st.artifacts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cache = st
+        .artifacts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if cache.len() > 64 {
         cache.clear();
     }
@@ -360,15 +518,24 @@ async fn artifact(st: &AppState, id: &str) -> AppResult<Arc<automl::ModelArtifac
     Ok(loaded)
 }
 
-async fn predict(State(st): State<AppState>, Path(id): Path<String>, ApiJson(req): ApiJson<api::PredictRequest>) -> AppResult<Json<api::PredictResponse>> {
+async fn predict(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<api::PredictRequest>,
+) -> AppResult<Json<api::PredictResponse>> {
     if req.rows.is_empty() {
-        return Err(AppError::unprocessable("no_rows", "send at least one row to predict"));
+        return Err(AppError::unprocessable(
+            "no_rows",
+            "send at least one row to predict",
+        ));
     }
     if req.rows.len() > MAX_PREDICT_ROWS {
-        return Err(AppError::unprocessable("too_many_rows", format!("at most {MAX_PREDICT_ROWS} rows per request; upload a CSV for more")));
+        return Err(AppError::unprocessable(
+            "too_many_rows",
+            format!("at most {MAX_PREDICT_ROWS} rows per request; upload a CSV for more"),
+        ));
     }
     let model = artifact(&st, &id).await?;
     let out = blocking(move || models::predict_json(&model, &req)).await?;
     Ok(Json(out))
 }
-

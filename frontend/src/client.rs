@@ -7,7 +7,10 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{EventSource, FormData, MessageEvent, ProgressEvent, Request, RequestInit, Response, XmlHttpRequest};
+use web_sys::{
+    EventSource, FormData, MessageEvent, ProgressEvent, Request, RequestInit, Response,
+    XmlHttpRequest,
+};
 
 /// An error message fit to show a person.
 pub type ClientResult<T> = Result<T, String>;
@@ -26,7 +29,10 @@ pub fn error_message(status: u16, body: &str) -> String {
     match serde_json::from_str::<api::ApiError>(body) {
         Ok(e) => e.error.message,
         Err(_) if body.trim().is_empty() => format!("the server answered {status}"),
-        Err(_) => format!("the server answered {status}: {}", body.chars().take(200).collect::<String>()),
+        Err(_) => format!(
+            "the server answered {status}: {}",
+            body.chars().take(200).collect::<String>()
+        ),
     }
 }
 
@@ -38,12 +44,24 @@ async fn send(method: &str, path: &str, body: Option<String>) -> ClientResult<St
     }
     let req = Request::new_with_str_and_init(path, &init).map_err(js_message)?;
     if body.is_some() {
-        req.headers().set("content-type", "application/json").map_err(js_message)?;
+        req.headers()
+            .set("content-type", "application/json")
+            .map_err(js_message)?;
     }
-    let resp = JsFuture::from(window().fetch_with_request(&req)).await.map_err(|_| "the server cannot be reached".to_owned())?;
+    let resp = JsFuture::from(window().fetch_with_request(&req))
+        .await
+        .map_err(|_| "the server cannot be reached".to_owned())?;
     let resp: Response = resp.dyn_into().map_err(js_message)?;
-    let text = JsFuture::from(resp.text().map_err(js_message)?).await.map_err(js_message)?.as_string().unwrap_or_default();
-    if resp.ok() { Ok(text) } else { Err(error_message(resp.status(), &text)) }
+    let text = JsFuture::from(resp.text().map_err(js_message)?)
+        .await
+        .map_err(js_message)?
+        .as_string()
+        .unwrap_or_default();
+    if resp.ok() {
+        Ok(text)
+    } else {
+        Err(error_message(resp.status(), &text))
+    }
 }
 
 fn parse<T: DeserializeOwned>(text: &str) -> ClientResult<T> {
@@ -68,17 +86,24 @@ pub async fn delete(path: &str) -> ClientResult<()> {
 }
 
 /// Uploads `file` as a new dataset, reporting progress in [0, 1].
-pub fn upload(file: web_sys::File, on_progress: impl Fn(f64) + 'static, on_done: impl Fn(ClientResult<api::DatasetSummary>) + 'static) -> ClientResult<()> {
+pub fn upload(
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl Fn(ClientResult<api::DatasetSummary>) + 'static,
+) -> ClientResult<()> {
     let xhr = XmlHttpRequest::new().map_err(js_message)?;
     xhr.open("POST", "/api/datasets").map_err(js_message)?;
     let form = FormData::new().map_err(js_message)?;
-    form.append_with_blob_and_filename("file", &file, &file.name()).map_err(js_message)?;
+    form.append_with_blob_and_filename("file", &file, &file.name())
+        .map_err(js_message)?;
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
         if e.length_computable() && e.total() > 0.0 {
             on_progress(e.loaded() / e.total());
         }
     });
-    xhr.upload().map_err(js_message)?.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    xhr.upload()
+        .map_err(js_message)?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
     progress.forget();
     let on_done = std::rc::Rc::new(on_done);
     let done = on_done.clone();
@@ -94,7 +119,9 @@ pub fn upload(file: web_sys::File, on_progress: impl Fn(f64) + 'static, on_done:
     });
     xhr.set_onload(Some(load.as_ref().unchecked_ref()));
     load.forget();
-    let error = Closure::<dyn FnMut()>::new(move || on_done(Err("the upload failed: the server cannot be reached".into())));
+    let error = Closure::<dyn FnMut()>::new(move || {
+        on_done(Err("the upload failed: the server cannot be reached".into()))
+    });
     xhr.set_onerror(Some(error.as_ref().unchecked_ref()));
     error.forget();
     xhr.send_with_opt_form_data(Some(&form)).map_err(js_message)
@@ -102,11 +129,16 @@ pub fn upload(file: web_sys::File, on_progress: impl Fn(f64) + 'static, on_done:
 
 /// Follows a build's server-sent events until it reaches a final state.
 /// Returns the `EventSource` so the caller can close it early.
-pub fn follow_build(id: &str, on_update: impl Fn(api::Build) + 'static) -> ClientResult<EventSource> {
+pub fn follow_build(
+    id: &str,
+    on_update: impl Fn(api::Build) + 'static,
+) -> ClientResult<EventSource> {
     let es = EventSource::new(&format!("/api/builds/{id}/events")).map_err(js_message)?;
     let es2 = es.clone();
     let cb = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let Some(text) = e.data().as_string() else { return };
+        let Some(text) = e.data().as_string() else {
+            return;
+        };
         if let Ok(build) = serde_json::from_str::<api::Build>(&text) {
             let done = build.state.is_final();
             on_update(build);
@@ -116,7 +148,8 @@ pub fn follow_build(id: &str, on_update: impl Fn(api::Build) + 'static) -> Clien
             }
         }
     });
-    es.add_event_listener_with_callback("build", cb.as_ref().unchecked_ref()).map_err(js_message)?;
+    es.add_event_listener_with_callback("build", cb.as_ref().unchecked_ref())
+        .map_err(js_message)?;
     cb.forget();
     Ok(es)
 }

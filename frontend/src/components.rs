@@ -22,13 +22,21 @@ pub fn StateBadge(state: api::BuildState) -> impl IntoView {
 
 /// The ranked candidates of a build.
 #[component]
-pub fn LeaderboardTable(entries: Vec<api::LeaderboardEntry>, metric: Option<String>, #[prop(optional)] best_trial: Option<u32>) -> impl IntoView {
+pub fn LeaderboardTable(
+    entries: Vec<api::LeaderboardEntry>,
+    metric: Option<String>,
+    #[prop(optional)] best_trial: Option<u32>,
+) -> impl IntoView {
     let metric = metric.unwrap_or_else(|| "score".into());
     let rows = entries
         .into_iter()
         .enumerate()
         .map(|(i, e)| {
-            let class = if Some(e.trial) == best_trial || (best_trial.is_none() && i == 0) { "best" } else { "" };
+            let class = if Some(e.trial) == best_trial || (best_trial.is_none() && i == 0) {
+                "best"
+            } else {
+                ""
+            };
             view! {
                 <tr class=class>
                     <td class="num">{i + 1}</td>

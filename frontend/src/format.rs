@@ -8,7 +8,11 @@ pub fn bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// A number with about four significant digits, no exponent for everyday sizes.
@@ -23,9 +27,19 @@ pub fn number(x: f64) -> String {
     if x.fract() == 0.0 && a < 1e9 {
         return format!("{}", x as i64);
     }
-    let digits = if a >= 1000.0 { 1 } else if a >= 1.0 { 3 } else { 4 };
+    let digits = if a >= 1000.0 {
+        1
+    } else if a >= 1.0 {
+        3
+    } else {
+        4
+    };
     let s = format!("{x:.digits$}");
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
 }
 
 pub fn percent(part: u64, whole: u64) -> String {
@@ -33,7 +47,11 @@ pub fn percent(part: u64, whole: u64) -> String {
         return "0%".into();
     }
     let p = part as f64 * 100.0 / whole as f64;
-    if p > 0.0 && p < 0.1 { "<0.1%".into() } else { format!("{p:.1}%") }
+    if p > 0.0 && p < 0.1 {
+        "<0.1%".into()
+    } else {
+        format!("{p:.1}%")
+    }
 }
 
 pub fn seconds(s: f64) -> String {
@@ -48,7 +66,8 @@ pub fn seconds(s: f64) -> String {
 
 /// `2026-11-28T01:02:03Z` as `2026-11-28 01:02`.
 pub fn timestamp(t: &str) -> String {
-    t.get(..16).map_or_else(|| t.to_owned(), |s| s.replace('T', " "))
+    t.get(..16)
+        .map_or_else(|| t.to_owned(), |s| s.replace('T', " "))
 }
 
 #[cfg(test)]

@@ -36,7 +36,10 @@ fn main() -> Result<()> {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
 }
 
 fn cargo() -> Command {
@@ -54,20 +57,32 @@ fn status(cmd: &mut Command) -> Result<()> {
 
 fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The wasm target and the wasm-bindgen CLI at the version in Cargo.lock.
 fn prepare_toolchain() -> Result<()> {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
         status(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
     let want = wasm_bindgen_version()?;
     let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
     if have.split_whitespace().nth(1) != Some(want.as_str()) {
-        eprintln!("xtask: installing wasm-bindgen-cli {want} (found `{}`)", have.trim());
-        status(cargo().args(["install", "--locked", "wasm-bindgen-cli", "--version", &want]))?;
+        eprintln!(
+            "xtask: installing wasm-bindgen-cli {want} (found `{}`)",
+            have.trim()
+        );
+        status(cargo().args([
+            "install",
+            "--locked",
+            "wasm-bindgen-cli",
+            "--version",
+            &want,
+        ]))?;
     }
     Ok(())
 }
@@ -76,10 +91,12 @@ fn wasm_bindgen_version() -> Result<String> {
     let lock = fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
-                return Ok(v.trim_end_matches('"').to_owned());
-            }
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+        {
+            return Ok(v.trim_end_matches('"').to_owned());
         }
     }
     bail!("wasm-bindgen is not in Cargo.lock")
@@ -87,17 +104,34 @@ fn wasm_bindgen_version() -> Result<String> {
 
 /// Release wasm + wasm-bindgen output + static assets into `target/site`.
 fn build_site(root: &Path) -> Result<()> {
-    status(cargo().args(["build", "--release", "-p", "frontend", "--target", WASM_TARGET]))?;
+    status(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "frontend",
+        "--target",
+        WASM_TARGET,
+    ]))?;
     let site = root.join("target/site");
     let _ = fs::remove_dir_all(&site);
     fs::create_dir_all(site.join("pkg"))?;
     let wasm = root.join(format!("target/{WASM_TARGET}/release/frontend.wasm"));
-    status(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(site.join("pkg")).arg(&wasm))?;
+    status(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(site.join("pkg"))
+            .arg(&wasm),
+    )?;
     for a in ASSETS {
-        fs::copy(root.join("assets").join(a), site.join(a)).with_context(|| format!("copying assets/{a}"))?;
+        fs::copy(root.join("assets").join(a), site.join(a))
+            .with_context(|| format!("copying assets/{a}"))?;
     }
     let bundle = site.join("pkg/frontend_bg.wasm");
-    eprintln!("xtask: site built in {} (wasm {} KiB)", site.display(), fs::metadata(&bundle).map_or(0, |m| m.len() / 1024));
+    eprintln!(
+        "xtask: site built in {} (wasm {} KiB)",
+        site.display(),
+        fs::metadata(&bundle).map_or(0, |m| m.len() / 1024)
+    );
     Ok(())
 }
 
@@ -106,15 +140,41 @@ fn run(root: &Path, extra: &[String]) -> Result<()> {
     build_site(root)?;
     status(cargo().args(["build", "--release", "-p", "backend"]))?;
     let mut serve = Command::new(root.join("target/release/kiln"));
-    serve.args(["serve", "--addr", "127.0.0.1:8080", "--data", "./kiln-data", "--site"]).arg(root.join("target/site")).args(extra);
+    serve
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:8080",
+            "--data",
+            "./kiln-data",
+            "--site",
+        ])
+        .arg(root.join("target/site"))
+        .args(extra);
     status(&mut serve)
 }
 
 fn test(root: &Path) -> Result<()> {
     prepare_toolchain()?;
     status(cargo().args(["fmt", "--all", "--check"]))?;
-    status(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    status(cargo().args(["clippy", "-p", "frontend", "--target", WASM_TARGET, "--", "-D", "warnings"]))?;
+    status(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    status(cargo().args([
+        "clippy",
+        "-p",
+        "frontend",
+        "--target",
+        WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     status(cargo().args(["test", "--workspace", "--exclude", "e2e-tests"]))?;
     build_site(root)?;
     if env::var_os("KILN_SKIP_BROWSER").is_some() {
@@ -125,7 +185,14 @@ fn test(root: &Path) -> Result<()> {
     status(cargo().args(["build", "-p", "backend", "--bin", "kiln"]))?;
     status(
         cargo()
-            .args(["test", "-p", "e2e-tests", "--", "--ignored", "--test-threads=1"])
+            .args([
+                "test",
+                "-p",
+                "e2e-tests",
+                "--",
+                "--ignored",
+                "--test-threads=1",
+            ])
             .env("KILN_BIN", root.join("target/debug/kiln"))
             .env("KILN_SITE", root.join("target/site"))
             .env("KILN_SAMPLES", root.join("assets/samples")),
@@ -142,8 +209,20 @@ fn ensure_chromium() -> Result<()> {
         return Ok(());
     }
     if !is_root() {
-        bail!("the browser tests need Chromium and ChromeDriver: install the Debian packages `chromium` and `chromium-driver` (or set KILN_SKIP_BROWSER=1 to skip them)");
+        bail!(
+            "the browser tests need Chromium and ChromeDriver: install the Debian packages `chromium` and `chromium-driver` (or set KILN_SKIP_BROWSER=1 to skip them)"
+        );
     }
     status(Command::new("apt-get").arg("update"))?;
-    status(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]).env("DEBIAN_FRONTEND", "noninteractive"))
+    status(
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "chromium",
+                "chromium-driver",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }

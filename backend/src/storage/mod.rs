@@ -18,7 +18,10 @@ pub enum StorageError {
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("stored record {id} is corrupt: {reason}")]
     Corrupt { id: String, reason: String },
 }
@@ -26,7 +29,10 @@ pub enum StorageError {
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io { path: path.to_owned(), source }
+    move |source| StorageError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A new server-generated id.
@@ -37,7 +43,10 @@ pub fn new_id() -> String {
 /// Whether `id` has the shape of an id this server makes (32 lowercase hex
 /// digits): anything else is not found, and never reaches the filesystem.
 pub fn is_valid_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 pub struct Store {
@@ -91,7 +100,10 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        let store = Store { root: root.to_owned(), db: Mutex::new(conn) };
+        let store = Store {
+            root: root.to_owned(),
+            db: Mutex::new(conn),
+        };
         store.mark_interrupted()?;
         Ok(store)
     }
@@ -103,14 +115,17 @@ impl Store {
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent
         // (statements are atomic), so a poisoned lock is still usable.
-        self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.db
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn mark_interrupted(&self) -> Result<()> {
         let builds = self.list_builds()?;
         for mut b in builds.into_iter().filter(|b| !b.state.is_final()) {
             b.state = api::BuildState::Interrupted;
-            b.message = "the server stopped while this build was running; start it again to retry".into();
+            b.message =
+                "the server stopped while this build was running; start it again to retry".into();
             self.save_build(&b)?;
         }
         Ok(())
@@ -133,11 +148,15 @@ impl Store {
 
     /// Moves a finished temporary file into place, durably.
     pub fn persist(&self, tmp: &Path, dest: &Path) -> Result<()> {
-        fs::File::open(tmp).and_then(|f| f.sync_all()).map_err(io(tmp))?;
+        fs::File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io(tmp))?;
         fs::rename(tmp, dest).map_err(io(dest))?;
         if let Some(dir) = dest.parent() {
             // Make the rename itself durable.
-            fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+            fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(dir))?;
         }
         Ok(())
     }
@@ -164,7 +183,8 @@ impl Store {
 
     pub fn list_datasets(&self) -> Result<Vec<api::DatasetSummary>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id, summary FROM datasets ORDER BY created DESC, id")?;
+        let mut stmt =
+            conn.prepare("SELECT id, summary FROM datasets ORDER BY created DESC, id")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         rows.map(|r| {
             let (id, doc) = r?;
@@ -180,10 +200,18 @@ impl Store {
         }
         let row: Option<(String, String, String)> = self
             .conn()
-            .query_row("SELECT summary, profile, notes FROM datasets WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT summary, profile, notes FROM datasets WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
         let (summary, profile, notes) = row.ok_or_else(not_found)?;
-        Ok(api::DatasetDetail { summary: from_json(id, &summary)?, profile: from_json(id, &profile)?, notes: from_json(id, &notes)? })
+        Ok(api::DatasetDetail {
+            summary: from_json(id, &summary)?,
+            profile: from_json(id, &profile)?,
+            notes: from_json(id, &notes)?,
+        })
     }
 
     /// Deletes the dataset's record and file. Builds and models made from it stay.
@@ -191,7 +219,9 @@ impl Store {
         if !is_valid_id(id) {
             return Err(StorageError::NotFound(format!("dataset {id}")));
         }
-        let n = self.conn().execute("DELETE FROM datasets WHERE id = ?1", [id])?;
+        let n = self
+            .conn()
+            .execute("DELETE FROM datasets WHERE id = ?1", [id])?;
         if n == 0 {
             return Err(StorageError::NotFound(format!("dataset {id}")));
         }
@@ -219,7 +249,10 @@ impl Store {
         if !is_valid_id(id) {
             return Err(not_found());
         }
-        let doc: Option<String> = self.conn().query_row("SELECT doc FROM builds WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let doc: Option<String> = self
+            .conn()
+            .query_row("SELECT doc FROM builds WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
         from_json(id, &doc.ok_or_else(not_found)?)
     }
 
@@ -249,7 +282,12 @@ impl Store {
         if !is_valid_id(id) {
             return Err(not_found());
         }
-        let doc: Option<String> = self.conn().query_row("SELECT summary FROM models WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let doc: Option<String> = self
+            .conn()
+            .query_row("SELECT summary FROM models WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
         from_json(id, &doc.ok_or_else(not_found)?)
     }
 
@@ -266,7 +304,10 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(id: &str, doc: &str) -> Result<T> {
-    serde_json::from_str(doc).map_err(|e| StorageError::Corrupt { id: id.to_owned(), reason: e.to_string() })
+    serde_json::from_str(doc).map_err(|e| StorageError::Corrupt {
+        id: id.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -300,8 +341,12 @@ mod tests {
         let (a, b) = (new_id(), new_id());
         {
             let store = Store::open(&dir).unwrap();
-            store.save_build(&build(&a, api::BuildState::Running)).unwrap();
-            store.save_build(&build(&b, api::BuildState::Succeeded)).unwrap();
+            store
+                .save_build(&build(&a, api::BuildState::Running))
+                .unwrap();
+            store
+                .save_build(&build(&b, api::BuildState::Succeeded))
+                .unwrap();
         }
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.build(&a).unwrap().state, api::BuildState::Interrupted);
@@ -314,8 +359,14 @@ mod tests {
         let dir = tempdir();
         let store = Store::open(&dir).unwrap();
         for id in ["../kiln.db", "..%2Fkiln.db", "/etc/passwd", "", "ABCDEF"] {
-            assert!(matches!(store.dataset(id), Err(StorageError::NotFound(_))), "{id}");
-            assert!(matches!(store.model_bytes(id), Err(StorageError::NotFound(_))), "{id}");
+            assert!(
+                matches!(store.dataset(id), Err(StorageError::NotFound(_))),
+                "{id}"
+            );
+            assert!(
+                matches!(store.model_bytes(id), Err(StorageError::NotFound(_))),
+                "{id}"
+            );
         }
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -11,7 +11,13 @@ use crate::components::{ErrorBox, LeaderboardTable, Loading, StateBadge};
 use crate::format;
 
 /// Budgets offered, in seconds, with their names.
-pub const BUDGETS: &[(u32, &str)] = &[(30, "30 seconds"), (60, "Quick: 1 minute"), (300, "5 minutes"), (600, "Standard: 10 minutes"), (1800, "30 minutes")];
+pub const BUDGETS: &[(u32, &str)] = &[
+    (30, "30 seconds"),
+    (60, "Quick: 1 minute"),
+    (300, "5 minutes"),
+    (600, "Standard: 10 minutes"),
+    (1800, "30 minutes"),
+];
 
 fn parse_task(s: &str) -> Option<api::Task> {
     match s {
@@ -43,7 +49,10 @@ pub fn BuildSetupPage() -> impl IntoView {
                 return None;
             }
             let col = js_sys::encode_uri_component(&t);
-            Some(client::get::<api::TargetInfo>(&format!("/api/datasets/{id}/target?column={col}")).await)
+            Some(
+                client::get::<api::TargetInfo>(&format!("/api/datasets/{id}/target?column={col}"))
+                    .await,
+            )
         }
     });
     let navigate = use_navigate();
@@ -165,7 +174,9 @@ pub fn BuildPage() -> impl IntoView {
     let cancel = move |_| {
         cancelling.set(true);
         spawn_local(async move {
-            if let Err(e) = client::post_empty::<api::Build>(&format!("/api/builds/{}/cancel", id())).await {
+            if let Err(e) =
+                client::post_empty::<api::Build>(&format!("/api/builds/{}/cancel", id())).await
+            {
                 error.set(Some(e));
             }
         });

@@ -9,8 +9,18 @@ use crate::format;
 
 fn stats(c: &api::ColumnProfile) -> String {
     match (c.min, c.mean, c.max) {
-        (Some(min), Some(mean), Some(max)) => format!("{} · {} · {}", format::number(min), format::number(mean), format::number(max)),
-        _ => c.top_values.iter().map(|v| format!("{} ({})", v.value, v.count)).collect::<Vec<_>>().join(", "),
+        (Some(min), Some(mean), Some(max)) => format!(
+            "{} · {} · {}",
+            format::number(min),
+            format::number(mean),
+            format::number(max)
+        ),
+        _ => c
+            .top_values
+            .iter()
+            .map(|v| format!("{} ({})", v.value, v.count))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

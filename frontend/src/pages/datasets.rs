@@ -45,7 +45,12 @@ pub fn DatasetsPage() -> impl IntoView {
     let on_pick = {
         let start_upload = start_upload.clone();
         move |ev: leptos::ev::Event| {
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
             if let Some(file) = input.files().and_then(|f| f.get(0)) {
                 start_upload(file);
             }
@@ -55,7 +60,11 @@ pub fn DatasetsPage() -> impl IntoView {
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         dragging.set(false);
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|f| f.get(0))
+        {
             start_upload(file);
         }
     };
@@ -64,7 +73,8 @@ pub fn DatasetsPage() -> impl IntoView {
         error.set(None);
         progress.set(Some(1.0));
         spawn_local(async move {
-            let res = client::post_empty::<api::DatasetSummary>(&format!("/api/samples/{name}")).await;
+            let res =
+                client::post_empty::<api::DatasetSummary>(&format!("/api/samples/{name}")).await;
             progress.set(None);
             match res {
                 Ok(ds) => navigate(&format!("/datasets/{}", ds.id), Default::default()),
@@ -73,7 +83,14 @@ pub fn DatasetsPage() -> impl IntoView {
         });
     };
     let delete = move |id: String, name: String| {
-        let ok = web_sys::window().and_then(|w| w.confirm_with_message(&format!("Delete the dataset “{name}”? Models built from it are kept.")).ok()).unwrap_or(false);
+        let ok = web_sys::window()
+            .and_then(|w| {
+                w.confirm_with_message(&format!(
+                    "Delete the dataset “{name}”? Models built from it are kept."
+                ))
+                .ok()
+            })
+            .unwrap_or(false);
         if ok {
             spawn_local(async move {
                 match client::delete(&format!("/api/datasets/{id}")).await {

@@ -19,7 +19,10 @@ fn typical_text(v: &serde_json::Value) -> String {
 }
 
 /// One JSON row from the form's values: numbers where the feature is numeric, empty as missing.
-pub fn form_row(features: &[api::FeatureInfo], values: &[String]) -> serde_json::Map<String, serde_json::Value> {
+pub fn form_row(
+    features: &[api::FeatureInfo],
+    values: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
     features
         .iter()
         .zip(values)
@@ -28,7 +31,9 @@ pub fn form_row(features: &[api::FeatureInfo], values: &[String]) -> serde_json:
             let value = if v.is_empty() {
                 serde_json::Value::Null
             } else if f.kind == api::FeatureKind::Numeric {
-                v.parse::<f64>().ok().map_or(serde_json::Value::Null, serde_json::Value::from)
+                v.parse::<f64>()
+                    .ok()
+                    .map_or(serde_json::Value::Null, serde_json::Value::from)
             } else {
                 serde_json::Value::from(v)
             };
@@ -45,7 +50,9 @@ pub fn ModelPage() -> impl IntoView {
         let id = id();
         async move {
             let m = client::get::<api::ModelSummary>(&format!("/api/models/{id}")).await?;
-            let b = client::get::<api::Build>(&format!("/api/builds/{}", m.build_id)).await.ok();
+            let b = client::get::<api::Build>(&format!("/api/builds/{}", m.build_id))
+                .await
+                .ok();
             Ok::<_, String>((m, b))
         }
     });
@@ -62,11 +69,18 @@ pub fn ModelPage() -> impl IntoView {
 fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoView {
     let artifact_href = format!("/api/models/{}/artifact", model.id);
     let file_name = format!("kiln-model-{}.json", model.id);
-    let usage = format!("kiln predict --model {file_name} --input new.csv --output predictions.csv");
+    let usage =
+        format!("kiln predict --model {file_name} --input new.csv --output predictions.csv");
     let metrics = model.metrics.iter().map(|m| view! {
         <div class="metric"><span class="metric-value">{format::number(m.value)}</span><span class="metric-name">{m.name.clone()}</span></div>
     }).collect_view();
-    let values = RwSignal::new(model.features.iter().map(|f| typical_text(&f.typical)).collect::<Vec<_>>());
+    let values = RwSignal::new(
+        model
+            .features
+            .iter()
+            .map(|f| typical_text(&f.typical))
+            .collect::<Vec<_>>(),
+    );
     let result = RwSignal::new(None::<Result<api::PredictResponse, String>>);
     let features = StoredValue::new(model.features.clone());
     let model_id = model.id.clone();
@@ -74,7 +88,11 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
         let row = form_row(&features.get_value(), &values.get_untracked());
         let path = format!("/api/models/{model_id}/predict");
         spawn_local(async move {
-            let res = client::post::<_, api::PredictResponse>(&path, &api::PredictRequest { rows: vec![row] }).await;
+            let res = client::post::<_, api::PredictResponse>(
+                &path,
+                &api::PredictRequest { rows: vec![row] },
+            )
+            .await;
             result.set(Some(res));
         });
     };
@@ -164,8 +182,17 @@ mod tests {
 
     #[test]
     fn form_rows_type_numbers_and_blank_as_missing() {
-        let f = |name: &str, kind| api::FeatureInfo { name: name.into(), kind, categories: vec![], typical: serde_json::Value::Null };
-        let feats = vec![f("x", api::FeatureKind::Numeric), f("c", api::FeatureKind::Categorical), f("y", api::FeatureKind::Numeric)];
+        let f = |name: &str, kind| api::FeatureInfo {
+            name: name.into(),
+            kind,
+            categories: vec![],
+            typical: serde_json::Value::Null,
+        };
+        let feats = vec![
+            f("x", api::FeatureKind::Numeric),
+            f("c", api::FeatureKind::Categorical),
+            f("y", api::FeatureKind::Numeric),
+        ];
         let row = form_row(&feats, &["2.5".into(), "red".into(), " ".into()]);
         assert_eq!(row["x"], serde_json::json!(2.5));
         assert_eq!(row["c"], serde_json::json!("red"));

@@ -1,0 +1,210 @@
+//! The whole path in a real browser: upload penguins.csv, see the profile,
+//! pick `species`, run a build, see the leaderboard, predict one row, download
+//! the artifact, and check that `kiln predict` gives the API's predictions.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use e2e_tests::{Studio, env_path};
+
+const LONG: Duration = Duration::from_secs(120);
+const SHORT: Duration = Duration::from_secs(20);
+
+/// Penguins rows as JSON objects, numbers typed, `NA` as null.
+fn json_rows(csv: &str) -> (Vec<String>, Vec<serde_json::Map<String, serde_json::Value>>) {
+    let mut lines = csv.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let rows = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split(','))
+                .map(|(h, v)| {
+                    let value = match v {
+                        "NA" | "" => serde_json::Value::Null,
+                        v => v
+                            .parse::<f64>()
+                            .map_or_else(|_| serde_json::Value::from(v), serde_json::Value::from),
+                    };
+                    (h.clone(), value)
+                })
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn upload_build_predict_and_download_penguins() -> Result<()> {
+    let studio = Studio::start("penguins").await?;
+    let penguins = env_path("KILN_SAMPLES")?.join("penguins.csv");
+
+    // Upload through the file picker.
+    studio.open("/").await?;
+    let input = studio.find("#upload-input", SHORT).await?;
+    input.send_keys(&penguins.display().to_string()).await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    let profile = studio
+        .wait_text("#profile-table", SHORT, |t| t.contains("bill_length_mm"))
+        .await?;
+    ensure!(
+        profile.contains("species") && profile.contains("categorical"),
+        "profile: {profile}"
+    );
+    studio.screenshot("1-profile").await?;
+
+    // Build.
+    studio.find("#build-model", SHORT).await?.click().await?;
+    studio
+        .wait_path(&format!("{dataset_path}/build"), SHORT)
+        .await?;
+    studio
+        .find("#target-select", SHORT)
+        .await?
+        .select_by_value("species")
+        .await?;
+    studio
+        .wait_text("#task-hint", SHORT, |t| t.contains("multiclass"))
+        .await?;
+    studio
+        .find("#budget-select", SHORT)
+        .await?
+        .select_by_value("30")
+        .await?;
+    studio.find("#start-build", SHORT).await?.click().await?;
+    studio.wait_path("/builds/", SHORT).await?;
+    // The badge is upper-cased by CSS; compare without case.
+    let state = studio
+        .wait_text("#build-state", LONG, |t| {
+            ["succeeded", "failed", "cancelled"].contains(&t.to_lowercase().as_str())
+        })
+        .await?;
+    ensure!(
+        state.eq_ignore_ascii_case("succeeded"),
+        "the build ended {state}: {}",
+        studio.find("#build-message", SHORT).await?.text().await?
+    );
+    let board = studio.find(".leaderboard tbody", SHORT).await?;
+    let rows = board.find_all(fantoccini::Locator::Css("tr")).await?;
+    ensure!(rows.len() >= 3, "leaderboard has {} rows", rows.len());
+    let board_text = board.text().await?;
+    ensure!(
+        board_text.contains("baseline") && board_text.contains("boosted trees"),
+        "leaderboard: {board_text}"
+    );
+    studio.screenshot("2-build").await?;
+
+    // Model page: one-row prediction from the prefilled form.
+    studio.find("#open-model", SHORT).await?.click().await?;
+    let model_path = studio.wait_path("/models/", SHORT).await?;
+    let model_id = model_path.trim_start_matches("/models/").to_owned();
+    studio.find("#predict-button", SHORT).await?.click().await?;
+    let predicted = studio
+        .wait_text("#predicted-value", SHORT, |t| !t.is_empty())
+        .await?;
+    ensure!(
+        ["Adelie", "Chinstrap", "Gentoo"].contains(&predicted.as_str()),
+        "predicted {predicted}"
+    );
+    studio.screenshot("3-model").await?;
+
+    // Download the artifact the button points at.
+    let href = studio
+        .find("#download-artifact", SHORT)
+        .await?
+        .attr("href")
+        .await?
+        .context("download link has no href")?;
+    let artifact = studio.fetch("GET", &href, None).await?;
+    let artifact_file = studio.data_dir.join("downloaded-model.json");
+    std::fs::write(&artifact_file, &artifact)?;
+
+    // The CLI and the API agree on every row.
+    let out_file = studio.data_dir.join("predictions.csv");
+    let status = Command::new(studio.kiln_bin()?)
+        .args(["predict", "--model"])
+        .arg(&artifact_file)
+        .arg("--input")
+        .arg(&penguins)
+        .arg("--output")
+        .arg(&out_file)
+        .status()?;
+    ensure!(status.success(), "kiln predict failed");
+    let cli = std::fs::read_to_string(&out_file)?;
+    let (_, rows) = json_rows(&std::fs::read_to_string(&penguins)?);
+    let body = serde_json::json!({ "rows": rows }).to_string();
+    let api: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch(
+                "POST",
+                &format!("/api/models/{model_id}/predict"),
+                Some(body),
+            )
+            .await?,
+    )?;
+    let api_preds = api["predictions"].as_array().context("predictions")?;
+    let mut cli_lines = cli.lines();
+    let header: Vec<&str> = cli_lines
+        .next()
+        .context("empty output")?
+        .split(',')
+        .collect();
+    let pred_col = header
+        .iter()
+        .position(|h| *h == "prediction")
+        .context("no prediction column")?;
+    let cli_rows: Vec<Vec<&str>> = cli_lines.map(|l| l.split(',').collect()).collect();
+    ensure!(
+        cli_rows.len() == api_preds.len() && cli_rows.len() == 344,
+        "{} CLI rows, {} API rows",
+        cli_rows.len(),
+        api_preds.len()
+    );
+    for (r, (c, a)) in cli_rows.iter().zip(api_preds).enumerate() {
+        ensure!(
+            c[pred_col] == a["value"].as_str().unwrap_or_default(),
+            "row {r}: CLI {} API {}",
+            c[pred_col],
+            a["value"]
+        );
+        for (k, p) in a["probabilities"]
+            .as_array()
+            .context("probabilities")?
+            .iter()
+            .enumerate()
+        {
+            let cli_p: f64 = c[pred_col + 1 + k].parse()?;
+            ensure!(
+                (cli_p - p.as_f64().unwrap_or(f64::NAN)).abs() < 1e-12,
+                "row {r} class {k}: CLI {cli_p} API {p}"
+            );
+        }
+    }
+    studio.close().await
+}
+
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn a_broken_csv_gets_a_message_with_its_line() -> Result<()> {
+    let studio = Studio::start("broken").await?;
+    let bad = studio.data_dir.join("ragged.csv");
+    std::fs::write(&bad, "a,b\n1,2\n3,4,5\n")?;
+    studio.open("/").await?;
+    studio
+        .find("#upload-input", SHORT)
+        .await?
+        .send_keys(&bad.display().to_string())
+        .await?;
+    let msg = studio.wait_text(".error", SHORT, |t| !t.is_empty()).await?;
+    ensure!(msg.contains("line 3"), "message: {msg}");
+    studio.screenshot("4-broken-upload").await?;
+    studio.close().await
+}
