@@ -182,7 +182,10 @@ fn test(root: &Path) -> Result<()> {
         return Ok(());
     }
     ensure_chromium()?;
-    status(cargo().args(["build", "-p", "backend", "--bin", "kiln"]))?;
+    // `cargo test` above built the binary for the backend's tests; build it only if missing.
+    if !root.join("target/debug/kiln").is_file() {
+        status(cargo().args(["build", "-p", "backend", "--bin", "kiln"]))?;
+    }
     status(
         cargo()
             .args([

@@ -142,6 +142,31 @@ pub fn BuildPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let build = RwSignal::new(None::<api::Build>);
+    // The clock ticks between server events, so the elapsed time moves.
+    let received = RwSignal::new(js_sys::Date::now());
+    let now = RwSignal::new(js_sys::Date::now());
+    let ticker = set_interval_with_handle(
+        move || now.set(js_sys::Date::now()),
+        std::time::Duration::from_secs(1),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(t) = ticker {
+            t.clear();
+        }
+    });
+    let elapsed = move || {
+        build.with(|b| {
+            b.as_ref().map_or(0.0, |b| {
+                if b.state.is_final() {
+                    b.elapsed_secs
+                } else {
+                    (b.elapsed_secs + (now.get() - received.get()) / 1000.0)
+                        .min(f64::from(b.time_budget_secs) * 1.05 + 5.0)
+                }
+            })
+        })
+    };
     let error = RwSignal::new(None::<String>);
     let cancelling = RwSignal::new(false);
     let source = StoredValue::new(None::<SendWrapper<web_sys::EventSource>>);
@@ -150,7 +175,10 @@ pub fn BuildPage() -> impl IntoView {
         if let Some(es) = source.get_value() {
             es.close();
         }
-        match client::follow_build(&id, move |b| build.set(Some(b))) {
+        match client::follow_build(&id, move |b| {
+            received.set(js_sys::Date::now());
+            build.set(Some(b));
+        }) {
             Ok(es) => source.set_value(Some(SendWrapper::new(es))),
             Err(e) => error.set(Some(e)),
         }
@@ -188,7 +216,7 @@ pub fn BuildPage() -> impl IntoView {
             None => view! { <Loading/> }.into_any(),
             Some(b) => {
                 let running = !b.state.is_final();
-                let fraction = (b.elapsed_secs / f64::from(b.time_budget_secs.max(1))).min(1.0);
+                let budget = f64::from(b.time_budget_secs.max(1));
                 let task = b.task.map_or("detecting…", api::Task::label);
                 let model_link = b.model_id.clone().map(|m| view! {
                     <a class="button primary" id="open-model" href=format!("/models/{m}")>"Open the best model"</a>
@@ -212,9 +240,9 @@ pub fn BuildPage() -> impl IntoView {
                     <div class="status">
                         <StateBadge state=b.state/>
                         <span id="build-message">{b.message.clone()}</span>
-                        <span class="muted">{format!("{} trials · {} of {} budget", b.trials_done, format::seconds(b.elapsed_secs), format::seconds(f64::from(b.time_budget_secs)))}</span>
+                        <span class="muted">{move || format!("{} trials · {} of {} budget", b.trials_done, format::seconds(elapsed()), format::seconds(budget))}</span>
                     </div>
-                    {running.then(|| view! { <progress class="budget" max="100" value=(fraction * 100.0).round().to_string()></progress> })}
+                    {running.then(|| view! { <progress class="budget" max="100" value=move || (elapsed() / budget * 100.0).min(100.0).round().to_string()></progress> })}
                     {b.error.clone().map(|e| view! { <ErrorBox message=e/> })}
                     <h2>"Leaderboard"</h2>
                     {if b.leaderboard.is_empty() {
