@@ -17,6 +17,7 @@ pub const NULL_TOKENS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_columns: usize,
+    pub max_rows: u64,
     pub max_cell_bytes: usize,
 }
 
@@ -24,6 +25,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_columns: 2_000,
+            max_rows: 50_000_000,
             max_cell_bytes: 1 << 20,
         }
     }
@@ -59,6 +61,8 @@ pub enum IngestError {
         column: u64,
         limit: usize,
     },
+    #[error("the file has more than {limit} rows, the most Kiln reads")]
+    TooManyRows { limit: u64 },
     #[error("the file has {found} columns; at most {limit} are supported")]
     TooManyColumns { found: usize, limit: usize },
     #[error("could not parse the CSV: {0}")]
@@ -73,9 +77,9 @@ impl IngestError {
             IngestError::Empty | IngestError::NoRows => "empty_file",
             IngestError::NotCsv(_) | IngestError::Utf16 | IngestError::NulByte { .. } => "not_csv",
             IngestError::InvalidUtf8 { .. } => "invalid_utf8",
-            IngestError::TooManyColumns { .. } | IngestError::CellTooLong { .. } => {
-                "limit_exceeded"
-            }
+            IngestError::TooManyColumns { .. }
+            | IngestError::TooManyRows { .. }
+            | IngestError::CellTooLong { .. } => "limit_exceeded",
             IngestError::Io(_) => "io",
             _ => "invalid_csv",
         }
@@ -453,6 +457,12 @@ impl Scanner {
             });
         }
         self.records += 1;
+        // The header is a record too.
+        if self.records > limits.max_rows.saturating_add(1) {
+            return Err(IngestError::TooManyRows {
+                limit: limits.max_rows,
+            });
+        }
         Ok(())
     }
 
@@ -466,6 +476,7 @@ impl Scanner {
         if self.record_has_content || self.fields > 0 {
             self.end_record(&Limits {
                 max_columns: usize::MAX,
+                max_rows: u64::MAX,
                 max_cell_bytes: usize::MAX,
             })?;
         }
@@ -615,6 +626,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("20 columns"));
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn too_many_rows_is_a_limit_error() {
+        let p = write("long.csv", b"a\n1\n2\n3\n");
+        let err = read_csv(
+            &p,
+            &Limits {
+                max_rows: 2,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("more than 2 rows"), "{err}");
+        assert!(
+            read_csv(
+                &p,
+                &Limits {
+                    max_rows: 3,
+                    ..Limits::default()
+                }
+            )
+            .is_ok()
+        );
         std::fs::remove_file(p).unwrap();
     }
 

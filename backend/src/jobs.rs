@@ -81,6 +81,11 @@ impl Jobs {
         let _ = lock(&self.queue).send(build.id);
     }
 
+    /// Builds queued or running.
+    pub fn live(&self) -> usize {
+        lock(&self.live).len()
+    }
+
     pub fn subscribe(&self, id: &str) -> Option<watch::Receiver<api::Build>> {
         lock(&self.live).get(id).map(|l| l.tx.subscribe())
     }

@@ -7,6 +7,7 @@
 
 pub mod convert;
 pub mod error;
+pub mod guard;
 pub mod ingest;
 pub mod jobs;
 pub mod models;
@@ -33,8 +34,14 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
 #[derive(Debug, Clone)]
 pub struct Config {
     pub max_upload_bytes: u64,
+    /// An upload that sends nothing for this long is abandoned.
+    pub upload_idle_timeout: std::time::Duration,
+    /// Builds running at once (the rest wait in the queue).
     pub workers: usize,
+    /// Builds queued or running at once; more are refused.
+    pub max_live_builds: usize,
     pub limits: ingest::Limits,
+    pub access: guard::Access,
 }
 
 impl Default for Config {
@@ -42,8 +49,11 @@ impl Default for Config {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Config {
             max_upload_bytes: 1 << 30,
+            upload_idle_timeout: std::time::Duration::from_secs(60),
             workers: cores,
+            max_live_builds: 32,
             limits: ingest::Limits::default(),
+            access: guard::Access::default(),
         }
     }
 }
@@ -72,8 +82,11 @@ impl AppState {
 /// The whole application: `/api` plus the frontend bundle from `site`
 /// (any other path serves `index.html`, so deep links work).
 pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
+    let access = Arc::new(state.config.access.clone());
     let api = routes::router(state);
-    let router = Router::new().nest("/api", api);
+    let router = Router::new()
+        .nest("/api", api)
+        .route("/login", axum::routing::get(guard::login_page));
     let router = match site {
         Some(dir) => {
             let index = ServeFile::new(dir.join("index.html"));
@@ -83,6 +96,7 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
             .fallback(|| async { "The Kiln frontend is not built here: run `cargo xtask run`." }),
     };
     router
+        .layer(axum::middleware::from_fn_with_state(access, guard::guard))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -22,9 +22,16 @@ struct Cli {
 enum Command {
     /// Serve the studio and its API.
     Serve {
-        /// Address to listen on (loopback only).
+        /// Address to listen on. Any address but loopback needs --token.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// Access token every request must carry (bearer header, or the
+        /// cookie the /login page sets). Required off loopback.
+        #[arg(long, env = "KILN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// More host names to answer to (the Host header allow-list).
+        #[arg(long = "allow-host")]
+        allow_hosts: Vec<String>,
         /// Data directory (created if missing).
         #[arg(long, default_value = "./kiln-data")]
         data: PathBuf,
@@ -57,10 +64,15 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve {
             addr,
+            token,
+            allow_hosts,
             data,
             site,
             max_upload_mb,
-        } => serve(addr, data, site, max_upload_mb),
+        } => {
+            let access = access(addr, token, &allow_hosts)?;
+            serve(addr, access, data, site, max_upload_mb)
+        }
         Command::Predict {
             model,
             input,
@@ -69,17 +81,43 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Checks the access settings for `addr`: off loopback a token is required,
+/// and a wildcard address needs the host names it will be reached by.
+fn access(
+    addr: SocketAddr,
+    token: Option<String>,
+    allow_hosts: &[String],
+) -> anyhow::Result<backend::guard::Access> {
+    let token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if !addr.ip().is_loopback() {
+        match &token {
+            None => bail!(
+                "refusing to listen on {addr} without --token: off loopback, anyone who can reach the port could use Kiln"
+            ),
+            Some(t) if t.len() < 16 => {
+                bail!("the --token is too short: use at least 16 characters")
+            }
+            Some(_) => {}
+        }
+        if addr.ip().is_unspecified() && allow_hosts.is_empty() {
+            bail!(
+                "listening on {addr} needs --allow-host NAME for each host name or address clients will use (the Host header allow-list)"
+            );
+        }
+    }
+    Ok(backend::guard::Access {
+        token,
+        allowed_hosts: backend::guard::Access::hosts_for(addr, allow_hosts),
+    })
+}
+
 fn serve(
     addr: SocketAddr,
+    access: backend::guard::Access,
     data: PathBuf,
     site: Option<PathBuf>,
     max_upload_mb: u64,
 ) -> anyhow::Result<()> {
-    if !addr.ip().is_loopback() {
-        bail!(
-            "refusing to listen on {addr}: Kiln has no access control yet, so it only listens on loopback addresses (127.0.0.1 or ::1)"
-        );
-    }
     let site = site.or_else(default_site);
     match &site {
         Some(dir) if dir.join("index.html").is_file() => {
@@ -89,6 +127,7 @@ fn serve(
     }
     let config = backend::Config {
         max_upload_bytes: max_upload_mb << 20,
+        access,
         ..backend::Config::default()
     };
     let state = backend::AppState::open(&data, config)

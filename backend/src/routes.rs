@@ -28,6 +28,7 @@ const MAX_PREDICT_ROWS: usize = 10_000;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/login", post(crate::guard::login))
         .route("/samples", get(list_samples))
         .route("/samples/{name}", post(load_sample))
         .route(
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/builds/{id}", get(get_build))
         .route("/builds/{id}/events", get(build_events))
         .route("/builds/{id}/cancel", post(cancel_build))
+        .route("/builds/{id}/rerun", post(rerun_build))
         .route("/models/{id}", get(get_model))
         .route("/models/{id}/artifact", get(download_artifact))
         .route(
@@ -63,6 +65,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::BodyTooLarge(rej.body_text()))
+            }
             Err(rej) => Err(AppError::bad_request("invalid_json", rej.body_text())),
         }
     }
@@ -222,13 +227,21 @@ async fn upload(
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let mut size = 0u64;
+        let idle = st.config.upload_idle_timeout;
         loop {
-            let chunk = match field.chunk().await {
-                Ok(Some(c)) => c,
-                Ok(None) => break,
-                Err(e) => {
+            let chunk = match tokio::time::timeout(idle, field.chunk()).await {
+                Ok(Ok(Some(c))) => c,
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
                     let _ = tokio::fs::remove_file(&tmp).await;
                     return Err(bad(e));
+                }
+                Err(_) => {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(AppError::Timeout(format!(
+                        "the upload sent nothing for {} s and was abandoned",
+                        idle.as_secs()
+                    )));
                 }
             };
             size += chunk.len() as u64;
@@ -376,6 +389,11 @@ async fn create_build(
             "the time budget must be between 5 seconds and 24 hours",
         ));
     }
+    queue_build(&st, req).map(|b| (StatusCode::ACCEPTED, Json(b)))
+}
+
+/// Saves a new build and hands it to the workers.
+fn queue_build(st: &AppState, req: api::BuildRequest) -> AppResult<api::Build> {
     let build = api::Build {
         id: new_id(),
         dataset_id: req.dataset_id,
@@ -394,10 +412,41 @@ async fn create_build(
         model_id: None,
         error: None,
     };
+    if st.jobs.live() >= st.config.max_live_builds {
+        return Err(AppError::TooMany(format!(
+            "{} builds are already queued or running; wait for one to finish or cancel one",
+            st.jobs.live()
+        )));
+    }
     st.store.save_build(&build)?;
     st.jobs.submit(build.clone());
     tracing::info!(id = %build.id, target = %build.target, "build queued");
-    Ok((StatusCode::ACCEPTED, Json(build)))
+    Ok(build)
+}
+
+/// Starts a new build with the settings of an earlier one (for example an interrupted one).
+async fn rerun_build(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<(StatusCode, Json<api::Build>)> {
+    let old = st.store.build(&id)?;
+    if !old.state.is_final() {
+        return Err(AppError::Conflict(format!(
+            "build {id} is still {}",
+            old.state.label()
+        )));
+    }
+    st.store
+        .dataset(&old.dataset_id)
+        .map_err(|_| AppError::Conflict("the dataset of this build was deleted".into()))?;
+    let req = api::BuildRequest {
+        dataset_id: old.dataset_id,
+        target: old.target,
+        task: old.task,
+        time_budget_secs: old.time_budget_secs,
+        seed: old.seed,
+    };
+    queue_build(&st, req).map(|b| (StatusCode::ACCEPTED, Json(b)))
 }
 
 async fn list_builds(State(st): State<AppState>) -> AppResult<Json<Vec<api::Build>>> {

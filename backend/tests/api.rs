@@ -443,3 +443,280 @@ async fn events_stream_ends_with_the_final_state_and_pages_carry_a_csp() {
             .contains("default-src 'self'")
     );
 }
+
+fn access_app(token: Option<&str>) -> TestApp {
+    let access = backend::guard::Access {
+        token: token.map(str::to_owned),
+        allowed_hosts: backend::guard::Access::hosts_for("127.0.0.1:8080".parse().unwrap(), &[]),
+    };
+    TestApp::new(Config {
+        access,
+        ..Config::default()
+    })
+}
+
+fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn host_allow_list_stops_dns_rebinding() {
+    let t = access_app(None);
+    let (status, _, _) = t
+        .call(get_with("/api/health", &[("host", "localhost:8080")]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body, _) = t
+        .call(get_with(
+            "/api/health",
+            &[("host", "attacker.example:8080")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("host_not_allowed"));
+}
+
+#[tokio::test]
+async fn cross_origin_writes_are_refused() {
+    let t = access_app(None);
+    let post = |origin: Option<&str>, site: Option<&str>| {
+        let mut req = Request::post("/api/samples/penguins").header("host", "127.0.0.1:8080");
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(s) = site {
+            req = req.header("sec-fetch-site", s);
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    let (status, _, _) = t.call(post(Some("http://evil.example"), None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = t.call(post(None, Some("cross-site"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = t
+        .call(post(Some("http://127.0.0.1:8080"), Some("same-origin")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Non-browser clients send no Origin.
+    let (status, _, _) = t.call(post(None, None)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // No permissive CORS.
+    let (_, _, headers) = t
+        .call(get_with(
+            "/api/datasets",
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://evil.example"),
+            ],
+        ))
+        .await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn a_token_guards_every_api_call_and_the_login_sets_a_cookie() {
+    let token = "correct-horse-battery-staple";
+    let t = access_app(Some(token));
+    let host = ("host", "127.0.0.1:8080");
+    let (status, body, _) = t.call(get_with("/api/datasets", &[host])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(String::from_utf8_lossy(&body).contains("unauthorized"));
+    let (status, _, headers) = t.call(get_with("/datasets/x", &[host])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/login");
+    let (status, _, _) = t
+        .call(get_with(
+            "/api/datasets",
+            &[host, ("authorization", "Bearer wrong")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let bearer = format!("Bearer {token}");
+    let (status, _, _) = t
+        .call(get_with(
+            "/api/datasets",
+            &[host, ("authorization", &bearer)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, page, _) = t.call(get_with("/login", &[host])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&page).contains("<form"));
+    let login = |value: &str| {
+        Request::post("/api/login")
+            .header("host", "127.0.0.1:8080")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={value}")))
+            .unwrap()
+    };
+    let (_, _, headers) = t.call(login("nope")).await;
+    assert_eq!(headers[header::LOCATION], "/login?failed=1");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    let (_, _, headers) = t.call(login(token)).await;
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let (status, _, _) = t
+        .call(get_with("/api/datasets", &[host, ("cookie", &pair)]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn builds_beyond_the_live_limit_are_refused_and_finished_ones_rerun() {
+    let t = TestApp::new(Config {
+        max_live_builds: 1,
+        workers: 1,
+        ..Config::default()
+    });
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let req =
+        serde_json::json!({ "dataset_id": ds["id"], "target": "species", "time_budget_secs": 10 });
+    let (status, first) = t.json("POST", "/api/builds", Some(req.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, body) = t.json("POST", "/api/builds", Some(req)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(error_message(&body).contains("already queued or running"));
+    let id = first["id"].as_str().unwrap();
+    t.wait_final(id, Duration::from_secs(60)).await;
+    let (status, again) = t
+        .json("POST", &format!("/api/builds/{id}/rerun"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_ne!(again["id"], first["id"]);
+    assert_eq!(
+        (&again["target"], &again["seed"]),
+        (&first["target"], &first["seed"])
+    );
+    let done = t
+        .wait_final(again["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(done["state"], "succeeded");
+}
+
+/// Every endpoint, fed malformed, mistyped, huge or dangling input, answers
+/// with a 4xx JSON error, never a 500.
+#[tokio::test]
+async fn bad_input_on_every_endpoint_is_a_4xx_with_a_message() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let live = ds["id"].as_str().unwrap().to_owned();
+    let (_, gone) = t.upload("gone.csv", PENGUINS).await;
+    let gone = gone["id"].as_str().unwrap().to_owned();
+    let (status, _) = t
+        .json("DELETE", &format!("/api/datasets/{gone}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let huge = "x".repeat(3 << 20);
+    let bodies: Vec<String> = vec![
+        "".into(),
+        "{".into(),
+        "[]".into(),
+        "null".into(),
+        "\"text\"".into(),
+        r#"{"dataset_id": 1e400, "target": "species"}"#.into(),
+        format!(
+            r#"{{"dataset_id": "{live}", "target": "species", "time_budget_secs": 99999999999}}"#
+        ),
+        format!(r#"{{"dataset_id": "{live}", "target": "species", "time_budget_secs": -5}}"#),
+        format!(r#"{{"dataset_id": "{live}", "target": {{"a": 1}}}}"#),
+        format!(r#"{{"dataset_id": "{gone}", "target": "species"}}"#),
+        format!(
+            r#"{{"dataset_id": "{live}", "target": "{}"}}"#,
+            "t".repeat(100_000)
+        ),
+        format!(r#"{{"dataset_id": "{live}", "target": "species", "task": "clustering"}}"#),
+        format!(r#"{{"rows": "{huge}"}}"#),
+        r#"{"rows": [1, 2, 3]}"#.into(),
+        r#"{"rows": []}"#.into(),
+    ];
+    let ids = [
+        live.as_str(),
+        gone.as_str(),
+        "0123456789abcdef0123456789abcdef",
+        "..%2F..",
+        "%00",
+        &"a".repeat(5000),
+    ];
+    let mut tried = 0;
+    for body in &bodies {
+        for uri in [
+            "/api/builds".to_owned(),
+            format!("/api/models/{}/predict", ids[2]),
+        ] {
+            let req = Request::post(&uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.clone()))
+                .unwrap();
+            let (status, resp, _) = t.call(req).await;
+            tried += 1;
+            assert!(
+                status.is_client_error(),
+                "POST {uri} {}: {status}",
+                &body[..body.len().min(80)]
+            );
+            let v: serde_json::Value = serde_json::from_slice(&resp).unwrap_or_else(|_| {
+                panic!("POST {uri}: not JSON: {}", String::from_utf8_lossy(&resp))
+            });
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{v}"
+            );
+        }
+    }
+    for id in ids.iter().skip(1) {
+        for (method, path) in [
+            ("GET", format!("/api/datasets/{id}")),
+            ("GET", format!("/api/datasets/{id}/profile")),
+            ("GET", format!("/api/datasets/{id}/rows?offset=0&limit=5")),
+            ("GET", format!("/api/datasets/{id}/target?column=species")),
+            ("DELETE", format!("/api/datasets/{id}")),
+            ("GET", format!("/api/builds/{id}")),
+            ("GET", format!("/api/builds/{id}/events")),
+            ("POST", format!("/api/builds/{id}/cancel")),
+            ("POST", format!("/api/builds/{id}/rerun")),
+            ("GET", format!("/api/models/{id}")),
+            ("GET", format!("/api/models/{id}/artifact")),
+            ("POST", format!("/api/samples/{id}")),
+        ] {
+            let (status, v) = t.json(method, &path, None).await;
+            tried += 1;
+            assert!(status.is_client_error(), "{method} {path}: {status} {v}");
+            assert!(v["error"]["message"].is_string(), "{method} {path}: {v}");
+        }
+    }
+    for query in [
+        "offset=-1",
+        "limit=abc",
+        "offset=99999999999999999999999",
+        "limit=18446744073709551615",
+    ] {
+        let (status, v) = t
+            .json("GET", &format!("/api/datasets/{live}/rows?{query}"), None)
+            .await;
+        tried += 1;
+        assert!(
+            status.is_client_error() || status == StatusCode::OK,
+            "{query}: {status} {v}"
+        );
+        assert!(
+            status != StatusCode::OK || v["rows"].is_array(),
+            "{query}: {v}"
+        );
+    }
+    let (status, _) = t
+        .json("GET", &format!("/api/datasets/{live}/target"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    eprintln!("bad inputs tried: {tried}");
+}

@@ -6,6 +6,8 @@
 //! `KILN_BIN` (the binary), `KILN_SITE` (the built frontend) and
 //! `KILN_SAMPLES` (CSV files to upload).
 
+pub mod http;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -208,3 +208,114 @@ async fn a_broken_csv_gets_a_message_with_its_line() -> Result<()> {
     studio.screenshot("4-broken-upload").await?;
     studio.close().await
 }
+
+/// Column names, cells, category labels and file names that look like HTML
+/// are shown as text on every page, and none of them runs.
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn data_that_looks_like_html_stays_text() -> Result<()> {
+    let studio = Studio::start("xss").await?;
+    let script = "<script>window.__xss=1</script>";
+    let img = r#"<img src=x onerror="window.__xss=2">"#;
+    let mut csv = format!("\"{script}\",\"{}\",y\n", img.replace('"', "\"\""));
+    for i in 0..40 {
+        let label = if i % 2 == 0 {
+            "<b onmouseover=window.__xss=3>yes</b>"
+        } else {
+            "no"
+        };
+        csv.push_str(&format!("{i},\"{}\",{label}\n", img.replace('"', "\"\"")));
+    }
+    let file = studio.data_dir.join("<svg onload=window.__xss=4>.csv");
+    std::fs::write(&file, csv)?;
+    let no_script_ran = || async {
+        studio
+            .client
+            .execute("return window.__xss === undefined", vec![])
+            .await
+    };
+
+    studio.open("/").await?;
+    studio
+        .find("#upload-input", SHORT)
+        .await?
+        .send_keys(&file.display().to_string())
+        .await?;
+    studio.wait_path("/datasets/", LONG).await?;
+    let profile = studio
+        .wait_text("#profile-table", SHORT, |t| t.contains("window.__xss=1"))
+        .await?;
+    ensure!(
+        profile.contains(script) && profile.contains(img),
+        "names shown as text: {profile}"
+    );
+    let name = studio.find("#dataset-name", SHORT).await?.text().await?;
+    ensure!(
+        name == "<svg onload=window.__xss=4>",
+        "file name as text: {name}"
+    );
+    ensure!(
+        no_script_ran().await? == serde_json::Value::Bool(true),
+        "a script ran on the dataset page"
+    );
+    studio.screenshot("5-html-as-text").await?;
+
+    studio.open("/").await?;
+    studio
+        .wait_text("#datasets-table", SHORT, |t| t.contains("<svg onload"))
+        .await?;
+    ensure!(
+        no_script_ran().await? == serde_json::Value::Bool(true),
+        "a script ran on the datasets page"
+    );
+
+    let datasets = studio.fetch("GET", "/api/datasets", None).await?;
+    let id = serde_json::from_str::<serde_json::Value>(&datasets)?[0]["id"]
+        .as_str()
+        .context("dataset id")?
+        .to_owned();
+    studio.open(&format!("/datasets/{id}/build")).await?;
+    studio
+        .find("#target-select", SHORT)
+        .await?
+        .select_by_value("y")
+        .await?;
+    studio
+        .wait_text("#task-hint", SHORT, |t| t.contains("binary"))
+        .await?;
+    let hint = studio.find("#task-hint", SHORT).await?.text().await?;
+    ensure!(
+        hint.contains("<b onmouseover"),
+        "class labels as text: {hint}"
+    );
+    studio
+        .find("#budget-select", SHORT)
+        .await?
+        .select_by_value("30")
+        .await?;
+    studio.find("#start-build", SHORT).await?.click().await?;
+    studio.wait_path("/builds/", SHORT).await?;
+    studio
+        .wait_text("#build-state", LONG, |t| {
+            t.eq_ignore_ascii_case("succeeded")
+        })
+        .await?;
+    studio.find("#open-model", SHORT).await?.click().await?;
+    let form = studio
+        .wait_text("#predict-form", SHORT, |t| t.contains("window.__xss=1"))
+        .await?;
+    ensure!(form.contains(script), "feature names as text: {form}");
+    studio.find("#predict-button", SHORT).await?.click().await?;
+    let predicted = studio
+        .wait_text("#predicted-value", SHORT, |t| !t.is_empty())
+        .await?;
+    ensure!(
+        ["no", "<b onmouseover=window.__xss=3>yes</b>"].contains(&predicted.as_str()),
+        "prediction as text: {predicted}"
+    );
+    ensure!(
+        no_script_ran().await? == serde_json::Value::Bool(true),
+        "a script ran on the model page"
+    );
+    studio.close().await
+}

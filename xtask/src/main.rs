@@ -6,6 +6,8 @@
 //! - `cargo xtask test`: fmt check, clippy (warnings denied, host and wasm),
 //!   every test, the wasm build, and the browser tests in headless Chromium.
 //! - `cargo xtask site`: only build the frontend bundle into `target/site`.
+//! - `cargo xtask bench load [CLIENTS] [SECONDS]`: a bounded load test of a
+//!   release `kiln` on loopback (default 50 clients for 30 s).
 
 use std::env;
 use std::fs;
@@ -24,12 +26,19 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
+        Some("bench") => match args.get(1).map(String::as_str) {
+            Some("load") => bench_load(&root, &args[2..]),
+            _ => {
+                eprintln!("usage: cargo xtask bench load [CLIENTS] [SECONDS]");
+                std::process::exit(2);
+            }
+        },
         Some("site") => {
             prepare_toolchain()?;
             build_site(&root)
         }
         _ => {
-            eprintln!("usage: cargo xtask <run [serve args…] | test | site>");
+            eprintln!("usage: cargo xtask <run [serve args…] | test | site | bench load>");
             std::process::exit(2);
         }
     }
@@ -200,6 +209,53 @@ fn test(root: &Path) -> Result<()> {
             .env("KILN_SITE", root.join("target/site"))
             .env("KILN_SAMPLES", root.join("assets/samples")),
     )
+}
+
+fn bench_load(root: &Path, args: &[String]) -> Result<()> {
+    let clients = args.first().map_or("50", String::as_str);
+    let secs = args.get(1).map_or("30", String::as_str);
+    status(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "backend",
+        "-p",
+        "e2e-tests",
+        "--bin",
+        "kiln",
+        "--bin",
+        "kiln-load",
+    ]))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let data = env::temp_dir().join(format!("kiln-load-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&data);
+    let mut kiln = Command::new(root.join("target/release/kiln"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .context("starting kiln")?;
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = kiln.kill();
+            bail!("kiln did not start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let result = status(
+        Command::new(root.join("target/release/kiln-load"))
+            .arg(port.to_string())
+            .arg(kiln.id().to_string())
+            .args([clients, secs])
+            .arg(root.join("assets/samples/penguins.csv")),
+    );
+    let _ = kiln.kill();
+    let _ = kiln.wait();
+    let _ = fs::remove_dir_all(&data);
+    result
 }
 
 fn is_root() -> bool {

@@ -52,6 +52,9 @@ pub fn is_valid_id(id: &str) -> bool {
 pub struct Store {
     root: PathBuf,
     db: Mutex<Connection>,
+    /// Fault injection for the crash tests: wait this long between writing
+    /// a file and renaming it into place (`KILN_FAULT_PAUSE_BEFORE_RENAME_MS`).
+    pause_before_rename: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Store {
@@ -100,9 +103,14 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        let pause_before_rename = std::env::var("KILN_FAULT_PAUSE_BEFORE_RENAME_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis);
         let store = Store {
             root: root.to_owned(),
             db: Mutex::new(conn),
+            pause_before_rename,
         };
         store.mark_interrupted()?;
         Ok(store)
@@ -151,6 +159,10 @@ impl Store {
         fs::File::open(tmp)
             .and_then(|f| f.sync_all())
             .map_err(io(tmp))?;
+        if let Some(pause) = self.pause_before_rename {
+            tracing::warn!(file = %tmp.display(), "fault injection: pausing before the rename");
+            std::thread::sleep(pause);
+        }
         fs::rename(tmp, dest).map_err(io(dest))?;
         if let Some(dir) = dest.parent() {
             // Make the rename itself durable.

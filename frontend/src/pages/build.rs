@@ -199,6 +199,16 @@ pub fn BuildPage() -> impl IntoView {
             es.close();
         }
     });
+    let navigate = use_navigate();
+    let rerun = move |_| {
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match client::post_empty::<api::Build>(&format!("/api/builds/{}/rerun", id())).await {
+                Ok(b) => navigate(&format!("/builds/{}", b.id), Default::default()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let cancel = move |_| {
         cancelling.set(true);
         spawn_local(async move {
@@ -233,6 +243,10 @@ pub fn BuildPage() -> impl IntoView {
                                 <button id="cancel-build" class="button danger" disabled=move || cancelling.get() on:click=cancel>
                                     {move || if cancelling.get() { "Cancelling…" } else { "Cancel" }}
                                 </button>
+                            })}
+                            {(!running).then(|| {
+                                let rerun = rerun.clone();
+                                view! { <button id="rerun-build" class="button" on:click=rerun>"Run again"</button> }
                             })}
                             {model_link}
                         </div>
