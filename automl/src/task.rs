@@ -205,6 +205,13 @@ mod tests {
         );
         assert!(detect_task("y", &text(&["a", "a"])).is_err());
         assert!(detect_task("y", &Column::Numeric(vec![f64::NAN])).is_err());
+        let many: Vec<String> = (0..=MAX_CLASSES).map(|i| format!("c{i}")).collect();
+        let err = detect_task(
+            "y",
+            &text(&many.iter().map(String::as_str).collect::<Vec<_>>()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("at most 100 classes"), "{err}");
     }
 
     #[test]

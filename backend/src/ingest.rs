@@ -63,7 +63,7 @@ pub enum IngestError {
     },
     #[error("the file has more than {limit} rows, the most Kiln reads")]
     TooManyRows { limit: u64 },
-    #[error("the file has {found} columns; at most {limit} are supported")]
+    #[error("the file has {found} columns or more; at most {limit} are supported")]
     TooManyColumns { found: usize, limit: usize },
     #[error("could not parse the CSV: {0}")]
     Parse(String),
@@ -355,6 +355,8 @@ struct Scanner {
     quote_column: u64,
     fields: usize,
     cell_len: usize,
+    /// 1-based column where the current cell starts.
+    cell_start: u64,
     record_has_content: bool,
     record_line: u64,
     records: u64,
@@ -400,7 +402,15 @@ impl Scanner {
             } else if b == self.delimiter {
                 self.fields += 1;
                 self.cell_len = 0;
+                self.cell_start = self.column + 2;
                 self.record_has_content = true;
+                // Stop a very wide header at once: it is the one line kept in memory.
+                if self.records == 0 && self.fields >= limits.max_columns {
+                    return Err(IngestError::TooManyColumns {
+                        found: self.fields + 1,
+                        limit: limits.max_columns,
+                    });
+                }
             } else if b == b'\n' {
                 self.end_record(limits)?;
             } else if b != b'\r' {
@@ -409,13 +419,16 @@ impl Scanner {
             if b == b'\n' {
                 self.line += 1;
                 self.column = 0;
+                if !self.in_quotes {
+                    self.cell_start = 1;
+                }
             } else {
                 self.column += 1;
                 self.cell_len += 1;
                 if self.cell_len > self.max_cell {
                     return Err(IngestError::CellTooLong {
                         line: self.line + 1,
-                        column: self.column,
+                        column: self.cell_start.max(1),
                         limit: self.max_cell,
                     });
                 }
@@ -625,7 +638,24 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(err.to_string().contains("20 columns"));
+        assert!(err.to_string().contains("at most 10"), "{err}");
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn a_long_cell_stops_at_the_limit_with_its_place() {
+        let mut csv = b"a,b\n1,".to_vec();
+        csv.extend(std::iter::repeat_n(b'x', 5000));
+        let p = write("long-cell.csv", &csv);
+        let err = read_csv(
+            &p,
+            &Limits {
+                max_cell_bytes: 1000,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("line 2, column 3:"), "{err}");
         std::fs::remove_file(p).unwrap();
     }
 

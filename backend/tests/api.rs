@@ -720,3 +720,42 @@ async fn bad_input_on_every_endpoint_is_a_4xx_with_a_message() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     eprintln!("bad inputs tried: {tried}");
 }
+
+#[tokio::test]
+async fn a_stalled_upload_times_out_and_leaves_nothing() {
+    let t = TestApp::new(Config {
+        upload_idle_timeout: Duration::from_millis(300),
+        ..Config::default()
+    });
+    let boundary = "kilnboundarySLOW";
+    let first = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n"
+    );
+    let stream = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }),
+        futures_util::stream::pending(),
+    );
+    let req = Request::post("/api/datasets")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let (status, body, _) = t.call(req).await;
+    assert_eq!(
+        status,
+        StatusCode::REQUEST_TIMEOUT,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(
+        std::fs::read_dir(t.dir.join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "the partial upload was removed"
+    );
+    let (_, list) = t.json("GET", "/api/datasets", None).await;
+    assert_eq!(list, serde_json::json!([]));
+}

@@ -44,9 +44,32 @@ pub async fn request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Response> {
+    send(
+        port,
+        head(port, method, path, content_type, body.len()),
+        body,
+    )
+    .await
+}
+
+/// A request with exactly these headers (give `Host` yourself).
+pub async fn request_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<Response> {
+    let mut h = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n");
+    for (k, v) in headers {
+        h.push_str(&format!("{k}: {v}\r\n"));
+    }
+    h.push_str("\r\n");
+    send(port, h, b"").await
+}
+
+async fn send(port: u16, head: String, body: &[u8]) -> Result<Response> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(head(port, method, path, content_type, body.len()).as_bytes())
-        .await?;
+    s.write_all(head.as_bytes()).await?;
     s.write_all(body).await?;
     let mut raw = Vec::new();
     tokio::time::timeout(Duration::from_secs(120), s.read_to_end(&mut raw))
