@@ -110,6 +110,18 @@ pub struct Node {
 }
 
 impl Node {
+    fn leaf(value: f64, count: u32) -> Node {
+        Node {
+            feature: 0,
+            threshold: 0.0,
+            default_left: false,
+            left: 0,
+            right: 0,
+            value,
+            count,
+        }
+    }
+
     pub fn is_leaf(&self) -> bool {
         self.left == 0
     }
@@ -429,15 +441,7 @@ impl Grower<'_> {
                 n: 1.0,
             });
         }
-        let mut nodes = vec![Node {
-            feature: 0,
-            threshold: 0.0,
-            default_left: false,
-            left: 0,
-            right: 0,
-            value: self.leaf_value(total),
-            count: rows.len() as u32,
-        }];
+        let mut nodes = vec![Node::leaf(self.leaf_value(total), rows.len() as u32)];
         let mut node_bins = vec![0u8];
         let split = self.best_split(&hist, total, features);
         let mut open = vec![Open {
@@ -514,15 +518,7 @@ impl Grower<'_> {
                     depth,
                     split,
                 });
-                nodes.push(Node {
-                    feature: 0,
-                    threshold: 0.0,
-                    default_left: false,
-                    left: 0,
-                    right: 0,
-                    value: self.leaf_value(total),
-                    count: total.n as u32,
-                });
+                nodes.push(Node::leaf(self.leaf_value(total), total.n as u32));
                 node_bins.push(0);
             }
             let parent = &mut nodes[leaf.node];

@@ -128,8 +128,7 @@ impl Candidate {
             Candidate::Baseline => "class prior / mean".into(),
             Candidate::Linear(p) => format!("l2={}", p.l2),
             Candidate::Gbdt(p) => format!(
-                "rounds={} lr={} leaves={} min_leaf={} l2={} rows={} cols={}",
-                p.n_rounds,
+                "lr={} leaves={} min_leaf={} l2={} rows={} cols={}",
                 p.learning_rate,
                 p.max_leaves,
                 p.min_samples_leaf,

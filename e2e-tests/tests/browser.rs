@@ -41,6 +41,38 @@ fn json_rows(csv: &str) -> (Vec<String>, Vec<serde_json::Map<String, serde_json:
     (header, rows)
 }
 
+/// On the build setup page: picks `target`, waits for the detected `task`,
+/// starts a 30 s build and waits until it succeeds. Returns the task hint.
+async fn run_build(studio: &Studio, target: &str, task: &str) -> Result<String> {
+    studio
+        .find("#target-select", SHORT)
+        .await?
+        .select_by_value(target)
+        .await?;
+    let hint = studio
+        .wait_text("#task-hint", SHORT, |t| t.contains(task))
+        .await?;
+    studio
+        .find("#budget-select", SHORT)
+        .await?
+        .select_by_value("30")
+        .await?;
+    studio.find("#start-build", SHORT).await?.click().await?;
+    studio.wait_path("/builds/", SHORT).await?;
+    // The badge is upper-cased by CSS; compare without case.
+    let state = studio
+        .wait_text("#build-state", LONG, |t| {
+            ["succeeded", "failed", "cancelled"].contains(&t.to_lowercase().as_str())
+        })
+        .await?;
+    ensure!(
+        state.eq_ignore_ascii_case("succeeded"),
+        "the build ended {state}: {}",
+        studio.find("#build-message", SHORT).await?.text().await?
+    );
+    Ok(hint)
+}
+
 #[tokio::test]
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn upload_build_predict_and_download_penguins() -> Result<()> {
@@ -66,32 +98,7 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
     studio
         .wait_path(&format!("{dataset_path}/build"), SHORT)
         .await?;
-    studio
-        .find("#target-select", SHORT)
-        .await?
-        .select_by_value("species")
-        .await?;
-    studio
-        .wait_text("#task-hint", SHORT, |t| t.contains("multiclass"))
-        .await?;
-    studio
-        .find("#budget-select", SHORT)
-        .await?
-        .select_by_value("30")
-        .await?;
-    studio.find("#start-build", SHORT).await?.click().await?;
-    studio.wait_path("/builds/", SHORT).await?;
-    // The badge is upper-cased by CSS; compare without case.
-    let state = studio
-        .wait_text("#build-state", LONG, |t| {
-            ["succeeded", "failed", "cancelled"].contains(&t.to_lowercase().as_str())
-        })
-        .await?;
-    ensure!(
-        state.eq_ignore_ascii_case("succeeded"),
-        "the build ended {state}: {}",
-        studio.find("#build-message", SHORT).await?.text().await?
-    );
+    run_build(&studio, "species", "multiclass").await?;
     let board = studio.find(".leaderboard tbody", SHORT).await?;
     let rows = board.find_all(fantoccini::Locator::Css("tr")).await?;
     ensure!(rows.len() >= 3, "leaderboard has {} rows", rows.len());
@@ -275,31 +282,11 @@ async fn data_that_looks_like_html_stays_text() -> Result<()> {
         .context("dataset id")?
         .to_owned();
     studio.open(&format!("/datasets/{id}/build")).await?;
-    studio
-        .find("#target-select", SHORT)
-        .await?
-        .select_by_value("y")
-        .await?;
-    studio
-        .wait_text("#task-hint", SHORT, |t| t.contains("binary"))
-        .await?;
-    let hint = studio.find("#task-hint", SHORT).await?.text().await?;
+    let hint = run_build(&studio, "y", "binary").await?;
     ensure!(
         hint.contains("<b onmouseover"),
         "class labels as text: {hint}"
     );
-    studio
-        .find("#budget-select", SHORT)
-        .await?
-        .select_by_value("30")
-        .await?;
-    studio.find("#start-build", SHORT).await?.click().await?;
-    studio.wait_path("/builds/", SHORT).await?;
-    studio
-        .wait_text("#build-state", LONG, |t| {
-            t.eq_ignore_ascii_case("succeeded")
-        })
-        .await?;
     studio.find("#open-model", SHORT).await?.click().await?;
     let form = studio
         .wait_text("#predict-form", SHORT, |t| t.contains("window.__xss=1"))
