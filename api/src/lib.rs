@@ -199,8 +199,11 @@ pub struct LeaderboardEntry {
     pub family: String,
     /// Hyperparameters in a short human-readable form.
     pub params: String,
-    /// Validation score on the build's metric.
+    /// Validation score on the build's metric (mean over folds).
     pub score: f64,
+    /// Standard deviation of the score over folds (0 with one holdout).
+    #[serde(default)]
+    pub score_std: f64,
     pub fit_secs: f64,
     /// Prediction latency per row, in microseconds.
     pub predict_us_per_row: f64,
@@ -222,6 +225,9 @@ pub struct Build {
     pub metric: Option<String>,
     /// Whether a larger score is better for `metric`.
     pub higher_is_better: bool,
+    /// How candidates are validated, e.g. `5-fold cross-validation`.
+    #[serde(default)]
+    pub validation: Option<String>,
     pub elapsed_secs: f64,
     pub trials_done: u32,
     pub message: String,

@@ -28,8 +28,12 @@ pub struct SearchConfig {
     pub seed: u64,
     /// Stop after this many trials (the deterministic budget).
     pub max_trials: Option<usize>,
-    /// Share of rows held out for validation.
+    /// Share of rows held out for validation when there is no k-fold.
     pub holdout_fraction: f64,
+    /// Folds of the stratified k-fold cross-validation.
+    pub cv_folds: usize,
+    /// At or above this many rows, a single holdout replaces k-fold.
+    pub cv_max_rows: usize,
     pub kiln_version: String,
     /// Stamped into the artifact.
     pub created: String,
@@ -43,6 +47,8 @@ impl SearchConfig {
             seed: 0,
             max_trials: None,
             holdout_fraction: 0.2,
+            cv_folds: 5,
+            cv_max_rows: 50_000,
             kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
             created: String::new(),
         }
@@ -74,8 +80,10 @@ pub struct TrialRecord {
     pub trial: u32,
     pub family: String,
     pub params: String,
-    /// Held-out score on the search metric.
+    /// Held-out score on the search metric (mean over folds).
     pub score: f64,
+    /// Standard deviation of the score over folds (0 with one holdout).
+    pub score_std: f64,
     pub fit_secs: f64,
     pub predict_us_per_row: f64,
     pub size_bytes: u64,
@@ -88,6 +96,8 @@ pub enum SearchEvent {
         metric: Metric,
         rows: usize,
         features: usize,
+        /// How candidates are validated, in words.
+        validation: String,
     },
     Trial(TrialRecord),
     Refitting {
@@ -212,11 +222,162 @@ fn holdout(target: &Target, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>
     (train, valid)
 }
 
+/// Validation splits as positions into the target: stratified k-fold, or
+/// one stratified holdout when `k < 2`.
+fn splits(
+    target: &Target,
+    k: usize,
+    holdout_fraction: f64,
+    seed: u64,
+) -> Vec<(Vec<usize>, Vec<usize>)> {
+    if k < 2 {
+        return vec![holdout(target, holdout_fraction, seed)];
+    }
+    let mut rng = Rng::derive(seed, 0xf01d);
+    let groups: Vec<Vec<usize>> = match target {
+        Target::Regression(y) => vec![(0..y.len()).collect()],
+        Target::Classes { classes, y } => (0..classes.len())
+            .map(|c| (0..y.len()).filter(|&i| y[i] == c).collect())
+            .collect(),
+    };
+    let mut fold_of = vec![0usize; target.len()];
+    let mut next = 0;
+    for mut g in groups {
+        rng.shuffle(&mut g);
+        for i in g {
+            fold_of[i] = next % k;
+            next += 1;
+        }
+    }
+    (0..k)
+        .map(|f| {
+            let (valid, train): (Vec<usize>, Vec<usize>) =
+                (0..target.len()).partition(|&i| fold_of[i] == f);
+            (train, valid)
+        })
+        .collect()
+}
+
+/// A candidate scored on every split.
+struct Evaluation {
+    score: f64,
+    score_std: f64,
+    /// Out-of-fold predictions at `covered` positions (row-major).
+    oof: Vec<f64>,
+    covered: Vec<usize>,
+    /// Mean boosting rounds over folds.
+    rounds: Option<usize>,
+    /// The last fold's model and schema (shipped if the search is cancelled).
+    last: (Fitted, Schema),
+    fit_time: Duration,
+    slowest_fold: Duration,
+    predict_us: f64,
+}
+
+/// Fits `cand` on every split; `None` when the stop signal cut it short.
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    cand: &Candidate,
+    splits: &[(Vec<usize>, Vec<usize>)],
+    data: &Dataset,
+    rows: &[usize],
+    target: &Target,
+    features: &[FeatureStats],
+    base: &Schema,
+    metric: Metric,
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<Evaluation>> {
+    let width = target.n_classes().max(1);
+    let mut oof = vec![f64::NAN; target.len() * width];
+    let mut scores = Vec::new();
+    let mut rounds = Vec::new();
+    let mut last = None;
+    let (mut fit_time, mut slowest_fold, mut predict_time) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut predicted = 0usize;
+    for (tr, va) in splits {
+        if stop() {
+            return Ok(None);
+        }
+        let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
+        let valid_rows: Vec<usize> = va.iter().map(|&i| rows[i]).collect();
+        let valid_target = target.subset(va);
+        // Encoders see the fold's training rows only.
+        let feats: Vec<FeatureStats> = features
+            .iter()
+            .map(|f| {
+                FeatureStats::fit(
+                    &f.name,
+                    data.column(&f.name).expect("selected from data"),
+                    &train_rows,
+                )
+            })
+            .collect();
+        let start = Instant::now();
+        let fitted = fit_candidate(
+            cand,
+            &feats,
+            data,
+            &train_rows,
+            &target.subset(tr),
+            Some((&valid_rows, &valid_target)),
+            stop,
+        )?;
+        let took = start.elapsed();
+        if fitted.stopped {
+            return Ok(None);
+        }
+        fit_time += took;
+        slowest_fold = slowest_fold.max(took);
+        let schema = Schema {
+            features: feats,
+            ..base.clone()
+        };
+        let pstart = Instant::now();
+        let pred = fitted.model.predict(&schema, data, &valid_rows)?;
+        predict_time += pstart.elapsed();
+        predicted += valid_rows.len();
+        for (j, &pos) in va.iter().enumerate() {
+            oof[pos * width..(pos + 1) * width].copy_from_slice(&pred[j * width..(j + 1) * width]);
+        }
+        scores.push(metric.score(&valid_target, &pred));
+        rounds.extend(fitted.rounds);
+        last = Some((fitted, schema));
+    }
+    let Some(last) = last else { return Ok(None) };
+    let mut covered: Vec<usize> = splits
+        .iter()
+        .flat_map(|(_, va)| va.iter().copied())
+        .collect();
+    covered.sort_unstable();
+    let oof = covered
+        .iter()
+        .flat_map(|&p| oof[p * width..(p + 1) * width].to_vec())
+        .collect();
+    let n = scores.len() as f64;
+    let score = scores.iter().sum::<f64>() / n;
+    let score_std = (scores.iter().map(|s| (s - score).powi(2)).sum::<f64>() / n).sqrt();
+    Ok(Some(Evaluation {
+        score,
+        score_std,
+        oof,
+        covered,
+        rounds: (!rounds.is_empty())
+            .then(|| (rounds.iter().sum::<usize>() as f64 / rounds.len() as f64).round() as usize),
+        last,
+        fit_time,
+        slowest_fold,
+        predict_us: predict_time.as_secs_f64() * 1e6 / predicted.max(1) as f64,
+    }))
+}
+
 struct Fitted {
     model: FittedModel,
     params: String,
     /// Boosting rounds kept, for the refit.
     rounds: Option<usize>,
+    /// Training was cut short by the stop signal.
+    stopped: bool,
 }
 
 fn fit_candidate(
@@ -245,6 +406,7 @@ fn fit_candidate(
                 model: FittedModel::Baseline { outputs },
                 params,
                 rounds: None,
+                stopped: false,
             }
         }
         Candidate::Linear(p) => {
@@ -255,6 +417,7 @@ fn fit_candidate(
                 model: FittedModel::Linear { encoder, model },
                 params,
                 rounds: None,
+                stopped: false,
             }
         }
         Candidate::Gbdt(p) => {
@@ -270,6 +433,7 @@ fn fit_candidate(
                 model: FittedModel::Gbdt { booster },
                 params,
                 rounds: Some(report.rounds),
+                stopped: report.stopped,
             }
         }
     })
@@ -299,38 +463,30 @@ pub fn search(
     if all_features.is_empty() {
         return Err(Error::NoFeatures);
     }
+    let k = if rows.len() < config.cv_max_rows {
+        config.cv_folds
+    } else {
+        1
+    };
+    let holdout_fraction = config.holdout_fraction.clamp(0.05, 0.5);
+    let validation = if k >= 2 {
+        format!("{k}-fold cross-validation")
+    } else {
+        format!("a {:.0}% holdout", holdout_fraction * 100.0)
+    };
     on_event(&SearchEvent::Started {
         task,
         metric,
         rows: rows.len(),
         features: all_features.len(),
+        validation,
     });
-
-    let (tr, va) = holdout(
-        &target,
-        config.holdout_fraction.clamp(0.05, 0.5),
-        config.seed,
-    );
-    let train_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
-    let valid_rows: Vec<usize> = va.iter().map(|&i| rows[i]).collect();
-    let train_target = target.subset(&tr);
-    let valid_target = target.subset(&va);
-    // Encoders are fitted on training rows only.
-    let train_features: Vec<FeatureStats> = all_features
-        .iter()
-        .map(|f| {
-            FeatureStats::fit(
-                &f.name,
-                data.column(&f.name).expect("selected from data"),
-                &train_rows,
-            )
-        })
-        .collect();
-    let train_schema = Schema {
+    let splits = splits(&target, k, holdout_fraction, config.seed);
+    let base_schema = Schema {
         target: config.target.clone(),
         task,
         classes: class_names(&target),
-        features: train_features.clone(),
+        features: Vec::new(),
     };
 
     let max_trials = config
@@ -350,7 +506,7 @@ pub fn search(
     let mut candidates = portfolio(config.seed);
     let mut rng = Rng::derive(config.seed, 0x7a11);
     let mut leaderboard: Vec<TrialRecord> = Vec::new();
-    let mut best: Option<(f64, u32, Fitted, Vec<f64>)> = None;
+    let mut best: Option<(u32, Evaluation)> = None;
     let mut slowest_fit = Duration::ZERO;
     let mut trial = 0u32;
     while (trial as usize) < max_trials {
@@ -366,45 +522,48 @@ pub fn search(
             candidates.push(c.clone());
             c
         };
-        let start = Instant::now();
         let stop = || control.cancelled() || control.past(reserve);
-        let fitted = fit_candidate(
+        let Some(eval) = evaluate(
             &cand,
-            &train_features,
+            &splits,
             data,
-            &train_rows,
-            &train_target,
-            Some((&valid_rows, &valid_target)),
+            &rows,
+            &target,
+            &all_features,
+            &base_schema,
+            metric,
             &stop,
-        )?;
-        let fit_time = start.elapsed();
-        let pstart = Instant::now();
-        let pred = fitted.model.predict(&train_schema, data, &valid_rows)?;
-        let predict_us = pstart.elapsed().as_secs_f64() * 1e6 / valid_rows.len().max(1) as f64;
-        let score = metric.score(&valid_target, &pred);
-        let size = serde_json::to_vec(&fitted.model).map_or(0, |v| v.len() as u64);
+        )?
+        else {
+            // Cut short by the deadline or a cancel: an unfinished candidate is not ranked.
+            break;
+        };
         let record = TrialRecord {
             trial,
             family: cand.family().to_owned(),
-            params: fitted.params.clone(),
-            score,
-            fit_secs: fit_time.as_secs_f64(),
-            predict_us_per_row: predict_us,
-            size_bytes: size,
+            params: eval.last.0.params.clone(),
+            score: eval.score,
+            score_std: eval.score_std,
+            fit_secs: eval.fit_time.as_secs_f64(),
+            predict_us_per_row: eval.predict_us,
+            size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
         };
         on_event(&SearchEvent::Trial(record.clone()));
         leaderboard.push(record);
         if !matches!(cand, Candidate::Baseline) {
-            slowest_fit = slowest_fit.max(fit_time);
+            slowest_fit = slowest_fit.max(eval.slowest_fold);
         }
-        let improves = score.is_finite() && best.as_ref().is_none_or(|b| metric.better(score, b.0));
-        if improves {
-            best = Some((score, trial, fitted, pred));
+        if eval.score.is_finite()
+            && best
+                .as_ref()
+                .is_none_or(|b| metric.better(eval.score, b.1.score))
+        {
+            best = Some((trial, eval));
         }
         trial += 1;
     }
     let cancelled = control.cancelled();
-    let Some((_, best_trial, best_fit, best_pred)) = best else {
+    let Some((best_trial, best_eval)) = best else {
         return Err(if cancelled {
             Error::CancelledEmpty
         } else {
@@ -420,21 +579,19 @@ pub fn search(
         };
         ord.then(a.trial.cmp(&b.trial))
     });
-    let metrics = metrics::report(&valid_target, &best_pred);
+    // Metrics of the winner on its out-of-fold predictions.
+    let metrics = metrics::report(&target.subset(&best_eval.covered), &best_eval.oof);
+    let (last_fit, last_schema) = best_eval.last;
+    let last_rows = splits.last().map_or(0, |s| s.0.len());
 
     // Refit the winner on every row, unless cancelled or out of time (then ship the trial model).
-    let mut shipped = (
-        best_fit.model,
-        best_fit.params,
-        train_schema,
-        train_rows.len(),
-    );
+    let mut shipped = (last_fit.model, last_fit.params, last_schema, last_rows);
     if !cancelled {
         on_event(&SearchEvent::Refitting { trial: best_trial });
         let cand = match &candidates[best_trial as usize] {
             Candidate::Gbdt(p) => Candidate::Gbdt(GbdtParams {
                 // A little more data supports a few more rounds.
-                n_rounds: ((best_fit.rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
+                n_rounds: ((best_eval.rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
                 early_stopping_rounds: 0,
                 ..p.clone()
             }),
@@ -547,6 +704,56 @@ mod tests {
         assert_ne!(out.leaderboard[0].family, "baseline");
         let preds = out.artifact.predict(&toy(600)).unwrap();
         assert_eq!(preds.len(), 600);
+    }
+
+    #[test]
+    fn kfold_is_stratified_and_validates_every_row_once() {
+        let y: Vec<usize> = (0..103).map(|i| usize::from(i % 4 == 0)).collect();
+        let target = Target::Classes {
+            classes: vec!["a".into(), "b".into()],
+            y: y.clone(),
+        };
+        let s = splits(&target, 5, 0.2, 1);
+        assert_eq!(s.len(), 5);
+        let mut seen = vec![0; 103];
+        for (tr, va) in &s {
+            assert_eq!(tr.len() + va.len(), 103);
+            va.iter().for_each(|&i| seen[i] += 1);
+            let positives = va.iter().filter(|&&i| y[i] == 1).count();
+            assert!(
+                (5..=6).contains(&positives),
+                "{positives} of 26 positives in a fold"
+            );
+        }
+        assert!(seen.iter().all(|&c| c == 1));
+    }
+
+    #[test]
+    fn small_data_is_cross_validated_and_large_data_held_out() {
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            deadline: None,
+            cancel: &cancel,
+        };
+        for (cv_max_rows, want) in [(50_000, "5-fold cross-validation"), (100, "a 20% holdout")] {
+            let config = SearchConfig {
+                max_trials: Some(3),
+                cv_max_rows,
+                ..SearchConfig::new("y")
+            };
+            let mut validation = String::new();
+            let mut stds = Vec::new();
+            let out = search(&toy(300), &config, control, &mut |e| match e {
+                SearchEvent::Started { validation: v, .. } => validation = v.clone(),
+                SearchEvent::Trial(t) => stds.push(t.score_std),
+                SearchEvent::Refitting { .. } => {}
+            })
+            .unwrap();
+            assert_eq!(validation, want);
+            assert_eq!(stds.iter().any(|s| *s > 0.0), cv_max_rows > 300, "{stds:?}");
+            // Out-of-fold metrics cover every row with k-fold, the holdout otherwise.
+            assert!(out.artifact.metrics.iter().any(|m| m.name == "AUC"));
+        }
     }
 
     #[test]

@@ -200,11 +200,15 @@ impl Jobs {
                     metric,
                     rows,
                     features,
+                    validation,
                 } => {
                     build.task = Some(models::to_api_task(*task));
                     build.metric = Some(metric.name().to_owned());
                     build.higher_is_better = metric.higher_is_better();
-                    build.message = format!("training on {rows} rows and {features} features");
+                    build.validation = Some(validation.clone());
+                    build.message = format!(
+                        "training on {rows} rows and {features} features, validated by {validation}"
+                    );
                 }
                 automl::SearchEvent::Trial(t) => {
                     build.trials_done += 1;
@@ -213,6 +217,7 @@ impl Jobs {
                         family: t.family.clone(),
                         params: t.params.clone(),
                         score: t.score,
+                        score_std: t.score_std,
                         fit_secs: t.fit_secs,
                         predict_us_per_row: t.predict_us_per_row,
                         size_bytes: t.size_bytes,

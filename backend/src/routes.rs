@@ -405,6 +405,7 @@ fn queue_build(st: &AppState, req: api::BuildRequest) -> AppResult<api::Build> {
         seed: req.seed,
         metric: None,
         higher_is_better: false,
+        validation: None,
         elapsed_secs: 0.0,
         trials_done: 0,
         message: "waiting for a free worker".into(),

@@ -41,7 +41,7 @@ pub fn LeaderboardTable(
                 <tr class=class>
                     <td class="num">{i + 1}</td>
                     <td>{e.family}</td>
-                    <td class="num">{format::number(e.score)}</td>
+                    <td class="num">{format::score(e.score, e.score_std)}</td>
                     <td class="num">{format::seconds(e.fit_secs)}</td>
                     <td class="num">{format!("{} µs", format::number(e.predict_us_per_row))}</td>
                     <td class="num">{format::bytes(e.size_bytes)}</td>

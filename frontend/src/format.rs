@@ -42,6 +42,15 @@ pub fn number(x: f64) -> String {
     }
 }
 
+/// A validation score, with its spread over folds when there is one.
+pub fn score(mean: f64, std: f64) -> String {
+    if std > 0.0 {
+        format!("{} ± {}", number(mean), number(std))
+    } else {
+        number(mean)
+    }
+}
+
 pub fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "0%".into();
@@ -83,6 +92,8 @@ mod tests {
         assert_eq!(number(43.921929), "43.922");
         assert_eq!(number(1234.56), "1234.6");
         assert_eq!(number(f64::NAN), "–");
+        assert_eq!(score(0.5, 0.0), "0.5");
+        assert_eq!(score(0.91234, 0.0123), "0.9123 ± 0.0123");
         assert_eq!(percent(1, 3), "33.3%");
         assert_eq!(percent(0, 0), "0%");
         assert_eq!(seconds(0.25), "250 ms");

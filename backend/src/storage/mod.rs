@@ -338,6 +338,7 @@ mod tests {
             seed: 0,
             metric: None,
             higher_is_better: false,
+            validation: None,
             elapsed_secs: 0.0,
             trials_done: 0,
             message: String::new(),

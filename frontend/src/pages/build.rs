@@ -265,7 +265,11 @@ pub fn BuildPage() -> impl IntoView {
                         view! { <LeaderboardTable entries=b.leaderboard.clone() metric=b.metric.clone()/> }.into_any()
                     }}
                     {b.metric.clone().map(|m| view! {
-                        <p class="muted small">{format!("Ranked by {m} on held-out rows ({}).", if b.higher_is_better { "higher is better" } else { "lower is better" })}</p>
+                        <p class="muted small" id="ranking-note">{format!(
+                            "Ranked by {m} on held-out rows, {} ({}).",
+                            b.validation.clone().unwrap_or_else(|| "one holdout".into()),
+                            if b.higher_is_better { "higher is better" } else { "lower is better" }
+                        )}</p>
                     })}
                 }.into_any()
             }

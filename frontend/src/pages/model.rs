@@ -131,6 +131,7 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
             <a class="button primary" id="download-artifact" href=artifact_href download=file_name>"Download model"</a>
         </div>
         <h2>"Held-out metrics"</h2>
+        <p class="muted small">"Computed on predictions for rows each model did not train on (out-of-fold)."</p>
         <div class="metrics" id="model-metrics">{metrics}</div>
         <p class="muted small">{format!("Hyperparameters: {}", model.params)}</p>
 
