@@ -42,7 +42,7 @@ pub enum IngestError {
     #[error("the file is UTF-16 encoded; save it as UTF-8 CSV and upload it again")]
     Utf16,
     #[error(
-        "line {line}, column {column}: the bytes are not valid UTF-8; save the file as UTF-8 (it may be Latin-1 or Windows-1252)"
+        "line {line}, column {column}: the bytes are not valid UTF-8; the file may be Latin-1 (Windows-1252): read it as Latin-1, or save it as UTF-8"
     )]
     InvalidUtf8 { line: u64, column: u64 },
     #[error("line {line}, column {column}: a NUL byte; this looks like a binary file, not a CSV")]
@@ -102,6 +102,8 @@ impl IngestError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sniffed {
     pub delimiter: u8,
+    /// Numbers are written `1,5` (only with `;` as the delimiter).
+    pub decimal_comma: bool,
     /// Header names as written (trimmed), before deduplication.
     pub header: Vec<String>,
     pub has_bom: bool,
@@ -128,7 +130,9 @@ pub fn read_csv(path: &Path, limits: &Limits) -> Result<Ingested, IngestError> {
     let parse = CsvParseOptions::default()
         .with_separator(sniffed.delimiter)
         .with_null_values(Some(nulls))
-        .with_missing_is_null(true);
+        .with_missing_is_null(true)
+        // `1,5` is a number in `;`-separated European exports.
+        .with_decimal_comma(sniffed.decimal_comma);
     let frame = CsvReadOptions::default()
         .with_has_header(false)
         .with_skip_rows(1)
@@ -244,6 +248,7 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Sniffed, IngestError> {
             state.max_cell = limits.max_cell_bytes;
             sniffed = Some(Sniffed {
                 delimiter,
+                decimal_comma: delimiter == b';' && decimal_comma(&chunk),
                 header: Vec::new(),
                 has_bom,
             });
@@ -341,6 +346,26 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
         .max_by_key(|(i, c)| (**c, usize::MAX - i))
         .expect("four candidates");
     if n == 0 { b',' } else { cands[best] }
+}
+
+/// Whether numbers in `head` are written with a decimal comma: a digit,
+/// comma, digit outside quotes is more common than a digit, dot, digit.
+fn decimal_comma(head: &[u8]) -> bool {
+    let (mut commas, mut dots) = (0usize, 0usize);
+    let mut in_quotes = false;
+    for w in head.windows(3) {
+        if w[0] == b'"' {
+            in_quotes = !in_quotes;
+        }
+        if !in_quotes && w[0].is_ascii_digit() && w[2].is_ascii_digit() {
+            match w[1] {
+                b',' => commas += 1,
+                b'.' => dots += 1,
+                _ => {}
+            }
+        }
+    }
+    commas > dots
 }
 
 /// A quote-aware record counter that keeps line and column.
@@ -522,6 +547,35 @@ fn parse_header(bytes: &[u8], delimiter: u8) -> Vec<String> {
     out
 }
 
+/// Windows-1252 for bytes 0x80..=0x9F; Latin-1 (the byte's own code point) elsewhere.
+const CP1252: [char; 32] = [
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}',
+    '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+];
+
+/// Rewrites a Latin-1 / Windows-1252 file at `from` as UTF-8 at `to`, in chunks.
+pub fn latin1_to_utf8(from: &Path, to: &Path) -> Result<(), IngestError> {
+    use std::io::{BufWriter, Write};
+    let mut input = File::open(from)?;
+    let mut out = BufWriter::new(File::create(to)?);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut text = String::with_capacity(2 << 20);
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        text.clear();
+        text.extend(buf[..n].iter().map(|&b| match b {
+            0x80..=0x9F => CP1252[usize::from(b - 0x80)],
+            _ => char::from(b),
+        }));
+        out.write_all(text.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Writes the frame as Parquet to `path`.
 pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<(), IngestError> {
     let file = File::create(path)?;
@@ -623,6 +677,52 @@ mod tests {
             let err = read(bytes).unwrap_err().to_string();
             assert!(err.contains(want), "{bytes:?}: got `{err}`, want `{want}`");
         }
+    }
+
+    #[test]
+    fn semicolon_files_read_decimal_commas() {
+        let got = read(b"price;name\n1,5;a\n2,25;b\n").unwrap();
+        let price: Vec<Option<f64>> = got
+            .frame
+            .column("price")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(price, vec![Some(1.5), Some(2.25)]);
+        let got = read(b"price;name\n1.5;a\n2.25;\"x, y\"\n").unwrap();
+        let price: Vec<Option<f64>> = got
+            .frame
+            .column("price")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(
+            price,
+            vec![Some(1.5), Some(2.25)],
+            "dot decimals with semicolons stay numbers"
+        );
+    }
+
+    #[test]
+    fn latin1_files_read_after_transcoding() {
+        let src = write("latin1.csv", b"name,city\nJos\xe9,Z\xfcrich\nA\x80,x\n");
+        assert!(
+            read_csv(&src, &Limits::default())
+                .unwrap_err()
+                .to_string()
+                .contains("Latin-1")
+        );
+        let dst = src.with_extension("utf8");
+        latin1_to_utf8(&src, &dst).unwrap();
+        let f = read_csv(&dst, &Limits::default()).unwrap().frame;
+        let names: Vec<Option<&str>> = f.column("name").unwrap().str().unwrap().iter().collect();
+        assert_eq!(names, vec![Some("José"), Some("A€")]);
+        std::fs::remove_file(src).unwrap();
+        std::fs::remove_file(dst).unwrap();
     }
 
     #[test]

@@ -199,10 +199,28 @@ fn display_name(file_name: &str) -> String {
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct UploadQuery {
+    /// `latin1` reads the file as Latin-1 / Windows-1252; UTF-8 otherwise.
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
 async fn upload(
     State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     mut multipart: Multipart,
 ) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
+    let latin1 = match q.encoding.as_deref() {
+        None | Some("utf-8" | "utf8") => false,
+        Some("latin1" | "latin-1" | "windows-1252") => true,
+        Some(other) => {
+            return Err(AppError::bad_request(
+                "invalid_encoding",
+                format!("unknown encoding `{other}`: use utf-8 or latin1"),
+            ));
+        }
+    };
     let bad = |e: axum::extract::multipart::MultipartError| {
         AppError::bad_request(
             "invalid_upload",
@@ -263,9 +281,22 @@ async fn upload(
         drop(file);
         let store = Arc::clone(&st.store);
         let limits = st.config.limits.clone();
-        let detail =
-            blocking(move || create_dataset(&store, &name, &file_label, tmp, size, &limits))
-                .await?;
+        let detail = blocking(move || {
+            let tmp = if latin1 {
+                let utf8 = store.temp_path();
+                let converted = ingest::latin1_to_utf8(&tmp, &utf8);
+                let _ = std::fs::remove_file(&tmp);
+                if let Err(e) = converted {
+                    let _ = std::fs::remove_file(&utf8);
+                    return Err(e.into());
+                }
+                utf8
+            } else {
+                tmp
+            };
+            create_dataset(&store, &name, &file_label, tmp, size, &limits)
+        })
+        .await?;
         tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");
         return Ok((StatusCode::CREATED, Json(detail.summary)));
     }

@@ -286,6 +286,43 @@ async fn bad_files_get_clear_messages() {
 }
 
 #[tokio::test]
+async fn a_latin1_file_is_read_when_asked() {
+    let t = TestApp::new(Config::default());
+    let bytes: &[u8] = b"name,city\nJos\xe9,Z\xfcrich\nAna,K\xf6ln\n";
+    let (status, body) = t.upload("latin1.csv", bytes).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["code"], "invalid_utf8");
+    let boundary = "kilnLatin1";
+    let mut multipart = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"latin1.csv\"\r\n\r\n").into_bytes();
+    multipart.extend_from_slice(bytes);
+    multipart.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::post("/api/datasets?encoding=latin1")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(multipart))
+        .unwrap();
+    let (status, body, _) = t.call(req).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, rows) = t
+        .json("GET", &format!("/api/datasets/{id}/rows"), None)
+        .await;
+    assert_eq!(rows["rows"][0], serde_json::json!(["José", "Zürich"]));
+    let (status, _) = t.json("POST", "/api/datasets?encoding=ebcdic", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn uploads_over_the_limit_get_413() {
     let t = TestApp::new(Config {
         max_upload_bytes: 1000,

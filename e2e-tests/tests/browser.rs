@@ -213,6 +213,29 @@ async fn a_broken_csv_gets_a_message_with_its_line() -> Result<()> {
     let msg = studio.wait_text(".error", SHORT, |t| !t.is_empty()).await?;
     ensure!(msg.contains("line 3"), "message: {msg}");
     studio.screenshot("4-broken-upload").await?;
+
+    // A Latin-1 file is refused as UTF-8, then read as Latin-1 with one click.
+    let latin1 = studio.data_dir.join("cities.csv");
+    std::fs::write(&latin1, b"name,city\nJos\xe9,Z\xfcrich\nAna,K\xf6ln\n")?;
+    studio
+        .find("#upload-input", SHORT)
+        .await?
+        .send_keys(&latin1.display().to_string())
+        .await?;
+    let msg = studio
+        .wait_text(".error", SHORT, |t| t.contains("UTF-8"))
+        .await?;
+    ensure!(
+        msg.contains("cities.csv: line 2, column 4"),
+        "message: {msg}"
+    );
+    studio.find("#read-latin1", SHORT).await?.click().await?;
+    studio.wait_path("/datasets/", LONG).await?;
+    studio
+        .wait_text(".rows", SHORT, |t| {
+            t.contains("José") && t.contains("Zürich")
+        })
+        .await?;
     studio.close().await
 }
 

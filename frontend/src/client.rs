@@ -24,6 +24,25 @@ fn js_message(e: JsValue) -> String {
     e.as_string().unwrap_or_else(|| format!("{e:?}"))
 }
 
+/// A failed request: the API's error code (empty when there is none) and a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn from_response(status: u16, body: &str) -> Failure {
+        let code = serde_json::from_str::<api::ApiError>(body)
+            .map(|e| e.error.code)
+            .unwrap_or_default();
+        Failure {
+            code,
+            message: error_message(status, body),
+        }
+    }
+}
+
 /// The message of an API error body, or a generic one.
 pub fn error_message(status: u16, body: &str) -> String {
     match serde_json::from_str::<api::ApiError>(body) {
@@ -88,11 +107,17 @@ pub async fn delete(path: &str) -> ClientResult<()> {
 /// Uploads `file` as a new dataset, reporting progress in [0, 1].
 pub fn upload(
     file: web_sys::File,
+    latin1: bool,
     on_progress: impl Fn(f64) + 'static,
-    on_done: impl Fn(ClientResult<api::DatasetSummary>) + 'static,
+    on_done: impl Fn(Result<api::DatasetSummary, Failure>) + 'static,
 ) -> ClientResult<()> {
     let xhr = XmlHttpRequest::new().map_err(js_message)?;
-    xhr.open("POST", "/api/datasets").map_err(js_message)?;
+    let url = if latin1 {
+        "/api/datasets?encoding=latin1"
+    } else {
+        "/api/datasets"
+    };
+    xhr.open("POST", url).map_err(js_message)?;
     let form = FormData::new().map_err(js_message)?;
     form.append_with_blob_and_filename("file", &file, &file.name())
         .map_err(js_message)?;
@@ -112,15 +137,21 @@ pub fn upload(
         let status = xhr2.status().unwrap_or(0);
         let text = xhr2.response_text().ok().flatten().unwrap_or_default();
         if (200..300).contains(&status) {
-            done(parse(&text));
+            done(parse(&text).map_err(|message| Failure {
+                code: String::new(),
+                message,
+            }));
         } else {
-            done(Err(error_message(status, &text)));
+            done(Err(Failure::from_response(status, &text)));
         }
     });
     xhr.set_onload(Some(load.as_ref().unchecked_ref()));
     load.forget();
     let error = Closure::<dyn FnMut()>::new(move || {
-        on_done(Err("the upload failed: the server cannot be reached".into()))
+        on_done(Err(Failure {
+            code: String::new(),
+            message: "the upload failed: the server cannot be reached".into(),
+        }))
     });
     xhr.set_onerror(Some(error.as_ref().unchecked_ref()));
     error.forget();

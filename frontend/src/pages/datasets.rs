@@ -19,20 +19,30 @@ pub fn DatasetsPage() -> impl IntoView {
     let dragging = RwSignal::new(false);
     let navigate = use_navigate();
 
+    // A file that was not UTF-8, kept so it can be read again as Latin-1.
+    let retry_latin1 = RwSignal::new_local(None::<web_sys::File>);
     let start_upload = {
         let navigate = navigate.clone();
-        move |file: web_sys::File| {
+        move |file: web_sys::File, latin1: bool| {
             error.set(None);
+            retry_latin1.set(None);
             progress.set(Some(0.0));
             let navigate = navigate.clone();
+            let kept = file.clone();
             let started = client::upload(
                 file,
+                latin1,
                 move |p| progress.set(Some(p)),
                 move |res| {
                     progress.set(None);
                     match res {
                         Ok(ds) => navigate(&format!("/datasets/{}", ds.id), Default::default()),
-                        Err(e) => error.set(Some(e)),
+                        Err(f) => {
+                            if f.code == "invalid_utf8" && !latin1 {
+                                retry_latin1.set(Some(kept.clone()));
+                            }
+                            error.set(Some(f.message));
+                        }
                     }
                 },
             );
@@ -42,6 +52,7 @@ pub fn DatasetsPage() -> impl IntoView {
             }
         }
     };
+    let start_upload_again = start_upload.clone();
     let on_pick = {
         let start_upload = start_upload.clone();
         move |ev: leptos::ev::Event| {
@@ -52,7 +63,7 @@ pub fn DatasetsPage() -> impl IntoView {
                 return;
             };
             if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                start_upload(file);
+                start_upload(file, false);
             }
             input.set_value("");
         }
@@ -65,7 +76,7 @@ pub fn DatasetsPage() -> impl IntoView {
             .and_then(|d| d.files())
             .and_then(|f| f.get(0))
         {
-            start_upload(file);
+            start_upload(file, false);
         }
     };
     let load_sample = move |name: String| {
@@ -128,6 +139,14 @@ pub fn DatasetsPage() -> impl IntoView {
             })}
         </section>
         {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        {move || retry_latin1.get().map(|file| {
+            let start_upload = start_upload_again.clone();
+            view! {
+                <button id="read-latin1" class="button" on:click=move |_| start_upload(file.clone(), true)>
+                    "Read it as Latin-1 (Windows-1252)"
+                </button>
+            }
+        })}
 
         <h2>"Your datasets"</h2>
         {move || match datasets.get() {
