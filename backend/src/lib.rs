@@ -109,5 +109,7 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        // gzip for the bundle, JSON and artifacts (the default predicate skips SSE and small bodies).
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }

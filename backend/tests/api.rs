@@ -479,6 +479,19 @@ async fn events_stream_ends_with_the_final_state_and_pages_carry_a_csp() {
             .unwrap()
             .contains("default-src 'self'")
     );
+    assert!(
+        headers.get(header::CONTENT_ENCODING).is_none(),
+        "the event stream is not compressed"
+    );
+    // Large responses are gzipped for clients that ask.
+    let model = last["model_id"].as_str().unwrap();
+    let req = Request::get(format!("/api/models/{model}/artifact"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, headers) = t.call(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
 }
 
 fn access_app(token: Option<&str>) -> TestApp {
