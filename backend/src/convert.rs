@@ -100,12 +100,7 @@ fn labels(c: &Column) -> Result<Vec<Option<String>>, AppError> {
             .map(|x| (!x.is_nan()).then(|| category_label(x)))
             .collect());
     }
-    let t = c.cast(&DataType::String).map_err(polars)?;
-    Ok(t.str()
-        .map_err(polars)?
-        .iter()
-        .map(|v| v.map(str::to_owned))
-        .collect())
+    crate::profile::text_cells(c).map_err(polars)
 }
 
 /// JSON rows (`{ feature: number | string | bool | null }`) for a model.

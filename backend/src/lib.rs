@@ -6,6 +6,7 @@
 //! never on the async runtime; user input never becomes a path.
 
 pub mod convert;
+pub mod datasets;
 pub mod error;
 pub mod guard;
 pub mod ingest;

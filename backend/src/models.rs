@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::Path;
 
 use automl::{FeatureKind, ModelArtifact, Predictions};
-use polars::prelude::*;
 
 use crate::convert;
 use crate::error::AppError;
@@ -145,16 +144,7 @@ pub fn predict_csv(
     let text: Vec<Vec<Option<String>>> = frame
         .columns()
         .iter()
-        .map(|c| {
-            let t = c
-                .cast(&DataType::String)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            Ok(t.str()
-                .map_err(|e| AppError::Internal(e.to_string()))?
-                .iter()
-                .map(|v| v.map(str::to_owned))
-                .collect())
-        })
+        .map(|c| crate::profile::text_cells(c).map_err(|e| AppError::Internal(e.to_string())))
         .collect::<Result<_, AppError>>()?;
     let api = to_api_predictions(&preds);
     let io = |e: std::io::Error| AppError::Internal(format!("writing predictions: {e}"));

@@ -118,6 +118,12 @@ fn looks_like_date(v: &str) -> bool {
         && b[8..10].iter().all(u8::is_ascii_digit)
 }
 
+/// Every cell of a column as text (`None` is missing).
+pub fn text_cells(c: &Column) -> PolarsResult<Vec<Option<String>>> {
+    let t = c.cast(&DataType::String)?;
+    Ok(t.str()?.iter().map(|v| v.map(str::to_owned)).collect())
+}
+
 /// Rows `offset..offset + limit` with every cell as text.
 pub fn rows_page(frame: &DataFrame, offset: usize, limit: usize) -> PolarsResult<api::RowsPage> {
     let total = frame.height();
@@ -126,8 +132,7 @@ pub fn rows_page(frame: &DataFrame, offset: usize, limit: usize) -> PolarsResult
     let slice = frame.slice(start as i64, len);
     let mut cols: Vec<Vec<Option<String>>> = Vec::with_capacity(slice.width());
     for c in slice.columns() {
-        let t = c.cast(&DataType::String)?;
-        cols.push(t.str()?.iter().map(|v| v.map(str::to_owned)).collect());
+        cols.push(text_cells(c)?);
     }
     let rows = (0..len)
         .map(|r| cols.iter().map(|c| c[r].clone()).collect())

@@ -2,7 +2,6 @@
 //! (CPU and file work on `spawn_blocking`), map the result.
 
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{
@@ -19,8 +18,8 @@ use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{AppError, AppResult};
-use crate::storage::{Store, is_valid_id, new_id};
-use crate::{AppState, convert, ingest, models, profile, samples, time};
+use crate::storage::{is_valid_id, new_id};
+use crate::{AppState, datasets, ingest, models, profile, samples, time};
 
 /// Rows accepted by one JSON predict call.
 const MAX_PREDICT_ROWS: usize = 10_000;
@@ -122,7 +121,7 @@ async fn load_sample(
     let detail = blocking(move || {
         let tmp = store.temp_path();
         std::fs::write(&tmp, sample.bytes).map_err(|e| AppError::Internal(e.to_string()))?;
-        create_dataset(
+        datasets::create(
             &store,
             sample.name,
             &format!("{}.csv", sample.name),
@@ -133,55 +132,6 @@ async fn load_sample(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(detail.summary)))
-}
-
-/// Ingests the file at `tmp` (removed afterwards) as a new dataset.
-pub fn create_dataset(
-    store: &Store,
-    name: &str,
-    file_label: &str,
-    tmp: PathBuf,
-    bytes: u64,
-    limits: &ingest::Limits,
-) -> AppResult<api::DatasetDetail> {
-    let result = (|| {
-        // Name the file in every message about its content.
-        let ingested = ingest::read_csv(&tmp, limits).map_err(|e| match AppError::from(e) {
-            AppError::Unprocessable {
-                code,
-                message,
-                details,
-            } => AppError::Unprocessable {
-                code,
-                message: format!("{file_label}: {message}"),
-                details,
-            },
-            other => other,
-        })?;
-        let mut frame = ingested.frame;
-        let id = new_id();
-        let parquet_tmp = store.temp_path();
-        ingest::write_parquet(&mut frame, &parquet_tmp)?;
-        let profile =
-            profile::profile(&frame).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
-        store.persist(&parquet_tmp, &store.dataset_path(&id))?;
-        let detail = api::DatasetDetail {
-            summary: api::DatasetSummary {
-                id,
-                name: name.to_owned(),
-                rows: frame.height() as u64,
-                columns: frame.width() as u32,
-                bytes,
-                created: time::now_rfc3339(),
-            },
-            profile,
-            notes: ingested.notes,
-        };
-        store.insert_dataset(&detail)?;
-        Ok(detail)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
 }
 
 /// A display name from an uploaded file name: no directories, no extension.
@@ -283,18 +233,11 @@ async fn upload(
         let limits = st.config.limits.clone();
         let detail = blocking(move || {
             let tmp = if latin1 {
-                let utf8 = store.temp_path();
-                let converted = ingest::latin1_to_utf8(&tmp, &utf8);
-                let _ = std::fs::remove_file(&tmp);
-                if let Err(e) = converted {
-                    let _ = std::fs::remove_file(&utf8);
-                    return Err(e.into());
-                }
-                utf8
+                datasets::transcode_latin1(&store, tmp)?
             } else {
                 tmp
             };
-            create_dataset(&store, &name, &file_label, tmp, size, &limits)
+            datasets::create(&store, &name, &file_label, tmp, size, &limits)
         })
         .await?;
         tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");
@@ -370,36 +313,9 @@ async fn target_info(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<TargetQuery>,
 ) -> AppResult<Json<api::TargetInfo>> {
-    let detail = st.store.dataset(&id)?;
-    if !detail.profile.columns.iter().any(|c| c.name == q.column) {
-        return Err(AppError::unprocessable(
-            "unknown_column",
-            format!("the dataset has no column `{}`", q.column),
-        ));
-    }
+    datasets::require_column(&st.store.dataset(&id)?, &q.column)?;
     let path = st.store.dataset_path(&id);
-    let info = blocking(move || {
-        let frame = ingest::read_parquet(&path)?;
-        let col = frame
-            .column(&q.column)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let one = polars::prelude::DataFrame::new_infer_height(vec![col.clone()])
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let data = convert::frame_to_dataset(&one)?;
-        let column = data.require(&q.column)?;
-        let task = automl::detect_task(&q.column, column)?;
-        let (target, _) = automl::Target::encode(&q.column, column, task)?;
-        let classes = match target {
-            automl::Target::Classes { classes, .. } => classes,
-            automl::Target::Regression(_) => Vec::new(),
-        };
-        Ok(api::TargetInfo {
-            task: models::to_api_task(task),
-            classes,
-            missing: col.null_count() as u64,
-        })
-    })
-    .await?;
+    let info = blocking(move || datasets::target_info(&path, &q.column)).await?;
     Ok(Json(info))
 }
 
@@ -407,13 +323,7 @@ async fn create_build(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::BuildRequest>,
 ) -> AppResult<(StatusCode, Json<api::Build>)> {
-    let detail = st.store.dataset(&req.dataset_id)?;
-    if !detail.profile.columns.iter().any(|c| c.name == req.target) {
-        return Err(AppError::unprocessable(
-            "unknown_column",
-            format!("the dataset has no column `{}` to predict", req.target),
-        ));
-    }
+    datasets::require_column(&st.store.dataset(&req.dataset_id)?, &req.target)?;
     if !(5..=86_400).contains(&req.time_budget_secs) {
         return Err(AppError::unprocessable(
             "invalid_budget",

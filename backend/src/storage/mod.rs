@@ -194,15 +194,7 @@ impl Store {
     }
 
     pub fn list_datasets(&self) -> Result<Vec<api::DatasetSummary>> {
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT id, summary FROM datasets ORDER BY created DESC, id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        rows.map(|r| {
-            let (id, doc) = r?;
-            from_json(&id, &doc)
-        })
-        .collect()
+        self.docs("SELECT id, summary FROM datasets ORDER BY created DESC, id")
     }
 
     pub fn dataset(&self, id: &str) -> Result<api::DatasetDetail> {
@@ -257,26 +249,11 @@ impl Store {
     }
 
     pub fn build(&self, id: &str) -> Result<api::Build> {
-        let not_found = || StorageError::NotFound(format!("build {id}"));
-        if !is_valid_id(id) {
-            return Err(not_found());
-        }
-        let doc: Option<String> = self
-            .conn()
-            .query_row("SELECT doc FROM builds WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?;
-        from_json(id, &doc.ok_or_else(not_found)?)
+        self.doc("build", "SELECT doc FROM builds WHERE id = ?1", id)
     }
 
     pub fn list_builds(&self) -> Result<Vec<api::Build>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id, doc FROM builds ORDER BY created DESC, id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        rows.map(|r| {
-            let (id, doc) = r?;
-            from_json(&id, &doc)
-        })
-        .collect()
+        self.docs("SELECT id, doc FROM builds ORDER BY created DESC, id")
     }
 
     // Models.
@@ -290,23 +267,37 @@ impl Store {
     }
 
     pub fn model(&self, id: &str) -> Result<api::ModelSummary> {
-        let not_found = || StorageError::NotFound(format!("model {id}"));
-        if !is_valid_id(id) {
-            return Err(not_found());
-        }
-        let doc: Option<String> = self
-            .conn()
-            .query_row("SELECT summary FROM models WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        from_json(id, &doc.ok_or_else(not_found)?)
+        self.doc("model", "SELECT summary FROM models WHERE id = ?1", id)
     }
 
     pub fn model_bytes(&self, id: &str) -> Result<Vec<u8>> {
         self.model(id)?;
         let path = self.model_path(id);
         fs::read(&path).map_err(io(&path))
+    }
+}
+
+impl Store {
+    /// The JSON document `sql` selects for `id`; ids that are not ours are not found.
+    fn doc<T: serde::de::DeserializeOwned>(&self, kind: &str, sql: &str, id: &str) -> Result<T> {
+        let not_found = || StorageError::NotFound(format!("{kind} {id}"));
+        if !is_valid_id(id) {
+            return Err(not_found());
+        }
+        let doc: Option<String> = self.conn().query_row(sql, [id], |r| r.get(0)).optional()?;
+        from_json(id, &doc.ok_or_else(not_found)?)
+    }
+
+    /// Every `(id, document)` row `sql` selects, parsed.
+    fn docs<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|r| {
+            let (id, doc) = r?;
+            from_json(&id, &doc)
+        })
+        .collect()
     }
 }
 

@@ -1,0 +1,103 @@
+//! Datasets as the domain sees them: creating one from an uploaded file
+//! (ingest, Parquet, profile, record), and what a column would be as a target.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{AppError, AppResult};
+use crate::storage::{Store, new_id};
+use crate::{convert, ingest, models, profile, time};
+
+/// Ingests the file at `tmp` (removed afterwards) as a new dataset.
+pub fn create(
+    store: &Store,
+    name: &str,
+    file_label: &str,
+    tmp: PathBuf,
+    bytes: u64,
+    limits: &ingest::Limits,
+) -> AppResult<api::DatasetDetail> {
+    let result = (|| {
+        // Name the file in every message about its content.
+        let ingested = ingest::read_csv(&tmp, limits).map_err(|e| match AppError::from(e) {
+            AppError::Unprocessable {
+                code,
+                message,
+                details,
+            } => AppError::Unprocessable {
+                code,
+                message: format!("{file_label}: {message}"),
+                details,
+            },
+            other => other,
+        })?;
+        let mut frame = ingested.frame;
+        let id = new_id();
+        let parquet_tmp = store.temp_path();
+        ingest::write_parquet(&mut frame, &parquet_tmp)?;
+        let profile =
+            profile::profile(&frame).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
+        store.persist(&parquet_tmp, &store.dataset_path(&id))?;
+        let detail = api::DatasetDetail {
+            summary: api::DatasetSummary {
+                id,
+                name: name.to_owned(),
+                rows: frame.height() as u64,
+                columns: frame.width() as u32,
+                bytes,
+                created: time::now_rfc3339(),
+            },
+            profile,
+            notes: ingested.notes,
+        };
+        store.insert_dataset(&detail)?;
+        Ok(detail)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Rewrites the uploaded file at `tmp` (removed) from Latin-1 to UTF-8; returns the new file.
+pub fn transcode_latin1(store: &Store, tmp: PathBuf) -> AppResult<PathBuf> {
+    let utf8 = store.temp_path();
+    let converted = ingest::latin1_to_utf8(&tmp, &utf8);
+    let _ = std::fs::remove_file(&tmp);
+    if let Err(e) = converted {
+        let _ = std::fs::remove_file(&utf8);
+        return Err(e.into());
+    }
+    Ok(utf8)
+}
+
+/// The dataset must have `column`, or the request names the one it lacks.
+pub fn require_column(detail: &api::DatasetDetail, column: &str) -> AppResult<()> {
+    if detail.profile.columns.iter().any(|c| c.name == column) {
+        return Ok(());
+    }
+    Err(AppError::unprocessable(
+        "unknown_column",
+        format!("the dataset has no column `{column}`"),
+    ))
+}
+
+/// The task, classes and missing count of `column` as a target.
+pub fn target_info(parquet: &Path, column: &str) -> AppResult<api::TargetInfo> {
+    let frame = ingest::read_parquet(parquet)?;
+    let col = frame
+        .column(column)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let one = polars::prelude::DataFrame::new_infer_height(vec![col.clone()])
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let data = convert::frame_to_dataset(&one)?;
+    let values = data.require(column)?;
+    let task = automl::detect_task(column, values)?;
+    let (target, _) = automl::Target::encode(column, values, task)?;
+    let classes = match target {
+        automl::Target::Classes { classes, .. } => classes,
+        automl::Target::Regression(_) => Vec::new(),
+    };
+    Ok(api::TargetInfo {
+        task: models::to_api_task(task),
+        classes,
+        missing: col.null_count() as u64,
+    })
+}
