@@ -10,6 +10,7 @@ mod artifact;
 mod data;
 mod encode;
 mod error;
+mod explain;
 mod gbdt;
 mod linear;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub use artifact::{FORMAT_VERSION, FittedModel, ModelArtifact, Predictions, Sche
 pub use data::{Column, Dataset, category_label};
 pub use encode::{FeatureKind, FeatureStats};
 pub use error::{Error, Result};
+pub use explain::Explanation;
 pub use gbdt::{Booster, GbdtParams, Objective};
 pub use linear::{LinearModel, LinearParams};
 pub use metrics::{Metric, MetricValue};

@@ -1,0 +1,609 @@
+//! SHAP explanations in the model's raw output space (the value, the
+//! log-odds of the positive class, or one logit per class), one contribution
+//! per input column of the schema, so that for every row and output
+//! `base + sum(contributions) = raw output`.
+//!
+//! - Boosted trees: exact path-dependent TreeSHAP (Lundberg et al. 2018,
+//!   Algorithm 2), using the training rows that reached each node as cover.
+//!   O(T · L · D²) per row.
+//! - Linear models: exact SHAP for independent features, `w · (x - E[x])`,
+//!   with `E[x]` from the training statistics in the schema; one-hot and
+//!   missing-indicator columns are summed back into their source column.
+//! - Baseline: every contribution is zero.
+
+use crate::artifact::{FittedModel, ModelArtifact};
+use crate::data::Dataset;
+use crate::encode::{FeatureStats, LinearColumn, LinearEncoder, tree_matrix};
+use crate::error::Result;
+use crate::gbdt::{Booster, Tree};
+use crate::linear::LinearModel;
+use crate::task::Task;
+
+/// SHAP values for a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// Input columns, in schema order.
+    pub features: Vec<String>,
+    /// What each output is: `value` (regression), the positive class
+    /// (binary, as log-odds), or each class (multiclass, as logits).
+    pub outputs: Vec<String>,
+    /// Expected raw output per output.
+    pub base: Vec<f64>,
+    /// Raw model output, `rows * outputs`, row-major.
+    pub raw: Vec<f64>,
+    /// `rows * outputs * features`, row-major.
+    pub values: Vec<f64>,
+}
+
+impl Explanation {
+    pub fn n_rows(&self) -> usize {
+        self.raw.len() / self.outputs.len().max(1)
+    }
+
+    /// Contributions of `row` to `output`, one per feature.
+    pub fn row(&self, row: usize, output: usize) -> &[f64] {
+        let f = self.features.len();
+        let start = (row * self.outputs.len() + output) * f;
+        &self.values[start..start + f]
+    }
+}
+
+impl ModelArtifact {
+    /// Explains every row of `data` (columns matched by name, as for `predict`).
+    pub fn explain(&self, data: &Dataset) -> Result<Explanation> {
+        let schema = &self.schema;
+        let rows: Vec<usize> = (0..data.n_rows()).collect();
+        let features: Vec<String> = schema.features.iter().map(|f| f.name.clone()).collect();
+        let outputs: Vec<String> = match schema.task {
+            Task::Regression => vec!["value".to_owned()],
+            Task::Binary => vec![schema.classes[1].clone()],
+            Task::Multiclass => schema.classes.clone(),
+        };
+        let (k, nf) = (outputs.len(), features.len());
+        let (base, raw, values) = match &self.model {
+            FittedModel::Baseline { outputs: o } => {
+                tree_matrix(&schema.features, data, &rows[..0])?;
+                let base = match schema.task {
+                    Task::Regression => o.clone(),
+                    Task::Binary => vec![logit(o[1])],
+                    Task::Multiclass => o.iter().map(|p| p.max(1e-300).ln()).collect(),
+                };
+                let raw = rows.iter().flat_map(|_| base.iter().copied()).collect();
+                (base, raw, vec![0.0; rows.len() * k * nf])
+            }
+            FittedModel::Linear { encoder, model } => {
+                let x = encoder.transform(&schema.features, data, &rows)?;
+                let raw = model.raw(&x);
+                let (base, values) = linear_shap(encoder, model, &schema.features, &x);
+                (base, raw, values)
+            }
+            FittedModel::Gbdt { booster } => {
+                let cols = tree_matrix(&schema.features, data, &rows)?;
+                let raw = booster.raw(&cols);
+                let (base, values) = tree_shap(booster, &cols);
+                (base, raw, values)
+            }
+        };
+        Ok(Explanation {
+            features,
+            outputs,
+            base,
+            raw,
+            values,
+        })
+    }
+
+    /// Raw model output (`rows * outputs`): what [`Explanation`] decomposes.
+    pub fn raw(&self, data: &Dataset) -> Result<Vec<f64>> {
+        Ok(self.explain(data)?.raw)
+    }
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-15, 1.0 - 1e-15);
+    (p / (1.0 - p)).ln()
+}
+
+/// Expected value of each encoded column over the training rows, and the
+/// schema feature each encoded column comes from.
+fn encoded_means(encoder: &LinearEncoder, features: &[FeatureStats]) -> (Vec<f64>, Vec<usize>) {
+    let mut means = Vec::with_capacity(encoder.width());
+    let mut source = Vec::with_capacity(encoder.width());
+    for c in &encoder.columns {
+        match c {
+            LinearColumn::Numeric {
+                feature,
+                fill,
+                mean,
+                scale,
+                indicator,
+            } => {
+                let s = &features[*feature];
+                let rows = s.rows.max(1) as f64;
+                let missing = s.missing.min(s.rows) as f64;
+                let observed = if s.mean.is_finite() { s.mean } else { *fill };
+                let filled = ((rows - missing) * observed + missing * fill) / rows;
+                means.push((filled - mean) / scale);
+                source.push(*feature);
+                if *indicator {
+                    means.push(missing / rows);
+                    source.push(*feature);
+                }
+            }
+            LinearColumn::OneHot { feature, levels } => {
+                let s = &features[*feature];
+                let rows = s.rows.max(1) as f64;
+                for l in 0..levels.len() {
+                    let count = s.level_counts.get(l).copied().unwrap_or(0) as f64;
+                    means.push(count / rows);
+                    source.push(*feature);
+                }
+            }
+        }
+    }
+    (means, source)
+}
+
+/// `(base, values)` for row-major encoded rows `x`.
+fn linear_shap(
+    encoder: &LinearEncoder,
+    model: &LinearModel,
+    features: &[FeatureStats],
+    x: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
+    let (means, source) = encoded_means(encoder, features);
+    let (w, k, nf) = (model.width, model.outputs, features.len());
+    let base: Vec<f64> = (0..k)
+        .map(|o| {
+            let weights = &model.weights[o * w..(o + 1) * w];
+            model.intercepts[o] + weights.iter().zip(&means).map(|(a, b)| a * b).sum::<f64>()
+        })
+        .collect();
+    let n = x.len() / w.max(1);
+    let mut values = vec![0.0; n * k * nf];
+    for r in 0..n {
+        let row = &x[r * w..(r + 1) * w];
+        for o in 0..k {
+            let weights = &model.weights[o * w..(o + 1) * w];
+            let out = &mut values[(r * k + o) * nf..(r * k + o + 1) * nf];
+            for j in 0..w {
+                out[source[j]] += weights[j] * (row[j] - means[j]);
+            }
+        }
+    }
+    (base, values)
+}
+
+/// `(base, values)` for column-major tree features.
+fn tree_shap(booster: &Booster, cols: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    let (k, nf) = (booster.outputs, booster.n_features);
+    let mut base = booster.base_score.clone();
+    for (t, tree) in booster.trees.iter().enumerate() {
+        base[t % k] += expected_value(tree);
+    }
+    let n = cols.first().map_or(0, Vec::len);
+    let mut values = vec![0.0; n * k * nf];
+    let mut path = Vec::new();
+    let mut x = vec![0.0; nf];
+    for r in 0..n {
+        for (f, c) in cols.iter().enumerate() {
+            x[f] = c[r];
+        }
+        for (t, tree) in booster.trees.iter().enumerate() {
+            let o = t % k;
+            let phi = &mut values[(r * k + o) * nf..(r * k + o + 1) * nf];
+            tree_shap_row(tree, &x, phi, &mut path);
+        }
+    }
+    (base, values)
+}
+
+/// Mean leaf value weighted by the training rows reaching each leaf.
+pub(crate) fn expected_value(tree: &Tree) -> f64 {
+    let root = f64::from(tree.nodes[0].count.max(1));
+    tree.nodes
+        .iter()
+        .filter(|n| n.is_leaf())
+        .map(|n| n.value * f64::from(n.count) / root)
+        .sum()
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PathElement {
+    feature: usize,
+    zero_fraction: f64,
+    one_fraction: f64,
+    weight: f64,
+}
+
+/// No feature: the element that starts every path.
+const NO_FEATURE: usize = usize::MAX;
+
+/// Adds this tree's contributions for one row `x` to `phi`.
+fn tree_shap_row(tree: &Tree, x: &[f64], phi: &mut [f64], path: &mut Vec<PathElement>) {
+    if tree.nodes.len() < 2 {
+        return;
+    }
+    recurse(tree, x, phi, path, 0, 0, 0, 1.0, 1.0, NO_FEATURE);
+}
+
+/// The recursion of Algorithm 2. Each call owns the slice of `buf` that
+/// starts right after its parent's; the parent's path has `depth` elements
+/// (`depth + 1` counting the one this call adds).
+#[allow(clippy::too_many_arguments)]
+fn recurse(
+    tree: &Tree,
+    x: &[f64],
+    phi: &mut [f64],
+    buf: &mut Vec<PathElement>,
+    parent_start: usize,
+    node: usize,
+    depth: usize,
+    zero_fraction: f64,
+    one_fraction: f64,
+    feature: usize,
+) {
+    let start = parent_start + depth + 1;
+    if buf.len() < start + depth + 2 {
+        buf.resize(start + depth + 2, PathElement::default());
+    }
+    buf.copy_within(parent_start..parent_start + depth, start);
+    let path = &mut buf[start..start + depth + 1];
+    extend(path, depth, zero_fraction, one_fraction, feature);
+    let n = &tree.nodes[node];
+    if n.is_leaf() {
+        for i in 1..=depth {
+            let w = unwound_sum(path, depth, i);
+            let e = path[i];
+            phi[e.feature] += w * (e.one_fraction - e.zero_fraction) * n.value;
+        }
+        return;
+    }
+    let v = x[n.feature as usize];
+    let goes_left = if v.is_nan() {
+        n.default_left
+    } else {
+        v <= n.threshold
+    };
+    let (hot, cold) = if goes_left {
+        (n.left, n.right)
+    } else {
+        (n.right, n.left)
+    };
+    let (hot, cold) = (hot as usize, cold as usize);
+    let cover = f64::from(n.count.max(1));
+    let hot_zero = f64::from(tree.nodes[hot].count) / cover;
+    let cold_zero = f64::from(tree.nodes[cold].count) / cover;
+    let split = n.feature as usize;
+    let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+    let mut depth = depth;
+    if let Some(i) = (1..=depth).find(|&i| path[i].feature == split) {
+        incoming_zero = path[i].zero_fraction;
+        incoming_one = path[i].one_fraction;
+        unwind(path, depth, i);
+        depth -= 1;
+    }
+    recurse(
+        tree,
+        x,
+        phi,
+        buf,
+        start,
+        hot,
+        depth + 1,
+        hot_zero * incoming_zero,
+        incoming_one,
+        split,
+    );
+    recurse(
+        tree,
+        x,
+        phi,
+        buf,
+        start,
+        cold,
+        depth + 1,
+        cold_zero * incoming_zero,
+        0.0,
+        split,
+    );
+}
+
+fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: usize) {
+    path[depth] = PathElement {
+        feature,
+        zero_fraction: zero,
+        one_fraction: one,
+        weight: if depth == 0 { 1.0 } else { 0.0 },
+    };
+    let d = (depth + 1) as f64;
+    for i in (0..depth).rev() {
+        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / d;
+        path[i].weight = zero * path[i].weight * (depth - i) as f64 / d;
+    }
+}
+
+fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
+    let one = path[index].one_fraction;
+    let zero = path[index].zero_fraction;
+    let d = (depth + 1) as f64;
+    let mut next = path[depth].weight;
+    for i in (0..depth).rev() {
+        if one != 0.0 {
+            let tmp = path[i].weight;
+            path[i].weight = next * d / ((i + 1) as f64 * one);
+            next = tmp - path[i].weight * zero * (depth - i) as f64 / d;
+        } else {
+            path[i].weight = path[i].weight * d / (zero * (depth - i) as f64);
+        }
+    }
+    for i in index..depth {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero_fraction = path[i + 1].zero_fraction;
+        path[i].one_fraction = path[i + 1].one_fraction;
+    }
+}
+
+/// The total weight the path would have with element `index` removed.
+fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
+    let one = path[index].one_fraction;
+    let zero = path[index].zero_fraction;
+    let d = (depth + 1) as f64;
+    let mut next = path[depth].weight;
+    let mut total = 0.0;
+    for i in (0..depth).rev() {
+        if one != 0.0 {
+            let tmp = next * d / ((i + 1) as f64 * one);
+            total += tmp;
+            next = path[i].weight - tmp * zero * (depth - i) as f64 / d;
+        } else if zero != 0.0 {
+            total += path[i].weight / zero / ((depth - i) as f64 / d);
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gbdt::{GbdtParams, fit};
+    use crate::rng::Rng;
+    use crate::task::Target;
+
+    fn synthetic(n: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let mut rng = Rng::new(seed);
+        let cols: Vec<Vec<f64>> = (0..4)
+            .map(|f| {
+                (0..n)
+                    .map(|_| {
+                        if f == 1 && rng.next_f64() < 0.15 {
+                            f64::NAN
+                        } else {
+                            rng.next_f64() * 4.0 - 2.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let y = (0..n)
+            .map(|r| {
+                let x1 = if cols[1][r].is_nan() { 3.0 } else { cols[1][r] };
+                (cols[0][r] * 2.0).sin() + x1 * cols[2][r] + f64::from(u8::from(cols[3][r] > 0.5))
+            })
+            .collect();
+        (cols, y)
+    }
+
+    fn booster(target: &Target, cols: &[Vec<f64>]) -> Booster {
+        let params = GbdtParams {
+            n_rounds: 20,
+            max_leaves: 8,
+            min_samples_leaf: 5,
+            early_stopping_rounds: 0,
+            ..Default::default()
+        };
+        fit(cols, target, None, &params, &|| false).unwrap().0
+    }
+
+    /// `E[f(x) | x_S]` under the path-dependent (cover-weighted) model.
+    fn conditional(tree: &Tree, node: usize, x: &[f64], known: u32) -> f64 {
+        let n = &tree.nodes[node];
+        if n.is_leaf() {
+            return n.value;
+        }
+        let (l, r) = (n.left as usize, n.right as usize);
+        if known & (1 << n.feature) != 0 {
+            let v = x[n.feature as usize];
+            let left = if v.is_nan() {
+                n.default_left
+            } else {
+                v <= n.threshold
+            };
+            conditional(tree, if left { l } else { r }, x, known)
+        } else {
+            let c = f64::from(n.count);
+            (f64::from(tree.nodes[l].count) * conditional(tree, l, x, known)
+                + f64::from(tree.nodes[r].count) * conditional(tree, r, x, known))
+                / c
+        }
+    }
+
+    /// Shapley values by enumerating every subset of features.
+    fn brute_force(tree: &Tree, x: &[f64]) -> Vec<f64> {
+        let m = x.len();
+        let fact = |k: usize| (1..=k).map(|v| v as f64).product::<f64>();
+        (0..m)
+            .map(|i| {
+                (0u32..1 << m)
+                    .filter(|s| s & (1 << i) == 0)
+                    .map(|s| {
+                        let size = s.count_ones() as usize;
+                        let w = fact(size) * fact(m - size - 1) / fact(m);
+                        w * (conditional(tree, 0, x, s | (1 << i)) - conditional(tree, 0, x, s))
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tree_shap_equals_exact_shapley_values() {
+        let (cols, y) = synthetic(300, 7);
+        let b = booster(&Target::Regression(y), &cols);
+        let mut path = Vec::new();
+        let mut checked = 0;
+        for r in 0..40 {
+            let x: Vec<f64> = cols.iter().map(|c| c[r]).collect();
+            for tree in b.trees.iter().take(6) {
+                let mut phi = vec![0.0; 4];
+                tree_shap_row(tree, &x, &mut phi, &mut path);
+                let exact = brute_force(tree, &x);
+                for (a, e) in phi.iter().zip(&exact) {
+                    assert!((a - e).abs() < 1e-12, "row {r}: {phi:?} vs {exact:?}");
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 240);
+    }
+
+    #[test]
+    fn tree_contributions_add_up_for_every_objective() {
+        let (cols, y) = synthetic(300, 11);
+        let binary: Vec<usize> = y.iter().map(|&v| usize::from(v > 0.5)).collect();
+        let three: Vec<usize> = y
+            .iter()
+            .map(|&v| {
+                if v < 0.0 {
+                    0
+                } else if v < 1.2 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let targets = [
+            Target::Regression(y),
+            Target::Classes {
+                classes: vec!["a".into(), "b".into()],
+                y: binary,
+            },
+            Target::Classes {
+                classes: vec!["a".into(), "b".into(), "c".into()],
+                y: three,
+            },
+        ];
+        for target in &targets {
+            let b = booster(target, &cols);
+            let raw = b.raw(&cols);
+            let (base, values) = tree_shap(&b, &cols);
+            let (k, nf) = (b.outputs, b.n_features);
+            for r in 0..300 {
+                for o in 0..k {
+                    let phi = &values[(r * k + o) * nf..(r * k + o + 1) * nf];
+                    let total = base[o] + phi.iter().sum::<f64>();
+                    assert!(
+                        (total - raw[r * k + o]).abs() < 1e-9,
+                        "row {r} output {o}: {total} vs {}",
+                        raw[r * k + o]
+                    );
+                }
+            }
+            assert!(values.iter().any(|v| v.abs() > 1e-6));
+        }
+    }
+
+    fn artifact(
+        task: Task,
+        classes: Vec<String>,
+        model: FittedModel,
+        features: Vec<FeatureStats>,
+    ) -> ModelArtifact {
+        ModelArtifact {
+            format_version: crate::artifact::FORMAT_VERSION,
+            kiln_version: "test".into(),
+            created: String::new(),
+            schema: crate::artifact::Schema {
+                target: "y".into(),
+                task,
+                classes,
+                features,
+            },
+            model,
+            params: String::new(),
+            metrics: Vec::new(),
+            training_rows: 0,
+        }
+    }
+
+    #[test]
+    fn linear_contributions_add_up_and_sum_one_hot_columns_back() {
+        use crate::data::Column;
+        use crate::linear::LinearParams;
+        let n = 200;
+        let mut rng = Rng::new(3);
+        let num: Vec<f64> = (0..n)
+            .map(|i| if i % 9 == 0 { f64::NAN } else { rng.normal() })
+            .collect();
+        let cat: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 7 != 0).then(|| ["red", "green", "blue"][i % 3].to_owned()))
+            .collect();
+        let data = Dataset::new(vec![
+            ("num".into(), Column::Numeric(num.clone())),
+            ("cat".into(), Column::Categorical(cat)),
+        ])
+        .unwrap();
+        let rows: Vec<usize> = (0..n).collect();
+        let features = vec![
+            FeatureStats::fit("num", data.column("num").unwrap(), &rows),
+            FeatureStats::fit("cat", data.column("cat").unwrap(), &rows),
+        ];
+        let encoder = LinearEncoder::fit(&features);
+        let x = encoder.transform(&features, &data, &rows).unwrap();
+        let y: Vec<usize> = (0..n)
+            .map(|i| (i % 3 + usize::from(num[i] > 0.0)) % 3)
+            .collect();
+        for (task, classes, target) in [
+            (
+                Task::Regression,
+                vec![],
+                Target::Regression(num.iter().map(|v| v.max(0.0) + 1.0).collect()),
+            ),
+            (
+                Task::Multiclass,
+                vec!["a".into(), "b".into(), "c".into()],
+                Target::Classes {
+                    classes: vec!["a".into(), "b".into(), "c".into()],
+                    y: y.clone(),
+                },
+            ),
+        ] {
+            let model =
+                LinearModel::fit(&x, encoder.width(), &target, &LinearParams::default()).unwrap();
+            let a = artifact(
+                task,
+                classes,
+                FittedModel::Linear {
+                    encoder: encoder.clone(),
+                    model,
+                },
+                features.clone(),
+            );
+            let e = a.explain(&data).unwrap();
+            let k = e.outputs.len();
+            assert_eq!(e.features, ["num", "cat"]);
+            for r in 0..n {
+                for o in 0..k {
+                    let total = e.base[o] + e.row(r, o).iter().sum::<f64>();
+                    assert!((total - e.raw[r * k + o]).abs() < 1e-9);
+                }
+            }
+            // The mean contribution over the training rows is zero.
+            for f in 0..2 {
+                let mean: f64 = (0..n).map(|r| e.row(r, 0)[f]).sum::<f64>() / n as f64;
+                assert!(mean.abs() < 1e-9, "feature {f}: {mean}");
+            }
+        }
+    }
+}
