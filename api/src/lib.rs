@@ -276,6 +276,96 @@ pub struct ModelSummary {
     pub features: Vec<FeatureInfo>,
     pub classes: Vec<String>,
     pub artifact_bytes: u64,
+    /// Global explanations computed after the build (absent for older models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insights: Option<Insights>,
+}
+
+/// Global explanations of a model on a sample of its training rows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Insights {
+    pub sample_rows: u64,
+    /// What the SHAP values are in, e.g. "log-odds of yes".
+    pub space: String,
+    /// Every feature, most important first.
+    pub importance: Vec<Importance>,
+    /// The SHAP value of each sampled row, for the most important features.
+    pub beeswarm: Vec<Beeswarm>,
+    /// Partial dependence of the prediction on the most important features.
+    pub dependence: Vec<Dependence>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Importance {
+    pub feature: String,
+    pub mean_abs_shap: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Beeswarm {
+    pub feature: String,
+    /// `(shap, position of the feature value in [0, 1] or null when missing)`.
+    pub points: Vec<(f64, Option<f64>)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Dependence {
+    pub feature: String,
+    pub categorical: bool,
+    pub grid: Vec<serde_json::Value>,
+    /// What each curve is: "prediction" or "P(class)".
+    pub outputs: Vec<String>,
+    pub curves: Vec<Vec<f64>>,
+}
+
+/// One row's prediction, explained.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExplainResponse {
+    pub prediction: PredictResponse,
+    pub explanations: Vec<RowExplanation>,
+}
+
+/// SHAP contributions of one row to one model output, in the model's raw
+/// output space: `base + sum(contributions) = raw`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RowExplanation {
+    /// The output explained: "value" or a class label.
+    pub output: String,
+    /// "value", "log-odds" or "logit".
+    pub space: String,
+    pub base: f64,
+    pub raw: f64,
+    /// One per model input, in schema order.
+    pub contributions: Vec<Contribution>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Contribution {
+    pub feature: String,
+    pub shap: f64,
+}
+
+/// The outcome of scoring an uploaded CSV.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BatchReport {
+    pub id: String,
+    pub file_name: String,
+    pub rows: u64,
+    /// Input columns the model does not use (ignored, copied to the output).
+    pub extra_columns: Vec<String>,
+    /// Per column, findings about values the model did not see in training.
+    pub warnings: Vec<InputWarning>,
+    /// Where the scored CSV can be downloaded.
+    pub download: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputWarning {
+    pub column: String,
+    /// "unseen_category", "out_of_range" or "missing".
+    pub kind: String,
+    pub count: u64,
+    pub message: String,
 }
 
 /// Rows to score: each row maps a feature name to a JSON number, string or null.

@@ -165,6 +165,27 @@ pub struct ModelArtifact {
     pub training_rows: u64,
 }
 
+/// A difference between scored data and the training data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputIssue {
+    pub feature: String,
+    pub kind: InputIssueKind,
+    /// Rows affected.
+    pub count: u64,
+    /// Up to three offending values.
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputIssueKind {
+    /// A category training never saw (scored like a missing value).
+    UnseenCategory,
+    /// A number below the training minimum or above its maximum.
+    OutOfRange,
+    /// Missing values in a feature that had none in training.
+    Missing,
+}
+
 /// Predictions for a batch of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Predictions {
@@ -249,6 +270,67 @@ impl ModelArtifact {
                 }
             }
         })
+    }
+
+    /// What in `data` the model did not see in training, per feature:
+    /// unseen categories, numbers outside the training range, missing values
+    /// where training had none. Scoring still works; these are warnings.
+    pub fn check_inputs(&self, data: &Dataset) -> Result<Vec<InputIssue>> {
+        let mut issues = Vec::new();
+        let rows: Vec<usize> = (0..data.n_rows()).collect();
+        for f in &self.schema.features {
+            let col = data.require(&f.name)?;
+            let missing = (0..data.n_rows()).filter(|&r| col.is_missing(r)).count() as u64;
+            if missing > 0 && f.missing == 0 {
+                issues.push(InputIssue {
+                    feature: f.name.clone(),
+                    kind: InputIssueKind::Missing,
+                    count: missing,
+                    examples: Vec::new(),
+                });
+            }
+            match f.kind {
+                crate::encode::FeatureKind::Categorical => {
+                    let known: std::collections::HashSet<&str> =
+                        f.levels.iter().map(String::as_str).collect();
+                    let mut count = 0;
+                    let mut examples: Vec<String> = Vec::new();
+                    for r in 0..data.n_rows() {
+                        if let Some(l) = col.label(r).filter(|l| !known.contains(l.as_str())) {
+                            count += 1;
+                            if examples.len() < 3 && !examples.contains(&l) {
+                                examples.push(l);
+                            }
+                        }
+                    }
+                    if count > 0 {
+                        issues.push(InputIssue {
+                            feature: f.name.clone(),
+                            kind: InputIssueKind::UnseenCategory,
+                            count,
+                            examples,
+                        });
+                    }
+                }
+                crate::encode::FeatureKind::Numeric => {
+                    let values = tree_matrix(std::slice::from_ref(f), data, &rows)?;
+                    let outside: Vec<f64> = values[0]
+                        .iter()
+                        .copied()
+                        .filter(|x| !x.is_nan() && (*x < f.min || *x > f.max))
+                        .collect();
+                    if !outside.is_empty() && f.missing < f.rows {
+                        issues.push(InputIssue {
+                            feature: f.name.clone(),
+                            kind: InputIssueKind::OutOfRange,
+                            count: outside.len() as u64,
+                            examples: outside.iter().take(3).map(|x| x.to_string()).collect(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(issues)
     }
 
     /// The features a data file must have.

@@ -514,6 +514,113 @@ mod tests {
         }
     }
 
+    fn reference(name: &str) -> serde_json::Value {
+        let path = format!("{}/test_data/reference/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    /// Appends a dumped LightGBM node and its subtree, parents before children.
+    fn convert_node(v: &serde_json::Value, nodes: &mut Vec<crate::gbdt::Node>) -> u32 {
+        let at = nodes.len();
+        if v.get("leaf_value").is_some() {
+            nodes.push(crate::gbdt::Node {
+                feature: 0,
+                threshold: 0.0,
+                default_left: false,
+                left: 0,
+                right: 0,
+                value: v["leaf_value"].as_f64().unwrap(),
+                count: v["leaf_count"].as_u64().unwrap() as u32,
+            });
+            return at as u32;
+        }
+        assert_eq!(v["decision_type"], "<=");
+        nodes.push(crate::gbdt::Node {
+            feature: v["split_feature"].as_u64().unwrap() as u32,
+            threshold: v["threshold"].as_f64().unwrap(),
+            // Features without missing values in training never see NaN here.
+            default_left: v["default_left"].as_bool().unwrap(),
+            left: 0,
+            right: 0,
+            value: 0.0,
+            count: v["internal_count"].as_u64().unwrap() as u32,
+        });
+        let left = convert_node(&v["left_child"], nodes);
+        let right = convert_node(&v["right_child"], nodes);
+        nodes[at].left = left;
+        nodes[at].right = right;
+        at as u32
+    }
+
+    /// LightGBM 4.7.0 models and `pred_contrib` values from
+    /// `test_data/reference/make_reference.py`.
+    #[test]
+    fn tree_shap_matches_lightgbm_pred_contrib() {
+        use crate::gbdt::Objective;
+        for (file, objective) in [
+            ("lightgbm_regression.json", Objective::SquaredError),
+            ("lightgbm_binary.json", Objective::Logistic),
+            ("lightgbm_multiclass.json", Objective::Softmax),
+        ] {
+            let r = reference(file);
+            let k = r["num_class"].as_u64().unwrap() as usize;
+            let nf = r["n_features"].as_u64().unwrap() as usize;
+            let trees = r["model"]["tree_info"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    let mut nodes = Vec::new();
+                    convert_node(&t["tree_structure"], &mut nodes);
+                    Tree { nodes }
+                })
+                .collect();
+            let booster = Booster {
+                objective,
+                outputs: k,
+                n_features: nf,
+                // LightGBM folds its starting score into the first trees.
+                base_score: vec![0.0; k],
+                trees,
+            };
+            booster.validate().unwrap();
+            let rows = r["X"].as_array().unwrap();
+            let cols: Vec<Vec<f64>> = (0..nf)
+                .map(|f| {
+                    rows.iter()
+                        .map(|row| row[f].as_f64().unwrap_or(f64::NAN))
+                        .collect()
+                })
+                .collect();
+            assert!(
+                cols[0].iter().any(|x| x.is_nan()),
+                "{file} has missing values"
+            );
+            let raw = booster.raw(&cols);
+            let (base, values) = tree_shap(&booster, &cols);
+            let mut worst: f64 = 0.0;
+            let expected = r["raw"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(r["contrib"].as_array().unwrap());
+            for (i, (want_raw, want)) in expected.enumerate() {
+                for o in 0..k {
+                    let got_raw = raw[i * k + o];
+                    let diff = (got_raw - want_raw[o].as_f64().unwrap()).abs();
+                    assert!(diff < 1e-9, "{file} row {i}: raw differs by {diff}");
+                    let block = &want.as_array().unwrap()[o * (nf + 1)..(o + 1) * (nf + 1)];
+                    worst = worst.max((base[o] - block[nf].as_f64().unwrap()).abs());
+                    for f in 0..nf {
+                        let got = values[(i * k + o) * nf + f];
+                        worst = worst.max((got - block[f].as_f64().unwrap()).abs());
+                    }
+                }
+            }
+            assert!(worst < 1e-9, "{file}: largest difference {worst}");
+        }
+    }
+
     fn artifact(
         task: Task,
         classes: Vec<String>,

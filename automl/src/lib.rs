@@ -12,18 +12,22 @@ mod encode;
 mod error;
 mod explain;
 mod gbdt;
+mod insights;
 mod linear;
 pub mod metrics;
 mod rng;
 mod search;
 mod task;
 
-pub use artifact::{FORMAT_VERSION, FittedModel, ModelArtifact, Predictions, Schema};
+pub use artifact::{
+    FORMAT_VERSION, FittedModel, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema,
+};
 pub use data::{Column, Dataset, category_label};
 pub use encode::{FeatureKind, FeatureStats};
 pub use error::{Error, Result};
 pub use explain::Explanation;
 pub use gbdt::{Booster, GbdtParams, Objective};
+pub use insights::{Beeswarm, Dependence, Importance, Insights};
 pub use linear::{LinearModel, LinearParams};
 pub use metrics::{Metric, MetricValue};
 pub use search::{Control, SearchConfig, SearchEvent, SearchOutcome, TrialRecord, search};

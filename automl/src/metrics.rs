@@ -209,6 +209,79 @@ pub fn macro_f1(y: &[usize], labels: &[usize], k: usize) -> f64 {
 mod tests {
     use super::*;
 
+    /// Values from scikit-learn 1.9.1 on committed vectors (`test_data/reference/`).
+    #[test]
+    fn metrics_match_scikit_learn() {
+        let path = format!(
+            "{}/test_data/reference/sklearn_metrics.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let floats = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let ints = |v: &serde_json::Value| -> Vec<usize> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect()
+        };
+        let close = |got: f64, want: &serde_json::Value, what: &str| {
+            let want = want.as_f64().unwrap();
+            assert!((got - want).abs() < 1e-12, "{what}: {got} vs {want}");
+        };
+        let b = &r["binary"];
+        let y = ints(&b["y_true"]);
+        let p1 = floats(&b["prob"]);
+        let prob: Vec<f64> = p1.iter().flat_map(|&p| [1.0 - p, p]).collect();
+        let labels = argmax_rows(&prob, 2);
+        let rule: Vec<usize> = p1.iter().map(|&p| usize::from(p >= 0.5)).collect();
+        assert_eq!(labels, rule);
+        close(auc(&y, &p1), &b["roc_auc"], "AUC (with ties)");
+        close(log_loss(&y, &prob, 2), &b["log_loss"], "binary log loss");
+        close(accuracy(&y, &labels), &b["accuracy"], "accuracy");
+        close(
+            balanced_accuracy(&y, &labels, 2),
+            &b["balanced_accuracy"],
+            "balanced accuracy",
+        );
+        close(macro_f1(&y, &labels, 2), &b["macro_f1"], "macro F1");
+
+        let m = &r["multiclass"];
+        let y = ints(&m["y_true"]);
+        let prob: Vec<f64> = m["prob"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(floats)
+            .collect();
+        let labels = argmax_rows(&prob, 3);
+        close(
+            log_loss(&y, &prob, 3),
+            &m["log_loss"],
+            "multiclass log loss",
+        );
+        close(accuracy(&y, &labels), &m["accuracy"], "accuracy");
+        close(
+            balanced_accuracy(&y, &labels, 3),
+            &m["balanced_accuracy"],
+            "balanced accuracy",
+        );
+        close(macro_f1(&y, &labels, 3), &m["macro_f1"], "macro F1");
+
+        let g = &r["regression"];
+        let (y, p) = (floats(&g["y_true"]), floats(&g["pred"]));
+        close(rmse(&y, &p), &g["rmse"], "RMSE");
+        close(mae(&y, &p), &g["mae"], "MAE");
+        close(r2(&y, &p), &g["r2"], "R2");
+    }
+
     // Reference values from scikit-learn 1.5 (roc_auc_score, log_loss, f1_score(average="macro")).
     #[test]
     fn auc_matches_sklearn_with_ties() {
