@@ -17,19 +17,8 @@ pub fn create(
     limits: &ingest::Limits,
 ) -> AppResult<api::DatasetDetail> {
     let result = (|| {
-        // Name the file in every message about its content.
-        let ingested = ingest::read_csv(&tmp, limits).map_err(|e| match AppError::from(e) {
-            AppError::Unprocessable {
-                code,
-                message,
-                details,
-            } => AppError::Unprocessable {
-                code,
-                message: format!("{file_label}: {message}"),
-                details,
-            },
-            other => other,
-        })?;
+        let ingested =
+            ingest::read_csv(&tmp, limits).map_err(|e| name_file(file_label, AppError::from(e)))?;
         let mut frame = ingested.frame;
         let id = new_id();
         let parquet_tmp = store.temp_path();
@@ -100,4 +89,20 @@ pub fn target_info(parquet: &Path, column: &str) -> AppResult<api::TargetInfo> {
         classes,
         missing: col.null_count() as u64,
     })
+}
+
+/// Names the file in a message about its content.
+pub fn name_file(file_label: &str, e: AppError) -> AppError {
+    match e {
+        AppError::Unprocessable {
+            code,
+            message,
+            details,
+        } => AppError::Unprocessable {
+            code,
+            message: format!("{file_label}: {message}"),
+            details,
+        },
+        other => other,
+    }
 }

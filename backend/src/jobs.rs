@@ -242,7 +242,16 @@ impl Jobs {
         store
             .write_atomic(&store.model_path(&model_id), &bytes)
             .map_err(|e| BuildError::Failed(e.to_string()))?;
-        let summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
+        let mut summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
+        build.message = "explaining the model".into();
+        self.publish(build);
+        summary.insights = match outcome.artifact.insights(&data, build.seed) {
+            Ok(ins) => Some(models::to_api_insights(&ins).map_err(BuildError::from)?),
+            Err(e) => {
+                tracing::warn!(build = %build.id, error = %e, "no insights for this model");
+                None
+            }
+        };
         store
             .insert_model(&summary)
             .map_err(|e| BuildError::Failed(e.to_string()))?;

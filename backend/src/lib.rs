@@ -5,6 +5,7 @@
 //! directory; CPU-heavy work runs on `spawn_blocking` or the build workers,
 //! never on the async runtime; user input never becomes a path.
 
+pub mod charts;
 pub mod convert;
 pub mod datasets;
 pub mod error;

@@ -194,10 +194,19 @@ fn predict(
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
     );
-    let rows = backend::models::predict_csv(&artifact, input, &mut out)
+    let outcome = backend::models::predict_csv(&artifact, input, &mut out)
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
     drop(out);
     std::fs::rename(&tmp, output)?;
-    eprintln!("wrote {rows} predictions to {}", output.display());
+    if !outcome.extra_columns.is_empty() {
+        eprintln!(
+            "ignored columns the model does not use: {}",
+            outcome.extra_columns.join(", ")
+        );
+    }
+    for w in &outcome.warnings {
+        eprintln!("warning: {}: {}", w.column, w.message);
+    }
+    eprintln!("wrote {} predictions to {}", outcome.rows, output.display());
     Ok(())
 }

@@ -72,6 +72,105 @@ pub fn summary(
             .collect(),
         classes: s.classes.clone(),
         artifact_bytes: bytes,
+        insights: None,
+    }
+}
+
+/// The engine's insights as the API shows them (the same fields).
+pub fn to_api_insights(ins: &automl::Insights) -> Result<api::Insights, AppError> {
+    serde_json::to_value(ins)
+        .and_then(serde_json::from_value)
+        .map_err(|e| AppError::Internal(format!("insights: {e}")))
+}
+
+/// Predictions for JSON rows with each row's SHAP contributions to the
+/// output it shows: the value, the positive class's log-odds, or the
+/// predicted class's logit.
+pub fn explain_json(
+    artifact: &ModelArtifact,
+    req: &api::PredictRequest,
+) -> Result<api::ExplainResponse, AppError> {
+    let data = convert::json_for_model(&req.rows, &artifact.schema)?;
+    let preds = artifact.predict(&data)?;
+    let e = artifact.explain(&data)?;
+    let k = e.outputs.len();
+    let space = match artifact.schema.task {
+        automl::Task::Regression => "value",
+        automl::Task::Binary => "log-odds",
+        automl::Task::Multiclass => "logit",
+    };
+    let explanations = (0..e.n_rows())
+        .map(|r| {
+            let o = match &preds {
+                Predictions::Classes { labels, .. } if k > 1 => labels[r],
+                _ => 0,
+            };
+            api::RowExplanation {
+                output: e.outputs[o].clone(),
+                space: space.to_owned(),
+                base: e.base[o],
+                raw: e.raw[r * k + o],
+                contributions: e
+                    .features
+                    .iter()
+                    .zip(e.row(r, o))
+                    .map(|(f, &shap)| api::Contribution {
+                        feature: f.clone(),
+                        shap,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(api::ExplainResponse {
+        prediction: to_api_predictions(&preds),
+        explanations,
+    })
+}
+
+/// What scoring a CSV found besides the predictions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOutcome {
+    pub rows: usize,
+    /// Input columns the model does not use.
+    pub extra_columns: Vec<String>,
+    pub warnings: Vec<api::InputWarning>,
+}
+
+fn to_api_warning(i: &automl::InputIssue) -> api::InputWarning {
+    let examples = if i.examples.is_empty() {
+        String::new()
+    } else {
+        format!(" (for example {})", i.examples.join(", "))
+    };
+    let (kind, message) = match i.kind {
+        automl::InputIssueKind::UnseenCategory => (
+            "unseen_category",
+            format!(
+                "{} rows have a category training never saw{examples}; they are scored as if the value were missing",
+                i.count
+            ),
+        ),
+        automl::InputIssueKind::OutOfRange => (
+            "out_of_range",
+            format!(
+                "{} values lie outside the training range{examples}; predictions there are extrapolations",
+                i.count
+            ),
+        ),
+        automl::InputIssueKind::Missing => (
+            "missing",
+            format!(
+                "{} rows are missing a value that was never missing in training",
+                i.count
+            ),
+        ),
+    };
+    api::InputWarning {
+        column: i.feature.clone(),
+        kind: kind.to_owned(),
+        count: i.count,
+        message,
     }
 }
 
@@ -117,15 +216,29 @@ pub fn predict_json(
 }
 
 /// Scores a CSV file and writes input columns + `prediction` (+ one
-/// `probability_<class>` column per class). Returns the number of rows.
+/// `probability_<class>` column per class). Columns the model lacks are an
+/// error naming them; extra columns, unseen categories and values outside
+/// the training range are reported.
 pub fn predict_csv(
     artifact: &ModelArtifact,
     input: &Path,
     output: &mut dyn Write,
-) -> Result<usize, AppError> {
+) -> Result<BatchOutcome, AppError> {
     let frame = ingest::read_csv(input, &ingest::Limits::default())?.frame;
     let data = convert::frame_for_model(&frame, &artifact.schema)?;
     let preds = artifact.predict(&data)?;
+    let used: std::collections::HashSet<&str> = artifact.feature_names().collect();
+    let extra_columns = frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .filter(|c| !used.contains(c.as_str()))
+        .collect();
+    let warnings = artifact
+        .check_inputs(&data)?
+        .iter()
+        .map(to_api_warning)
+        .collect();
     let mut header: Vec<String> = frame
         .get_column_names()
         .iter()
@@ -173,7 +286,11 @@ pub fn predict_csv(
         }
         writeln!(output, "{}", cells.join(",")).map_err(io)?;
     }
-    Ok(api.predictions.len())
+    Ok(BatchOutcome {
+        rows: api.predictions.len(),
+        extra_columns,
+        warnings,
+    })
 }
 
 /// One CSV cell: quoted when needed, and neutralised (a leading `'`) when a

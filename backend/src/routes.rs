@@ -19,10 +19,12 @@ use tokio::io::AsyncWriteExt;
 
 use crate::error::{AppError, AppResult};
 use crate::storage::{is_valid_id, new_id};
-use crate::{AppState, datasets, ingest, models, profile, samples, time};
+use crate::{AppState, charts, datasets, ingest, models, profile, samples, time};
 
 /// Rows accepted by one JSON predict call.
 const MAX_PREDICT_ROWS: usize = 10_000;
+/// Rows accepted by one explain call.
+const MAX_EXPLAIN_ROWS: usize = 100;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -51,6 +53,16 @@ pub fn router(state: AppState) -> Router {
             "/models/{id}/predict",
             post(predict).layer(DefaultBodyLimit::max(32 << 20)),
         )
+        .route(
+            "/models/{id}/explain",
+            post(explain).layer(DefaultBodyLimit::max(1 << 20)),
+        )
+        .route("/models/{id}/charts/{name}", get(model_chart))
+        .route(
+            "/models/{id}/batch",
+            post(batch_predict).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/predictions/{id}", get(download_predictions))
         .fallback(|| async { AppError::NotFound("this API route".into()) })
         .with_state(state)
 }
@@ -171,6 +183,38 @@ async fn upload(
             ));
         }
     };
+    let Received {
+        tmp,
+        file_label,
+        size,
+    } = receive_file(&st, &mut multipart).await?;
+    let name = display_name(&file_label);
+    let store = Arc::clone(&st.store);
+    let limits = st.config.limits.clone();
+    let detail = blocking(move || {
+        let tmp = if latin1 {
+            datasets::transcode_latin1(&store, tmp)?
+        } else {
+            tmp
+        };
+        datasets::create(&store, &name, &file_label, tmp, size, &limits)
+    })
+    .await?;
+    tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");
+    Ok((StatusCode::CREATED, Json(detail.summary)))
+}
+
+/// An uploaded file, written to `tmp/`.
+struct Received {
+    tmp: std::path::PathBuf,
+    /// The client's file name without control characters.
+    file_label: String,
+    size: u64,
+}
+
+/// Streams the multipart field `file` to a temporary file under the upload
+/// size limit and the idle timeout; nothing is left behind on failure.
+async fn receive_file(st: &AppState, multipart: &mut Multipart) -> AppResult<Received> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         AppError::bad_request(
             "invalid_upload",
@@ -189,7 +233,6 @@ async fn upload(
             .filter(|c| !c.is_control())
             .take(200)
             .collect();
-        let name = display_name(&file_label);
         let tmp = st.store.temp_path();
         let mut file = tokio::fs::File::create(&tmp)
             .await
@@ -225,23 +268,16 @@ async fn upload(
                 return Err(AppError::Internal(e.to_string()));
             }
         }
-        file.flush()
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if let Err(e) = file.flush().await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(AppError::Internal(e.to_string()));
+        }
         drop(file);
-        let store = Arc::clone(&st.store);
-        let limits = st.config.limits.clone();
-        let detail = blocking(move || {
-            let tmp = if latin1 {
-                datasets::transcode_latin1(&store, tmp)?
-            } else {
-                tmp
-            };
-            datasets::create(&store, &name, &file_label, tmp, size, &limits)
-        })
-        .await?;
-        tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");
-        return Ok((StatusCode::CREATED, Json(detail.summary)));
+        return Ok(Received {
+            tmp,
+            file_label,
+            size,
+        });
     }
     Err(AppError::bad_request(
         "no_file",
@@ -514,19 +550,150 @@ async fn predict(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<api::PredictRequest>,
 ) -> AppResult<Json<api::PredictResponse>> {
+    check_rows(&req, MAX_PREDICT_ROWS, "upload a CSV for more")?;
+    let model = artifact(&st, &id).await?;
+    let out = blocking(move || models::predict_json(&model, &req)).await?;
+    Ok(Json(out))
+}
+
+/// Checks the row count of a JSON predict or explain request.
+fn check_rows(req: &api::PredictRequest, max: usize, more: &str) -> AppResult<()> {
     if req.rows.is_empty() {
         return Err(AppError::unprocessable(
             "no_rows",
             "send at least one row to predict",
         ));
     }
-    if req.rows.len() > MAX_PREDICT_ROWS {
+    if req.rows.len() > max {
         return Err(AppError::unprocessable(
             "too_many_rows",
-            format!("at most {MAX_PREDICT_ROWS} rows per request; upload a CSV for more"),
+            format!("at most {max} rows per request; {more}"),
         ));
     }
+    Ok(())
+}
+
+async fn explain(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<api::PredictRequest>,
+) -> AppResult<Json<api::ExplainResponse>> {
+    check_rows(
+        &req,
+        MAX_EXPLAIN_ROWS,
+        "the model page shows global explanations",
+    )?;
     let model = artifact(&st, &id).await?;
-    let out = blocking(move || models::predict_json(&model, &req)).await?;
+    let out = blocking(move || models::explain_json(&model, &req)).await?;
     Ok(Json(out))
+}
+
+/// `importance.svg`, `beeswarm.svg` or `dependence-<i>.svg` from the model's insights.
+async fn model_chart(
+    State(st): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let summary = st.store.model(&id)?;
+    let ins = summary
+        .insights
+        .ok_or_else(|| AppError::NotFound(format!("explanations of model {id}")))?;
+    let unknown = || AppError::NotFound(format!("chart `{name}`"));
+    let stem = name.strip_suffix(".svg").ok_or_else(unknown)?;
+    let svg = match stem {
+        "importance" => {
+            let items: Vec<(String, f64)> = ins
+                .importance
+                .iter()
+                .take(15)
+                .map(|i| (i.feature.clone(), i.mean_abs_shap))
+                .collect();
+            charts::bars(
+                "Feature importance",
+                &format!("mean |SHAP value| ({})", ins.space),
+                &items,
+            )?
+        }
+        "beeswarm" => charts::beeswarm(
+            &format!("SHAP values of {} sampled rows", ins.sample_rows),
+            &ins.beeswarm,
+        )?,
+        other => {
+            let i: usize = other
+                .strip_prefix("dependence-")
+                .and_then(|i| i.parse().ok())
+                .ok_or_else(unknown)?;
+            charts::dependence(ins.dependence.get(i).ok_or_else(unknown)?)?
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+/// Scores an uploaded CSV; the result is stored for download.
+async fn batch_predict(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> AppResult<(StatusCode, Json<api::BatchReport>)> {
+    let model = artifact(&st, &id).await?;
+    let Received {
+        tmp, file_label, ..
+    } = receive_file(&st, &mut multipart).await?;
+    let store = Arc::clone(&st.store);
+    let report = blocking(move || {
+        let pid = new_id();
+        let out_tmp = store.temp_path();
+        let result = (|| {
+            let file =
+                std::fs::File::create(&out_tmp).map_err(|e| AppError::Internal(e.to_string()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let outcome = models::predict_csv(&model, &tmp, &mut writer)
+                .map_err(|e| datasets::name_file(&file_label, e))?;
+            std::io::Write::flush(&mut writer).map_err(|e| AppError::Internal(e.to_string()))?;
+            drop(writer);
+            store.persist(&out_tmp, &store.predictions_path(&pid))?;
+            Ok(api::BatchReport {
+                download: format!("/api/predictions/{pid}"),
+                id: pid,
+                file_name: file_label.clone(),
+                rows: outcome.rows as u64,
+                extra_columns: outcome.extra_columns,
+                warnings: outcome.warnings,
+            })
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(&out_tmp);
+        result
+    })
+    .await?;
+    tracing::info!(model = %id, rows = report.rows, "batch scored");
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+async fn download_predictions(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    if !is_valid_id(&id) {
+        return Err(AppError::NotFound(format!("predictions {id}")));
+    }
+    let path = st.store.predictions_path(&id);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| AppError::NotFound(format!("predictions {id}")))?;
+    let disposition = format!("attachment; filename=\"kiln-predictions-{id}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }

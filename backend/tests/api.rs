@@ -73,11 +73,20 @@ impl TestApp {
     }
 
     async fn upload(&self, file_name: &str, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
+        self.upload_to("/api/datasets", file_name, bytes).await
+    }
+
+    async fn upload_to(
+        &self,
+        uri: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> (StatusCode, serde_json::Value) {
         let boundary = "kilnboundary7MA4YWxkTrZu0gW";
         let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n").into_bytes();
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let req = Request::post("/api/datasets")
+        let req = Request::post(uri)
             .header(
                 header::CONTENT_TYPE,
                 format!("multipart/form-data; boundary={boundary}"),
@@ -808,4 +817,173 @@ async fn a_stalled_upload_times_out_and_leaves_nothing() {
     );
     let (_, list) = t.json("GET", "/api/datasets", None).await;
     assert_eq!(list, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn explanations_charts_and_batch_predictions() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let (_, build) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 10 }))).await;
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(build["state"], "succeeded", "{build}");
+    let model_id = build["model_id"].as_str().unwrap();
+
+    // Global explanations are stored with the model.
+    let (_, model) = t
+        .json("GET", &format!("/api/models/{model_id}"), None)
+        .await;
+    let ins = &model["insights"];
+    assert_eq!(ins["sample_rows"], 300, "{ins}");
+    let importance = ins["importance"].as_array().unwrap();
+    assert_eq!(importance.len(), 7);
+    let top = importance[0]["feature"].as_str().unwrap();
+    assert!(
+        [
+            "bill_length_mm",
+            "flipper_length_mm",
+            "bill_depth_mm",
+            "island"
+        ]
+        .contains(&top),
+        "{importance:?}"
+    );
+    assert!(!ins["dependence"].as_array().unwrap().is_empty());
+    for chart in ["importance.svg", "beeswarm.svg", "dependence-0.svg"] {
+        let req = Request::get(format!("/api/models/{model_id}/charts/{chart}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, headers) = t.call(req).await;
+        assert_eq!(status, StatusCode::OK, "{chart}");
+        assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+        let svg = String::from_utf8(body).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains(top), "{chart}");
+    }
+    for bad in ["dependence-99.svg", "other.svg", "importance.png"] {
+        let (status, _) = t
+            .json("GET", &format!("/api/models/{model_id}/charts/{bad}"), None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
+    }
+
+    // One row explained: the contributions add up to the explained output.
+    let row = serde_json::json!({ "island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 14.2, "flipper_length_mm": 215, "body_mass_g": 5100, "sex": "female", "year": 2008 });
+    let (status, ex) = t
+        .json(
+            "POST",
+            &format!("/api/models/{model_id}/explain"),
+            Some(serde_json::json!({ "rows": [row] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ex}");
+    assert_eq!(ex["prediction"]["predictions"][0]["value"], "Gentoo");
+    let e = &ex["explanations"][0];
+    assert_eq!(e["output"], "Gentoo");
+    assert_eq!(e["space"], "logit");
+    let sum: f64 = e["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["shap"].as_f64().unwrap())
+        .sum();
+    let (base, raw) = (e["base"].as_f64().unwrap(), e["raw"].as_f64().unwrap());
+    assert!((base + sum - raw).abs() < 1e-9, "{base} + {sum} vs {raw}");
+    let too_many = serde_json::json!({ "rows": vec![row.clone(); 101] });
+    let (status, err) = t
+        .json(
+            "POST",
+            &format!("/api/models/{model_id}/explain"),
+            Some(too_many),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_message(&err).contains("at most 100 rows"));
+
+    // A batch CSV: extra columns ignored and listed, unseen categories and
+    // out-of-range values counted, formulas neutralised in the output.
+    let csv = "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year,note\n\
+               Biscoe,47.5,14.2,215,5100,female,2008,=HYPERLINK(\"x\")\n\
+               Atlantis,39,18,190,3700,male,2009,ok\n\
+               Dream,49,18.5,195,99999,female,2007,big\n";
+    let (status, report) = t
+        .upload_to(
+            &format!("/api/models/{model_id}/batch"),
+            "new penguins.csv",
+            csv.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    assert_eq!(report["rows"], 3);
+    assert_eq!(report["file_name"], "new penguins.csv");
+    assert_eq!(report["extra_columns"], serde_json::json!(["note"]));
+    let warnings = report["warnings"].as_array().unwrap();
+    let find = |col: &str, kind: &str| {
+        warnings
+            .iter()
+            .find(|w| w["column"] == col && w["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} warning for {col}: {warnings:?}"))["count"]
+            .as_u64()
+    };
+    assert_eq!(find("island", "unseen_category"), Some(1));
+    assert_eq!(find("body_mass_g", "out_of_range"), Some(1));
+    let req = Request::get(report["download"].as_str().unwrap())
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, headers) = t.call(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let out = String::from_utf8(body).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year,note,prediction,probability_Adelie,probability_Chinstrap,probability_Gentoo"
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[1].contains("\"'=HYPERLINK(\"\"x\"\")\",Gentoo,"),
+        "{}",
+        lines[1]
+    );
+
+    // A file without a needed column is refused, naming the file and the columns.
+    let (status, err) = t
+        .upload_to(
+            &format!("/api/models/{model_id}/batch"),
+            "partial.csv",
+            b"island,year\nBiscoe,2008\n",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let msg = error_message(&err);
+    assert!(msg.starts_with("partial.csv: "), "{msg}");
+    assert!(
+        msg.contains("bill_length_mm") && msg.contains("flipper_length_mm"),
+        "{msg}"
+    );
+    let (status, err) = t
+        .upload_to(
+            &format!("/api/models/{model_id}/batch"),
+            "broken.csv",
+            b"a,b\n1,2,3\n",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_message(&err).contains("line 2"), "{err}");
+    for uri in [
+        "/api/predictions/0123456789abcdef0123456789abcdef".to_owned(),
+        "/api/predictions/..%2Fkiln.db".to_owned(),
+    ] {
+        let (status, _) = t.json("GET", &uri, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    // Nothing is left in tmp/.
+    let leftovers = std::fs::read_dir(t.dir.join("tmp")).unwrap().count();
+    assert_eq!(leftovers, 0);
 }

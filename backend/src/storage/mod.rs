@@ -90,7 +90,7 @@ impl Store {
     /// files are removed, and builds that were queued or running when the
     /// last process died are marked `interrupted`.
     pub fn open(root: &Path) -> Result<Store> {
-        for dir in ["datasets", "models", "tmp"] {
+        for dir in ["datasets", "models", "predictions", "tmp"] {
             let p = root.join(dir);
             fs::create_dir_all(&p).map_err(io(&p))?;
         }
@@ -147,6 +147,12 @@ impl Store {
     pub fn dataset_path(&self, id: &str) -> PathBuf {
         debug_assert!(is_valid_id(id));
         self.root.join("datasets").join(format!("{id}.parquet"))
+    }
+
+    /// A scored CSV made by a batch prediction.
+    pub fn predictions_path(&self, id: &str) -> PathBuf {
+        debug_assert!(is_valid_id(id));
+        self.root.join("predictions").join(format!("{id}.csv"))
     }
 
     pub fn model_path(&self, id: &str) -> PathBuf {

@@ -1,0 +1,277 @@
+//! Charts drawn with plotters as SVG documents. The browser shows them in
+//! `<img>` elements, where an SVG can run no script; plotters escapes text.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::AppError;
+
+const WIDTH: u32 = 720;
+const FONT: &str = "sans-serif";
+const ACCENT: RGBColor = RGBColor(37, 99, 235);
+const GRID: RGBColor = RGBColor(226, 232, 240);
+const TEXT: RGBColor = RGBColor(51, 65, 85);
+/// Curve colours, one per class.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(37, 99, 235),
+    RGBColor(220, 38, 38),
+    RGBColor(22, 163, 74),
+    RGBColor(217, 119, 6),
+    RGBColor(147, 51, 234),
+    RGBColor(8, 145, 178),
+    RGBColor(219, 39, 119),
+    RGBColor(101, 163, 13),
+];
+
+fn chart_error<E: std::fmt::Display>(e: E) -> AppError {
+    AppError::Internal(format!("drawing a chart: {e}"))
+}
+
+/// A label short enough for an axis.
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(max - 1).collect();
+        format!("{head}…")
+    }
+}
+
+fn render(
+    height: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), AppError>,
+) -> Result<String, AppError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        draw(&root)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// Padding around `[lo, hi]` so points do not sit on the frame.
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    };
+    let span = (hi - lo).abs().max(1e-9);
+    (lo - span * 0.05)..(hi + span * 0.05)
+}
+
+/// Horizontal bars, largest first from the top: `(label, value)`.
+pub fn bars(title: &str, x_label: &str, items: &[(String, f64)]) -> Result<String, AppError> {
+    let n = items.len().max(1);
+    let height = 80 + 26 * n as u32;
+    let max = items.iter().map(|i| i.1).fold(0.0, f64::max).max(1e-12);
+    render(height, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 16).into_font().color(&TEXT))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(170)
+            .build_cartesian_2d(0.0..max * 1.08, -0.5..(n as f64 - 0.5))
+            .map_err(chart_error)?;
+        let labels: Vec<String> = items.iter().map(|i| short(&i.0, 24)).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(GRID)
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                let i = y.round();
+                if (y - i).abs() > 1e-6 || i < 0.0 {
+                    return String::new();
+                }
+                labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
+            })
+            .x_desc(x_label)
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(items.iter().enumerate().map(|(i, (_, v))| {
+                let y = (n - 1 - i) as f64;
+                Rectangle::new([(0.0, y - 0.35), (*v, y + 0.35)], ACCENT.filled())
+            }))
+            .map_err(chart_error)?;
+        Ok(())
+    })
+}
+
+/// Blue (low) to red (high); grey when missing.
+fn value_colour(position: Option<f64>) -> RGBColor {
+    match position {
+        None => RGBColor(148, 163, 184),
+        Some(p) => {
+            let p = p.clamp(0.0, 1.0);
+            let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * p) as u8;
+            RGBColor(mix(37, 220), mix(99, 38), mix(235, 38))
+        }
+    }
+}
+
+/// A SHAP summary: one row of dots per feature (most important on top),
+/// x = SHAP value, colour = the feature's value from low (blue) to high (red).
+pub fn beeswarm(title: &str, swarm: &[api::Beeswarm]) -> Result<String, AppError> {
+    let n = swarm.len().max(1);
+    let height = 90 + 34 * n as u32;
+    let values = swarm.iter().flat_map(|b| b.points.iter().map(|p| p.0));
+    let (lo, hi) = values.fold((0.0f64, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
+    render(height, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 16).into_font().color(&TEXT))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(170)
+            .build_cartesian_2d(padded(lo, hi), -0.5..(n as f64 - 0.5))
+            .map_err(chart_error)?;
+        let labels: Vec<String> = swarm.iter().map(|b| short(&b.feature, 24)).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(GRID)
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                let i = y.round();
+                if (y - i).abs() > 1e-6 || i < 0.0 {
+                    return String::new();
+                }
+                labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
+            })
+            .x_desc("SHAP value (impact on the model output)")
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(LineSeries::new([(0.0, -0.5), (0.0, n as f64 - 0.5)], TEXT))
+            .map_err(chart_error)?;
+        for (i, b) in swarm.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            chart
+                .draw_series(b.points.iter().enumerate().map(|(j, &(x, pos))| {
+                    // Deterministic jitter spreads overlapping dots vertically.
+                    let jitter = ((j as u64).wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0;
+                    Circle::new((x, y + (jitter - 0.5) * 0.6), 2, value_colour(pos).filled())
+                }))
+                .map_err(chart_error)?;
+        }
+        Ok(())
+    })
+}
+
+/// Partial dependence: the mean prediction as one feature sweeps its grid.
+pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
+    let m = d.grid.len().max(1);
+    let all = d.curves.iter().flatten().copied();
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let title = format!("Partial dependence on {}", short(&d.feature, 40));
+    let xs: Vec<f64> = if d.categorical {
+        (0..d.grid.len()).map(|i| i as f64).collect()
+    } else {
+        d.grid
+            .iter()
+            .map(|v| v.as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let (xlo, xhi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let names: Vec<String> = d
+        .grid
+        .iter()
+        .map(|v| short(v.as_str().unwrap_or_default(), 12))
+        .collect();
+    render(340, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 16).into_font().color(&TEXT))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(padded(xlo, xhi), padded(lo, hi))
+            .map_err(chart_error)?;
+        let mut mesh = chart.configure_mesh();
+        mesh.light_line_style(GRID)
+            .x_desc(short(&d.feature, 40))
+            .y_desc("mean prediction")
+            .label_style((FONT, 12).into_font().color(&TEXT));
+        let category = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() > 1e-6 || i < 0.0 {
+                String::new()
+            } else {
+                names.get(i as usize).cloned().unwrap_or_default()
+            }
+        };
+        if d.categorical {
+            mesh.x_labels(m).x_label_formatter(&category);
+        }
+        mesh.draw().map_err(chart_error)?;
+        for (o, curve) in d.curves.iter().enumerate() {
+            let colour = PALETTE[o % PALETTE.len()];
+            let points: Vec<(f64, f64)> = xs.iter().copied().zip(curve.iter().copied()).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .map_err(chart_error)?
+                .label(short(&d.outputs[o], 30))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .map_err(chart_error)?;
+        }
+        if d.curves.len() > 1 {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(GRID)
+                .label_font((FONT, 12).into_font().color(&TEXT))
+                .draw()
+                .map_err(chart_error)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_svg_and_escape_text() {
+        let svg = bars(
+            "Importance",
+            "mean |SHAP|",
+            &[("<script>alert(1)</script>".into(), 2.0), ("b".into(), 1.0)],
+        )
+        .unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(!svg.contains("<script>"));
+        assert!(svg.contains("&lt;script"));
+        let swarm = vec![api::Beeswarm {
+            feature: "x & y".into(),
+            points: vec![(-1.0, Some(0.0)), (2.0, Some(1.0)), (0.5, None)],
+        }];
+        let svg = beeswarm("SHAP", &swarm).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(svg.contains("x &amp; y"));
+        let d = api::Dependence {
+            feature: "colour".into(),
+            categorical: true,
+            grid: vec!["red".into(), "blue".into()],
+            outputs: vec!["P(a)".into(), "P(b)".into()],
+            curves: vec![vec![0.2, 0.7], vec![0.8, 0.3]],
+        };
+        let svg = dependence(&d).unwrap();
+        assert!(svg.contains("\nred\n") && svg.contains("\nblue\n"), "{svg}");
+        assert!(svg.contains("P(b)"));
+    }
+}
