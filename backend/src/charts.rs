@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 const WIDTH: u32 = 720;
 const FONT: &str = "sans-serif";
-const ACCENT: RGBColor = RGBColor(37, 99, 235);
+const ACCENT: RGBColor = RGBColor(180, 72, 31);
 const GRID: RGBColor = RGBColor(226, 232, 240);
 const TEXT: RGBColor = RGBColor(51, 65, 85);
 /// Curve colours, one per class.
@@ -217,15 +217,25 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
         for (o, curve) in d.curves.iter().enumerate() {
             let colour = PALETTE[o % PALETTE.len()];
             let points: Vec<(f64, f64)> = xs.iter().copied().zip(curve.iter().copied()).collect();
+            // Categories have no order: dots only.
+            let line = if d.categorical {
+                Vec::new()
+            } else {
+                points.clone()
+            };
             chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .draw_series(LineSeries::new(line, colour.stroke_width(2)))
                 .map_err(chart_error)?
                 .label(short(&d.outputs[o], 30))
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
                 });
             chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .draw_series(
+                    points.iter().map(|&p| {
+                        Circle::new(p, if d.categorical { 5 } else { 3 }, colour.filled())
+                    }),
+                )
                 .map_err(chart_error)?;
         }
         if d.curves.len() > 1 {

@@ -73,6 +73,26 @@ async fn run_build(studio: &Studio, target: &str, task: &str) -> Result<String> 
     Ok(hint)
 }
 
+/// Sets the what-if input labelled `name` as a person would: picks the
+/// option, or clears the number and types it.
+async fn set_feature(studio: &Studio, name: &str, value: &str) -> Result<()> {
+    let xpath = format!(
+        "//div[@id='predict-form']/label[normalize-space()='{name}']/following-sibling::*[1]"
+    );
+    let control = studio
+        .client
+        .find(fantoccini::Locator::XPath(&xpath))
+        .await
+        .with_context(|| format!("no what-if input for {name}"))?;
+    if control.tag_name().await? == "select" {
+        control.select_by_value(value).await?;
+    } else {
+        control.clear().await?;
+        control.send_keys(value).await?;
+    }
+    Ok(())
+}
+
 #[tokio::test]
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn upload_build_predict_and_download_penguins() -> Result<()> {
@@ -121,7 +141,92 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
         ["Adelie", "Chinstrap", "Gentoo"].contains(&predicted.as_str()),
         "predicted {predicted}"
     );
+    // What if: the typical row is explained at once; changing inputs
+    // re-predicts and redraws the waterfall without pressing anything.
+    let first = studio
+        .wait_text("#waterfall", SHORT, |t| {
+            t.contains("average") && t.contains("this row")
+        })
+        .await?;
+    set_feature(&studio, "island", "Biscoe").await?;
+    set_feature(&studio, "bill_depth_mm", "14").await?;
+    set_feature(&studio, "flipper_length_mm", "228").await?;
+    studio
+        .wait_text("#predicted-value", SHORT, |t| t == "Gentoo")
+        .await?;
+    let gentoo = studio
+        .wait_text("#waterfall", SHORT, |t| {
+            t.contains("flipper_length_mm = 228") || t.contains("bill_depth_mm = 14")
+        })
+        .await?;
+    ensure!(gentoo != first, "the waterfall did not change");
+    set_feature(&studio, "island", "Torgersen").await?;
+    set_feature(&studio, "bill_depth_mm", "19").await?;
+    set_feature(&studio, "bill_length_mm", "37").await?;
+    set_feature(&studio, "flipper_length_mm", "182").await?;
+    studio
+        .wait_text("#predicted-value", SHORT, |t| t == "Adelie")
+        .await?;
+    studio
+        .wait_text("#waterfall", SHORT, |t| {
+            t != gentoo && t.contains("this row")
+        })
+        .await?;
+    let insights = studio
+        .find("#importance-chart", SHORT)
+        .await?
+        .attr("src")
+        .await?
+        .context("importance chart has no src")?;
+    let svg = studio.fetch("GET", &insights, None).await?;
+    ensure!(
+        svg.starts_with("<svg") && svg.contains("flipper_length_mm"),
+        "importance chart: {}",
+        &svg[..svg.len().min(200)]
+    );
     studio.screenshot("3-model").await?;
+
+    // Score a file: extra column kept, unseen category reported, download.
+    let batch = studio.data_dir.join("new penguins.csv");
+    std::fs::write(
+        &batch,
+        "tag,island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year\n\
+         a1,Biscoe,47.5,14.2,215,5100,female,2008\n\
+         a2,Atlantis,39,18,190,3700,male,2009\n\
+         a3,Dream,49,18.5,195,3800,female,2007\n",
+    )?;
+    studio
+        .find("#batch-input", SHORT)
+        .await?
+        .send_keys(&batch.display().to_string())
+        .await?;
+    let report = studio
+        .wait_text("#batch-report", SHORT, |t| t.contains("Scored 3 rows"))
+        .await?;
+    ensure!(
+        report.contains("tag") && report.contains("Atlantis"),
+        "batch report: {report}"
+    );
+    let href = studio
+        .find("#batch-download", SHORT)
+        .await?
+        .attr("href")
+        .await?
+        .context("the download link has no href")?;
+    let scored = studio.fetch("GET", &href, None).await?;
+    let lines: Vec<&str> = scored.lines().collect();
+    ensure!(
+        lines.len() == 4
+            && lines[0].starts_with("tag,island,")
+            && lines[0].contains(",prediction,probability_Adelie"),
+        "scored file: {scored}"
+    );
+    ensure!(
+        lines[1].contains(",Gentoo,"),
+        "first scored row: {}",
+        lines[1]
+    );
+    studio.screenshot("4-batch").await?;
 
     // Download the artifact the button points at.
     let href = studio

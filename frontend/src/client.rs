@@ -111,12 +111,22 @@ pub fn upload(
     on_progress: impl Fn(f64) + 'static,
     on_done: impl Fn(Result<api::DatasetSummary, Failure>) + 'static,
 ) -> ClientResult<()> {
-    let xhr = XmlHttpRequest::new().map_err(js_message)?;
     let url = if latin1 {
         "/api/datasets?encoding=latin1"
     } else {
         "/api/datasets"
     };
+    upload_file(url, file, on_progress, on_done)
+}
+
+/// Posts `file` as the multipart field `file` to `url`, reporting progress in [0, 1].
+pub fn upload_file<T: DeserializeOwned + 'static>(
+    url: &str,
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl Fn(Result<T, Failure>) + 'static,
+) -> ClientResult<()> {
+    let xhr = XmlHttpRequest::new().map_err(js_message)?;
     xhr.open("POST", url).map_err(js_message)?;
     let form = FormData::new().map_err(js_message)?;
     form.append_with_blob_and_filename("file", &file, &file.name())

@@ -81,31 +81,41 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
             .map(|f| typical_text(&f.typical))
             .collect::<Vec<_>>(),
     );
-    let result = RwSignal::new(None::<Result<api::PredictResponse, String>>);
+    let result = RwSignal::new(None::<Result<api::ExplainResponse, String>>);
     let features = StoredValue::new(model.features.clone());
     let model_id = model.id.clone();
+    // Answers can arrive out of order while someone types; keep the latest.
+    let asked = StoredValue::new(0u64);
     let predict = move || {
         let row = form_row(&features.get_value(), &values.get_untracked());
-        let path = format!("/api/models/{model_id}/predict");
+        let path = format!("/api/models/{model_id}/explain");
+        asked.update_value(|n| *n += 1);
+        let ticket = asked.get_value();
         spawn_local(async move {
-            let res = client::post::<_, api::PredictResponse>(
+            let res = client::post::<_, api::ExplainResponse>(
                 &path,
                 &api::PredictRequest { rows: vec![row] },
             )
             .await;
-            result.set(Some(res));
+            if asked.get_value() == ticket {
+                result.set(Some(res));
+            }
         });
     };
     let predict_now = predict.clone();
+    // The typical row is predicted and explained as soon as the page opens.
+    predict();
     let inputs = model.features.iter().enumerate().map(|(i, f)| {
         let input_id = format!("feature-{i}");
+        let again = predict.clone();
         let set = move |ev: leptos::ev::Event| {
             let v = event_target_value(&ev);
             values.update(|vals| vals[i] = v);
+            again();
         };
         let control = match f.kind {
             api::FeatureKind::Numeric => view! {
-                <input id=input_id.clone() type="number" step="any" prop:value=move || values.with(|v| v[i].clone()) on:change=set/>
+                <input id=input_id.clone() type="number" step="any" prop:value=move || values.with(|v| v[i].clone()) on:input=set/>
             }.into_any(),
             api::FeatureKind::Categorical => {
                 let current = values.with_untracked(|v| v[i].clone());
@@ -121,6 +131,23 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
         view! { <label for=input_id>{f.name.clone()}</label>{control} }
     }).collect_view();
     let classes = model.classes.clone();
+    let insights = model.insights.clone().map(|ins| {
+        let base = format!("/api/models/{}/charts", model.id);
+        let dependence = (0..ins.dependence.len()).map(|i| {
+            let feature = ins.dependence[i].feature.clone();
+            view! { <img class="chart" src=format!("{base}/dependence-{i}.svg") alt=format!("Partial dependence on {feature}")/> }
+        }).collect_view();
+        let top: Vec<String> = ins.importance.iter().take(3).map(|i| i.feature.clone()).collect();
+        view! {
+            <h2>"What drives the predictions"</h2>
+            <p class="muted small">{format!("SHAP values of the final model on {} sampled training rows, in {}. Most important: {}.", ins.sample_rows, ins.space, top.join(", "))}</p>
+            <div class="charts" id="insights">
+                <img class="chart" id="importance-chart" src=format!("{base}/importance.svg") alt="Feature importance: mean absolute SHAP value per feature"/>
+                <img class="chart" id="beeswarm-chart" src=format!("{base}/beeswarm.svg") alt="SHAP value of each sampled row per feature, coloured by the feature's value"/>
+                {dependence}
+            </div>
+        }
+    });
 
     view! {
         <div class="title-row">
@@ -135,19 +162,23 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
         <div class="metrics" id="model-metrics">{metrics}</div>
         <p class="muted small">{format!("Hyperparameters: {}", model.params)}</p>
 
-        <h2>"Predict one row"</h2>
+        {insights}
+
+        <h2>"What if"</h2>
+        <p class="muted small">"Every input starts at its median or most frequent value. Change one and the prediction and its explanation update at once."</p>
         <div class="predict">
             <div class="form" id="predict-form">
                 {inputs}
                 <div></div>
-                <button id="predict-button" class="button primary" on:click=move |_| predict_now()>"Predict"</button>
+                <button id="predict-button" class="button" on:click=move |_| predict_now()>"Predict"</button>
             </div>
             <div class="prediction" id="prediction">
                 {move || match result.get() {
-                    None => view! { <p class="muted">"Change the values and press Predict."</p> }.into_any(),
+                    None => view! { <Loading/> }.into_any(),
                     Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
                     Some(Ok(resp)) => {
-                        let Some(p) = resp.predictions.into_iter().next() else { return view! { <p class="muted">"No prediction."</p> }.into_any() };
+                        let explanation = resp.explanations.into_iter().next();
+                        let Some(p) = resp.prediction.predictions.into_iter().next() else { return view! { <p class="muted">"No prediction."</p> }.into_any() };
                         let value = match &p.value { serde_json::Value::String(s) => s.clone(), serde_json::Value::Number(n) => n.as_f64().map(format::number).unwrap_or_default(), other => other.to_string() };
                         let probs = p.probabilities.map(|ps| {
                             let rows = classes.iter().zip(ps).map(|(c, p)| view! {
@@ -155,15 +186,20 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
                             }).collect_view();
                             view! { <table class="data probs"><tbody>{rows}</tbody></table> }
                         });
+                        let inputs = values.get_untracked();
+                        let waterfall = explanation.map(|e| view! { <Waterfall explanation=e inputs=inputs/> });
                         view! {
                             <p class="muted">"Prediction"</p>
                             <p class="predicted" id="predicted-value">{value}</p>
                             {probs}
+                            {waterfall}
                         }.into_any()
                     }
                 }}
             </div>
         </div>
+
+        <BatchPredict model_id=model.id.clone()/>
 
         <h2>"Use it elsewhere"</h2>
         <p>"The downloaded file holds everything needed to score new rows: the schema, the fitted preprocessing and the model. Score a CSV with the "<code>"kiln"</code>" binary:"</p>
@@ -173,6 +209,170 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
             <h2>"Leaderboard of its build"</h2>
             <LeaderboardTable entries=b.leaderboard metric=b.metric/>
             <p class="muted small"><a href=format!("/builds/{}", b.id)>"Open the build"</a></p>
+        })}
+    }
+}
+
+/// One bar of a waterfall: the running total moves from `start` to `end`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub label: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// `s` cut to `max` characters with an ellipsis.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
+}
+
+/// Waterfall steps from the base value to the explained output: the
+/// `max` largest contributions, then the rest summed in one step.
+pub fn waterfall_steps(e: &api::RowExplanation, inputs: &[String], max: usize) -> Vec<Step> {
+    let mut order: Vec<usize> = (0..e.contributions.len()).collect();
+    order.sort_by(|&a, &b| {
+        e.contributions[b]
+            .shap
+            .abs()
+            .total_cmp(&e.contributions[a].shap.abs())
+            .then(a.cmp(&b))
+    });
+    let mut steps = Vec::new();
+    let mut at = e.base;
+    for &i in order.iter().take(max) {
+        let c = &e.contributions[i];
+        let value = inputs
+            .get(i)
+            .map(|v| {
+                if v.trim().is_empty() {
+                    "missing"
+                } else {
+                    v.trim()
+                }
+            })
+            .unwrap_or("");
+        steps.push(Step {
+            label: clip(&format!("{} = {value}", c.feature), 34),
+            start: at,
+            end: at + c.shap,
+        });
+        at += c.shap;
+    }
+    if order.len() > max {
+        let rest: f64 = order[max..].iter().map(|&i| e.contributions[i].shap).sum();
+        steps.push(Step {
+            label: format!("{} other features", order.len() - max),
+            start: at,
+            end: at + rest,
+        });
+    }
+    steps
+}
+
+/// How one row's prediction is built from the average output, feature by feature.
+#[component]
+fn Waterfall(explanation: api::RowExplanation, inputs: Vec<String>) -> impl IntoView {
+    let steps = waterfall_steps(&explanation, &inputs, 10);
+    let (lo, hi) = steps.iter().fold(
+        (
+            explanation.base.min(explanation.raw),
+            explanation.base.max(explanation.raw),
+        ),
+        |(l, h), s| (l.min(s.start).min(s.end), h.max(s.start).max(s.end)),
+    );
+    let span = (hi - lo).max(1e-12);
+    let (left, width, row) = (250.0, 310.0, 24.0);
+    let x = move |v: f64| left + (v - lo) / span * width;
+    let height = row * (steps.len() as f64 + 2.0) + 8.0;
+    let output = match explanation.space.as_str() {
+        "value" => "prediction".to_owned(),
+        space => format!("{space} of {}", explanation.output),
+    };
+    let bars = steps.iter().enumerate().map(|(i, s)| {
+        let y = row * (i as f64 + 1.0);
+        let (a, b) = (x(s.start.min(s.end)), x(s.start.max(s.end)));
+        let delta = s.end - s.start;
+        let class = if delta >= 0.0 { "wf-up" } else { "wf-down" };
+        view! {
+            <text x=(left - 8.0).to_string() y=(y + 16.0).to_string() class="wf-label" text-anchor="end">{s.label.clone()}</text>
+            <rect x=a.to_string() y=(y + 4.0).to_string() width=(b - a).max(1.0).to_string() height=(row - 8.0).to_string() class=class/>
+            <text x=(left + width + 8.0).to_string() y=(y + 16.0).to_string() class="wf-value">{format!("{}{}", if delta >= 0.0 { "+" } else { "−" }, format::number(delta.abs()))}</text>
+        }
+    }).collect_view();
+    let last = row * (steps.len() as f64 + 1.0);
+    view! {
+        <div class="waterfall" id="waterfall">
+            <p class="muted small">{format!("Why: SHAP contributions to the {output}, from the average over training rows ({}) to this row ({}).", format::number(explanation.base), format::number(explanation.raw))}</p>
+            <svg viewBox=format!("0 0 640 {height}") width="100%" role="img" aria-label="SHAP waterfall">
+                <text x=(left - 8.0).to_string() y="16" class="wf-label" text-anchor="end">"average"</text>
+                <line x1=x(explanation.base).to_string() x2=x(explanation.base).to_string() y1="4" y2=last.to_string() class="wf-base"/>
+                {bars}
+                <text x=(left - 8.0).to_string() y=(last + 16.0).to_string() class="wf-label wf-total" text-anchor="end">"this row"</text>
+                <line x1=x(explanation.raw).to_string() x2=x(explanation.raw).to_string() y1=(row).to_string() y2=(last + 20.0).to_string() class="wf-final"/>
+                <text x=(left + width + 8.0).to_string() y=(last + 16.0).to_string() class="wf-value wf-total">{format::number(explanation.raw)}</text>
+            </svg>
+        </div>
+    }
+}
+
+/// Score a CSV file with the model and download the predictions.
+#[component]
+fn BatchPredict(model_id: String) -> impl IntoView {
+    let progress = RwSignal::new(None::<f64>);
+    let report = RwSignal::new(None::<Result<api::BatchReport, String>>);
+    let url = format!("/api/models/{model_id}/batch");
+    let on_pick = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        report.set(None);
+        progress.set(Some(0.0));
+        let started = client::upload_file::<api::BatchReport>(
+            &url,
+            file,
+            move |p| progress.set(Some(p)),
+            move |res| {
+                progress.set(None);
+                report.set(Some(res.map_err(|f| f.message)));
+            },
+        );
+        if let Err(e) = started {
+            progress.set(None);
+            report.set(Some(Err(e)));
+        }
+        // The same file can be picked again.
+        input.set_value("");
+    };
+    view! {
+        <h2>"Score a file"</h2>
+        <p class="muted small">"Upload a CSV with the model's input columns. Extra columns are kept in the output and ignored by the model; the output adds the prediction and, for classes, their probabilities."</p>
+        <label class="button" for="batch-input">"Choose a CSV to score"</label>
+        <input id="batch-input" type="file" accept=".csv,.tsv,.txt,text/csv" class="visually-hidden" on:change=on_pick/>
+        {move || progress.get().map(|p| view! { <progress max="100" value=(p * 100.0).round().to_string()></progress> })}
+        {move || report.get().map(|r| match r {
+            Err(e) => view! { <ErrorBox message=e/> }.into_any(),
+            Ok(r) => {
+                let extra = (!r.extra_columns.is_empty()).then(|| view! {
+                    <p class="muted small">{format!("Ignored columns the model does not use: {}.", r.extra_columns.join(", "))}</p>
+                });
+                let warnings = r.warnings.iter().map(|w| view! {
+                    <li><strong>{w.column.clone()}</strong>": "{w.message.clone()}</li>
+                }).collect_view();
+                let file = format!("{}-predictions.csv", r.file_name.trim_end_matches(".csv"));
+                view! {
+                    <div class="batch-report" id="batch-report">
+                        <p>{format!("Scored {} rows of {}.", r.rows, r.file_name)}</p>
+                        {extra}
+                        <ul class="warnings">{warnings}</ul>
+                        <a class="button primary" id="batch-download" href=r.download.clone() download=file>"Download predictions"</a>
+                    </div>
+                }.into_any()
+            }
         })}
     }
 }
@@ -198,5 +398,43 @@ mod tests {
         assert_eq!(row["x"], serde_json::json!(2.5));
         assert_eq!(row["c"], serde_json::json!("red"));
         assert_eq!(row["y"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn waterfall_runs_from_base_to_output_and_pools_small_contributions() {
+        let e = api::RowExplanation {
+            output: "yes".into(),
+            space: "log-odds".into(),
+            base: -1.0,
+            raw: 0.5,
+            contributions: [
+                ("a", 0.5),
+                ("b", -2.0),
+                ("c", 3.0),
+                ("d", 0.25),
+                ("e", -0.25),
+            ]
+            .iter()
+            .map(|(f, s)| api::Contribution {
+                feature: (*f).into(),
+                shap: *s,
+            })
+            .collect(),
+        };
+        let inputs: Vec<String> = ["1", "x", "", "4", "5"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let steps = waterfall_steps(&e, &inputs, 3);
+        let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["c = missing", "b = x", "a = 1", "2 other features"]
+        );
+        assert_eq!(steps[0].start, -1.0);
+        assert!((steps[3].end - e.raw).abs() < 1e-12);
+        for w in steps.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+        }
     }
 }
