@@ -1,0 +1,261 @@
+//! The artifact as a file: saved and loaded it predicts and explains exactly
+//! as before, and no corruption of it makes loading, predicting or
+//! explaining panic; a corrupted file is either refused with an error or
+//! still a consistent model.
+
+use std::sync::atomic::AtomicBool;
+
+use automl::{Column, Control, Dataset, ModelArtifact, SearchConfig, search};
+
+/// `n` rows: numbers with missing values, a category, and three targets.
+fn data_rows(n: usize) -> Dataset {
+    let x: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 13 == 0 {
+                f64::NAN
+            } else {
+                ((i * 37) % 100) as f64 / 10.0
+            }
+        })
+        .collect();
+    let z: Vec<f64> = (0..n).map(|i| ((i * 11) % 17) as f64).collect();
+    let c: Vec<Option<String>> = (0..n)
+        .map(|i| (i % 9 != 0).then(|| ["red", "green", "blue", "grey"][i % 4].to_owned()))
+        .collect();
+    let value: Vec<f64> = (0..n)
+        .map(|i| {
+            let xi = if x[i].is_nan() { 5.0 } else { x[i] };
+            // Steps and an interaction: boosted trees beat a linear model.
+            let step = if xi > 5.0 { 10.0 } else { 0.0 };
+            step + if i % 4 == 0 && z[i] > 8.0 { 6.0 } else { 0.0 } + (z[i] * 0.7).sin()
+        })
+        .collect();
+    let two: Vec<Option<String>> = value
+        .iter()
+        .map(|v| Some(if *v > 6.0 { "yes" } else { "no" }.to_owned()))
+        .collect();
+    let three: Vec<Option<String>> = value
+        .iter()
+        .map(|v| {
+            Some(
+                if *v < 3.0 {
+                    "low"
+                } else if *v < 12.0 {
+                    "mid"
+                } else {
+                    "high"
+                }
+                .to_owned(),
+            )
+        })
+        .collect();
+    Dataset::new(vec![
+        ("x".into(), Column::Numeric(x)),
+        ("z".into(), Column::Numeric(z)),
+        ("colour".into(), Column::Categorical(c)),
+        ("value".into(), Column::Numeric(value)),
+        ("two".into(), Column::Categorical(two)),
+        ("three".into(), Column::Categorical(three)),
+    ])
+    .unwrap()
+}
+
+/// `data` with `target` and without the other targets.
+fn data() -> Dataset {
+    data_rows(240)
+}
+
+fn for_target(data: &Dataset, target: &str) -> Dataset {
+    let keep = data
+        .columns()
+        .filter(|(n, _)| !["value", "two", "three"].contains(n) || *n == target)
+        .map(|(n, c)| (n.to_owned(), c.clone()))
+        .collect();
+    Dataset::new(keep).unwrap()
+}
+
+fn build(data: &Dataset, target: &str, trials: usize) -> ModelArtifact {
+    let cancel = AtomicBool::new(false);
+    let config = SearchConfig {
+        max_trials: Some(trials),
+        ..SearchConfig::new(target)
+    };
+    let control = Control {
+        deadline: None,
+        cancel: &cancel,
+    };
+    search(data, &config, control, &mut |_| {})
+        .unwrap()
+        .artifact
+}
+
+#[test]
+fn saved_and_loaded_models_predict_and_explain_identically() {
+    let mut families = Vec::new();
+    for target in ["value", "two", "three"] {
+        let data = for_target(&data(), target);
+        // Two trials end on a linear model, six on boosted trees.
+        for trials in [2, 6] {
+            let a = build(&data, target, trials);
+            let bytes = a.to_json();
+            let b = ModelArtifact::from_json(&bytes).unwrap();
+            families.push(b.model.family());
+            assert_eq!(a, b, "{target}");
+            assert_eq!(a.predict(&data).unwrap(), b.predict(&data).unwrap());
+            assert_eq!(a.explain(&data).unwrap(), b.explain(&data).unwrap());
+            assert_eq!(
+                b.to_json(),
+                bytes,
+                "{target}: saving again changes the file"
+            );
+        }
+    }
+    assert!(
+        families.contains(&"linear") && families.contains(&"boosted trees"),
+        "{families:?}"
+    );
+}
+
+/// SplitMix64, so the corruptions are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Every value in the document, as JSON pointers.
+fn pointers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    out.push(at.clone());
+    match v {
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                pointers(x, format!("{at}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                pointers(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn corrupt(doc: &serde_json::Value, rng: &mut Rng, paths: &[String]) -> serde_json::Value {
+    use serde_json::Value;
+    let mut doc = doc.clone();
+    let path = &paths[rng.below(paths.len())];
+    let Some(target) = doc.pointer_mut(path) else {
+        return doc;
+    };
+    let replacement = match rng.below(10) {
+        0 => Value::Null,
+        1 => Value::from(-1),
+        2 => Value::from(u32::MAX),
+        3 => Value::from(1e308),
+        4 => Value::from(0),
+        5 => Value::from("x"),
+        6 => Value::Array(Vec::new()),
+        7 => match target {
+            // Drop the last element or key.
+            Value::Array(a) if !a.is_empty() => {
+                a.pop();
+                return doc;
+            }
+            Value::Object(o) if !o.is_empty() => {
+                let k = o.keys().last().cloned().unwrap_or_default();
+                o.remove(&k);
+                return doc;
+            }
+            _ => Value::from(7),
+        },
+        8 => match target {
+            // Duplicate an element.
+            Value::Array(a) if !a.is_empty() => {
+                let x = a[rng.below(a.len())].clone();
+                a.push(x);
+                return doc;
+            }
+            _ => Value::from(2),
+        },
+        _ => match target {
+            Value::Number(n) => Value::from(n.as_f64().unwrap_or(0.0) * -3.0 + 1.0),
+            _ => Value::Bool(true),
+        },
+    };
+    *target = replacement;
+    doc
+}
+
+#[test]
+fn corrupted_models_are_refused_or_still_score_without_panicking() {
+    let mut rng = Rng(2024);
+    let (mut refused, mut loaded) = (0, 0);
+    for (target, trials) in [("value", 6), ("two", 2), ("three", 6), ("two", 6)] {
+        let data = for_target(&data(), target);
+        let a = build(&data, target, trials);
+        // Scoring a few rows is enough to reach every code path.
+        let data = for_target(&data_rows(24), target);
+        let bytes = a.to_json();
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let mut paths = Vec::new();
+        pointers(&doc, String::new(), &mut paths);
+        for round in 0..150 {
+            let bad = if round % 10 == 0 {
+                // Raw byte damage: truncation or a flipped byte.
+                let mut b = bytes.clone();
+                let at = rng.below(b.len());
+                if rng.below(2) == 0 {
+                    b.truncate(at);
+                } else {
+                    b[at] ^= 1 << rng.below(8);
+                }
+                b
+            } else {
+                let mut d = corrupt(&doc, &mut rng, &paths);
+                for _ in 0..rng.below(3) {
+                    d = corrupt(&d, &mut rng, &paths);
+                }
+                serde_json::to_vec(&d).unwrap()
+            };
+            let outcome = std::panic::catch_unwind(|| match ModelArtifact::from_json(&bad) {
+                Err(e) => {
+                    assert!(!e.to_string().is_empty());
+                    false
+                }
+                Ok(m) => {
+                    // Whatever loads must score and explain without panicking.
+                    let _ = m.predict(&data);
+                    let _ = m.explain(&data);
+                    true
+                }
+            });
+            match outcome {
+                Ok(true) => loaded += 1,
+                Ok(false) => refused += 1,
+                Err(_) => panic!(
+                    "{target}: round {round} panicked on:\n{}",
+                    String::from_utf8_lossy(&bad)
+                        .chars()
+                        .take(3000)
+                        .collect::<String>()
+                ),
+            }
+        }
+    }
+    assert!(refused > 250, "{refused} refused, {loaded} loaded");
+}
