@@ -177,7 +177,7 @@ fn corrupt(doc: &serde_json::Value, rng: &mut Rng, paths: &[String]) -> serde_js
                 return doc;
             }
             Value::Object(o) if !o.is_empty() => {
-                let k = o.keys().last().cloned().unwrap_or_default();
+                let k = o.keys().next_back().cloned().unwrap_or_default();
                 o.remove(&k);
                 return doc;
             }
