@@ -41,6 +41,60 @@ pub enum FittedModel {
     Gbdt {
         booster: Booster,
     },
+    /// A weighted average of models in the raw output space (values,
+    /// log-odds or logits), chosen by greedy ensemble selection.
+    Ensemble {
+        members: Vec<Member>,
+    },
+}
+
+/// One model of an ensemble and its weight (the weights sum to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub weight: f64,
+    pub model: FittedModel,
+}
+
+/// A model's output in the raw space: values, log-odds or logits.
+pub(crate) fn link_inverse(task: Task, probabilities: &[f64], k: usize) -> Vec<f64> {
+    match task {
+        Task::Regression => probabilities.to_vec(),
+        Task::Binary => probabilities
+            .chunks(2)
+            .map(|p| {
+                let q = p[1].clamp(1e-15, 1.0 - 1e-15);
+                (q / (1.0 - q)).ln()
+            })
+            .collect(),
+        Task::Multiclass => probabilities
+            .chunks(k)
+            .flat_map(|row| row.iter().map(|p| p.max(1e-300).ln()).collect::<Vec<_>>())
+            .collect(),
+    }
+}
+
+/// Values or class probabilities from raw outputs.
+pub(crate) fn link(task: Task, raw: Vec<f64>, k: usize) -> Vec<f64> {
+    match task {
+        Task::Regression => raw,
+        Task::Binary => raw
+            .iter()
+            .flat_map(|&z| {
+                let p = sigmoid(z);
+                [1.0 - p, p]
+            })
+            .collect(),
+        Task::Multiclass => raw
+            .chunks(k)
+            .flat_map(|row| {
+                let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
+                row.iter()
+                    .map(move |v| (v - m).exp() / sum)
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+    }
 }
 
 impl FittedModel {
@@ -49,7 +103,41 @@ impl FittedModel {
             FittedModel::Baseline { .. } => "baseline",
             FittedModel::Linear { .. } => "linear",
             FittedModel::Gbdt { .. } => "boosted trees",
+            FittedModel::Ensemble { .. } => "ensemble",
         }
+    }
+
+    /// Raw outputs for `rows` (`rows.len() * outputs`): values, the log-odds
+    /// of the second class, or one logit per class.
+    pub(crate) fn raw(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
+        let k = schema.classes.len();
+        Ok(match self {
+            FittedModel::Baseline { outputs } => {
+                // Still require the inputs, so a baseline rejects the same files as any model.
+                tree_matrix(&schema.features, data, &rows[..0])?;
+                let one = link_inverse(schema.task, outputs, k);
+                rows.iter().flat_map(|_| one.iter().copied()).collect()
+            }
+            FittedModel::Linear { encoder, model } => {
+                model.raw(&encoder.transform(&schema.features, data, rows)?)
+            }
+            FittedModel::Gbdt { booster } => {
+                booster.raw(&tree_matrix(&schema.features, data, rows)?)
+            }
+            FittedModel::Ensemble { members } => {
+                let mut total: Vec<f64> = Vec::new();
+                for m in members {
+                    let raw = m.model.raw(schema, data, rows)?;
+                    if total.is_empty() {
+                        total = vec![0.0; raw.len()];
+                    }
+                    for (t, r) in total.iter_mut().zip(raw) {
+                        *t += m.weight * r;
+                    }
+                }
+                total
+            }
+        })
     }
 
     /// Predictions for `rows` of `data`: values (regression) or class
@@ -60,40 +148,13 @@ impl FittedModel {
         data: &Dataset,
         rows: &[usize],
     ) -> Result<Vec<f64>> {
-        let k = schema.classes.len();
-        let raw = match self {
-            FittedModel::Baseline { outputs } => {
-                // Still require the inputs, so a baseline rejects the same files as any model.
-                tree_matrix(&schema.features, data, &rows[..0])?;
-                return Ok(rows.iter().flat_map(|_| outputs.iter().copied()).collect());
-            }
-            FittedModel::Linear { encoder, model } => {
-                model.raw(&encoder.transform(&schema.features, data, rows)?)
-            }
-            FittedModel::Gbdt { booster } => {
-                booster.raw(&tree_matrix(&schema.features, data, rows)?)
-            }
-        };
-        Ok(match schema.task {
-            Task::Regression => raw,
-            Task::Binary => raw
-                .iter()
-                .flat_map(|&z| {
-                    let p = sigmoid(z);
-                    [1.0 - p, p]
-                })
-                .collect(),
-            Task::Multiclass => raw
-                .chunks(k)
-                .flat_map(|row| {
-                    let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
-                    row.iter()
-                        .map(move |v| (v - m).exp() / sum)
-                        .collect::<Vec<_>>()
-                })
-                .collect(),
-        })
+        if let FittedModel::Baseline { outputs } = self {
+            // Exactly the stored frequencies (the raw round trip would round them).
+            tree_matrix(&schema.features, data, &rows[..0])?;
+            return Ok(rows.iter().flat_map(|_| outputs.iter().copied()).collect());
+        }
+        let raw = self.raw(schema, data, rows)?;
+        Ok(link(schema.task, raw, schema.classes.len()))
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {
@@ -141,6 +202,25 @@ impl FittedModel {
                     || booster.objective != want
                 {
                     return bad("boosted trees do not match the schema");
+                }
+            }
+            FittedModel::Ensemble { members } => {
+                if members.is_empty() || members.len() > 64 {
+                    return bad("an ensemble needs between 1 and 64 members");
+                }
+                let total: f64 = members.iter().map(|m| m.weight).sum();
+                if members
+                    .iter()
+                    .any(|m| !(m.weight.is_finite() && m.weight > 0.0))
+                    || (total - 1.0).abs() > 1e-6
+                {
+                    return bad("ensemble weights must be positive and sum to 1");
+                }
+                for m in members {
+                    if matches!(m.model, FittedModel::Ensemble { .. }) {
+                        return bad("an ensemble cannot contain an ensemble");
+                    }
+                    m.model.validate(schema)?;
                 }
             }
         }
@@ -220,10 +300,16 @@ impl ModelArtifact {
 
     /// Parses and validates an artifact.
     pub fn from_json(bytes: &[u8]) -> Result<ModelArtifact> {
-        let value: serde_json::Value = serde_json::from_slice(bytes)
+        /// Only the version, so a newer format gets a clear message.
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: Option<serde_json::Value>,
+        }
+        let peek: Version = serde_json::from_slice(bytes)
             .map_err(|e| Error::Artifact(format!("not valid JSON: {e}")))?;
-        let version = value
-            .get("format_version")
+        let version = peek
+            .format_version
+            .as_ref()
             .and_then(serde_json::Value::as_u64)
             .ok_or_else(|| {
                 Error::Artifact("no format_version: this is not a Kiln model file".into())
@@ -233,7 +319,7 @@ impl ModelArtifact {
                 "format version {version} is not supported; this Kiln reads versions 1 to {FORMAT_VERSION}"
             )));
         }
-        let artifact: ModelArtifact = serde_json::from_value(value)
+        let artifact: ModelArtifact = serde_json::from_slice(bytes)
             .map_err(|e| Error::Artifact(format!("malformed: {e}")))?;
         artifact.validate()?;
         Ok(artifact)

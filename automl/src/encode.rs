@@ -117,7 +117,7 @@ impl FeatureStats {
 /// Chooses the features a model uses: every column but the target, less
 /// ID-like text columns (nearly every value distinct) and columns with no
 /// value at all.
-pub(crate) fn select_features(data: &Dataset, target: &str, rows: &[usize]) -> Vec<FeatureStats> {
+pub fn select_features(data: &Dataset, target: &str, rows: &[usize]) -> Vec<FeatureStats> {
     data.columns()
         .filter(|(name, _)| *name != target)
         .map(|(name, col)| (col, FeatureStats::fit(name, col, rows)))
@@ -147,7 +147,7 @@ pub(crate) fn select_features(data: &Dataset, target: &str, rows: &[usize]) -> V
 
 /// Dense column-major features for trees: numbers as they are, categories as
 /// their frequency rank (unseen and missing become NaN).
-pub(crate) fn tree_matrix(
+pub fn tree_matrix(
     features: &[FeatureStats],
     data: &Dataset,
     rows: &[usize],

@@ -11,7 +11,7 @@
 //!   missing-indicator columns are summed back into their source column.
 //! - Baseline: every contribution is zero.
 
-use crate::artifact::{FittedModel, ModelArtifact};
+use crate::artifact::{FittedModel, ModelArtifact, link_inverse};
 use crate::data::Dataset;
 use crate::encode::{FeatureStats, LinearColumn, LinearEncoder, tree_matrix};
 use crate::error::Result;
@@ -59,31 +59,8 @@ impl ModelArtifact {
             Task::Binary => vec![schema.classes[1].clone()],
             Task::Multiclass => schema.classes.clone(),
         };
-        let (k, nf) = (outputs.len(), features.len());
-        let (base, raw, values) = match &self.model {
-            FittedModel::Baseline { outputs: o } => {
-                tree_matrix(&schema.features, data, &rows[..0])?;
-                let base = match schema.task {
-                    Task::Regression => o.clone(),
-                    Task::Binary => vec![logit(o[1])],
-                    Task::Multiclass => o.iter().map(|p| p.max(1e-300).ln()).collect(),
-                };
-                let raw = rows.iter().flat_map(|_| base.iter().copied()).collect();
-                (base, raw, vec![0.0; rows.len() * k * nf])
-            }
-            FittedModel::Linear { encoder, model } => {
-                let x = encoder.transform(&schema.features, data, &rows)?;
-                let raw = model.raw(&x);
-                let (base, values) = linear_shap(encoder, model, &schema.features, &x);
-                (base, raw, values)
-            }
-            FittedModel::Gbdt { booster } => {
-                let cols = tree_matrix(&schema.features, data, &rows)?;
-                let raw = booster.raw(&cols);
-                let (base, values) = tree_shap(booster, &cols);
-                (base, raw, values)
-            }
-        };
+        let k = outputs.len();
+        let (base, raw, values) = explain_model(&self.model, schema, data, &rows, k)?;
         Ok(Explanation {
             features,
             outputs,
@@ -99,9 +76,54 @@ impl ModelArtifact {
     }
 }
 
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-15, 1.0 - 1e-15);
-    (p / (1.0 - p)).ln()
+/// `(base, raw, values)` of one model.
+fn explain_model(
+    model: &FittedModel,
+    schema: &crate::artifact::Schema,
+    data: &Dataset,
+    rows: &[usize],
+    k: usize,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let nf = schema.features.len();
+    Ok(match model {
+        FittedModel::Baseline { outputs } => {
+            tree_matrix(&schema.features, data, &rows[..0])?;
+            let base = link_inverse(schema.task, outputs, schema.classes.len());
+            let raw = rows.iter().flat_map(|_| base.iter().copied()).collect();
+            (base, raw, vec![0.0; rows.len() * k * nf])
+        }
+        FittedModel::Linear { encoder, model } => {
+            let x = encoder.transform(&schema.features, data, rows)?;
+            let raw = model.raw(&x);
+            let (base, values) = linear_shap(encoder, model, &schema.features, &x);
+            (base, raw, values)
+        }
+        FittedModel::Gbdt { booster } => {
+            let cols = tree_matrix(&schema.features, data, rows)?;
+            let raw = booster.raw(&cols);
+            let (base, values) = tree_shap(booster, &cols);
+            (base, raw, values)
+        }
+        // The ensemble averages raw outputs, so its SHAP values are the
+        // same weighted average of its members' (exact, additive).
+        FittedModel::Ensemble { members } => {
+            let mut base = vec![0.0; k];
+            let mut raw = vec![0.0; rows.len() * k];
+            let mut values = vec![0.0; rows.len() * k * nf];
+            for m in members {
+                let (b, r, v) = explain_model(&m.model, schema, data, rows, k)?;
+                let add = |to: &mut [f64], from: &[f64]| {
+                    to.iter_mut()
+                        .zip(from)
+                        .for_each(|(t, f)| *t += m.weight * f);
+                };
+                add(&mut base, &b);
+                add(&mut raw, &r);
+                add(&mut values, &v);
+            }
+            (base, raw, values)
+        }
+    })
 }
 
 /// Expected value of each encoded column over the training rows, and the
@@ -196,6 +218,14 @@ fn tree_shap(booster: &Booster, cols: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (base, values)
+}
+
+impl Booster {
+    /// TreeSHAP for column-major features: the expected raw output per
+    /// output, and `rows * outputs * features` contributions.
+    pub fn shap(&self, cols: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+        tree_shap(self, cols)
+    }
 }
 
 /// Mean leaf value weighted by the training rows reaching each leaf.

@@ -7,8 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::linear::sigmoid;
+
+/// Rows × features below which a histogram is built on one thread.
+const PARALLEL_WORK: usize = 1 << 16;
 use crate::rng::Rng;
 use crate::task::Target;
 
@@ -238,15 +243,36 @@ impl BinMapper {
         if distinct.len() <= max_bins {
             bounds.extend(distinct.windows(2).map(|w| midpoint(w[0].0, w[1].0)));
         } else {
-            let per_bin = v.len() as f64 / max_bins as f64;
-            let mut acc = 0usize;
-            let mut next = per_bin;
-            for w in distinct.windows(2) {
-                acc += w[0].1;
-                if acc as f64 >= next && bounds.len() + 1 < max_bins {
-                    bounds.push(midpoint(w[0].0, w[1].0));
-                    while next <= acc as f64 {
-                        next += per_bin;
+            // Greedy equal-frequency bins (as LightGBM's): a value holding
+            // at least a bin's share of rows gets a bin of its own, and the
+            // other values share the remaining bins evenly, so frequent
+            // values do not use up the bins the tails need.
+            let mut mean = v.len() as f64 / max_bins as f64;
+            let big: Vec<bool> = distinct.iter().map(|d| d.1 as f64 >= mean).collect();
+            let big_rows: usize = distinct
+                .iter()
+                .zip(&big)
+                .filter(|(_, b)| **b)
+                .map(|(d, _)| d.1)
+                .sum();
+            let mut rest_bins = (max_bins - big.iter().filter(|b| **b).count()).max(1);
+            let mut rest_rows = (v.len() - big_rows) as f64;
+            mean = rest_rows / rest_bins as f64;
+            let mut in_bin = 0.0;
+            for i in 0..distinct.len() - 1 {
+                if !big[i] {
+                    rest_rows -= distinct[i].1 as f64;
+                }
+                in_bin += distinct[i].1 as f64;
+                if big[i] || in_bin >= mean || (big[i + 1] && in_bin >= (mean * 0.5).max(1.0)) {
+                    bounds.push(midpoint(distinct[i].0, distinct[i + 1].0));
+                    if bounds.len() + 1 >= max_bins {
+                        break;
+                    }
+                    in_bin = 0.0;
+                    if !big[i] {
+                        rest_bins = rest_bins.saturating_sub(1).max(1);
+                        mean = rest_rows / rest_bins as f64;
                     }
                 }
             }
@@ -338,18 +364,96 @@ impl Binned {
         end - self.offsets[f]
     }
 
-    fn histogram(&self, rows: &[u32], grad: &[f64], hess: &[f64], features: &[usize]) -> Vec<Sums> {
+    /// Histograms of `features` (ascending) over `rows`. The node's
+    /// gradients are gathered once so each feature reads them in order;
+    /// features are filled in parallel when the node is large enough.
+    fn histogram(
+        &self,
+        rows: &[u32],
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+        unit_hess: bool,
+    ) -> Vec<Sums> {
         let mut hist = vec![Sums::default(); self.hist_len];
+        let gather = |&r: &u32| (grad[r as usize], hess[r as usize]);
+        let gh: Vec<(f64, f64)> = if rows.len() >= PARALLEL_WORK {
+            rows.par_iter().map(gather).collect()
+        } else {
+            rows.iter().map(gather).collect()
+        };
+        let mut slices: Vec<(usize, &mut [Sums])> = Vec::with_capacity(features.len());
+        let mut rest: &mut [Sums] = &mut hist;
+        let mut at = 0;
         for &f in features {
+            let tail = std::mem::take(&mut rest);
+            let (_, tail) = tail.split_at_mut(self.offsets[f] - at);
+            let (mine, tail) = tail.split_at_mut(self.n_bins(f));
+            slices.push((f, mine));
+            rest = tail;
+            at = self.offsets[f] + self.n_bins(f);
+        }
+        let fill = |(f, h): (usize, &mut [Sums])| {
             let col = &self.bins[f];
-            let h = &mut hist[self.offsets[f]..self.offsets[f] + self.n_bins(f)];
-            for &r in rows {
-                let r = r as usize;
-                let s = &mut h[col[r] as usize];
-                s.g += grad[r];
-                s.h += hess[r];
-                s.n += 1.0;
+            if rows.len() < 512 {
+                for (&r, &(g, hs)) in rows.iter().zip(&gh) {
+                    let s = &mut h[col[r as usize] as usize];
+                    s.g += g;
+                    s.h += hs;
+                    s.n += 1.0;
+                }
+                return;
             }
+            // Two interleaved histograms indexed by the `u8` bin (no bounds
+            // checks, no chain of updates to one bin), merged at the end.
+            let mut local = [[Sums::default(); 256]; 2];
+            let pairs = rows.chunks_exact(2).zip(gh.chunks_exact(2));
+            if unit_hess {
+                // Squared error: every hessian is 1, so the count is the hessian sum.
+                for (r, g) in pairs {
+                    let a = &mut local[0][usize::from(col[r[0] as usize])];
+                    a.g += g[0].0;
+                    a.n += 1.0;
+                    let b = &mut local[1][usize::from(col[r[1] as usize])];
+                    b.g += g[1].0;
+                    b.n += 1.0;
+                }
+                for side in &mut local {
+                    for s in side.iter_mut() {
+                        s.h = s.n;
+                    }
+                }
+            } else {
+                for (r, g) in pairs {
+                    let a = &mut local[0][usize::from(col[r[0] as usize])];
+                    a.g += g[0].0;
+                    a.h += g[0].1;
+                    a.n += 1.0;
+                    let b = &mut local[1][usize::from(col[r[1] as usize])];
+                    b.g += g[1].0;
+                    b.h += g[1].1;
+                    b.n += 1.0;
+                }
+            }
+            if let (Some(&r), Some(&(g, hs))) = (rows.last(), gh.last())
+                && rows.len() % 2 == 1
+            {
+                let a = &mut local[0][usize::from(col[r as usize])];
+                a.g += g;
+                a.h += hs;
+                a.n += 1.0;
+            }
+            for (i, s) in h.iter_mut().enumerate() {
+                let (a, b) = (local[0][i], local[1][i]);
+                s.g = a.g + b.g;
+                s.h = a.h + b.h;
+                s.n = a.n + b.n;
+            }
+        };
+        if rows.len() * features.len() >= PARALLEL_WORK {
+            slices.into_par_iter().for_each(fill);
+        } else {
+            slices.into_iter().for_each(fill);
         }
         hist
     }
@@ -358,6 +462,8 @@ impl Binned {
 struct Grower<'a> {
     data: &'a Binned,
     params: &'a GbdtParams,
+    /// Every hessian is 1 (squared error).
+    unit_hess: bool,
 }
 
 impl Grower<'_> {
@@ -369,10 +475,32 @@ impl Grower<'_> {
         s.n >= self.params.min_samples_leaf.max(1) as f64 && s.h >= self.params.min_child_weight
     }
 
+    /// The best split over `features`; ties go to the first feature, so the
+    /// parallel search finds what a sequential one would.
     fn best_split(&self, hist: &[Sums], total: Sums, features: &[usize]) -> Option<Split> {
+        let pick = |a: Option<Split>, b: Option<Split>| match (a, b) {
+            (Some(x), Some(y)) => Some(
+                if y.gain > x.gain || (y.gain == x.gain && y.feature < x.feature) {
+                    y
+                } else {
+                    x
+                },
+            ),
+            (x, None) => x,
+            (None, y) => y,
+        };
+        let one = |&f: &usize| self.best_split_of(hist, total, f);
+        if features.len() >= 32 {
+            features.par_iter().map(one).reduce(|| None, pick)
+        } else {
+            features.iter().map(one).fold(None, pick)
+        }
+    }
+
+    fn best_split_of(&self, hist: &[Sums], total: Sums, f: usize) -> Option<Split> {
         let parent = self.score(total);
         let mut best: Option<Split> = None;
-        for &f in features {
+        {
             let h = &hist[self.data.offsets[f]..self.data.offsets[f] + self.data.n_bins(f)];
             let miss = h[0];
             let mut left = Sums::default();
@@ -415,7 +543,8 @@ impl Grower<'_> {
         -s.g / (s.h + self.params.l2) * self.params.learning_rate
     }
 
-    /// Grows one tree on `rows`; returns the tree and the bin threshold of each node.
+    /// Grows one tree on `rows`; returns the tree, the bin threshold of each
+    /// node, and the rows that ended in each leaf.
     fn grow(
         &self,
         rows: Vec<u32>,
@@ -423,7 +552,7 @@ impl Grower<'_> {
         hess: &[f64],
         features: &[usize],
         mappers: &[BinMapper],
-    ) -> (Tree, Vec<u8>) {
+    ) -> (Tree, Vec<u8>, Vec<(usize, Vec<u32>)>) {
         struct Open {
             node: usize,
             rows: Vec<u32>,
@@ -432,7 +561,9 @@ impl Grower<'_> {
             depth: usize,
             split: Option<Split>,
         }
-        let hist = self.data.histogram(&rows, grad, hess, features);
+        let hist = self
+            .data
+            .histogram(&rows, grad, hess, features, self.unit_hess);
         let mut total = Sums::default();
         for &r in &rows {
             total.add(Sums {
@@ -471,14 +602,8 @@ impl Grower<'_> {
             let leaf = open.swap_remove(pos);
             let Some(split) = leaf.split else { break };
             let col = &self.data.bins[split.feature];
-            let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = leaf.rows.iter().partition(|&&r| {
-                let b = col[r as usize];
-                if b == 0 {
-                    split.default_left
-                } else {
-                    b <= split.bin
-                }
-            });
+            // The split's sums say how many rows go each way.
+            let (left_rows, right_rows) = partition(&leaf.rows, col, &split);
             let left_total = split.left;
             let right_total = leaf.total.sub(split.left);
             let (small_rows, small_is_left) = if left_rows.len() <= right_rows.len() {
@@ -486,7 +611,9 @@ impl Grower<'_> {
             } else {
                 (&right_rows, false)
             };
-            let small_hist = self.data.histogram(small_rows, grad, hess, features);
+            let small_hist = self
+                .data
+                .histogram(small_rows, grad, hess, features, self.unit_hess);
             let large_hist: Vec<Sums> = leaf
                 .hist
                 .iter()
@@ -536,8 +663,40 @@ impl Grower<'_> {
             node_bins[leaf.node] = split.bin;
             leaves += 1;
         }
-        (Tree { nodes }, node_bins)
+        let leaves = open.into_iter().map(|o| (o.node, o.rows)).collect();
+        (Tree { nodes }, node_bins, leaves)
     }
+}
+
+/// The rows of a node split into those going left and right, in order.
+/// Large nodes are split in two halves on two threads.
+fn partition(rows: &[u32], col: &[u8], split: &Split) -> (Vec<u32>, Vec<u32>) {
+    // Branch-free: each row is written to both sides and only the side it
+    // belongs to advances.
+    let one = |rows: &[u32]| {
+        let mut left = vec![0u32; rows.len()];
+        let mut right = vec![0u32; rows.len()];
+        let (mut nl, mut nr) = (0, 0);
+        for &r in rows {
+            let b = col[r as usize];
+            let go_left = (b == 0 && split.default_left) | (b != 0 && b <= split.bin);
+            left[nl] = r;
+            right[nr] = r;
+            nl += usize::from(go_left);
+            nr += usize::from(!go_left);
+        }
+        left.truncate(nl);
+        right.truncate(nr);
+        (left, right)
+    };
+    if rows.len() < PARALLEL_WORK {
+        return one(rows);
+    }
+    let (a, b) = rows.split_at(rows.len() / 2);
+    let ((mut l1, mut r1), (l2, r2)) = rayon::join(|| one(a), || one(b));
+    l1.extend_from_slice(&l2);
+    r1.extend_from_slice(&r2);
+    (l1, r1)
 }
 
 fn leaf_binned<'t>(tree: &'t Tree, node_bins: &[u8], bins: &[Vec<u8>], r: usize) -> &'t Node {
@@ -554,6 +713,25 @@ fn leaf_binned<'t>(tree: &'t Tree, node_bins: &[u8], bins: &[Vec<u8>], r: usize)
             b <= node_bins[i]
         };
         i = if left { n.left } else { n.right } as usize;
+    }
+}
+
+/// Adds the tree's output to output `c` of every row's scores.
+fn add_tree(
+    tree: &Tree,
+    node_bins: &[u8],
+    bins: &[Vec<u8>],
+    scores: &mut [f64],
+    k: usize,
+    c: usize,
+) {
+    let update = |(r, row): (usize, &mut [f64])| {
+        row[c] += leaf_binned(tree, node_bins, bins, r).value;
+    };
+    if scores.len() / k >= PARALLEL_WORK / 4 {
+        scores.par_chunks_mut(k).enumerate().for_each(update);
+    } else {
+        scores.chunks_mut(k).enumerate().for_each(update);
     }
 }
 
@@ -605,30 +783,46 @@ fn gradients(
     grad: &mut [f64],
     hess: &mut [f64],
 ) {
-    match (target, objective) {
-        (Target::Regression(y), _) => {
-            for r in 0..y.len() {
-                grad[r] = scores[r] - y[r];
-                hess[r] = 1.0;
-            }
-        }
-        (Target::Classes { y, .. }, Objective::Logistic) => {
-            for r in 0..y.len() {
+    let one = |r: usize| -> (f64, f64) {
+        match (target, objective) {
+            (Target::Regression(y), _) => (scores[r] - y[r], 1.0),
+            (Target::Classes { y, .. }, Objective::Logistic) => {
                 let p = sigmoid(scores[r]);
-                grad[r] = p - f64::from(u8::from(y[r] == 1));
-                hess[r] = (p * (1.0 - p)).max(1e-16);
+                (
+                    p - f64::from(u8::from(y[r] == 1)),
+                    (p * (1.0 - p)).max(1e-16),
+                )
             }
-        }
-        (Target::Classes { y, .. }, _) => {
-            for r in 0..y.len() {
+            (Target::Classes { y, .. }, _) => {
                 let row = &scores[r * outputs..(r + 1) * outputs];
                 let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
                 let p = (row[k] - m).exp() / sum;
-                grad[r] = p - f64::from(u8::from(y[r] == k));
-                hess[r] = (p * (1.0 - p)).max(1e-16);
+                // The k / (k - 1) factor of the softmax Newton step (as in LightGBM).
+                let factor = outputs as f64 / (outputs as f64 - 1.0);
+                (
+                    p - f64::from(u8::from(y[r] == k)),
+                    (factor * p * (1.0 - p)).max(1e-16),
+                )
             }
         }
+    };
+    let n = target.len();
+    let write = |(r, (g, h)): (usize, (&mut f64, &mut f64))| {
+        (*g, *h) = one(r);
+    };
+    if n >= PARALLEL_WORK / 4 {
+        grad[..n]
+            .par_iter_mut()
+            .zip(hess[..n].par_iter_mut())
+            .enumerate()
+            .for_each(write);
+    } else {
+        grad[..n]
+            .iter_mut()
+            .zip(hess[..n].iter_mut())
+            .enumerate()
+            .for_each(write);
     }
 }
 
@@ -697,6 +891,7 @@ pub fn fit(
     let grower = Grower {
         data: &data,
         params,
+        unit_hess: objective == Objective::SquaredError,
     };
     let mut trees = Vec::new();
     let mut best = (f64::INFINITY, 0usize);
@@ -727,14 +922,28 @@ pub fn fit(
         for c in 0..k {
             let source = if k > 1 { &snapshot } else { &scores };
             gradients(target, objective, c, k, source, &mut grad, &mut hess);
-            let (tree, node_bins) = grower.grow(rows.clone(), &grad, &hess, &features, &mappers);
-            for r in 0..n {
-                scores[r * k + c] += leaf_binned(&tree, &node_bins, &data.bins, r).value;
+            let (tree, node_bins, leaves) =
+                grower.grow(rows.clone(), &grad, &hess, &features, &mappers);
+            if rows.len() == n {
+                // Every row is in exactly one leaf's list.
+                for (node, members) in &leaves {
+                    let v = tree.nodes[*node].value;
+                    for &r in members {
+                        scores[r as usize * k + c] += v;
+                    }
+                }
+            } else {
+                add_tree(&tree, &node_bins, &data.bins, &mut scores, k, c);
             }
             if let Some((vb, vt)) = &valid_bins {
-                for r in 0..vt.len() {
-                    vscores[r * k + c] += leaf_binned(&tree, &node_bins, &vb.bins, r).value;
-                }
+                add_tree(
+                    &tree,
+                    &node_bins,
+                    &vb.bins,
+                    &mut vscores[..vt.len() * k],
+                    k,
+                    c,
+                );
             }
             trees.push(tree);
         }
@@ -796,9 +1005,9 @@ mod tests {
         let hess = vec![1.0; 100];
         let all: Vec<u32> = (0..100).collect();
         let (a, b): (Vec<u32>, Vec<u32>) = all.iter().partition(|&&r| r % 3 == 0);
-        let p = data.histogram(&all, &grad, &hess, &[0]);
-        let ha = data.histogram(&a, &grad, &hess, &[0]);
-        let hb = data.histogram(&b, &grad, &hess, &[0]);
+        let p = data.histogram(&all, &grad, &hess, &[0], false);
+        let ha = data.histogram(&a, &grad, &hess, &[0], false);
+        let hb = data.histogram(&b, &grad, &hess, &[0], false);
         for i in 0..p.len() {
             assert!((p[i].g - ha[i].g - hb[i].g).abs() < 1e-9);
             assert_eq!(p[i].n, ha[i].n + hb[i].n);

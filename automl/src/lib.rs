@@ -23,10 +23,10 @@ pub use artifact::{
     FORMAT_VERSION, FittedModel, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema,
 };
 pub use data::{Column, Dataset, category_label};
-pub use encode::{FeatureKind, FeatureStats};
+pub use encode::{FeatureKind, FeatureStats, select_features, tree_matrix};
 pub use error::{Error, Result};
 pub use explain::Explanation;
-pub use gbdt::{Booster, GbdtParams, Objective};
+pub use gbdt::{Booster, GbdtParams, Objective, fit as gbdt_fit};
 pub use insights::{Beeswarm, Dependence, Importance, Insights};
 pub use linear::{LinearModel, LinearParams};
 pub use metrics::{Metric, MetricValue};

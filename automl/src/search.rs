@@ -6,6 +6,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use crate::artifact::{FittedModel, ModelArtifact, Schema};
 use crate::data::Dataset;
 use crate::encode::{FeatureStats, LinearEncoder, select_features, tree_matrix};
@@ -18,6 +20,12 @@ use crate::task::{Target, Task, detect_task};
 
 /// Trials when neither a deadline nor `max_trials` bounds the search.
 const DEFAULT_MAX_TRIALS: usize = 30;
+/// Trials under a deadline without `max_trials` (a safety bound only).
+const DEADLINE_MAX_TRIALS: usize = 1000;
+/// Best candidates kept (with their out-of-fold predictions) for the ensemble.
+const ENSEMBLE_POOL: usize = 8;
+/// Greedy ensemble selection steps (members are picked with replacement).
+const ENSEMBLE_STEPS: usize = 24;
 const MIN_ROWS: usize = 10;
 
 #[derive(Debug, Clone)]
@@ -489,78 +497,86 @@ pub fn search(
         features: Vec::new(),
     };
 
-    let max_trials = config
-        .max_trials
-        .unwrap_or(if control.deadline.is_some() {
-            usize::MAX
-        } else {
-            DEFAULT_MAX_TRIALS
-        })
-        .min(
-            if control.deadline.is_some() && config.max_trials.is_none() {
-                DEFAULT_MAX_TRIALS
-            } else {
-                usize::MAX
-            },
-        );
+    let max_trials = config.max_trials.unwrap_or(if control.deadline.is_some() {
+        DEADLINE_MAX_TRIALS
+    } else {
+        DEFAULT_MAX_TRIALS
+    });
     let mut candidates = portfolio(config.seed);
     let mut rng = Rng::derive(config.seed, 0x7a11);
     let mut leaderboard: Vec<TrialRecord> = Vec::new();
     let mut best: Option<(u32, Evaluation)> = None;
+    let mut pool: Vec<PoolEntry> = Vec::new();
     let mut slowest_fit = Duration::ZERO;
     let mut trial = 0u32;
-    while (trial as usize) < max_trials {
-        // Keep time to refit the best model on every row.
-        let reserve = slowest_fit.mul_f64(1.5);
+    // Candidates are evaluated in batches, one per core; results are
+    // processed in trial order, so a trial budget gives the same outcome
+    // on any machine.
+    let parallel = rayon::current_num_threads().clamp(1, 4);
+    'trials: while (trial as usize) < max_trials {
+        // Keep time to refit the best model (or a small ensemble) on every row.
+        let reserve = slowest_fit.mul_f64(3.0);
         if control.cancelled() || control.past(reserve) {
             break;
         }
-        let cand = if (trial as usize) < candidates.len() {
-            candidates[trial as usize].clone()
-        } else {
-            let c = random_gbdt(&mut rng, config.seed);
-            candidates.push(c.clone());
-            c
-        };
+        let batch: Vec<(u32, Candidate)> = (0..parallel.min(max_trials - trial as usize))
+            .map(|i| {
+                let t = trial as usize + i;
+                if t >= candidates.len() {
+                    candidates.push(random_gbdt(&mut rng, config.seed));
+                }
+                (t as u32, candidates[t].clone())
+            })
+            .collect();
         let stop = || control.cancelled() || control.past(reserve);
-        let Some(eval) = evaluate(
-            &cand,
-            &splits,
-            data,
-            &rows,
-            &target,
-            &all_features,
-            &base_schema,
-            metric,
-            &stop,
-        )?
-        else {
-            // Cut short by the deadline or a cancel: an unfinished candidate is not ranked.
-            break;
-        };
-        let record = TrialRecord {
-            trial,
-            family: cand.family().to_owned(),
-            params: eval.last.0.params.clone(),
-            score: eval.score,
-            score_std: eval.score_std,
-            fit_secs: eval.fit_time.as_secs_f64(),
-            predict_us_per_row: eval.predict_us,
-            size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
-        };
-        on_event(&SearchEvent::Trial(record.clone()));
-        leaderboard.push(record);
-        if !matches!(cand, Candidate::Baseline) {
-            slowest_fit = slowest_fit.max(eval.slowest_fold);
+        let results: Vec<Result<Option<Evaluation>>> = batch
+            .par_iter()
+            .map(|(_, cand)| {
+                evaluate(
+                    cand,
+                    &splits,
+                    data,
+                    &rows,
+                    &target,
+                    &all_features,
+                    &base_schema,
+                    metric,
+                    &stop,
+                )
+            })
+            .collect();
+        for ((t, cand), result) in batch.into_iter().zip(results) {
+            let Some(eval) = result? else {
+                // Cut short by the deadline or a cancel: an unfinished candidate is not ranked.
+                break 'trials;
+            };
+            let record = TrialRecord {
+                trial: t,
+                family: cand.family().to_owned(),
+                params: eval.last.0.params.clone(),
+                score: eval.score,
+                score_std: eval.score_std,
+                fit_secs: eval.fit_time.as_secs_f64(),
+                predict_us_per_row: eval.predict_us,
+                size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
+            };
+            on_event(&SearchEvent::Trial(record.clone()));
+            if !matches!(cand, Candidate::Baseline) {
+                slowest_fit = slowest_fit.max(eval.slowest_fold);
+                if eval.score.is_finite() {
+                    keep_in_pool(&mut pool, t, &eval, &record, metric);
+                }
+            }
+            leaderboard.push(record);
+            if eval.score.is_finite()
+                && best
+                    .as_ref()
+                    .is_none_or(|b| metric.better(eval.score, b.1.score))
+            {
+                best = Some((t, eval));
+            }
+            trial = t + 1;
         }
-        if eval.score.is_finite()
-            && best
-                .as_ref()
-                .is_none_or(|b| metric.better(eval.score, b.1.score))
-        {
-            best = Some((trial, eval));
-        }
-        trial += 1;
     }
     let cancelled = control.cancelled();
     let Some((best_trial, best_eval)) = best else {
@@ -570,6 +586,77 @@ pub fn search(
             Error::DeadlineEmpty
         });
     };
+    let covered_target = target.subset(&best_eval.covered);
+    // Metrics of the winner on its out-of-fold predictions.
+    let mut metrics = metrics::report(&covered_target, &best_eval.oof);
+    let best_rounds = best_eval.rounds;
+    let best_score = best_eval.score;
+    let covered = best_eval.covered;
+    let (last_fit, last_schema) = best_eval.last;
+    let last_rows = splits.last().map_or(0, |s| s.0.len());
+
+    // Refit the winner on every row, unless cancelled or out of time (then ship the trial model).
+    let mut shipped = (last_fit.model, last_fit.params, last_schema, last_rows);
+    let mut winner = best_trial;
+    if !cancelled {
+        let hard_stop = || control.cancelled() || control.past(Duration::ZERO);
+        let full_schema = Schema {
+            features: all_features.clone(),
+            ..shipped.2.clone()
+        };
+        let refit = |t: u32, rounds: Option<usize>| -> Result<Option<FittedModel>> {
+            let cand = for_refit(&candidates[t as usize], rounds);
+            let f = fit_candidate(&cand, &all_features, data, &rows, &target, None, &hard_stop)?;
+            Ok((!f.stopped && !hard_stop()).then_some(f.model))
+        };
+        let ensemble = select_ensemble(&pool, &covered_target, task, metric, &splits, &covered)
+            .filter(|e| e.weights.len() >= 2 && metric.better(e.score, best_score));
+        if let Some(e) = ensemble {
+            let t = trial;
+            let members: Vec<&PoolEntry> = e.weights.iter().map(|(i, _)| &pool[*i]).collect();
+            let record = TrialRecord {
+                trial: t,
+                family: "ensemble".into(),
+                params: e
+                    .weights
+                    .iter()
+                    .map(|(i, w)| format!("{:.2} × trial {}", w, pool[*i].trial))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                score: e.score,
+                score_std: e.score_std,
+                fit_secs: members.iter().map(|m| m.fit_secs).sum(),
+                predict_us_per_row: members.iter().map(|m| m.predict_us).sum(),
+                size_bytes: members.iter().map(|m| m.size_bytes).sum(),
+            };
+            on_event(&SearchEvent::Trial(record.clone()));
+            leaderboard.push(record.clone());
+            on_event(&SearchEvent::Refitting { trial: t });
+            let mut fitted = Vec::new();
+            for (i, w) in &e.weights {
+                match refit(pool[*i].trial, pool[*i].rounds)? {
+                    Some(model) => fitted.push(crate::artifact::Member { weight: *w, model }),
+                    None => break,
+                }
+            }
+            if fitted.len() == e.weights.len() {
+                shipped = (
+                    FittedModel::Ensemble { members: fitted },
+                    record.params,
+                    full_schema.clone(),
+                    rows.len(),
+                );
+                metrics = metrics::report(&covered_target, &e.oof);
+                winner = t;
+            }
+        }
+        if winner == best_trial {
+            on_event(&SearchEvent::Refitting { trial: best_trial });
+            if let Some(model) = refit(best_trial, best_rounds)? {
+                shipped = (model, shipped.1, full_schema, rows.len());
+            }
+        }
+    }
     leaderboard.sort_by(|a, b| {
         let (x, y) = (sanitize(a.score, metric), sanitize(b.score, metric));
         let ord = if metric.higher_is_better() {
@@ -579,35 +666,6 @@ pub fn search(
         };
         ord.then(a.trial.cmp(&b.trial))
     });
-    // Metrics of the winner on its out-of-fold predictions.
-    let metrics = metrics::report(&target.subset(&best_eval.covered), &best_eval.oof);
-    let (last_fit, last_schema) = best_eval.last;
-    let last_rows = splits.last().map_or(0, |s| s.0.len());
-
-    // Refit the winner on every row, unless cancelled or out of time (then ship the trial model).
-    let mut shipped = (last_fit.model, last_fit.params, last_schema, last_rows);
-    if !cancelled {
-        on_event(&SearchEvent::Refitting { trial: best_trial });
-        let cand = match &candidates[best_trial as usize] {
-            Candidate::Gbdt(p) => Candidate::Gbdt(GbdtParams {
-                // A little more data supports a few more rounds.
-                n_rounds: ((best_eval.rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
-                early_stopping_rounds: 0,
-                ..p.clone()
-            }),
-            c => c.clone(),
-        };
-        let features: Vec<FeatureStats> = all_features.clone();
-        let hard_stop = || control.cancelled() || control.past(Duration::ZERO);
-        let refit = fit_candidate(&cand, &features, data, &rows, &target, None, &hard_stop)?;
-        if !hard_stop() {
-            let schema = Schema {
-                features,
-                ..shipped.2.clone()
-            };
-            shipped = (refit.model, shipped.1, schema, rows.len());
-        }
-    }
     let artifact = ModelArtifact {
         format_version: crate::artifact::FORMAT_VERSION,
         kiln_version: config.kiln_version.clone(),
@@ -622,9 +680,158 @@ pub fn search(
         task,
         metric,
         leaderboard,
-        best_trial,
+        best_trial: winner,
         artifact,
         cancelled,
+    })
+}
+
+/// The candidate as refit on every row: boosted trees get the rounds the
+/// folds found, plus a tenth for the extra data, and no early stopping.
+fn for_refit(cand: &Candidate, rounds: Option<usize>) -> Candidate {
+    match cand {
+        Candidate::Gbdt(p) => Candidate::Gbdt(GbdtParams {
+            n_rounds: ((rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
+            early_stopping_rounds: 0,
+            ..p.clone()
+        }),
+        c => c.clone(),
+    }
+}
+
+/// A finished candidate kept for ensemble selection.
+struct PoolEntry {
+    trial: u32,
+    score: f64,
+    /// Out-of-fold predictions (values or probabilities) at the covered positions.
+    oof: Vec<f64>,
+    rounds: Option<usize>,
+    fit_secs: f64,
+    predict_us: f64,
+    size_bytes: u64,
+}
+
+/// Keeps the `ENSEMBLE_POOL` best candidates, best first.
+fn keep_in_pool(
+    pool: &mut Vec<PoolEntry>,
+    trial: u32,
+    eval: &Evaluation,
+    record: &TrialRecord,
+    metric: Metric,
+) {
+    pool.push(PoolEntry {
+        trial,
+        score: eval.score,
+        oof: eval.oof.clone(),
+        rounds: eval.rounds,
+        fit_secs: record.fit_secs,
+        predict_us: record.predict_us_per_row,
+        size_bytes: record.size_bytes,
+    });
+    pool.sort_by(|a, b| {
+        let ord = if metric.better(a.score, b.score) {
+            std::cmp::Ordering::Less
+        } else if metric.better(b.score, a.score) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        ord.then(a.trial.cmp(&b.trial))
+    });
+    pool.truncate(ENSEMBLE_POOL);
+}
+
+/// A weighted average of pool members' raw outputs.
+struct Ensemble {
+    /// `(pool index, weight)`, heaviest first; weights sum to 1.
+    weights: Vec<(usize, f64)>,
+    score: f64,
+    score_std: f64,
+    /// Its out-of-fold predictions (values or probabilities).
+    oof: Vec<f64>,
+}
+
+/// Greedy ensemble selection with replacement (Caruana et al. 2004) on
+/// out-of-fold predictions, averaging in the raw output space so that the
+/// ensemble's SHAP values are the same average of its members'.
+fn select_ensemble(
+    pool: &[PoolEntry],
+    target: &Target,
+    task: Task,
+    metric: Metric,
+    splits: &[(Vec<usize>, Vec<usize>)],
+    covered: &[usize],
+) -> Option<Ensemble> {
+    use crate::artifact::{link, link_inverse};
+    if pool.len() < 2 {
+        return None;
+    }
+    let k = target.n_classes();
+    let raws: Vec<Vec<f64>> = pool.iter().map(|e| link_inverse(task, &e.oof, k)).collect();
+    let n = raws[0].len();
+    let mut sum = vec![0.0; n];
+    let mut counts = vec![0usize; pool.len()];
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    for step in 0..ENSEMBLE_STEPS {
+        let mut pick: Option<(f64, usize)> = None;
+        for (i, raw) in raws.iter().enumerate() {
+            let avg: Vec<f64> = sum
+                .iter()
+                .zip(raw)
+                .map(|(s, r)| (s + r) / (step + 1) as f64)
+                .collect();
+            let score = metric.score(target, &link(task, avg, k));
+            if score.is_finite() && pick.is_none_or(|(b, _)| metric.better(score, b)) {
+                pick = Some((score, i));
+            }
+        }
+        let (score, i) = pick?;
+        sum.iter_mut().zip(&raws[i]).for_each(|(s, r)| *s += r);
+        counts[i] += 1;
+        if best.as_ref().is_none_or(|(b, _)| metric.better(score, *b)) {
+            best = Some((score, counts.clone()));
+        }
+    }
+    let (_, counts) = best?;
+    let total: usize = counts.iter().sum();
+    let mut weights: Vec<(usize, f64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(i, c)| (i, *c as f64 / total as f64))
+        .collect();
+    weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut raw = vec![0.0; n];
+    for (i, w) in &weights {
+        raw.iter_mut().zip(&raws[*i]).for_each(|(s, r)| *s += w * r);
+    }
+    let oof = link(task, raw, k);
+    // Spread over folds, as for single candidates.
+    let width = oof.len() / covered.len().max(1);
+    let fold_scores: Vec<f64> = splits
+        .iter()
+        .map(|(_, va)| {
+            let idx: Vec<usize> = va
+                .iter()
+                .filter_map(|p| covered.binary_search(p).ok())
+                .collect();
+            let pred: Vec<f64> = idx
+                .iter()
+                .flat_map(|&i| oof[i * width..(i + 1) * width].iter().copied())
+                .collect();
+            metric.score(&target.subset(&idx), &pred)
+        })
+        .collect();
+    let mean = fold_scores.iter().sum::<f64>() / fold_scores.len().max(1) as f64;
+    let score_std = (fold_scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>()
+        / fold_scores.len().max(1) as f64)
+        .sqrt();
+    // Ranked like single candidates: the mean of the fold scores.
+    Some(Ensemble {
+        weights,
+        score: mean,
+        score_std,
+        oof,
     })
 }
 

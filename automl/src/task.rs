@@ -161,7 +161,7 @@ impl Target {
     }
 
     /// The target of the given positions (positions into this target, not dataset rows).
-    pub(crate) fn subset(&self, idx: &[usize]) -> Target {
+    pub fn subset(&self, idx: &[usize]) -> Target {
         match self {
             Target::Regression(v) => Target::Regression(idx.iter().map(|&i| v[i]).collect()),
             Target::Classes { classes, y } => Target::Classes {

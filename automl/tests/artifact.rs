@@ -94,12 +94,25 @@ fn saved_and_loaded_models_predict_and_explain_identically() {
     let mut families = Vec::new();
     for target in ["value", "two", "three"] {
         let data = for_target(&data(), target);
-        // Two trials end on a linear model, six on boosted trees.
+        // Two trials end on a linear model, six on an ensemble of boosted trees and linear models.
         for trials in [2, 6] {
             let a = build(&data, target, trials);
             let bytes = a.to_json();
             let b = ModelArtifact::from_json(&bytes).unwrap();
             families.push(b.model.family());
+            // Every family's explanation adds up to its raw output.
+            let e = b.explain(&data).unwrap();
+            let k = e.outputs.len();
+            for r in 0..e.n_rows() {
+                for o in 0..k {
+                    let total = e.base[o] + e.row(r, o).iter().sum::<f64>();
+                    assert!(
+                        (total - e.raw[r * k + o]).abs() < 1e-8,
+                        "{target} {}: row {r}",
+                        b.model.family()
+                    );
+                }
+            }
             assert_eq!(a, b, "{target}");
             assert_eq!(a.predict(&data).unwrap(), b.predict(&data).unwrap());
             assert_eq!(a.explain(&data).unwrap(), b.explain(&data).unwrap());
@@ -111,7 +124,7 @@ fn saved_and_loaded_models_predict_and_explain_identically() {
         }
     }
     assert!(
-        families.contains(&"linear") && families.contains(&"boosted trees"),
+        families.contains(&"linear") && families.contains(&"ensemble"),
         "{families:?}"
     );
 }
@@ -155,13 +168,16 @@ fn pointers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
     }
 }
 
-fn corrupt(doc: &serde_json::Value, rng: &mut Rng, paths: &[String]) -> serde_json::Value {
+/// Damages one value of `doc` in place; returns how to undo it.
+fn corrupt(
+    doc: &mut serde_json::Value,
+    rng: &mut Rng,
+    paths: &[String],
+) -> Option<(String, serde_json::Value)> {
     use serde_json::Value;
-    let mut doc = doc.clone();
     let path = &paths[rng.below(paths.len())];
-    let Some(target) = doc.pointer_mut(path) else {
-        return doc;
-    };
+    let target = doc.pointer_mut(path)?;
+    let undo = Some((path.clone(), target.clone()));
     let replacement = match rng.below(10) {
         0 => Value::Null,
         1 => Value::from(-1),
@@ -174,12 +190,12 @@ fn corrupt(doc: &serde_json::Value, rng: &mut Rng, paths: &[String]) -> serde_js
             // Drop the last element or key.
             Value::Array(a) if !a.is_empty() => {
                 a.pop();
-                return doc;
+                return undo;
             }
             Value::Object(o) if !o.is_empty() => {
                 let k = o.keys().next_back().cloned().unwrap_or_default();
                 o.remove(&k);
-                return doc;
+                return undo;
             }
             _ => Value::from(7),
         },
@@ -188,7 +204,7 @@ fn corrupt(doc: &serde_json::Value, rng: &mut Rng, paths: &[String]) -> serde_js
             Value::Array(a) if !a.is_empty() => {
                 let x = a[rng.below(a.len())].clone();
                 a.push(x);
-                return doc;
+                return undo;
             }
             _ => Value::from(2),
         },
@@ -198,7 +214,7 @@ fn corrupt(doc: &serde_json::Value, rng: &mut Rng, paths: &[String]) -> serde_js
         },
     };
     *target = replacement;
-    doc
+    undo
 }
 
 #[test]
@@ -211,10 +227,10 @@ fn corrupted_models_are_refused_or_still_score_without_panicking() {
         // Scoring a few rows is enough to reach every code path.
         let data = for_target(&data_rows(24), target);
         let bytes = a.to_json();
-        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let mut doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let mut paths = Vec::new();
         pointers(&doc, String::new(), &mut paths);
-        for round in 0..150 {
+        for round in 0..100 {
             let bad = if round % 10 == 0 {
                 // Raw byte damage: truncation or a flipped byte.
                 let mut b = bytes.clone();
@@ -226,11 +242,17 @@ fn corrupted_models_are_refused_or_still_score_without_panicking() {
                 }
                 b
             } else {
-                let mut d = corrupt(&doc, &mut rng, &paths);
-                for _ in 0..rng.below(3) {
-                    d = corrupt(&d, &mut rng, &paths);
+                let mut undo = Vec::new();
+                for _ in 0..1 + rng.below(3) {
+                    undo.extend(corrupt(&mut doc, &mut rng, &paths));
                 }
-                serde_json::to_vec(&d).unwrap()
+                let bad = serde_json::to_vec(&doc).unwrap();
+                for (path, old) in undo.into_iter().rev() {
+                    if let Some(v) = doc.pointer_mut(&path) {
+                        *v = old;
+                    }
+                }
+                bad
             };
             let outcome = std::panic::catch_unwind(|| match ModelArtifact::from_json(&bad) {
                 Err(e) => {
@@ -257,5 +279,5 @@ fn corrupted_models_are_refused_or_still_score_without_panicking() {
             }
         }
     }
-    assert!(refused > 250, "{refused} refused, {loaded} loaded");
+    assert!(refused > 150, "{refused} refused, {loaded} loaded");
 }

@@ -8,6 +8,8 @@
 //! - `cargo xtask site`: only build the frontend bundle into `target/site`.
 //! - `cargo xtask bench load [CLIENTS] [SECONDS]`: a bounded load test of a
 //!   release `kiln` on loopback (default 50 clients for 30 s).
+//! - `cargo xtask bench gbdt|shap|automl [N]`: Kiln against LightGBM and
+//!   FLAML on the same 80/20 splits (`bench/`).
 
 use std::env;
 use std::fs;
@@ -28,8 +30,11 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("load") => bench_load(&root, &args[2..]),
+            Some(mode @ ("gbdt" | "shap" | "automl")) => bench_models(&root, mode, &args[2..]),
             _ => {
-                eprintln!("usage: cargo xtask bench load [CLIENTS] [SECONDS]");
+                eprintln!(
+                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS]>"
+                );
                 std::process::exit(2);
             }
         },
@@ -256,6 +261,18 @@ fn bench_load(root: &Path, args: &[String]) -> Result<()> {
     let _ = kiln.wait();
     let _ = fs::remove_dir_all(&data);
     result
+}
+
+/// Kiln against LightGBM and FLAML (pip-installed when missing) on the same
+/// splits; see `bench/src/main.rs`.
+fn bench_models(root: &Path, mode: &str, args: &[String]) -> Result<()> {
+    status(cargo().args(["build", "--release", "-p", "bench", "--bin", "kiln-bench"]))?;
+    status(
+        Command::new(root.join("target/release/kiln-bench"))
+            .arg(mode)
+            .args(args)
+            .current_dir(root),
+    )
 }
 
 fn is_root() -> bool {

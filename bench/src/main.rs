@@ -1,0 +1,603 @@
+//! `kiln-bench`: Kiln against LightGBM and FLAML on identical 80/20 splits.
+//! Run through `cargo xtask bench gbdt|automl|shap`, which builds it in
+//! release. The reference side is `bench/python/reference.py` (LightGBM
+//! and FLAML are pip-installed when missing); metrics of both sides are
+//! computed here, by the same code, on the same test rows.
+//!
+//! - `gbdt [ROUNDS]`: our boosted trees and LightGBM at equal settings (the
+//!   same numeric matrix, trees, leaves, learning rate, 255 bins, 2
+//!   threads, no early stopping): fit time and test metric.
+//! - `shap [ROUNDS]`: TreeSHAP per row and one-row prediction, ours and
+//!   LightGBM's `pred_contrib`, on models of the same size.
+//! - `automl [SECONDS]`: Kiln's AutoML under a budget, FLAML under the same
+//!   budget, and LightGBM with default settings.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use automl::{Dataset, GbdtParams, Target, Task};
+use polars::prelude::*;
+
+const THREADS: usize = 2;
+
+struct Source {
+    name: &'static str,
+    file: &'static str,
+    target: &'static str,
+}
+
+const SOURCES: &[Source] = &[
+    Source {
+        name: "diamonds",
+        file: "assets/samples/diamonds.csv",
+        target: "price",
+    },
+    Source {
+        name: "flights",
+        file: "../shared/datasets/flights.csv",
+        target: "arr_delay",
+    },
+    Source {
+        name: "german_credit",
+        file: "assets/samples/german_credit.csv",
+        target: "creditability",
+    },
+    Source {
+        name: "breast_cancer",
+        file: "assets/samples/breast_cancer.csv",
+        target: "diagnosis",
+    },
+    Source {
+        name: "penguins",
+        file: "assets/samples/penguins.csv",
+        target: "species",
+    },
+    Source {
+        name: "seattle_weather",
+        file: "assets/samples/seattle_weather.csv",
+        target: "weather",
+    },
+    Source {
+        name: "diabetes",
+        file: "assets/samples/diabetes.csv",
+        target: "progression",
+    },
+];
+
+/// A dataset split 80/20 (seeded), as the engine sees it.
+struct Split {
+    name: &'static str,
+    target_name: &'static str,
+    frame: DataFrame,
+    data: Dataset,
+    task: Task,
+    /// Data rows with a target, and the target over them.
+    rows: Vec<usize>,
+    target: Target,
+    /// Positions in `rows`.
+    train: Vec<usize>,
+    test: Vec<usize>,
+}
+
+impl Split {
+    fn load(root: &Path, s: &'static Source) -> Result<Option<Split>> {
+        let path = root.join(s.file);
+        if !path.exists() {
+            eprintln!("skipping {}: {} is not here", s.name, path.display());
+            return Ok(None);
+        }
+        let frame = backend::ingest::read_csv(&path, &backend::ingest::Limits::default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            .frame;
+        let data = backend::convert::frame_to_dataset(&frame)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", s.name))?;
+        let col = data.require(s.target)?;
+        let task = automl::detect_task(s.target, col)?;
+        let (target, rows) = Target::encode(s.target, col, task)?;
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        // A fixed shuffle (SplitMix64 from seed 42), so every run and every tool sees the same rows.
+        let mut state = 42u64;
+        for i in (1..order.len()).rev() {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            order.swap(i, (z % (i as u64 + 1)) as usize);
+        }
+        let cut = order.len() * 4 / 5;
+        let test = order.split_off(cut);
+        Ok(Some(Split {
+            name: s.name,
+            target_name: s.target,
+            frame,
+            data,
+            task,
+            rows,
+            target,
+            train: order,
+            test,
+        }))
+    }
+
+    fn k(&self) -> usize {
+        self.target.n_classes()
+    }
+
+    fn task_name(&self) -> &'static str {
+        match self.task {
+            Task::Regression => "regression",
+            Task::Binary => "binary",
+            Task::Multiclass => "multiclass",
+        }
+    }
+
+    fn data_rows(&self, positions: &[usize]) -> Vec<usize> {
+        positions.iter().map(|&p| self.rows[p]).collect()
+    }
+
+    /// Raw columns of `positions`, with the target as a number (class index).
+    fn write_raw(&self, positions: &[usize], path: &Path) -> Result<()> {
+        let idx: Vec<IdxSize> = self
+            .data_rows(positions)
+            .iter()
+            .map(|&r| r as IdxSize)
+            .collect();
+        let mut df = self.frame.take(&IdxCa::from_vec("idx".into(), idx))?;
+        let values: Vec<f64> = match &self.target.subset(positions) {
+            Target::Regression(y) => y.clone(),
+            Target::Classes { y, .. } => y.iter().map(|&c| c as f64).collect(),
+        };
+        df.with_column(Column::new(self.target_name.into(), values))?;
+        let mut f = std::fs::File::create(path)?;
+        CsvWriter::new(&mut f).finish(&mut df)?;
+        Ok(())
+    }
+
+    /// Primary test metric of predictions (values or row-major probabilities).
+    fn score(&self, pred: &[f64]) -> Score {
+        let target = self.target.subset(&self.test);
+        let metric = automl::Metric::default_for(self.task);
+        Score {
+            name: metric.name(),
+            value: metric.score(&target, pred),
+            higher_is_better: metric.higher_is_better(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    name: &'static str,
+    value: f64,
+    higher_is_better: bool,
+}
+
+impl Score {
+    /// How much worse than `reference`, in percent (negative: better).
+    fn worse_pct(&self, reference: f64) -> f64 {
+        let d = if self.higher_is_better {
+            reference - self.value
+        } else {
+            self.value - reference
+        };
+        100.0 * d / reference.abs().max(1e-12)
+    }
+}
+
+fn write_matrix(cols: &[Vec<f64>], y: &Target, path: &Path) -> Result<()> {
+    let mut out = String::new();
+    for f in 0..cols.len() {
+        write!(out, "f{f},")?;
+    }
+    out.push_str("y\n");
+    let labels: Vec<f64> = match y {
+        Target::Regression(v) => v.clone(),
+        Target::Classes { y, .. } => y.iter().map(|&c| c as f64).collect(),
+    };
+    for (r, label) in labels.iter().enumerate() {
+        for c in cols {
+            let v = c[r];
+            if !v.is_nan() {
+                write!(out, "{v}")?;
+            }
+            out.push(',');
+        }
+        writeln!(out, "{label}")?;
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+fn read_predictions(path: &Path) -> Result<Vec<f64>> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .flat_map(|l| l.split(','))
+        .map(|v| v.trim().parse::<f64>().context("a prediction"))
+        .collect()
+}
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Installs LightGBM, FLAML and scikit-learn with pip when they are missing.
+fn ensure_python() -> Result<()> {
+    let ok = Command::new(python())
+        .args([
+            "-c",
+            "import lightgbm, sklearn, pandas; from flaml import AutoML",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Ok(());
+    }
+    eprintln!("installing lightgbm, flaml[automl] and scikit-learn with pip");
+    let st = Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "lightgbm",
+            "flaml[automl]",
+            "scikit-learn",
+            "pandas",
+        ])
+        .status()
+        .context("running pip (is Python 3 installed?)")?;
+    if !st.success() {
+        bail!("pip could not install the reference tools");
+    }
+    Ok(())
+}
+
+fn reference(root: &Path, args: &[String]) -> Result<serde_json::Value> {
+    let out = Command::new(python())
+        .arg(root.join("bench/python/reference.py"))
+        .args(args)
+        .output()
+        .context("running bench/python/reference.py")?;
+    if !out.status.success() {
+        bail!(
+            "reference.py {} failed: {}",
+            args.first().map_or("", String::as_str),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).with_context(|| format!("reference output: {text}"))
+}
+
+/// Probabilities (row-major) or values from raw booster scores.
+fn from_raw(task: Task, k: usize, raw: &[f64]) -> Vec<f64> {
+    match task {
+        Task::Regression => raw.to_vec(),
+        Task::Binary => raw
+            .iter()
+            .flat_map(|&z| {
+                let p = 1.0 / (1.0 + (-z).exp());
+                [1.0 - p, p]
+            })
+            .collect(),
+        Task::Multiclass => raw
+            .chunks(k)
+            .flat_map(|row| {
+                let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
+                row.iter()
+                    .map(move |v| (v - m).exp() / s)
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+    }
+}
+
+struct Prepared {
+    train_x: Vec<Vec<f64>>,
+    test_x: Vec<Vec<f64>>,
+    train_y: Target,
+    train_csv: PathBuf,
+    test_csv: PathBuf,
+}
+
+/// Kiln's tree encoding of both halves, written for LightGBM too.
+fn prepare_matrix(s: &Split, dir: &Path) -> Result<Prepared> {
+    let train_rows = s.data_rows(&s.train);
+    let test_rows = s.data_rows(&s.test);
+    let features = automl::select_features(&s.data, s.target_name, &train_rows);
+    let train_x = automl::tree_matrix(&features, &s.data, &train_rows)?;
+    let test_x = automl::tree_matrix(&features, &s.data, &test_rows)?;
+    let train_y = s.target.subset(&s.train);
+    let train_csv = dir.join(format!("{}-train.csv", s.name));
+    let test_csv = dir.join(format!("{}-test.csv", s.name));
+    write_matrix(&train_x, &train_y, &train_csv)?;
+    write_matrix(&test_x, &s.target.subset(&s.test), &test_csv)?;
+    Ok(Prepared {
+        train_x,
+        test_x,
+        train_y,
+        train_csv,
+        test_csv,
+    })
+}
+
+fn params(rounds: usize) -> GbdtParams {
+    GbdtParams {
+        n_rounds: rounds,
+        learning_rate: 0.1,
+        max_leaves: 31,
+        max_depth: 0,
+        min_samples_leaf: 20,
+        min_child_weight: 1e-3,
+        l2: 0.0,
+        row_subsample: 1.0,
+        col_subsample: 1.0,
+        max_bins: 255,
+        early_stopping_rounds: 0,
+        seed: 0,
+    }
+}
+
+fn bench_gbdt(root: &Path, splits: &[Split], dir: &Path, rounds: usize) -> Result<()> {
+    println!(
+        "\nGBDT at equal settings: {rounds} rounds, 31 leaves, learning rate 0.1, 255 bins, min 20 rows per leaf, {THREADS} threads; fit time (best of 3) includes binning"
+    );
+    println!(
+        "| dataset | rows (train) | metric | Kiln | LightGBM | Kiln worse by | Kiln fit s | LightGBM fit s | time ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut ratios = Vec::new();
+    for s in splits {
+        let p = prepare_matrix(s, dir)?;
+        let out = dir.join(format!("{}-lgb.csv", s.name));
+        let args: Vec<String> = [
+            "gbdt",
+            &p.train_csv.display().to_string(),
+            &p.test_csv.display().to_string(),
+            s.task_name(),
+            &s.k().to_string(),
+            &out.display().to_string(),
+            &rounds.to_string(),
+            "31",
+            "0.1",
+            "255",
+            &THREADS.to_string(),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        let r = reference(root, &args)?;
+        let lgb = s.score(&read_predictions(&out)?);
+        let lgb_fit = r["fit_secs"].as_f64().unwrap_or(f64::NAN);
+        // Best of three fits, like the LightGBM side.
+        let mut fit = f64::INFINITY;
+        let mut fitted = None;
+        for _ in 0..3 {
+            let start = Instant::now();
+            let (booster, _) =
+                automl::gbdt_fit(&p.train_x, &p.train_y, None, &params(rounds), &|| false)?;
+            fit = fit.min(start.elapsed().as_secs_f64());
+            fitted = Some(booster);
+        }
+        let booster = fitted.context("no fit")?;
+        let ours = s.score(&from_raw(s.task, s.k(), &booster.raw(&p.test_x)));
+        ratios.push(fit / lgb_fit);
+        println!(
+            "| {} | {} | {} | {:.4} | {:.4} | {:+.2}% | {:.2} | {:.2} | {:.2}× |",
+            s.name,
+            s.train.len(),
+            ours.name,
+            ours.value,
+            lgb.value,
+            ours.worse_pct(lgb.value),
+            fit,
+            lgb_fit,
+            fit / lgb_fit
+        );
+    }
+    println!(
+        "\nGeometric mean of Kiln / LightGBM fit time: {:.2}× (bar: at most 1.5×)",
+        geo_mean(&ratios)
+    );
+    Ok(())
+}
+
+fn geo_mean(v: &[f64]) -> f64 {
+    (v.iter().map(|x| x.ln()).sum::<f64>() / v.len().max(1) as f64).exp()
+}
+
+fn bench_shap(root: &Path, splits: &[Split], dir: &Path, rounds: usize) -> Result<()> {
+    println!(
+        "\nTreeSHAP per row and one-row prediction on models of {rounds} rounds × 31 leaves (LightGBM: pred_contrib on up to 2,000 test rows; predict on 200 single rows)"
+    );
+    println!(
+        "| dataset | trees | Kiln SHAP µs/row | LightGBM SHAP µs/row | ratio | Kiln predict µs/row | LightGBM predict µs/call |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for s in splits {
+        let p = prepare_matrix(s, dir)?;
+        let out = dir.join(format!("{}-lgb.csv", s.name));
+        let args: Vec<String> = [
+            "gbdt",
+            &p.train_csv.display().to_string(),
+            &p.test_csv.display().to_string(),
+            s.task_name(),
+            &s.k().to_string(),
+            &out.display().to_string(),
+            &rounds.to_string(),
+            "31",
+            "0.1",
+            "255",
+            "1",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        let r = reference(root, &args)?;
+        let (booster, _) =
+            automl::gbdt_fit(&p.train_x, &p.train_y, None, &params(rounds), &|| false)?;
+        let n = p.test_x[0].len().min(2000);
+        let rows: Vec<Vec<f64>> = p.test_x.iter().map(|c| c[..n].to_vec()).collect();
+        let start = Instant::now();
+        let (_, values) = booster.shap(&rows);
+        let ours = start.elapsed().as_secs_f64() / n as f64;
+        std::hint::black_box(values);
+        let single = n.min(200);
+        let start = Instant::now();
+        for r in 0..single {
+            let one: Vec<Vec<f64>> = rows.iter().map(|c| vec![c[r]]).collect();
+            std::hint::black_box(booster.raw(&one));
+        }
+        let one = start.elapsed().as_secs_f64() / single as f64;
+        let theirs = r["shap_secs_per_row"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.2}× | {:.1} | {:.1} |",
+            s.name,
+            booster.trees.len(),
+            ours * 1e6,
+            theirs * 1e6,
+            ours / theirs,
+            one * 1e6,
+            r["predict_one_secs"].as_f64().unwrap_or(f64::NAN) * 1e6
+        );
+    }
+    Ok(())
+}
+
+fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Result<()> {
+    println!(
+        "\nAutoML with a {budget} s budget on {THREADS} cores: Kiln, FLAML (same budget), LightGBM defaults; test metric on the same 20%"
+    );
+    println!(
+        "| dataset | metric | Kiln | FLAML | LightGBM default | Kiln vs FLAML | Kiln vs LightGBM | Kiln s | FLAML s | Kiln model |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let (mut beat_flaml, mut beat_lgb) = (0, 0);
+    for s in splits {
+        let train_csv = dir.join(format!("{}-raw-train.csv", s.name));
+        let test_csv = dir.join(format!("{}-raw-test.csv", s.name));
+        s.write_raw(&s.train, &train_csv)?;
+        s.write_raw(&s.test, &test_csv)?;
+        let common = |mode: &str, out: &Path| -> Vec<String> {
+            vec![
+                mode.to_owned(),
+                train_csv.display().to_string(),
+                test_csv.display().to_string(),
+                s.task_name().to_owned(),
+                s.k().to_string(),
+                out.display().to_string(),
+                s.target_name.to_owned(),
+                THREADS.to_string(),
+            ]
+        };
+        let out = dir.join(format!("{}-default.csv", s.name));
+        reference(root, &common("default", &out))?;
+        let lgb = s.score(&read_predictions(&out)?);
+        let out = dir.join(format!("{}-flaml.csv", s.name));
+        let mut args = common("flaml", &out);
+        args.push(budget.to_string());
+        let r = reference(root, &args)?;
+        let flaml = s.score(&read_predictions(&out)?);
+        let flaml_secs = r["fit_secs"].as_f64().unwrap_or(f64::NAN);
+
+        let train = subset(&s.data, &s.data_rows(&s.train))?;
+        let test = subset(&s.data, &s.data_rows(&s.test))?;
+        let mut config = automl::SearchConfig::new(s.target_name);
+        config.task = Some(s.task);
+        let cancel = AtomicBool::new(false);
+        let start = Instant::now();
+        let control = automl::Control {
+            deadline: Some(start + Duration::from_secs(budget)),
+            cancel: &cancel,
+        };
+        let outcome = automl::search(&train, &config, control, &mut |_| {})?;
+        let secs = start.elapsed().as_secs_f64();
+        let pred = match outcome.artifact.predict(&test)? {
+            automl::Predictions::Regression(v) => v,
+            automl::Predictions::Classes { probabilities, .. } => probabilities,
+        };
+        let ours = s.score(&pred);
+        let vs_flaml = ours.worse_pct(flaml.value);
+        let vs_lgb = ours.worse_pct(lgb.value);
+        beat_flaml += usize::from(vs_flaml <= 0.0);
+        beat_lgb += usize::from(vs_lgb <= 0.0);
+        println!(
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {:+.2}% | {:+.2}% | {:.1} | {:.1} | {} |",
+            s.name,
+            ours.name,
+            ours.value,
+            flaml.value,
+            lgb.value,
+            vs_flaml,
+            vs_lgb,
+            secs,
+            flaml_secs,
+            outcome.artifact.model.family(),
+        );
+    }
+    println!(
+        "\nKiln at least as good as FLAML on {beat_flaml} of {n} datasets, as LightGBM defaults on {beat_lgb} of {n} (percentages: how much worse Kiln's test metric is; negative is better)",
+        n = splits.len()
+    );
+    Ok(())
+}
+
+fn subset(data: &Dataset, rows: &[usize]) -> Result<Dataset> {
+    let cols = data
+        .columns()
+        .map(|(name, c)| {
+            let c = match c {
+                automl::Column::Numeric(v) => {
+                    automl::Column::Numeric(rows.iter().map(|&r| v[r]).collect())
+                }
+                automl::Column::Categorical(v) => {
+                    automl::Column::Categorical(rows.iter().map(|&r| v[r].clone()).collect())
+                }
+            };
+            (name.to_owned(), c)
+        })
+        .collect();
+    Ok(Dataset::new(cols)?)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = std::env::current_dir()?;
+    let mode = args.first().map(String::as_str).unwrap_or_default();
+    let number = |default: u64| -> Result<u64> {
+        args.get(1).map_or(Ok(default), |v| {
+            v.parse::<u64>()
+                .map_err(|e| anyhow::anyhow!("`{v}` is not a number: {e}"))
+        })
+    };
+    let only: Option<Vec<&str>> = std::env::var("KILN_BENCH_DATASETS")
+        .ok()
+        .map(|v| v.leak().split(',').collect());
+    ensure_python()?;
+    let dir = std::env::temp_dir().join(format!("kiln-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut splits = Vec::new();
+    for s in SOURCES {
+        if only.as_ref().is_some_and(|o| !o.contains(&s.name)) {
+            continue;
+        }
+        if let Some(split) = Split::load(&root, s)? {
+            splits.push(split);
+        }
+    }
+    let result = match mode {
+        "gbdt" => bench_gbdt(&root, &splits, &dir, number(200)? as usize),
+        "shap" => bench_shap(&root, &splits, &dir, number(500)? as usize),
+        "automl" => bench_automl(&root, &splits, &dir, number(60)?),
+        _ => bail!("usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS]>"),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
