@@ -459,6 +459,9 @@ impl Binned {
     }
 }
 
+/// A leaf's node index and the training rows that ended in it.
+type LeafRows = (usize, Vec<u32>);
+
 struct Grower<'a> {
     data: &'a Binned,
     params: &'a GbdtParams,
@@ -552,7 +555,7 @@ impl Grower<'_> {
         hess: &[f64],
         features: &[usize],
         mappers: &[BinMapper],
-    ) -> (Tree, Vec<u8>, Vec<(usize, Vec<u32>)>) {
+    ) -> (Tree, Vec<u8>, Vec<LeafRows>) {
         struct Open {
             node: usize,
             rows: Vec<u32>,
