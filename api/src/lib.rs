@@ -209,6 +209,9 @@ pub struct LeaderboardEntry {
     pub predict_us_per_row: f64,
     /// Serialized model size in bytes.
     pub size_bytes: u64,
+    /// Seconds since the build started when this candidate finished.
+    #[serde(default)]
+    pub finished_secs: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -279,6 +282,22 @@ pub struct ModelSummary {
     /// Global explanations computed after the build (absent for older models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insights: Option<Insights>,
+    /// Held-out predictions summarised for charts (absent for older models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+}
+
+/// What the Model page draws of the out-of-fold predictions.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Evaluation {
+    /// Binary: `(false positive rate, true positive rate)`.
+    pub roc: Vec<(f64, f64)>,
+    /// Binary: `(recall, precision)`.
+    pub pr: Vec<(f64, f64)>,
+    /// Classification: rows = true class, columns = predicted class.
+    pub confusion: Vec<Vec<u64>>,
+    /// Regression: `(predicted, actual)` for up to 2,000 rows.
+    pub residuals: Vec<(f64, f64)>,
 }
 
 /// Global explanations of a model on a sample of its training rows.

@@ -94,6 +94,93 @@ pub fn report(target: &Target, pred: &[f64]) -> Vec<MetricValue> {
     }
 }
 
+/// What the Model page draws of out-of-fold predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Binary: `(false positive rate, true positive rate)` per distinct
+    /// score, from (0, 0) (as scikit-learn's `roc_curve`).
+    pub roc: Vec<(f64, f64)>,
+    /// Binary: `(recall, precision)` by increasing threshold, ending at
+    /// (0, 1) (as scikit-learn's `precision_recall_curve`).
+    pub pr: Vec<(f64, f64)>,
+    /// Classification: counts, rows = true class, columns = predicted.
+    pub confusion: Vec<Vec<u64>>,
+    /// Regression: `(predicted, actual)` for up to 2,000 rows (evenly spaced).
+    pub residuals: Vec<(f64, f64)>,
+}
+
+/// Curves, confusion matrix or residuals of predictions for `target`.
+pub fn evaluation(target: &Target, pred: &[f64]) -> Evaluation {
+    let mut e = Evaluation {
+        roc: Vec::new(),
+        pr: Vec::new(),
+        confusion: Vec::new(),
+        residuals: Vec::new(),
+    };
+    match target {
+        Target::Regression(y) => {
+            let step = y.len().div_ceil(2000).max(1);
+            e.residuals = (0..y.len())
+                .step_by(step)
+                .map(|i| (pred[i], y[i]))
+                .collect();
+        }
+        Target::Classes { y, classes } => {
+            let k = classes.len();
+            let labels = argmax_rows(pred, k);
+            e.confusion = vec![vec![0; k]; k];
+            for (&t, &p) in y.iter().zip(&labels) {
+                e.confusion[t][p] += 1;
+            }
+            if k == 2 {
+                let (roc, pr) = curves(y, &positive_column(pred, k));
+                e.roc = roc;
+                e.pr = pr;
+            }
+        }
+    }
+    e
+}
+
+/// ROC and precision-recall points for `y == 1` against `score`.
+#[allow(clippy::type_complexity)]
+pub fn curves(y: &[usize], score: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+    let mut idx: Vec<usize> = (0..y.len()).collect();
+    idx.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let positives = y.iter().filter(|&&c| c == 1).count() as f64;
+    let negatives = y.len() as f64 - positives;
+    // Cumulative (false positives, true positives) at each distinct score, descending.
+    let mut steps: Vec<(f64, f64)> = Vec::new();
+    let (mut fp, mut tp) = (0.0, 0.0);
+    for (j, &i) in idx.iter().enumerate() {
+        if y[i] == 1 {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        let last_of_tie = idx.get(j + 1).is_none_or(|&n| score[n] != score[i]);
+        if last_of_tie {
+            steps.push((fp, tp));
+        }
+    }
+    let mut roc = vec![(0.0, 0.0)];
+    roc.extend(
+        steps
+            .iter()
+            .map(|&(fp, tp)| (fp / negatives.max(1.0), tp / positives.max(1.0))),
+    );
+    let mut pr: Vec<(f64, f64)> = steps
+        .iter()
+        .rev()
+        .map(|&(fp, tp)| {
+            let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 };
+            (tp / positives.max(1.0), precision)
+        })
+        .collect();
+    pr.push((0.0, 1.0));
+    (roc, pr)
+}
+
 fn positive_column(pred: &[f64], k: usize) -> Vec<f64> {
     pred.chunks(k.max(1)).map(|row| row[k - 1]).collect()
 }
@@ -244,6 +331,51 @@ mod tests {
         let rule: Vec<usize> = p1.iter().map(|&p| usize::from(p >= 0.5)).collect();
         assert_eq!(labels, rule);
         close(auc(&y, &p1), &b["roc_auc"], "AUC (with ties)");
+        let (roc, pr) = curves(&y, &p1);
+        let (fpr, tpr) = (
+            floats(&b["roc_curve"]["fpr"]),
+            floats(&b["roc_curve"]["tpr"]),
+        );
+        assert_eq!(roc.len(), fpr.len());
+        for (i, (f, t)) in roc.iter().enumerate() {
+            assert!(
+                (f - fpr[i]).abs() < 1e-12 && (t - tpr[i]).abs() < 1e-12,
+                "ROC point {i}"
+            );
+        }
+        let (precision, recall) = (
+            floats(&b["pr_curve"]["precision"]),
+            floats(&b["pr_curve"]["recall"]),
+        );
+        assert_eq!(pr.len(), precision.len());
+        for (i, (r, p)) in pr.iter().enumerate() {
+            assert!(
+                (r - recall[i]).abs() < 1e-12 && (p - precision[i]).abs() < 1e-12,
+                "PR point {i}: {r},{p} vs {},{}",
+                recall[i],
+                precision[i]
+            );
+        }
+        let e = evaluation(
+            &Target::Classes {
+                classes: vec!["0".into(), "1".into()],
+                y: y.clone(),
+            },
+            &prob,
+        );
+        let cm: Vec<Vec<u64>> = b["confusion_matrix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(e.confusion, cm);
         close(log_loss(&y, &prob, 2), &b["log_loss"], "binary log loss");
         close(accuracy(&y, &labels), &b["accuracy"], "accuracy");
         close(

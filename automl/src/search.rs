@@ -121,6 +121,8 @@ pub struct SearchOutcome {
     pub leaderboard: Vec<TrialRecord>,
     pub best_trial: u32,
     pub artifact: ModelArtifact,
+    /// Curves, confusion matrix or residuals of the winner's held-out predictions.
+    pub evaluation: metrics::Evaluation,
     /// The search was cancelled; the artifact is the best finished trial, not refit.
     pub cancelled: bool,
 }
@@ -589,6 +591,7 @@ pub fn search(
     let covered_target = target.subset(&best_eval.covered);
     // Metrics of the winner on its out-of-fold predictions.
     let mut metrics = metrics::report(&covered_target, &best_eval.oof);
+    let mut evaluation = metrics::evaluation(&covered_target, &best_eval.oof);
     let best_rounds = best_eval.rounds;
     let best_score = best_eval.score;
     let covered = best_eval.covered;
@@ -647,6 +650,7 @@ pub fn search(
                     rows.len(),
                 );
                 metrics = metrics::report(&covered_target, &e.oof);
+                evaluation = metrics::evaluation(&covered_target, &e.oof);
                 winner = t;
             }
         }
@@ -682,6 +686,7 @@ pub fn search(
         leaderboard,
         best_trial: winner,
         artifact,
+        evaluation,
         cancelled,
     })
 }

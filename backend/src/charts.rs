@@ -251,6 +251,157 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
     })
 }
 
+/// A curve in the unit square: ROC (with the chance diagonal) or precision-recall.
+pub fn curve(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64)],
+    diagonal: bool,
+) -> Result<String, AppError> {
+    render(380, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 16).into_font().color(&TEXT))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.02)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        if diagonal {
+            chart
+                .draw_series(LineSeries::new(
+                    [(0.0, 0.0), (1.0, 1.0)],
+                    RGBColor(148, 163, 184),
+                ))
+                .map_err(chart_error)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                ACCENT.stroke_width(2),
+            ))
+            .map_err(chart_error)?;
+        Ok(())
+    })
+}
+
+/// Counts per (true, predicted) class, darker for more.
+pub fn confusion(classes: &[String], matrix: &[Vec<u64>]) -> Result<String, AppError> {
+    let k = classes.len().max(1);
+    let size = (60 + 40 * k as u32).min(640);
+    let max = matrix.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+    let labels: Vec<String> = classes.iter().map(|c| short(c, 14)).collect();
+    render(size + 90, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "Confusion matrix (held-out rows)",
+                (FONT, 16).into_font().color(&TEXT),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(120)
+            .build_cartesian_2d(-0.5..(k as f64 - 0.5), -0.5..(k as f64 - 0.5))
+            .map_err(chart_error)?;
+        let name = |v: &f64, flip: bool| {
+            let i = v.round();
+            if (v - i).abs() > 1e-6 || i < 0.0 || i as usize >= k {
+                return String::new();
+            }
+            let i = if flip { k - 1 - i as usize } else { i as usize };
+            labels[i].clone()
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(k)
+            .y_labels(k)
+            .x_label_formatter(&|v| name(v, false))
+            .y_label_formatter(&|v| name(v, true))
+            .x_desc("predicted")
+            .y_desc("actual")
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        for (t, row) in matrix.iter().enumerate() {
+            for (p, &count) in row.iter().enumerate() {
+                let y = (k - 1 - t) as f64;
+                let x = p as f64;
+                let shade = count as f64 / max;
+                let mix = |a: u8| (255.0 - (255.0 - f64::from(a)) * shade) as u8;
+                let fill = RGBColor(mix(180), mix(72), mix(31));
+                chart
+                    .draw_series([Rectangle::new(
+                        [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                        fill.filled(),
+                    )])
+                    .map_err(chart_error)?;
+                let ink = if shade > 0.5 { WHITE } else { BLACK };
+                chart
+                    .draw_series([Text::new(
+                        count.to_string(),
+                        (x - 0.1, y),
+                        (FONT, 13).into_font().color(&ink),
+                    )])
+                    .map_err(chart_error)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Predicted against actual values, with the line of perfect predictions.
+pub fn residuals(points: &[(f64, f64)]) -> Result<String, AppError> {
+    let (lo, hi) = points
+        .iter()
+        .flat_map(|&(p, a)| [p, a])
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+    let range = padded(lo, hi);
+    render(400, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "Predicted vs actual (held-out rows)",
+                (FONT, 16).into_font().color(&TEXT),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(range.clone(), range.clone())
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc("predicted")
+            .y_desc("actual")
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(range.start, range.start), (range.end, range.end)],
+                RGBColor(148, 163, 184),
+            ))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&p| Circle::new(p, 2, ACCENT.mix(0.5).filled())),
+            )
+            .map_err(chart_error)?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +431,19 @@ mod tests {
             outputs: vec!["P(a)".into(), "P(b)".into()],
             curves: vec![vec![0.2, 0.7], vec![0.8, 0.3]],
         };
+        let svg = confusion(&["a<b".into(), "c".into()], &[vec![5, 1], vec![2, 7]]).unwrap();
+        assert!(svg.contains("a&lt;b") && svg.contains("\n7\n"), "{svg}");
+        let svg = curve(
+            "ROC",
+            "fpr",
+            "tpr",
+            &[(0.0, 0.0), (0.5, 0.9), (1.0, 1.0)],
+            true,
+        )
+        .unwrap();
+        assert!(svg.contains("<polyline"));
+        let svg = residuals(&[(1.0, 1.5), (2.0, 1.8)]).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 2);
         let svg = dependence(&d).unwrap();
         assert!(svg.contains("\nred\n") && svg.contains("\nblue\n"), "{svg}");
         assert!(svg.contains("P(b)"));

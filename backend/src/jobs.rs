@@ -221,6 +221,7 @@ impl Jobs {
                         fit_secs: t.fit_secs,
                         predict_us_per_row: t.predict_us_per_row,
                         size_bytes: t.size_bytes,
+                        finished_secs: started.elapsed().as_secs_f64(),
                     });
                     rank(&mut build.leaderboard, build.higher_is_better);
                     build.message = format!("{} trials done", build.trials_done);
@@ -243,6 +244,7 @@ impl Jobs {
             .write_atomic(&store.model_path(&model_id), &bytes)
             .map_err(|e| BuildError::Failed(e.to_string()))?;
         let mut summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
+        summary.evaluation = Some(models::to_api_evaluation(&outcome.evaluation));
         build.message = "explaining the model".into();
         self.publish(build);
         summary.insights = match outcome.artifact.insights(&data, build.seed) {

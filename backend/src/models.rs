@@ -73,6 +73,17 @@ pub fn summary(
         classes: s.classes.clone(),
         artifact_bytes: bytes,
         insights: None,
+        evaluation: None,
+    }
+}
+
+/// The engine's evaluation as the API shows it (the same fields).
+pub fn to_api_evaluation(e: &automl::metrics::Evaluation) -> api::Evaluation {
+    api::Evaluation {
+        roc: e.roc.clone(),
+        pr: e.pr.clone(),
+        confusion: e.confusion.clone(),
+        residuals: e.residuals.clone(),
     }
 }
 

@@ -594,11 +594,14 @@ async fn model_chart(
     Path((id, name)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let summary = st.store.model(&id)?;
+    let unknown = || AppError::NotFound(format!("chart `{name}`"));
+    let stem = name.strip_suffix(".svg").ok_or_else(unknown)?;
+    if let Some(svg) = evaluation_chart(&summary, stem)? {
+        return Ok(svg_response(svg));
+    }
     let ins = summary
         .insights
         .ok_or_else(|| AppError::NotFound(format!("explanations of model {id}")))?;
-    let unknown = || AppError::NotFound(format!("chart `{name}`"));
-    let stem = name.strip_suffix(".svg").ok_or_else(unknown)?;
     let svg = match stem {
         "importance" => {
             let items: Vec<(String, f64)> = ins
@@ -625,14 +628,46 @@ async fn model_chart(
             charts::dependence(ins.dependence.get(i).ok_or_else(unknown)?)?
         }
     };
-    Ok((
+    Ok(svg_response(svg))
+}
+
+fn svg_response(svg: String) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
             (header::CACHE_CONTROL, "private, max-age=3600"),
         ],
         svg,
     )
-        .into_response())
+        .into_response()
+}
+
+/// `roc`, `pr`, `confusion` or `residuals` from the model's held-out predictions.
+fn evaluation_chart(m: &api::ModelSummary, stem: &str) -> AppResult<Option<String>> {
+    let Some(e) = &m.evaluation else {
+        return Ok(None);
+    };
+    let missing = || AppError::NotFound(format!("chart `{stem}.svg` for this model"));
+    Ok(Some(match stem {
+        "roc" if !e.roc.is_empty() => charts::curve(
+            "ROC curve (held-out rows)",
+            "false positive rate",
+            "true positive rate",
+            &e.roc,
+            true,
+        )?,
+        "pr" if !e.pr.is_empty() => charts::curve(
+            "Precision-recall curve (held-out rows)",
+            "recall",
+            "precision",
+            &e.pr,
+            false,
+        )?,
+        "confusion" if !e.confusion.is_empty() => charts::confusion(&m.classes, &e.confusion)?,
+        "residuals" if !e.residuals.is_empty() => charts::residuals(&e.residuals)?,
+        "roc" | "pr" | "confusion" | "residuals" => return Err(missing()),
+        _ => return Ok(None),
+    }))
 }
 
 /// Scores an uploaded CSV; the result is stored for download.

@@ -861,7 +861,21 @@ async fn explanations_charts_and_batch_predictions() {
         let svg = String::from_utf8(body).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains(top), "{chart}");
     }
-    for bad in ["dependence-99.svg", "other.svg", "importance.png"] {
+    let e = &model["evaluation"];
+    let confusion = e["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), 3);
+    let counted: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(counted, 344, "every row predicted out of fold once");
+    let req = Request::get(format!("/api/models/{model_id}/charts/confusion.svg"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = t.call(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(body).unwrap().contains("Gentoo"));
+    for bad in ["dependence-99.svg", "other.svg", "importance.png", "roc.svg", "residuals.svg"] {
         let (status, _) = t
             .json("GET", &format!("/api/models/{model_id}/charts/{bad}"), None)
             .await;

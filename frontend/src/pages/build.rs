@@ -264,6 +264,7 @@ pub fn BuildPage() -> impl IntoView {
                     } else {
                         view! { <LeaderboardTable entries=b.leaderboard.clone() metric=b.metric.clone()/> }.into_any()
                     }}
+                    <ProgressChart entries=b.leaderboard.clone() higher_is_better=b.higher_is_better budget=budget metric=b.metric.clone().unwrap_or_default()/>
                     {b.metric.clone().map(|m| view! {
                         <p class="muted small" id="ranking-note">{format!(
                             "Ranked by {m} on held-out rows, {} ({}).",
@@ -274,5 +275,119 @@ pub fn BuildPage() -> impl IntoView {
                 }.into_any()
             }
         }}
+    }
+}
+
+/// `(seconds, best score so far)` each time the best score improved.
+pub fn best_over_time(
+    entries: &[api::LeaderboardEntry],
+    higher_is_better: bool,
+) -> Vec<(f64, f64)> {
+    let mut done: Vec<&api::LeaderboardEntry> =
+        entries.iter().filter(|e| e.score.is_finite()).collect();
+    done.sort_by(|a, b| {
+        a.finished_secs
+            .total_cmp(&b.finished_secs)
+            .then(a.trial.cmp(&b.trial))
+    });
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for e in done {
+        let better = out.last().is_none_or(|&(_, best)| {
+            if higher_is_better {
+                e.score > best
+            } else {
+                e.score < best
+            }
+        });
+        if better {
+            out.push((e.finished_secs, e.score));
+        }
+    }
+    out
+}
+
+/// The best validation score over the build's time, as a step line.
+#[component]
+fn ProgressChart(
+    entries: Vec<api::LeaderboardEntry>,
+    higher_is_better: bool,
+    budget: f64,
+    metric: String,
+) -> impl IntoView {
+    let points = best_over_time(&entries, higher_is_better);
+    if points.len() < 2 {
+        return None;
+    }
+    let (w, h, left, bottom) = (640.0, 180.0, 56.0, 24.0);
+    let t_max = points.iter().map(|p| p.0).fold(budget, f64::max).max(1e-9);
+    let (lo, hi) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+            (l.min(p.1), h.max(p.1))
+        });
+    let span = (hi - lo).max(1e-12);
+    let x = move |t: f64| left + t / t_max * (w - left - 12.0);
+    let y = move |s: f64| 8.0 + (hi - s) / span * (h - bottom - 16.0);
+    let mut path = String::new();
+    for (i, &(t, s)) in points.iter().enumerate() {
+        if i > 0 {
+            // Steps: the best score holds until the next improvement.
+            path.push_str(&format!("{:.1},{:.1} ", x(t), y(points[i - 1].1)));
+        }
+        path.push_str(&format!("{:.1},{:.1} ", x(t), y(s)));
+    }
+    let last = points[points.len() - 1];
+    let dots = points
+        .iter()
+        .map(|&(t, s)| view! { <circle cx=format!("{:.1}", x(t)) cy=format!("{:.1}", y(s)) r="3" class="pc-dot"/> })
+        .collect_view();
+    Some(view! {
+        <div class="progress-chart" id="progress-chart">
+            <p class="muted small">{format!("Best {metric} so far, by time (now {}).", format::number(last.1))}</p>
+            <svg viewBox=format!("0 0 {w} {h}") width="100%" role="img" aria-label="Best score over time">
+                <line x1=left.to_string() x2=(w - 12.0).to_string() y1=(h - bottom).to_string() y2=(h - bottom).to_string() class="pc-axis"/>
+                <text x=left.to_string() y=(h - 6.0).to_string() class="pc-label">"0 s"</text>
+                <text x=(w - 12.0).to_string() y=(h - 6.0).to_string() class="pc-label" text-anchor="end">{format!("{} s", format::number(t_max))}</text>
+                <text x=(left - 6.0).to_string() y=(y(hi) + 4.0).to_string() class="pc-label" text-anchor="end">{format::number(hi)}</text>
+                <text x=(left - 6.0).to_string() y=(y(lo) + 4.0).to_string() class="pc-label" text-anchor="end">{format::number(lo)}</text>
+                <polyline points=path class="pc-line"/>
+                {dots}
+            </svg>
+        </div>
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(trial: u32, score: f64, finished_secs: f64) -> api::LeaderboardEntry {
+        api::LeaderboardEntry {
+            trial,
+            family: "boosted trees".into(),
+            params: String::new(),
+            score,
+            score_std: 0.0,
+            fit_secs: 0.0,
+            predict_us_per_row: 0.0,
+            size_bytes: 0,
+            finished_secs,
+        }
+    }
+
+    #[test]
+    fn best_score_steps_only_when_it_improves() {
+        let entries = vec![
+            entry(2, 0.5, 3.0),
+            entry(0, 0.9, 1.0),
+            entry(1, f64::NAN, 2.0),
+            entry(3, 0.4, 4.0),
+            entry(4, 0.45, 5.0),
+        ];
+        assert_eq!(
+            best_over_time(&entries, false),
+            vec![(1.0, 0.9), (3.0, 0.5), (4.0, 0.4)]
+        );
+        assert_eq!(best_over_time(&entries, true), vec![(1.0, 0.9)]);
     }
 }

@@ -131,6 +131,20 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
         view! { <label for=input_id>{f.name.clone()}</label>{control} }
     }).collect_view();
     let classes = model.classes.clone();
+    let evaluation = model.evaluation.clone().map(|e| {
+        let base = format!("/api/models/{}/charts", model.id);
+        let chart = |name: &'static str, alt: &'static str, show: bool| {
+            show.then(|| view! { <img class="chart" id=format!("{name}-chart") src=format!("{base}/{name}.svg") alt=alt/> })
+        };
+        view! {
+            <div class="charts" id="evaluation">
+                {chart("roc", "ROC curve on held-out rows", !e.roc.is_empty())}
+                {chart("pr", "Precision-recall curve on held-out rows", !e.pr.is_empty())}
+                {chart("confusion", "Confusion matrix on held-out rows", !e.confusion.is_empty())}
+                {chart("residuals", "Predicted against actual values on held-out rows", !e.residuals.is_empty())}
+            </div>
+        }
+    });
     let insights = model.insights.clone().map(|ins| {
         let base = format!("/api/models/{}/charts", model.id);
         let dependence = (0..ins.dependence.len()).map(|i| {
@@ -160,6 +174,7 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
         <h2>"Held-out metrics"</h2>
         <p class="muted small">"Computed on predictions for rows each model did not train on (out-of-fold)."</p>
         <div class="metrics" id="model-metrics">{metrics}</div>
+        {evaluation}
         <p class="muted small">{format!("Hyperparameters: {}", model.params)}</p>
 
         {insights}
