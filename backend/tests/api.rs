@@ -875,7 +875,13 @@ async fn explanations_charts_and_batch_predictions() {
     let (status, body, _) = t.call(req).await;
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8(body).unwrap().contains("Gentoo"));
-    for bad in ["dependence-99.svg", "other.svg", "importance.png", "roc.svg", "residuals.svg"] {
+    for bad in [
+        "dependence-99.svg",
+        "other.svg",
+        "importance.png",
+        "roc.svg",
+        "residuals.svg",
+    ] {
         let (status, _) = t
             .json("GET", &format!("/api/models/{model_id}/charts/{bad}"), None)
             .await;

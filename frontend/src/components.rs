@@ -28,17 +28,22 @@ pub fn LeaderboardTable(
     #[prop(optional)] best_trial: Option<u32>,
 ) -> impl IntoView {
     let metric = metric.unwrap_or_else(|| "score".into());
+    // Long boards show the best rows first; the rest on request.
+    const SHOWN: usize = 20;
+    let total = entries.len();
+    let show_all = RwSignal::new(false);
     let rows = entries
         .into_iter()
         .enumerate()
         .map(|(i, e)| {
+            let hidden = move || i >= SHOWN && !show_all.get();
             let class = if Some(e.trial) == best_trial || (best_trial.is_none() && i == 0) {
                 "best"
             } else {
                 ""
             };
             view! {
-                <tr class=class>
+                <tr class=class class:hidden=hidden>
                     <td class="num">{i + 1}</td>
                     <td>{e.family}</td>
                     <td class="num">{format::score(e.score, e.score_std)}</td>
@@ -65,5 +70,10 @@ pub fn LeaderboardTable(
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        {(total > SHOWN).then(|| view! {
+            <button class="button small" id="show-all-trials" on:click=move |_| show_all.update(|v| *v = !*v)>
+                {move || if show_all.get() { "Show the best 20".to_owned() } else { format!("Show all {total} candidates") }}
+            </button>
+        })}
     }
 }

@@ -258,13 +258,13 @@ pub fn BuildPage() -> impl IntoView {
                     </div>
                     {running.then(|| view! { <progress class="budget" max="100" value=move || (elapsed() / budget * 100.0).min(100.0).round().to_string()></progress> })}
                     {b.error.clone().map(|e| view! { <ErrorBox message=e/> })}
+                    <ProgressChart entries=b.leaderboard.clone() higher_is_better=b.higher_is_better budget=budget metric=b.metric.clone().unwrap_or_default()/>
                     <h2>"Leaderboard"</h2>
                     {if b.leaderboard.is_empty() {
                         view! { <p class="muted">"The first results appear here as soon as a model finishes."</p> }.into_any()
                     } else {
                         view! { <LeaderboardTable entries=b.leaderboard.clone() metric=b.metric.clone()/> }.into_any()
                     }}
-                    <ProgressChart entries=b.leaderboard.clone() higher_is_better=b.higher_is_better budget=budget metric=b.metric.clone().unwrap_or_default()/>
                     {b.metric.clone().map(|m| view! {
                         <p class="muted small" id="ranking-note">{format!(
                             "Ranked by {m} on held-out rows, {} ({}).",
