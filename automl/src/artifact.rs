@@ -41,6 +41,10 @@ pub enum FittedModel {
     Gbdt {
         booster: Booster,
     },
+    Mlp {
+        encoder: LinearEncoder,
+        model: crate::mlp::MlpModel,
+    },
     /// A weighted average of models in the raw output space (values,
     /// log-odds or logits), chosen by greedy ensemble selection.
     Ensemble {
@@ -103,6 +107,7 @@ impl FittedModel {
             FittedModel::Baseline { .. } => "baseline",
             FittedModel::Linear { .. } => "linear",
             FittedModel::Gbdt { .. } => "boosted trees",
+            FittedModel::Mlp { .. } => "neural network",
             FittedModel::Ensemble { .. } => "ensemble",
         }
     }
@@ -123,6 +128,9 @@ impl FittedModel {
             }
             FittedModel::Gbdt { booster } => {
                 booster.raw(&tree_matrix(&schema.features, data, rows)?)
+            }
+            FittedModel::Mlp { encoder, model } => {
+                model.raw(&encoder.transform(&schema.features, data, rows)?)
             }
             FittedModel::Ensemble { members } => {
                 let mut total: Vec<f64> = Vec::new();
@@ -179,16 +187,11 @@ impl FittedModel {
                 if encoder.width() != model.width || model.outputs != outputs {
                     return bad("linear encoder and weights disagree");
                 }
-                let n = schema.features.len();
-                for c in &encoder.columns {
-                    let f = match c {
-                        crate::encode::LinearColumn::Numeric { feature, .. }
-                        | crate::encode::LinearColumn::OneHot { feature, .. } => *feature,
-                    };
-                    if f >= n {
-                        return bad("linear encoder refers to a feature the schema lacks");
-                    }
-                }
+                check_encoder(encoder, schema)?;
+            }
+            FittedModel::Mlp { encoder, model } => {
+                check_encoder(encoder, schema)?;
+                model.validate(encoder.width(), outputs)?;
             }
             FittedModel::Gbdt { booster } => {
                 booster.validate()?;
@@ -226,6 +229,23 @@ impl FittedModel {
         }
         Ok(())
     }
+}
+
+/// Checks that a linear encoder only refers to the schema's features.
+fn check_encoder(encoder: &LinearEncoder, schema: &Schema) -> Result<()> {
+    let n = schema.features.len();
+    for c in &encoder.columns {
+        let f = match c {
+            crate::encode::LinearColumn::Numeric { feature, .. }
+            | crate::encode::LinearColumn::OneHot { feature, .. } => *feature,
+        };
+        if f >= n {
+            return Err(Error::Artifact(
+                "an encoder refers to a feature the schema lacks".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The downloadable model: `kiln predict` and `POST /api/models/{id}/predict`

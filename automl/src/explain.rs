@@ -104,6 +104,13 @@ fn explain_model(
             let (base, values) = tree_shap(booster, &cols);
             (base, raw, values)
         }
+        FittedModel::Mlp { encoder, model } => {
+            let x = encoder.transform(&schema.features, data, rows)?;
+            let raw = model.raw(&x);
+            let (_, source) = encoded_means(encoder, &schema.features);
+            let (base, values) = permutation_shap(model, &source, nf, &x);
+            (base, raw, values)
+        }
         // The ensemble averages raw outputs, so its SHAP values are the
         // same weighted average of its members' (exact, additive).
         FittedModel::Ensemble { members } => {
@@ -192,6 +199,78 @@ fn linear_shap(
                 out[source[j]] += weights[j] * (row[j] - means[j]);
             }
         }
+    }
+    (base, values)
+}
+
+/// Permutations per row of the sampling estimator (in antithetic pairs).
+const PERMUTATIONS: usize = 6;
+
+/// Permutation SHAP (a seeded sampling estimator) for a network on encoded
+/// rows `x`: for each permutation of the input columns and each background
+/// row, the columns of `x` replace the background's one source column at a
+/// time, and each change of the output is credited to that column. Every
+/// path adds up to `f(x) - f(background)`, so the values add up exactly to
+/// the output minus the base (the mean output over the background).
+/// Permutations are seeded by the row's values: a row always gets the same
+/// explanation.
+fn permutation_shap(
+    model: &crate::mlp::MlpModel,
+    source: &[usize],
+    nf: usize,
+    x: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
+    let d = model.inputs().max(1);
+    let k = model.outputs();
+    let background = &model.background;
+    let bg_raw: Vec<Vec<f64>> = background.iter().map(|b| model.raw(b)).collect();
+    let base: Vec<f64> = (0..k)
+        .map(|o| bg_raw.iter().map(|r| r[o]).sum::<f64>() / bg_raw.len().max(1) as f64)
+        .collect();
+    let n = x.len() / d;
+    let mut values = vec![0.0; n * k * nf];
+    let mut columns_of: Vec<Vec<usize>> = vec![Vec::new(); nf];
+    for (j, &f) in source.iter().enumerate() {
+        columns_of[f].push(j);
+    }
+    let paths = (PERMUTATIONS * background.len()).max(1) as f64;
+    for r in 0..n {
+        let row = &x[r * d..(r + 1) * d];
+        let seed = row
+            .iter()
+            .fold(0x9e37_79b9_u64, |h, v| h.rotate_left(7) ^ v.to_bits());
+        let mut rng = crate::rng::Rng::new(seed);
+        let phi = &mut values[r * k * nf..(r + 1) * k * nf];
+        let mut order: Vec<usize> = (0..nf).collect();
+        for p in 0..PERMUTATIONS {
+            if p % 2 == 0 {
+                rng.shuffle(&mut order);
+            } else {
+                // Antithetic: the reverse of the previous permutation.
+                order.reverse();
+            }
+            for (b, bg) in background.iter().enumerate() {
+                // Every intermediate input of the path, in one batch.
+                let mut states = Vec::with_capacity(nf * d);
+                let mut z = bg.clone();
+                for &f in &order {
+                    for &j in &columns_of[f] {
+                        z[j] = row[j];
+                    }
+                    states.extend_from_slice(&z);
+                }
+                let out = model.raw(&states);
+                let mut prev = bg_raw[b].clone();
+                for (step, &f) in order.iter().enumerate() {
+                    for o in 0..k {
+                        let cur = out[step * k + o];
+                        phi[o * nf + f] += cur - prev[o];
+                        prev[o] = cur;
+                    }
+                }
+            }
+        }
+        phi.iter_mut().for_each(|v| *v /= paths);
     }
     (base, values)
 }
@@ -649,6 +728,84 @@ mod tests {
             }
             assert!(worst < 1e-9, "{file}: largest difference {worst}");
         }
+    }
+
+    #[test]
+    fn network_contributions_add_up_and_do_not_depend_on_the_batch() {
+        use crate::data::Column;
+        let n = 300;
+        let mut rng = Rng::new(4);
+        let a: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let b: Vec<f64> = (0..n)
+            .map(|i| if i % 10 == 0 { f64::NAN } else { rng.normal() })
+            .collect();
+        let c: Vec<Option<String>> = (0..n)
+            .map(|i| Some(["x", "y", "z"][i % 3].to_owned()))
+            .collect();
+        let y: Vec<usize> = (0..n)
+            .map(|i| usize::from(a[i] * 2.0 + if i % 3 == 0 { 1.0 } else { -0.5 } > 0.0))
+            .collect();
+        let data = Dataset::new(vec![
+            ("a".into(), Column::Numeric(a)),
+            ("b".into(), Column::Numeric(b)),
+            ("c".into(), Column::Categorical(c)),
+        ])
+        .unwrap();
+        let rows: Vec<usize> = (0..n).collect();
+        let features: Vec<FeatureStats> = ["a", "b", "c"]
+            .iter()
+            .map(|f| FeatureStats::fit(f, data.column(f).unwrap(), &rows))
+            .collect();
+        let encoder = LinearEncoder::fit(&features);
+        let x = encoder.transform(&features, &data, &rows).unwrap();
+        let classes = vec!["no".to_owned(), "yes".to_owned()];
+        let target = Target::Classes {
+            classes: classes.clone(),
+            y,
+        };
+        let params = crate::mlp::MlpParams {
+            max_epochs: 30,
+            ..Default::default()
+        };
+        let (model, _) =
+            crate::mlp::fit(&x, encoder.width(), &target, None, &params, &|| false).unwrap();
+        let art = artifact(
+            Task::Binary,
+            classes,
+            FittedModel::Mlp { encoder, model },
+            features,
+        );
+        let e = art.explain(&data).unwrap();
+        for r in 0..n {
+            let total = e.base[0] + e.row(r, 0).iter().sum::<f64>();
+            assert!(
+                (total - e.raw[r]).abs() < 1e-9,
+                "row {r}: {total} vs {}",
+                e.raw[r]
+            );
+        }
+        // `a` drives the target; `b` is noise.
+        let mean_abs = |f: usize| (0..n).map(|r| e.row(r, 0)[f].abs()).sum::<f64>() / n as f64;
+        assert!(
+            mean_abs(0) > 3.0 * mean_abs(1),
+            "{} vs {}",
+            mean_abs(0),
+            mean_abs(1)
+        );
+        // The same row explained alone gets the same values.
+        let one = Dataset::new(
+            data.columns()
+                .map(|(name, col)| {
+                    let col = match col {
+                        Column::Numeric(v) => Column::Numeric(vec![v[7]]),
+                        Column::Categorical(v) => Column::Categorical(vec![v[7].clone()]),
+                    };
+                    (name.to_owned(), col)
+                })
+                .collect(),
+        )
+        .unwrap();
+        assert_eq!(art.explain(&one).unwrap().row(0, 0), e.row(7, 0));
     }
 
     fn artifact(

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::gbdt::{self, GbdtParams};
 use crate::linear::{LinearModel, LinearParams};
 use crate::metrics::{self, Metric};
+use crate::mlp::MlpParams;
 use crate::rng::Rng;
 use crate::task::{Target, Task, detect_task};
 
@@ -132,6 +133,7 @@ enum Candidate {
     Baseline,
     Linear(LinearParams),
     Gbdt(GbdtParams),
+    Mlp(MlpParams),
 }
 
 impl Candidate {
@@ -140,6 +142,7 @@ impl Candidate {
             Candidate::Baseline => "baseline",
             Candidate::Linear(_) => "linear",
             Candidate::Gbdt(_) => "boosted trees",
+            Candidate::Mlp(_) => "neural network",
         }
     }
 
@@ -155,6 +158,17 @@ impl Candidate {
                 p.l2,
                 p.row_subsample,
                 p.col_subsample
+            ),
+            Candidate::Mlp(p) => format!(
+                "hidden={} lr={} decay={} batch={}",
+                p.hidden
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("x"),
+                p.learning_rate,
+                p.weight_decay,
+                p.batch_size
             ),
         }
     }
@@ -186,9 +200,38 @@ fn portfolio(seed: u64) -> Vec<Candidate> {
             max_iter: 300,
         }),
         g(0.05, 15, 10, 0.8, 0.8, 1.0),
+        Candidate::Mlp(MlpParams {
+            seed,
+            ..MlpParams::default()
+        }),
         g(0.05, 63, 30, 0.8, 0.7, 1.0),
         g(0.1, 7, 5, 1.0, 0.9, 0.0),
+        Candidate::Mlp(MlpParams {
+            hidden: vec![128, 64],
+            learning_rate: 3e-3,
+            weight_decay: 1e-3,
+            seed,
+            ..MlpParams::default()
+        }),
     ]
+}
+
+fn random_mlp(rng: &mut Rng, seed: u64) -> Candidate {
+    let pick = |rng: &mut Rng, xs: &[f64]| xs[rng.below(xs.len())];
+    let width = pick(rng, &[32.0, 64.0, 128.0, 256.0]) as usize;
+    let hidden = match rng.below(3) {
+        0 => vec![width],
+        1 => vec![width, width / 2],
+        _ => vec![width, width / 2, width / 4],
+    };
+    Candidate::Mlp(MlpParams {
+        hidden,
+        learning_rate: pick(rng, &[3e-4, 1e-3, 3e-3, 1e-2]),
+        weight_decay: pick(rng, &[0.0, 1e-4, 1e-3, 1e-2]),
+        batch_size: pick(rng, &[64.0, 128.0, 256.0]) as usize,
+        seed: seed.wrapping_add(rng.next_u64() % 1000),
+        ..MlpParams::default()
+    })
 }
 
 fn random_gbdt(rng: &mut Rng, seed: u64) -> Candidate {
@@ -446,6 +489,22 @@ fn fit_candidate(
                 stopped: report.stopped,
             }
         }
+        Candidate::Mlp(p) => {
+            let encoder = LinearEncoder::fit(features);
+            let x = encoder.transform(features, data, rows)?;
+            let vx = match valid {
+                Some((vrows, _)) => Some(encoder.transform(features, data, vrows)?),
+                None => None,
+            };
+            let v = vx.as_deref().zip(valid.map(|v| v.1));
+            let (model, report) = crate::mlp::fit(&x, encoder.width(), target, v, p, stop)?;
+            Fitted {
+                model: FittedModel::Mlp { encoder, model },
+                params: format!("epochs={} {params}", report.epochs),
+                rounds: Some(report.epochs),
+                stopped: report.stopped,
+            }
+        }
     })
 }
 
@@ -525,7 +584,13 @@ pub fn search(
             .map(|i| {
                 let t = trial as usize + i;
                 if t >= candidates.len() {
-                    candidates.push(random_gbdt(&mut rng, config.seed));
+                    // Mostly boosted trees; one in five a network.
+                    let c = if rng.below(5) == 0 {
+                        random_mlp(&mut rng, config.seed)
+                    } else {
+                        random_gbdt(&mut rng, config.seed)
+                    };
+                    candidates.push(c);
                 }
                 (t as u32, candidates[t].clone())
             })
@@ -698,6 +763,10 @@ fn for_refit(cand: &Candidate, rounds: Option<usize>) -> Candidate {
         Candidate::Gbdt(p) => Candidate::Gbdt(GbdtParams {
             n_rounds: ((rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
             early_stopping_rounds: 0,
+            ..p.clone()
+        }),
+        Candidate::Mlp(p) => Candidate::Mlp(MlpParams {
+            max_epochs: ((rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
             ..p.clone()
         }),
         c => c.clone(),
