@@ -249,9 +249,10 @@ fn permutation_shap(
                 // Antithetic: the reverse of the previous permutation.
                 order.reverse();
             }
-            for (b, bg) in background.iter().enumerate() {
-                // Every intermediate input of the path, in one batch.
-                let mut states = Vec::with_capacity(nf * d);
+            // Every intermediate input of the permutation's paths (one per
+            // background row), in one batch.
+            let mut states = Vec::with_capacity(background.len() * nf * d);
+            for bg in background {
                 let mut z = bg.clone();
                 for &f in &order {
                     for &j in &columns_of[f] {
@@ -259,11 +260,13 @@ fn permutation_shap(
                     }
                     states.extend_from_slice(&z);
                 }
-                let out = model.raw(&states);
+            }
+            let out = model.raw(&states);
+            for (b, path) in out.chunks(nf * k).enumerate() {
                 let mut prev = bg_raw[b].clone();
                 for (step, &f) in order.iter().enumerate() {
                     for o in 0..k {
-                        let cur = out[step * k + o];
+                        let cur = path[step * k + o];
                         phi[o * nf + f] += cur - prev[o];
                         prev[o] = cur;
                     }
