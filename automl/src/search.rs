@@ -234,19 +234,102 @@ fn random_mlp(rng: &mut Rng, seed: u64) -> Candidate {
     })
 }
 
-fn random_gbdt(rng: &mut Rng, seed: u64) -> Candidate {
-    let pick = |rng: &mut Rng, xs: &[f64]| xs[rng.below(xs.len())];
-    Candidate::Gbdt(GbdtParams {
+/// The boosted-tree search space: choices per hyperparameter.
+const GBDT_SPACE: [&[f64]; 6] = [
+    &[0.02, 0.05, 0.1, 0.2],
+    &[4.0, 7.0, 15.0, 31.0, 63.0, 127.0],
+    &[2.0, 5.0, 10.0, 20.0, 50.0],
+    &[0.6, 0.8, 1.0],
+    &[0.5, 0.7, 0.9, 1.0],
+    &[0.0, 0.1, 1.0, 10.0],
+];
+
+fn gbdt_from(choice: &[usize; 6], seed: u64) -> GbdtParams {
+    let v = |i: usize| GBDT_SPACE[i][choice[i]];
+    GbdtParams {
         n_rounds: 2000,
-        learning_rate: pick(rng, &[0.02, 0.05, 0.1, 0.2]),
-        max_leaves: pick(rng, &[4.0, 7.0, 15.0, 31.0, 63.0, 127.0]) as usize,
-        min_samples_leaf: pick(rng, &[2.0, 5.0, 10.0, 20.0, 50.0]) as usize,
-        row_subsample: pick(rng, &[0.6, 0.8, 1.0]),
-        col_subsample: pick(rng, &[0.5, 0.7, 0.9, 1.0]),
-        l2: pick(rng, &[0.0, 0.1, 1.0, 10.0]),
-        seed: seed.wrapping_add(rng.next_u64() % 1000),
+        learning_rate: v(0),
+        max_leaves: v(1) as usize,
+        min_samples_leaf: v(2) as usize,
+        row_subsample: v(3),
+        col_subsample: v(4),
+        l2: v(5),
+        seed,
         ..GbdtParams::default()
-    })
+    }
+}
+
+/// Where `p` sits in the space (`None` if it is not a point of it).
+fn gbdt_choice(p: &GbdtParams) -> Option<[usize; 6]> {
+    let values = [
+        p.learning_rate,
+        p.max_leaves as f64,
+        p.min_samples_leaf as f64,
+        p.row_subsample,
+        p.col_subsample,
+        p.l2,
+    ];
+    let mut out = [0; 6];
+    for (i, v) in values.iter().enumerate() {
+        out[i] = GBDT_SPACE[i].iter().position(|c| c == v)?;
+    }
+    Some(out)
+}
+
+fn random_gbdt(rng: &mut Rng, seed: u64) -> Candidate {
+    let mut choice = [0; 6];
+    for (i, c) in choice.iter_mut().enumerate() {
+        *c = rng.below(GBDT_SPACE[i].len());
+    }
+    Candidate::Gbdt(gbdt_from(&choice, seed.wrapping_add(rng.next_u64() % 1000)))
+}
+
+/// Boosted trees finished before, good enough to learn from.
+const TPE_MIN_TRIALS: usize = 8;
+/// Random proposals scored per TPE suggestion.
+const TPE_PROPOSALS: usize = 24;
+
+/// The next boosted-tree configuration by a Tree-structured Parzen
+/// Estimator over the discrete space: finished trials are split into the
+/// best quarter and the rest, each choice of each hyperparameter gets a
+/// smoothed frequency in both groups, and of `TPE_PROPOSALS` random
+/// proposals the one with the highest ratio good/rest wins. Falls back to
+/// random search until `TPE_MIN_TRIALS` boosted trees have finished.
+fn tpe_gbdt(rng: &mut Rng, seed: u64, history: &[([usize; 6], f64)], metric: Metric) -> Candidate {
+    if history.len() < TPE_MIN_TRIALS {
+        return random_gbdt(rng, seed);
+    }
+    let mut ranked: Vec<&([usize; 6], f64)> = history.iter().collect();
+    ranked.sort_by(|a, b| {
+        if metric.better(a.1, b.1) {
+            std::cmp::Ordering::Less
+        } else if metric.better(b.1, a.1) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    let n_good = (ranked.len() / 4).max(2);
+    let density = |group: &[&([usize; 6], f64)], i: usize, c: usize| {
+        let hits = group.iter().filter(|(x, _)| x[i] == c).count() as f64;
+        (hits + 1.0) / (group.len() as f64 + GBDT_SPACE[i].len() as f64)
+    };
+    let (good, rest) = ranked.split_at(n_good);
+    let mut best: Option<(f64, [usize; 6])> = None;
+    for _ in 0..TPE_PROPOSALS {
+        let mut choice = [0; 6];
+        for (i, c) in choice.iter_mut().enumerate() {
+            *c = rng.below(GBDT_SPACE[i].len());
+        }
+        let ratio: f64 = (0..6)
+            .map(|i| (density(good, i, choice[i]) / density(rest, i, choice[i])).ln())
+            .sum();
+        if best.is_none_or(|(b, _)| ratio > b) {
+            best = Some((ratio, choice));
+        }
+    }
+    let choice = best.map_or([0; 6], |b| b.1);
+    Candidate::Gbdt(gbdt_from(&choice, seed.wrapping_add(rng.next_u64() % 1000)))
 }
 
 /// Splits positions `0..n` into train and validation, stratified by class.
@@ -313,6 +396,8 @@ fn splits(
 
 /// A candidate scored on every split.
 struct Evaluation {
+    /// Stopped after its first fold, too far behind the best so far.
+    pruned: bool,
     score: f64,
     score_std: f64,
     /// Out-of-fold predictions at `covered` positions (row-major).
@@ -327,6 +412,13 @@ struct Evaluation {
     predict_us: f64,
 }
 
+/// Whether a first-fold score is too far behind the best mean score to catch up.
+fn hopeless(metric: Metric, fold: f64, best: f64, best_std: f64) -> bool {
+    !fold.is_finite()
+        || (metric.better(best, fold)
+            && (fold - best).abs() > (3.0 * best_std).max(0.02 * best.abs()).max(1e-12))
+}
+
 /// Fits `cand` on every split; `None` when the stop signal cut it short.
 #[allow(clippy::too_many_arguments)]
 fn evaluate(
@@ -338,6 +430,7 @@ fn evaluate(
     features: &[FeatureStats],
     base: &Schema,
     metric: Metric,
+    prune: Option<(f64, f64)>,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<Evaluation>> {
     let width = target.n_classes().max(1);
@@ -396,6 +489,32 @@ fn evaluate(
         scores.push(metric.score(&valid_target, &pred));
         rounds.extend(fitted.rounds);
         last = Some((fitted, schema));
+        // One rung of successive halving: a candidate whose first fold is
+        // far behind the best so far does not get the other folds.
+        if scores.len() == 1
+            && splits.len() >= 3
+            && let Some((best, best_std)) = prune
+            && hopeless(metric, scores[0], best, best_std)
+        {
+            let (mut fitted, schema) = last.take().expect("just set");
+            fitted.params = format!(
+                "{} · stopped after fold 1 of {}",
+                fitted.params,
+                splits.len()
+            );
+            return Ok(Some(Evaluation {
+                pruned: true,
+                score: scores[0],
+                score_std: 0.0,
+                oof: Vec::new(),
+                covered: Vec::new(),
+                rounds: None,
+                last: (fitted, schema),
+                fit_time,
+                slowest_fold,
+                predict_us: predict_time.as_secs_f64() * 1e6 / predicted.max(1) as f64,
+            }));
+        }
     }
     let Some(last) = last else { return Ok(None) };
     let mut covered: Vec<usize> = splits
@@ -411,6 +530,7 @@ fn evaluate(
     let score = scores.iter().sum::<f64>() / n;
     let score_std = (scores.iter().map(|s| (s - score).powi(2)).sum::<f64>() / n).sqrt();
     Ok(Some(Evaluation {
+        pruned: false,
         score,
         score_std,
         oof,
@@ -568,6 +688,8 @@ pub fn search(
     let mut leaderboard: Vec<TrialRecord> = Vec::new();
     let mut best: Option<(u32, Evaluation)> = None;
     let mut pool: Vec<PoolEntry> = Vec::new();
+    // Finished boosted trees as (point of the space, score), for TPE.
+    let mut gbdt_history: Vec<([usize; 6], f64)> = Vec::new();
     let mut slowest_fit = Duration::ZERO;
     let mut trial = 0u32;
     // Candidates are evaluated in batches, one per core; results are
@@ -588,7 +710,7 @@ pub fn search(
                     let c = if rng.below(5) == 0 {
                         random_mlp(&mut rng, config.seed)
                     } else {
-                        random_gbdt(&mut rng, config.seed)
+                        tpe_gbdt(&mut rng, config.seed, &gbdt_history, metric)
                     };
                     candidates.push(c);
                 }
@@ -596,6 +718,7 @@ pub fn search(
             })
             .collect();
         let stop = || control.cancelled() || control.past(reserve);
+        let prune = best.as_ref().map(|(_, b)| (b.score, b.score_std));
         let results: Vec<Result<Option<Evaluation>>> = batch
             .par_iter()
             .map(|(_, cand)| {
@@ -608,6 +731,7 @@ pub fn search(
                     &all_features,
                     &base_schema,
                     metric,
+                    prune,
                     &stop,
                 )
             })
@@ -628,6 +752,18 @@ pub fn search(
                 size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
             };
             on_event(&SearchEvent::Trial(record.clone()));
+            if let Candidate::Gbdt(p) = &cand
+                && let Some(x) = gbdt_choice(p)
+                && eval.score.is_finite()
+            {
+                gbdt_history.push((x, eval.score));
+            }
+            if eval.pruned {
+                // Stopped after its first fold: listed, but never chosen.
+                leaderboard.push(record);
+                trial = t + 1;
+                continue;
+            }
             if !matches!(cand, Candidate::Baseline) {
                 slowest_fit = slowest_fit.max(eval.slowest_fold);
                 if eval.score.is_finite() {
@@ -985,6 +1121,52 @@ mod tests {
         assert_ne!(out.leaderboard[0].family, "baseline");
         let preds = out.artifact.predict(&toy(600)).unwrap();
         assert_eq!(preds.len(), 600);
+    }
+
+    #[test]
+    fn tpe_proposes_what_worked() {
+        // Trials with 63 leaves (index 4) scored best; TPE should mostly propose them.
+        let history: Vec<([usize; 6], f64)> = (0..40)
+            .map(|i| {
+                let leaves = i % 6;
+                let choice = [i % 4, leaves, i % 5, i % 3, i % 4, (i / 3) % 4];
+                (
+                    choice,
+                    if leaves == 4 {
+                        0.9
+                    } else {
+                        0.6 + (i % 7) as f64 * 0.01
+                    },
+                )
+            })
+            .collect();
+        let mut rng = Rng::new(1);
+        let mut hits = 0;
+        for _ in 0..100 {
+            if let Candidate::Gbdt(p) = tpe_gbdt(&mut rng, 0, &history, Metric::Auc) {
+                hits += usize::from(p.max_leaves == 63);
+            }
+        }
+        // Random search would pick 63 leaves about 17 times in 100.
+        assert!(hits > 60, "{hits} of 100");
+        // Too little history: random search.
+        let mut rng = Rng::new(1);
+        let few = &history[..TPE_MIN_TRIALS - 1];
+        let mut rng2 = Rng::new(1);
+        assert_eq!(
+            format!("{:?}", tpe_gbdt(&mut rng, 0, few, Metric::Auc)),
+            format!("{:?}", random_gbdt(&mut rng2, 0))
+        );
+    }
+
+    #[test]
+    fn weak_first_folds_are_hopeless_and_close_ones_are_not() {
+        assert!(hopeless(Metric::Auc, 0.70, 0.80, 0.01));
+        assert!(!hopeless(Metric::Auc, 0.79, 0.80, 0.01));
+        assert!(!hopeless(Metric::Auc, 0.85, 0.80, 0.01));
+        assert!(hopeless(Metric::Rmse, 130.0, 100.0, 5.0));
+        assert!(!hopeless(Metric::Rmse, 110.0, 100.0, 5.0));
+        assert!(hopeless(Metric::LogLoss, f64::NAN, 0.3, 0.01));
     }
 
     #[test]
