@@ -77,6 +77,72 @@ pub struct ColumnProfile {
     pub mean: Option<f64>,
     /// Most frequent values, most frequent first (at most 5).
     pub top_values: Vec<ValueCount>,
+    /// Sample standard deviation (n − 1) of the numbers (numeric columns).
+    /// This and the other distribution fields below are computed on the
+    /// profile's sample when [`Profile::sampled_rows`] is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Quantiles>,
+    /// Fisher–Pearson skewness `m3 / m2^1.5` (scipy's `skew` with `bias=True`);
+    /// absent when the numbers do not vary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skewness: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
+    /// Counts for a bar chart (categorical and boolean columns, all rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bars: Option<Bars>,
+}
+
+/// Quantiles of a numeric column, interpolated linearly between the two
+/// nearest values (numpy's default `linear` method).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Quantiles {
+    pub p05: f64,
+    pub p25: f64,
+    pub median: f64,
+    pub p75: f64,
+    pub p95: f64,
+}
+
+/// Counts of numbers in consecutive bins: bin `i` is `[edges[i], edges[i + 1])`,
+/// the last bin also holds its right edge (numpy's `histogram`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Histogram {
+    /// `counts.len() + 1` increasing edges.
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+/// The most frequent values of a column and how many rows hold any other value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Bars {
+    /// Most frequent first, at most 10.
+    pub top: Vec<ValueCount>,
+    /// Rows with a value not in `top` (missing values are not counted).
+    pub other: u64,
+    /// How many distinct values `other` holds.
+    pub other_values: u64,
+}
+
+/// Pairwise association between the most relevant columns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Correlations {
+    /// The columns of the matrix, in dataset order (at most 12).
+    pub columns: Vec<String>,
+    /// Symmetric, `values[i][j]` for `columns[i]` and `columns[j]`: Pearson's r
+    /// (−1 to 1) when both are numeric, Cramér's V (0 to 1) when both are
+    /// categorical, `None` for a numeric–categorical pair.
+    pub values: Vec<Vec<Option<f64>>>,
+    /// Rows the coefficients were computed on (pairwise complete rows of a
+    /// seeded sample of at most this many).
+    pub rows: u64,
+    /// Columns that qualified: non-constant numeric columns and categorical
+    /// columns with 2 to 50 values. When more than 12 did, the matrix keeps
+    /// the 12 most strongly associated with another column (of the 40 with
+    /// the fewest missing values).
+    pub eligible: u32,
 }
 
 /// A window of rows rendered as text cells (`None` is a missing value).
@@ -94,6 +160,13 @@ pub struct Profile {
     pub columns: Vec<ColumnProfile>,
     /// The first rows of the dataset.
     pub head: RowsPage,
+    /// Set when the distribution statistics (std, quantiles, skewness,
+    /// histograms, correlations) were computed on a seeded random sample of
+    /// this many rows; counts (missing, distinct, top values) use every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_rows: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlations: Option<Correlations>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -400,6 +473,18 @@ mod tests {
         assert_eq!(req.time_budget_secs, 60);
         assert_eq!(req.seed, 0);
         assert_eq!(req.task, None);
+    }
+
+    #[test]
+    fn profiles_stored_before_the_statistics_still_load() {
+        let old = r#"{"rows":1,"columns":[{"name":"x","kind":"numeric","dtype":"f64","missing":0,"distinct":1,"min":1.0,"max":1.0,"mean":1.0,"top_values":[]}],"head":{"columns":["x"],"offset":0,"total":1,"rows":[["1"]]}}"#;
+        let p: Profile = serde_json::from_str(old).expect("old profile loads");
+        assert_eq!(p.sampled_rows, None);
+        assert_eq!(p.correlations, None);
+        assert_eq!(
+            (p.columns[0].std, p.columns[0].histogram.as_ref()),
+            (None, None)
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod models;
 pub mod profile;
 pub mod routes;
 pub mod samples;
+pub mod stats;
 pub mod storage;
 pub mod time;
 

@@ -987,3 +987,59 @@ async fn explanations_charts_and_batch_predictions() {
     let leftovers = std::fs::read_dir(t.dir.join("tmp")).unwrap().count();
     assert_eq!(leftovers, 0);
 }
+
+#[tokio::test]
+async fn the_profile_has_distributions_bars_and_correlations() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let (status, p) = t
+        .json("GET", &format!("/api/datasets/{id}/profile"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(p.get("sampled_rows").is_none(), "344 rows are not sampled");
+    let col = |name: &str| {
+        p["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let bill = col("bill_length_mm");
+    // numpy 2.4.6 on the 342 present values: np.std(x, ddof=1), np.median(x).
+    assert!(
+        (bill["std"].as_f64().unwrap() - 5.459_583_713_926_531_5).abs() < 1e-9,
+        "{bill}"
+    );
+    assert!((bill["quantiles"]["median"].as_f64().unwrap() - 44.45).abs() < 1e-9);
+    let counts: u64 = bill["histogram"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(counts, 342);
+    let species = col("species");
+    assert_eq!(species["bars"]["top"][0]["value"], "Adelie");
+    assert_eq!(species["bars"]["other"], 0);
+    let m = &p["correlations"];
+    let names: Vec<&str> = m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"flipper_length_mm") && names.contains(&"species"),
+        "{names:?}"
+    );
+    let f = names
+        .iter()
+        .position(|n| *n == "flipper_length_mm")
+        .unwrap();
+    let b = names.iter().position(|n| *n == "body_mass_g").unwrap();
+    // numpy 2.4.6: np.corrcoef on the 342 rows with both = 0.8712017673060114
+    assert!((m["values"][f][b].as_f64().unwrap() - 0.871_201_767_306_011_4).abs() < 1e-9);
+}
