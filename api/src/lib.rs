@@ -178,6 +178,180 @@ pub struct DatasetDetail {
     pub notes: Vec<String>,
 }
 
+/// The data-quality findings of a dataset (`GET /api/datasets/{id}/quality`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QualityReport {
+    pub rows: u64,
+    /// The target the target checks (imbalance, leakage) were run for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Most severe first.
+    pub findings: Vec<Finding>,
+}
+
+/// One problem found in the data, with what shows it and what to do.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub severity: Severity,
+    /// The columns concerned (empty for whole rows).
+    pub columns: Vec<String>,
+    /// What is wrong, in plain English.
+    pub message: String,
+    pub evidence: Evidence,
+    /// A suggested fix, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Info];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    DuplicateRows,
+    MissingValues,
+    DisguisedMissing,
+    ConstantColumn,
+    IdLike,
+    HighCardinality,
+    Outliers,
+    Skewed,
+    NearDuplicateColumns,
+    Multicollinearity,
+    /// The target column cannot be predicted as it is (a single value, ...).
+    UnusableTarget,
+    /// Rows without a target value, which training leaves out.
+    TargetMissing,
+    ClassImbalance,
+    TargetLeakage,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 14] = [
+        FindingKind::DuplicateRows,
+        FindingKind::MissingValues,
+        FindingKind::DisguisedMissing,
+        FindingKind::ConstantColumn,
+        FindingKind::IdLike,
+        FindingKind::HighCardinality,
+        FindingKind::Outliers,
+        FindingKind::Skewed,
+        FindingKind::NearDuplicateColumns,
+        FindingKind::Multicollinearity,
+        FindingKind::UnusableTarget,
+        FindingKind::TargetMissing,
+        FindingKind::ClassImbalance,
+        FindingKind::TargetLeakage,
+    ];
+
+    /// The snake_case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::DuplicateRows => "duplicate_rows",
+            FindingKind::MissingValues => "missing_values",
+            FindingKind::DisguisedMissing => "disguised_missing",
+            FindingKind::ConstantColumn => "constant_column",
+            FindingKind::IdLike => "id_like",
+            FindingKind::HighCardinality => "high_cardinality",
+            FindingKind::Outliers => "outliers",
+            FindingKind::Skewed => "skewed",
+            FindingKind::NearDuplicateColumns => "near_duplicate_columns",
+            FindingKind::Multicollinearity => "multicollinearity",
+            FindingKind::UnusableTarget => "unusable_target",
+            FindingKind::TargetMissing => "target_missing",
+            FindingKind::ClassImbalance => "class_imbalance",
+            FindingKind::TargetLeakage => "target_leakage",
+        }
+    }
+
+    /// A short title for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingKind::DuplicateRows => "Duplicate rows",
+            FindingKind::MissingValues => "Missing values",
+            FindingKind::DisguisedMissing => "Disguised missing values",
+            FindingKind::ConstantColumn => "Constant column",
+            FindingKind::IdLike => "Identifier column",
+            FindingKind::HighCardinality => "Many categories",
+            FindingKind::Outliers => "Outliers",
+            FindingKind::Skewed => "Skewed distribution",
+            FindingKind::NearDuplicateColumns => "Near-duplicate columns",
+            FindingKind::Multicollinearity => "Multicollinearity",
+            FindingKind::UnusableTarget => "Unusable target",
+            FindingKind::TargetMissing => "Rows without a target",
+            FindingKind::ClassImbalance => "Class imbalance",
+            FindingKind::TargetLeakage => "Target leakage",
+        }
+    }
+
+    /// Whether the finding exists only for a chosen target.
+    pub fn about_target(self) -> bool {
+        matches!(
+            self,
+            FindingKind::UnusableTarget
+                | FindingKind::TargetMissing
+                | FindingKind::ClassImbalance
+                | FindingKind::TargetLeakage
+        )
+    }
+}
+
+/// What shows a finding. Row numbers count data rows from 1 (the header is not a row).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// How many rows (or cells) are affected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// `count` as a fraction (0 to 1) of the rows it was counted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// A few affected rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
+    /// Value counts: class sizes, placeholder values, top categories.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ValueCount>,
+    /// Named numbers: bounds, coefficients, scores.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stats: Vec<Stat>,
+    /// Set when the check ran on a seeded random sample of this many rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_rows: Option<u64>,
+}
+
+/// One affected row and what is notable in it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Example {
+    /// 1-based data row number.
+    pub row: u64,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Stat {
+    pub name: String,
+    pub value: f64,
+}
+
 /// A bundled sample dataset, loadable with one click.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Sample {
@@ -485,6 +659,19 @@ mod tests {
             (p.columns[0].std, p.columns[0].histogram.as_ref()),
             (None, None)
         );
+    }
+
+    #[test]
+    fn finding_kinds_serialize_as_their_names() {
+        for kind in FindingKind::ALL {
+            let s = serde_json::to_string(&kind).expect("serializes");
+            assert_eq!(s, format!("\"{}\"", kind.as_str()));
+        }
+        assert_eq!(
+            serde_json::to_string(&Severity::Critical).expect("serializes"),
+            "\"critical\""
+        );
+        assert!(Severity::Critical < Severity::Warning && Severity::Warning < Severity::Info);
     }
 
     #[test]

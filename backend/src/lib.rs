@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod models;
 pub mod profile;
+pub mod quality;
 pub mod routes;
 pub mod samples;
 pub mod stats;
