@@ -77,6 +77,72 @@ pub struct ColumnProfile {
     pub mean: Option<f64>,
     /// Most frequent values, most frequent first (at most 5).
     pub top_values: Vec<ValueCount>,
+    /// Sample standard deviation (n − 1) of the numbers (numeric columns).
+    /// This and the other distribution fields below are computed on the
+    /// profile's sample when [`Profile::sampled_rows`] is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Quantiles>,
+    /// Fisher–Pearson skewness `m3 / m2^1.5` (scipy's `skew` with `bias=True`);
+    /// absent when the numbers do not vary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skewness: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
+    /// Counts for a bar chart (categorical and boolean columns, all rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bars: Option<Bars>,
+}
+
+/// Quantiles of a numeric column, interpolated linearly between the two
+/// nearest values (numpy's default `linear` method).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Quantiles {
+    pub p05: f64,
+    pub p25: f64,
+    pub median: f64,
+    pub p75: f64,
+    pub p95: f64,
+}
+
+/// Counts of numbers in consecutive bins: bin `i` is `[edges[i], edges[i + 1])`,
+/// the last bin also holds its right edge (numpy's `histogram`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Histogram {
+    /// `counts.len() + 1` increasing edges.
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+/// The most frequent values of a column and how many rows hold any other value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Bars {
+    /// Most frequent first, at most 10.
+    pub top: Vec<ValueCount>,
+    /// Rows with a value not in `top` (missing values are not counted).
+    pub other: u64,
+    /// How many distinct values `other` holds.
+    pub other_values: u64,
+}
+
+/// Pairwise association between the most relevant columns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Correlations {
+    /// The columns of the matrix, in dataset order (at most 12).
+    pub columns: Vec<String>,
+    /// Symmetric, `values[i][j]` for `columns[i]` and `columns[j]`: Pearson's r
+    /// (−1 to 1) when both are numeric, Cramér's V (0 to 1) when both are
+    /// categorical, `None` for a numeric–categorical pair.
+    pub values: Vec<Vec<Option<f64>>>,
+    /// Rows the coefficients were computed on (pairwise complete rows of a
+    /// seeded sample of at most this many).
+    pub rows: u64,
+    /// Columns that qualified: non-constant numeric columns and categorical
+    /// columns with 2 to 50 values. When more than 12 did, the matrix keeps
+    /// the 12 most strongly associated with another column (of the 40 with
+    /// the fewest missing values).
+    pub eligible: u32,
 }
 
 /// A window of rows rendered as text cells (`None` is a missing value).
@@ -94,6 +160,13 @@ pub struct Profile {
     pub columns: Vec<ColumnProfile>,
     /// The first rows of the dataset.
     pub head: RowsPage,
+    /// Set when the distribution statistics (std, quantiles, skewness,
+    /// histograms, correlations) were computed on a seeded random sample of
+    /// this many rows; counts (missing, distinct, top values) use every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_rows: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlations: Option<Correlations>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -103,6 +176,180 @@ pub struct DatasetDetail {
     /// Notes from ingest a person should know (renamed columns, ...).
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// The data-quality findings of a dataset (`GET /api/datasets/{id}/quality`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QualityReport {
+    pub rows: u64,
+    /// The target the target checks (imbalance, leakage) were run for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Most severe first.
+    pub findings: Vec<Finding>,
+}
+
+/// One problem found in the data, with what shows it and what to do.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub severity: Severity,
+    /// The columns concerned (empty for whole rows).
+    pub columns: Vec<String>,
+    /// What is wrong, in plain English.
+    pub message: String,
+    pub evidence: Evidence,
+    /// A suggested fix, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Info];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    DuplicateRows,
+    MissingValues,
+    DisguisedMissing,
+    ConstantColumn,
+    IdLike,
+    HighCardinality,
+    Outliers,
+    Skewed,
+    NearDuplicateColumns,
+    Multicollinearity,
+    /// The target column cannot be predicted as it is (a single value, ...).
+    UnusableTarget,
+    /// Rows without a target value, which training leaves out.
+    TargetMissing,
+    ClassImbalance,
+    TargetLeakage,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 14] = [
+        FindingKind::DuplicateRows,
+        FindingKind::MissingValues,
+        FindingKind::DisguisedMissing,
+        FindingKind::ConstantColumn,
+        FindingKind::IdLike,
+        FindingKind::HighCardinality,
+        FindingKind::Outliers,
+        FindingKind::Skewed,
+        FindingKind::NearDuplicateColumns,
+        FindingKind::Multicollinearity,
+        FindingKind::UnusableTarget,
+        FindingKind::TargetMissing,
+        FindingKind::ClassImbalance,
+        FindingKind::TargetLeakage,
+    ];
+
+    /// The snake_case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::DuplicateRows => "duplicate_rows",
+            FindingKind::MissingValues => "missing_values",
+            FindingKind::DisguisedMissing => "disguised_missing",
+            FindingKind::ConstantColumn => "constant_column",
+            FindingKind::IdLike => "id_like",
+            FindingKind::HighCardinality => "high_cardinality",
+            FindingKind::Outliers => "outliers",
+            FindingKind::Skewed => "skewed",
+            FindingKind::NearDuplicateColumns => "near_duplicate_columns",
+            FindingKind::Multicollinearity => "multicollinearity",
+            FindingKind::UnusableTarget => "unusable_target",
+            FindingKind::TargetMissing => "target_missing",
+            FindingKind::ClassImbalance => "class_imbalance",
+            FindingKind::TargetLeakage => "target_leakage",
+        }
+    }
+
+    /// A short title for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingKind::DuplicateRows => "Duplicate rows",
+            FindingKind::MissingValues => "Missing values",
+            FindingKind::DisguisedMissing => "Disguised missing values",
+            FindingKind::ConstantColumn => "Constant column",
+            FindingKind::IdLike => "Identifier column",
+            FindingKind::HighCardinality => "Many categories",
+            FindingKind::Outliers => "Outliers",
+            FindingKind::Skewed => "Skewed distribution",
+            FindingKind::NearDuplicateColumns => "Near-duplicate columns",
+            FindingKind::Multicollinearity => "Multicollinearity",
+            FindingKind::UnusableTarget => "Unusable target",
+            FindingKind::TargetMissing => "Rows without a target",
+            FindingKind::ClassImbalance => "Class imbalance",
+            FindingKind::TargetLeakage => "Target leakage",
+        }
+    }
+
+    /// Whether the finding exists only for a chosen target.
+    pub fn about_target(self) -> bool {
+        matches!(
+            self,
+            FindingKind::UnusableTarget
+                | FindingKind::TargetMissing
+                | FindingKind::ClassImbalance
+                | FindingKind::TargetLeakage
+        )
+    }
+}
+
+/// What shows a finding. Row numbers count data rows from 1 (the header is not a row).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// How many rows (or cells) are affected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// `count` as a fraction (0 to 1) of the rows it was counted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// A few affected rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
+    /// Value counts: class sizes, placeholder values, top categories.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ValueCount>,
+    /// Named numbers: bounds, coefficients, scores.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stats: Vec<Stat>,
+    /// Set when the check ran on a seeded random sample of this many rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_rows: Option<u64>,
+}
+
+/// One affected row and what is notable in it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Example {
+    /// 1-based data row number.
+    pub row: u64,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Stat {
+    pub name: String,
+    pub value: f64,
 }
 
 /// A bundled sample dataset, loadable with one click.
@@ -419,6 +666,31 @@ mod tests {
         assert_eq!(req.time_budget_secs, 60);
         assert_eq!(req.seed, 0);
         assert_eq!(req.task, None);
+    }
+
+    #[test]
+    fn profiles_stored_before_the_statistics_still_load() {
+        let old = r#"{"rows":1,"columns":[{"name":"x","kind":"numeric","dtype":"f64","missing":0,"distinct":1,"min":1.0,"max":1.0,"mean":1.0,"top_values":[]}],"head":{"columns":["x"],"offset":0,"total":1,"rows":[["1"]]}}"#;
+        let p: Profile = serde_json::from_str(old).expect("old profile loads");
+        assert_eq!(p.sampled_rows, None);
+        assert_eq!(p.correlations, None);
+        assert_eq!(
+            (p.columns[0].std, p.columns[0].histogram.as_ref()),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn finding_kinds_serialize_as_their_names() {
+        for kind in FindingKind::ALL {
+            let s = serde_json::to_string(&kind).expect("serializes");
+            assert_eq!(s, format!("\"{}\"", kind.as_str()));
+        }
+        assert_eq!(
+            serde_json::to_string(&Severity::Critical).expect("serializes"),
+            "\"critical\""
+        );
+        assert!(Severity::Critical < Severity::Warning && Severity::Warning < Severity::Info);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Datasets as the domain sees them: creating one from an uploaded file
-//! (ingest, Parquet, profile, record), and what a column would be as a target.
+//! (ingest, Parquet, profile, record), its quality report, and what a column
+//! would be as a target.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{AppError, AppResult};
 use crate::storage::{Store, new_id};
-use crate::{convert, ingest, models, profile, time};
+use crate::{convert, ingest, models, profile, quality, time};
 
 /// Ingests the file at `tmp` (removed afterwards) as a new dataset.
 pub fn create(
@@ -66,6 +67,13 @@ pub fn require_column(detail: &api::DatasetDetail, column: &str) -> AppResult<()
         "unknown_column",
         format!("the dataset has no column `{column}`"),
     ))
+}
+
+/// The data-quality report of the stored dataset, with the target checks
+/// for `target` (a column the caller has checked exists).
+pub fn quality(parquet: &Path, target: Option<&str>) -> AppResult<api::QualityReport> {
+    let frame = ingest::read_parquet(parquet)?;
+    quality::report(&frame, target)
 }
 
 /// The task, classes and missing count of `column` as a target.

@@ -14,8 +14,10 @@ pub mod ingest;
 pub mod jobs;
 pub mod models;
 pub mod profile;
+pub mod quality;
 pub mod routes;
 pub mod samples;
+pub mod stats;
 pub mod storage;
 pub mod time;
 

@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/datasets/{id}", get(get_dataset).delete(delete_dataset))
         .route("/datasets/{id}/profile", get(get_profile))
         .route("/datasets/{id}/rows", get(get_rows))
+        .route("/datasets/{id}/quality", get(quality_report))
         .route("/datasets/{id}/target", get(target_info))
         .route("/builds", get(list_builds).post(create_build))
         .route("/builds/{id}", get(get_build))
@@ -337,6 +338,28 @@ async fn get_rows(
     })
     .await?;
     Ok(Json(page))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct QualityQuery {
+    /// Adds the target checks (imbalance, leakage) for this column.
+    #[serde(default)]
+    target: Option<String>,
+}
+
+async fn quality_report(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<QualityQuery>,
+) -> AppResult<Json<api::QualityReport>> {
+    let detail = st.store.dataset(&id)?;
+    let target = q.target.filter(|t| !t.is_empty());
+    if let Some(t) = &target {
+        datasets::require_column(&detail, t)?;
+    }
+    let path = st.store.dataset_path(&id);
+    let report = blocking(move || datasets::quality(&path, target.as_deref())).await?;
+    Ok(Json(report))
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -1007,3 +1007,196 @@ async fn explanations_charts_and_batch_predictions() {
     let leftovers = std::fs::read_dir(t.dir.join("tmp")).unwrap().count();
     assert_eq!(leftovers, 0);
 }
+
+/// 195 customers and 5 repeated rows: an ID, a constant column, ages with
+/// 999 for "unknown", and `account` that gives the target away.
+fn messy_customers() -> String {
+    let mut csv = String::from("customer,region,source,age,spend,account,churned\n");
+    let mut rows = Vec::new();
+    for i in 1..=195u32 {
+        let churned = i % 10 < 3;
+        let age = if i % 40 == 7 { 999 } else { 18 + (i * 7) % 60 };
+        rows.push(format!(
+            "{i},{},web,{age},{}.{},{},{}",
+            ["north", "south", "east"][i as usize % 3],
+            20 + (i * 13) % 180,
+            i % 10,
+            if churned { "closed" } else { "open" },
+            if churned { "yes" } else { "no" },
+        ));
+    }
+    for i in [3, 50, 51, 120, 180] {
+        rows.push(rows[i].clone());
+    }
+    for r in rows {
+        csv.push_str(&r);
+        csv.push('\n');
+    }
+    csv
+}
+
+fn findings_of<'a>(report: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_quality_report_finds_duplicates_constants_ids_placeholders_and_leaks() {
+    let t = TestApp::new(Config::default());
+    let (status, ds) = t
+        .upload("customers.csv", messy_customers().as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_owned();
+
+    let (status, report) = t
+        .json("GET", &format!("/api/datasets/{id}/quality"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["rows"], 200);
+    let dup = findings_of(&report, "duplicate_rows");
+    assert_eq!(dup.len(), 1, "{report}");
+    assert_eq!(dup[0]["severity"], "warning");
+    assert_eq!(dup[0]["evidence"]["count"], 5);
+    assert_eq!(
+        dup[0]["message"],
+        "5 rows (2.5%) are exact duplicates of an earlier row"
+    );
+    assert_eq!(dup[0]["evidence"]["examples"][0]["row"], 196);
+    assert_eq!(dup[0]["evidence"]["examples"][0]["value"], "same as row 4");
+    let constant = findings_of(&report, "constant_column");
+    assert_eq!(constant.len(), 1);
+    assert_eq!(constant[0]["columns"], serde_json::json!(["source"]));
+    assert!(
+        constant[0]["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("Drop the column")
+    );
+    let ids = findings_of(&report, "id_like");
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0]["columns"], serde_json::json!(["customer"]));
+    let placeholders = findings_of(&report, "disguised_missing");
+    assert_eq!(placeholders.len(), 1, "{report}");
+    assert_eq!(placeholders[0]["columns"], serde_json::json!(["age"]));
+    assert_eq!(placeholders[0]["evidence"]["values"][0]["value"], "999");
+    assert_eq!(placeholders[0]["evidence"]["count"], 5);
+    // No target, no target checks.
+    assert!(findings_of(&report, "target_leakage").is_empty());
+    assert!(report.get("target").is_none());
+    let severities: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    let rank = |s: &str| ["critical", "warning", "info"].iter().position(|x| *x == s);
+    assert!(
+        severities.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "{severities:?}"
+    );
+
+    let (status, report) = t
+        .json(
+            "GET",
+            &format!("/api/datasets/{id}/quality?target=churned"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["target"], "churned");
+    let leaks = findings_of(&report, "target_leakage");
+    assert_eq!(leaks.len(), 1, "{report}");
+    assert_eq!(leaks[0]["severity"], "critical");
+    assert_eq!(leaks[0]["columns"][0], "account");
+    assert!(
+        leaks[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`account` alone predicts `churned` with 100.0% accuracy"),
+        "{}",
+        leaks[0]["message"]
+    );
+    // 30% churn is no imbalance; the general findings are still there.
+    assert!(findings_of(&report, "class_imbalance").is_empty());
+    assert_eq!(findings_of(&report, "duplicate_rows").len(), 1);
+
+    let (status, body) = t
+        .json(
+            "GET",
+            &format!("/api/datasets/{id}/quality?target=churn_flag"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "unknown_column");
+    assert!(error_message(&body).contains("`churn_flag`"), "{body}");
+    let (status, body) = t
+        .json(
+            "GET",
+            "/api/datasets/0123456789abcdef0123456789abcdef/quality",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test]
+async fn the_profile_has_distributions_bars_and_correlations() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let (status, p) = t
+        .json("GET", &format!("/api/datasets/{id}/profile"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(p.get("sampled_rows").is_none(), "344 rows are not sampled");
+    let col = |name: &str| {
+        p["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let bill = col("bill_length_mm");
+    // numpy 2.4.6 on the 342 present values: np.std(x, ddof=1), np.median(x).
+    assert!(
+        (bill["std"].as_f64().unwrap() - 5.459_583_713_926_531_5).abs() < 1e-9,
+        "{bill}"
+    );
+    assert!((bill["quantiles"]["median"].as_f64().unwrap() - 44.45).abs() < 1e-9);
+    let counts: u64 = bill["histogram"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(counts, 342);
+    let species = col("species");
+    assert_eq!(species["bars"]["top"][0]["value"], "Adelie");
+    assert_eq!(species["bars"]["other"], 0);
+    let m = &p["correlations"];
+    let names: Vec<&str> = m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"flipper_length_mm") && names.contains(&"species"),
+        "{names:?}"
+    );
+    let f = names
+        .iter()
+        .position(|n| *n == "flipper_length_mm")
+        .unwrap();
+    let b = names.iter().position(|n| *n == "body_mass_g").unwrap();
+    // numpy 2.4.6: np.corrcoef on the 342 rows with both = 0.8712017673060114
+    assert!((m["values"][f][b].as_f64().unwrap() - 0.871_201_767_306_011_4).abs() < 1e-9);
+}

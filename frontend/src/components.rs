@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::format;
+use crate::{format, plot};
 
 #[component]
 pub fn ErrorBox(message: String) -> impl IntoView {
@@ -76,4 +76,175 @@ pub fn LeaderboardTable(
             </button>
         })}
     }
+}
+
+/// A column's distribution as a small bar chart: its histogram (numbers) or
+/// its most frequent values (categories); nothing for other columns.
+#[component]
+pub fn Distribution(column: api::ColumnProfile) -> impl IntoView {
+    const W: f64 = 120.0;
+    const H: f64 = 28.0;
+    let (bars, what) = if let Some(h) = &column.histogram {
+        (plot::histogram_bars(h, W, H), "Histogram")
+    } else if let Some(b) = &column.bars {
+        (plot::count_bars(b, W, H), "Most frequent values")
+    } else {
+        return None;
+    };
+    let label = format!("{what} of {}", column.name);
+    let rects = bars
+        .into_iter()
+        .map(|b| {
+            let class = if b.other {
+                "spark-bar spark-other"
+            } else {
+                "spark-bar"
+            };
+            view! {
+                <rect x=b.x.to_string() y=b.y.to_string() width=b.width.max(0.5).to_string() height=b.height.to_string() class=class>
+                    <title>{b.label}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <svg class="spark" viewBox=format!("0 0 {W} {H}") width=W.to_string() height=H.to_string() role="img" aria-label=label>
+            <line x1="0" x2=W.to_string() y1=H.to_string() y2=H.to_string() class="spark-base"/>
+            {rects}
+        </svg>
+    })
+}
+
+/// The correlation matrix as a heatmap: Pearson's r between numeric
+/// columns, Cramér's V between categorical ones.
+#[component]
+pub fn CorrelationHeatmap(
+    correlations: api::Correlations,
+    /// Whether each of `correlations.columns` is numeric.
+    numeric: Vec<bool>,
+) -> impl IntoView {
+    let k = correlations.columns.len();
+    let (cell, left, top) = (34.0, 170.0, 120.0);
+    let size = cell * k as f64;
+    let names = correlations
+        .columns
+        .iter()
+        .map(|n| {
+            if n.chars().count() > 24 {
+                format!("{}…", n.chars().take(23).collect::<String>())
+            } else {
+                n.clone()
+            }
+        })
+        .collect::<Vec<_>>();
+    let row_labels = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let y = top + cell * i as f64 + cell / 2.0 + 4.0;
+            view! { <text x=(left - 8.0).to_string() y=y.to_string() class="heat-label" text-anchor="end">{n.clone()}</text> }
+        })
+        .collect_view();
+    let col_labels = names
+        .iter()
+        .enumerate()
+        .map(|(j, n)| {
+            let (x, y) = (left + cell * j as f64 + cell / 2.0, top - 8.0);
+            view! { <text x=x.to_string() y=y.to_string() class="heat-label" transform=format!("rotate(-45 {x} {y})")>{n.clone()}</text> }
+        })
+        .collect_view();
+    let cells = (0..k)
+        .flat_map(|i| (0..k).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let v = correlations.values[i][j];
+            let pearson = numeric[i] && numeric[j];
+            let (fill, opacity) = plot::heat_fill(v, pearson);
+            let (x, y) = (left + cell * j as f64, top + cell * i as f64);
+            let what = if v.is_none() {
+                "not compared".to_owned()
+            } else if pearson {
+                format!("Pearson's r {}", v.map_or(String::new(), |v| format!("{v:.2}")))
+            } else {
+                format!("Cramér's V {}", v.map_or(String::new(), |v| format!("{v:.2}")))
+            };
+            let tip = format!("{} × {}: {what}", correlations.columns[i], correlations.columns[j]);
+            let text = v.map(|v| {
+                let class = if v.abs() > 0.6 { "heat-value strong" } else { "heat-value" };
+                view! { <text x=(x + cell / 2.0).to_string() y=(y + cell / 2.0 + 4.0).to_string() class=class text-anchor="middle">{format!("{v:.2}").replace("0.", ".")}</text> }
+            });
+            view! {
+                <rect x=x.to_string() y=y.to_string() width=(cell - 1.0).to_string() height=(cell - 1.0).to_string() fill=fill fill-opacity=format!("{opacity:.3}") class="heat-cell">
+                    <title>{tip}</title>
+                </rect>
+                {text}
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="heatmap" viewBox=format!("0 0 {} {}", left + size + 10.0, top + size + 10.0) width=(left + size + 10.0).to_string() role="img" aria-label="Correlation heatmap">
+            {col_labels}
+            {row_labels}
+            {cells}
+        </svg>
+    }
+}
+
+/// Text with its backtick-quoted names as `<code>` (all of it as text, never markup).
+fn with_code(message: &str) -> impl IntoView + use<> {
+    format::code_spans(message)
+        .into_iter()
+        .map(|(code, text)| {
+            if code {
+                view! { <code>{text}</code> }.into_any()
+            } else {
+                text.into_any()
+            }
+        })
+        .collect_view()
+}
+
+/// Findings grouped by severity, each with its message, evidence and fix.
+#[component]
+pub fn FindingList(findings: Vec<api::Finding>) -> impl IntoView {
+    format::by_severity(&findings)
+        .into_iter()
+        .map(|(severity, group)| {
+            let heading = match severity {
+                api::Severity::Critical => "Critical",
+                api::Severity::Warning => "Warnings",
+                api::Severity::Info => "Notes",
+            };
+            let items = group
+                .into_iter()
+                .map(|f| {
+                    let class = format!("finding finding-{}", f.severity.label());
+                    let columns = f
+                        .columns
+                        .iter()
+                        .map(|c| view! { <code class="finding-column">{c.clone()}</code> })
+                        .collect_view();
+                    let evidence = format::evidence(&f.evidence)
+                        .into_iter()
+                        .map(|line| view! { <li>{line}</li> })
+                        .collect_view();
+                    view! {
+                        <li class=class data-kind=f.kind.as_str()>
+                            <div class="finding-head">
+                                <span class=format!("severity severity-{}", f.severity.label())>{f.severity.label()}</span>
+                                <strong class="finding-kind">{f.kind.label()}</strong>
+                                {columns}
+                            </div>
+                            <p class="finding-message">{with_code(&f.message)}</p>
+                            <ul class="finding-evidence">{evidence}</ul>
+                            {f.fix.as_deref().map(|fix| view! { <p class="finding-fix"><span class="fix-label">"Suggested fix: "</span>{with_code(fix)}</p> })}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <h3 class=format!("findings-heading severity-{}", severity.label())>{heading}</h3>
+                <ul class="findings">{items}</ul>
+            }
+        })
+        .collect_view()
 }

@@ -79,6 +79,121 @@ pub fn timestamp(t: &str) -> String {
         .map_or_else(|| t.to_owned(), |s| s.replace('T', " "))
 }
 
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `p5 · p25 · median · p75 · p95`.
+pub fn quantiles(q: &api::Quantiles) -> String {
+    [q.p05, q.p25, q.median, q.p75, q.p95]
+        .map(number)
+        .join(" · ")
+}
+
+/// A finding's evidence as short lines of text: value counts, named
+/// numbers, example rows and whether a sample was used.
+pub fn evidence(e: &api::Evidence) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !e.values.is_empty() {
+        let values: Vec<String> = e
+            .values
+            .iter()
+            .map(|v| format!("“{}” × {}", v.value, thousands(v.count)))
+            .collect();
+        lines.push(format!("Counts: {}", values.join(", ")));
+    }
+    if !e.stats.is_empty() {
+        let stats: Vec<String> = e
+            .stats
+            .iter()
+            .map(|s| format!("{} {}", s.name, number(s.value)))
+            .collect();
+        lines.push(stats.join(" · "));
+    }
+    if !e.examples.is_empty() {
+        let rows: Vec<String> = e
+            .examples
+            .iter()
+            .map(|x| format!("row {} ({})", thousands(x.row), x.value))
+            .collect();
+        lines.push(format!("For example {}", rows.join(", ")));
+    }
+    if let Some(n) = e.sampled_rows {
+        lines.push(format!(
+            "Measured on a random sample of {} rows.",
+            thousands(n)
+        ));
+    }
+    lines
+}
+
+/// A message split into plain text and `code` (between backticks), so
+/// column names can be shown as code; an unpaired backtick stays as text.
+pub fn code_spans(message: &str) -> Vec<(bool, String)> {
+    let parts: Vec<&str> = message.split('`').collect();
+    let paired = parts.len() % 2 == 1;
+    let mut out: Vec<(bool, String)> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let code = i % 2 == 1 && (paired || i + 1 < parts.len());
+        let text = if i % 2 == 1 && !code {
+            format!("`{part}")
+        } else {
+            (*part).to_owned()
+        };
+        if text.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some((false, prev)) if !code => prev.push_str(&text),
+            _ => out.push((code, text)),
+        }
+    }
+    out
+}
+
+/// Findings grouped by severity, most severe first, empty groups left out.
+pub fn by_severity(findings: &[api::Finding]) -> Vec<(api::Severity, Vec<api::Finding>)> {
+    api::Severity::ALL
+        .iter()
+        .map(|&s| {
+            (
+                s,
+                findings
+                    .iter()
+                    .filter(|f| f.severity == s)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, f)| !f.is_empty())
+        .collect()
+}
+
+/// `2 critical · 3 warnings · 1 note`.
+pub fn severity_counts(findings: &[api::Finding]) -> String {
+    by_severity(findings)
+        .iter()
+        .map(|(s, f)| {
+            let n = f.len();
+            match s {
+                api::Severity::Critical => format!("{n} critical"),
+                api::Severity::Warning => format!("{n} warning{}", if n == 1 { "" } else { "s" }),
+                api::Severity::Info => format!("{n} note{}", if n == 1 { "" } else { "s" }),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +215,95 @@ mod tests {
         assert_eq!(seconds(75.0), "75.0 s");
         assert_eq!(seconds(600.0), "10m 00s");
         assert_eq!(timestamp("2026-11-28T01:02:03Z"), "2026-11-28 01:02");
+        assert_eq!(thousands(336_776), "336,776");
+        assert_eq!(thousands(12), "12");
+        let q = api::Quantiles {
+            p05: 1.0,
+            p25: 2.5,
+            median: 3.0,
+            p75: 4.25,
+            p95: 10.0,
+        };
+        assert_eq!(quantiles(&q), "1 · 2.5 · 3 · 4.25 · 10");
+    }
+
+    fn finding(severity: api::Severity, kind: api::FindingKind) -> api::Finding {
+        api::Finding {
+            kind,
+            severity,
+            columns: vec![],
+            message: String::new(),
+            evidence: api::Evidence::default(),
+            fix: None,
+        }
+    }
+
+    #[test]
+    fn evidence_reads_as_lines() {
+        let e = api::Evidence {
+            count: Some(5),
+            share: Some(0.025),
+            examples: vec![api::Example {
+                row: 1196,
+                value: "same as row 4".into(),
+            }],
+            values: vec![api::ValueCount {
+                value: "999".into(),
+                count: 5,
+            }],
+            stats: vec![
+                api::Stat {
+                    name: "median".into(),
+                    value: 44.45,
+                },
+                api::Stat {
+                    name: "upper bound".into(),
+                    value: 80.0,
+                },
+            ],
+            sampled_rows: Some(200_000),
+        };
+        assert_eq!(
+            evidence(&e),
+            [
+                "Counts: “999” × 5",
+                "median 44.45 · upper bound 80",
+                "For example row 1,196 (same as row 4)",
+                "Measured on a random sample of 200,000 rows.",
+            ]
+        );
+        assert!(evidence(&api::Evidence::default()).is_empty());
+    }
+
+    #[test]
+    fn backticks_mark_code() {
+        let plain = |s: &str| (false, s.to_owned());
+        let code = |s: &str| (true, s.to_owned());
+        assert_eq!(
+            code_spans("`a` and `b c` match"),
+            [code("a"), plain(" and "), code("b c"), plain(" match")]
+        );
+        assert_eq!(code_spans("no code"), [plain("no code")]);
+        assert_eq!(code_spans("odd ` tick"), [plain("odd ` tick")]);
+        assert_eq!(
+            code_spans("`x` then ` alone"),
+            [code("x"), plain(" then ` alone")]
+        );
+        assert!(code_spans("").is_empty());
+    }
+
+    #[test]
+    fn findings_group_most_severe_first() {
+        use api::{FindingKind as K, Severity as S};
+        let fs = vec![
+            finding(S::Info, K::Skewed),
+            finding(S::Critical, K::TargetLeakage),
+            finding(S::Info, K::Outliers),
+        ];
+        let groups = by_severity(&fs);
+        let shape: Vec<(S, usize)> = groups.iter().map(|(s, f)| (*s, f.len())).collect();
+        assert_eq!(shape, [(S::Critical, 1), (S::Info, 2)]);
+        assert_eq!(groups[1].1[1].kind, K::Outliers);
+        assert_eq!(severity_counts(&fs), "1 critical · 2 notes");
     }
 }

@@ -1,11 +1,12 @@
 //! Kiln's studio: a Leptos client-side app. One file per page under
 //! `pages/`, shared views in `components`, all HTTP in `client`, plain
-//! formatting logic in `format`.
+//! formatting logic in `format` and chart geometry in `plot`.
 
 mod client;
 mod components;
 mod format;
 mod pages;
+mod plot;
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};

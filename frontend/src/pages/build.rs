@@ -1,5 +1,6 @@
-//! Build: choose the target and budget, then watch the search live (SSE),
-//! with a Cancel button that keeps what finished.
+//! Build: choose the target (and see whether it is imbalanced or leaked)
+//! and the budget, then watch the search live (SSE), with a Cancel button
+//! that keeps what finished.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use send_wrapper::SendWrapper;
 
 use crate::client;
-use crate::components::{ErrorBox, LeaderboardTable, Loading, StateBadge};
+use crate::components::{ErrorBox, FindingList, LeaderboardTable, Loading, StateBadge};
 use crate::format;
 
 /// Budgets offered, in seconds, with their names.
@@ -52,6 +53,22 @@ pub fn BuildSetupPage() -> impl IntoView {
             Some(
                 client::get::<api::TargetInfo>(&format!("/api/datasets/{id}/target?column={col}"))
                     .await,
+            )
+        }
+    });
+    // The target checks (imbalance, leakage) of the quality report.
+    let target_quality = LocalResource::new(move || {
+        let (id, t) = (id(), target.get());
+        async move {
+            if t.is_empty() {
+                return None;
+            }
+            let col = js_sys::encode_uri_component(&t);
+            Some(
+                client::get::<api::QualityReport>(&format!(
+                    "/api/datasets/{id}/quality?target={col}"
+                ))
+                .await,
             )
         }
     });
@@ -130,6 +147,27 @@ pub fn BuildSetupPage() -> impl IntoView {
                             {move || if starting.get() { "Starting…" } else { "Start build" }}
                         </button>
                     </div>
+                    {move || (!target.get().is_empty()).then(|| {
+                        let name = target.get();
+                        view! {
+                            <section id="target-findings">
+                                <h2>{format!("About “{name}” as a target")}</h2>
+                                // An earlier target's report stays until the new one arrives.
+                                {match target_quality.get().map(|r| r.filter(|r| r.as_ref().map_or(true, |r| r.target.as_deref() == Some(name.as_str())))) {
+                                    None | Some(None) => view! { <p class="muted">{format!("Checking “{name}” for class imbalance and leakage…")}</p> }.into_any(),
+                                    Some(Some(Err(e))) => view! { <ErrorBox message=e/> }.into_any(),
+                                    Some(Some(Ok(r))) => {
+                                        let about: Vec<api::Finding> = r.findings.into_iter().filter(|f| f.kind.about_target()).collect();
+                                        if about.is_empty() {
+                                            view! { <p class="muted" id="target-clean">{format!("No class imbalance, missing targets or leaking columns found for “{name}”.")}</p> }.into_any()
+                                        } else {
+                                            view! { <FindingList findings=about/> }.into_any()
+                                        }
+                                    }
+                                }}
+                            </section>
+                        }
+                    })}
                     {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
                 }.into_any()
             }

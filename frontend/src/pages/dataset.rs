@@ -1,10 +1,11 @@
-//! Dataset: the profile (one row per column) and the first rows.
+//! Dataset: the profile (one row per column, with its distribution), the
+//! correlation heatmap, the data-quality findings and the first rows.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::client;
-use crate::components::{ErrorBox, Loading};
+use crate::components::{CorrelationHeatmap, Distribution, ErrorBox, FindingList, Loading};
 use crate::format;
 
 fn stats(c: &api::ColumnProfile) -> String {
@@ -32,6 +33,11 @@ pub fn DatasetPage() -> impl IntoView {
         let id = id();
         async move { client::get::<api::DatasetDetail>(&format!("/api/datasets/{id}")).await }
     });
+    // Computed on request, so it loads after the profile.
+    let quality = LocalResource::new(move || {
+        let id = id();
+        async move { client::get::<api::QualityReport>(&format!("/api/datasets/{id}/quality")).await }
+    });
     view! {
         {move || match detail.get() {
             None => view! { <Loading/> }.into_any(),
@@ -40,15 +46,51 @@ pub fn DatasetPage() -> impl IntoView {
                 let rows = d.summary.rows;
                 let build_href = format!("/datasets/{}/build", d.summary.id);
                 let notes = d.notes.clone();
-                let columns = d.profile.columns.iter().map(|c| view! {
-                    <tr>
-                        <td class="colname">{c.name.clone()}</td>
-                        <td><span class=format!("kind kind-{}", c.kind.label())>{c.kind.label()}</span></td>
-                        <td class="num">{format::percent(c.missing, rows)}</td>
-                        <td class="num">{c.distinct}</td>
-                        <td class="stats">{stats(c)}</td>
-                    </tr>
+                let sample_note = d.profile.sampled_rows.map(|n| view! {
+                    <p class="muted small" id="sample-note">{format!(
+                        "Std, quantiles, skewness, histograms and correlations are statistics on a sample of {} of {} rows; counts use every row.",
+                        format::thousands(n),
+                        format::thousands(rows)
+                    )}</p>
+                });
+                let columns = d.profile.columns.iter().map(|c| {
+                    let std = c.std.map(format::number).unwrap_or_default();
+                    let quantiles = c.quantiles.as_ref().map(format::quantiles).unwrap_or_default();
+                    let skew = c.skewness.map(format::number).unwrap_or_default();
+                    view! {
+                        <tr>
+                            <td class="colname">{c.name.clone()}</td>
+                            <td><span class=format!("kind kind-{}", c.kind.label())>{c.kind.label()}</span></td>
+                            <td class="num">{format::percent(c.missing, rows)}</td>
+                            <td class="num">{c.distinct}</td>
+                            <td class="stats">{stats(c)}</td>
+                            <td class="num small">{std}</td>
+                            <td class="stats quantiles">{quantiles}</td>
+                            <td class="num small">{skew}</td>
+                            <td class="chart-cell"><Distribution column=c.clone()/></td>
+                        </tr>
+                    }
                 }).collect_view();
+                let heatmap = d.profile.correlations.clone().map(|m| {
+                    let numeric: Vec<bool> = m.columns.iter().map(|name| {
+                        d.profile.columns.iter().any(|c| &c.name == name && c.kind == api::ColumnKind::Numeric)
+                    }).collect();
+                    let chosen = if (m.eligible as usize) > m.columns.len() {
+                        format!(" Of {} columns that qualify, these {} are the ones most strongly related to another.", m.eligible, m.columns.len())
+                    } else {
+                        String::new()
+                    };
+                    view! {
+                        <section id="correlations">
+                            <h2>"Correlations"</h2>
+                            <p class="muted small">{format!(
+                                "Pearson's r between numeric columns (red positive, blue negative) and Cramér's V between categorical columns with at most 50 values (purple); grey pairs mix a number and a category and are not compared. On {} rows.{chosen}",
+                                format::thousands(m.rows)
+                            )}</p>
+                            <div class="scroll"><CorrelationHeatmap correlations=m numeric=numeric/></div>
+                        </section>
+                    }
+                });
                 let head = d.profile.head.clone();
                 let head_cols = head.columns.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view();
                 let head_rows = head.rows.into_iter().map(|r| view! {
@@ -62,6 +104,11 @@ pub fn DatasetPage() -> impl IntoView {
                         <div>
                             <h1 id="dataset-name">{d.summary.name.clone()}</h1>
                             <p class="muted">{format!("{} rows · {} columns · {} · uploaded {}", d.summary.rows, d.summary.columns, format::bytes(d.summary.bytes), format::timestamp(&d.summary.created))}</p>
+                            <p class="small" id="quality-summary">{move || match quality.get() {
+                                Some(Ok(r)) if r.findings.is_empty() => view! { <a href="#quality-report">"No data-quality problems found"</a> }.into_any(),
+                                Some(Ok(r)) => view! { <a href="#quality-report">{format!("Data quality: {}", format::severity_counts(&r.findings))}</a> }.into_any(),
+                                _ => ().into_any(),
+                            }}</p>
                         </div>
                         <a class="button primary" id="build-model" href=build_href>"Build a model"</a>
                     </div>
@@ -69,10 +116,32 @@ pub fn DatasetPage() -> impl IntoView {
                         <ul class="notes">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
                     })}
                     <h2>"Profile"</h2>
-                    <table class="data" id="profile-table">
-                        <thead><tr><th>"Column"</th><th>"Type"</th><th>"Missing"</th><th>"Distinct"</th><th>"Min · mean · max, or top values"</th></tr></thead>
-                        <tbody>{columns}</tbody>
-                    </table>
+                    {sample_note}
+                    <div class="scroll">
+                        <table class="data" id="profile-table">
+                            <thead><tr>
+                                <th>"Column"</th><th>"Type"</th><th>"Missing"</th><th>"Distinct"</th>
+                                <th>"Min · mean · max, or top values"</th><th>"Std"</th>
+                                <th>"p5 · p25 · median · p75 · p95"</th><th>"Skew"</th><th>"Distribution"</th>
+                            </tr></thead>
+                            <tbody>{columns}</tbody>
+                        </table>
+                    </div>
+                    {heatmap}
+                    <section id="quality-report">
+                        <h2>"Data quality"</h2>
+                        {move || match quality.get() {
+                            None => view! { <p class="muted">"Checking the data…"</p> }.into_any(),
+                            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
+                            Some(Ok(r)) if r.findings.is_empty() => view! {
+                                <p class="muted" id="quality-clean">"No problems found: no duplicate rows, no columns with many missing values, constants, identifiers, outliers or near-duplicates."</p>
+                            }.into_any(),
+                            Some(Ok(r)) => view! {
+                                <p class="muted small">"Choose a column to predict on the build page to check it for class imbalance and leakage as well."</p>
+                                <FindingList findings=r.findings/>
+                            }.into_any(),
+                        }}
+                    </section>
                     <h2>{format!("First {} rows", d.profile.head.rows.len())}</h2>
                     <div class="scroll">
                         <table class="data rows"><thead><tr>{head_cols}</tr></thead><tbody>{head_rows}</tbody></table>
