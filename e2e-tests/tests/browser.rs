@@ -111,6 +111,14 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
         profile.contains("species") && profile.contains("categorical"),
         "profile: {profile}"
     );
+    // The data-quality report: penguins has a few missing measurements.
+    let quality = studio
+        .wait_text("#quality-report", SHORT, |t| t.contains("missing"))
+        .await?;
+    ensure!(
+        quality.contains("sex") || quality.contains("bill_length_mm"),
+        "quality report: {quality}"
+    );
     studio.screenshot("1-profile").await?;
 
     // Build.
