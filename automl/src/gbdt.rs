@@ -36,6 +36,11 @@ pub struct GbdtParams {
     pub min_samples_leaf: usize,
     pub min_child_weight: f64,
     pub l2: f64,
+    /// L1 penalty on leaf values (soft-thresholds the gradient sums).
+    pub l1: f64,
+    /// Weight of each class's rows (classification; empty: all 1). See
+    /// [`balanced_weights`].
+    pub class_weights: Vec<f64>,
     pub row_subsample: f64,
     pub col_subsample: f64,
     /// Value bins per feature, at most 255.
@@ -55,6 +60,8 @@ impl Default for GbdtParams {
             min_samples_leaf: 20,
             min_child_weight: 1e-3,
             l2: 0.0,
+            l1: 0.0,
+            class_weights: Vec::new(),
             row_subsample: 1.0,
             col_subsample: 1.0,
             max_bins: 255,
@@ -90,8 +97,15 @@ impl GbdtParams {
         if !(self.col_subsample > 0.0 && self.col_subsample <= 1.0) {
             return bad("col_subsample", "must be in (0, 1]");
         }
-        if !(self.l2 >= 0.0 && self.min_child_weight >= 0.0) {
+        if !(self.l2 >= 0.0 && self.l1 >= 0.0 && self.min_child_weight >= 0.0) {
             return bad("l2", "penalties must be >= 0");
+        }
+        if self
+            .class_weights
+            .iter()
+            .any(|w| !(w.is_finite() && *w > 0.0))
+        {
+            return bad("class_weights", "weights must be positive numbers");
         }
         Ok(())
     }
@@ -470,8 +484,14 @@ struct Grower<'a> {
 }
 
 impl Grower<'_> {
+    /// The gradient sum after the L1 penalty.
+    fn shrunk(&self, g: f64) -> f64 {
+        g.signum() * (g.abs() - self.params.l1).max(0.0)
+    }
+
     fn score(&self, s: Sums) -> f64 {
-        s.g * s.g / (s.h + self.params.l2)
+        let g = self.shrunk(s.g);
+        g * g / (s.h + self.params.l2)
     }
 
     fn ok_child(&self, s: Sums) -> bool {
@@ -543,7 +563,7 @@ impl Grower<'_> {
     }
 
     fn leaf_value(&self, s: Sums) -> f64 {
-        -s.g / (s.h + self.params.l2) * self.params.learning_rate
+        -self.shrunk(s.g) / (s.h + self.params.l2) * self.params.learning_rate
     }
 
     /// Grows one tree on `rows`; returns the tree, the bin threshold of each
@@ -776,6 +796,25 @@ fn base_score(target: &Target, objective: Objective, k: usize) -> Vec<f64> {
     }
 }
 
+/// Class weights that give every class the same total weight:
+/// `rows / (classes * rows of the class)`.
+pub fn balanced_weights(target: &Target) -> Vec<f64> {
+    match target {
+        Target::Regression(_) => Vec::new(),
+        Target::Classes { classes, y } => {
+            let k = classes.len();
+            let mut counts = vec![0usize; k];
+            for &c in y {
+                counts[c] += 1;
+            }
+            counts
+                .iter()
+                .map(|&c| y.len() as f64 / (k as f64 * c.max(1) as f64))
+                .collect()
+        }
+    }
+}
+
 /// Writes gradients and hessians for output `k` from raw scores.
 fn gradients(
     target: &Target,
@@ -925,6 +964,13 @@ pub fn fit(
         for c in 0..k {
             let source = if k > 1 { &snapshot } else { &scores };
             gradients(target, objective, c, k, source, &mut grad, &mut hess);
+            if let (Target::Classes { y, .. }, false) = (target, params.class_weights.is_empty()) {
+                for (r, &class) in y.iter().enumerate() {
+                    let w = params.class_weights.get(class).copied().unwrap_or(1.0);
+                    grad[r] *= w;
+                    hess[r] *= w;
+                }
+            }
             let (tree, node_bins, leaves) =
                 grower.grow(rows.clone(), &grad, &hess, &features, &mappers);
             if rows.len() == n {
@@ -983,6 +1029,146 @@ mod tests {
 
     fn never() -> bool {
         false
+    }
+
+    /// LightGBM 4.7.0 trained on `test_data/reference/lightgbm_regression.json`'s
+    /// 300 rows (25 rounds, 8 leaves, learning rate 0.1, 63 bins, at least 5
+    /// rows per leaf). Our trees bin the values themselves (LightGBM also
+    /// merges bins under 3 rows), so predictions are close rather than equal.
+    /// Measured: RMS difference 0.229 against a target spread of 2.30 (10%),
+    /// training RMSE 0.982 against LightGBM's 1.028. Tolerances: 12% and 6%.
+    #[test]
+    fn trains_like_lightgbm_at_the_same_settings() {
+        let path = format!(
+            "{}/test_data/reference/lightgbm_regression.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let rows = r["X"].as_array().unwrap();
+        let x: Vec<Vec<f64>> = (0..5)
+            .map(|f| {
+                rows.iter()
+                    .map(|row| row[f].as_f64().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        let y: Vec<f64> = r["y"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let want: Vec<f64> = r["raw"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v[0].as_f64().unwrap())
+            .collect();
+        let params = GbdtParams {
+            n_rounds: 25,
+            learning_rate: 0.1,
+            max_leaves: 8,
+            min_samples_leaf: 5,
+            max_bins: 63,
+            early_stopping_rounds: 0,
+            ..Default::default()
+        };
+        let (b, _) = fit(&x, &Target::Regression(y.clone()), None, &params, &never).unwrap();
+        let got = b.raw(&x);
+        let mean = y.iter().sum::<f64>() / y.len() as f64;
+        let spread = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / y.len() as f64).sqrt();
+        let diff = (got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            / y.len() as f64)
+            .sqrt();
+        assert!(
+            diff < 0.12 * spread,
+            "RMS difference {diff} vs target spread {spread}"
+        );
+        // Both fit the training rows about equally well.
+        let rmse = |p: &[f64]| {
+            (p.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / y.len() as f64).sqrt()
+        };
+        assert!(
+            (rmse(&got) - rmse(&want)).abs() < 0.06 * rmse(&want),
+            "{} vs {}",
+            rmse(&got),
+            rmse(&want)
+        );
+    }
+
+    #[test]
+    fn l1_shrinks_leaves_and_class_weights_shift_probabilities() {
+        let n = 400;
+        let x0: Vec<f64> = (0..n).map(|i| (i % 40) as f64).collect();
+        let y: Vec<f64> = x0
+            .iter()
+            .map(|v| if *v < 20.0 { 0.0 } else { 1.0 })
+            .collect();
+        let base = GbdtParams {
+            n_rounds: 5,
+            min_samples_leaf: 5,
+            early_stopping_rounds: 0,
+            ..Default::default()
+        };
+        let fit_with = |p: &GbdtParams, t: &Target| {
+            fit(std::slice::from_ref(&x0), t, None, p, &never)
+                .unwrap()
+                .0
+        };
+        let plain = fit_with(&base, &Target::Regression(y.clone()));
+        let shrunk = fit_with(
+            &GbdtParams {
+                l1: 50.0,
+                ..base.clone()
+            },
+            &Target::Regression(y.clone()),
+        );
+        let spread = |b: &Booster| {
+            let p = b.raw(std::slice::from_ref(&x0));
+            p.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                - p.iter().copied().fold(f64::INFINITY, f64::min)
+        };
+        assert!(
+            spread(&shrunk) < spread(&plain) * 0.9,
+            "{} vs {}",
+            spread(&shrunk),
+            spread(&plain)
+        );
+        // One positive in ten: weighting the positives raises their predicted log-odds.
+        let classes: Vec<usize> = (0..n)
+            .map(|i| usize::from(i % 10 == 0 && x0[i] >= 20.0 || i % 37 == 0))
+            .collect();
+        let t = Target::Classes {
+            classes: vec!["no".into(), "yes".into()],
+            y: classes,
+        };
+        let weights = balanced_weights(&t);
+        assert!(weights[1] > 5.0 * weights[0], "{weights:?}");
+        let unweighted = fit_with(&base, &t);
+        let weighted = fit_with(
+            &GbdtParams {
+                class_weights: weights,
+                ..base.clone()
+            },
+            &t,
+        );
+        let mean = |b: &Booster| b.raw(std::slice::from_ref(&x0)).iter().sum::<f64>() / n as f64;
+        assert!(mean(&weighted) > mean(&unweighted) + 0.1);
+        let bad = GbdtParams {
+            class_weights: vec![1.0, -2.0],
+            ..base
+        };
+        assert!(fit_with_err(&bad));
+    }
+
+    fn fit_with_err(p: &GbdtParams) -> bool {
+        let t = Target::Regression(vec![0.0, 1.0]);
+        fit(&[vec![0.0, 1.0]], &t, None, p, &never).is_err()
     }
 
     #[test]

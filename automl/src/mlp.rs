@@ -12,7 +12,7 @@ use crate::rng::Rng;
 use crate::task::Target;
 
 /// Rows an epoch visits at most.
-const MAX_ROWS_PER_EPOCH: usize = 20_000;
+const MAX_ROWS_PER_EPOCH: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MlpParams {

@@ -151,13 +151,19 @@ impl Candidate {
             Candidate::Baseline => "class prior / mean".into(),
             Candidate::Linear(p) => format!("l2={}", p.l2),
             Candidate::Gbdt(p) => format!(
-                "lr={} leaves={} min_leaf={} l2={} rows={} cols={}",
+                "lr={} leaves={} min_leaf={} l2={} l1={} rows={} cols={}{}",
                 p.learning_rate,
                 p.max_leaves,
                 p.min_samples_leaf,
                 p.l2,
+                p.l1,
                 p.row_subsample,
-                p.col_subsample
+                p.col_subsample,
+                if p.class_weights.is_empty() {
+                    ""
+                } else {
+                    " balanced classes"
+                }
             ),
             Candidate::Mlp(p) => format!(
                 "hidden={} lr={} decay={} batch={}",
@@ -174,7 +180,7 @@ impl Candidate {
     }
 }
 
-fn portfolio(seed: u64) -> Vec<Candidate> {
+fn portfolio(seed: u64, target: &Target) -> Vec<Candidate> {
     let g = |lr: f64, leaves: usize, min_leaf: usize, rows: f64, cols: f64, l2: f64| {
         Candidate::Gbdt(GbdtParams {
             n_rounds: 2000,
@@ -188,24 +194,25 @@ fn portfolio(seed: u64) -> Vec<Candidate> {
             ..GbdtParams::default()
         })
     };
-    vec![
+    let mut out = vec![
         Candidate::Baseline,
         Candidate::Linear(LinearParams {
             l2: 1e-3,
             max_iter: 300,
         }),
         g(0.1, 31, 20, 1.0, 1.0, 0.0),
+        g(0.05, 15, 10, 0.8, 0.8, 1.0),
+        g(0.05, 63, 30, 0.8, 0.7, 1.0),
+        g(0.1, 7, 5, 1.0, 0.9, 0.0),
         Candidate::Linear(LinearParams {
             l2: 1e-1,
             max_iter: 300,
         }),
-        g(0.05, 15, 10, 0.8, 0.8, 1.0),
+        // Networks cost more per trial than trees: after the strong defaults.
         Candidate::Mlp(MlpParams {
             seed,
             ..MlpParams::default()
         }),
-        g(0.05, 63, 30, 0.8, 0.7, 1.0),
-        g(0.1, 7, 5, 1.0, 0.9, 0.0),
         Candidate::Mlp(MlpParams {
             hidden: vec![128, 64],
             learning_rate: 3e-3,
@@ -213,7 +220,24 @@ fn portfolio(seed: u64) -> Vec<Candidate> {
             seed,
             ..MlpParams::default()
         }),
-    ]
+    ];
+    // Imbalanced classes: also try trees that weight every class equally.
+    let weights = gbdt::balanced_weights(target);
+    if weights.iter().any(|&w| w > 2.5) {
+        out.push(Candidate::Gbdt(GbdtParams {
+            n_rounds: 2000,
+            learning_rate: 0.05,
+            max_leaves: 31,
+            min_samples_leaf: 20,
+            row_subsample: 0.8,
+            col_subsample: 0.8,
+            l2: 1.0,
+            class_weights: weights,
+            seed,
+            ..GbdtParams::default()
+        }));
+    }
+    out
 }
 
 fn random_mlp(rng: &mut Rng, seed: u64) -> Candidate {
@@ -234,17 +258,22 @@ fn random_mlp(rng: &mut Rng, seed: u64) -> Candidate {
     })
 }
 
-/// The boosted-tree search space: choices per hyperparameter.
-const GBDT_SPACE: [&[f64]; 6] = [
+/// Dimensions of the boosted-tree search space.
+const DIMS: usize = 7;
+
+/// The boosted-tree search space: choices per hyperparameter (learning
+/// rate, leaves, rows per leaf, row and column subsampling, L2, L1).
+const GBDT_SPACE: [&[f64]; DIMS] = [
     &[0.02, 0.05, 0.1, 0.2],
     &[4.0, 7.0, 15.0, 31.0, 63.0, 127.0],
     &[2.0, 5.0, 10.0, 20.0, 50.0],
     &[0.6, 0.8, 1.0],
     &[0.5, 0.7, 0.9, 1.0],
     &[0.0, 0.1, 1.0, 10.0],
+    &[0.0, 0.1, 1.0],
 ];
 
-fn gbdt_from(choice: &[usize; 6], seed: u64) -> GbdtParams {
+fn gbdt_from(choice: &[usize; DIMS], seed: u64) -> GbdtParams {
     let v = |i: usize| GBDT_SPACE[i][choice[i]];
     GbdtParams {
         n_rounds: 2000,
@@ -254,13 +283,14 @@ fn gbdt_from(choice: &[usize; 6], seed: u64) -> GbdtParams {
         row_subsample: v(3),
         col_subsample: v(4),
         l2: v(5),
+        l1: v(6),
         seed,
         ..GbdtParams::default()
     }
 }
 
 /// Where `p` sits in the space (`None` if it is not a point of it).
-fn gbdt_choice(p: &GbdtParams) -> Option<[usize; 6]> {
+fn gbdt_choice(p: &GbdtParams) -> Option<[usize; DIMS]> {
     let values = [
         p.learning_rate,
         p.max_leaves as f64,
@@ -268,8 +298,9 @@ fn gbdt_choice(p: &GbdtParams) -> Option<[usize; 6]> {
         p.row_subsample,
         p.col_subsample,
         p.l2,
+        p.l1,
     ];
-    let mut out = [0; 6];
+    let mut out = [0; DIMS];
     for (i, v) in values.iter().enumerate() {
         out[i] = GBDT_SPACE[i].iter().position(|c| c == v)?;
     }
@@ -277,7 +308,7 @@ fn gbdt_choice(p: &GbdtParams) -> Option<[usize; 6]> {
 }
 
 fn random_gbdt(rng: &mut Rng, seed: u64) -> Candidate {
-    let mut choice = [0; 6];
+    let mut choice = [0; DIMS];
     for (i, c) in choice.iter_mut().enumerate() {
         *c = rng.below(GBDT_SPACE[i].len());
     }
@@ -295,11 +326,16 @@ const TPE_PROPOSALS: usize = 24;
 /// smoothed frequency in both groups, and of `TPE_PROPOSALS` random
 /// proposals the one with the highest ratio good/rest wins. Falls back to
 /// random search until `TPE_MIN_TRIALS` boosted trees have finished.
-fn tpe_gbdt(rng: &mut Rng, seed: u64, history: &[([usize; 6], f64)], metric: Metric) -> Candidate {
+fn tpe_gbdt(
+    rng: &mut Rng,
+    seed: u64,
+    history: &[([usize; DIMS], f64)],
+    metric: Metric,
+) -> Candidate {
     if history.len() < TPE_MIN_TRIALS {
         return random_gbdt(rng, seed);
     }
-    let mut ranked: Vec<&([usize; 6], f64)> = history.iter().collect();
+    let mut ranked: Vec<&([usize; DIMS], f64)> = history.iter().collect();
     ranked.sort_by(|a, b| {
         if metric.better(a.1, b.1) {
             std::cmp::Ordering::Less
@@ -310,25 +346,25 @@ fn tpe_gbdt(rng: &mut Rng, seed: u64, history: &[([usize; 6], f64)], metric: Met
         }
     });
     let n_good = (ranked.len() / 4).max(2);
-    let density = |group: &[&([usize; 6], f64)], i: usize, c: usize| {
+    let density = |group: &[&([usize; DIMS], f64)], i: usize, c: usize| {
         let hits = group.iter().filter(|(x, _)| x[i] == c).count() as f64;
         (hits + 1.0) / (group.len() as f64 + GBDT_SPACE[i].len() as f64)
     };
     let (good, rest) = ranked.split_at(n_good);
-    let mut best: Option<(f64, [usize; 6])> = None;
+    let mut best: Option<(f64, [usize; DIMS])> = None;
     for _ in 0..TPE_PROPOSALS {
-        let mut choice = [0; 6];
+        let mut choice = [0; DIMS];
         for (i, c) in choice.iter_mut().enumerate() {
             *c = rng.below(GBDT_SPACE[i].len());
         }
-        let ratio: f64 = (0..6)
+        let ratio: f64 = (0..DIMS)
             .map(|i| (density(good, i, choice[i]) / density(rest, i, choice[i])).ln())
             .sum();
         if best.is_none_or(|(b, _)| ratio > b) {
             best = Some((ratio, choice));
         }
     }
-    let choice = best.map_or([0; 6], |b| b.1);
+    let choice = best.map_or([0; DIMS], |b| b.1);
     Candidate::Gbdt(gbdt_from(&choice, seed.wrapping_add(rng.next_u64() % 1000)))
 }
 
@@ -683,13 +719,13 @@ pub fn search(
     } else {
         DEFAULT_MAX_TRIALS
     });
-    let mut candidates = portfolio(config.seed);
+    let mut candidates = portfolio(config.seed, &target);
     let mut rng = Rng::derive(config.seed, 0x7a11);
     let mut leaderboard: Vec<TrialRecord> = Vec::new();
     let mut best: Option<(u32, Evaluation)> = None;
     let mut pool: Vec<PoolEntry> = Vec::new();
     // Finished boosted trees as (point of the space, score), for TPE.
-    let mut gbdt_history: Vec<([usize; 6], f64)> = Vec::new();
+    let mut gbdt_history: Vec<([usize; DIMS], f64)> = Vec::new();
     let mut slowest_fit = Duration::ZERO;
     let mut trial = 0u32;
     // Candidates are evaluated in batches, one per core; results are
@@ -706,8 +742,8 @@ pub fn search(
             .map(|i| {
                 let t = trial as usize + i;
                 if t >= candidates.len() {
-                    // Mostly boosted trees; one in five a network.
-                    let c = if rng.below(5) == 0 {
+                    // Mostly boosted trees; one in eight a network.
+                    let c = if rng.below(8) == 0 {
                         random_mlp(&mut rng, config.seed)
                     } else {
                         tpe_gbdt(&mut rng, config.seed, &gbdt_history, metric)
@@ -1126,10 +1162,10 @@ mod tests {
     #[test]
     fn tpe_proposes_what_worked() {
         // Trials with 63 leaves (index 4) scored best; TPE should mostly propose them.
-        let history: Vec<([usize; 6], f64)> = (0..40)
+        let history: Vec<([usize; DIMS], f64)> = (0..40)
             .map(|i| {
                 let leaves = i % 6;
-                let choice = [i % 4, leaves, i % 5, i % 3, i % 4, (i / 3) % 4];
+                let choice = [i % 4, leaves, i % 5, i % 3, i % 4, (i / 3) % 4, i % 3];
                 (
                     choice,
                     if leaves == 4 {

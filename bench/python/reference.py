@@ -81,7 +81,8 @@ def frames(train, test, target):
     ytr = tr.pop(target).to_numpy()
     te.pop(target)
     for c in tr.columns:
-        if tr[c].dtype == object:
+        # Text columns (object, or pandas' string dtype) become categories.
+        if not (pd.api.types.is_numeric_dtype(tr[c]) or pd.api.types.is_bool_dtype(tr[c])):
             cats = pd.CategoricalDtype(sorted(set(tr[c].dropna())))
             tr[c] = tr[c].astype(cats)
             te[c] = te[c].astype(cats)

@@ -337,6 +337,8 @@ fn params(rounds: usize) -> GbdtParams {
         min_samples_leaf: 20,
         min_child_weight: 1e-3,
         l2: 0.0,
+        l1: 0.0,
+        class_weights: Vec::new(),
         row_subsample: 1.0,
         col_subsample: 1.0,
         max_bins: 255,
@@ -480,6 +482,7 @@ fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Resul
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let (mut beat_flaml, mut beat_lgb) = (0, 0);
+    let mut worst_overrun = f64::NEG_INFINITY;
     for s in splits {
         let train_csv = dir.join(format!("{}-raw-train.csv", s.name));
         let test_csv = dir.join(format!("{}-raw-test.csv", s.name));
@@ -518,7 +521,10 @@ fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Resul
             cancel: &cancel,
         };
         let outcome = automl::search(&train, &config, control, &mut |_| {})?;
+        // A build also explains its model before it ends.
+        std::hint::black_box(outcome.artifact.insights(&train, 0)?);
         let secs = start.elapsed().as_secs_f64();
+        worst_overrun = worst_overrun.max(secs - (1.05 * budget as f64 + 5.0));
         let pred = match outcome.artifact.predict(&test)? {
             automl::Predictions::Regression(v) => v,
             automl::Predictions::Classes { probabilities, .. } => probabilities,
@@ -545,6 +551,15 @@ fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Resul
     println!(
         "\nKiln at least as good as FLAML on {beat_flaml} of {n} datasets, as LightGBM defaults on {beat_lgb} of {n} (percentages: how much worse Kiln's test metric is; negative is better)",
         n = splits.len()
+    );
+    println!(
+        "Kiln's time includes the search, the refit and the explanations; the latest finish was {:.1} s {} the bar of 1.05 × budget + 5 s",
+        worst_overrun.abs(),
+        if worst_overrun <= 0.0 {
+            "inside"
+        } else {
+            "past"
+        }
     );
     Ok(())
 }
