@@ -19,6 +19,8 @@ const DEPENDENCE_ROWS: usize = 150;
 const BEESWARM_FEATURES: usize = 12;
 const DEPENDENCE_FEATURES: usize = 4;
 const GRID_POINTS: usize = 20;
+/// Rows explained at a time (the deadline is checked between chunks).
+const CHUNK_ROWS: usize = 25;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Insights {
@@ -63,13 +65,42 @@ pub struct Dependence {
 
 impl ModelArtifact {
     /// Computes the global explanations on a seeded sample of `data`.
-    pub fn insights(&self, data: &Dataset, seed: u64) -> Result<Insights> {
+    /// With a `deadline`, rows are explained in chunks until it passes (at
+    /// least one chunk) and partial dependence stops there too, so a large
+    /// ensemble cannot hold a build past its time budget.
+    pub fn insights(
+        &self,
+        data: &Dataset,
+        seed: u64,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Insights> {
         let schema = &self.schema;
+        let past = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let mut order: Vec<usize> = (0..data.n_rows()).collect();
         Rng::derive(seed, 0x1a51).shuffle(&mut order);
         order.truncate(SAMPLE_ROWS);
-        let sample = gather(data, &self.feature_names().collect::<Vec<_>>(), &order)?;
-        let e = self.explain(&sample)?;
+        let names: Vec<&str> = self.feature_names().collect();
+        let mut e: Option<crate::explain::Explanation> = None;
+        let mut explained = 0;
+        for chunk in order.chunks(CHUNK_ROWS) {
+            if e.is_some() && past() {
+                break;
+            }
+            let part = self.explain(&gather(data, &names, chunk)?)?;
+            explained += chunk.len();
+            match &mut e {
+                None => e = Some(part),
+                Some(all) => {
+                    all.raw.extend(part.raw);
+                    all.values.extend(part.values);
+                }
+            }
+        }
+        order.truncate(explained);
+        let sample = gather(data, &names, &order)?;
+        let Some(e) = e else {
+            return Err(crate::error::Error::TooFewRows { rows: 0, needed: 1 });
+        };
         let (n, k, nf) = (e.n_rows(), e.outputs.len(), e.features.len());
         // Multiclass beeswarms show each row's predicted class.
         let shown: Vec<usize> = (0..n)
@@ -117,12 +148,13 @@ impl ModelArtifact {
             &self.feature_names().collect::<Vec<_>>(),
             &dependence_rows,
         )?;
-        let dependence = ranked
-            .iter()
-            .take(DEPENDENCE_FEATURES)
-            .filter(|&&f| importance[f].mean_abs_shap > 0.0)
-            .map(|&f| self.dependence(&small, f))
-            .collect::<Result<Vec<_>>>()?;
+        let mut dependence = Vec::new();
+        for &f in ranked.iter().take(DEPENDENCE_FEATURES) {
+            if importance[f].mean_abs_shap <= 0.0 || (!dependence.is_empty() && past()) {
+                continue;
+            }
+            dependence.push(self.dependence(&small, f)?);
+        }
         let space = match schema.task {
             Task::Regression => "value".to_owned(),
             Task::Binary => format!("log-odds of {}", schema.classes[1]),
@@ -322,7 +354,7 @@ mod tests {
             cancel: &cancel,
         };
         let out = search(&data, &config, control, &mut |_| {}).unwrap();
-        let ins = out.artifact.insights(&data, 1).unwrap();
+        let ins = out.artifact.insights(&data, 1, None).unwrap();
         assert_eq!(ins.sample_rows, 300);
         assert_eq!(ins.importance[0].feature, "x", "{:?}", ins.importance);
         assert_eq!(ins.importance[2].feature, "noise", "{:?}", ins.importance);
@@ -348,6 +380,6 @@ mod tests {
         assert!(colour.categorical);
         assert_eq!(colour.grid.len(), 2);
         // Same seed, same insights.
-        assert_eq!(out.artifact.insights(&data, 1).unwrap(), ins);
+        assert_eq!(out.artifact.insights(&data, 1, None).unwrap(), ins);
     }
 }

@@ -247,7 +247,13 @@ impl Jobs {
         summary.evaluation = Some(models::to_api_evaluation(&outcome.evaluation));
         build.message = "explaining the model".into();
         self.publish(build);
-        summary.insights = match outcome.artifact.insights(&data, build.seed) {
+        // Explanations get what is left of 1.05 × budget + 2 s (at least one chunk of rows).
+        let explain_by =
+            started + Duration::from_secs_f64(f64::from(build.time_budget_secs) * 1.05 + 2.0);
+        summary.insights = match outcome
+            .artifact
+            .insights(&data, build.seed, Some(explain_by))
+        {
             Ok(ins) => Some(models::to_api_insights(&ins).map_err(BuildError::from)?),
             Err(e) => {
                 tracing::warn!(build = %build.id, error = %e, "no insights for this model");
