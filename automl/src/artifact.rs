@@ -77,8 +77,9 @@ pub(crate) fn link_inverse(task: Task, probabilities: &[f64], k: usize) -> Vec<f
     }
 }
 
-/// Values or class probabilities from raw outputs.
-pub(crate) fn link(task: Task, raw: Vec<f64>, k: usize) -> Vec<f64> {
+/// Values or class probabilities (row-major, one per class) from raw
+/// outputs: the identity, the sigmoid of the log-odds, or the softmax.
+pub fn link(task: Task, raw: Vec<f64>, k: usize) -> Vec<f64> {
     match task {
         Task::Regression => raw,
         Task::Binary => raw

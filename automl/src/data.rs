@@ -106,6 +106,23 @@ impl Dataset {
         self.column(name)
             .ok_or_else(|| Error::MissingColumn(name.to_owned()))
     }
+
+    /// The rows `rows` (in that order) of the named columns.
+    pub fn select(&self, names: &[&str], rows: &[usize]) -> Result<Dataset> {
+        let columns = names
+            .iter()
+            .map(|&name| {
+                let col = match self.require(name)? {
+                    Column::Numeric(v) => Column::Numeric(rows.iter().map(|&r| v[r]).collect()),
+                    Column::Categorical(v) => {
+                        Column::Categorical(rows.iter().map(|&r| v[r].clone()).collect())
+                    }
+                };
+                Ok((name.to_owned(), col))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Dataset::new(columns)
+    }
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ impl ModelArtifact {
             if e.is_some() && past() {
                 break;
             }
-            let part = self.explain(&gather(data, &names, chunk)?)?;
+            let part = self.explain(&data.select(&names, chunk)?)?;
             explained += chunk.len();
             match &mut e {
                 None => e = Some(part),
@@ -97,7 +97,7 @@ impl ModelArtifact {
             }
         }
         order.truncate(explained);
-        let sample = gather(data, &names, &order)?;
+        let sample = data.select(&names, &order)?;
         let Some(e) = e else {
             return Err(crate::error::Error::TooFewRows { rows: 0, needed: 1 });
         };
@@ -143,11 +143,7 @@ impl ModelArtifact {
             })
             .collect::<Result<Vec<_>>>()?;
         let dependence_rows: Vec<usize> = (0..n.min(DEPENDENCE_ROWS)).collect();
-        let small = gather(
-            &sample,
-            &self.feature_names().collect::<Vec<_>>(),
-            &dependence_rows,
-        )?;
+        let small = sample.select(&names, &dependence_rows)?;
         let mut dependence = Vec::new();
         for &f in ranked.iter().take(DEPENDENCE_FEATURES) {
             if importance[f].mean_abs_shap <= 0.0 || (!dependence.is_empty() && past()) {
@@ -246,23 +242,6 @@ impl ModelArtifact {
             curves,
         })
     }
-}
-
-/// The rows `rows` of the named columns of `data`.
-fn gather(data: &Dataset, names: &[&str], rows: &[usize]) -> Result<Dataset> {
-    let columns = names
-        .iter()
-        .map(|&name| {
-            let col = match data.require(name)? {
-                Column::Numeric(v) => Column::Numeric(rows.iter().map(|&r| v[r]).collect()),
-                Column::Categorical(v) => {
-                    Column::Categorical(rows.iter().map(|&r| v[r].clone()).collect())
-                }
-            };
-            Ok((name.to_owned(), col))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Dataset::new(columns)
 }
 
 fn replace(data: &Dataset, name: &str, column: Column) -> Result<Dataset> {

@@ -22,6 +22,7 @@ mod task;
 
 pub use artifact::{
     FORMAT_VERSION, FittedModel, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema,
+    link,
 };
 pub use data::{Column, Dataset, category_label};
 pub use encode::{FeatureKind, FeatureStats, select_features, tree_matrix};

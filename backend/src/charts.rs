@@ -62,6 +62,16 @@ fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     (lo - span * 0.05)..(hi + span * 0.05)
 }
 
+/// The label of the row drawn at height `y` (the first label on top);
+/// empty between rows.
+fn row_label(labels: &[String], y: f64) -> String {
+    let i = y.round();
+    if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= labels.len() {
+        return String::new();
+    }
+    labels[labels.len() - 1 - i as usize].clone()
+}
+
 /// Horizontal bars, largest first from the top: `(label, value)`.
 pub fn bars(title: &str, x_label: &str, items: &[(String, f64)]) -> Result<String, AppError> {
     let n = items.len().max(1);
@@ -81,13 +91,7 @@ pub fn bars(title: &str, x_label: &str, items: &[(String, f64)]) -> Result<Strin
             .disable_y_mesh()
             .light_line_style(GRID)
             .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round();
-                if (y - i).abs() > 1e-6 || i < 0.0 {
-                    return String::new();
-                }
-                labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
-            })
+            .y_label_formatter(&|y| row_label(&labels, *y))
             .x_desc(x_label)
             .label_style((FONT, 12).into_font().color(&TEXT))
             .draw()
@@ -135,13 +139,7 @@ pub fn beeswarm(title: &str, swarm: &[api::Beeswarm]) -> Result<String, AppError
             .disable_y_mesh()
             .light_line_style(GRID)
             .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round();
-                if (y - i).abs() > 1e-6 || i < 0.0 {
-                    return String::new();
-                }
-                labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
-            })
+            .y_label_formatter(&|y| row_label(&labels, *y))
             .x_desc("SHAP value (impact on the model output)")
             .label_style((FONT, 12).into_font().color(&TEXT))
             .draw()

@@ -616,11 +616,18 @@ async fn model_chart(
     State(st): State<AppState>,
     Path((id, name)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let summary = st.store.model(&id)?;
+    let store = Arc::clone(&st.store);
+    // Reading the store and drawing are blocking work.
+    let svg = blocking(move || chart_svg(&store, &id, &name)).await?;
+    Ok(svg_response(svg))
+}
+
+fn chart_svg(store: &crate::storage::Store, id: &str, name: &str) -> AppResult<String> {
+    let summary = store.model(id)?;
     let unknown = || AppError::NotFound(format!("chart `{name}`"));
     let stem = name.strip_suffix(".svg").ok_or_else(unknown)?;
     if let Some(svg) = evaluation_chart(&summary, stem)? {
-        return Ok(svg_response(svg));
+        return Ok(svg);
     }
     let ins = summary
         .insights
@@ -651,7 +658,7 @@ async fn model_chart(
             charts::dependence(ins.dependence.get(i).ok_or_else(unknown)?)?
         }
     };
-    Ok(svg_response(svg))
+    Ok(svg)
 }
 
 fn svg_response(svg: String) -> Response {

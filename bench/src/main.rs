@@ -275,30 +275,6 @@ fn reference(root: &Path, args: &[String]) -> Result<serde_json::Value> {
     serde_json::from_str(last).with_context(|| format!("reference output: {text}"))
 }
 
-/// Probabilities (row-major) or values from raw booster scores.
-fn from_raw(task: Task, k: usize, raw: &[f64]) -> Vec<f64> {
-    match task {
-        Task::Regression => raw.to_vec(),
-        Task::Binary => raw
-            .iter()
-            .flat_map(|&z| {
-                let p = 1.0 / (1.0 + (-z).exp());
-                [1.0 - p, p]
-            })
-            .collect(),
-        Task::Multiclass => raw
-            .chunks(k)
-            .flat_map(|row| {
-                let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
-                row.iter()
-                    .map(move |v| (v - m).exp() / s)
-                    .collect::<Vec<_>>()
-            })
-            .collect(),
-    }
-}
-
 struct Prepared {
     train_x: Vec<Vec<f64>>,
     test_x: Vec<Vec<f64>>,
@@ -328,23 +304,46 @@ fn prepare_matrix(s: &Split, dir: &Path) -> Result<Prepared> {
     })
 }
 
+/// The settings both sides train with (the defaults are LightGBM's but for
+/// the rounds and early stopping).
 fn params(rounds: usize) -> GbdtParams {
     GbdtParams {
         n_rounds: rounds,
         learning_rate: 0.1,
         max_leaves: 31,
-        max_depth: 0,
         min_samples_leaf: 20,
-        min_child_weight: 1e-3,
-        l2: 0.0,
-        l1: 0.0,
-        class_weights: Vec::new(),
-        row_subsample: 1.0,
-        col_subsample: 1.0,
         max_bins: 255,
         early_stopping_rounds: 0,
-        seed: 0,
+        ..GbdtParams::default()
     }
+}
+
+/// LightGBM on the same matrix and settings as [`params`]; predictions go to `out`.
+fn lightgbm_at_equal_settings(
+    root: &Path,
+    s: &Split,
+    p: &Prepared,
+    out: &Path,
+    rounds: usize,
+    threads: usize,
+) -> Result<serde_json::Value> {
+    let args: Vec<String> = [
+        "gbdt",
+        &p.train_csv.display().to_string(),
+        &p.test_csv.display().to_string(),
+        s.task_name(),
+        &s.k().to_string(),
+        &out.display().to_string(),
+        &rounds.to_string(),
+        "31",
+        "0.1",
+        "255",
+        &threads.to_string(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    reference(root, &args)
 }
 
 fn bench_gbdt(root: &Path, splits: &[Split], dir: &Path, rounds: usize) -> Result<()> {
@@ -359,23 +358,7 @@ fn bench_gbdt(root: &Path, splits: &[Split], dir: &Path, rounds: usize) -> Resul
     for s in splits {
         let p = prepare_matrix(s, dir)?;
         let out = dir.join(format!("{}-lgb.csv", s.name));
-        let args: Vec<String> = [
-            "gbdt",
-            &p.train_csv.display().to_string(),
-            &p.test_csv.display().to_string(),
-            s.task_name(),
-            &s.k().to_string(),
-            &out.display().to_string(),
-            &rounds.to_string(),
-            "31",
-            "0.1",
-            "255",
-            &THREADS.to_string(),
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-        let r = reference(root, &args)?;
+        let r = lightgbm_at_equal_settings(root, s, &p, &out, rounds, THREADS)?;
         let lgb = s.score(&read_predictions(&out)?);
         let lgb_fit = r["fit_secs"].as_f64().unwrap_or(f64::NAN);
         // Best of three fits, like the LightGBM side.
@@ -389,7 +372,7 @@ fn bench_gbdt(root: &Path, splits: &[Split], dir: &Path, rounds: usize) -> Resul
             fitted = Some(booster);
         }
         let booster = fitted.context("no fit")?;
-        let ours = s.score(&from_raw(s.task, s.k(), &booster.raw(&p.test_x)));
+        let ours = s.score(&automl::link(s.task, booster.raw(&p.test_x), s.k()));
         ratios.push(fit / lgb_fit);
         println!(
             "| {} | {} | {} | {:.4} | {:.4} | {:+.2}% | {:.2} | {:.2} | {:.2}× |",
@@ -426,23 +409,7 @@ fn bench_shap(root: &Path, splits: &[Split], dir: &Path, rounds: usize) -> Resul
     for s in splits {
         let p = prepare_matrix(s, dir)?;
         let out = dir.join(format!("{}-lgb.csv", s.name));
-        let args: Vec<String> = [
-            "gbdt",
-            &p.train_csv.display().to_string(),
-            &p.test_csv.display().to_string(),
-            s.task_name(),
-            &s.k().to_string(),
-            &out.display().to_string(),
-            &rounds.to_string(),
-            "31",
-            "0.1",
-            "255",
-            "1",
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-        let r = reference(root, &args)?;
+        let r = lightgbm_at_equal_settings(root, s, &p, &out, rounds, 1)?;
         let (booster, _) =
             automl::gbdt_fit(&p.train_x, &p.train_y, None, &params(rounds), &|| false)?;
         let n = p.test_x[0].len().min(2000);
@@ -510,8 +477,9 @@ fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Resul
         let flaml = s.score(&read_predictions(&out)?);
         let flaml_secs = r["fit_secs"].as_f64().unwrap_or(f64::NAN);
 
-        let train = subset(&s.data, &s.data_rows(&s.train))?;
-        let test = subset(&s.data, &s.data_rows(&s.test))?;
+        let names: Vec<&str> = s.data.names().iter().map(String::as_str).collect();
+        let train = s.data.select(&names, &s.data_rows(&s.train))?;
+        let test = s.data.select(&names, &s.data_rows(&s.test))?;
         let mut config = automl::SearchConfig::new(s.target_name);
         config.task = Some(s.task);
         let cancel = AtomicBool::new(false);
@@ -563,24 +531,6 @@ fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Resul
         }
     );
     Ok(())
-}
-
-fn subset(data: &Dataset, rows: &[usize]) -> Result<Dataset> {
-    let cols = data
-        .columns()
-        .map(|(name, c)| {
-            let c = match c {
-                automl::Column::Numeric(v) => {
-                    automl::Column::Numeric(rows.iter().map(|&r| v[r]).collect())
-                }
-                automl::Column::Categorical(v) => {
-                    automl::Column::Categorical(rows.iter().map(|&r| v[r].clone()).collect())
-                }
-            };
-            (name.to_owned(), c)
-        })
-        .collect();
-    Ok(Dataset::new(cols)?)
 }
 
 fn main() -> Result<()> {
