@@ -10,10 +10,12 @@ use crate::error::{Error, Result};
 use crate::gbdt::{Booster, Objective};
 use crate::linear::{LinearModel, sigmoid};
 use crate::metrics::MetricValue;
+use crate::recipe::Recipe;
 use crate::task::Task;
 
-/// The artifact format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The artifact format this build writes and the newest it reads. Version 2
+/// added the cleaning recipe; version 1 files (no recipe) still load.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What the model expects and predicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -257,7 +259,12 @@ pub struct ModelArtifact {
     pub kiln_version: String,
     /// RFC 3339 time of the build (given by the caller; the engine has no clock).
     pub created: String,
+    /// The model's features (after the recipe) and task.
     pub schema: Schema,
+    /// The cleaning steps from the caller's columns to the features; `None`
+    /// when the model takes its features as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<Recipe>,
     pub model: FittedModel,
     /// Hyperparameters in a short human-readable form.
     pub params: String,
@@ -359,13 +366,46 @@ impl ModelArtifact {
         if s.features.is_empty() {
             return Err(Error::Artifact("the model has no input features".into()));
         }
+        if let Some(recipe) = &self.recipe {
+            recipe.validate()?;
+            let features: Vec<String> = s.features.iter().map(|f| f.name.clone()).collect();
+            for (f, source) in features.iter().zip(recipe.sources(&features)) {
+                if !recipe.inputs.iter().any(|i| i.name == source) {
+                    return Err(Error::Artifact(format!(
+                        "feature `{f}` comes from `{source}`, which is not a recipe input"
+                    )));
+                }
+            }
+        }
         self.model.validate(s)
+    }
+
+    /// The columns a caller supplies: the recipe's inputs, or the features.
+    pub fn inputs(&self) -> &[FeatureStats] {
+        match &self.recipe {
+            Some(r) => &r.inputs,
+            None => &self.schema.features,
+        }
+    }
+
+    /// The caller's columns after the recipe: what the model's encoders read.
+    pub fn prepare<'a>(&self, data: &'a Dataset) -> Result<std::borrow::Cow<'a, Dataset>> {
+        match &self.recipe {
+            Some(r) => r.apply(data),
+            None => Ok(std::borrow::Cow::Borrowed(data)),
+        }
+    }
+
+    /// Output probabilities or values (`rows * outputs`) of the caller's rows.
+    pub(crate) fn outputs(&self, data: &Dataset) -> Result<Vec<f64>> {
+        let data = self.prepare(data)?;
+        let rows: Vec<usize> = (0..data.n_rows()).collect();
+        self.model.predict(&self.schema, &data, &rows)
     }
 
     /// Scores every row of `data`; columns are matched by name, extra columns are ignored.
     pub fn predict(&self, data: &Dataset) -> Result<Predictions> {
-        let rows: Vec<usize> = (0..data.n_rows()).collect();
-        let out = self.model.predict(&self.schema, data, &rows)?;
+        let out = self.outputs(data)?;
         Ok(match self.schema.task {
             Task::Regression => Predictions::Regression(out),
             Task::Binary | Task::Multiclass => {
@@ -385,7 +425,7 @@ impl ModelArtifact {
     pub fn check_inputs(&self, data: &Dataset) -> Result<Vec<InputIssue>> {
         let mut issues = Vec::new();
         let rows: Vec<usize> = (0..data.n_rows()).collect();
-        for f in &self.schema.features {
+        for f in self.inputs() {
             let col = data.require(&f.name)?;
             let missing = (0..data.n_rows()).filter(|&r| col.is_missing(r)).count() as u64;
             if missing > 0 && f.missing == 0 {
@@ -440,8 +480,8 @@ impl ModelArtifact {
         Ok(issues)
     }
 
-    /// The features a data file must have.
+    /// The columns a data file must have (see [`ModelArtifact::inputs`]).
     pub fn feature_names(&self) -> impl Iterator<Item = &str> {
-        self.schema.features.iter().map(|f| f.name.as_str())
+        self.inputs().iter().map(|f| f.name.as_str())
     }
 }

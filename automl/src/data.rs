@@ -107,6 +107,11 @@ impl Dataset {
             .ok_or_else(|| Error::MissingColumn(name.to_owned()))
     }
 
+    /// The named columns, in order.
+    pub fn into_columns(self) -> Vec<(String, Column)> {
+        self.names.into_iter().zip(self.columns).collect()
+    }
+
     /// The rows `rows` (in that order) of the named columns.
     pub fn select(&self, names: &[&str], rows: &[usize]) -> Result<Dataset> {
         let columns = names

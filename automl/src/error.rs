@@ -25,6 +25,8 @@ pub enum Error {
     CancelledEmpty,
     #[error("the time budget ran out before any model finished")]
     DeadlineEmpty,
+    #[error("recipe step {step}: {reason}")]
+    Recipe { step: usize, reason: String },
     #[error("model artifact: {0}")]
     Artifact(String),
 }

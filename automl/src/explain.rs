@@ -49,8 +49,37 @@ impl Explanation {
 }
 
 impl ModelArtifact {
-    /// Explains every row of `data` (columns matched by name, as for `predict`).
+    /// Explains every row of `data` (columns matched by name, as for
+    /// `predict`), one contribution per input column: with a recipe, the
+    /// features a column becomes (one-hot columns, date parts) are summed
+    /// back into it.
     pub fn explain(&self, data: &Dataset) -> Result<Explanation> {
+        let e = self.explain_features(&*self.prepare(data)?)?;
+        let Some(recipe) = &self.recipe else {
+            return Ok(e);
+        };
+        let inputs: Vec<String> = recipe.inputs.iter().map(|f| f.name.clone()).collect();
+        let to_input: Vec<usize> = recipe
+            .sources(&e.features)
+            .iter()
+            .map(|s| inputs.iter().position(|i| i == s).unwrap_or(0))
+            .collect();
+        let (nf, ni) = (e.features.len(), inputs.len());
+        let mut values = vec![0.0; e.values.len() / nf.max(1) * ni];
+        for (block, out) in e.values.chunks(nf).zip(values.chunks_mut(ni)) {
+            for (j, v) in block.iter().enumerate() {
+                out[to_input[j]] += v;
+            }
+        }
+        Ok(Explanation {
+            features: inputs,
+            values,
+            ..e
+        })
+    }
+
+    /// Explains rows that are already in feature space (after the recipe).
+    fn explain_features(&self, data: &Dataset) -> Result<Explanation> {
         let schema = &self.schema;
         let rows: Vec<usize> = (0..data.n_rows()).collect();
         let features: Vec<String> = schema.features.iter().map(|f| f.name.clone()).collect();
@@ -827,6 +856,7 @@ mod tests {
                 classes,
                 features,
             },
+            recipe: None,
             model,
             params: String::new(),
             metrics: Vec::new(),

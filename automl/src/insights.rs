@@ -133,7 +133,7 @@ impl ModelArtifact {
             .iter()
             .take(BEESWARM_FEATURES)
             .map(|&f| {
-                let position = positions(sample.require(&e.features[f])?, schema.features[f].kind);
+                let position = positions(sample.require(&e.features[f])?, self.inputs()[f].kind);
                 Ok(Beeswarm {
                     feature: e.features[f].clone(),
                     points: (0..n)
@@ -167,7 +167,7 @@ impl ModelArtifact {
     }
 
     fn dependence(&self, sample: &Dataset, f: usize) -> Result<Dependence> {
-        let stats = &self.schema.features[f];
+        let stats = &self.inputs()[f];
         let name = stats.name.as_str();
         let n = sample.n_rows();
         let (categorical, grid): (bool, Vec<serde_json::Value>) = match stats.kind {
@@ -219,9 +219,7 @@ impl ModelArtifact {
                 other => Column::Numeric(vec![other.as_f64().unwrap_or(f64::NAN); n]),
             };
             let data = replace(sample, name, column)?;
-            let preds = self
-                .model
-                .predict(&self.schema, &data, &(0..n).collect::<Vec<_>>())?;
+            let preds = self.outputs(&data)?;
             let width = preds.len() / n.max(1);
             for (o, curve) in curves.iter_mut().enumerate() {
                 // Binary predictions are [P(first), P(second)]; show the second.

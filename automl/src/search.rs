@@ -912,6 +912,7 @@ pub fn search(
         kiln_version: config.kiln_version.clone(),
         created: config.created.clone(),
         schema: shipped.2,
+        recipe: None,
         model: shipped.0,
         params: shipped.1,
         metrics,

@@ -129,6 +129,153 @@ fn saved_and_loaded_models_predict_and_explain_identically() {
     );
 }
 
+/// A model trained after a cleaning recipe, which it carries: it takes the
+/// raw columns (with a placeholder category and a date written as text).
+fn with_recipe(target: &str, n: usize) -> (Dataset, ModelArtifact) {
+    use automl::{Fill, FittedStep, Recipe};
+    let base = for_target(&data_rows(n), target);
+    let mut cols: Vec<(String, Column)> = base
+        .columns()
+        .map(|(name, c)| {
+            let c = match (name, c) {
+                ("colour", Column::Categorical(v)) => Column::Categorical(
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            if i % 7 == 3 {
+                                Some("n/a".into())
+                            } else {
+                                l.clone()
+                            }
+                        })
+                        .collect(),
+                ),
+                _ => c.clone(),
+            };
+            (name.to_owned(), c)
+        })
+        .collect();
+    let when = (0..n)
+        .map(|i| Some(format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28)))
+        .collect();
+    cols.push(("when".into(), Column::Categorical(when)));
+    let raw = Dataset::new(cols).unwrap();
+    let steps = vec![
+        FittedStep::SetMissing {
+            column: "colour".into(),
+            values: vec!["n/a".into()],
+        },
+        FittedStep::Impute {
+            column: "colour".into(),
+            value: Fill::Text("red".into()),
+        },
+        FittedStep::OneHot {
+            column: "colour".into(),
+            categories: vec!["red".into(), "green".into(), "blue".into()],
+        },
+        FittedStep::Clip {
+            column: "x".into(),
+            lower: 1.0,
+            upper: 9.0,
+        },
+        FittedStep::Log { column: "x".into() },
+        FittedStep::DateParts {
+            column: "when".into(),
+            day_first: false,
+            time: false,
+        },
+        FittedStep::Rename {
+            column: "z".into(),
+            to: "zz".into(),
+        },
+    ];
+    let mut recipe = Recipe {
+        version: 3,
+        inputs: Vec::new(),
+        steps,
+    };
+    let prepared = recipe.apply(&raw).unwrap().into_owned();
+    let mut artifact = build(&prepared, target, 6);
+    let all: Vec<usize> = (0..n).collect();
+    recipe.inputs = ["x", "z", "colour", "when"]
+        .iter()
+        .map(|name| automl::FeatureStats::fit(name, raw.require(name).unwrap(), &all))
+        .collect();
+    artifact.recipe = Some(recipe);
+    // The model scores raw rows exactly as it scores the prepared ones.
+    let mut plain = artifact.clone();
+    plain.recipe = None;
+    assert_eq!(
+        artifact.predict(&raw).unwrap(),
+        plain.predict(&prepared).unwrap()
+    );
+    (raw, artifact)
+}
+
+#[test]
+fn a_model_with_a_recipe_takes_raw_columns_and_explains_them() {
+    for target in ["value", "three"] {
+        let (raw, a) = with_recipe(target, 240);
+        let bytes = a.to_json();
+        let b = ModelArtifact::from_json(&bytes).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b.to_json(), bytes);
+        let names: Vec<&str> = b.feature_names().collect();
+        assert_eq!(names, ["x", "z", "colour", "when"]);
+        let e = b.explain(&raw).unwrap();
+        assert_eq!(e.features, names);
+        let k = e.outputs.len();
+        for r in 0..e.n_rows() {
+            for o in 0..k {
+                let row = e.row(r, o);
+                let total = e.base[o] + row.iter().sum::<f64>();
+                assert!((total - e.raw[r * k + o]).abs() < 1e-8, "{target} row {r}");
+            }
+        }
+        // Each raw column's contribution is the sum of its features' contributions.
+        let mut plain = b.clone();
+        plain.recipe = None;
+        let fe = plain.explain(&b.prepare(&raw).unwrap()).unwrap();
+        for (i, input) in names.iter().enumerate() {
+            let mine: Vec<usize> = (0..fe.features.len())
+                .filter(|&j| {
+                    let f = &fe.features[j];
+                    f == input
+                        || f.starts_with(&format!("{input}="))
+                        || f.starts_with(&format!("{input}_"))
+                        || (*input == "z" && f == "zz")
+                })
+                .collect();
+            assert!(!mine.is_empty(), "{input}");
+            for r in 0..e.n_rows() {
+                for o in 0..k {
+                    let sum: f64 = mine.iter().map(|&j| fe.row(r, o)[j]).sum();
+                    assert!((sum - e.row(r, o)[i]).abs() < 1e-12, "{input} row {r}");
+                }
+            }
+        }
+        // `x` drives the target through its clipped log.
+        assert!((0..e.n_rows()).any(|r| e.row(r, 0)[0] != 0.0));
+        // A file without a raw input is refused by name.
+        let cols: Vec<(String, Column)> = raw
+            .columns()
+            .filter(|(n, _)| *n != "when")
+            .map(|(n, c)| (n.to_owned(), c.clone()))
+            .collect();
+        let err = b.predict(&Dataset::new(cols).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("when"), "{err}");
+        // Global views are per raw column too.
+        let insights = b.insights(&raw, 1, None).unwrap();
+        let mut features: Vec<&str> = insights
+            .importance
+            .iter()
+            .map(|i| i.feature.as_str())
+            .collect();
+        features.sort_unstable();
+        assert_eq!(features, ["colour", "when", "x", "z"]);
+    }
+}
+
 /// SplitMix64, so the corruptions are the same on every run.
 struct Rng(u64);
 
@@ -221,11 +368,25 @@ fn corrupt(
 fn corrupted_models_are_refused_or_still_score_without_panicking() {
     let mut rng = Rng(2024);
     let (mut refused, mut loaded) = (0, 0);
-    for (target, trials) in [("value", 6), ("two", 2), ("three", 6), ("two", 6)] {
-        let data = for_target(&data(), target);
-        let a = build(&data, target, trials);
-        // Scoring a few rows is enough to reach every code path.
-        let data = for_target(&data_rows(24), target);
+    for (target, trials) in [
+        ("value", 6),
+        ("two", 2),
+        ("three", 6),
+        ("two", 6),
+        ("value", 0),
+    ] {
+        // Trials 0: a model with a cleaning recipe.
+        let (a, data) = if trials == 0 {
+            let (_, a) = with_recipe(target, 240);
+            (a, with_recipe(target, 24).0)
+        } else {
+            let data = for_target(&data(), target);
+            // Scoring a few rows is enough to reach every code path.
+            (
+                build(&data, target, trials),
+                for_target(&data_rows(24), target),
+            )
+        };
         let bytes = a.to_json();
         let mut doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let mut paths = Vec::new();
