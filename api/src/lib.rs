@@ -3,6 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+mod recipe;
+
+pub use recipe::{
+    BinStrategy, CastTo, ColumnChange, ColumnStats, Imputation, OutlierAction, Recipe,
+    RecipePreview, RecipeVersion, Step, StepOutcome,
+};
+
 /// The body of every error response: `{ "error": { "code", "message", "details" } }`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ApiError {
@@ -202,6 +209,9 @@ pub struct Finding {
     /// A suggested fix, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The fix as a recipe step, when one does it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -397,6 +407,12 @@ pub struct BuildRequest {
     pub time_budget_secs: u32,
     #[serde(default)]
     pub seed: u64,
+    /// Columns left out of the features (after the recipe).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// The dataset's recipe version to apply; the latest when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe_version: Option<u32>,
 }
 
 fn default_budget() -> u32 {
@@ -471,6 +487,12 @@ pub struct Build {
     pub created: String,
     pub time_budget_secs: u32,
     pub seed: u64,
+    /// The dataset's recipe version the build applied (0: none).
+    #[serde(default)]
+    pub recipe_version: u32,
+    /// Columns the build left out of the features.
+    #[serde(default)]
+    pub excluded: Vec<String>,
     /// Name of the metric the leaderboard is ranked by, e.g. `AUC`.
     pub metric: Option<String>,
     /// Whether a larger score is better for `metric`.
@@ -532,6 +554,9 @@ pub struct ModelSummary {
     /// Held-out predictions summarised for charts (absent for older models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<Evaluation>,
+    /// The recipe steps the model applies to its inputs, in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipe: Vec<String>,
 }
 
 /// What the Model page draws of the out-of-fold predictions.

@@ -3,7 +3,7 @@
 //! to the kind the model was trained on, so a CSV and a JSON request with
 //! the same values give the same predictions.
 
-use automl::{Column as MlColumn, Dataset, FeatureKind, Schema, category_label};
+use automl::{Column as MlColumn, Dataset, FeatureKind, FeatureStats, category_label};
 use polars::prelude::*;
 
 use crate::error::AppError;
@@ -28,9 +28,8 @@ pub fn frame_to_dataset(frame: &DataFrame) -> Result<Dataset, AppError> {
 
 /// The model's features from `frame`, cast to the trained kinds. Missing
 /// columns are an error that names all of them; extra columns are ignored.
-pub fn frame_for_model(frame: &DataFrame, schema: &Schema) -> Result<Dataset, AppError> {
-    let missing: Vec<&str> = schema
-        .features
+pub fn frame_for_model(frame: &DataFrame, features: &[FeatureStats]) -> Result<Dataset, AppError> {
+    let missing: Vec<&str> = features
         .iter()
         .map(|f| f.name.as_str())
         .filter(|n| frame.column(n).is_err())
@@ -38,8 +37,7 @@ pub fn frame_for_model(frame: &DataFrame, schema: &Schema) -> Result<Dataset, Ap
     if !missing.is_empty() {
         return Err(missing_columns(&missing));
     }
-    let cols = schema
-        .features
+    let cols = features
         .iter()
         .map(|f| {
             let c = frame
@@ -72,7 +70,7 @@ fn polars(e: PolarsError) -> AppError {
 }
 
 /// Numbers as f64 (missing and unparsable text are NaN; booleans are 0/1).
-fn numbers(c: &Column) -> Result<Vec<f64>, AppError> {
+pub(crate) fn numbers(c: &Column) -> Result<Vec<f64>, AppError> {
     if c.dtype() == &DataType::String {
         return Ok(c
             .str()
@@ -93,7 +91,7 @@ fn numbers(c: &Column) -> Result<Vec<f64>, AppError> {
 }
 
 /// Category labels: text as is, numbers as [`category_label`], booleans as `true`/`false`.
-fn labels(c: &Column) -> Result<Vec<Option<String>>, AppError> {
+pub(crate) fn labels(c: &Column) -> Result<Vec<Option<String>>, AppError> {
     if c.dtype().is_primitive_numeric() {
         return Ok(numbers(c)?
             .into_iter()
@@ -106,11 +104,11 @@ fn labels(c: &Column) -> Result<Vec<Option<String>>, AppError> {
 /// JSON rows (`{ feature: number | string | bool | null }`) for a model.
 pub fn json_for_model(
     rows: &[serde_json::Map<String, serde_json::Value>],
-    schema: &Schema,
+    features: &[FeatureStats],
 ) -> Result<Dataset, AppError> {
     use serde_json::Value;
     let mut missing: Vec<&str> = Vec::new();
-    for f in &schema.features {
+    for f in features {
         if rows.iter().any(|r| !r.contains_key(&f.name)) {
             missing.push(&f.name);
         }
@@ -118,8 +116,7 @@ pub fn json_for_model(
     if !missing.is_empty() {
         return Err(missing_columns(&missing));
     }
-    let cols = schema
-        .features
+    let cols = features
         .iter()
         .map(|f| {
             let values = rows.iter().map(|r| &r[&f.name]);

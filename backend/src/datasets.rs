@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{AppError, AppResult};
 use crate::storage::{Store, new_id};
-use crate::{convert, ingest, models, profile, quality, time};
+use crate::{convert, ingest, models, profile, quality, recipe, time};
 
 /// Ingests the file at `tmp` (removed afterwards) as a new dataset.
 pub fn create(
@@ -69,11 +69,82 @@ pub fn require_column(detail: &api::DatasetDetail, column: &str) -> AppResult<()
     ))
 }
 
-/// The data-quality report of the stored dataset, with the target checks
-/// for `target` (a column the caller has checked exists).
-pub fn quality(parquet: &Path, target: Option<&str>) -> AppResult<api::QualityReport> {
-    let frame = ingest::read_parquet(parquet)?;
+/// The data-quality report of the stored dataset (after `recipe`, when
+/// given), with the target checks for `target`.
+pub fn quality(
+    parquet: &Path,
+    recipe: Option<&api::Recipe>,
+    target: Option<&str>,
+) -> AppResult<api::QualityReport> {
+    let mut frame = ingest::read_parquet(parquet)?;
+    if let Some(r) = recipe {
+        frame = recipe::apply(frame, r, None)?.frame;
+    }
+    if let Some(t) = target
+        && frame.column(t).is_err()
+    {
+        return Err(AppError::unprocessable(
+            "unknown_column",
+            format!("the prepared dataset has no column `{t}`"),
+        ));
+    }
     quality::report(&frame, target)
+}
+
+/// The stored dataset with its recipe applied (for a build, with `target`
+/// protected from changes).
+pub fn prepared(
+    parquet: &Path,
+    recipe: &api::Recipe,
+    target: Option<&str>,
+) -> AppResult<recipe::Applied> {
+    recipe::apply(ingest::read_parquet(parquet)?, recipe, target)
+}
+
+/// Checks a build's columns against the prepared dataset: the target and
+/// every excluded column must exist, and something must be left to learn from.
+pub fn check_build_columns(
+    frame: &polars::prelude::DataFrame,
+    req: &api::BuildRequest,
+) -> AppResult<()> {
+    let has = |c: &str| frame.column(c).is_ok();
+    if !has(&req.target) {
+        return Err(AppError::unprocessable(
+            "unknown_column",
+            format!(
+                "the prepared dataset has no column `{}` (the target)",
+                req.target
+            ),
+        ));
+    }
+    let unknown: Vec<&str> = req
+        .exclude
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !has(c))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::unprocessable(
+            "unknown_column",
+            format!(
+                "cannot exclude columns the prepared dataset lacks: {}",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    if req.exclude.contains(&req.target) {
+        return Err(AppError::unprocessable(
+            "invalid_exclude",
+            "the target cannot be excluded",
+        ));
+    }
+    if frame.width() <= 1 + req.exclude.len() {
+        return Err(AppError::unprocessable(
+            "no_features",
+            "no columns are left to learn from besides the target",
+        ));
+    }
+    Ok(())
 }
 
 /// The task, classes and missing count of `column` as a target.

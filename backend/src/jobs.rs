@@ -180,10 +180,34 @@ impl Jobs {
         store
             .dataset(&build.dataset_id)
             .map_err(|_| BuildError::Failed("the dataset was deleted".into()))?;
-        let frame = ingest::read_parquet(&store.dataset_path(&build.dataset_id))
+        let recipe = store
+            .recipe(&build.dataset_id, Some(build.recipe_version))
             .map_err(|e| BuildError::Failed(e.to_string()))?;
-        let data = convert::frame_to_dataset(&frame).map_err(BuildError::from)?;
-        drop(frame);
+        let raw = ingest::read_parquet(&store.dataset_path(&build.dataset_id))
+            .map_err(|e| BuildError::Failed(e.to_string()))?;
+        let (data, raw_data, fitted) = if recipe.recipe.steps.is_empty()
+            && build.excluded.is_empty()
+        {
+            (
+                convert::frame_to_dataset(&raw).map_err(BuildError::from)?,
+                None,
+                Vec::new(),
+            )
+        } else {
+            build.message = format!("applying recipe version {}", recipe.version);
+            self.publish(build);
+            let applied = crate::recipe::apply(raw.clone(), &recipe.recipe, Some(&build.target))
+                .map_err(BuildError::from)?;
+            let kept = applied
+                .frame
+                .drop_many(build.excluded.iter().map(String::as_str));
+            (
+                convert::frame_to_dataset(&kept).map_err(BuildError::from)?,
+                Some(convert::frame_to_dataset(&raw).map_err(BuildError::from)?),
+                applied.fitted,
+            )
+        };
+        drop(raw);
         let mut config = automl::SearchConfig::new(&build.target);
         config.task = build.task.map(models::to_automl_task);
         config.seed = build.seed;
@@ -233,17 +257,33 @@ impl Jobs {
             build.elapsed_secs = started.elapsed().as_secs_f64();
             self.publish(build);
         };
-        let outcome =
+        let mut outcome =
             automl::search(&data, &config, control, &mut on_event).map_err(|e| match e {
                 automl::Error::CancelledEmpty => BuildError::Cancelled,
                 other => BuildError::Failed(other.to_string()),
             })?;
+        // The model takes the dataset's own columns and applies the recipe itself.
+        if let Some(raw) = &raw_data {
+            outcome.artifact.recipe = Some(model_recipe(
+                recipe.version,
+                fitted,
+                &outcome.artifact.schema,
+                raw,
+            ));
+        }
+        let data = raw_data.unwrap_or(data);
         let model_id = new_id();
         let bytes = outcome.artifact.to_json();
         store
             .write_atomic(&store.model_path(&model_id), &bytes)
             .map_err(|e| BuildError::Failed(e.to_string()))?;
         let mut summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
+        summary.recipe = recipe
+            .recipe
+            .steps
+            .iter()
+            .map(api::Step::describe)
+            .collect();
         summary.evaluation = Some(models::to_api_evaluation(&outcome.evaluation));
         build.message = "explaining the model".into();
         self.publish(build);
@@ -273,6 +313,37 @@ impl Jobs {
         }
         Ok(())
     }
+}
+
+/// The recipe a model carries: the fitted row-wise steps, and as inputs the
+/// dataset columns its features come from, with their statistics.
+fn model_recipe(
+    version: u32,
+    steps: Vec<automl::FittedStep>,
+    schema: &automl::Schema,
+    raw: &automl::Dataset,
+) -> automl::Recipe {
+    let mut recipe = automl::Recipe {
+        version,
+        inputs: Vec::new(),
+        steps,
+    };
+    let features: Vec<String> = schema.features.iter().map(|f| f.name.clone()).collect();
+    let rows: Vec<usize> = (0..raw.n_rows()).collect();
+    for source in recipe.sources(&features) {
+        if recipe.inputs.iter().any(|i| i.name == source) {
+            continue;
+        }
+        if let Some(col) = raw.column(&source) {
+            recipe
+                .inputs
+                .push(automl::FeatureStats::fit(&source, col, &rows));
+        }
+    }
+    // Inputs in the dataset's column order.
+    let order = |name: &str| raw.names().iter().position(|n| n == name);
+    recipe.inputs.sort_by_key(|i| order(&i.name));
+    recipe
 }
 
 /// Best first; scores that are not numbers last.

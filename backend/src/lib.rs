@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod models;
 pub mod profile;
 pub mod quality;
+pub mod recipe;
 pub mod routes;
 pub mod samples;
 pub mod stats;

@@ -50,8 +50,8 @@ pub fn summary(
                 value: m.value,
             })
             .collect(),
-        features: s
-            .features
+        features: artifact
+            .inputs()
             .iter()
             .map(|f| api::FeatureInfo {
                 name: f.name.clone(),
@@ -72,6 +72,7 @@ pub fn summary(
             .collect(),
         classes: s.classes.clone(),
         artifact_bytes: bytes,
+        recipe: Vec::new(),
         insights: None,
         evaluation: None,
     }
@@ -101,7 +102,7 @@ pub fn explain_json(
     artifact: &ModelArtifact,
     req: &api::PredictRequest,
 ) -> Result<api::ExplainResponse, AppError> {
-    let data = convert::json_for_model(&req.rows, &artifact.schema)?;
+    let data = convert::json_for_model(&req.rows, artifact.inputs())?;
     let preds = artifact.predict(&data)?;
     let e = artifact.explain(&data)?;
     let k = e.outputs.len();
@@ -222,7 +223,7 @@ pub fn predict_json(
     artifact: &ModelArtifact,
     req: &api::PredictRequest,
 ) -> Result<api::PredictResponse, AppError> {
-    let data = convert::json_for_model(&req.rows, &artifact.schema)?;
+    let data = convert::json_for_model(&req.rows, artifact.inputs())?;
     Ok(to_api_predictions(&artifact.predict(&data)?))
 }
 
@@ -236,7 +237,7 @@ pub fn predict_csv(
     output: &mut dyn Write,
 ) -> Result<BatchOutcome, AppError> {
     let frame = ingest::read_csv(input, &ingest::Limits::default())?.frame;
-    let data = convert::frame_for_model(&frame, &artifact.schema)?;
+    let data = convert::frame_for_model(&frame, artifact.inputs())?;
     let preds = artifact.predict(&data)?;
     let used: std::collections::HashSet<&str> = artifact.feature_names().collect();
     let extra_columns = frame

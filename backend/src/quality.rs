@@ -122,6 +122,9 @@ pub fn report_sampled(
     if let Some(name) = target {
         findings.extend(target_findings(frame, &t, name)?);
     }
+    for f in &mut findings {
+        f.step = suggested_step(f, &t);
+    }
     // Most severe first; within a severity, by check, then dataset order.
     findings.sort_by_key(|f| (f.severity, f.kind));
     Ok(api::QualityReport {
@@ -129,6 +132,48 @@ pub fn report_sampled(
         target: target.map(ToOwned::to_owned),
         findings,
     })
+}
+
+/// The fix of a finding as a recipe step, where one step does it.
+fn suggested_step(f: &api::Finding, t: &Table) -> Option<api::Step> {
+    use api::{FindingKind as K, Step};
+    let column = f.columns.first()?.clone();
+    let numeric = t
+        .cols
+        .iter()
+        .find(|c| c.name == column)
+        .is_some_and(|c| c.numbers().is_some());
+    match f.kind {
+        K::DuplicateRows => Some(Step::DropDuplicates),
+        K::MissingValues if f.evidence.share.unwrap_or(0.0) > 0.5 => Some(Step::DropColumns {
+            columns: vec![column],
+        }),
+        K::MissingValues => Some(Step::Impute {
+            column,
+            strategy: if numeric {
+                api::Imputation::Median
+            } else {
+                api::Imputation::Mode
+            },
+            value: None,
+        }),
+        K::DisguisedMissing if !f.evidence.values.is_empty() => Some(Step::SetMissing {
+            column,
+            values: f.evidence.values.iter().map(|v| v.value.clone()).collect(),
+        }),
+        K::ConstantColumn | K::IdLike | K::TargetLeakage => Some(Step::DropColumns {
+            columns: vec![column],
+        }),
+        K::NearDuplicateColumns => Some(Step::DropColumns {
+            columns: vec![f.columns.get(1)?.clone()],
+        }),
+        K::Outliers => Some(Step::Outliers {
+            column,
+            action: api::OutlierAction::Clip,
+        }),
+        K::Skewed => Some(Step::Log { column }),
+        _ => None,
+    }
 }
 
 fn polars(e: PolarsError) -> AppError {
@@ -290,6 +335,7 @@ fn finding(
         message,
         evidence,
         fix: Some(fix.into()),
+        step: None,
     }
 }
 
@@ -868,24 +914,9 @@ fn outliers(t: &Table, placeholders: &[Vec<(f64, usize)>]) -> Vec<api::Finding> 
         let Some(sorted) = measured(c, &placeholders[j]) else {
             continue;
         };
-        let (Some(p05), Some(median), Some(p95)) = (
-            stats::quantile(&sorted, 0.05),
-            stats::quantile(&sorted, 0.5),
-            stats::quantile(&sorted, 0.95),
-        ) else {
+        let Some((lo, hi, median, spread)) = stats::outlier_bounds(&sorted, OUTLIER_SPREADS) else {
             continue;
         };
-        let clipped: Vec<f64> = sorted.iter().map(|x| x.clamp(p05, p95)).collect();
-        let Some(spread) = stats::Moments::of(&clipped).and_then(|m| m.std) else {
-            continue;
-        };
-        if spread <= 0.0 {
-            continue;
-        }
-        let (lo, hi) = (
-            median - OUTLIER_SPREADS * spread,
-            median + OUTLIER_SPREADS * spread,
-        );
         let values = c.numbers().unwrap_or_default();
         let rows: Vec<usize> = (0..t.rows)
             .filter(|&r| {

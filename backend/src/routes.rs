@@ -42,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .route("/datasets/{id}/profile", get(get_profile))
         .route("/datasets/{id}/rows", get(get_rows))
         .route("/datasets/{id}/quality", get(quality_report))
+        .route("/datasets/{id}/recipe", get(get_recipe).put(put_recipe))
+        .route("/datasets/{id}/recipe/preview", post(preview_recipe))
         .route("/datasets/{id}/target", get(target_info))
         .route("/builds", get(list_builds).post(create_build))
         .route("/builds/{id}", get(get_build))
@@ -345,6 +347,9 @@ struct QualityQuery {
     /// Adds the target checks (imbalance, leakage) for this column.
     #[serde(default)]
     target: Option<String>,
+    /// Checks the dataset after its latest recipe.
+    #[serde(default)]
+    prepared: bool,
 }
 
 async fn quality_report(
@@ -354,12 +359,77 @@ async fn quality_report(
 ) -> AppResult<Json<api::QualityReport>> {
     let detail = st.store.dataset(&id)?;
     let target = q.target.filter(|t| !t.is_empty());
-    if let Some(t) = &target {
-        datasets::require_column(&detail, t)?;
-    }
+    let recipe = if q.prepared {
+        Some(st.store.recipe(&id, None)?.recipe)
+    } else {
+        if let Some(t) = &target {
+            datasets::require_column(&detail, t)?;
+        }
+        None
+    };
     let path = st.store.dataset_path(&id);
-    let report = blocking(move || datasets::quality(&path, target.as_deref())).await?;
+    let report =
+        blocking(move || datasets::quality(&path, recipe.as_ref(), target.as_deref())).await?;
     Ok(Json(report))
+}
+
+/// Recipes longer than this are refused.
+const MAX_RECIPE_STEPS: usize = 200;
+
+#[derive(Debug, serde::Deserialize)]
+struct RecipeQuery {
+    #[serde(default)]
+    version: Option<u32>,
+}
+
+async fn get_recipe(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RecipeQuery>,
+) -> AppResult<Json<api::RecipeVersion>> {
+    Ok(Json(st.store.recipe(&id, q.version)?))
+}
+
+fn check_recipe_length(recipe: &api::Recipe) -> AppResult<()> {
+    if recipe.steps.len() > MAX_RECIPE_STEPS {
+        return Err(AppError::unprocessable(
+            "recipe_too_long",
+            format!("a recipe has at most {MAX_RECIPE_STEPS} steps"),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates the recipe on the dataset and saves it as a new version.
+async fn put_recipe(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(recipe): ApiJson<api::Recipe>,
+) -> AppResult<Json<api::RecipeVersion>> {
+    st.store.dataset(&id)?;
+    check_recipe_length(&recipe)?;
+    let path = st.store.dataset_path(&id);
+    let checked = recipe.clone();
+    blocking(move || datasets::prepared(&path, &checked, None).map(drop)).await?;
+    let saved = st.store.save_recipe(&id, &recipe, &time::now_rfc3339())?;
+    tracing::info!(dataset = %id, version = saved.version, "recipe saved");
+    Ok(Json(saved))
+}
+
+async fn preview_recipe(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(recipe): ApiJson<api::Recipe>,
+) -> AppResult<Json<api::RecipePreview>> {
+    st.store.dataset(&id)?;
+    check_recipe_length(&recipe)?;
+    let path = st.store.dataset_path(&id);
+    let preview = blocking(move || {
+        let frame = ingest::read_parquet(&path)?;
+        crate::recipe::preview(frame, &recipe)
+    })
+    .await?;
+    Ok(Json(preview))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -382,13 +452,23 @@ async fn create_build(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::BuildRequest>,
 ) -> AppResult<(StatusCode, Json<api::Build>)> {
-    datasets::require_column(&st.store.dataset(&req.dataset_id)?, &req.target)?;
+    st.store.dataset(&req.dataset_id)?;
     if !(5..=86_400).contains(&req.time_budget_secs) {
         return Err(AppError::unprocessable(
             "invalid_budget",
             "the time budget must be between 5 seconds and 24 hours",
         ));
     }
+    let recipe = st.store.recipe(&req.dataset_id, req.recipe_version)?;
+    let path = st.store.dataset_path(&req.dataset_id);
+    let checked = req.clone();
+    blocking(move || {
+        let applied = datasets::prepared(&path, &recipe.recipe, Some(&checked.target))?;
+        datasets::check_build_columns(&applied.frame, &checked)
+    })
+    .await?;
+    let mut req = req;
+    req.recipe_version = Some(recipe.version);
     queue_build(&st, req).map(|b| (StatusCode::ACCEPTED, Json(b)))
 }
 
@@ -403,6 +483,8 @@ fn queue_build(st: &AppState, req: api::BuildRequest) -> AppResult<api::Build> {
         created: time::now_rfc3339(),
         time_budget_secs: req.time_budget_secs,
         seed: req.seed,
+        recipe_version: req.recipe_version.unwrap_or(0),
+        excluded: req.exclude,
         metric: None,
         higher_is_better: false,
         validation: None,
@@ -446,6 +528,8 @@ async fn rerun_build(
         task: old.task,
         time_budget_secs: old.time_budget_secs,
         seed: old.seed,
+        exclude: old.excluded,
+        recipe_version: Some(old.recipe_version),
     };
     queue_build(&st, req).map(|b| (StatusCode::ACCEPTED, Json(b)))
 }

@@ -163,6 +163,28 @@ pub fn finite_sorted(values: &[f64]) -> Vec<f64> {
     v
 }
 
+/// The robust outlier rule of the quality report and the recipe: the median
+/// ± `spreads` × the standard deviation of the values clipped to their
+/// 5th–95th percentiles. `(lower, upper, median, spread)`; `None` for fewer
+/// than two numbers or no spread.
+pub fn outlier_bounds(sorted: &[f64], spreads: f64) -> Option<(f64, f64, f64, f64)> {
+    let (p05, median, p95) = (
+        quantile(sorted, 0.05)?,
+        quantile(sorted, 0.5)?,
+        quantile(sorted, 0.95)?,
+    );
+    let clipped: Vec<f64> = sorted.iter().map(|x| x.clamp(p05, p95)).collect();
+    let spread = Moments::of(&clipped)?.std?;
+    (spread > 0.0).then(|| {
+        (
+            median - spreads * spread,
+            median + spreads * spread,
+            median,
+            spread,
+        )
+    })
+}
+
 /// The `q`-quantile of sorted numbers, interpolated linearly (numpy's default).
 pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     let n = sorted.len();

@@ -77,6 +77,13 @@ CREATE TABLE IF NOT EXISTS builds (
     state TEXT NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS recipes (
+    dataset_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, version)
+);
 CREATE TABLE IF NOT EXISTS models (
     id TEXT PRIMARY KEY,
     build_id TEXT NOT NULL,
@@ -232,6 +239,8 @@ impl Store {
         let n = self
             .conn()
             .execute("DELETE FROM datasets WHERE id = ?1", [id])?;
+        self.conn()
+            .execute("DELETE FROM recipes WHERE dataset_id = ?1", [id])?;
         if n == 0 {
             return Err(StorageError::NotFound(format!("dataset {id}")));
         }
@@ -241,6 +250,68 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StorageError::Io { path, source: e }),
         }
+    }
+
+    // Recipes.
+
+    /// Version `version` of the dataset's recipe, or the latest when `None`.
+    /// Version 0, the empty recipe, always exists.
+    pub fn recipe(&self, dataset_id: &str, version: Option<u32>) -> Result<api::RecipeVersion> {
+        let detail = self.dataset(dataset_id)?;
+        let empty = api::RecipeVersion {
+            dataset_id: dataset_id.to_owned(),
+            version: 0,
+            created: detail.summary.created,
+            recipe: api::Recipe::default(),
+        };
+        if version == Some(0) {
+            return Ok(empty);
+        }
+        let row: Option<(u32, String, String)> = self
+            .conn()
+            .query_row(
+                "SELECT version, created, doc FROM recipes WHERE dataset_id = ?1
+                 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1",
+                params![dataset_id, version],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        match (row, version) {
+            (Some((version, created, doc)), _) => Ok(api::RecipeVersion {
+                dataset_id: dataset_id.to_owned(),
+                version,
+                created,
+                recipe: from_json(dataset_id, &doc)?,
+            }),
+            (None, None) => Ok(empty),
+            (None, Some(v)) => Err(StorageError::NotFound(format!(
+                "version {v} of the recipe of dataset {dataset_id}"
+            ))),
+        }
+    }
+
+    /// Saves `recipe` as the dataset's next version, unless it equals the latest.
+    pub fn save_recipe(
+        &self,
+        dataset_id: &str,
+        recipe: &api::Recipe,
+        created: &str,
+    ) -> Result<api::RecipeVersion> {
+        let latest = self.recipe(dataset_id, None)?;
+        if &latest.recipe == recipe {
+            return Ok(latest);
+        }
+        let version = latest.version + 1;
+        self.conn().execute(
+            "INSERT INTO recipes (dataset_id, version, created, doc) VALUES (?1, ?2, ?3, ?4)",
+            params![dataset_id, version, created, to_json(recipe)],
+        )?;
+        Ok(api::RecipeVersion {
+            dataset_id: dataset_id.to_owned(),
+            version,
+            created: created.to_owned(),
+            recipe: recipe.clone(),
+        })
     }
 
     // Builds.
@@ -333,6 +404,8 @@ mod tests {
             created: "2026-01-01T00:00:00Z".into(),
             time_budget_secs: 10,
             seed: 0,
+            recipe_version: 0,
+            excluded: Vec::new(),
             metric: None,
             higher_is_better: false,
             validation: None,
