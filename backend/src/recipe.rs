@@ -891,29 +891,7 @@ mod tests {
             .unique_stable(None, UniqueKeepStrategy::First)
             .collect()
             .expect("dedup");
-        let raw = convert::frame_to_dataset(&deduped).expect("raw");
-        let engine = automl::Recipe {
-            version: 1,
-            inputs: Vec::new(),
-            steps: applied.fitted.clone(),
-        };
-        let by_engine = engine.apply(&raw).expect("engine applies");
-        let by_polars = convert::frame_to_dataset(&applied.frame).expect("prepared");
-        assert_eq!(by_engine.names(), by_polars.names());
-        for (name, a) in by_polars.columns() {
-            let b = by_engine.require(name).expect("same columns");
-            match (a, b) {
-                (automl::Column::Numeric(x), automl::Column::Numeric(y)) => {
-                    for (p, q) in x.iter().zip(y) {
-                        assert!(
-                            (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * p.abs().max(1.0),
-                            "{name}: {p} vs {q}"
-                        );
-                    }
-                }
-                _ => assert_eq!(a, b, "{name}"),
-            }
-        }
+        assert_same(&deduped, &applied);
         // Fitted values: the two most frequent cities (ties by name), the log, the bins.
         let c = |n: &str| applied.frame.column(n).expect(n).clone();
         assert_eq!(
@@ -934,6 +912,86 @@ mod tests {
             "{:?}",
             applied.outcomes[5]
         );
+    }
+
+    /// Polars' result and the engine's on the same raw frame, column by column.
+    fn assert_same(raw: &DataFrame, applied: &Applied) {
+        let engine = automl::Recipe {
+            version: 1,
+            inputs: Vec::new(),
+            steps: applied.fitted.clone(),
+        };
+        let raw = convert::frame_to_dataset(raw).expect("raw");
+        let by_engine = engine.apply(&raw).expect("engine applies");
+        let by_polars = convert::frame_to_dataset(&applied.frame).expect("prepared");
+        assert_eq!(by_engine.names(), by_polars.names());
+        for (name, a) in by_polars.columns() {
+            let b = by_engine.require(name).expect("same columns");
+            match (a, b) {
+                (automl::Column::Numeric(x), automl::Column::Numeric(y)) => {
+                    for (p, q) in x.iter().zip(y) {
+                        assert!(
+                            (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * p.abs().max(1.0),
+                            "{name}: {p} vs {q}"
+                        );
+                    }
+                }
+                _ => assert_eq!(a, b, "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn outliers_are_clipped_and_binned_alike() {
+        let x: Vec<Option<f64>> = (0..60)
+            .map(|i| match i {
+                7 => None,
+                13 => Some(1000.0),
+                21 => Some(-400.0),
+                _ => Some(f64::from(i % 17)),
+            })
+            .collect();
+        let frame = df!("x" => x.clone(), "w" => x).expect("frame");
+        let recipe = api::Recipe {
+            steps: vec![
+                Step::Outliers {
+                    column: "x".into(),
+                    action: api::OutlierAction::Clip,
+                },
+                Step::Bin {
+                    column: "w".into(),
+                    bins: 4,
+                    strategy: api::BinStrategy::Width,
+                },
+            ],
+        };
+        let applied = apply(frame.clone(), &recipe, None).expect("applies");
+        assert_same(&frame, &applied);
+        let x = convert::numbers(applied.frame.column("x").expect("x")).expect("n");
+        let (lo, hi) = match &applied.fitted[0] {
+            FittedStep::Clip { lower, upper, .. } => (*lower, *upper),
+            other => panic!("{other:?}"),
+        };
+        assert!(lo > -400.0 && hi < 1000.0, "{lo} {hi}");
+        assert_eq!((x[13], x[21]), (hi, lo));
+        assert!(
+            applied.outcomes[0].message.starts_with("2 values clipped"),
+            "{:?}",
+            applied.outcomes[0]
+        );
+        let removed = apply(
+            frame,
+            &api::Recipe {
+                steps: vec![Step::Outliers {
+                    column: "x".into(),
+                    action: api::OutlierAction::Remove,
+                }],
+            },
+            None,
+        )
+        .expect("applies");
+        // The missing value stays; the two outliers go.
+        assert_eq!(removed.frame.height(), 58);
     }
 
     #[test]
