@@ -96,6 +96,11 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Cl
     parse(&send("POST", path, Some(body)).await?)
 }
 
+pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ClientResult<T> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    parse(&send("PUT", path, Some(body)).await?)
+}
+
 pub async fn post_empty<T: DeserializeOwned>(path: &str) -> ClientResult<T> {
     parse(&send("POST", path, None).await?)
 }

@@ -190,7 +190,7 @@ pub fn CorrelationHeatmap(
 }
 
 /// Text with its backtick-quoted names as `<code>` (all of it as text, never markup).
-fn with_code(message: &str) -> impl IntoView + use<> {
+pub fn with_code(message: &str) -> impl IntoView + use<> {
     format::code_spans(message)
         .into_iter()
         .map(|(code, text)| {

@@ -27,6 +27,7 @@ fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="muted">"This page does not exist."</p> }>
                     <Route path=path!("/") view=pages::datasets::DatasetsPage/>
                     <Route path=path!("/datasets/:id") view=pages::dataset::DatasetPage/>
+                    <Route path=path!("/datasets/:id/prepare") view=pages::prepare::PreparePage/>
                     <Route path=path!("/datasets/:id/build") view=pages::build::BuildSetupPage/>
                     <Route path=path!("/builds") view=pages::builds::BuildsPage/>
                     <Route path=path!("/builds/:id") view=pages::build::BuildPage/>

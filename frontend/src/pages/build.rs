@@ -8,7 +8,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use send_wrapper::SendWrapper;
 
 use crate::client;
-use crate::components::{ErrorBox, FindingList, LeaderboardTable, Loading, StateBadge};
+use crate::components::{
+    ErrorBox, FindingList, LeaderboardTable, Loading, StateBadge, with_code,
+};
 use crate::format;
 
 /// Budgets offered, in seconds, with their names.
@@ -66,12 +68,31 @@ pub fn BuildSetupPage() -> impl IntoView {
             let col = js_sys::encode_uri_component(&t);
             Some(
                 client::get::<api::QualityReport>(&format!(
-                    "/api/datasets/{id}/quality?target={col}"
+                    "/api/datasets/{id}/quality?target={col}&prepared=true"
                 ))
                 .await,
             )
         }
     });
+    let recipe = LocalResource::new(move || {
+        let id = id();
+        async move { client::get::<api::RecipeVersion>(&format!("/api/datasets/{id}/recipe")).await }
+    });
+    // Columns that leak the target are left out unless the person keeps them.
+    let excluded = RwSignal::new(Vec::<String>::new());
+    let leaky_columns = move || -> Vec<String> {
+        let t = target.get();
+        match target_quality.get() {
+            Some(Some(Ok(r))) if r.target.as_deref() == Some(t.as_str()) => r
+                .findings
+                .iter()
+                .filter(|f| f.kind == api::FindingKind::TargetLeakage)
+                .flat_map(|f| f.columns.iter().filter(|c| **c != t).cloned())
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    Effect::new(move || excluded.set(leaky_columns()));
     let navigate = use_navigate();
     let start = move |_| {
         let req = api::BuildRequest {
@@ -80,6 +101,11 @@ pub fn BuildSetupPage() -> impl IntoView {
             task: parse_task(&task_override.get_untracked()),
             time_budget_secs: budget.get_untracked(),
             seed: seed.get_untracked(),
+            exclude: excluded.get_untracked(),
+            recipe_version: recipe
+                .get_untracked()
+                .and_then(Result::ok)
+                .map(|r| r.version),
         };
         let navigate = navigate.clone();
         starting.set(true);
@@ -107,6 +133,21 @@ pub fn BuildSetupPage() -> impl IntoView {
                 view! {
                     <h1>"Build a model"</h1>
                     <p class="muted">{format!("From “{}”: {} rows, {} columns.", d.summary.name, d.summary.rows, d.summary.columns)}</p>
+                    <div id="build-recipe" class="small">{
+                        let prepare = format!("/datasets/{}/prepare", d.summary.id);
+                        move || match recipe.get() {
+                            Some(Ok(r)) if r.version > 0 && !r.recipe.steps.is_empty() => {
+                                let steps = r.recipe.steps.iter().map(|s| view! { <li>{with_code(&s.describe())}</li> }).collect_view();
+                                view! {
+                                    <p>{format!("Cleaning recipe version {} ({} steps) is applied first: ", r.version, r.recipe.steps.len())}<a href=prepare.clone()>"edit"</a></p>
+                                    <ol class="recipe-summary">{steps}</ol>
+                                }.into_any()
+                            }
+                            Some(Ok(_)) => view! { <p class="muted">"The data is used as uploaded. "<a href=prepare.clone()>"Prepare it"</a>" to fill missing values, drop columns or transform them first."</p> }.into_any(),
+                            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
+                            None => ().into_any(),
+                        }
+                    }</div>
                     <div class="form">
                         <label for="target-select">"Column to predict"</label>
                         <select id="target-select" on:change=move |ev| target.set(event_target_value(&ev))>
@@ -168,6 +209,33 @@ pub fn BuildSetupPage() -> impl IntoView {
                             </section>
                         }
                     })}
+                    {move || {
+                        let leaky = leaky_columns();
+                        (!leaky.is_empty()).then(|| {
+                            let items = leaky.into_iter().map(|c| {
+                                let (c1, c2, c3) = (c.clone(), c.clone(), c.clone());
+                                let is_out = move || excluded.with(|e| e.contains(&c1));
+                                view! {
+                                    <li class="excluded-column">
+                                        <code>{c.clone()}</code>
+                                        {move || if is_out() {
+                                            " is left out: on its own it predicts the target almost perfectly, which usually means it is only known after the fact (leakage). "
+                                        } else {
+                                            " is used as a feature, although it looks like a leak. "
+                                        }}
+                                        {move || if excluded.with(|e| e.contains(&c2)) {
+                                            let c = c3.clone();
+                                            view! { <button class="button keep-column" on:click=move |_| excluded.update(|e| e.retain(|x| *x != c))>"Use it anyway"</button> }.into_any()
+                                        } else {
+                                            let c = c3.clone();
+                                            view! { <button class="button exclude-column" on:click=move |_| excluded.update(|e| e.push(c.clone()))>"Leave it out"</button> }.into_any()
+                                        }}
+                                    </li>
+                                }
+                            }).collect_view();
+                            view! { <section id="excluded-columns"><h3>"Left out of the features"</h3><ul>{items}</ul></section> }
+                        })
+                    }}
                     {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
                 }.into_any()
             }
@@ -305,9 +373,11 @@ pub fn BuildPage() -> impl IntoView {
                     }}
                     {b.metric.clone().map(|m| view! {
                         <p class="muted small" id="ranking-note">{format!(
-                            "Ranked by {m} on held-out rows, {} ({}).",
+                            "Ranked by {m} on held-out rows, {} ({}).{}{}",
                             b.validation.clone().unwrap_or_else(|| "one holdout".into()),
-                            if b.higher_is_better { "higher is better" } else { "lower is better" }
+                            if b.higher_is_better { "higher is better" } else { "lower is better" },
+                            if b.recipe_version > 0 { format!(" Data prepared with recipe version {}.", b.recipe_version) } else { String::new() },
+                            if b.excluded.is_empty() { String::new() } else { format!(" Left out: {}.", b.excluded.join(", ")) }
                         )}</p>
                     })}
                 }.into_any()

@@ -23,6 +23,7 @@ pub fn BuildsPage() -> impl IntoView {
                             <td><a href=format!("/builds/{}", b.id)>{b.target.clone()}</a></td>
                             <td>{b.task.map_or("–", api::Task::label)}</td>
                             <td><StateBadge state=b.state/></td>
+                            <td class="num">{if b.recipe_version == 0 { "none".to_owned() } else { format!("v{}", b.recipe_version) }}</td>
                             <td class="num">{b.trials_done}</td>
                             <td>{best}</td>
                             <td class="num">{format::seconds(b.elapsed_secs)}</td>
@@ -32,7 +33,7 @@ pub fn BuildsPage() -> impl IntoView {
                 }).collect_view();
                 view! {
                     <table class="data">
-                        <thead><tr><th>"Target"</th><th>"Problem"</th><th>"State"</th><th>"Trials"</th><th>"Best"</th><th>"Duration"</th><th>"Started"</th></tr></thead>
+                        <thead><tr><th>"Target"</th><th>"Problem"</th><th>"State"</th><th>"Recipe"</th><th>"Trials"</th><th>"Best"</th><th>"Duration"</th><th>"Started"</th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                 }.into_any()

@@ -45,6 +45,7 @@ pub fn DatasetPage() -> impl IntoView {
             Some(Ok(d)) => {
                 let rows = d.summary.rows;
                 let build_href = format!("/datasets/{}/build", d.summary.id);
+                let prepare_href = format!("/datasets/{}/prepare", d.summary.id);
                 let notes = d.notes.clone();
                 let sample_note = d.profile.sampled_rows.map(|n| view! {
                     <p class="muted small" id="sample-note">{format!(
@@ -110,7 +111,10 @@ pub fn DatasetPage() -> impl IntoView {
                                 _ => ().into_any(),
                             }}</p>
                         </div>
-                        <a class="button primary" id="build-model" href=build_href>"Build a model"</a>
+                        <div class="actions">
+                            <a class="button" id="prepare-data" href=prepare_href>"Prepare the data"</a>
+                            <a class="button primary" id="build-model" href=build_href>"Build a model"</a>
+                        </div>
                     </div>
                     {(!notes.is_empty()).then(|| view! {
                         <ul class="notes">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
@@ -130,14 +134,14 @@ pub fn DatasetPage() -> impl IntoView {
                     {heatmap}
                     <section id="quality-report">
                         <h2>"Data quality"</h2>
-                        {move || match quality.get() {
+                        {let r_id = d.summary.id.clone(); move || match quality.get() {
                             None => view! { <p class="muted">"Checking the data…"</p> }.into_any(),
                             Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
                             Some(Ok(r)) if r.findings.is_empty() => view! {
                                 <p class="muted" id="quality-clean">"No problems found: no duplicate rows, no columns with many missing values, constants, identifiers, outliers or near-duplicates."</p>
                             }.into_any(),
                             Some(Ok(r)) => view! {
-                                <p class="muted small">"Choose a column to predict on the build page to check it for class imbalance and leakage as well."</p>
+                                <p class="muted small">"Choose a column to predict on the build page to check it for class imbalance and leakage as well. Most fixes are one click on the "<a href=format!("/datasets/{}/prepare", r_id.clone())>"Prepare"</a>" page."</p>
                                 <FindingList findings=r.findings/>
                             }.into_any(),
                         }}

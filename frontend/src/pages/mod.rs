@@ -5,3 +5,4 @@ pub mod builds;
 pub mod dataset;
 pub mod datasets;
 pub mod model;
+pub mod prepare;

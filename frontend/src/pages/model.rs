@@ -176,6 +176,12 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
         <div class="metrics" id="model-metrics">{metrics}</div>
         {evaluation}
         <p class="muted small">{format!("Hyperparameters: {}", model.params)}</p>
+        {(!model.recipe.is_empty()).then(|| view! {
+            <div id="model-recipe" class="small">
+                <p class="muted">"Before scoring, the model applies its cleaning recipe to the columns you give it:"</p>
+                <ol>{model.recipe.iter().map(|s| view! { <li>{crate::components::with_code(s)}</li> }).collect_view()}</ol>
+            </div>
+        })}
 
         {insights}
 

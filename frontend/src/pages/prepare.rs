@@ -1,0 +1,421 @@
+//! Prepare: the dataset's cleaning recipe. Steps suggested by the quality
+//! report are added with one click, others from a small form; steps can be
+//! reordered and removed; every change shows a before/after preview of the
+//! first rows and of the columns whose statistics changed. Saving makes a
+//! new recipe version, which builds then apply.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+use crate::client;
+use crate::components::{ErrorBox, Loading, with_code};
+use crate::format;
+
+/// The operations the add-a-step form offers, with their names.
+const OPS: &[(&str, &str)] = &[
+    ("impute", "Fill missing values"),
+    ("set_missing", "Read values as missing"),
+    ("drop_missing", "Drop rows with missing values"),
+    ("drop_duplicates", "Drop duplicate rows"),
+    ("drop_columns", "Drop a column"),
+    ("outliers_clip", "Clip outliers"),
+    ("outliers_remove", "Drop rows with outliers"),
+    ("cast_number", "Read as numbers"),
+    ("cast_category", "Treat as categories"),
+    ("log", "Log transform"),
+    ("bin", "Bin into ranges"),
+    ("one_hot", "One-hot encode"),
+    ("date_parts", "Split a date into parts"),
+    ("rename", "Rename"),
+];
+
+/// What the add-a-step form holds.
+#[derive(Clone, Copy)]
+struct Form {
+    op: RwSignal<String>,
+    column: RwSignal<String>,
+    strategy: RwSignal<String>,
+    text: RwSignal<String>,
+    bins: RwSignal<u32>,
+    width: RwSignal<bool>,
+}
+
+impl Form {
+    /// The step the form describes, or why it is not one yet.
+    fn step(&self) -> Result<api::Step, String> {
+        let column = self.column.get_untracked();
+        let text = self.text.get_untracked().trim().to_owned();
+        let needs_column = !matches!(self.op.get_untracked().as_str(), "drop_duplicates" | "drop_missing");
+        if needs_column && column.is_empty() {
+            return Err("choose a column".into());
+        }
+        Ok(match self.op.get_untracked().as_str() {
+            "impute" => {
+                let strategy = match self.strategy.get_untracked().as_str() {
+                    "mean" => api::Imputation::Mean,
+                    "mode" => api::Imputation::Mode,
+                    "constant" => api::Imputation::Constant,
+                    _ => api::Imputation::Median,
+                };
+                if strategy == api::Imputation::Constant && text.is_empty() {
+                    return Err("type the value to fill with".into());
+                }
+                api::Step::Impute {
+                    column,
+                    strategy,
+                    value: (strategy == api::Imputation::Constant).then_some(text),
+                }
+            }
+            "set_missing" => {
+                let values: Vec<String> = text
+                    .split(',')
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.is_empty() {
+                    return Err("type the values to read as missing, separated by commas".into());
+                }
+                api::Step::SetMissing { column, values }
+            }
+            "drop_missing" => api::Step::DropMissing {
+                columns: (!column.is_empty()).then_some(column).into_iter().collect(),
+            },
+            "drop_duplicates" => api::Step::DropDuplicates,
+            "drop_columns" => api::Step::DropColumns {
+                columns: vec![column],
+            },
+            "outliers_clip" => api::Step::Outliers {
+                column,
+                action: api::OutlierAction::Clip,
+            },
+            "outliers_remove" => api::Step::Outliers {
+                column,
+                action: api::OutlierAction::Remove,
+            },
+            "cast_number" => api::Step::Cast {
+                column,
+                to: api::CastTo::Number,
+            },
+            "cast_category" => api::Step::Cast {
+                column,
+                to: api::CastTo::Category,
+            },
+            "log" => api::Step::Log { column },
+            "bin" => api::Step::Bin {
+                column,
+                bins: self.bins.get_untracked(),
+                strategy: if self.width.get_untracked() {
+                    api::BinStrategy::Width
+                } else {
+                    api::BinStrategy::Quantile
+                },
+            },
+            "one_hot" => api::Step::OneHot {
+                column,
+                max_categories: 20,
+            },
+            "date_parts" => api::Step::DateParts { column },
+            "rename" if text.is_empty() => return Err("type the new name".into()),
+            "rename" => api::Step::Rename { column, to: text },
+            other => return Err(format!("unknown operation {other}")),
+        })
+    }
+}
+
+#[component]
+pub fn PreparePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = LocalResource::new(move || {
+        let id = id();
+        async move { client::get::<api::DatasetDetail>(&format!("/api/datasets/{id}")).await }
+    });
+    let quality = LocalResource::new(move || {
+        let id = id();
+        async move { client::get::<api::QualityReport>(&format!("/api/datasets/{id}/quality")).await }
+    });
+    let steps = RwSignal::new(Vec::<api::Step>::new());
+    let saved = RwSignal::new(None::<api::RecipeVersion>);
+    let error = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    // The saved recipe is where editing starts.
+    Effect::new(move || {
+        let id = id();
+        spawn_local(async move {
+            match client::get::<api::RecipeVersion>(&format!("/api/datasets/{id}/recipe")).await {
+                Ok(v) => {
+                    steps.set(v.recipe.steps.clone());
+                    saved.set(Some(v));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+    let preview = LocalResource::new(move || {
+        let (id, steps) = (id(), steps.get());
+        async move {
+            let recipe = api::Recipe { steps };
+            client::post::<_, api::RecipePreview>(&format!("/api/datasets/{id}/recipe/preview"), &recipe)
+                .await
+        }
+    });
+    // Columns a new step can name: those the recipe leaves.
+    let columns = move || -> Vec<String> {
+        match preview.get() {
+            Some(Ok(p)) => p.after.columns,
+            _ => detail
+                .get()
+                .and_then(Result::ok)
+                .map(|d| d.profile.columns.into_iter().map(|c| c.name).collect())
+                .unwrap_or_default(),
+        }
+    };
+    let form = Form {
+        op: RwSignal::new("impute".into()),
+        column: RwSignal::new(String::new()),
+        strategy: RwSignal::new("median".into()),
+        text: RwSignal::new(String::new()),
+        bins: RwSignal::new(5),
+        width: RwSignal::new(false),
+    };
+    let form_error = RwSignal::new(None::<String>);
+    let add = move |_| match form.step() {
+        Ok(step) => {
+            form_error.set(None);
+            steps.update(|s| s.push(step));
+        }
+        Err(e) => form_error.set(Some(e)),
+    };
+    let save = move |_| {
+        let (id, recipe) = (id(), api::Recipe { steps: steps.get_untracked() });
+        saving.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match client::put::<_, api::RecipeVersion>(&format!("/api/datasets/{id}/recipe"), &recipe).await {
+                Ok(v) => saved.set(Some(v)),
+                Err(e) => error.set(Some(e)),
+            }
+            saving.set(false);
+        });
+    };
+    let dirty = move || saved.with(|s| s.as_ref().is_none_or(|s| s.recipe.steps != steps.get()));
+
+    let step_list = move || {
+        let outcomes = match preview.get() {
+            Some(Ok(p)) => p.outcomes,
+            _ => Vec::new(),
+        };
+        let all = steps.get();
+        let n = all.len();
+        if n == 0 {
+            return view! { <p class="muted" id="recipe-empty">"No steps yet: the data is used as uploaded. Add a suggested fix or a step of your own."</p> }.into_any();
+        }
+        let items = all.into_iter().enumerate().map(|(i, s)| {
+            let outcome = outcomes.iter().find(|o| o.step as usize == i + 1).map(|o| o.message.clone());
+            let describe = s.describe();
+            view! {
+                <li class="recipe-step">
+                    <span class="step-text">{with_code(&describe)}</span>
+                    {outcome.map(|m| view! { <span class="step-outcome muted small">{format!(" — {m}")}</span> })}
+                    <span class="step-actions">
+                        <button class="step-up" title="Move up" disabled=i == 0 on:click=move |_| steps.update(|s| s.swap(i, i - 1))>"↑"</button>
+                        <button class="step-down" title="Move down" disabled=i + 1 == n on:click=move |_| steps.update(|s| s.swap(i, i + 1))>"↓"</button>
+                        <button class="step-remove" title="Remove" on:click=move |_| steps.update(|s| { s.remove(i); })>"✕"</button>
+                    </span>
+                </li>
+            }
+        }).collect_view();
+        view! { <ol id="recipe-steps">{items}</ol> }.into_any()
+    };
+
+    let suggestions = move || match quality.get() {
+        None => view! { <p class="muted">"Checking the data…"</p> }.into_any(),
+        Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
+        Some(Ok(r)) => {
+            let current = steps.get();
+            let offered: Vec<(api::Finding, api::Step)> = r
+                .findings
+                .into_iter()
+                .filter_map(|f| f.step.clone().map(|s| (f, s)))
+                .filter(|(_, s)| !current.contains(s))
+                .collect();
+            if offered.is_empty() {
+                return view! { <p class="muted" id="no-suggestions">"No more suggestions: every fix the quality report has a step for is in the recipe."</p> }.into_any();
+            }
+            let all: Vec<api::Step> = offered.iter().map(|(_, s)| s.clone()).collect();
+            let items = offered.into_iter().map(|(f, s)| {
+                let describe = s.describe();
+                view! {
+                    <li class="suggestion">
+                        <span class=format!("severity severity-{}", f.severity.label())>{f.severity.label()}</span>
+                        " "
+                        <span class="suggestion-step">{with_code(&describe)}</span>
+                        <span class="muted small">{" — "}{with_code(&f.message)}</span>
+                        <button class="button add-suggestion" on:click=move |_| steps.update(|st| st.push(s.clone()))>"Add"</button>
+                    </li>
+                }
+            }).collect_view();
+            view! {
+                <ul id="suggested-steps">{items}</ul>
+                <button class="button" id="add-all-suggestions" on:click=move |_| steps.update(|st| st.extend(all.clone()))>"Add all suggestions"</button>
+            }.into_any()
+        }
+    };
+
+    let preview_view = move || match preview.get() {
+        None => view! { <p class="muted">"Applying the recipe…"</p> }.into_any(),
+        Some(Err(e)) => view! { <div id="preview-error"><ErrorBox message=e/></div> }.into_any(),
+        Some(Ok(p)) => {
+            let rows = format!(
+                "Rows: {} → {}",
+                format::thousands(p.rows_before),
+                format::thousands(p.rows_after)
+            );
+            let changes = p.changes.iter().map(|c| view! {
+                <tr>
+                    <td class="colname">{c.column.clone()}</td>
+                    <td>{c.before.as_ref().map_or_else(|| "(new column)".to_owned(), stats_text)}</td>
+                    <td>{c.after.as_ref().map_or_else(|| "(removed)".to_owned(), stats_text)}</td>
+                </tr>
+            }).collect_view();
+            let has_changes = !p.changes.is_empty();
+            view! {
+                <p id="preview-rows"><strong>{rows}</strong></p>
+                {has_changes.then(|| view! {
+                    <h3>"Changed columns"</h3>
+                    <div class="scroll">
+                        <table class="data" id="preview-changes">
+                            <thead><tr><th>"Column"</th><th>"Before"</th><th>"After"</th></tr></thead>
+                            <tbody>{changes}</tbody>
+                        </table>
+                    </div>
+                })}
+                <h3>"First rows after"</h3>
+                <RowsTable page=p.after id="preview-after"/>
+                <h3>"First rows before"</h3>
+                <RowsTable page=p.before id="preview-before"/>
+            }.into_any()
+        }
+    };
+
+    view! {
+        {move || match detail.get() {
+            None => view! { <Loading/> }.into_any(),
+            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
+            Some(Ok(d)) => {
+                let back = format!("/datasets/{}", d.summary.id);
+                let build = format!("/datasets/{}/build", d.summary.id);
+                view! {
+                    <div class="title-row">
+                        <div>
+                            <h1>"Prepare the data"</h1>
+                            <p class="muted">
+                                <a href=back>{d.summary.name.clone()}</a>
+                                {format!(": {} rows, {} columns. Steps run in order, each on what the steps before it left; a model built with this recipe applies the same steps to new rows.", format::thousands(d.summary.rows), d.summary.columns)}
+                            </p>
+                        </div>
+                        <a class="button primary" id="build-with-recipe" href=build>"Build a model"</a>
+                    </div>
+                }.into_any()
+            }
+        }}
+        <div class="prepare">
+            <section id="recipe">
+                <h2>"Recipe"</h2>
+                <p id="recipe-status" class="small">{move || match (saved.get(), dirty()) {
+                    (None, _) => "Loading the saved recipe…".to_owned(),
+                    (Some(v), false) if v.version == 0 => "Nothing saved yet.".to_owned(),
+                    (Some(v), false) => format!("Saved as version {}.", v.version),
+                    (Some(_), true) => "Unsaved changes.".to_owned(),
+                }}</p>
+                {step_list}
+                <button class="button primary" id="save-recipe" disabled=move || saving.get() || !dirty() on:click=save>
+                    {move || if saving.get() { "Saving…" } else { "Save recipe" }}
+                </button>
+                {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+                <h3>"Add a step"</h3>
+                <div class="form" id="add-step">
+                    <label for="step-op">"Operation"</label>
+                    <select id="step-op" on:change=move |ev| form.op.set(event_target_value(&ev))>
+                        {OPS.iter().map(|(v, name)| view! { <option value=*v selected=*v == "impute">{*name}</option> }).collect_view()}
+                    </select>
+                    <label for="step-column">"Column"</label>
+                    <select id="step-column" on:change=move |ev| form.column.set(event_target_value(&ev))>
+                        <option value="" selected=true>{move || if form.op.get() == "drop_missing" { "Any column" } else { "Choose a column…" }}</option>
+                        {move || columns().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                    </select>
+                    {move || (form.op.get() == "impute").then(|| view! {
+                        <label for="step-strategy">"Fill with"</label>
+                        <select id="step-strategy" on:change=move |ev| form.strategy.set(event_target_value(&ev))>
+                            <option value="median" selected=true>"the median"</option>
+                            <option value="mean">"the mean"</option>
+                            <option value="mode">"the most frequent value"</option>
+                            <option value="constant">"a value…"</option>
+                        </select>
+                    })}
+                    {move || {
+                        let op = form.op.get();
+                        let label = match op.as_str() {
+                            "impute" if form.strategy.get() == "constant" => Some("Value"),
+                            "set_missing" => Some("Values (comma-separated)"),
+                            "rename" => Some("New name"),
+                            _ => None,
+                        };
+                        label.map(|l| view! {
+                            <label for="step-text">{l}</label>
+                            <input id="step-text" type="text" prop:value=move || form.text.get() on:input=move |ev| form.text.set(event_target_value(&ev))/>
+                        })
+                    }}
+                    {move || (form.op.get() == "bin").then(|| view! {
+                        <label for="step-bins">"Bins"</label>
+                        <span>
+                            <input id="step-bins" type="number" min="2" max="50" value="5" on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { form.bins.set(v) } }/>
+                            <label class="inline"><input type="checkbox" on:change=move |ev| form.width.set(event_target_checked(&ev))/>" equal width (else equal counts)"</label>
+                        </span>
+                    })}
+                    <div></div>
+                    <button class="button" id="add-step-button" on:click=add>"Add step"</button>
+                </div>
+                {move || form_error.get().map(|e| view! { <ErrorBox message=e/> })}
+                <h3>"Suggested by the quality report"</h3>
+                {suggestions}
+            </section>
+            <section id="recipe-preview">
+                <h2>"Preview"</h2>
+                {preview_view}
+            </section>
+        </div>
+    }
+}
+
+fn stats_text(s: &api::ColumnStats) -> String {
+    let mut parts = vec![
+        s.kind.label().to_owned(),
+        format!("{} missing", format::thousands(s.missing)),
+        format!("{} distinct", format::thousands(s.distinct)),
+    ];
+    if let Some(m) = s.mean {
+        parts.push(format!("mean {}", format::number(m)));
+    }
+    if let (Some(lo), Some(hi)) = (s.min, s.max) {
+        parts.push(format!("{} to {}", format::number(lo), format::number(hi)));
+    }
+    parts.join(" · ")
+}
+
+#[component]
+fn RowsTable(page: api::RowsPage, id: &'static str) -> impl IntoView {
+    let head = page.columns.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view();
+    let rows = page.rows.into_iter().map(|r| view! {
+        <tr>{r.into_iter().map(|cell| match cell {
+            Some(v) => view! { <td>{v}</td> }.into_any(),
+            None => view! { <td class="missing">"missing"</td> }.into_any(),
+        }).collect_view()}</tr>
+    }).collect_view();
+    view! {
+        <div class="scroll">
+            <table class="data rows" id=id><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+        </div>
+    }
+}
