@@ -247,6 +247,10 @@ pub enum FindingKind {
     Skewed,
     NearDuplicateColumns,
     Multicollinearity,
+    /// Numbers written as text (`$1,200`, `3,5`).
+    NumbersAsText,
+    /// Dates stored as text.
+    DatesAsText,
     /// The target column cannot be predicted as it is (a single value, ...).
     UnusableTarget,
     /// Rows without a target value, which training leaves out.
@@ -256,7 +260,7 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 16] = [
         FindingKind::DuplicateRows,
         FindingKind::MissingValues,
         FindingKind::DisguisedMissing,
@@ -267,6 +271,8 @@ impl FindingKind {
         FindingKind::Skewed,
         FindingKind::NearDuplicateColumns,
         FindingKind::Multicollinearity,
+        FindingKind::NumbersAsText,
+        FindingKind::DatesAsText,
         FindingKind::UnusableTarget,
         FindingKind::TargetMissing,
         FindingKind::ClassImbalance,
@@ -286,6 +292,8 @@ impl FindingKind {
             FindingKind::Skewed => "skewed",
             FindingKind::NearDuplicateColumns => "near_duplicate_columns",
             FindingKind::Multicollinearity => "multicollinearity",
+            FindingKind::NumbersAsText => "numbers_as_text",
+            FindingKind::DatesAsText => "dates_as_text",
             FindingKind::UnusableTarget => "unusable_target",
             FindingKind::TargetMissing => "target_missing",
             FindingKind::ClassImbalance => "class_imbalance",
@@ -306,6 +314,8 @@ impl FindingKind {
             FindingKind::Skewed => "Skewed distribution",
             FindingKind::NearDuplicateColumns => "Near-duplicate columns",
             FindingKind::Multicollinearity => "Multicollinearity",
+            FindingKind::NumbersAsText => "Numbers stored as text",
+            FindingKind::DatesAsText => "Dates stored as text",
             FindingKind::UnusableTarget => "Unusable target",
             FindingKind::TargetMissing => "Rows without a target",
             FindingKind::ClassImbalance => "Class imbalance",

@@ -320,6 +320,67 @@ impl Predictions {
     }
 }
 
+/// The issues of one column against what training saw of it.
+fn check_feature(
+    f: &FeatureStats,
+    col: &crate::data::Column,
+    issues: &mut Vec<InputIssue>,
+) -> Result<()> {
+    let n = col.len();
+    let missing = (0..n).filter(|&r| col.is_missing(r)).count() as u64;
+    if missing > 0 && f.missing == 0 {
+        issues.push(InputIssue {
+            feature: f.name.clone(),
+            kind: InputIssueKind::Missing,
+            count: missing,
+            examples: Vec::new(),
+        });
+    }
+    match f.kind {
+        crate::encode::FeatureKind::Categorical => {
+            let known: std::collections::HashSet<&str> =
+                f.levels.iter().map(String::as_str).collect();
+            let mut count = 0;
+            let mut examples: Vec<String> = Vec::new();
+            for r in 0..n {
+                if let Some(l) = col.label(r).filter(|l| !known.contains(l.as_str())) {
+                    count += 1;
+                    if examples.len() < 3 && !examples.contains(&l) {
+                        examples.push(l);
+                    }
+                }
+            }
+            if count > 0 {
+                issues.push(InputIssue {
+                    feature: f.name.clone(),
+                    kind: InputIssueKind::UnseenCategory,
+                    count,
+                    examples,
+                });
+            }
+        }
+        crate::encode::FeatureKind::Numeric => {
+            let one = Dataset::new(vec![(f.name.clone(), col.clone())])?;
+            let rows: Vec<usize> = (0..n).collect();
+            let values = tree_matrix(std::slice::from_ref(f), &one, &rows)?;
+            let outside: Vec<f64> = values[0]
+                .iter()
+                .copied()
+                .filter(|x| !x.is_nan() && (*x < f.min || *x > f.max))
+                .collect();
+            if !outside.is_empty() && f.missing < f.rows {
+                issues.push(InputIssue {
+                    feature: f.name.clone(),
+                    kind: InputIssueKind::OutOfRange,
+                    count: outside.len() as u64,
+                    examples: outside.iter().take(3).map(|x| x.to_string()).collect(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl ModelArtifact {
     pub fn to_json(&self) -> Vec<u8> {
         // Serialising plain structs of numbers and strings cannot fail.
@@ -419,61 +480,40 @@ impl ModelArtifact {
         })
     }
 
-    /// What in `data` the model did not see in training, per feature:
+    /// What in `data` the model did not see in training, per input column:
     /// unseen categories, numbers outside the training range, missing values
-    /// where training had none. Scoring still works; these are warnings.
+    /// where training had none. Columns the recipe reads as numbers or
+    /// dates are checked after that step, as the features they become.
+    /// Scoring still works; these are warnings.
     pub fn check_inputs(&self, data: &Dataset) -> Result<Vec<InputIssue>> {
         let mut issues = Vec::new();
-        let rows: Vec<usize> = (0..data.n_rows()).collect();
+        let parsed: Vec<&str> = self
+            .recipe
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter_map(|s| match s {
+                crate::recipe::FittedStep::ToNumber { column }
+                | crate::recipe::FittedStep::DateParts { column, .. } => Some(column.as_str()),
+                _ => None,
+            })
+            .collect();
         for f in self.inputs() {
             let col = data.require(&f.name)?;
-            let missing = (0..data.n_rows()).filter(|&r| col.is_missing(r)).count() as u64;
-            if missing > 0 && f.missing == 0 {
-                issues.push(InputIssue {
-                    feature: f.name.clone(),
-                    kind: InputIssueKind::Missing,
-                    count: missing,
-                    examples: Vec::new(),
-                });
+            if !parsed.contains(&f.name.as_str()) {
+                check_feature(f, col, &mut issues)?;
             }
-            match f.kind {
-                crate::encode::FeatureKind::Categorical => {
-                    let known: std::collections::HashSet<&str> =
-                        f.levels.iter().map(String::as_str).collect();
-                    let mut count = 0;
-                    let mut examples: Vec<String> = Vec::new();
-                    for r in 0..data.n_rows() {
-                        if let Some(l) = col.label(r).filter(|l| !known.contains(l.as_str())) {
-                            count += 1;
-                            if examples.len() < 3 && !examples.contains(&l) {
-                                examples.push(l);
-                            }
-                        }
-                    }
-                    if count > 0 {
-                        issues.push(InputIssue {
-                            feature: f.name.clone(),
-                            kind: InputIssueKind::UnseenCategory,
-                            count,
-                            examples,
-                        });
-                    }
-                }
-                crate::encode::FeatureKind::Numeric => {
-                    let values = tree_matrix(std::slice::from_ref(f), data, &rows)?;
-                    let outside: Vec<f64> = values[0]
-                        .iter()
-                        .copied()
-                        .filter(|x| !x.is_nan() && (*x < f.min || *x > f.max))
-                        .collect();
-                    if !outside.is_empty() && f.missing < f.rows {
-                        issues.push(InputIssue {
-                            feature: f.name.clone(),
-                            kind: InputIssueKind::OutOfRange,
-                            count: outside.len() as u64,
-                            examples: outside.iter().take(3).map(|x| x.to_string()).collect(),
-                        });
-                    }
+        }
+        if let Some(recipe) = self.recipe.as_ref().filter(|_| !parsed.is_empty()) {
+            let prepared = self.prepare(data)?;
+            let names: Vec<String> = self
+                .schema
+                .features
+                .iter()
+                .map(|f| f.name.clone())
+                .collect();
+            for (f, source) in self.schema.features.iter().zip(recipe.sources(&names)) {
+                if parsed.contains(&source.as_str()) {
+                    check_feature(f, prepared.require(&f.name)?, &mut issues)?;
                 }
             }
         }

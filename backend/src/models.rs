@@ -158,24 +158,40 @@ fn to_api_warning(i: &automl::InputIssue) -> api::InputWarning {
     let (kind, message) = match i.kind {
         automl::InputIssueKind::UnseenCategory => (
             "unseen_category",
-            format!(
-                "{} rows have a category training never saw{examples}; they are scored as if the value were missing",
-                i.count
-            ),
+            if i.count == 1 {
+                format!(
+                    "1 row has a category training never saw{examples}; it is scored as if the value were missing"
+                )
+            } else {
+                format!(
+                    "{} rows have a category training never saw{examples}; they are scored as if the value were missing",
+                    i.count
+                )
+            },
         ),
         automl::InputIssueKind::OutOfRange => (
             "out_of_range",
-            format!(
-                "{} values lie outside the training range{examples}; predictions there are extrapolations",
-                i.count
-            ),
+            if i.count == 1 {
+                format!(
+                    "1 value lies outside the training range{examples}; the prediction there is an extrapolation"
+                )
+            } else {
+                format!(
+                    "{} values lie outside the training range{examples}; predictions there are extrapolations",
+                    i.count
+                )
+            },
         ),
         automl::InputIssueKind::Missing => (
             "missing",
-            format!(
-                "{} rows are missing a value that was never missing in training",
-                i.count
-            ),
+            if i.count == 1 {
+                "1 row is missing a value that was never missing in training".to_owned()
+            } else {
+                format!(
+                    "{} rows are missing a value that was never missing in training",
+                    i.count
+                )
+            },
         ),
     };
     api::InputWarning {

@@ -282,15 +282,9 @@ fn text_kind(top: &[(&str, u64)], distinct: u64, present: u64) -> api::ColumnKin
     api::ColumnKind::Categorical
 }
 
-/// `2012-01-31`, `2012/01/31`, optionally followed by a time.
+/// A date or date-time in a common written form (see `automl::recipe::parse_datetime`).
 pub(crate) fn looks_like_date(v: &str) -> bool {
-    let b = v.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && (b[4] == b'-' || b[4] == b'/')
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b[4]
-        && b[8..10].iter().all(u8::is_ascii_digit)
+    automl::recipe::parse_datetime(v, false).is_some()
 }
 
 /// Every cell of a column as text (`None` is missing).

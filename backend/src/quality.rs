@@ -137,6 +137,9 @@ pub fn report_sampled(
 /// The fix of a finding as a recipe step, where one step does it.
 fn suggested_step(f: &api::Finding, t: &Table) -> Option<api::Step> {
     use api::{FindingKind as K, Step};
+    if f.kind == K::DuplicateRows {
+        return Some(Step::DropDuplicates);
+    }
     let column = f.columns.first()?.clone();
     let numeric = t
         .cols
@@ -144,7 +147,11 @@ fn suggested_step(f: &api::Finding, t: &Table) -> Option<api::Step> {
         .find(|c| c.name == column)
         .is_some_and(|c| c.numbers().is_some());
     match f.kind {
-        K::DuplicateRows => Some(Step::DropDuplicates),
+        K::NumbersAsText => Some(Step::Cast {
+            column,
+            to: api::CastTo::Number,
+        }),
+        K::DatesAsText => Some(Step::DateParts { column }),
         K::MissingValues if f.evidence.share.unwrap_or(0.0) > 0.5 => Some(Step::DropColumns {
             columns: vec![column],
         }),
@@ -287,6 +294,7 @@ impl Table {
         out.extend(disguised_missing(self, &placeholders));
         out.extend(constant_columns(self));
         out.extend(id_like_columns(self));
+        out.extend(typed_as_text(self));
         out.extend(high_cardinality(self));
         out.extend(outliers(self, &placeholders));
         out.extend(skewed(self));
@@ -794,18 +802,82 @@ fn is_id_like(c: &Col) -> bool {
             let head = &levels[..levels.len().min(200)];
             let long = head.iter().map(String::len).sum::<usize>() > 40 * head.len();
             let spaced = head.iter().filter(|l| l.contains(' ')).count() * 2 > head.len();
-            !(long || spaced || looks_like_dates(levels))
+            !(long || spaced || looks_like_dates(levels) || numbers_as_text(levels))
         }
     }
 }
 
-/// Text whose first values are all dates (`2012-01-31`, `2012/01/31 10:00`).
+/// Text whose first values are all dates (`2012-01-31`, `31/01/2012 10:00`).
 fn looks_like_dates(levels: &[String]) -> bool {
     !levels.is_empty()
         && levels
             .iter()
             .take(20)
             .all(|l| crate::profile::looks_like_date(l))
+}
+
+/// Text that is numbers as people write them (`$1,200`, `3,5`, `12%`):
+/// nine in ten of the first 200 distinct values read as numbers.
+fn numbers_as_text(levels: &[String]) -> bool {
+    let head = &levels[..levels.len().min(200)];
+    !head.is_empty()
+        && head
+            .iter()
+            .filter(|l| automl::recipe::parse_number(l).is_finite())
+            .count()
+            * 10
+            >= head.len() * 9
+}
+
+/// Numbers and dates stored as text, which a model would take as categories.
+fn typed_as_text(t: &Table) -> Vec<api::Finding> {
+    let mut out = Vec::new();
+    for c in &t.cols {
+        let Values::Categories { levels, .. } = &c.values else {
+            continue;
+        };
+        if !c.text || levels.is_empty() {
+            continue;
+        }
+        let examples: Vec<api::Example> = (0..t.rows)
+            .filter(|&r| !c.values.is_missing(r))
+            .take(EXAMPLES)
+            .map(|r| api::Example {
+                row: r as u64 + 1,
+                value: c.values.label(r).unwrap_or_default(),
+            })
+            .collect();
+        let evidence = api::Evidence {
+            examples,
+            ..Default::default()
+        };
+        if numbers_as_text(levels) {
+            out.push(finding(
+                api::FindingKind::NumbersAsText,
+                api::Severity::Warning,
+                vec![c.name.clone()],
+                format!(
+                    "`{}` holds numbers written as text (currency signs, thousands separators or decimal commas), so models would treat them as unrelated categories",
+                    c.name
+                ),
+                evidence,
+                "Read the column as numbers.",
+            ));
+        } else if looks_like_dates(levels) {
+            out.push(finding(
+                api::FindingKind::DatesAsText,
+                api::Severity::Info,
+                vec![c.name.clone()],
+                format!(
+                    "`{}` holds dates; as they are, models see each date as its own category",
+                    c.name
+                ),
+                evidence,
+                "Split the dates into year, month, day and weekday.",
+            ));
+        }
+    }
+    out
 }
 
 fn id_like_columns(t: &Table) -> Vec<api::Finding> {
@@ -852,6 +924,7 @@ fn high_cardinality(t: &Table) -> Vec<api::Finding> {
         let present = c.present();
         if !c.text
             || looks_like_dates(levels)
+            || numbers_as_text(levels)
             || c.distinct <= HIGH_CARDINALITY_LEVELS
             || (c.distinct as f64) <= HIGH_CARDINALITY_SHARE * present as f64
             || is_id_like(c)

@@ -175,14 +175,12 @@ pub fn outlier_bounds(sorted: &[f64], spreads: f64) -> Option<(f64, f64, f64, f6
     );
     let clipped: Vec<f64> = sorted.iter().map(|x| x.clamp(p05, p95)).collect();
     let spread = Moments::of(&clipped)?.std?;
-    (spread > 0.0).then(|| {
-        (
-            median - spreads * spread,
-            median + spreads * spread,
-            median,
-            spread,
-        )
-    })
+    (spread > 0.0).then_some((
+        median - spreads * spread,
+        median + spreads * spread,
+        median,
+        spread,
+    ))
 }
 
 /// The `q`-quantile of sorted numbers, interpolated linearly (numpy's default).

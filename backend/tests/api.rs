@@ -1200,3 +1200,311 @@ async fn the_profile_has_distributions_bars_and_correlations() {
     // numpy 2.4.6: np.corrcoef on the 342 rows with both = 0.8712017673060114
     assert!((m["values"][f][b].as_f64().unwrap() - 0.871_201_767_306_011_4).abs() < 1e-9);
 }
+
+/// 120 customers: placeholders (-1, "unknown"), amounts written as text,
+/// dates, a duplicate row, an ID and a column that leaks the target.
+fn customers_for_recipes() -> String {
+    let mut s = String::from("id,age,income,city,joined,score,churn_code,churn\n");
+    for i in 0..120u32 {
+        let age = match i % 11 {
+            0 => "-1".to_owned(),
+            5 => String::new(),
+            _ => (20 + (i * 7) % 50).to_string(),
+        };
+        let income = format!("\"${},{:03}\"", 1 + i % 9, (i * 37) % 1000);
+        let city = ["Oslo", "Rome", "Lima", "unknown"][(i % 4) as usize];
+        let joined = format!("2023-{:02}-{:02}", 1 + i % 12, 1 + i % 28);
+        let score = if i == 60 {
+            900.0
+        } else {
+            f64::from(i % 13) + 0.5
+        };
+        let churn = if (i * 7) % 50 > 25 || i % 4 == 1 {
+            "yes"
+        } else {
+            "no"
+        };
+        let code = if churn == "yes" { "C1" } else { "C0" };
+        s.push_str(&format!(
+            "{i},{age},{income},{city},{joined},{score},{code},{churn}\n"
+        ));
+    }
+    // An exact copy of the last row, ID included.
+    let last = s.lines().last().unwrap().to_owned();
+    s.push_str(&last);
+    s.push('\n');
+    s
+}
+
+#[tokio::test]
+async fn recipes_are_validated_versioned_previewed_and_built_with() {
+    use serde_json::json;
+    let t = TestApp::new(Config::default());
+    let (status, ds) = t
+        .upload("customers.csv", customers_for_recipes().as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let recipe_uri = format!("/api/datasets/{id}/recipe");
+
+    // Every dataset starts at version 0, the empty recipe.
+    let (status, v0) = t.json("GET", &recipe_uri, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            v0["version"].as_u64(),
+            v0["recipe"]["steps"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+
+    // Quality findings carry their fix as a step.
+    let (_, q) = t
+        .json("GET", &format!("/api/datasets/{id}/quality"), None)
+        .await;
+    let steps: Vec<&serde_json::Value> = q["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.get("step"))
+        .collect();
+    assert!(steps.contains(&&json!({ "op": "drop_duplicates" })), "{q}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["op"] == "set_missing" && s["column"] == "age"),
+        "{steps:?}"
+    );
+
+    // Every kind of step, previewed.
+    let all_steps = json!([
+        { "op": "drop_duplicates" },
+        { "op": "drop_columns", "columns": ["id"] },
+        { "op": "set_missing", "column": "age", "values": ["-1"] },
+        { "op": "set_missing", "column": "city", "values": ["unknown"] },
+        { "op": "impute", "column": "age", "strategy": "median" },
+        { "op": "impute", "column": "city", "strategy": "mode" },
+        { "op": "cast", "column": "income", "to": "number" },
+        { "op": "log", "column": "income" },
+        { "op": "outliers", "column": "score", "action": "clip" },
+        { "op": "bin", "column": "age", "bins": 4 },
+        { "op": "one_hot", "column": "city" },
+        { "op": "date_parts", "column": "joined" },
+        { "op": "rename", "column": "score", "to": "points" },
+        { "op": "drop_missing", "columns": ["points"] },
+        { "op": "impute", "column": "joined_month", "strategy": "constant", "value": "6" },
+        { "op": "outliers", "column": "points", "action": "remove" },
+        { "op": "cast", "column": "joined_year", "to": "category" },
+        { "op": "impute", "column": "joined_day", "strategy": "mean" }
+    ]);
+    let (status, p) = t
+        .json(
+            "POST",
+            &format!("{recipe_uri}/preview"),
+            Some(json!({ "steps": all_steps })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!(
+        (p["rows_before"].as_u64(), p["rows_after"].as_u64()),
+        (Some(121), Some(120))
+    );
+    assert_eq!(p["outcomes"].as_array().unwrap().len(), 18);
+    assert!(
+        p["outcomes"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 duplicate row removed")
+    );
+    let after: Vec<&str> = p["after"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        after,
+        [
+            "age",
+            "income",
+            "city=Lima",
+            "city=Oslo",
+            "city=Rome",
+            "joined_year",
+            "joined_month",
+            "joined_day",
+            "joined_weekday",
+            "points",
+            "churn_code",
+            "churn"
+        ]
+    );
+    let changed: Vec<&str> = p["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["column"].as_str().unwrap())
+        .collect();
+    for c in ["age", "income", "id", "city", "city=Oslo"] {
+        assert!(changed.contains(&c), "{c} not in {changed:?}");
+    }
+
+    // A step naming an unknown column is refused by name, and nothing is saved.
+    let (status, e) = t
+        .json("PUT", &recipe_uri, Some(json!({ "steps": [{ "op": "drop_duplicates" }, { "op": "log", "column": "agee" }] })))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        error_message(&e).contains("step 2") && error_message(&e).contains("`agee`"),
+        "{e}"
+    );
+    assert_eq!(t.json("GET", &recipe_uri, None).await.1["version"], 0);
+    // Unknown operations are refused too.
+    let (status, e) = t
+        .json(
+            "PUT",
+            &recipe_uri,
+            Some(json!({ "steps": [{ "op": "explode", "column": "age" }] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_message(&e).contains("explode"), "{e}");
+
+    // Saving makes versions; saving the same recipe again does not.
+    let (status, v1) = t
+        .json("PUT", &recipe_uri, Some(json!({ "steps": all_steps })))
+        .await;
+    assert_eq!(
+        (status, v1["version"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{v1}"
+    );
+    assert_eq!(
+        t.json("PUT", &recipe_uri, Some(json!({ "steps": all_steps })))
+            .await
+            .1["version"],
+        1
+    );
+    let (_, v2) = t
+        .json(
+            "PUT",
+            &recipe_uri,
+            Some(json!({ "steps": [{ "op": "cast", "column": "churn_code", "to": "category" }] })),
+        )
+        .await;
+    assert_eq!(v2["version"], 2, "{v2}");
+    let (_, got) = t
+        .json("GET", &format!("{recipe_uri}?version=1"), None)
+        .await;
+    let got = got["recipe"]["steps"].as_array().unwrap().clone();
+    assert_eq!(got.len(), 18);
+    // Stored with the defaults filled in.
+    assert_eq!(
+        (&got[9]["strategy"], &got[10]["max_categories"]),
+        (&json!("quantile"), &json!(20))
+    );
+
+    // Version 2 transforms a column a build predicts: refused when building.
+    let (status, e) = t
+        .json(
+            "POST",
+            "/api/builds",
+            Some(json!({ "dataset_id": id, "target": "churn_code", "time_budget_secs": 5 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        error_message(&e).contains("changes the target `churn_code`"),
+        "{e}"
+    );
+    // Excluding a column the prepared data lacks, or the target, is refused.
+    for (exclude, want) in [(json!(["nope"]), "nope"), (json!(["churn"]), "target")] {
+        let (status, e) = t
+            .json("POST", "/api/builds", Some(json!({ "dataset_id": id, "target": "churn", "time_budget_secs": 5, "recipe_version": 1, "exclude": exclude })))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(error_message(&e).contains(want), "{e}");
+    }
+
+    // A build with version 1, leaving out the leaking column.
+    let (status, build) = t
+        .json("POST", "/api/builds", Some(json!({ "dataset_id": id, "target": "churn", "time_budget_secs": 8, "recipe_version": 1, "exclude": ["churn_code"] })))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    assert_eq!(
+        (build["recipe_version"].as_u64(), &build["excluded"]),
+        (Some(1), &json!(["churn_code"]))
+    );
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(90))
+        .await;
+    assert_eq!(build["state"], "succeeded", "{build}");
+    let model_id = build["model_id"].as_str().unwrap().to_owned();
+    let (_, model) = t
+        .json("GET", &format!("/api/models/{model_id}"), None)
+        .await;
+    // The model takes the dataset's own columns (no id, no leak) and applies the recipe.
+    let mut inputs: Vec<&str> = model["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    inputs.sort_unstable();
+    assert_eq!(
+        inputs,
+        ["age", "city", "income", "joined", "score"],
+        "{model}"
+    );
+    assert_eq!(model["recipe"].as_array().unwrap().len(), 18);
+    let importance: Vec<&str> = model["insights"]["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["feature"].as_str().unwrap())
+        .collect();
+    assert_eq!(importance.len(), 5, "{importance:?}");
+
+    // Raw rows, as uploaded, are scored and explained per raw column.
+    let row = json!({ "age": -1, "income": "$4,500", "city": "unknown", "joined": "2023-06-15", "score": 3.5 });
+    let (status, pred) = t
+        .json(
+            "POST",
+            &format!("/api/models/{model_id}/explain"),
+            Some(json!({ "rows": [row] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pred}");
+    let contributions = pred["explanations"][0]["contributions"].as_array().unwrap();
+    let named: Vec<&str> = contributions
+        .iter()
+        .map(|c| c["feature"].as_str().unwrap())
+        .collect();
+    for c in ["age", "city", "income", "joined", "score"] {
+        assert!(named.contains(&c), "{named:?}");
+    }
+    // A batch file with the raw columns.
+    let batch = "age,income,city,joined,score\n33,\"$1,200\",Rome,2023-02-03,2.5\n,900,Lima,2023-11-30,12.5\n";
+    let (status, report) = t
+        .upload_to(
+            &format!("/api/models/{model_id}/batch"),
+            "new.csv",
+            batch.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    assert_eq!(report["rows"], 2, "{report}");
+    // Columns the recipe parses are checked as what they become: an income
+    // below any seen in training, a day of the month training never had.
+    let warned: Vec<(&str, &str)> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["column"].as_str().unwrap(), w["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        warned,
+        [("income", "out_of_range"), ("joined_day", "out_of_range")],
+        "{report}"
+    );
+}

@@ -8,9 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use send_wrapper::SendWrapper;
 
 use crate::client;
-use crate::components::{
-    ErrorBox, FindingList, LeaderboardTable, Loading, StateBadge, with_code,
-};
+use crate::components::{ErrorBox, FindingList, LeaderboardTable, Loading, StateBadge, with_code};
 use crate::format;
 
 /// Budgets offered, in seconds, with their names.

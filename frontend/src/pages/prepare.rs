@@ -46,7 +46,10 @@ impl Form {
     fn step(&self) -> Result<api::Step, String> {
         let column = self.column.get_untracked();
         let text = self.text.get_untracked().trim().to_owned();
-        let needs_column = !matches!(self.op.get_untracked().as_str(), "drop_duplicates" | "drop_missing");
+        let needs_column = !matches!(
+            self.op.get_untracked().as_str(),
+            "drop_duplicates" | "drop_missing"
+        );
         if needs_column && column.is_empty() {
             return Err("choose a column".into());
         }
@@ -156,8 +159,11 @@ pub fn PreparePage() -> impl IntoView {
         let (id, steps) = (id(), steps.get());
         async move {
             let recipe = api::Recipe { steps };
-            client::post::<_, api::RecipePreview>(&format!("/api/datasets/{id}/recipe/preview"), &recipe)
-                .await
+            client::post::<_, api::RecipePreview>(
+                &format!("/api/datasets/{id}/recipe/preview"),
+                &recipe,
+            )
+            .await
         }
     });
     // Columns a new step can name: those the recipe leaves.
@@ -188,11 +194,21 @@ pub fn PreparePage() -> impl IntoView {
         Err(e) => form_error.set(Some(e)),
     };
     let save = move |_| {
-        let (id, recipe) = (id(), api::Recipe { steps: steps.get_untracked() });
+        let (id, recipe) = (
+            id(),
+            api::Recipe {
+                steps: steps.get_untracked(),
+            },
+        );
         saving.set(true);
         error.set(None);
         spawn_local(async move {
-            match client::put::<_, api::RecipeVersion>(&format!("/api/datasets/{id}/recipe"), &recipe).await {
+            match client::put::<_, api::RecipeVersion>(
+                &format!("/api/datasets/{id}/recipe"),
+                &recipe,
+            )
+            .await
+            {
                 Ok(v) => saved.set(Some(v)),
                 Err(e) => error.set(Some(e)),
             }
@@ -406,13 +422,23 @@ fn stats_text(s: &api::ColumnStats) -> String {
 
 #[component]
 fn RowsTable(page: api::RowsPage, id: &'static str) -> impl IntoView {
-    let head = page.columns.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view();
-    let rows = page.rows.into_iter().map(|r| view! {
-        <tr>{r.into_iter().map(|cell| match cell {
-            Some(v) => view! { <td>{v}</td> }.into_any(),
-            None => view! { <td class="missing">"missing"</td> }.into_any(),
-        }).collect_view()}</tr>
-    }).collect_view();
+    let head = page
+        .columns
+        .iter()
+        .map(|c| view! { <th>{c.clone()}</th> })
+        .collect_view();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|r| {
+            view! {
+                <tr>{r.into_iter().map(|cell| match cell {
+                    Some(v) => view! { <td>{v}</td> }.into_any(),
+                    None => view! { <td class="missing">"missing"</td> }.into_any(),
+                }).collect_view()}</tr>
+            }
+        })
+        .collect_view();
     view! {
         <div class="scroll">
             <table class="data rows" id=id><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
