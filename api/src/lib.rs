@@ -209,9 +209,9 @@ pub struct Finding {
     /// A suggested fix, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
-    /// The fix as a recipe step, when one does it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<Step>,
+    /// The fix as recipe steps (one per column concerned), when steps do it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]

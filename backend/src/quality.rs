@@ -123,7 +123,7 @@ pub fn report_sampled(
         findings.extend(target_findings(frame, &t, name)?);
     }
     for f in &mut findings {
-        f.step = suggested_step(f, &t);
+        f.steps = suggested_steps(f, &t);
     }
     // Most severe first; within a severity, by check, then dataset order.
     findings.sort_by_key(|f| (f.severity, f.kind));
@@ -134,52 +134,62 @@ pub fn report_sampled(
     })
 }
 
-/// The fix of a finding as a recipe step, where one step does it.
-fn suggested_step(f: &api::Finding, t: &Table) -> Option<api::Step> {
+/// The fix of a finding as recipe steps, one per column concerned, where
+/// steps do it.
+fn suggested_steps(f: &api::Finding, t: &Table) -> Vec<api::Step> {
     use api::{FindingKind as K, Step};
-    if f.kind == K::DuplicateRows {
-        return Some(Step::DropDuplicates);
-    }
-    let column = f.columns.first()?.clone();
-    let numeric = t
-        .cols
-        .iter()
-        .find(|c| c.name == column)
-        .is_some_and(|c| c.numbers().is_some());
+    let numeric = |name: &str| {
+        t.cols
+            .iter()
+            .find(|c| c.name == name)
+            .is_some_and(|c| c.numbers().is_some())
+    };
+    let each = |make: &dyn Fn(String) -> Step| f.columns.iter().cloned().map(make).collect();
     match f.kind {
-        K::NumbersAsText => Some(Step::Cast {
-            column,
-            to: api::CastTo::Number,
-        }),
-        K::DatesAsText => Some(Step::DateParts { column }),
-        K::MissingValues if f.evidence.share.unwrap_or(0.0) > 0.5 => Some(Step::DropColumns {
-            columns: vec![column],
-        }),
-        K::MissingValues => Some(Step::Impute {
-            column,
-            strategy: if numeric {
+        K::DuplicateRows => vec![Step::DropDuplicates],
+        K::MissingValues if f.evidence.share.unwrap_or(0.0) > 0.5 => vec![Step::DropColumns {
+            columns: f.columns.clone(),
+        }],
+        K::MissingValues => each(&|column| Step::Impute {
+            strategy: if numeric(&column) {
                 api::Imputation::Median
             } else {
                 api::Imputation::Mode
             },
+            column,
             value: None,
         }),
-        K::DisguisedMissing if !f.evidence.values.is_empty() => Some(Step::SetMissing {
+        K::DisguisedMissing if !f.evidence.values.is_empty() => each(&|column| Step::SetMissing {
             column,
             values: f.evidence.values.iter().map(|v| v.value.clone()).collect(),
         }),
-        K::ConstantColumn | K::IdLike | K::TargetLeakage => Some(Step::DropColumns {
-            columns: vec![column],
-        }),
-        K::NearDuplicateColumns => Some(Step::DropColumns {
-            columns: vec![f.columns.get(1)?.clone()],
-        }),
-        K::Outliers => Some(Step::Outliers {
+        K::ConstantColumn | K::IdLike | K::TargetLeakage => f
+            .columns
+            .first()
+            .map(|c| Step::DropColumns {
+                columns: vec![c.clone()],
+            })
+            .into_iter()
+            .collect(),
+        K::NearDuplicateColumns => f
+            .columns
+            .get(1)
+            .map(|c| Step::DropColumns {
+                columns: vec![c.clone()],
+            })
+            .into_iter()
+            .collect(),
+        K::Outliers => each(&|column| Step::Outliers {
             column,
             action: api::OutlierAction::Clip,
         }),
-        K::Skewed => Some(Step::Log { column }),
-        _ => None,
+        K::Skewed => each(&|column| Step::Log { column }),
+        K::NumbersAsText => each(&|column| Step::Cast {
+            column,
+            to: api::CastTo::Number,
+        }),
+        K::DatesAsText => each(&|column| Step::DateParts { column }),
+        _ => Vec::new(),
     }
 }
 
@@ -343,7 +353,7 @@ fn finding(
         message,
         evidence,
         fix: Some(fix.into()),
-        step: None,
+        steps: Vec::new(),
     }
 }
 

@@ -1266,7 +1266,7 @@ async fn recipes_are_validated_versioned_previewed_and_built_with() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|f| f.get("step"))
+        .flat_map(|f| f["steps"].as_array().into_iter().flatten())
         .collect();
     assert!(steps.contains(&&json!({ "op": "drop_duplicates" })), "{q}");
     assert!(

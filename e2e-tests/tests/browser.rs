@@ -121,10 +121,60 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
     );
     studio.screenshot("1-profile").await?;
 
-    // Build.
-    studio.find("#build-model", SHORT).await?.click().await?;
+    // Prepare: accept the suggested fix for the missing measurements, see
+    // it in the preview, save it as recipe version 1.
+    studio.find("#prepare-data", SHORT).await?.click().await?;
+    studio
+        .wait_path(&format!("{dataset_path}/prepare"), SHORT)
+        .await?;
+    studio
+        .wait_text("#suggested-steps", LONG, |t| t.contains("Fill missing"))
+        .await?;
+    studio
+        .wait_text("#preview-rows", SHORT, |t| t.contains("344"))
+        .await?;
+    let fill = studio
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//li[contains(@class,'suggestion')][contains(., 'Fill missing')]//button",
+        ))
+        .await
+        .context("the suggested imputation")?;
+    fill.click().await?;
+    let steps = studio
+        .wait_text("#recipe-steps", SHORT, |t| t.contains("bill_length_mm"))
+        .await?;
+    ensure!(steps.contains("median"), "recipe: {steps}");
+    // The preview shows the column that changed: no missing values after.
+    let changes = studio
+        .wait_text("#preview-changes", LONG, |t| t.contains("bill_length_mm"))
+        .await?;
+    ensure!(
+        changes.contains("2 missing") && changes.contains("0 missing"),
+        "changes: {changes}"
+    );
+    studio
+        .wait_text("#recipe-status", SHORT, |t| t.contains("Unsaved"))
+        .await?;
+    studio.find("#save-recipe", SHORT).await?.click().await?;
+    studio
+        .wait_text("#recipe-status", SHORT, |t| {
+            t.contains("Saved as version 1")
+        })
+        .await?;
+    studio.screenshot("1b-prepare").await?;
+
+    // Build with the recipe.
+    studio
+        .find("#build-with-recipe", SHORT)
+        .await?
+        .click()
+        .await?;
     studio
         .wait_path(&format!("{dataset_path}/build"), SHORT)
+        .await?;
+    studio
+        .wait_text("#build-recipe", SHORT, |t| t.contains("version 1"))
         .await?;
     run_build(&studio, "species", "multiclass").await?;
     let board = studio.find(".leaderboard tbody", SHORT).await?;
@@ -153,6 +203,10 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
     studio.find("#open-model", SHORT).await?.click().await?;
     let model_path = studio.wait_path("/models/", SHORT).await?;
     let model_id = model_path.trim_start_matches("/models/").to_owned();
+    // The model applies the recipe it was built with.
+    studio
+        .wait_text("#model-recipe", SHORT, |t| t.contains("Fill missing"))
+        .await?;
     studio.find("#predict-button", SHORT).await?.click().await?;
     let predicted = studio
         .wait_text("#predicted-value", SHORT, |t| !t.is_empty())

@@ -250,25 +250,36 @@ pub fn PreparePage() -> impl IntoView {
         Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
         Some(Ok(r)) => {
             let current = steps.get();
-            let offered: Vec<(api::Finding, api::Step)> = r
+            // Findings whose steps are not all in the recipe yet, with the missing steps.
+            let offered: Vec<(api::Finding, Vec<api::Step>)> = r
                 .findings
                 .into_iter()
-                .filter_map(|f| f.step.clone().map(|s| (f, s)))
-                .filter(|(_, s)| !current.contains(s))
+                .map(|f| {
+                    let new: Vec<api::Step> = f
+                        .steps
+                        .iter()
+                        .filter(|s| !current.contains(s))
+                        .cloned()
+                        .collect();
+                    (f, new)
+                })
+                .filter(|(_, new)| !new.is_empty())
                 .collect();
             if offered.is_empty() {
                 return view! { <p class="muted" id="no-suggestions">"No more suggestions: every fix the quality report has a step for is in the recipe."</p> }.into_any();
             }
-            let all: Vec<api::Step> = offered.iter().map(|(_, s)| s.clone()).collect();
-            let items = offered.into_iter().map(|(f, s)| {
-                let describe = s.describe();
+            let all: Vec<api::Step> = offered.iter().flat_map(|(_, s)| s.clone()).collect();
+            let items = offered.into_iter().map(|(f, new)| {
+                let described = new.iter().map(|s| view! { <div class="suggestion-step">{with_code(&s.describe())}</div> }).collect_view();
+                let label = if new.len() == 1 { "Add".to_owned() } else { format!("Add {} steps", new.len()) };
                 view! {
                     <li class="suggestion">
-                        <span class=format!("severity severity-{}", f.severity.label())>{f.severity.label()}</span>
-                        " "
-                        <span class="suggestion-step">{with_code(&describe)}</span>
-                        <span class="muted small">{" — "}{with_code(&f.message)}</span>
-                        <button class="button add-suggestion" on:click=move |_| steps.update(|st| st.push(s.clone()))>"Add"</button>
+                        <div class="suggestion-text">
+                            <span class=format!("severity severity-{}", f.severity.label())>{f.severity.label()}</span>
+                            {described}
+                            <div class="muted small">{with_code(&f.message)}</div>
+                        </div>
+                        <button class="button add-suggestion" on:click=move |_| steps.update(|st| st.extend(new.clone()))>{label}</button>
                     </li>
                 }
             }).collect_view();
