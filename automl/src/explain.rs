@@ -393,11 +393,7 @@ fn recurse(
     extend(path, depth, zero_fraction, one_fraction, feature);
     let n = &tree.nodes[node];
     if n.is_leaf() {
-        for i in 1..=depth {
-            let w = unwound_sum(path, depth, i);
-            let e = path[i];
-            phi[e.feature] += w * (e.one_fraction - e.zero_fraction) * n.value;
-        }
+        leaf_contributions(path, depth, n.value, phi);
         return;
     }
     let v = x[n.feature as usize];
@@ -485,24 +481,98 @@ fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
     }
 }
 
-/// The total weight the path would have with element `index` removed.
-fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
-    let one = path[index].one_fraction;
-    let zero = path[index].zero_fraction;
+/// Adds the leaf's `value` times each path element's weight to `phi`: the
+/// unwound sum of Algorithm 2 for every element. For elements the row does
+/// not follow (`one_fraction == 0`) the sum is `(depth + 1) · S / zero`
+/// with `S = Σ w_i / (depth − i)` shared by all of them. The elements the
+/// row follows need an O(depth) recurrence each; up to [`LANES`] of them run
+/// side by side, so the recurrences overlap instead of waiting on each other.
+fn leaf_contributions(path: &[PathElement], depth: usize, value: f64, phi: &mut [f64]) {
     let d = (depth + 1) as f64;
+    let inv_d = 1.0 / d;
+    let mut shared: Option<f64> = None;
+    let mut scale = [0.0f64; LANES];
+    let mut zero = [0.0f64; LANES];
+    let mut factor = [0.0f64; LANES];
+    let mut feature = [0usize; LANES];
+    let mut m = 0;
+    for e in &path[1..=depth] {
+        let (one, z) = (e.one_fraction, e.zero_fraction);
+        if one == 0.0 {
+            if z == 0.0 {
+                continue;
+            }
+            let s = *shared.get_or_insert_with(|| {
+                (0..depth)
+                    .map(|i| path[i].weight / (depth - i) as f64)
+                    .sum::<f64>()
+            });
+            // w · (one − zero) = (d · s / zero) · (−zero).
+            phi[e.feature] -= d * s * value;
+        } else if m < LANES {
+            scale[m] = d / one;
+            zero[m] = z;
+            factor[m] = (one - z) * value;
+            feature[m] = e.feature;
+            m += 1;
+        } else {
+            let total = followed_sum(path, depth, d / one, z, inv_d);
+            phi[e.feature] += total * (one - z) * value;
+        }
+    }
+    if m == 0 {
+        return;
+    }
+    let mut next = [path[depth].weight; LANES];
+    let mut total = [0.0f64; LANES];
+    for i in (0..depth).rev() {
+        let inv = reciprocal(i + 1);
+        let c = (depth - i) as f64 * inv_d;
+        let w = path[i].weight;
+        for k in 0..m {
+            let tmp = next[k] * scale[k] * inv;
+            total[k] += tmp;
+            next[k] = w - tmp * zero[k] * c;
+        }
+    }
+    for k in 0..m {
+        phi[feature[k]] += total[k] * factor[k];
+    }
+}
+
+/// Path elements whose recurrences run side by side.
+const LANES: usize = 32;
+
+/// The unwound sum of one followed element (`scale = (depth + 1) / one`).
+fn followed_sum(path: &[PathElement], depth: usize, scale: f64, zero: f64, inv_d: f64) -> f64 {
     let mut next = path[depth].weight;
     let mut total = 0.0;
     for i in (0..depth).rev() {
-        if one != 0.0 {
-            let tmp = next * d / ((i + 1) as f64 * one);
-            total += tmp;
-            next = path[i].weight - tmp * zero * (depth - i) as f64 / d;
-        } else if zero != 0.0 {
-            total += path[i].weight / zero / ((depth - i) as f64 / d);
-        }
+        let tmp = next * scale * reciprocal(i + 1);
+        total += tmp;
+        next = path[i].weight - tmp * zero * (depth - i) as f64 * inv_d;
     }
     total
 }
+
+fn reciprocal(i: usize) -> f64 {
+    match RECIPROCALS.get(i) {
+        Some(r) => *r,
+        None => 1.0 / i as f64,
+    }
+}
+
+/// `1 / i` for the path lengths trees reach (depth at most 64 here; deeper
+/// paths fall back to division).
+const RECIPROCALS: [f64; 66] = {
+    let mut r = [0.0; 66];
+    let mut i = 1;
+    while i < 66 {
+        r[i] = 1.0 / i as f64;
+        i += 1;
+    }
+    r
+};
 
 #[cfg(test)]
 mod tests {

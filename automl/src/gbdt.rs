@@ -637,12 +637,11 @@ impl Grower<'_> {
             let small_hist = self
                 .data
                 .histogram(small_rows, grad, hess, features, self.unit_hess);
-            let large_hist: Vec<Sums> = leaf
-                .hist
-                .iter()
-                .zip(&small_hist)
-                .map(|(p, s)| p.sub(*s))
-                .collect();
+            // The parent's histogram becomes the larger child's, in place.
+            let mut large_hist = leaf.hist;
+            for (p, s) in large_hist.iter_mut().zip(&small_hist) {
+                *p = p.sub(*s);
+            }
             let (left_hist, right_hist) = if small_is_left {
                 (small_hist, large_hist)
             } else {
