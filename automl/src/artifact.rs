@@ -238,10 +238,19 @@ impl FittedModel {
 fn check_encoder(encoder: &LinearEncoder, schema: &Schema) -> Result<()> {
     let n = schema.features.len();
     for c in &encoder.columns {
-        let f = match c {
-            crate::encode::LinearColumn::Numeric { feature, .. }
-            | crate::encode::LinearColumn::OneHot { feature, .. } => *feature,
-        };
+        let f = c.feature();
+        if let crate::encode::LinearColumn::Mapped {
+            levels,
+            values,
+            scale,
+            ..
+        } = c
+            && (levels.len() != values.len() || !(scale.is_finite() && *scale > 0.0))
+        {
+            return Err(Error::Artifact(
+                "a mapped encoder column is malformed".into(),
+            ));
+        }
         if f >= n {
             return Err(Error::Artifact(
                 "an encoder refers to a feature the schema lacks".into(),

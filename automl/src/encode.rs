@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Column, Dataset};
 use crate::error::Result;
+use crate::task::Target;
 
 /// Categories kept per feature; rarer ones are pooled as unseen.
 const MAX_LEVELS: usize = 254;
@@ -198,18 +199,66 @@ pub enum LinearColumn {
         mean: f64,
         scale: f64,
         indicator: bool,
+        /// `sign(x) · ln(1 + |x|)` first (strongly skewed numbers); `fill`,
+        /// `mean` and `scale` are of the transformed values.
+        #[serde(default)]
+        log: bool,
     },
     /// One column per level, in order; other values give all zeros.
     OneHot { feature: usize, levels: Vec<String> },
+    /// One column mapping each level to a number (a smoothed target mean or
+    /// a log frequency), other and missing values to `default`, then
+    /// standardised: `(value - shift) / scale`.
+    Mapped {
+        feature: usize,
+        what: String,
+        levels: Vec<String>,
+        values: Vec<f64>,
+        default: f64,
+        shift: f64,
+        scale: f64,
+    },
+}
+
+impl LinearColumn {
+    /// The feature the column encodes.
+    pub fn feature(&self) -> usize {
+        match self {
+            LinearColumn::Numeric { feature, .. }
+            | LinearColumn::OneHot { feature, .. }
+            | LinearColumn::Mapped { feature, .. } => *feature,
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            LinearColumn::Numeric { indicator, .. } => 1 + usize::from(*indicator),
+            LinearColumn::OneHot { levels, .. } => levels.len(),
+            LinearColumn::Mapped { .. } => 1,
+        }
+    }
 }
 
 /// Fitted encoder for linear models.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinearEncoder {
     pub columns: Vec<LinearColumn>,
+    /// Mean of each encoded column over the training rows (the expectation
+    /// linear SHAP values are taken against); empty in older models.
+    #[serde(default)]
+    pub means: Vec<f64>,
 }
 
+/// Numbers with a larger absolute skewness are log-transformed for linear
+/// models and networks.
+const LOG_SKEW: f64 = 2.0;
+/// Target-mean encoding's prior weight, in rows.
+const SMOOTHING: f64 = 10.0;
+/// Folds of the out-of-fold target-mean encoding of training rows.
+const ENCODING_FOLDS: usize = 5;
+
 impl LinearEncoder {
+    #[cfg(test)]
     pub(crate) fn fit(features: &[FeatureStats]) -> LinearEncoder {
         let columns = features
             .iter()
@@ -230,6 +279,7 @@ impl LinearEncoder {
                         mean,
                         scale,
                         indicator: f.missing > 0,
+                        log: false,
                     }
                 }
                 FeatureKind::Categorical => LinearColumn::OneHot {
@@ -238,17 +288,139 @@ impl LinearEncoder {
                 },
             })
             .collect();
-        LinearEncoder { columns }
+        LinearEncoder {
+            columns,
+            means: Vec::new(),
+        }
+    }
+
+    /// Fits on the training `rows` and encodes them: numbers imputed with
+    /// their median (plus a missing indicator) and standardised, strongly
+    /// skewed numbers log-transformed first; categories one-hot encoded, and
+    /// those with more levels than get one-hot columns also a log-frequency column and
+    /// (regression and binary targets) a smoothed target-mean column, whose
+    /// training values are out-of-fold so a row never sees its own target.
+    pub(crate) fn fit_transform(
+        features: &[FeatureStats],
+        data: &Dataset,
+        rows: &[usize],
+        target: &Target,
+    ) -> Result<(LinearEncoder, Vec<f64>)> {
+        let mut columns = Vec::new();
+        // Target-mean columns: (position in `columns`, per-row OOF values).
+        let mut oof: Vec<(usize, Vec<f64>)> = Vec::new();
+        let y: Option<Vec<f64>> = match target {
+            Target::Regression(y) => Some(y.clone()),
+            Target::Classes { classes, y } if classes.len() == 2 => {
+                Some(y.iter().map(|&c| c as f64).collect())
+            }
+            Target::Classes { .. } => None,
+        };
+        for (i, f) in features.iter().enumerate() {
+            match f.kind {
+                FeatureKind::Numeric => {
+                    let raw = tree_matrix(std::slice::from_ref(f), data, rows)?;
+                    let finite: Vec<f64> =
+                        raw[0].iter().copied().filter(|x| x.is_finite()).collect();
+                    let log = skewness(&finite).is_some_and(|s| s.abs() > LOG_SKEW);
+                    let mut v: Vec<f64> = if log {
+                        finite
+                            .iter()
+                            .map(|&x| crate::recipe::signed_log(x))
+                            .collect()
+                    } else {
+                        finite
+                    };
+                    v.sort_by(f64::total_cmp);
+                    let fill = median(&v).unwrap_or(0.0);
+                    let (mean, std) = mean_std(&v);
+                    columns.push(LinearColumn::Numeric {
+                        feature: i,
+                        fill,
+                        mean,
+                        scale: if std > 1e-12 { std } else { 1.0 },
+                        indicator: f.missing > 0,
+                        log,
+                    });
+                }
+                FeatureKind::Categorical => {
+                    columns.push(LinearColumn::OneHot {
+                        feature: i,
+                        levels: f.levels.iter().take(MAX_ONE_HOT).cloned().collect(),
+                    });
+                    if f.levels.len() <= MAX_ONE_HOT {
+                        continue;
+                    }
+                    let col = data.require(&f.name)?;
+                    let index = f.level_index();
+                    let codes: Vec<Option<usize>> = rows
+                        .iter()
+                        .map(|&r| col.label(r).and_then(|l| index.get(l.as_str()).copied()))
+                        .collect();
+                    let total = rows.len().max(1) as f64;
+                    let freq: Vec<f64> = f
+                        .level_counts
+                        .iter()
+                        .map(|&c| (c as f64 / total).ln())
+                        .collect();
+                    let rare = (0.5 / total).ln();
+                    columns.push(standardised_map(
+                        i,
+                        "log frequency",
+                        &f.levels,
+                        freq,
+                        rare,
+                        &codes,
+                    ));
+                    if let Some(y) = &y {
+                        let (full, prior) = target_means(&codes, y, None, f.levels.len());
+                        let mut per_row = vec![prior; rows.len()];
+                        for fold in 0..ENCODING_FOLDS {
+                            let (means, prior) =
+                                target_means(&codes, y, Some(fold), f.levels.len());
+                            for (r, code) in codes.iter().enumerate() {
+                                if fold_of(r) == fold {
+                                    per_row[r] = code.map_or(prior, |c| means[c]);
+                                }
+                            }
+                        }
+                        oof.push((columns.len(), per_row));
+                        columns.push(standardised_map(
+                            i,
+                            "target mean",
+                            &f.levels,
+                            full,
+                            prior,
+                            &codes,
+                        ));
+                    }
+                }
+            }
+        }
+        let mut encoder = LinearEncoder {
+            columns,
+            means: Vec::new(),
+        };
+        let mut x = encoder.transform(features, data, rows)?;
+        let width = encoder.width();
+        // Training rows get their out-of-fold target means, on the column's scale.
+        for (pos, per_row) in oof {
+            let offset: usize = encoder.columns[..pos].iter().map(LinearColumn::width).sum();
+            if let LinearColumn::Mapped { shift, scale, .. } = encoder.columns[pos] {
+                for (r, v) in per_row.into_iter().enumerate() {
+                    x[r * width + offset] = (v - shift) / scale;
+                }
+            }
+        }
+        let n = rows.len().max(1) as f64;
+        encoder.means = (0..width)
+            .map(|j| (0..rows.len()).map(|r| x[r * width + j]).sum::<f64>() / n)
+            .collect();
+        Ok((encoder, x))
     }
 
     pub fn width(&self) -> usize {
-        self.columns
-            .iter()
-            .map(|c| match c {
-                LinearColumn::Numeric { indicator, .. } => 1 + usize::from(*indicator),
-                LinearColumn::OneHot { levels, .. } => levels.len(),
-            })
-            .sum()
+        self.columns.iter().map(LinearColumn::width).sum()
     }
 
     /// Row-major encoded matrix of `rows` (`rows.len() * width()` values).
@@ -269,11 +441,16 @@ impl LinearEncoder {
                     mean,
                     scale,
                     indicator,
+                    log,
                 } => {
                     let raw = tree_matrix(std::slice::from_ref(&features[*feature]), data, rows)?;
                     for (r, &x) in raw[0].iter().enumerate() {
                         let missing = x.is_nan();
-                        let v = if missing { *fill } else { x };
+                        let v = match (missing, log) {
+                            (true, _) => *fill,
+                            (false, true) => crate::recipe::signed_log(x),
+                            (false, false) => x,
+                        };
                         out[r * width + offset] = (v - mean) / scale;
                         if *indicator {
                             out[r * width + offset + 1] = f64::from(u8::from(missing));
@@ -295,10 +472,134 @@ impl LinearEncoder {
                     }
                     offset += levels.len();
                 }
+                LinearColumn::Mapped {
+                    feature,
+                    levels,
+                    values,
+                    default,
+                    shift,
+                    scale,
+                    ..
+                } => {
+                    let col = data.require(&features[*feature].name)?;
+                    let index: HashMap<&str, usize> = levels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (l.as_str(), i))
+                        .collect();
+                    for (r, &i) in rows.iter().enumerate() {
+                        let v = col
+                            .label(i)
+                            .and_then(|l| index.get(l.as_str()).and_then(|&k| values.get(k)))
+                            .copied()
+                            .unwrap_or(*default);
+                        out[r * width + offset] = (v - shift) / scale;
+                    }
+                    offset += 1;
+                }
             }
         }
         Ok(out)
     }
+}
+
+/// A mapped column standardised over the training rows' values.
+fn standardised_map(
+    feature: usize,
+    what: &str,
+    levels: &[String],
+    values: Vec<f64>,
+    default: f64,
+    codes: &[Option<usize>],
+) -> LinearColumn {
+    let per_row: Vec<f64> = codes
+        .iter()
+        .map(|c| c.and_then(|k| values.get(k)).copied().unwrap_or(default))
+        .collect();
+    let (shift, std) = mean_std(&per_row);
+    LinearColumn::Mapped {
+        feature,
+        what: what.to_owned(),
+        levels: levels.to_vec(),
+        values,
+        default,
+        shift,
+        scale: if std > 1e-12 { std } else { 1.0 },
+    }
+}
+
+/// Smoothed mean of `y` per level over the rows outside `fold` (every row
+/// when `None`), and the prior (the mean of those rows).
+fn target_means(
+    codes: &[Option<usize>],
+    y: &[f64],
+    fold: Option<usize>,
+    levels: usize,
+) -> (Vec<f64>, f64) {
+    let mut sum = vec![0.0; levels];
+    let mut count = vec![0.0; levels];
+    let (mut total, mut n) = (0.0, 0.0);
+    for (r, (code, &v)) in codes.iter().zip(y).enumerate() {
+        if fold == Some(fold_of(r)) {
+            continue;
+        }
+        total += v;
+        n += 1.0;
+        if let Some(c) = code {
+            sum[*c] += v;
+            count[*c] += 1.0;
+        }
+    }
+    let prior = if n > 0.0 { total / n } else { 0.0 };
+    let means = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, c)| (s + SMOOTHING * prior) / (c + SMOOTHING))
+        .collect();
+    (means, prior)
+}
+
+/// The encoding fold of the `r`-th training row: a hash, so periodic data
+/// does not put all of a level's rows in one fold.
+fn fold_of(r: usize) -> usize {
+    let mut z = (r as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) % ENCODING_FOLDS as u64) as usize
+}
+
+fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    (n > 0).then(|| {
+        if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+        }
+    })
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// `m3 / m2^1.5`; `None` for fewer than three numbers or no spread.
+fn skewness(v: &[f64]) -> Option<f64> {
+    if v.len() < 3 {
+        return None;
+    }
+    let (mean, std) = mean_std(v);
+    if std <= 1e-12 * mean.abs().max(1.0) {
+        return None;
+    }
+    let n = v.len() as f64;
+    Some(v.iter().map(|x| ((x - mean) / std).powi(3)).sum::<f64>() / n)
 }
 
 #[cfg(test)]
@@ -354,6 +655,59 @@ mod tests {
         // x imputed with the median (3), indicator set, one-hot all zero.
         assert!((row[0] - (3.0 - 3.0) / feats[0].std).abs() < 1e-12);
         assert_eq!(&row[1..], &[1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn skewed_numbers_are_logged_and_many_levels_get_mapped_columns() {
+        let n = 400;
+        let skewed: Vec<f64> = (0..n)
+            .map(|i| if i % 50 == 0 { 1e6 } else { (i % 7) as f64 })
+            .collect();
+        let city: Vec<Option<String>> = (0..n).map(|i| Some(format!("c{}", i % 40))).collect();
+        // The target is the city's number: only a target encoding sees that.
+        let y: Vec<f64> = (0..n).map(|i| (i % 40) as f64).collect();
+        let d = Dataset::new(vec![
+            ("s".into(), Column::Numeric(skewed)),
+            ("city".into(), Column::Categorical(city)),
+        ])
+        .unwrap();
+        let rows: Vec<usize> = (0..n).collect();
+        let feats = vec![
+            FeatureStats::fit("s", d.column("s").unwrap(), &rows),
+            FeatureStats::fit("city", d.column("city").unwrap(), &rows),
+        ];
+        let target = Target::Regression(y.clone());
+        let (enc, x) = LinearEncoder::fit_transform(&feats, &d, &rows, &target).unwrap();
+        assert!(matches!(
+            enc.columns[0],
+            LinearColumn::Numeric { log: true, .. }
+        ));
+        let whats: Vec<&str> = enc
+            .columns
+            .iter()
+            .filter_map(|c| match c {
+                LinearColumn::Mapped { what, .. } => Some(what.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(whats, ["log frequency", "target mean"]);
+        let w = enc.width();
+        assert_eq!(w, 1 + MAX_ONE_HOT + 2);
+        assert_eq!(enc.means.len(), w);
+        // Training rows get out-of-fold target means, new rows the full mapping:
+        // close (every city has 10 rows) but not equal.
+        let fresh = enc.transform(&feats, &d, &rows).unwrap();
+        let col = w - 1;
+        let (mut differ, mut corr) = (0, 0.0);
+        for r in 0..n {
+            differ += usize::from((x[r * w + col] - fresh[r * w + col]).abs() > 1e-9);
+            corr += x[r * w + col] * (y[r] - 19.5);
+        }
+        assert!(differ > n / 2, "{differ}");
+        assert!(corr > 0.0);
+        // Column means are the training matrix's.
+        let m0 = (0..n).map(|r| x[r * w]).sum::<f64>() / n as f64;
+        assert!((enc.means[0] - m0).abs() < 1e-12);
     }
 
     #[test]

@@ -167,6 +167,8 @@ fn explain_model(
 fn encoded_means(encoder: &LinearEncoder, features: &[FeatureStats]) -> (Vec<f64>, Vec<usize>) {
     let mut means = Vec::with_capacity(encoder.width());
     let mut source = Vec::with_capacity(encoder.width());
+    // Encoders fitted on data keep their columns' training means.
+    let kept = encoder.means.len() == encoder.width();
     for c in &encoder.columns {
         match c {
             LinearColumn::Numeric {
@@ -175,6 +177,7 @@ fn encoded_means(encoder: &LinearEncoder, features: &[FeatureStats]) -> (Vec<f64
                 mean,
                 scale,
                 indicator,
+                ..
             } => {
                 let s = &features[*feature];
                 let rows = s.rows.max(1) as f64;
@@ -197,7 +200,15 @@ fn encoded_means(encoder: &LinearEncoder, features: &[FeatureStats]) -> (Vec<f64
                     source.push(*feature);
                 }
             }
+            LinearColumn::Mapped { feature, .. } => {
+                // Standardised over the training rows: mean 0.
+                means.push(0.0);
+                source.push(*feature);
+            }
         }
+    }
+    if kept {
+        means.clone_from(&encoder.means);
     }
     (means, source)
 }

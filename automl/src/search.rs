@@ -149,6 +149,7 @@ impl Candidate {
     fn describe(&self) -> String {
         match self {
             Candidate::Baseline => "class prior / mean".into(),
+            Candidate::Linear(p) if p.l1 > 0.0 => format!("elastic net l2={} l1={}", p.l2, p.l1),
             Candidate::Linear(p) => format!("l2={}", p.l2),
             Candidate::Gbdt(p) => format!(
                 "lr={} leaves={} min_leaf={} l2={} l1={} rows={} cols={}{}",
@@ -198,6 +199,7 @@ fn portfolio(seed: u64, target: &Target) -> Vec<Candidate> {
         Candidate::Baseline,
         Candidate::Linear(LinearParams {
             l2: 1e-3,
+            l1: 0.0,
             max_iter: 300,
         }),
         g(0.1, 31, 20, 1.0, 1.0, 0.0),
@@ -206,6 +208,13 @@ fn portfolio(seed: u64, target: &Target) -> Vec<Candidate> {
         g(0.1, 7, 5, 1.0, 0.9, 0.0),
         Candidate::Linear(LinearParams {
             l2: 1e-1,
+            l1: 0.0,
+            max_iter: 300,
+        }),
+        // Sparse weights for wide one-hot data.
+        Candidate::Linear(LinearParams {
+            l2: 1e-2,
+            l1: 3e-3,
             max_iter: 300,
         }),
         // Networks cost more per trial than trees: after the strong defaults.
@@ -619,8 +628,7 @@ fn fit_candidate(
             }
         }
         Candidate::Linear(p) => {
-            let encoder = LinearEncoder::fit(features);
-            let x = encoder.transform(features, data, rows)?;
+            let (encoder, x) = LinearEncoder::fit_transform(features, data, rows, target)?;
             let model = LinearModel::fit(&x, encoder.width(), target, p)?;
             Fitted {
                 model: FittedModel::Linear { encoder, model },
@@ -646,8 +654,7 @@ fn fit_candidate(
             }
         }
         Candidate::Mlp(p) => {
-            let encoder = LinearEncoder::fit(features);
-            let x = encoder.transform(features, data, rows)?;
+            let (encoder, x) = LinearEncoder::fit_transform(features, data, rows, target)?;
             let vx = match valid {
                 Some((vrows, _)) => Some(encoder.transform(features, data, vrows)?),
                 None => None,
