@@ -106,6 +106,39 @@ pub fn bars(title: &str, x_label: &str, items: &[(String, f64)]) -> Result<Strin
     })
 }
 
+/// A histogram: bars over `edges` with their row counts.
+pub fn histogram(title: &str, x_label: &str, h: &api::Histogram) -> Result<String, AppError> {
+    let (Some(&lo), Some(&hi)) = (h.edges.first(), h.edges.last()) else {
+        return Err(AppError::NotFound("a histogram of this column".into()));
+    };
+    let top = h.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    render(320, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 16).into_font().color(&TEXT))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(padded(lo, hi), 0.0..top * 1.08)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(GRID)
+            .x_desc(x_label)
+            .y_desc("rows")
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(h.counts.iter().zip(h.edges.windows(2)).map(|(&c, e)| {
+                let gap = (e[1] - e[0]) * 0.04;
+                Rectangle::new([(e[0] + gap, 0.0), (e[1] - gap, c as f64)], ACCENT.filled())
+            }))
+            .map_err(chart_error)?;
+        Ok(())
+    })
+}
+
 /// Blue (low) to red (high); grey when missing.
 fn value_colour(position: Option<f64>) -> RGBColor {
     match position {

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/datasets/{id}/rows", get(get_rows))
         .route("/datasets/{id}/quality", get(quality_report))
         .route("/datasets/{id}/recipe", get(get_recipe).put(put_recipe))
+        .route("/datasets/{id}/charts/{name}", get(dataset_chart))
         .route("/datasets/{id}/recipe/preview", post(preview_recipe))
         .route("/datasets/{id}/target", get(target_info))
         .route("/builds", get(list_builds).post(create_build))
@@ -703,6 +704,48 @@ async fn model_chart(
     let store = Arc::clone(&st.store);
     // Reading the store and drawing are blocking work.
     let svg = blocking(move || chart_svg(&store, &id, &name)).await?;
+    Ok(svg_response(svg))
+}
+
+/// `column-{i}.svg`: the distribution of the dataset's `i`-th column, from its profile.
+async fn dataset_chart(
+    State(st): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let store = Arc::clone(&st.store);
+    let svg = blocking(move || {
+        let profile = store.dataset(&id)?.profile;
+        let unknown = || AppError::NotFound(format!("chart `{name}`"));
+        let i: usize = name
+            .strip_prefix("column-")
+            .and_then(|s| s.strip_suffix(".svg"))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(unknown)?;
+        let c = profile.columns.get(i).ok_or_else(unknown)?;
+        let sample = profile
+            .sampled_rows
+            .map(|n| format!(" (sample of {n} rows)"))
+            .unwrap_or_default();
+        if let Some(h) = &c.histogram {
+            return charts::histogram(&format!("{}{sample}", c.name), &c.name, h);
+        }
+        if let Some(b) = &c.bars {
+            let mut items: Vec<(String, f64)> = b
+                .top
+                .iter()
+                .map(|v| (v.value.clone(), v.count as f64))
+                .collect();
+            if b.other > 0 {
+                items.push((format!("{} other values", b.other_values), b.other as f64));
+            }
+            return charts::bars(&c.name, "rows", &items);
+        }
+        Err(AppError::NotFound(format!(
+            "a chart of `{}`: it has no histogram or category counts",
+            c.name
+        )))
+    })
+    .await?;
     Ok(svg_response(svg))
 }
 

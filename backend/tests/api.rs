@@ -1508,3 +1508,35 @@ async fn recipes_are_validated_versioned_previewed_and_built_with() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn column_distributions_are_drawn_as_svg() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let (_, detail) = t.json("GET", &format!("/api/datasets/{id}"), None).await;
+    let columns = detail["profile"]["columns"].as_array().unwrap();
+    let numeric = columns.iter().position(|c| c["kind"] == "numeric").unwrap();
+    let categorical = columns
+        .iter()
+        .position(|c| c["kind"] == "categorical")
+        .unwrap();
+    for i in [numeric, categorical] {
+        let req = Request::get(format!("/api/datasets/{id}/charts/column-{i}.svg"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, headers) = t.call(req).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+        let svg = String::from_utf8(body).unwrap();
+        let name = columns[i]["name"].as_str().unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains(name), "{name}");
+        assert!(svg.matches("<rect").count() > 3, "{name}: no bars");
+    }
+    for bad in ["column-99.svg", "column-x.svg", "other.svg"] {
+        let req = Request::get(format!("/api/datasets/{id}/charts/{bad}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(t.call(req).await.0, StatusCode::NOT_FOUND, "{bad}");
+    }
+}

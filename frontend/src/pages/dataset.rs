@@ -132,6 +132,14 @@ pub fn DatasetPage() -> impl IntoView {
                         </table>
                     </div>
                     {heatmap}
+                    <section id="distributions">
+                        <h2>"Distributions"</h2>
+                        <div class="chart-grid">
+                            {d.profile.columns.iter().enumerate().filter(|(_, c)| c.histogram.is_some() || c.bars.is_some()).map(|(i, c)| view! {
+                                <img class="chart" loading="lazy" src=format!("/api/datasets/{}/charts/column-{i}.svg", d.summary.id) alt=format!("Distribution of {}", c.name)/>
+                            }).collect_view()}
+                        </div>
+                    </section>
                     <section id="quality-report">
                         <h2>"Data quality"</h2>
                         {let r_id = d.summary.id.clone(); move || match quality.get() {
