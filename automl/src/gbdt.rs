@@ -390,11 +390,14 @@ impl Binned {
         unit_hess: bool,
     ) -> Vec<Sums> {
         let mut hist = vec![Sums::default(); self.hist_len];
+        // Squared error needs no hessians (every one is 1): gather half as much.
         let gather = |&r: &u32| (grad[r as usize], hess[r as usize]);
-        let gh: Vec<(f64, f64)> = if rows.len() >= PARALLEL_WORK {
-            rows.par_iter().map(gather).collect()
-        } else {
-            rows.iter().map(gather).collect()
+        let gather_g = |&r: &u32| grad[r as usize];
+        let (gh, g1): (Vec<(f64, f64)>, Vec<f64>) = match (unit_hess, rows.len() >= PARALLEL_WORK) {
+            (true, true) => (Vec::new(), rows.par_iter().map(gather_g).collect()),
+            (true, false) => (Vec::new(), rows.iter().map(gather_g).collect()),
+            (false, true) => (rows.par_iter().map(gather).collect(), Vec::new()),
+            (false, false) => (rows.iter().map(gather).collect(), Vec::new()),
         };
         let mut slices: Vec<(usize, &mut [Sums])> = Vec::with_capacity(features.len());
         let mut rest: &mut [Sums] = &mut hist;
@@ -410,26 +413,34 @@ impl Binned {
         let fill = |(f, h): (usize, &mut [Sums])| {
             let col = &self.bins[f];
             if rows.len() < 512 {
-                for (&r, &(g, hs)) in rows.iter().zip(&gh) {
-                    let s = &mut h[col[r as usize] as usize];
-                    s.g += g;
-                    s.h += hs;
-                    s.n += 1.0;
+                if unit_hess {
+                    for (&r, &g) in rows.iter().zip(&g1) {
+                        let s = &mut h[col[r as usize] as usize];
+                        s.g += g;
+                        s.h += 1.0;
+                        s.n += 1.0;
+                    }
+                } else {
+                    for (&r, &(g, hs)) in rows.iter().zip(&gh) {
+                        let s = &mut h[col[r as usize] as usize];
+                        s.g += g;
+                        s.h += hs;
+                        s.n += 1.0;
+                    }
                 }
                 return;
             }
             // Two interleaved histograms indexed by the `u8` bin (no bounds
             // checks, no chain of updates to one bin), merged at the end.
             let mut local = [[Sums::default(); 256]; 2];
-            let pairs = rows.chunks_exact(2).zip(gh.chunks_exact(2));
             if unit_hess {
                 // Squared error: every hessian is 1, so the count is the hessian sum.
-                for (r, g) in pairs {
+                for (r, g) in rows.chunks_exact(2).zip(g1.chunks_exact(2)) {
                     let a = &mut local[0][usize::from(col[r[0] as usize])];
-                    a.g += g[0].0;
+                    a.g += g[0];
                     a.n += 1.0;
                     let b = &mut local[1][usize::from(col[r[1] as usize])];
-                    b.g += g[1].0;
+                    b.g += g[1];
                     b.n += 1.0;
                 }
                 for side in &mut local {
@@ -438,7 +449,7 @@ impl Binned {
                     }
                 }
             } else {
-                for (r, g) in pairs {
+                for (r, g) in rows.chunks_exact(2).zip(gh.chunks_exact(2)) {
                     let a = &mut local[0][usize::from(col[r[0] as usize])];
                     a.g += g[0].0;
                     a.h += g[0].1;
@@ -449,9 +460,14 @@ impl Binned {
                     b.n += 1.0;
                 }
             }
-            if let (Some(&r), Some(&(g, hs))) = (rows.last(), gh.last())
+            if let Some(&r) = rows.last()
                 && rows.len() % 2 == 1
             {
+                let (g, hs) = if unit_hess {
+                    (g1[g1.len() - 1], 1.0)
+                } else {
+                    gh[gh.len() - 1]
+                };
                 let a = &mut local[0][usize::from(col[r as usize])];
                 a.g += g;
                 a.h += hs;
@@ -523,14 +539,19 @@ impl Grower<'_> {
     fn best_split_of(&self, hist: &[Sums], total: Sums, f: usize) -> Option<Split> {
         let parent = self.score(total);
         let mut best: Option<Split> = None;
+        let min_n = self.params.min_samples_leaf.max(1) as f64;
         {
             let h = &hist[self.data.offsets[f]..self.data.offsets[f] + self.data.n_bins(f)];
             let miss = h[0];
             let mut left = Sums::default();
             for (t, b) in h.iter().enumerate().skip(1) {
                 left.add(*b);
-                if b.n == 0.0 && t + 1 < h.len() {
+                if (b.n == 0.0 && t + 1 < h.len()) || left.n + miss.n < min_n {
                     continue;
+                }
+                // The right side only shrinks from here on.
+                if total.n - left.n < min_n {
+                    break;
                 }
                 let options: &[bool] = if miss.n > 0.0 {
                     &[false, true]
@@ -650,15 +671,25 @@ impl Grower<'_> {
             let li = nodes.len();
             let depth = leaf.depth + 1;
             let can_split = self.params.max_depth == 0 || depth < self.params.max_depth;
-            for (rows, hist, total) in [
-                (left_rows, left_hist, left_total),
-                (right_rows, right_hist, right_total),
+            // The two children's split searches run side by side when there
+            // are enough bins to pay for it.
+            let (left_split, right_split) = if !can_split {
+                (None, None)
+            } else if self.data.hist_len >= 1024 {
+                rayon::join(
+                    || self.best_split(&left_hist, left_total, features),
+                    || self.best_split(&right_hist, right_total, features),
+                )
+            } else {
+                (
+                    self.best_split(&left_hist, left_total, features),
+                    self.best_split(&right_hist, right_total, features),
+                )
+            };
+            for (rows, hist, total, split) in [
+                (left_rows, left_hist, left_total, left_split),
+                (right_rows, right_hist, right_total, right_split),
             ] {
-                let split = if can_split {
-                    self.best_split(&hist, total, features)
-                } else {
-                    None
-                };
                 open.push(Open {
                     node: nodes.len(),
                     rows,
