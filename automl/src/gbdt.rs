@@ -671,20 +671,13 @@ impl Grower<'_> {
             let li = nodes.len();
             let depth = leaf.depth + 1;
             let can_split = self.params.max_depth == 0 || depth < self.params.max_depth;
-            // The two children's split searches run side by side when there
-            // are enough bins to pay for it.
-            let (left_split, right_split) = if !can_split {
-                (None, None)
-            } else if self.data.hist_len >= 1024 {
-                rayon::join(
-                    || self.best_split(&left_hist, left_total, features),
-                    || self.best_split(&right_hist, right_total, features),
-                )
-            } else {
+            let (left_split, right_split) = if can_split {
                 (
                     self.best_split(&left_hist, left_total, features),
                     self.best_split(&right_hist, right_total, features),
                 )
+            } else {
+                (None, None)
             };
             for (rows, hist, total, split) in [
                 (left_rows, left_hist, left_total, left_split),
