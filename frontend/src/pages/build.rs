@@ -186,27 +186,6 @@ pub fn BuildSetupPage() -> impl IntoView {
                             {move || if starting.get() { "Starting…" } else { "Start build" }}
                         </button>
                     </div>
-                    {move || (!target.get().is_empty()).then(|| {
-                        let name = target.get();
-                        view! {
-                            <section id="target-findings">
-                                <h2>{format!("About “{name}” as a target")}</h2>
-                                // An earlier target's report stays until the new one arrives.
-                                {match target_quality.get().map(|r| r.filter(|r| r.as_ref().map_or(true, |r| r.target.as_deref() == Some(name.as_str())))) {
-                                    None | Some(None) => view! { <p class="muted">{format!("Checking “{name}” for class imbalance and leakage…")}</p> }.into_any(),
-                                    Some(Some(Err(e))) => view! { <ErrorBox message=e/> }.into_any(),
-                                    Some(Some(Ok(r))) => {
-                                        let about: Vec<api::Finding> = r.findings.into_iter().filter(|f| f.kind.about_target()).collect();
-                                        if about.is_empty() {
-                                            view! { <p class="muted" id="target-clean">{format!("No class imbalance, missing targets or leaking columns found for “{name}”.")}</p> }.into_any()
-                                        } else {
-                                            view! { <FindingList findings=about/> }.into_any()
-                                        }
-                                    }
-                                }}
-                            </section>
-                        }
-                    })}
                     {move || {
                         let leaky = leaky_columns();
                         (!leaky.is_empty()).then(|| {
@@ -234,6 +213,27 @@ pub fn BuildSetupPage() -> impl IntoView {
                             view! { <section id="excluded-columns"><h3>"Left out of the features"</h3><ul>{items}</ul></section> }
                         })
                     }}
+                    {move || (!target.get().is_empty()).then(|| {
+                        let name = target.get();
+                        view! {
+                            <section id="target-findings">
+                                <h2>{format!("About “{name}” as a target")}</h2>
+                                // An earlier target's report stays until the new one arrives.
+                                {match target_quality.get().map(|r| r.filter(|r| r.as_ref().map_or(true, |r| r.target.as_deref() == Some(name.as_str())))) {
+                                    None | Some(None) => view! { <p class="muted">{format!("Checking “{name}” for class imbalance and leakage…")}</p> }.into_any(),
+                                    Some(Some(Err(e))) => view! { <ErrorBox message=e/> }.into_any(),
+                                    Some(Some(Ok(r))) => {
+                                        let about: Vec<api::Finding> = r.findings.into_iter().filter(|f| f.kind.about_target()).collect();
+                                        if about.is_empty() {
+                                            view! { <p class="muted" id="target-clean">{format!("No class imbalance, missing targets or leaking columns found for “{name}”.")}</p> }.into_any()
+                                        } else {
+                                            view! { <FindingList findings=about/> }.into_any()
+                                        }
+                                    }
+                                }}
+                            </section>
+                        }
+                    })}
                     {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
                 }.into_any()
             }
