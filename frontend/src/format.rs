@@ -235,6 +235,7 @@ mod tests {
             message: String::new(),
             evidence: api::Evidence::default(),
             fix: None,
+            steps: Vec::new(),
         }
     }
 
