@@ -90,7 +90,7 @@ impl Split {
             eprintln!("skipping {}: {} is not here", s.name, path.display());
             return Ok(None);
         }
-        let frame = backend::ingest::read_csv(&path, &backend::ingest::Limits::default())
+        let frame = backend::ingest::read_csv(&path, &backend::ingest::ReadOptions::default())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             .frame;
         let data = backend::convert::frame_to_dataset(&frame)
