@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
     let path = args.next().context("usage: quality FILE.csv [TARGET]")?;
     let target = args.next();
     let start = Instant::now();
-    let ingested = ingest::read_csv(path.as_ref(), &ingest::Limits::default())?;
+    let ingested = ingest::read_csv(path.as_ref(), &ingest::ReadOptions::default())?;
     let frame = ingested.frame;
     let read = start.elapsed();
     let start = Instant::now();

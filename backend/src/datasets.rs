@@ -15,11 +15,11 @@ pub fn create(
     file_label: &str,
     tmp: PathBuf,
     bytes: u64,
-    limits: &ingest::Limits,
+    options: &ingest::ReadOptions,
 ) -> AppResult<api::DatasetDetail> {
     let result = (|| {
-        let ingested =
-            ingest::read_csv(&tmp, limits).map_err(|e| name_file(file_label, AppError::from(e)))?;
+        let ingested = ingest::read_csv(&tmp, options)
+            .map_err(|e| name_file(file_label, AppError::from(e)))?;
         let mut frame = ingested.frame;
         let id = new_id();
         let parquet_tmp = store.temp_path();

@@ -252,7 +252,7 @@ pub fn predict_csv(
     input: &Path,
     output: &mut dyn Write,
 ) -> Result<BatchOutcome, AppError> {
-    let frame = ingest::read_csv(input, &ingest::Limits::default())?.frame;
+    let frame = ingest::read_csv(input, &ingest::ReadOptions::default())?.frame;
     let data = convert::frame_for_model(&frame, artifact.inputs())?;
     let preds = artifact.predict(&data)?;
     let used: std::collections::HashSet<&str> = artifact.feature_names().collect();

@@ -133,7 +133,10 @@ async fn load_sample(
     let sample =
         samples::find(&name).ok_or_else(|| AppError::NotFound(format!("sample `{name}`")))?;
     let store = Arc::clone(&st.store);
-    let limits = st.config.limits.clone();
+    let options = ingest::ReadOptions {
+        limits: st.config.limits.clone(),
+        nulls: Vec::new(),
+    };
     let detail = blocking(move || {
         let tmp = store.temp_path();
         std::fs::write(&tmp, sample.bytes).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -143,7 +146,7 @@ async fn load_sample(
             &format!("{}.csv", sample.name),
             tmp,
             sample.bytes.len() as u64,
-            &limits,
+            &options,
         )
     })
     .await?;
@@ -170,6 +173,10 @@ struct UploadQuery {
     /// `latin1` reads the file as Latin-1 / Windows-1252; UTF-8 otherwise.
     #[serde(default)]
     encoding: Option<String>,
+    /// Extra tokens read as missing, comma-separated (`?nulls=-999,unknown`),
+    /// besides `ingest::NULL_TOKENS`.
+    #[serde(default)]
+    nulls: Option<String>,
 }
 
 async fn upload(
@@ -187,6 +194,11 @@ async fn upload(
             ));
         }
     };
+    let nulls = match q.nulls.as_deref() {
+        None => Vec::new(),
+        Some(list) => ingest::parse_null_tokens(list)
+            .map_err(|e| AppError::bad_request("invalid_nulls", e))?,
+    };
     let Received {
         tmp,
         file_label,
@@ -194,14 +206,17 @@ async fn upload(
     } = receive_file(&st, &mut multipart).await?;
     let name = display_name(&file_label);
     let store = Arc::clone(&st.store);
-    let limits = st.config.limits.clone();
+    let options = ingest::ReadOptions {
+        limits: st.config.limits.clone(),
+        nulls,
+    };
     let detail = blocking(move || {
         let tmp = if latin1 {
             datasets::transcode_latin1(&store, tmp)?
         } else {
             tmp
         };
-        datasets::create(&store, &name, &file_label, tmp, size, &limits)
+        datasets::create(&store, &name, &file_label, tmp, size, &options)
     })
     .await?;
     tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");

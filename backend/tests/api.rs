@@ -1540,3 +1540,65 @@ async fn column_distributions_are_drawn_as_svg() {
         assert_eq!(t.call(req).await.0, StatusCode::NOT_FOUND, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn extra_null_tokens_are_read_as_missing_when_asked() {
+    let t = TestApp::new(Config::default());
+    let csv: &[u8] = b"reading,site\n12.5,north\n-999,unknown\n14,south\n-999, n/d \n";
+    let missing = |detail: &serde_json::Value, column: &str| {
+        detail["profile"]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == column)
+            .unwrap_or_else(|| panic!("no column {column}: {detail}"))["missing"]
+            .as_u64()
+    };
+    let (status, plain) = t.upload("sensors.csv", csv).await;
+    assert_eq!(status, StatusCode::CREATED, "{plain}");
+    let (_, detail) = t
+        .json(
+            "GET",
+            &format!("/api/datasets/{}", plain["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(missing(&detail, "reading"), Some(0));
+    assert_eq!(missing(&detail, "site"), Some(0));
+
+    let (status, asked) = t
+        .upload_to(
+            "/api/datasets?nulls=-999,unknown,%20n%2Fd%20",
+            "sensors.csv",
+            csv,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    let (_, detail) = t
+        .json(
+            "GET",
+            &format!("/api/datasets/{}", asked["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(missing(&detail, "reading"), Some(2));
+    assert_eq!(missing(&detail, "site"), Some(2));
+    let reading = detail["profile"]["columns"][0].clone();
+    assert_eq!(reading["kind"], "numeric", "{reading}");
+    assert!(
+        detail["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "also read as missing: `-999`, `unknown`, `n/d`"),
+        "{}",
+        detail["notes"]
+    );
+
+    let many = vec!["x"; 101].join(",");
+    let (status, body) = t
+        .upload_to(&format!("/api/datasets?nulls={many}"), "sensors.csv", csv)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_nulls");
+}

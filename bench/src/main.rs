@@ -11,6 +11,8 @@
 //!   LightGBM's `pred_contrib`, on models of the same size.
 //! - `automl [SECONDS]`: Kiln's AutoML under a budget, FLAML under the same
 //!   budget, and LightGBM with default settings.
+//! - `ingest [MB]`: Kiln's ingest + profile against Python Polars, and its
+//!   peak memory on a generated CSV of MB megabytes (`ingest.rs`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,7 +24,22 @@ use anyhow::{Context, Result, bail};
 use automl::{Dataset, GbdtParams, Target, Task};
 use polars::prelude::*;
 
+mod ingest;
+
 const THREADS: usize = 2;
+
+/// SplitMix64: the benchmarks' seeded generator.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
 
 struct Source {
     name: &'static str,
@@ -90,7 +107,7 @@ impl Split {
             eprintln!("skipping {}: {} is not here", s.name, path.display());
             return Ok(None);
         }
-        let frame = backend::ingest::read_csv(&path, &backend::ingest::Limits::default())
+        let frame = backend::ingest::read_csv(&path, &backend::ingest::ReadOptions::default())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             .frame;
         let data = backend::convert::frame_to_dataset(&frame)
@@ -100,14 +117,9 @@ impl Split {
         let (target, rows) = Target::encode(s.target, col, task)?;
         let mut order: Vec<usize> = (0..rows.len()).collect();
         // A fixed shuffle (SplitMix64 from seed 42), so every run and every tool sees the same rows.
-        let mut state = 42u64;
+        let mut rng = SplitMix(42);
         for i in (1..order.len()).rev() {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            order.swap(i, (z % (i as u64 + 1)) as usize);
+            order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
         }
         let cut = order.len() * 4 / 5;
         let test = order.split_off(cut);
@@ -543,6 +555,14 @@ fn main() -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("`{v}` is not a number: {e}"))
         })
     };
+    match mode {
+        "ingest" => return ingest::bench_ingest(&root, &args[1..]),
+        "ingest-child" => {
+            let file = args.get(1).context("usage: kiln-bench ingest-child FILE")?;
+            return ingest::ingest_child(Path::new(file));
+        }
+        _ => {}
+    }
     let only: Option<Vec<&str>> = std::env::var("KILN_BENCH_DATASETS")
         .ok()
         .map(|v| v.leak().split(',').collect());
@@ -562,7 +582,9 @@ fn main() -> Result<()> {
         "gbdt" => bench_gbdt(&root, &splits, &dir, number(200)? as usize),
         "shap" => bench_shap(&root, &splits, &dir, number(500)? as usize),
         "automl" => bench_automl(&root, &splits, &dir, number(60)?),
-        _ => bail!("usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS]>"),
+        _ => bail!(
+            "usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] | ingest [MB]>"
+        ),
     };
     let _ = std::fs::remove_dir_all(&dir);
     result

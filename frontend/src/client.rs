@@ -113,15 +113,40 @@ pub async fn delete(path: &str) -> ClientResult<()> {
 pub fn upload(
     file: web_sys::File,
     latin1: bool,
+    nulls: &str,
     on_progress: impl Fn(f64) + 'static,
     on_done: impl Fn(Result<api::DatasetSummary, Failure>) + 'static,
 ) -> ClientResult<()> {
-    let url = if latin1 {
-        "/api/datasets?encoding=latin1"
+    upload_file(&upload_url(latin1, nulls), file, on_progress, on_done)
+}
+
+/// The upload address: Latin-1 when asked, and the extra missing-value
+/// tokens (comma-separated, as typed) when there are any.
+pub fn upload_url(latin1: bool, nulls: &str) -> String {
+    let mut params = Vec::new();
+    if latin1 {
+        params.push("encoding=latin1".to_owned());
+    }
+    if !nulls.trim().is_empty() {
+        params.push(format!("nulls={}", percent_encode(nulls.trim())));
+    }
+    if params.is_empty() {
+        "/api/datasets".to_owned()
     } else {
-        "/api/datasets"
-    };
-    upload_file(url, file, on_progress, on_done)
+        format!("/api/datasets?{}", params.join("&"))
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Posts `file` as the multipart field `file` to `url`, reporting progress in [0, 1].
@@ -198,4 +223,19 @@ pub fn follow_build(
         .map_err(js_message)?;
     cb.forget();
     Ok(es)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_url_carries_encoding_and_missing_tokens() {
+        assert_eq!(upload_url(false, "  "), "/api/datasets");
+        assert_eq!(upload_url(true, ""), "/api/datasets?encoding=latin1");
+        assert_eq!(
+            upload_url(true, " -999, n/a & ? "),
+            "/api/datasets?encoding=latin1&nulls=-999%2C%20n%2Fa%20%26%20%3F"
+        );
+    }
 }

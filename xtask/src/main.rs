@@ -10,6 +10,9 @@
 //!   release `kiln` on loopback (default 50 clients for 30 s).
 //! - `cargo xtask bench gbdt|shap|automl [N]`: Kiln against LightGBM and
 //!   FLAML on the same 80/20 splits (`bench/`).
+//! - `cargo xtask bench ingest [MB]`: Kiln's ingest + profile against Python
+//!   Polars on the same files, and its peak memory on a generated CSV of MB
+//!   megabytes (default 1024; 0 skips it).
 
 use std::env;
 use std::fs;
@@ -30,10 +33,12 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("load") => bench_load(&root, &args[2..]),
-            Some(mode @ ("gbdt" | "shap" | "automl")) => bench_models(&root, mode, &args[2..]),
+            Some(mode @ ("gbdt" | "shap" | "automl" | "ingest")) => {
+                bench_models(&root, mode, &args[2..])
+            }
             _ => {
                 eprintln!(
-                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS]>"
+                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] | ingest [MB]>"
                 );
                 std::process::exit(2);
             }
@@ -263,8 +268,8 @@ fn bench_load(root: &Path, args: &[String]) -> Result<()> {
     result
 }
 
-/// Kiln against LightGBM and FLAML (pip-installed when missing) on the same
-/// splits; see `bench/src/main.rs`.
+/// Kiln against LightGBM and FLAML, or its ingest against Python Polars
+/// (pip-installed when missing); see `bench/src/main.rs`.
 fn bench_models(root: &Path, mode: &str, args: &[String]) -> Result<()> {
     status(cargo().args(["build", "--release", "-p", "bench", "--bin", "kiln-bench"]))?;
     status(

@@ -17,6 +17,8 @@ pub fn DatasetsPage() -> impl IntoView {
     let progress = RwSignal::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
     let dragging = RwSignal::new(false);
+    // Extra tokens read as missing, comma-separated (`-999, unknown`).
+    let nulls = RwSignal::new(String::new());
     let navigate = use_navigate();
 
     // A file that was not UTF-8, kept so it can be read again as Latin-1.
@@ -32,6 +34,7 @@ pub fn DatasetsPage() -> impl IntoView {
             let started = client::upload(
                 file,
                 latin1,
+                &nulls.get_untracked(),
                 move |p| progress.set(Some(p)),
                 move |res| {
                     progress.set(None);
@@ -131,6 +134,17 @@ pub fn DatasetsPage() -> impl IntoView {
                 <input id="upload-input" type="file" accept=".csv,.tsv,.txt,text/csv" class="visually-hidden" on:change=on_pick/>
             </label>
             <p class="muted small">"Comma, semicolon, tab or pipe separated; up to 1 GB."</p>
+            <div class="form">
+                <label for="nulls-input">"Also read as missing"</label>
+                <input
+                    id="nulls-input"
+                    type="text"
+                    placeholder="-999, unknown"
+                    title="Values read as missing besides empty cells, NA, N/A, NULL, NaN, None, ? and -; separate them with commas"
+                    prop:value=move || nulls.get()
+                    on:input=move |ev| nulls.set(event_target_value(&ev))
+                />
+            </div>
             {move || progress.get().map(|p| view! {
                 <div class="upload-progress">
                     <progress max="100" value=(p * 100.0).round().to_string()></progress>
