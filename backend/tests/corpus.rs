@@ -366,6 +366,9 @@ fn the_corpus_reads_as_expected() {
         let path = write_temp(&case.file, &bytes);
         let got = ingest::read_csv(&path, &case.options());
         let _ = std::fs::remove_file(&path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
         for problem in check_outcome(&case, got) {
             failures.push(format!("{}: {problem}", case.file));
         }
