@@ -70,11 +70,7 @@ impl FeatureStats {
                 if !vals.is_empty() {
                     vals.sort_by(f64::total_cmp);
                     let n = vals.len();
-                    stats.median = if n % 2 == 1 {
-                        vals[n / 2]
-                    } else {
-                        0.5 * (vals[n / 2 - 1] + vals[n / 2])
-                    };
+                    stats.median = median(&vals).unwrap_or(0.0);
                     stats.mean = vals.iter().sum::<f64>() / n as f64;
                     let var = vals.iter().map(|x| (x - stats.mean).powi(2)).sum::<f64>() / n as f64;
                     stats.std = var.sqrt();
@@ -351,12 +347,7 @@ impl LinearEncoder {
                     if f.levels.len() <= MAX_ONE_HOT {
                         continue;
                     }
-                    let col = data.require(&f.name)?;
-                    let index = f.level_index();
-                    let codes: Vec<Option<usize>> = rows
-                        .iter()
-                        .map(|&r| col.label(r).and_then(|l| index.get(l.as_str()).copied()))
-                        .collect();
+                    let codes = level_codes(data.require(&f.name)?, &f.levels, rows);
                     let total = rows.len().max(1) as f64;
                     let freq: Vec<f64> = f
                         .level_counts
@@ -460,13 +451,8 @@ impl LinearEncoder {
                 }
                 LinearColumn::OneHot { feature, levels } => {
                     let col = data.require(&features[*feature].name)?;
-                    let index: HashMap<&str, usize> = levels
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| (l.as_str(), i))
-                        .collect();
-                    for (r, &i) in rows.iter().enumerate() {
-                        if let Some(k) = col.label(i).and_then(|l| index.get(l.as_str()).copied()) {
+                    for (r, code) in level_codes(col, levels, rows).into_iter().enumerate() {
+                        if let Some(k) = code {
                             out[r * width + offset + k] = 1.0;
                         }
                     }
@@ -482,15 +468,9 @@ impl LinearEncoder {
                     ..
                 } => {
                     let col = data.require(&features[*feature].name)?;
-                    let index: HashMap<&str, usize> = levels
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| (l.as_str(), i))
-                        .collect();
-                    for (r, &i) in rows.iter().enumerate() {
-                        let v = col
-                            .label(i)
-                            .and_then(|l| index.get(l.as_str()).and_then(|&k| values.get(k)))
+                    for (r, code) in level_codes(col, levels, rows).into_iter().enumerate() {
+                        let v = code
+                            .and_then(|k| values.get(k))
                             .copied()
                             .unwrap_or(*default);
                         out[r * width + offset] = (v - shift) / scale;
@@ -501,6 +481,18 @@ impl LinearEncoder {
         }
         Ok(out)
     }
+}
+
+/// The position in `levels` of each row's label (`None`: missing or another value).
+fn level_codes(col: &Column, levels: &[String], rows: &[usize]) -> Vec<Option<usize>> {
+    let index: HashMap<&str, usize> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    rows.iter()
+        .map(|&r| col.label(r).and_then(|l| index.get(l.as_str()).copied()))
+        .collect()
 }
 
 /// A mapped column standardised over the training rows' values.
