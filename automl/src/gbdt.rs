@@ -235,6 +235,11 @@ impl Booster {
     }
 }
 
+/// Rows a value bin holds at least (LightGBM's `min_data_in_bin`): rare
+/// values share a bin rather than invite splits on two or three rows, and
+/// small data gets fewer bins to search.
+const MIN_ROWS_IN_BIN: usize = 3;
+
 /// Per-feature bin boundaries: value bin `b` (1-based) holds values in
 /// `(bounds[b-2], bounds[b-1]]`; bin 0 holds missing values.
 #[derive(Debug, Clone)]
@@ -255,8 +260,17 @@ impl BinMapper {
         }
         let mut bounds = Vec::new();
         if distinct.len() <= max_bins {
-            bounds.extend(distinct.windows(2).map(|w| midpoint(w[0].0, w[1].0)));
+            // A bin of its own for each value, once it holds enough rows.
+            let mut in_bin = 0;
+            for w in distinct.windows(2) {
+                in_bin += w[0].1;
+                if in_bin >= MIN_ROWS_IN_BIN {
+                    bounds.push(midpoint(w[0].0, w[1].0));
+                    in_bin = 0;
+                }
+            }
         } else {
+            let max_bins = max_bins.min(v.len() / MIN_ROWS_IN_BIN).max(1);
             // Greedy equal-frequency bins (as LightGBM's): a value holding
             // at least a bin's share of rows gets a bin of its own, and the
             // other values share the remaining bins evenly, so frequent
@@ -313,25 +327,27 @@ fn midpoint(a: f64, b: f64) -> f64 {
     if m >= b { a } else { m }
 }
 
+/// Gradient and hessian sums of a histogram bin or a node. Row counts are
+/// not kept per bin: as in LightGBM, a side's count is estimated from its
+/// hessian share of the node (exact for squared error, where every hessian
+/// is 1; for classification, confidently predicted rows count less), which
+/// keeps a bin at 16 bytes.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
     g: f64,
     h: f64,
-    n: f64,
 }
 
 impl Sums {
     fn add(&mut self, o: Sums) {
         self.g += o.g;
         self.h += o.h;
-        self.n += o.n;
     }
 
     fn sub(self, o: Sums) -> Sums {
         Sums {
             g: self.g - o.g,
             h: self.h - o.h,
-            n: self.n - o.n,
         }
     }
 }
@@ -381,6 +397,7 @@ impl Binned {
     /// Histograms of `features` (ascending) over `rows`. The node's
     /// gradients are gathered once so each feature reads them in order;
     /// features are filled in parallel when the node is large enough.
+    #[cfg(test)]
     fn histogram(
         &self,
         rows: &[u32],
@@ -390,6 +407,22 @@ impl Binned {
         unit_hess: bool,
     ) -> Vec<Sums> {
         let mut hist = vec![Sums::default(); self.hist_len];
+        self.histogram_into(&mut hist, rows, grad, hess, features, unit_hess);
+        hist
+    }
+
+    /// [`Binned::histogram`] into a buffer of `hist_len` sums, which it
+    /// zeroes first (only the bins of `features` are written).
+    fn histogram_into(
+        &self,
+        hist: &mut [Sums],
+        rows: &[u32],
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+        unit_hess: bool,
+    ) {
+        hist.fill(Sums::default());
         // Squared error needs no hessians (every one is 1): gather half as much.
         let gather = |&r: &u32| (grad[r as usize], hess[r as usize]);
         let gather_g = |&r: &u32| grad[r as usize];
@@ -400,7 +433,7 @@ impl Binned {
             (false, false) => (rows.iter().map(gather).collect(), Vec::new()),
         };
         let mut slices: Vec<(usize, &mut [Sums])> = Vec::with_capacity(features.len());
-        let mut rest: &mut [Sums] = &mut hist;
+        let mut rest: &mut [Sums] = hist;
         let mut at = 0;
         for &f in features {
             let tail = std::mem::take(&mut rest);
@@ -418,14 +451,12 @@ impl Binned {
                         let s = &mut h[col[r as usize] as usize];
                         s.g += g;
                         s.h += 1.0;
-                        s.n += 1.0;
                     }
                 } else {
                     for (&r, &(g, hs)) in rows.iter().zip(&gh) {
                         let s = &mut h[col[r as usize] as usize];
                         s.g += g;
                         s.h += hs;
-                        s.n += 1.0;
                     }
                 }
                 return;
@@ -434,30 +465,23 @@ impl Binned {
             // checks, no chain of updates to one bin), merged at the end.
             let mut local = [[Sums::default(); 256]; 2];
             if unit_hess {
-                // Squared error: every hessian is 1, so the count is the hessian sum.
+                // Squared error: every hessian is 1, so the hessian sum is the count.
                 for (r, g) in rows.chunks_exact(2).zip(g1.chunks_exact(2)) {
                     let a = &mut local[0][usize::from(col[r[0] as usize])];
                     a.g += g[0];
-                    a.n += 1.0;
+                    a.h += 1.0;
                     let b = &mut local[1][usize::from(col[r[1] as usize])];
                     b.g += g[1];
-                    b.n += 1.0;
-                }
-                for side in &mut local {
-                    for s in side.iter_mut() {
-                        s.h = s.n;
-                    }
+                    b.h += 1.0;
                 }
             } else {
                 for (r, g) in rows.chunks_exact(2).zip(gh.chunks_exact(2)) {
                     let a = &mut local[0][usize::from(col[r[0] as usize])];
                     a.g += g[0].0;
                     a.h += g[0].1;
-                    a.n += 1.0;
                     let b = &mut local[1][usize::from(col[r[1] as usize])];
                     b.g += g[1].0;
                     b.h += g[1].1;
-                    b.n += 1.0;
                 }
             }
             if let Some(&r) = rows.last()
@@ -471,13 +495,11 @@ impl Binned {
                 let a = &mut local[0][usize::from(col[r as usize])];
                 a.g += g;
                 a.h += hs;
-                a.n += 1.0;
             }
             for (i, s) in h.iter_mut().enumerate() {
                 let (a, b) = (local[0][i], local[1][i]);
                 s.g = a.g + b.g;
                 s.h = a.h + b.h;
-                s.n = a.n + b.n;
             }
         };
         if rows.len() * features.len() >= PARALLEL_WORK {
@@ -485,7 +507,6 @@ impl Binned {
         } else {
             slices.into_iter().for_each(fill);
         }
-        hist
     }
 }
 
@@ -502,6 +523,9 @@ struct Grower<'a> {
 impl Grower<'_> {
     /// The gradient sum after the L1 penalty.
     fn shrunk(&self, g: f64) -> f64 {
+        if self.params.l1 == 0.0 {
+            return g;
+        }
         g.signum() * (g.abs() - self.params.l1).max(0.0)
     }
 
@@ -510,13 +534,29 @@ impl Grower<'_> {
         g * g / (s.h + self.params.l2)
     }
 
-    fn ok_child(&self, s: Sums) -> bool {
-        s.n >= self.params.min_samples_leaf.max(1) as f64 && s.h >= self.params.min_child_weight
+    /// The least hessian sum a child of a node with `rows` rows and hessian
+    /// sum `h` may have: `min_child_weight`, and the hessian share that
+    /// rounds to `min_samples_leaf` rows (see [`Sums`]).
+    fn min_child_hess(&self, rows: usize, h: f64) -> f64 {
+        let min_rows = self.params.min_samples_leaf.max(1) as f64;
+        ((min_rows - 0.5) * h / rows.max(1) as f64).max(self.params.min_child_weight)
     }
 
-    /// The best split over `features`; ties go to the first feature, so the
-    /// parallel search finds what a sequential one would.
-    fn best_split(&self, hist: &[Sums], total: Sums, features: &[usize]) -> Option<Split> {
+    /// The best split over `features` of a node with `rows` rows; ties go
+    /// to the first feature, so the parallel search finds what a sequential
+    /// one would.
+    fn best_split(
+        &self,
+        hist: &[Sums],
+        total: Sums,
+        rows: usize,
+        features: &[usize],
+    ) -> Option<Split> {
+        // Too few rows or too little weight for two children: no bin can split it.
+        let min_h = self.min_child_hess(rows, total.h);
+        if rows < 2 * self.params.min_samples_leaf.max(1) || total.h < 2.0 * min_h {
+            return None;
+        }
         let pick = |a: Option<Split>, b: Option<Split>| match (a, b) {
             (Some(x), Some(y)) => Some(
                 if y.gain > x.gain || (y.gain == x.gain && y.feature < x.feature) {
@@ -528,7 +568,7 @@ impl Grower<'_> {
             (x, None) => x,
             (None, y) => y,
         };
-        let one = |&f: &usize| self.best_split_of(hist, total, f);
+        let one = |&f: &usize| self.best_split_of(hist, total, min_h, f);
         if features.len() >= 32 {
             features.par_iter().map(one).reduce(|| None, pick)
         } else {
@@ -536,24 +576,25 @@ impl Grower<'_> {
         }
     }
 
-    fn best_split_of(&self, hist: &[Sums], total: Sums, f: usize) -> Option<Split> {
+    /// The best split of feature `f`, with children of hessian sum at least `min_h`.
+    fn best_split_of(&self, hist: &[Sums], total: Sums, min_h: f64, f: usize) -> Option<Split> {
         let parent = self.score(total);
         let mut best: Option<Split> = None;
-        let min_n = self.params.min_samples_leaf.max(1) as f64;
         {
             let h = &hist[self.data.offsets[f]..self.data.offsets[f] + self.data.n_bins(f)];
             let miss = h[0];
             let mut left = Sums::default();
             for (t, b) in h.iter().enumerate().skip(1) {
                 left.add(*b);
-                if (b.n == 0.0 && t + 1 < h.len()) || left.n + miss.n < min_n {
+                // Every hessian is positive, so an empty bin sums to exactly 0.
+                if (b.h == 0.0 && t + 1 < h.len()) || left.h + miss.h < min_h {
                     continue;
                 }
                 // The right side only shrinks from here on.
-                if total.n - left.n < min_n {
+                if total.h - left.h < min_h {
                     break;
                 }
-                let options: &[bool] = if miss.n > 0.0 {
+                let options: &[bool] = if miss.h > 0.0 {
                     &[false, true]
                 } else {
                     &[false]
@@ -564,7 +605,7 @@ impl Grower<'_> {
                         l.add(miss);
                     }
                     let r = total.sub(l);
-                    if !self.ok_child(l) || !self.ok_child(r) {
+                    if l.h < min_h || r.h < min_h {
                         continue;
                     }
                     let gain = self.score(l) + self.score(r) - parent;
@@ -587,8 +628,27 @@ impl Grower<'_> {
         -self.shrunk(s.g) / (s.h + self.params.l2) * self.params.learning_rate
     }
 
+    /// A histogram of `rows` in a buffer from `pool` (histograms are large
+    /// and built for every split, so they are reused across nodes and trees).
+    fn histogram(
+        &self,
+        pool: &mut Vec<Vec<Sums>>,
+        rows: &[u32],
+        grad: &[f64],
+        hess: &[f64],
+        features: &[usize],
+    ) -> Vec<Sums> {
+        let mut hist = pool
+            .pop()
+            .unwrap_or_else(|| vec![Sums::default(); self.data.hist_len]);
+        self.data
+            .histogram_into(&mut hist, rows, grad, hess, features, self.unit_hess);
+        hist
+    }
+
     /// Grows one tree on `rows`; returns the tree, the bin threshold of each
-    /// node, and the rows that ended in each leaf.
+    /// node, and the rows that ended in each leaf. Histograms no longer
+    /// needed go back to `pool`.
     fn grow(
         &self,
         rows: Vec<u32>,
@@ -596,6 +656,7 @@ impl Grower<'_> {
         hess: &[f64],
         features: &[usize],
         mappers: &[BinMapper],
+        pool: &mut Vec<Vec<Sums>>,
     ) -> (Tree, Vec<u8>, Vec<LeafRows>) {
         struct Open {
             node: usize,
@@ -605,20 +666,17 @@ impl Grower<'_> {
             depth: usize,
             split: Option<Split>,
         }
-        let hist = self
-            .data
-            .histogram(&rows, grad, hess, features, self.unit_hess);
+        let hist = self.histogram(pool, &rows, grad, hess, features);
         let mut total = Sums::default();
         for &r in &rows {
             total.add(Sums {
                 g: grad[r as usize],
                 h: hess[r as usize],
-                n: 1.0,
             });
         }
         let mut nodes = vec![Node::leaf(self.leaf_value(total), rows.len() as u32)];
         let mut node_bins = vec![0u8];
-        let split = self.best_split(&hist, total, features);
+        let split = self.best_split(&hist, total, rows.len(), features);
         let mut open = vec![Open {
             node: 0,
             rows,
@@ -643,11 +701,18 @@ impl Grower<'_> {
             else {
                 break;
             };
-            let leaf = open.swap_remove(pos);
+            let mut leaf = open.swap_remove(pos);
             let Some(split) = leaf.split else { break };
             let col = &self.data.bins[split.feature];
-            // The split's sums say how many rows go each way.
             let (left_rows, right_rows) = partition(&leaf.rows, col, &split);
+            if left_rows.is_empty() || right_rows.is_empty() {
+                // Estimated counts let a side of vanishing hessians through
+                // (rounding in sums of ~1e-16): it stays a leaf.
+                leaf.split = None;
+                pool.push(std::mem::take(&mut leaf.hist));
+                open.push(leaf);
+                continue;
+            }
             let left_total = split.left;
             let right_total = leaf.total.sub(split.left);
             let (small_rows, small_is_left) = if left_rows.len() <= right_rows.len() {
@@ -655,9 +720,7 @@ impl Grower<'_> {
             } else {
                 (&right_rows, false)
             };
-            let small_hist = self
-                .data
-                .histogram(small_rows, grad, hess, features, self.unit_hess);
+            let small_hist = self.histogram(pool, small_rows, grad, hess, features);
             // The parent's histogram becomes the larger child's, in place.
             let mut large_hist = leaf.hist;
             for (p, s) in large_hist.iter_mut().zip(&small_hist) {
@@ -673,8 +736,8 @@ impl Grower<'_> {
             let can_split = self.params.max_depth == 0 || depth < self.params.max_depth;
             let (left_split, right_split) = if can_split {
                 (
-                    self.best_split(&left_hist, left_total, features),
-                    self.best_split(&right_hist, right_total, features),
+                    self.best_split(&left_hist, left_total, left_rows.len(), features),
+                    self.best_split(&right_hist, right_total, right_rows.len(), features),
                 )
             } else {
                 (None, None)
@@ -683,6 +746,14 @@ impl Grower<'_> {
                 (left_rows, left_hist, left_total, left_split),
                 (right_rows, right_hist, right_total, right_split),
             ] {
+                // A leaf that cannot split never needs its histogram again.
+                let hist = if split.is_some() {
+                    hist
+                } else {
+                    pool.push(hist);
+                    Vec::new()
+                };
+                let count = rows.len() as u32;
                 open.push(Open {
                     node: nodes.len(),
                     rows,
@@ -691,7 +762,7 @@ impl Grower<'_> {
                     depth,
                     split,
                 });
-                nodes.push(Node::leaf(self.leaf_value(total), total.n as u32));
+                nodes.push(Node::leaf(self.leaf_value(total), count));
                 node_bins.push(0);
             }
             let parent = &mut nodes[leaf.node];
@@ -709,7 +780,15 @@ impl Grower<'_> {
             node_bins[leaf.node] = split.bin;
             leaves += 1;
         }
-        let leaves = open.into_iter().map(|o| (o.node, o.rows)).collect();
+        let leaves = open
+            .into_iter()
+            .map(|o| {
+                if !o.hist.is_empty() {
+                    pool.push(o.hist);
+                }
+                (o.node, o.rows)
+            })
+            .collect();
         (Tree { nodes }, node_bins, leaves)
     }
 }
@@ -928,12 +1007,30 @@ pub(crate) fn loss(target: &Target, outputs: usize, scores: &[f64]) -> f64 {
 /// validation loss drives early stopping and the best round is kept.
 /// `stop` is polled between rounds; when it says so, training ends with the
 /// trees made so far.
+///
+/// Called from outside the rayon pool, the fit moves onto a pool thread:
+/// each parallel step is then a cheap fork on that thread rather than an
+/// injection from outside, which blocks the caller on a futex every time
+/// (thousands of times per fit).
 pub fn fit(
     x: &[Vec<f64>],
     target: &Target,
     valid: Option<(&[Vec<f64>], &Target)>,
     params: &GbdtParams,
-    stop: &dyn Fn() -> bool,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<(Booster, FitReport)> {
+    if rayon::current_thread_index().is_none() {
+        return rayon::scope(|_| fit_in_pool(x, target, valid, params, stop));
+    }
+    fit_in_pool(x, target, valid, params, stop)
+}
+
+fn fit_in_pool(
+    x: &[Vec<f64>],
+    target: &Target,
+    valid: Option<(&[Vec<f64>], &Target)>,
+    params: &GbdtParams,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<(Booster, FitReport)> {
     params.check()?;
     let n = target.len();
@@ -962,6 +1059,7 @@ pub fn fit(
     let mut best = (f64::INFINITY, 0usize);
     let mut stopped = false;
     let all_features: Vec<usize> = (0..n_features).collect();
+    let mut pool = Vec::new();
     for round in 0..params.n_rounds {
         if stop() {
             stopped = true;
@@ -995,7 +1093,7 @@ pub fn fit(
                 }
             }
             let (tree, node_bins, leaves) =
-                grower.grow(rows.clone(), &grad, &hess, &features, &mappers);
+                grower.grow(rows.clone(), &grad, &hess, &features, &mappers, &mut pool);
             if rows.len() == n {
                 // Every row is in exactly one leaf's list.
                 for (node, members) in &leaves {
@@ -1222,8 +1320,56 @@ mod tests {
         let hb = data.histogram(&b, &grad, &hess, &[0], false);
         for i in 0..p.len() {
             assert!((p[i].g - ha[i].g - hb[i].g).abs() < 1e-9);
-            assert_eq!(p[i].n, ha[i].n + hb[i].n);
+            assert_eq!(p[i].h, ha[i].h + hb[i].h);
         }
+    }
+
+    /// Squared error counts rows exactly, so no leaf holds fewer than
+    /// `min_samples_leaf`; classification counts rows by hessian share (as
+    /// LightGBM), so confidently predicted rows weigh less, yet no leaf is
+    /// empty and each node's count is the sum of its children's.
+    #[test]
+    fn leaves_hold_at_least_the_minimum_rows() {
+        let n = 600;
+        let x: Vec<Vec<f64>> = (0..3)
+            .map(|f| (0..n).map(|i| ((i * (7 + f) + f) % 97) as f64).collect())
+            .collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| x[0][i] * 0.3 + (x[1][i] - 50.0).abs())
+            .collect();
+        let classes: Vec<usize> = y.iter().map(|v| usize::from(*v > 30.0)).collect();
+        let params = GbdtParams {
+            n_rounds: 40,
+            min_samples_leaf: 25,
+            early_stopping_rounds: 0,
+            ..Default::default()
+        };
+        let reg = fit(&x, &Target::Regression(y), None, &params, &never)
+            .unwrap()
+            .0;
+        let cls = Target::Classes {
+            classes: vec!["a".into(), "b".into()],
+            y: classes,
+        };
+        let cls = fit(&x, &cls, None, &params, &never).unwrap().0;
+        let leaf_counts = |b: &Booster| -> Vec<u32> {
+            for t in &b.trees {
+                for node in t.nodes.iter().filter(|n| !n.is_leaf()) {
+                    let (l, r) = (&t.nodes[node.left as usize], &t.nodes[node.right as usize]);
+                    assert_eq!(node.count, l.count + r.count);
+                }
+            }
+            b.trees
+                .iter()
+                .flat_map(|t| t.nodes.iter().filter(|n| n.is_leaf()).map(|n| n.count))
+                .collect()
+        };
+        let reg = leaf_counts(&reg);
+        assert!(reg.len() > 40, "the trees split: {reg:?}");
+        assert!(reg.iter().all(|&c| c >= 25), "{reg:?}");
+        let cls = leaf_counts(&cls);
+        assert!(cls.len() > 40, "the trees split: {cls:?}");
+        assert!(cls.iter().all(|&c| c >= 1), "{cls:?}");
     }
 
     #[test]

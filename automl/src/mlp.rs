@@ -253,7 +253,7 @@ pub fn fit(
     target: &Target,
     valid: Option<(&[f64], &Target)>,
     params: &MlpParams,
-    stop: &dyn Fn() -> bool,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<(MlpModel, MlpReport)> {
     params.check()?;
     let n = target.len();

@@ -476,7 +476,7 @@ fn evaluate(
     base: &Schema,
     metric: Metric,
     prune: Option<(f64, f64)>,
-    stop: &dyn Fn() -> bool,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Option<Evaluation>> {
     let width = target.n_classes().max(1);
     let mut oof = vec![f64::NAN; target.len() * width];
@@ -605,7 +605,7 @@ fn fit_candidate(
     rows: &[usize],
     target: &Target,
     valid: Option<(&[usize], &Target)>,
-    stop: &dyn Fn() -> bool,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Fitted> {
     let params = cand.describe();
     Ok(match cand {

@@ -13,6 +13,9 @@
 //!   budget, and LightGBM with default settings.
 //! - `ingest [MB]`: Kiln's ingest + profile against Python Polars, and its
 //!   peak memory on a generated CSV of MB megabytes (`ingest.rs`).
+//!
+//! `KILN_BENCH_DATASETS=a,b` runs only those datasets; `KILN_BENCH_KEEP=1`
+//! keeps the matrices written for the reference side.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -586,6 +589,10 @@ fn main() -> Result<()> {
             "usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] | ingest [MB]>"
         ),
     };
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("KILN_BENCH_KEEP").is_some() {
+        eprintln!("kept the matrices in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
