@@ -537,11 +537,6 @@ impl Grower<'_> {
     /// The least hessian sum a child of a node with `rows` rows and hessian
     /// sum `h` may have: `min_child_weight`, and the hessian share that
     /// rounds to `min_samples_leaf` rows (see [`Sums`]).
-    fn min_child_hess(&self, rows: usize, h: f64) -> f64 {
-        let min_rows = self.params.min_samples_leaf.max(1) as f64;
-        ((min_rows - 0.5) * h / rows.max(1) as f64).max(self.params.min_child_weight)
-    }
-
     /// The best split over `features` of a node with `rows` rows; ties go
     /// to the first feature, so the parallel search finds what a sequential
     /// one would.
@@ -553,8 +548,9 @@ impl Grower<'_> {
         features: &[usize],
     ) -> Option<Split> {
         // Too few rows or too little weight for two children: no bin can split it.
-        let min_h = self.min_child_hess(rows, total.h);
-        if rows < 2 * self.params.min_samples_leaf.max(1) || total.h < 2.0 * min_h {
+        if rows < 2 * self.params.min_samples_leaf.max(1)
+            || total.h < 2.0 * self.params.min_child_weight
+        {
             return None;
         }
         let pick = |a: Option<Split>, b: Option<Split>| match (a, b) {
@@ -568,7 +564,7 @@ impl Grower<'_> {
             (x, None) => x,
             (None, y) => y,
         };
-        let one = |&f: &usize| self.best_split_of(hist, total, min_h, f);
+        let one = |&f: &usize| self.best_split_of(hist, total, rows, f);
         if features.len() >= 32 {
             features.par_iter().map(one).reduce(|| None, pick)
         } else {
@@ -576,49 +572,77 @@ impl Grower<'_> {
         }
     }
 
-    /// The best split of feature `f`, with children of hessian sum at least `min_h`.
-    fn best_split_of(&self, hist: &[Sums], total: Sums, min_h: f64, f: usize) -> Option<Split> {
+    /// The best split of feature `f` of a node with `rows` rows: missing
+    /// values go right, then (when there are any) left. Each side's row
+    /// count is estimated bin by bin from the hessians, rounded per bin, as
+    /// LightGBM does (see [`Sums`]).
+    fn best_split_of(&self, hist: &[Sums], total: Sums, rows: usize, f: usize) -> Option<Split> {
+        let h = &hist[self.data.offsets[f]..self.data.offsets[f] + self.data.n_bins(f)];
+        let per_hess = rows as f64 / total.h;
+        let right = self.scan(h, total, rows as u32, per_hess, f, false);
+        if h[0].h == 0.0 {
+            return right;
+        }
+        let left = self.scan(h, total, rows as u32, per_hess, f, true);
+        match (right, left) {
+            (Some(r), Some(l)) => Some(if l.gain > r.gain { l } else { r }),
+            (r, l) => r.or(l),
+        }
+    }
+
+    /// One pass over a feature's bins, low to high, with the missing
+    /// values (bin 0) on the `default_left` side.
+    fn scan(
+        &self,
+        h: &[Sums],
+        total: Sums,
+        rows: u32,
+        per_hess: f64,
+        f: usize,
+        default_left: bool,
+    ) -> Option<Split> {
+        let count = |s: &Sums| (s.h * per_hess + 0.5) as u32;
+        let min_rows = self.params.min_samples_leaf.max(1) as u32;
+        let min_h = self.params.min_child_weight;
         let parent = self.score(total);
+        let (mut left, mut left_n) = if default_left {
+            (h[0], count(&h[0]))
+        } else {
+            (Sums::default(), 0)
+        };
         let mut best: Option<Split> = None;
-        {
-            let h = &hist[self.data.offsets[f]..self.data.offsets[f] + self.data.n_bins(f)];
-            let miss = h[0];
-            let mut left = Sums::default();
-            for (t, b) in h.iter().enumerate().skip(1) {
-                left.add(*b);
-                // Every hessian is positive, so an empty bin sums to exactly 0.
-                if (b.h == 0.0 && t + 1 < h.len()) || left.h + miss.h < min_h {
-                    continue;
-                }
-                // The right side only shrinks from here on.
-                if total.h - left.h < min_h {
-                    break;
-                }
-                let options: &[bool] = if miss.h > 0.0 {
-                    &[false, true]
-                } else {
-                    &[false]
-                };
-                for &default_left in options {
-                    let mut l = left;
-                    if default_left {
-                        l.add(miss);
-                    }
-                    let r = total.sub(l);
-                    if l.h < min_h || r.h < min_h {
-                        continue;
-                    }
-                    let gain = self.score(l) + self.score(r) - parent;
-                    if gain > 1e-12 && best.is_none_or(|s| gain > s.gain) {
-                        best = Some(Split {
-                            gain,
-                            feature: f,
-                            bin: t as u8,
-                            default_left,
-                            left: l,
-                        });
-                    }
-                }
+        let mut best_gain = 1e-12;
+        let last = h.len() - 1;
+        for (t, b) in h.iter().enumerate().skip(1) {
+            // Every hessian is positive, so an empty bin sums to exactly 0.
+            // (The last bin stays: with it every value goes left, only the
+            // missing ones right.)
+            if b.h == 0.0 && t < last {
+                continue;
+            }
+            left.add(*b);
+            left_n += count(b);
+            if left_n < min_rows {
+                continue;
+            }
+            // The right side only shrinks from here on.
+            if rows.saturating_sub(left_n) < min_rows {
+                break;
+            }
+            let right = total.sub(left);
+            if left.h < min_h || right.h < min_h {
+                continue;
+            }
+            let gain = self.score(left) + self.score(right) - parent;
+            if gain > best_gain {
+                best_gain = gain;
+                best = Some(Split {
+                    gain,
+                    feature: f,
+                    bin: t as u8,
+                    default_left,
+                    left,
+                });
             }
         }
         best
