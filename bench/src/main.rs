@@ -15,7 +15,8 @@
 //!   peak memory on a generated CSV of MB megabytes (`ingest.rs`).
 //!
 //! `KILN_BENCH_DATASETS=a,b` runs only those datasets; `KILN_BENCH_KEEP=1`
-//! keeps the matrices written for the reference side.
+//! keeps the matrices written for the reference side; `KILN_BENCH_VERBOSE=1`
+//! prints the best of each AutoML leaderboard.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -504,6 +505,14 @@ fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Resul
             cancel: &cancel,
         };
         let outcome = automl::search(&train, &config, control, &mut |_| {})?;
+        if std::env::var_os("KILN_BENCH_VERBOSE").is_some() {
+            for t in outcome.leaderboard.iter().take(12) {
+                eprintln!(
+                    "{} trial {:>3} {:<14} {:.5} ± {:.5} {}",
+                    s.name, t.trial, t.family, t.score, t.score_std, t.params
+                );
+            }
+        }
         // A build also explains its model before it ends.
         let explain_by = start + Duration::from_secs_f64(budget as f64 * 1.05 + 2.0);
         std::hint::black_box(outcome.artifact.insights(&train, 0, Some(explain_by))?);
