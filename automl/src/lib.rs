@@ -35,5 +35,6 @@ pub use linear::{LinearModel, LinearParams};
 pub use metrics::{Metric, MetricValue};
 pub use mlp::{MlpModel, MlpParams};
 pub use recipe::{Fill, FittedStep, Recipe};
+pub use rng::Rng;
 pub use search::{Control, SearchConfig, SearchEvent, SearchOutcome, TrialRecord, search};
 pub use task::{MAX_CLASSES, Target, Task, detect_task};

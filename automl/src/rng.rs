@@ -1,12 +1,20 @@
 //! A small seeded generator (SplitMix64): every random choice in the engine
-//! flows from a seed, so the same seed gives the same models.
+//! flows from a seed, so the same seed gives the same models. Tests and the
+//! benchmarks use it too (through [`Rng::from_state`]), so that a failing
+//! case can be replayed and every run sees the same splits.
 
 #[derive(Debug, Clone)]
-pub(crate) struct Rng {
+pub struct Rng {
     state: u64,
 }
 
 impl Rng {
+    /// The generator whose state is exactly `state` (the plain SplitMix64
+    /// sequence from that state).
+    pub fn from_state(state: u64) -> Self {
+        Rng { state }
+    }
+
     pub(crate) fn new(seed: u64) -> Self {
         Rng {
             state: seed ^ 0x9E37_79B9_7F4A_7C15,
@@ -20,7 +28,7 @@ impl Rng {
         r
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -33,9 +41,14 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Uniform in 0..n (n > 0).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+    /// Uniform in 0..n (0 when n is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// One of `items` (not empty), uniformly.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
     }
 
     pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {

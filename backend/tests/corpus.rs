@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use automl::Rng;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use backend::ingest::{self, IngestError, Ingested, Limits};
@@ -459,27 +460,6 @@ async fn the_corpus_through_the_upload_endpoint() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
-/// SplitMix64: a small seeded generator, so that a failing case can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// Bytes that CSV readers treat specially.
 const SPECIAL: &[&[u8]] = &[
     b"\"",
@@ -518,7 +498,7 @@ fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
         }
         1 if n > 0 => {
             let i = rng.below(n);
-            bytes[i] = rng.next() as u8;
+            bytes[i] = rng.next_u64() as u8;
         }
         2 | 3 => {
             let i = rng.below(n + 1);
@@ -538,7 +518,7 @@ fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
             let at = rng.below(n + 1);
             bytes.splice(at..at, copy);
         }
-        _ => bytes.push(rng.next() as u8),
+        _ => bytes.push(rng.next_u64() as u8),
     }
 }
 
@@ -613,9 +593,9 @@ fn no_byte_string_makes_ingest_panic() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("case.csv");
     for case in 0..cases {
-        let mut rng = Rng(seed ^ case.wrapping_mul(0x2545_f491_4f6c_dd1d));
+        let mut rng = Rng::from_state(seed ^ case.wrapping_mul(0x2545_f491_4f6c_dd1d));
         let mut bytes = match case % 8 {
-            0 => (0..rng.below(200)).map(|_| rng.next() as u8).collect(),
+            0 => (0..rng.below(200)).map(|_| rng.next_u64() as u8).collect(),
             1 | 2 => random_csv(&mut rng),
             _ => rng.pick(&seeds).clone(),
         };

@@ -234,7 +234,7 @@ fn generated_csv(root: &Path, megabytes: u64) -> Result<PathBuf> {
     ];
     let tmp = path.with_extension("tmp");
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-    let mut rng = crate::SplitMix(SEED);
+    let mut rng = automl::Rng::from_state(SEED);
     let target = megabytes << 20;
     let mut written = 0u64;
     let mut line = String::with_capacity(512);
@@ -245,23 +245,23 @@ fn generated_csv(root: &Path, megabytes: u64) -> Result<PathBuf> {
     while written < target {
         line.clear();
         id += 1;
-        let missing = |rng: &mut crate::SplitMix| rng.next().is_multiple_of(20);
+        let missing = |rng: &mut automl::Rng| rng.next_u64().is_multiple_of(20);
         use std::fmt::Write as _;
         write!(line, "{id},")?;
         if !missing(&mut rng) {
-            write!(line, "{:.2}", (rng.next() % 1_000_000) as f64 / 100.0)?;
+            write!(line, "{:.2}", (rng.next_u64() % 1_000_000) as f64 / 100.0)?;
         }
         line.push(',');
-        write!(line, "{:.6},", (rng.next() % 1_000_000) as f64 / 1e6)?;
+        write!(line, "{:.6},", (rng.next_u64() % 1_000_000) as f64 / 1e6)?;
         if missing(&mut rng) {
             line.push_str("NA");
         } else {
-            write!(line, "{}", rng.next() % 1000)?;
+            write!(line, "{}", rng.next_u64() % 1000)?;
         }
         line.push(',');
-        line.push_str(CATEGORIES[(rng.next() % CATEGORIES.len() as u64) as usize]);
-        write!(line, ",city_{},", rng.next() % 300)?;
-        let day = rng.next() % 3650;
+        line.push_str(CATEGORIES[(rng.next_u64() % CATEGORIES.len() as u64) as usize]);
+        write!(line, ",city_{},", rng.next_u64() % 300)?;
+        let day = rng.next_u64() % 3650;
         write!(
             line,
             "{:04}-{:02}-{:02},",
@@ -269,7 +269,7 @@ fn generated_csv(root: &Path, megabytes: u64) -> Result<PathBuf> {
             1 + (day % 365) / 31 % 12,
             1 + day % 28
         )?;
-        line.push_str(if rng.next().is_multiple_of(2) {
+        line.push_str(if rng.next_u64().is_multiple_of(2) {
             "true"
         } else {
             "false"
@@ -277,15 +277,15 @@ fn generated_csv(root: &Path, megabytes: u64) -> Result<PathBuf> {
         line.push(',');
         if !missing(&mut rng) {
             line.push('"');
-            for w in 0..4 + rng.next() % 9 {
+            for w in 0..4 + rng.next_u64() % 9 {
                 if w > 0 {
-                    line.push_str(if rng.next().is_multiple_of(8) {
+                    line.push_str(if rng.next_u64().is_multiple_of(8) {
                         ", "
                     } else {
                         " "
                     });
                 }
-                line.push_str(WORDS[(rng.next() % WORDS.len() as u64) as usize]);
+                line.push_str(WORDS[(rng.next_u64() % WORDS.len() as u64) as usize]);
             }
             line.push('"');
         }

@@ -32,19 +32,6 @@ mod ingest;
 
 const THREADS: usize = 2;
 
-/// SplitMix64: the benchmarks' seeded generator.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 struct Source {
     name: &'static str,
     file: &'static str,
@@ -121,9 +108,9 @@ impl Split {
         let (target, rows) = Target::encode(s.target, col, task)?;
         let mut order: Vec<usize> = (0..rows.len()).collect();
         // A fixed shuffle (SplitMix64 from seed 42), so every run and every tool sees the same rows.
-        let mut rng = SplitMix(42);
+        let mut rng = automl::Rng::from_state(42);
         for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         let cut = order.len() * 4 / 5;
         let test = order.split_off(cut);
