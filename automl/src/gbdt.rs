@@ -534,9 +534,6 @@ impl Grower<'_> {
         g * g / (s.h + self.params.l2)
     }
 
-    /// The least hessian sum a child of a node with `rows` rows and hessian
-    /// sum `h` may have: `min_child_weight`, and the hessian share that
-    /// rounds to `min_samples_leaf` rows (see [`Sums`]).
     /// The best split over `features` of a node with `rows` rows; ties go
     /// to the first feature, so the parallel search finds what a sequential
     /// one would.
@@ -730,8 +727,9 @@ impl Grower<'_> {
             let col = &self.data.bins[split.feature];
             let (left_rows, right_rows) = partition(&leaf.rows, col, &split);
             if left_rows.is_empty() || right_rows.is_empty() {
-                // Estimated counts let a side of vanishing hessians through
-                // (rounding in sums of ~1e-16): it stays a leaf.
+                // Counts estimated from hessians can send every row one way
+                // (a side of float residue passes when `min_child_weight`
+                // is 0): the node stays a leaf.
                 leaf.split = None;
                 pool.push(std::mem::take(&mut leaf.hist));
                 open.push(leaf);
