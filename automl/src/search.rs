@@ -1112,6 +1112,11 @@ mod tests {
     use crate::data::Column;
 
     fn toy(n: usize) -> Dataset {
+        toy_with_noise(n, usize::MAX)
+    }
+
+    /// [`toy`] with every `flip`-th label flipped, so no model is perfect.
+    fn toy_with_noise(n: usize, flip: usize) -> Dataset {
         let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0).collect();
         let c: Vec<Option<String>> = (0..n)
             .map(|i| Some(["red", "green", "blue"][i % 3].to_owned()))
@@ -1119,9 +1124,11 @@ mod tests {
         let y: Vec<Option<String>> = x
             .iter()
             .zip(&c)
-            .map(|(v, c)| {
+            .enumerate()
+            .map(|(i, (v, c))| {
+                let yes = *v > 5.0 || c.as_deref() == Some("red");
                 Some(
-                    if *v > 5.0 || c.as_deref() == Some("red") {
+                    if yes != (i % flip == flip - 1) {
                         "yes"
                     } else {
                         "no"
@@ -1250,11 +1257,17 @@ mod tests {
             };
             let mut validation = String::new();
             let mut stds = Vec::new();
-            let out = search(&toy(300), &config, control, &mut |e| match e {
-                SearchEvent::Started { validation: v, .. } => validation = v.clone(),
-                SearchEvent::Trial(t) => stds.push(t.score_std),
-                SearchEvent::Refitting { .. } => {}
-            })
+            // Label noise: no fold is scored perfectly, so folds differ.
+            let out = search(
+                &toy_with_noise(300, 7),
+                &config,
+                control,
+                &mut |e| match e {
+                    SearchEvent::Started { validation: v, .. } => validation = v.clone(),
+                    SearchEvent::Trial(t) => stds.push(t.score_std),
+                    SearchEvent::Refitting { .. } => {}
+                },
+            )
             .unwrap();
             assert_eq!(validation, want);
             assert_eq!(stds.iter().any(|s| *s > 0.0), cv_max_rows > 300, "{stds:?}");
