@@ -16,7 +16,7 @@
 //!
 //! `KILN_BENCH_DATASETS=a,b` runs only those datasets; `KILN_BENCH_KEEP=1`
 //! keeps the matrices written for the reference side; `KILN_BENCH_VERBOSE=1`
-//! prints the best of each AutoML leaderboard.
+//! prints the top of each AutoML leaderboard and the best of each family.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -493,7 +493,13 @@ fn bench_automl(root: &Path, splits: &[Split], dir: &Path, budget: u64) -> Resul
         };
         let outcome = automl::search(&train, &config, control, &mut |_| {})?;
         if std::env::var_os("KILN_BENCH_VERBOSE").is_some() {
-            for t in outcome.leaderboard.iter().take(12) {
+            // The top 12, then the best of each family not among them.
+            let mut families = Vec::new();
+            for (i, t) in outcome.leaderboard.iter().enumerate() {
+                if i >= 12 && families.contains(&t.family) {
+                    continue;
+                }
+                families.push(t.family.clone());
                 eprintln!(
                     "{} trial {:>3} {:<14} {:.5} ± {:.5} {}",
                     s.name, t.trial, t.family, t.score, t.score_std, t.params
