@@ -675,9 +675,14 @@ impl Grower<'_> {
         }
     }
 
-    /// One pass over a feature's bins, low to high, with the missing
-    /// values (bin 0) on the `default_left` side. The right side's row
-    /// count is estimated (the left has the rest) unless `left_estimated`.
+    /// One pass over a feature's bins with the missing values (bin 0) on
+    /// the `default_left` side, as LightGBM's two scans: with missing
+    /// values left, right to left, estimating the right side's row count
+    /// (the left has the rest); with them right, left to right, estimating
+    /// the left side's count if `left_estimated`, else the right's. Of the
+    /// thresholds that split the same rows, the first one met is kept (the
+    /// highest right to left, the lowest left to right), and gains equal
+    /// up to rounding keep the higher threshold.
     #[allow(clippy::too_many_arguments)]
     fn scan(
         &self,
@@ -693,50 +698,19 @@ impl Grower<'_> {
         let min_rows = self.params.min_samples_leaf.max(1) as u32;
         let min_h = self.params.min_child_weight;
         let parent = self.score(total);
-        let all_n: u32 = h.iter().map(count).sum();
-        let mut left_n = 0;
-        let mut left = Sums::default();
-        if default_left {
-            left = h[0];
-            left_n = count(&h[0]);
-        }
         let mut best: Option<Split> = None;
         let mut best_gain = 1e-12;
-        let last = h.len() - 1;
-        for t in 1..=last {
-            left.add(h[t]);
-            left_n += count(&h[t]);
-            // Every hessian is positive, so an empty bin sums to exactly 0.
-            // Of the thresholds that split the same rows, keep the highest
-            // with missing values left and the lowest with them right, as
-            // LightGBM's two scans (right to left, left to right) do.
-            let same_rows = if default_left {
-                t < last && h[t + 1].h == 0.0
-            } else {
-                h[t].h == 0.0
-            };
-            if same_rows {
-                continue;
-            }
-            let (left_n, right_n) = if left_estimated {
-                (left_n, rows.saturating_sub(left_n))
-            } else {
-                let right_n = all_n - left_n;
-                (rows.saturating_sub(right_n), right_n)
-            };
-            if left_n < min_rows {
-                continue;
-            }
-            // The right side only shrinks from here on.
-            if right_n < min_rows {
-                break;
-            }
-            let right = total.sub(left);
+        let mut consider = |t: usize, left: Sums, right: Sums, higher_wins: bool| {
             if left.h < min_h || right.h < min_h {
-                continue;
+                return;
             }
             let gain = self.score(left) + self.score(right) - parent;
-            if !beats(best_gain, gain) {
+            let better = if higher_wins {
+                !beats(best_gain, gain)
+            } else {
+                beats(gain, best_gain)
+            };
+            if better {
                 best_gain = gain;
                 best = Some(Split {
                     gain,
@@ -745,6 +719,60 @@ impl Grower<'_> {
                     default_left,
                     left,
                 });
+            }
+        };
+        let last = h.len() - 1;
+        // Every hessian is positive, so an empty bin sums to exactly 0: a
+        // threshold next to one splits the same rows as its neighbour.
+        if default_left {
+            let mut right = Sums::default();
+            let mut right_n = 0;
+            // Threshold bin `t`: bins above it go right.
+            for t in (1..last).rev() {
+                let b = h[t + 1];
+                if b.h == 0.0 {
+                    continue;
+                }
+                right.add(b);
+                right_n += count(&b);
+                if right_n < min_rows {
+                    continue;
+                }
+                // The left side only shrinks from here on.
+                if rows.saturating_sub(right_n) < min_rows {
+                    break;
+                }
+                consider(t, total.sub(right), right, false);
+            }
+        } else {
+            let all_n: u32 = if left_estimated {
+                0
+            } else {
+                h.iter().map(count).sum()
+            };
+            let mut left = Sums::default();
+            let mut left_n = 0;
+            for t in 1..=last {
+                let b = h[t];
+                if b.h == 0.0 {
+                    continue;
+                }
+                left.add(b);
+                left_n += count(&b);
+                let (left_n, right_n) = if left_estimated {
+                    (left_n, rows.saturating_sub(left_n))
+                } else {
+                    let right_n = all_n - left_n;
+                    (rows.saturating_sub(right_n), right_n)
+                };
+                if left_n < min_rows {
+                    continue;
+                }
+                // The right side only shrinks from here on.
+                if right_n < min_rows {
+                    break;
+                }
+                consider(t, left, total.sub(left), true);
             }
         }
         best
