@@ -752,13 +752,12 @@ impl Grower<'_> {
             };
             let mut left = Sums::default();
             let mut left_n = 0;
-            for t in 1..=last {
-                let b = h[t];
+            for (t, b) in h.iter().enumerate().skip(1) {
                 if b.h == 0.0 {
                     continue;
                 }
-                left.add(b);
-                left_n += count(&b);
+                left.add(*b);
+                left_n += count(b);
                 let (left_n, right_n) = if left_estimated {
                     (left_n, rows.saturating_sub(left_n))
                 } else {
