@@ -1461,6 +1461,35 @@ mod tests {
     }
 
     #[test]
+    fn zero_has_a_bin_of_its_own_between_negatives_and_positives() {
+        // Few zeros among many values, and a missing one: zero still gets
+        // its own bin, and no bin mixes signs.
+        let mut v: Vec<f64> = (0..400).map(|i| f64::from(i - 200) / 10.0).collect();
+        v.push(f64::NAN);
+        let m = BinMapper::fit(&v, 32);
+        assert!(m.missing);
+        assert!(m.n_bins() <= 32 + 1, "{} bins", m.n_bins());
+        let zero = m.bin(0.0);
+        assert_eq!(m.bin(-1e-40), zero);
+        assert_ne!(m.bin(-0.1), zero);
+        assert_ne!(m.bin(0.1), zero);
+        for &x in &v {
+            if x.is_nan() || x == 0.0 {
+                continue;
+            }
+            let b = m.bin(x);
+            assert!(b > 0);
+            let lo = if b >= 2 { m.bounds[b as usize - 2] } else { f64::NEG_INFINITY };
+            let hi = m.bounds.get(b as usize - 1).copied().unwrap_or(f64::INFINITY);
+            assert!(!(lo < 0.0 && hi > 0.0) || b == zero, "bin {b} spans zero");
+        }
+        // Only positive values: a (empty) bin at zero, then the values.
+        let m = BinMapper::fit(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 255);
+        assert_eq!(m.bounds[0], ZERO);
+        assert!(!m.missing);
+    }
+
+    #[test]
     fn bins_match_raw_thresholds() {
         let v: Vec<f64> = (0..1000).map(|i| ((i * 37) % 1000) as f64 / 7.0).collect();
         let m = BinMapper::fit(&v, 16);
