@@ -1479,8 +1479,16 @@ mod tests {
             }
             let b = m.bin(x);
             assert!(b > 0);
-            let lo = if b >= 2 { m.bounds[b as usize - 2] } else { f64::NEG_INFINITY };
-            let hi = m.bounds.get(b as usize - 1).copied().unwrap_or(f64::INFINITY);
+            let lo = if b >= 2 {
+                m.bounds[b as usize - 2]
+            } else {
+                f64::NEG_INFINITY
+            };
+            let hi = m
+                .bounds
+                .get(b as usize - 1)
+                .copied()
+                .unwrap_or(f64::INFINITY);
             assert!(!(lo < 0.0 && hi > 0.0) || b == zero, "bin {b} spans zero");
         }
         // Only positive values: a (empty) bin at zero, then the values.
