@@ -662,9 +662,15 @@ impl Grower<'_> {
     fn best_split_of(&self, hist: &[Sums], total: Sums, rows: usize, f: usize) -> Option<Split> {
         let h = &hist[self.data.offsets[f]..self.data.offsets[f] + self.data.n_bins(f)];
         let per_hess = rows as f64 / total.h;
+        if !per_hess.is_finite() {
+            // No hessian left (possible with `min_child_weight` 0): no
+            // counts to estimate, nothing to split.
+            return None;
+        }
         let left = self.scan(h, total, rows as u32, per_hess, f, true, false);
         if !self.data.missing[f] {
-            // Never missing in training: LightGBM sends them left.
+            // Never missing in training: values missing at prediction go
+            // left (LightGBM would read them as 0).
             return left;
         }
         let left_estimated = self.data.left_estimated[f];
@@ -694,7 +700,9 @@ impl Grower<'_> {
         default_left: bool,
         left_estimated: bool,
     ) -> Option<Split> {
-        let count = |s: &Sums| (s.h * per_hess + 0.5) as u32;
+        // At most the node's rows: hessian residue from histogram
+        // subtraction cannot inflate a count.
+        let count = |s: &Sums| ((s.h * per_hess + 0.5) as u32).min(rows);
         let min_rows = self.params.min_samples_leaf.max(1) as u32;
         let min_h = self.params.min_child_weight;
         let parent = self.score(total);
@@ -1198,6 +1206,14 @@ fn fit_in_pool(
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<(Booster, FitReport)> {
     params.check()?;
+    // Missing values are NaN; an infinity has no bin boundary above or
+    // below it (the encoders turn infinities into missing values first).
+    if let Some(f) = x.iter().position(|c| c.iter().any(|v| v.is_infinite())) {
+        return Err(Error::Parameter {
+            name: "x",
+            reason: format!("feature {f} has an infinite value"),
+        });
+    }
     let n = target.len();
     let n_features = x.len();
     let (objective, k) = objective_for(target);
@@ -1698,5 +1714,31 @@ mod tests {
             ..Default::default()
         };
         assert!(fit(&x, &Target::Regression(vec![1.0]), None, &bad, &never).is_err());
+        let inf = vec![vec![1.0, f64::INFINITY]];
+        let y = Target::Regression(vec![1.0, 2.0]);
+        assert!(fit(&inf, &y, None, &GbdtParams::default(), &never).is_err());
+    }
+
+    #[test]
+    fn nodes_without_hessian_do_not_split() {
+        // Tiny class weights leave (sub)normal hessian sums: no row count
+        // can be estimated, and the fit must neither overflow nor panic.
+        let x = vec![vec![f64::NAN, 20.0], vec![-1.0, 2.0]];
+        let y = Target::Classes {
+            classes: vec!["a".into(), "b".into(), "c".into()],
+            y: vec![2, 2],
+        };
+        let p = GbdtParams {
+            class_weights: vec![1e-300, 1.0, 1e-300],
+            min_child_weight: 0.0,
+            min_samples_leaf: 1,
+            max_bins: 2,
+            learning_rate: 1.0,
+            n_rounds: 6,
+            early_stopping_rounds: 0,
+            ..Default::default()
+        };
+        let (b, _) = fit(&x, &y, None, &p, &never).unwrap();
+        assert!(b.raw(&x).iter().all(|v| v.is_finite()));
     }
 }
