@@ -708,15 +708,17 @@ impl Grower<'_> {
         let parent = self.score(total);
         let mut best: Option<Split> = None;
         let mut best_gain = 1e-12;
-        let mut consider = |t: usize, left: Sums, right: Sums, higher_wins: bool| {
+        let mut consider = |t: usize, left: Sums, right: Sums| {
             if left.h < min_h || right.h < min_h {
                 return;
             }
             let gain = self.score(left) + self.score(right) - parent;
-            let better = if higher_wins {
-                !beats(best_gain, gain)
-            } else {
+            // Near-ties keep the higher threshold: the one met first right
+            // to left, the one met last left to right.
+            let better = if default_left {
                 beats(gain, best_gain)
+            } else {
+                !beats(best_gain, gain)
             };
             if better {
                 best_gain = gain;
@@ -750,7 +752,7 @@ impl Grower<'_> {
                 if rows.saturating_sub(right_n) < min_rows {
                     break;
                 }
-                consider(t, total.sub(right), right, false);
+                consider(t, total.sub(right), right);
             }
         } else {
             let all_n: u32 = if left_estimated {
@@ -779,7 +781,7 @@ impl Grower<'_> {
                 if right_n < min_rows {
                     break;
                 }
-                consider(t, left, total.sub(left), true);
+                consider(t, left, total.sub(left));
             }
         }
         best
