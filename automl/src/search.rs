@@ -3,6 +3,7 @@
 //! the deadline, the trial budget or a cancel; rank them on held-out rows;
 //! refit the best on every row; return the leaderboard and the artifact.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -316,12 +317,28 @@ fn gbdt_choice(p: &GbdtParams) -> Option<[usize; DIMS]> {
     Some(out)
 }
 
-fn random_gbdt(rng: &mut Rng, seed: u64) -> Candidate {
+/// Draws without looking at `tried` points of the space, unless every one of
+/// many draws was tried already.
+fn random_gbdt(rng: &mut Rng, seed: u64, tried: &HashSet<[usize; DIMS]>) -> Candidate {
+    let mut choice = random_point(rng);
+    for _ in 0..RANDOM_REDRAWS {
+        if !tried.contains(&choice) {
+            break;
+        }
+        choice = random_point(rng);
+    }
+    Candidate::Gbdt(gbdt_from(&choice, seed.wrapping_add(rng.next_u64() % 1000)))
+}
+
+/// Draws for an untried point before settling for a tried one.
+const RANDOM_REDRAWS: usize = 64;
+
+fn random_point(rng: &mut Rng) -> [usize; DIMS] {
     let mut choice = [0; DIMS];
     for (i, c) in choice.iter_mut().enumerate() {
         *c = rng.below(GBDT_SPACE[i].len());
     }
-    Candidate::Gbdt(gbdt_from(&choice, seed.wrapping_add(rng.next_u64() % 1000)))
+    choice
 }
 
 /// Boosted trees finished before, good enough to learn from.
@@ -335,14 +352,18 @@ const TPE_PROPOSALS: usize = 24;
 /// smoothed frequency in both groups, and of `TPE_PROPOSALS` random
 /// proposals the one with the highest ratio good/rest wins. Falls back to
 /// random search until `TPE_MIN_TRIALS` boosted trees have finished.
+/// Points already `tried` are not proposed again: TPE converges on its
+/// favourite region, and without this it re-proposes the same point, which
+/// spends trials on copies and fills the ensemble pool with them.
 fn tpe_gbdt(
     rng: &mut Rng,
     seed: u64,
     history: &[([usize; DIMS], f64)],
     metric: Metric,
+    tried: &HashSet<[usize; DIMS]>,
 ) -> Candidate {
     if history.len() < TPE_MIN_TRIALS {
-        return random_gbdt(rng, seed);
+        return random_gbdt(rng, seed, tried);
     }
     let mut ranked: Vec<&([usize; DIMS], f64)> = history.iter().collect();
     ranked.sort_by(|a, b| {
@@ -362,9 +383,9 @@ fn tpe_gbdt(
     let (good, rest) = ranked.split_at(n_good);
     let mut best: Option<(f64, [usize; DIMS])> = None;
     for _ in 0..TPE_PROPOSALS {
-        let mut choice = [0; DIMS];
-        for (i, c) in choice.iter_mut().enumerate() {
-            *c = rng.below(GBDT_SPACE[i].len());
+        let choice = random_point(rng);
+        if tried.contains(&choice) {
+            continue;
         }
         let ratio: f64 = (0..DIMS)
             .map(|i| (density(good, i, choice[i]) / density(rest, i, choice[i])).ln())
@@ -373,8 +394,12 @@ fn tpe_gbdt(
             best = Some((ratio, choice));
         }
     }
-    let choice = best.map_or([0; DIMS], |b| b.1);
-    Candidate::Gbdt(gbdt_from(&choice, seed.wrapping_add(rng.next_u64() % 1000)))
+    match best {
+        Some((_, choice)) => {
+            Candidate::Gbdt(gbdt_from(&choice, seed.wrapping_add(rng.next_u64() % 1000)))
+        }
+        None => random_gbdt(rng, seed, tried),
+    }
 }
 
 /// Splits positions `0..n` into train and validation, stratified by class.
@@ -733,6 +758,14 @@ pub fn search(
     let mut pool: Vec<PoolEntry> = Vec::new();
     // Finished boosted trees as (point of the space, score), for TPE.
     let mut gbdt_history: Vec<([usize; DIMS], f64)> = Vec::new();
+    // Every point of the boosted-tree space proposed so far.
+    let mut tried: HashSet<[usize; DIMS]> = candidates
+        .iter()
+        .filter_map(|c| match c {
+            Candidate::Gbdt(p) => gbdt_choice(p),
+            _ => None,
+        })
+        .collect();
     let mut slowest_fit = Duration::ZERO;
     let mut trial = 0u32;
     // Candidates are evaluated in batches, one per core; results are
@@ -753,8 +786,13 @@ pub fn search(
                     let c = if rng.below(8) == 0 {
                         random_mlp(&mut rng, config.seed)
                     } else {
-                        tpe_gbdt(&mut rng, config.seed, &gbdt_history, metric)
+                        tpe_gbdt(&mut rng, config.seed, &gbdt_history, metric, &tried)
                     };
+                    if let Candidate::Gbdt(p) = &c
+                        && let Some(x) = gbdt_choice(p)
+                    {
+                        tried.insert(x);
+                    }
                     candidates.push(c);
                 }
                 (t as u32, candidates[t].clone())
@@ -1194,7 +1232,9 @@ mod tests {
         let mut rng = Rng::new(1);
         let mut hits = 0;
         for _ in 0..100 {
-            if let Candidate::Gbdt(p) = tpe_gbdt(&mut rng, 0, &history, Metric::Auc) {
+            if let Candidate::Gbdt(p) =
+                tpe_gbdt(&mut rng, 0, &history, Metric::Auc, &HashSet::new())
+            {
                 hits += usize::from(p.max_leaves == 63);
             }
         }
@@ -1205,9 +1245,38 @@ mod tests {
         let few = &history[..TPE_MIN_TRIALS - 1];
         let mut rng2 = Rng::new(1);
         assert_eq!(
-            format!("{:?}", tpe_gbdt(&mut rng, 0, few, Metric::Auc)),
-            format!("{:?}", random_gbdt(&mut rng2, 0))
+            format!(
+                "{:?}",
+                tpe_gbdt(&mut rng, 0, few, Metric::Auc, &HashSet::new())
+            ),
+            format!("{:?}", random_gbdt(&mut rng2, 0, &HashSet::new()))
         );
+    }
+
+    #[test]
+    fn tpe_does_not_propose_a_point_twice() {
+        // TPE's favourite region is small (63 leaves, the other choices
+        // fixed), so without the tried set it proposes the same points again.
+        let history: Vec<([usize; DIMS], f64)> = (0..40)
+            .map(|i| {
+                let good = i % 4 == 0;
+                let choice = if good {
+                    [2, 4, 1, 2, 3, 0, 0]
+                } else {
+                    [i % 4, i % 6, i % 5, i % 3, i % 4, (i / 3) % 4, i % 3]
+                };
+                (choice, if good { 0.9 } else { 0.6 })
+            })
+            .collect();
+        let mut tried: HashSet<[usize; DIMS]> = history.iter().map(|h| h.0).collect();
+        let mut rng = Rng::new(3);
+        for n in 0..300 {
+            let Candidate::Gbdt(p) = tpe_gbdt(&mut rng, 0, &history, Metric::Auc, &tried) else {
+                panic!("TPE proposes boosted trees");
+            };
+            let x = gbdt_choice(&p).expect("a point of the space");
+            assert!(tried.insert(x), "proposal {n} repeats {x:?}");
+        }
     }
 
     #[test]
