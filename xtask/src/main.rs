@@ -8,8 +8,9 @@
 //! - `cargo xtask site`: only build the frontend bundle into `target/site`.
 //! - `cargo xtask bench load [CLIENTS] [SECONDS]`: a bounded load test of a
 //!   release `kiln` on loopback (default 50 clients for 30 s).
-//! - `cargo xtask bench gbdt|shap|automl [N]`: Kiln against LightGBM and
-//!   FLAML on the same 80/20 splits (`bench/`).
+//! - `cargo xtask bench gbdt|shap|automl [N] [SPLITS]`: Kiln against
+//!   LightGBM and FLAML on the same 80/20 splits (`bench/`; the AutoML
+//!   bench on SPLITS of them, 3 by default).
 //! - `cargo xtask bench ingest [MB]`: Kiln's ingest + profile against Python
 //!   Polars on the same files, and its peak memory on a generated CSV of MB
 //!   megabytes (default 1024; 0 skips it).
@@ -38,7 +39,7 @@ fn main() -> Result<()> {
             }
             _ => {
                 eprintln!(
-                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] | ingest [MB]>"
+                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB]>"
                 );
                 std::process::exit(2);
             }
