@@ -95,7 +95,33 @@ struct Split {
     test: Vec<usize>,
 }
 
+/// Positions `0..n` shuffled by a seeded SplitMix64 and cut 80/20, so every
+/// run and every tool sees the same rows.
+fn cut(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = automl::Rng::from_state(seed);
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    let test = order.split_off(n * 4 / 5);
+    (order, test)
+}
+
 impl Split {
+    /// The same data cut by another seed (without reading the file again).
+    fn reseeded(&self, seed: u64) -> Split {
+        let (train, test) = cut(self.rows.len(), seed);
+        Split {
+            frame: self.frame.clone(),
+            data: self.data.clone(),
+            rows: self.rows.clone(),
+            target: self.target.clone(),
+            train,
+            test,
+            ..*self
+        }
+    }
+
     fn load(root: &Path, s: &'static Source, seed: u64) -> Result<Option<Split>> {
         let path = root.join(s.file);
         if !path.exists() {
@@ -110,14 +136,7 @@ impl Split {
         let col = data.require(s.target)?;
         let task = automl::detect_task(s.target, col)?;
         let (target, rows) = Target::encode(s.target, col, task)?;
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        // A seeded shuffle (SplitMix64), so every run and every tool sees the same rows.
-        let mut rng = automl::Rng::from_state(seed);
-        for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-        }
-        let cut = order.len() * 4 / 5;
-        let test = order.split_off(cut);
+        let (train, test) = cut(rows.len(), seed);
         Ok(Some(Split {
             name: s.name,
             target_name: s.target,
@@ -126,7 +145,7 @@ impl Split {
             task,
             rows,
             target,
-            train: order,
+            train,
             test,
         }))
     }
@@ -665,21 +684,18 @@ fn main() -> Result<()> {
     ensure_python()?;
     let dir = std::env::temp_dir().join(format!("kiln-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let load = |seed: u64| -> Result<Vec<Split>> {
-        let mut splits = Vec::new();
-        for s in SOURCES {
-            if only.as_ref().is_some_and(|o| !o.contains(&s.name)) {
-                continue;
-            }
-            if let Some(split) = Split::load(&root, s, seed)? {
-                splits.push(split);
-            }
+    let mut splits = Vec::new();
+    for s in SOURCES {
+        if only.as_ref().is_some_and(|o| !o.contains(&s.name)) {
+            continue;
         }
-        Ok(splits)
-    };
+        if let Some(split) = Split::load(&root, s, SPLIT_SEED)? {
+            splits.push(split);
+        }
+    }
     let result = match mode {
-        "gbdt" => bench_gbdt(&root, &load(SPLIT_SEED)?, &dir, number(200)? as usize),
-        "shap" => bench_shap(&root, &load(SPLIT_SEED)?, &dir, number(500)? as usize),
+        "gbdt" => bench_gbdt(&root, &splits, &dir, number(200)? as usize),
+        "shap" => bench_shap(&root, &splits, &dir, number(500)? as usize),
         "automl" => {
             let n_splits = match args.get(2) {
                 Some(v) => v
@@ -688,9 +704,9 @@ fn main() -> Result<()> {
                     .max(1),
                 None => 3,
             };
-            let sets = (SPLIT_SEED..SPLIT_SEED + n_splits)
-                .map(|seed| Ok((seed, load(seed)?)))
-                .collect::<Result<Vec<_>>>()?;
+            let sets: Vec<(u64, Vec<Split>)> = (SPLIT_SEED..SPLIT_SEED + n_splits)
+                .map(|seed| (seed, splits.iter().map(|s| s.reseeded(seed)).collect()))
+                .collect();
             bench_automl(&root, &sets, &dir, number(60)?)
         }
         _ => bail!(
