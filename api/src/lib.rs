@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod display;
 mod recipe;
 
 pub use recipe::{
