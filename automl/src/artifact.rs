@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::encode::{FeatureStats, LinearEncoder, tree_matrix};
+use crate::encode::{FeatureStats, tree_matrix};
 use crate::error::{Error, Result};
-use crate::gbdt::{Booster, Objective};
-use crate::linear::{LinearModel, sigmoid};
+pub use crate::families::FittedModel;
+use crate::linear::sigmoid;
 use crate::metrics::MetricValue;
 use crate::recipe::Recipe;
 use crate::task::Task;
@@ -26,39 +26,6 @@ pub struct Schema {
     pub classes: Vec<String>,
     /// Input features with their training statistics.
     pub features: Vec<FeatureStats>,
-}
-
-/// A fitted model with its own preprocessing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "family", rename_all = "snake_case")]
-pub enum FittedModel {
-    /// Predicts the training mean, or the class frequencies.
-    Baseline {
-        outputs: Vec<f64>,
-    },
-    Linear {
-        encoder: LinearEncoder,
-        model: LinearModel,
-    },
-    Gbdt {
-        booster: Booster,
-    },
-    Mlp {
-        encoder: LinearEncoder,
-        model: crate::mlp::MlpModel,
-    },
-    /// A weighted average of models in the raw output space (values,
-    /// log-odds or logits), chosen by greedy ensemble selection.
-    Ensemble {
-        members: Vec<Member>,
-    },
-}
-
-/// One model of an ensemble and its weight (the weights sum to 1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Member {
-    pub weight: f64,
-    pub model: FittedModel,
 }
 
 /// A model's output in the raw space: values, log-odds or logits.
@@ -102,162 +69,6 @@ pub fn link(task: Task, raw: Vec<f64>, k: usize) -> Vec<f64> {
             })
             .collect(),
     }
-}
-
-impl FittedModel {
-    pub fn family(&self) -> &'static str {
-        match self {
-            FittedModel::Baseline { .. } => "baseline",
-            FittedModel::Linear { .. } => "linear",
-            FittedModel::Gbdt { .. } => "boosted trees",
-            FittedModel::Mlp { .. } => "neural network",
-            FittedModel::Ensemble { .. } => "ensemble",
-        }
-    }
-
-    /// Raw outputs for `rows` (`rows.len() * outputs`): values, the log-odds
-    /// of the second class, or one logit per class.
-    pub(crate) fn raw(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
-        let k = schema.classes.len();
-        Ok(match self {
-            FittedModel::Baseline { outputs } => {
-                // Still require the inputs, so a baseline rejects the same files as any model.
-                tree_matrix(&schema.features, data, &rows[..0])?;
-                let one = link_inverse(schema.task, outputs, k);
-                rows.iter().flat_map(|_| one.iter().copied()).collect()
-            }
-            FittedModel::Linear { encoder, model } => {
-                model.raw(&encoder.transform(&schema.features, data, rows)?)
-            }
-            FittedModel::Gbdt { booster } => {
-                booster.raw(&tree_matrix(&schema.features, data, rows)?)
-            }
-            FittedModel::Mlp { encoder, model } => {
-                model.raw(&encoder.transform(&schema.features, data, rows)?)
-            }
-            FittedModel::Ensemble { members } => {
-                let mut total: Vec<f64> = Vec::new();
-                for m in members {
-                    let raw = m.model.raw(schema, data, rows)?;
-                    if total.is_empty() {
-                        total = vec![0.0; raw.len()];
-                    }
-                    for (t, r) in total.iter_mut().zip(raw) {
-                        *t += m.weight * r;
-                    }
-                }
-                total
-            }
-        })
-    }
-
-    /// Predictions for `rows` of `data`: values (regression) or class
-    /// probabilities, row-major `rows.len() * n_classes`.
-    pub(crate) fn predict(
-        &self,
-        schema: &Schema,
-        data: &Dataset,
-        rows: &[usize],
-    ) -> Result<Vec<f64>> {
-        if let FittedModel::Baseline { outputs } = self {
-            // Exactly the stored frequencies (the raw round trip would round them).
-            tree_matrix(&schema.features, data, &rows[..0])?;
-            return Ok(rows.iter().flat_map(|_| outputs.iter().copied()).collect());
-        }
-        let raw = self.raw(schema, data, rows)?;
-        Ok(link(schema.task, raw, schema.classes.len()))
-    }
-
-    fn validate(&self, schema: &Schema) -> Result<()> {
-        let bad = |m: &str| Err(Error::Artifact(m.to_owned()));
-        let outputs = match schema.task {
-            Task::Regression | Task::Binary => 1,
-            Task::Multiclass => schema.classes.len(),
-        };
-        match self {
-            FittedModel::Baseline { outputs: o } => {
-                let want = if schema.task == Task::Regression {
-                    1
-                } else {
-                    schema.classes.len()
-                };
-                if o.len() != want {
-                    return bad("baseline outputs do not match the classes");
-                }
-            }
-            FittedModel::Linear { encoder, model } => {
-                model.validate()?;
-                if encoder.width() != model.width || model.outputs != outputs {
-                    return bad("linear encoder and weights disagree");
-                }
-                check_encoder(encoder, schema)?;
-            }
-            FittedModel::Mlp { encoder, model } => {
-                check_encoder(encoder, schema)?;
-                model.validate(encoder.width(), outputs)?;
-            }
-            FittedModel::Gbdt { booster } => {
-                booster.validate()?;
-                let want = match schema.task {
-                    Task::Regression => Objective::SquaredError,
-                    Task::Binary => Objective::Logistic,
-                    Task::Multiclass => Objective::Softmax,
-                };
-                if booster.n_features != schema.features.len()
-                    || booster.outputs != outputs
-                    || booster.objective != want
-                {
-                    return bad("boosted trees do not match the schema");
-                }
-            }
-            FittedModel::Ensemble { members } => {
-                if members.is_empty() || members.len() > 64 {
-                    return bad("an ensemble needs between 1 and 64 members");
-                }
-                let total: f64 = members.iter().map(|m| m.weight).sum();
-                if members
-                    .iter()
-                    .any(|m| !(m.weight.is_finite() && m.weight > 0.0))
-                    || (total - 1.0).abs() > 1e-6
-                {
-                    return bad("ensemble weights must be positive and sum to 1");
-                }
-                for m in members {
-                    if matches!(m.model, FittedModel::Ensemble { .. }) {
-                        return bad("an ensemble cannot contain an ensemble");
-                    }
-                    m.model.validate(schema)?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Checks that a linear encoder only refers to the schema's features.
-fn check_encoder(encoder: &LinearEncoder, schema: &Schema) -> Result<()> {
-    let n = schema.features.len();
-    for c in &encoder.columns {
-        let f = c.feature();
-        if let crate::encode::LinearColumn::Mapped {
-            levels,
-            values,
-            scale,
-            ..
-        } = c
-            && (levels.len() != values.len() || !(scale.is_finite() && *scale > 0.0))
-        {
-            return Err(Error::Artifact(
-                "a mapped encoder column is malformed".into(),
-            ));
-        }
-        if f >= n {
-            return Err(Error::Artifact(
-                "an encoder refers to a feature the schema lacks".into(),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The downloadable model: `kiln predict` and `POST /api/models/{id}/predict`

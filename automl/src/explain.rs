@@ -11,9 +11,9 @@
 //!   missing-indicator columns are summed back into their source column.
 //! - Baseline: every contribution is zero.
 
-use crate::artifact::{FittedModel, ModelArtifact, link_inverse};
+use crate::artifact::ModelArtifact;
 use crate::data::Dataset;
-use crate::encode::{FeatureStats, LinearColumn, LinearEncoder, tree_matrix};
+use crate::encode::{FeatureStats, LinearColumn, LinearEncoder};
 use crate::error::Result;
 use crate::gbdt::{Booster, Tree};
 use crate::linear::LinearModel;
@@ -89,7 +89,9 @@ impl ModelArtifact {
             Task::Multiclass => schema.classes.clone(),
         };
         let k = outputs.len();
-        let (base, raw, values) = explain_model(&self.model, schema, data, &rows, k)?;
+        let crate::families::Shap { base, raw, values } =
+            self.model.explain(schema, data, &rows)?;
+        debug_assert_eq!(base.len(), k);
         Ok(Explanation {
             features,
             outputs,
@@ -105,66 +107,12 @@ impl ModelArtifact {
     }
 }
 
-/// `(base, raw, values)` of one model.
-fn explain_model(
-    model: &FittedModel,
-    schema: &crate::artifact::Schema,
-    data: &Dataset,
-    rows: &[usize],
-    k: usize,
-) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    let nf = schema.features.len();
-    Ok(match model {
-        FittedModel::Baseline { outputs } => {
-            tree_matrix(&schema.features, data, &rows[..0])?;
-            let base = link_inverse(schema.task, outputs, schema.classes.len());
-            let raw = rows.iter().flat_map(|_| base.iter().copied()).collect();
-            (base, raw, vec![0.0; rows.len() * k * nf])
-        }
-        FittedModel::Linear { encoder, model } => {
-            let x = encoder.transform(&schema.features, data, rows)?;
-            let raw = model.raw(&x);
-            let (base, values) = linear_shap(encoder, model, &schema.features, &x);
-            (base, raw, values)
-        }
-        FittedModel::Gbdt { booster } => {
-            let cols = tree_matrix(&schema.features, data, rows)?;
-            let raw = booster.raw(&cols);
-            let (base, values) = tree_shap(booster, &cols);
-            (base, raw, values)
-        }
-        FittedModel::Mlp { encoder, model } => {
-            let x = encoder.transform(&schema.features, data, rows)?;
-            let raw = model.raw(&x);
-            let (_, source) = encoded_means(encoder, &schema.features);
-            let (base, values) = permutation_shap(model, &source, nf, &x);
-            (base, raw, values)
-        }
-        // The ensemble averages raw outputs, so its SHAP values are the
-        // same weighted average of its members' (exact, additive).
-        FittedModel::Ensemble { members } => {
-            let mut base = vec![0.0; k];
-            let mut raw = vec![0.0; rows.len() * k];
-            let mut values = vec![0.0; rows.len() * k * nf];
-            for m in members {
-                let (b, r, v) = explain_model(&m.model, schema, data, rows, k)?;
-                let add = |to: &mut [f64], from: &[f64]| {
-                    to.iter_mut()
-                        .zip(from)
-                        .for_each(|(t, f)| *t += m.weight * f);
-                };
-                add(&mut base, &b);
-                add(&mut raw, &r);
-                add(&mut values, &v);
-            }
-            (base, raw, values)
-        }
-    })
-}
-
 /// Expected value of each encoded column over the training rows, and the
 /// schema feature each encoded column comes from.
-fn encoded_means(encoder: &LinearEncoder, features: &[FeatureStats]) -> (Vec<f64>, Vec<usize>) {
+pub(crate) fn encoded_means(
+    encoder: &LinearEncoder,
+    features: &[FeatureStats],
+) -> (Vec<f64>, Vec<usize>) {
     let mut means = Vec::with_capacity(encoder.width());
     let mut source = Vec::with_capacity(encoder.width());
     // Encoders fitted on data keep their columns' training means.
@@ -214,7 +162,7 @@ fn encoded_means(encoder: &LinearEncoder, features: &[FeatureStats]) -> (Vec<f64
 }
 
 /// `(base, values)` for row-major encoded rows `x`.
-fn linear_shap(
+pub(crate) fn linear_shap(
     encoder: &LinearEncoder,
     model: &LinearModel,
     features: &[FeatureStats],
@@ -254,7 +202,7 @@ const PERMUTATIONS: usize = 6;
 /// the output minus the base (the mean output over the background).
 /// Permutations are seeded by the row's values: a row always gets the same
 /// explanation.
-fn permutation_shap(
+pub(crate) fn permutation_shap(
     model: &crate::mlp::MlpModel,
     source: &[usize],
     nf: usize,
@@ -885,7 +833,7 @@ mod tests {
         let art = artifact(
             Task::Binary,
             classes,
-            FittedModel::Mlp { encoder, model },
+            crate::families::MlpFit { encoder, model }.into(),
             features,
         );
         let e = art.explain(&data).unwrap();
@@ -924,7 +872,7 @@ mod tests {
     fn artifact(
         task: Task,
         classes: Vec<String>,
-        model: FittedModel,
+        model: crate::artifact::FittedModel,
         features: Vec<FeatureStats>,
     ) -> ModelArtifact {
         ModelArtifact {
@@ -992,10 +940,11 @@ mod tests {
             let a = artifact(
                 task,
                 classes,
-                FittedModel::Linear {
+                crate::families::LinearFit {
                     encoder: encoder.clone(),
                     model,
-                },
+                }
+                .into(),
                 features.clone(),
             );
             let e = a.explain(&data).unwrap();

@@ -11,6 +11,7 @@ mod data;
 mod encode;
 mod error;
 mod explain;
+mod families;
 mod gbdt;
 mod insights;
 mod linear;
@@ -22,13 +23,13 @@ mod search;
 mod task;
 
 pub use artifact::{
-    FORMAT_VERSION, FittedModel, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema,
-    link,
+    FORMAT_VERSION, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema, link,
 };
 pub use data::{Column, Dataset, category_label};
 pub use encode::{FeatureKind, FeatureStats, select_features, tree_matrix};
 pub use error::{Error, Result};
 pub use explain::Explanation;
+pub use families::{BaselineFit, Ensemble, FittedModel, GbdtFit, LinearFit, Member, MlpFit};
 pub use gbdt::{Booster, GbdtParams, Objective, fit as gbdt_fit};
 pub use insights::{Beeswarm, Dependence, Importance, Insights};
 pub use linear::{LinearModel, LinearParams};

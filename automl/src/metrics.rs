@@ -45,6 +45,12 @@ impl Metric {
         }
     }
 
+    /// Orders two scores best first (non-finite scores last): the one
+    /// ranking of leaderboards, ensemble pools and search histories.
+    pub fn compare(self, a: f64, b: f64) -> std::cmp::Ordering {
+        compare_scores(self.higher_is_better(), a, b)
+    }
+
     pub fn score(self, target: &Target, pred: &[f64]) -> f64 {
         match (self, target) {
             (Metric::Rmse, Target::Regression(y)) => rmse(y, pred),
@@ -54,6 +60,22 @@ impl Metric {
             (Metric::LogLoss, Target::Classes { y, classes }) => log_loss(y, pred, classes.len()),
             _ => f64::NAN,
         }
+    }
+}
+
+/// Orders two scores best first, for a metric where higher (or lower) is
+/// better; a non-finite score ranks after every finite one.
+pub fn compare_scores(higher_is_better: bool, a: f64, b: f64) -> std::cmp::Ordering {
+    let worst = if higher_is_better {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    };
+    let [a, b] = [a, b].map(|s| if s.is_finite() { s } else { worst });
+    if higher_is_better {
+        b.total_cmp(&a)
+    } else {
+        a.total_cmp(&b)
     }
 }
 

@@ -160,6 +160,14 @@ impl Target {
         }
     }
 
+    /// The class labels (none for regression).
+    pub fn class_names(&self) -> Vec<String> {
+        match self {
+            Target::Regression(_) => Vec::new(),
+            Target::Classes { classes, .. } => classes.clone(),
+        }
+    }
+
     /// The target of the given positions (positions into this target, not dataset rows).
     pub fn subset(&self, idx: &[usize]) -> Target {
         match self {

@@ -129,6 +129,70 @@ fn saved_and_loaded_models_predict_and_explain_identically() {
     );
 }
 
+/// The first `n` rows of `data`.
+fn head(data: &Dataset, n: usize) -> Dataset {
+    let rows: Vec<usize> = (0..n).collect();
+    let cols = data
+        .columns()
+        .map(|(name, c)| {
+            let c = match c {
+                Column::Numeric(v) => Column::Numeric(rows.iter().map(|&i| v[i]).collect()),
+                Column::Categorical(v) => {
+                    Column::Categorical(rows.iter().map(|&i| v[i].clone()).collect())
+                }
+            };
+            (name.to_owned(), c)
+        })
+        .collect();
+    Dataset::new(cols).unwrap()
+}
+
+/// Artifacts that an earlier Kiln wrote (`test_data/format2/README.md`)
+/// load, predict and explain exactly as they did then, and are written
+/// back unchanged: the format did not move with the code.
+#[test]
+fn format_2_artifacts_of_every_family_still_load_and_score_identically() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/test_data/format2");
+    let mut families = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let bytes = serde_json::to_vec(&doc["artifact"]).unwrap();
+        let art = ModelArtifact::from_json(&bytes).unwrap();
+        let again: serde_json::Value = serde_json::from_slice(&art.to_json()).unwrap();
+        assert_eq!(again, doc["artifact"], "{name}: written back differently");
+        let target = name.split('-').next().unwrap();
+        let rows = head(&for_target(&data_rows(120), target), 20);
+        let numbers =
+            |v: &serde_json::Value| -> Vec<f64> { serde_json::from_value(v.clone()).unwrap() };
+        let predicted = match art.predict(&rows).unwrap() {
+            automl::Predictions::Regression(v) => v,
+            automl::Predictions::Classes { probabilities, .. } => probabilities,
+        };
+        assert_eq!(predicted, numbers(&doc["predictions"]), "{name}");
+        let e = art.explain(&rows).unwrap();
+        assert_eq!(e.base, numbers(&doc["base"]), "{name}");
+        assert_eq!(e.values, numbers(&doc["shap"]), "{name}");
+        families.insert(art.model.family());
+        if let automl::FittedModel::Ensemble(e) = &art.model {
+            families.extend(e.members.iter().map(|m| m.model.family()));
+        }
+    }
+    let want = [
+        "baseline",
+        "boosted trees",
+        "ensemble",
+        "linear",
+        "neural network",
+    ];
+    assert_eq!(families.into_iter().collect::<Vec<_>>(), want);
+}
+
 /// A model trained after a cleaning recipe, which it carries: it takes the
 /// raw columns (with a placeholder category and a date written as text).
 fn with_recipe(target: &str, n: usize) -> (Dataset, ModelArtifact) {

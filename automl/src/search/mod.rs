@@ -1,0 +1,789 @@
+//! The search: split the rows, try every family's portfolio of strong
+//! defaults, then the families' proposals (TPE over the boosted-tree space,
+//! random networks) until the deadline, the trial budget or a cancel; rank
+//! the trials on held-out rows; blend the best into an ensemble when that
+//! scores better; refit the winner on every row; return the leaderboard
+//! and the artifact.
+//!
+//! - `space`: discrete hyperparameter spaces and TPE;
+//! - `folds`: stratified k-fold and holdout splits;
+//! - `trial`: one candidate fitted and scored on every split;
+//! - `ensemble`: the pool of best trials and greedy ensemble selection.
+
+mod ensemble;
+mod folds;
+pub(crate) mod space;
+mod trial;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::artifact::{FittedModel, ModelArtifact, Schema};
+use crate::data::Dataset;
+use crate::encode::{FeatureStats, select_features};
+use crate::error::{Error, Result};
+use crate::families::{self, Candidate, FitJob, Proposer};
+use crate::metrics::{self, Metric};
+use crate::rng::Rng;
+use crate::task::{Target, Task, detect_task};
+use ensemble::{PoolEntry, Selection, keep_in_pool, select_ensemble};
+use folds::{Split, splits};
+use trial::{Evaluation, evaluate};
+
+/// Trials when neither a deadline nor `max_trials` bounds the search.
+const DEFAULT_MAX_TRIALS: usize = 30;
+/// Trials under a deadline without `max_trials` (a safety bound only).
+const DEADLINE_MAX_TRIALS: usize = 1000;
+const MIN_ROWS: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    pub target: String,
+    /// Overrides task detection.
+    pub task: Option<Task>,
+    pub seed: u64,
+    /// Stop after this many trials (the deterministic budget).
+    pub max_trials: Option<usize>,
+    /// Share of rows held out for validation when there is no k-fold.
+    pub holdout_fraction: f64,
+    /// Folds of the stratified k-fold cross-validation.
+    pub cv_folds: usize,
+    /// At or above this many rows, a single holdout replaces k-fold.
+    pub cv_max_rows: usize,
+    pub kiln_version: String,
+    /// Stamped into the artifact.
+    pub created: String,
+    /// The families to try, by their leaderboard names ("boosted trees",
+    /// "ensemble", ...); empty for the default set.
+    pub families: Vec<String>,
+}
+
+impl SearchConfig {
+    pub fn new(target: &str) -> SearchConfig {
+        SearchConfig {
+            target: target.to_owned(),
+            task: None,
+            seed: 0,
+            max_trials: None,
+            holdout_fraction: 0.2,
+            cv_folds: 5,
+            cv_max_rows: 50_000,
+            kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created: String::new(),
+            families: Vec::new(),
+        }
+    }
+}
+
+/// How the caller steers a running search.
+#[derive(Debug, Clone, Copy)]
+pub struct Control<'a> {
+    /// The search, refit included, ends by this instant.
+    pub deadline: Option<Instant>,
+    /// Set to stop; finished trials are kept.
+    pub cancel: &'a AtomicBool,
+}
+
+impl Control<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn past(&self, reserve: Duration) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() + reserve >= d)
+    }
+}
+
+/// One finished candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialRecord {
+    pub trial: u32,
+    pub family: String,
+    pub params: String,
+    /// Held-out score on the search metric (mean over folds).
+    pub score: f64,
+    /// Standard deviation of the score over folds (0 with one holdout).
+    pub score_std: f64,
+    pub fit_secs: f64,
+    pub predict_us_per_row: f64,
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchEvent {
+    Started {
+        task: Task,
+        metric: Metric,
+        rows: usize,
+        features: usize,
+        /// How candidates are validated, in words.
+        validation: String,
+    },
+    Trial(TrialRecord),
+    Refitting {
+        trial: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    pub task: Task,
+    pub metric: Metric,
+    /// Ranked best first.
+    pub leaderboard: Vec<TrialRecord>,
+    pub best_trial: u32,
+    pub artifact: ModelArtifact,
+    /// Curves, confusion matrix or residuals of the winner's held-out predictions.
+    pub evaluation: metrics::Evaluation,
+    /// The search was cancelled; the artifact is the best finished trial, not refit.
+    pub cancelled: bool,
+}
+
+/// What every trial of a search shares.
+pub(crate) struct Problem<'a> {
+    pub data: &'a Dataset,
+    /// The rows of `data` with a target, in target order.
+    pub rows: Vec<usize>,
+    pub target: Target,
+    pub metric: Metric,
+    /// The features, with statistics over every row.
+    pub features: Vec<FeatureStats>,
+    pub splits: Vec<Split>,
+    /// The artifact's schema, without its features.
+    pub schema: Schema,
+}
+
+impl<'a> Problem<'a> {
+    /// Encodes the target, selects the features and splits the rows;
+    /// returns the problem and how it is validated, in words.
+    fn new(data: &'a Dataset, config: &SearchConfig) -> Result<(Problem<'a>, String)> {
+        let target_col = data.require(&config.target)?;
+        let task = match config.task {
+            Some(t) => t,
+            None => detect_task(&config.target, target_col)?,
+        };
+        let (target, rows) = Target::encode(&config.target, target_col, task)?;
+        if rows.len() < MIN_ROWS {
+            return Err(Error::TooFewRows {
+                rows: rows.len(),
+                needed: MIN_ROWS,
+            });
+        }
+        let features = select_features(data, &config.target, &rows);
+        if features.is_empty() {
+            return Err(Error::NoFeatures);
+        }
+        let k = if rows.len() < config.cv_max_rows {
+            config.cv_folds
+        } else {
+            1
+        };
+        let holdout_fraction = config.holdout_fraction.clamp(0.05, 0.5);
+        let validation = if k >= 2 {
+            format!("{k}-fold cross-validation")
+        } else {
+            format!("a {:.0}% holdout", holdout_fraction * 100.0)
+        };
+        let schema = Schema {
+            target: config.target.clone(),
+            task,
+            classes: target.class_names(),
+            features: Vec::new(),
+        };
+        let problem = Problem {
+            data,
+            splits: splits(&target, k, holdout_fraction, config.seed),
+            metric: Metric::default_for(task),
+            rows,
+            target,
+            features,
+            schema,
+        };
+        Ok((problem, validation))
+    }
+
+    fn task(&self) -> Task {
+        self.schema.task
+    }
+}
+
+/// Runs a search over `data` for `config.target`, calling `on_event` as it goes.
+pub fn search(
+    data: &Dataset,
+    config: &SearchConfig,
+    control: Control<'_>,
+    on_event: &mut dyn FnMut(&SearchEvent),
+) -> Result<SearchOutcome> {
+    let (problem, validation) = Problem::new(data, config)?;
+    let chosen = families::chosen(&config.families)?;
+    on_event(&SearchEvent::Started {
+        task: problem.task(),
+        metric: problem.metric,
+        rows: problem.rows.len(),
+        features: problem.features.len(),
+        validation,
+    });
+    let mut trials = Trials::new(&problem, config, control, &chosen);
+    trials.run(on_event)?;
+    trials.finish(on_event)
+}
+
+/// The state of a search between trials.
+struct Trials<'a> {
+    problem: &'a Problem<'a>,
+    config: &'a SearchConfig,
+    control: Control<'a>,
+    max_trials: usize,
+    /// Every candidate queued so far, by trial number.
+    candidates: Vec<Arc<dyn Candidate>>,
+    proposers: Vec<Box<dyn Proposer>>,
+    rng: Rng,
+    leaderboard: Vec<TrialRecord>,
+    best: Option<(u32, Evaluation)>,
+    /// The best trials, for the ensemble (when ensembles are chosen).
+    pool: Vec<PoolEntry>,
+    ensembles: bool,
+    slowest_fit: Duration,
+    /// The next trial number.
+    trial: u32,
+}
+
+impl<'a> Trials<'a> {
+    fn new(
+        problem: &'a Problem<'a>,
+        config: &'a SearchConfig,
+        control: Control<'a>,
+        chosen: &[&'static dyn families::Family],
+    ) -> Self {
+        let mut portfolio: Vec<(u32, Arc<dyn Candidate>)> = chosen
+            .iter()
+            .flat_map(|f| f.portfolio(&problem.target, config.seed))
+            .collect();
+        portfolio.sort_by_key(|(place, _)| *place);
+        let candidates: Vec<Arc<dyn Candidate>> = portfolio.into_iter().map(|(_, c)| c).collect();
+        let mut proposers: Vec<Box<dyn Proposer>> =
+            chosen.iter().filter_map(|f| f.proposer()).collect();
+        for p in &mut proposers {
+            candidates.iter().for_each(|c| p.queued(c.as_ref()));
+        }
+        let max_trials = config.max_trials.unwrap_or(if control.deadline.is_some() {
+            DEADLINE_MAX_TRIALS
+        } else {
+            DEFAULT_MAX_TRIALS
+        });
+        Trials {
+            problem,
+            config,
+            control,
+            max_trials,
+            candidates,
+            proposers,
+            rng: Rng::derive(config.seed, 0x7a11),
+            leaderboard: Vec::new(),
+            best: None,
+            pool: Vec::new(),
+            ensembles: chosen.iter().any(|f| f.name() == families::ENSEMBLE),
+            slowest_fit: Duration::ZERO,
+            trial: 0,
+        }
+    }
+
+    /// A proposal from one family, drawn by the proposers' weights.
+    fn propose(&mut self) -> Option<Arc<dyn Candidate>> {
+        let total: usize = self.proposers.iter().map(|p| p.weight()).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut draw = self.rng.below(total);
+        let i = self.proposers.iter().position(|p| {
+            let hit = draw < p.weight();
+            draw = draw.saturating_sub(p.weight());
+            hit
+        })?;
+        let cand = self.proposers[i].propose(&mut self.rng, self.config.seed, self.problem.metric);
+        for p in &mut self.proposers {
+            p.queued(cand.as_ref());
+        }
+        Some(cand)
+    }
+
+    /// The next `n` trials (fewer when no family proposes more).
+    fn batch(&mut self, n: usize) -> Vec<(u32, Arc<dyn Candidate>)> {
+        let mut out = Vec::with_capacity(n);
+        for t in self.trial as usize..self.trial as usize + n {
+            if t >= self.candidates.len() {
+                let Some(c) = self.propose() else { break };
+                self.candidates.push(c);
+            }
+            out.push((t as u32, self.candidates[t].clone()));
+        }
+        out
+    }
+
+    /// Runs trials in batches, one per core, until the budget, the deadline
+    /// (keeping time to refit) or a cancel. Results are processed in trial
+    /// order, so a trial budget gives the same outcome on any machine.
+    fn run(&mut self, on_event: &mut dyn FnMut(&SearchEvent)) -> Result<()> {
+        let parallel = rayon::current_num_threads().clamp(1, 4);
+        while (self.trial as usize) < self.max_trials {
+            // Keep time to refit the best model (or a small ensemble) on every row.
+            let reserve = self.slowest_fit.mul_f64(3.0);
+            let control = self.control;
+            if control.cancelled() || control.past(reserve) {
+                break;
+            }
+            let batch = self.batch(parallel.min(self.max_trials - self.trial as usize));
+            if batch.is_empty() {
+                break;
+            }
+            let stop = || control.cancelled() || control.past(reserve);
+            let prune = self.best.as_ref().map(|(_, b)| (b.score, b.score_std));
+            let problem = self.problem;
+            let results: Vec<Result<Option<Evaluation>>> = batch
+                .par_iter()
+                .map(|(_, cand)| evaluate(cand.as_ref(), problem, prune, &stop))
+                .collect();
+            for ((t, cand), result) in batch.into_iter().zip(results) {
+                // Cut short by the deadline or a cancel: an unfinished candidate is not ranked.
+                let Some(eval) = result? else { return Ok(()) };
+                self.record(t, cand.as_ref(), eval, on_event);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists a finished trial, tells the proposers, and keeps it for the
+    /// ensemble and as the best when it is.
+    fn record(
+        &mut self,
+        t: u32,
+        cand: &dyn Candidate,
+        eval: Evaluation,
+        on_event: &mut dyn FnMut(&SearchEvent),
+    ) {
+        let record = TrialRecord {
+            trial: t,
+            family: cand.family().to_owned(),
+            params: eval.last.0.params.clone(),
+            score: eval.score,
+            score_std: eval.score_std,
+            fit_secs: eval.fit_time.as_secs_f64(),
+            predict_us_per_row: eval.predict_us,
+            size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
+        };
+        on_event(&SearchEvent::Trial(record.clone()));
+        self.trial = t + 1;
+        if eval.score.is_finite() {
+            self.proposers
+                .iter_mut()
+                .for_each(|p| p.finished(cand, eval.score));
+        }
+        if eval.pruned {
+            // Stopped after its first fold: listed, but never chosen.
+            self.leaderboard.push(record);
+            return;
+        }
+        if cand.competes() {
+            self.slowest_fit = self.slowest_fit.max(eval.slowest_fold);
+            if eval.score.is_finite() && self.ensembles {
+                keep_in_pool(&mut self.pool, t, &eval, &record, self.problem.metric);
+            }
+        }
+        self.leaderboard.push(record);
+        let metric = self.problem.metric;
+        if eval.score.is_finite()
+            && self
+                .best
+                .as_ref()
+                .is_none_or(|b| metric.better(eval.score, b.1.score))
+        {
+            self.best = Some((t, eval));
+        }
+    }
+
+    /// Refits the winner (or an ensemble that beats it) on every row, unless
+    /// cancelled or out of time (then the winner's last fold model ships),
+    /// and ranks the leaderboard.
+    fn finish(mut self, on_event: &mut dyn FnMut(&SearchEvent)) -> Result<SearchOutcome> {
+        let cancelled = self.control.cancelled();
+        let Some((best_trial, best)) = self.best.take() else {
+            return Err(if cancelled {
+                Error::CancelledEmpty
+            } else {
+                Error::DeadlineEmpty
+            });
+        };
+        let problem = self.problem;
+        let covered_target = problem.target.subset(&best.covered);
+        let (last_fit, last_schema) = best.last;
+        let last_rows = problem.splits.last().map_or(0, |s| s.0.len());
+        let mut shipped = Shipped {
+            model: last_fit.model,
+            params: last_fit.params,
+            schema: last_schema,
+            rows: last_rows,
+            trial: best_trial,
+            metrics: metrics::report(&covered_target, &best.oof),
+            evaluation: metrics::evaluation(&covered_target, &best.oof),
+        };
+        if !cancelled {
+            let ensemble = self
+                .select(&covered_target, &best.covered)
+                .filter(|e| e.weights.len() >= 2 && problem.metric.better(e.score, best.score));
+            if let Some(e) = ensemble {
+                self.ship_ensemble(e, &covered_target, &mut shipped, on_event)?;
+            }
+            if shipped.trial == best_trial {
+                on_event(&SearchEvent::Refitting { trial: best_trial });
+                if let Some(model) = self.refit(best_trial, best.rounds)? {
+                    shipped.model = model;
+                    shipped.schema = self.full_schema();
+                    shipped.rows = problem.rows.len();
+                }
+            }
+        }
+        let metric = problem.metric;
+        self.leaderboard
+            .sort_by(|a, b| metric.compare(a.score, b.score).then(a.trial.cmp(&b.trial)));
+        Ok(shipped.outcome(self.config, problem, self.leaderboard, cancelled))
+    }
+
+    fn select(&self, covered_target: &Target, covered: &[usize]) -> Option<Selection> {
+        let p = self.problem;
+        select_ensemble(
+            &self.pool,
+            covered_target,
+            p.task(),
+            p.metric,
+            &p.splits,
+            covered,
+        )
+    }
+
+    /// The schema of a model fitted on every row.
+    fn full_schema(&self) -> Schema {
+        Schema {
+            features: self.problem.features.clone(),
+            ..self.problem.schema.clone()
+        }
+    }
+
+    /// Trial `t`'s candidate refit on every row; `None` when the stop
+    /// signal cut it short.
+    fn refit(&self, t: u32, rounds: Option<usize>) -> Result<Option<FittedModel>> {
+        let control = self.control;
+        let hard_stop = || control.cancelled() || control.past(Duration::ZERO);
+        let p = self.problem;
+        let cand = self.candidates[t as usize].for_refit(rounds);
+        let f = cand.fit(&FitJob {
+            features: &p.features,
+            data: p.data,
+            rows: &p.rows,
+            target: &p.target,
+            valid: None,
+            stop: &hard_stop,
+        })?;
+        Ok((!f.stopped && !hard_stop()).then_some(f.model))
+    }
+
+    /// Lists the ensemble as a trial and refits its members; it ships when
+    /// every member was refit in time.
+    fn ship_ensemble(
+        &mut self,
+        e: Selection,
+        covered_target: &Target,
+        shipped: &mut Shipped,
+        on_event: &mut dyn FnMut(&SearchEvent),
+    ) -> Result<()> {
+        let t = self.trial;
+        let members: Vec<&PoolEntry> = e.weights.iter().map(|(i, _)| &self.pool[*i]).collect();
+        let record = TrialRecord {
+            trial: t,
+            family: families::ENSEMBLE.into(),
+            params: e
+                .weights
+                .iter()
+                .map(|(i, w)| format!("{:.2} × trial {}", w, self.pool[*i].trial))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            score: e.score,
+            score_std: e.score_std,
+            fit_secs: members.iter().map(|m| m.fit_secs).sum(),
+            predict_us_per_row: members.iter().map(|m| m.predict_us).sum(),
+            size_bytes: members.iter().map(|m| m.size_bytes).sum(),
+        };
+        on_event(&SearchEvent::Trial(record.clone()));
+        self.leaderboard.push(record.clone());
+        on_event(&SearchEvent::Refitting { trial: t });
+        let mut fitted = Vec::new();
+        for (i, w) in &e.weights {
+            let entry = &self.pool[*i];
+            match self.refit(entry.trial, entry.rounds)? {
+                Some(model) => fitted.push(families::Member { weight: *w, model }),
+                None => return Ok(()),
+            }
+        }
+        *shipped = Shipped {
+            model: families::Ensemble { members: fitted }.into(),
+            params: record.params,
+            schema: self.full_schema(),
+            rows: self.problem.rows.len(),
+            trial: t,
+            metrics: metrics::report(covered_target, &e.oof),
+            evaluation: metrics::evaluation(covered_target, &e.oof),
+        };
+        Ok(())
+    }
+}
+
+/// The model a search ships, with its out-of-fold metrics.
+struct Shipped {
+    model: FittedModel,
+    params: String,
+    schema: Schema,
+    /// Rows it was fitted on.
+    rows: usize,
+    trial: u32,
+    metrics: Vec<metrics::MetricValue>,
+    evaluation: metrics::Evaluation,
+}
+
+impl Shipped {
+    fn outcome(
+        self,
+        config: &SearchConfig,
+        problem: &Problem<'_>,
+        leaderboard: Vec<TrialRecord>,
+        cancelled: bool,
+    ) -> SearchOutcome {
+        let artifact = ModelArtifact {
+            format_version: crate::artifact::FORMAT_VERSION,
+            kiln_version: config.kiln_version.clone(),
+            created: config.created.clone(),
+            schema: self.schema,
+            recipe: None,
+            model: self.model,
+            params: self.params,
+            metrics: self.metrics,
+            training_rows: self.rows as u64,
+        };
+        SearchOutcome {
+            task: problem.task(),
+            metric: problem.metric,
+            leaderboard,
+            best_trial: self.trial,
+            artifact,
+            evaluation: self.evaluation,
+            cancelled,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Column;
+
+    fn toy(n: usize) -> Dataset {
+        toy_with_noise(n, usize::MAX)
+    }
+
+    /// [`toy`] with every `flip`-th label flipped, so no model is perfect.
+    fn toy_with_noise(n: usize, flip: usize) -> Dataset {
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0).collect();
+        let c: Vec<Option<String>> = (0..n)
+            .map(|i| Some(["red", "green", "blue"][i % 3].to_owned()))
+            .collect();
+        let y: Vec<Option<String>> = x
+            .iter()
+            .zip(&c)
+            .enumerate()
+            .map(|(i, (v, c))| {
+                let yes = *v > 5.0 || c.as_deref() == Some("red");
+                Some(
+                    if yes != (i % flip == flip - 1) {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                    .to_owned(),
+                )
+            })
+            .collect();
+        Dataset::new(vec![
+            ("x".into(), Column::Numeric(x)),
+            ("colour".into(), Column::Categorical(c)),
+            ("y".into(), Column::Categorical(y)),
+        ])
+        .unwrap()
+    }
+
+    fn run(data: &Dataset, trials: usize) -> SearchOutcome {
+        let cancel = AtomicBool::new(false);
+        let config = SearchConfig {
+            max_trials: Some(trials),
+            ..SearchConfig::new("y")
+        };
+        search(
+            data,
+            &config,
+            Control {
+                deadline: None,
+                cancel: &cancel,
+            },
+            &mut |_| {},
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn finds_a_good_binary_model_and_ranks_it_first() {
+        let out = run(&toy(600), 4);
+        assert_eq!(out.task, Task::Binary);
+        assert_eq!(out.leaderboard.len(), 4);
+        assert!(out.leaderboard[0].score > 0.95, "{:?}", out.leaderboard);
+        assert_ne!(out.leaderboard[0].family, "baseline");
+        let preds = out.artifact.predict(&toy(600)).unwrap();
+        assert_eq!(preds.len(), 600);
+    }
+
+    #[test]
+    fn small_data_is_cross_validated_and_large_data_held_out() {
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            deadline: None,
+            cancel: &cancel,
+        };
+        for (cv_max_rows, want) in [(50_000, "5-fold cross-validation"), (100, "a 20% holdout")] {
+            let config = SearchConfig {
+                max_trials: Some(3),
+                cv_max_rows,
+                ..SearchConfig::new("y")
+            };
+            let mut validation = String::new();
+            let mut stds = Vec::new();
+            // Label noise: no fold is scored perfectly, so folds differ.
+            let out = search(
+                &toy_with_noise(300, 7),
+                &config,
+                control,
+                &mut |e| match e {
+                    SearchEvent::Started { validation: v, .. } => validation = v.clone(),
+                    SearchEvent::Trial(t) => stds.push(t.score_std),
+                    SearchEvent::Refitting { .. } => {}
+                },
+            )
+            .unwrap();
+            assert_eq!(validation, want);
+            assert_eq!(stds.iter().any(|s| *s > 0.0), cv_max_rows > 300, "{stds:?}");
+            // Out-of-fold metrics cover every row with k-fold, the holdout otherwise.
+            assert!(out.artifact.metrics.iter().any(|m| m.name == "AUC"));
+        }
+    }
+
+    #[test]
+    fn same_seed_and_trial_budget_give_identical_artifact_bytes() {
+        let a = run(&toy(300), 5).artifact.to_json();
+        let b = run(&toy(300), 5).artifact.to_json();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn artifact_round_trips_and_rejects_garbage() {
+        let art = run(&toy(300), 3).artifact;
+        let back = ModelArtifact::from_json(&art.to_json()).unwrap();
+        assert_eq!(
+            back.predict(&toy(50)).unwrap(),
+            art.predict(&toy(50)).unwrap()
+        );
+        assert!(ModelArtifact::from_json(b"{}").is_err());
+        assert!(ModelArtifact::from_json(b"not json").is_err());
+        let mut v: serde_json::Value = serde_json::from_slice(&art.to_json()).unwrap();
+        v["format_version"] = 99.into();
+        assert!(
+            ModelArtifact::from_json(v.to_string().as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("99")
+        );
+    }
+
+    #[test]
+    fn cancel_before_start_is_an_error_and_missing_target_is_named() {
+        let cancel = AtomicBool::new(true);
+        let err = search(
+            &toy(100),
+            &SearchConfig::new("y"),
+            Control {
+                deadline: None,
+                cancel: &cancel,
+            },
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::CancelledEmpty));
+        let cancel = AtomicBool::new(false);
+        let err = search(
+            &toy(100),
+            &SearchConfig::new("nope"),
+            Control {
+                deadline: None,
+                cancel: &cancel,
+            },
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("nope"));
+    }
+
+    #[test]
+    fn regression_beats_the_mean() {
+        let n = 400;
+        let x: Vec<f64> = (0..n).map(|i| i as f64 / 10.0).collect();
+        let y: Vec<f64> = x.iter().map(|v| 2.0 * v + (v * 3.0).sin()).collect();
+        let data = Dataset::new(vec![
+            ("x".into(), Column::Numeric(x)),
+            ("y".into(), Column::Numeric(y)),
+        ])
+        .unwrap();
+        let out = run(&data, 4);
+        assert_eq!(out.task, Task::Regression);
+        let baseline = out
+            .leaderboard
+            .iter()
+            .find(|t| t.family == "baseline")
+            .unwrap()
+            .score;
+        assert!(
+            out.leaderboard[0].score < baseline / 5.0,
+            "{:?}",
+            out.leaderboard
+        );
+    }
+
+    #[test]
+    fn missing_feature_column_at_predict_time_is_named() {
+        let art = run(&toy(200), 2).artifact;
+        let only_x = Dataset::new(vec![("x".into(), Column::Numeric(vec![1.0]))]).unwrap();
+        assert!(
+            art.predict(&only_x)
+                .unwrap_err()
+                .to_string()
+                .contains("colour")
+        );
+    }
+
+    #[test]
+    fn deadline_in_the_past_yields_no_model() {
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            deadline: Some(Instant::now()),
+            cancel: &cancel,
+        };
+        let err = search(&toy(100), &SearchConfig::new("y"), control, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, Error::DeadlineEmpty));
+    }
+}

@@ -1,0 +1,243 @@
+//! One trial: a candidate fitted and scored on every validation split, with
+//! its out-of-fold predictions, or stopped after the first fold when it is
+//! too far behind the best (one rung of successive halving).
+
+use std::time::{Duration, Instant};
+
+use super::Problem;
+use crate::artifact::Schema;
+use crate::encode::FeatureStats;
+use crate::error::Result;
+use crate::families::{Candidate, FitJob, Fitted};
+use crate::metrics::Metric;
+
+/// A candidate scored on every split.
+pub(crate) struct Evaluation {
+    /// Stopped after its first fold, too far behind the best so far.
+    pub pruned: bool,
+    pub score: f64,
+    pub score_std: f64,
+    /// Out-of-fold predictions at `covered` positions (row-major).
+    pub oof: Vec<f64>,
+    pub covered: Vec<usize>,
+    /// Mean boosting rounds over folds.
+    pub rounds: Option<usize>,
+    /// The last fold's model and schema (shipped if the search is cancelled).
+    pub last: (Fitted, Schema),
+    pub fit_time: Duration,
+    pub slowest_fold: Duration,
+    pub predict_us: f64,
+}
+
+/// Whether a first-fold score is too far behind the best mean score to catch up.
+pub(crate) fn hopeless(metric: Metric, fold: f64, best: f64, best_std: f64) -> bool {
+    !fold.is_finite()
+        || (metric.better(best, fold)
+            && (fold - best).abs() > (3.0 * best_std).max(0.02 * best.abs()).max(1e-12))
+}
+
+/// One split's fit: the model, its validation predictions and times.
+struct Fold {
+    fitted: Fitted,
+    schema: Schema,
+    pred: Vec<f64>,
+    fit_time: Duration,
+    predict_time: Duration,
+}
+
+/// Fits `cand` on one split's training rows (encoders see only those) and
+/// predicts its validation rows; `None` when the stop signal cut it short.
+fn fit_fold(
+    cand: &dyn Candidate,
+    problem: &Problem<'_>,
+    (tr, va): (&[usize], &[usize]),
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Option<Fold>> {
+    let train_rows: Vec<usize> = tr.iter().map(|&i| problem.rows[i]).collect();
+    let valid_rows: Vec<usize> = va.iter().map(|&i| problem.rows[i]).collect();
+    let valid_target = problem.target.subset(va);
+    let features: Vec<FeatureStats> = problem
+        .features
+        .iter()
+        .map(|f| {
+            let column = problem.data.column(&f.name).expect("selected from data");
+            FeatureStats::fit(&f.name, column, &train_rows)
+        })
+        .collect();
+    let start = Instant::now();
+    let fitted = cand.fit(&FitJob {
+        features: &features,
+        data: problem.data,
+        rows: &train_rows,
+        target: &problem.target.subset(tr),
+        valid: Some((&valid_rows, &valid_target)),
+        stop,
+    })?;
+    let fit_time = start.elapsed();
+    if fitted.stopped {
+        return Ok(None);
+    }
+    let schema = Schema {
+        features,
+        ..problem.schema.clone()
+    };
+    let start = Instant::now();
+    let pred = fitted.model.predict(&schema, problem.data, &valid_rows)?;
+    Ok(Some(Fold {
+        fitted,
+        schema,
+        pred,
+        fit_time,
+        predict_time: start.elapsed(),
+    }))
+}
+
+/// What the folds of one candidate add up to.
+struct Tally {
+    width: usize,
+    oof: Vec<f64>,
+    scores: Vec<f64>,
+    rounds: Vec<usize>,
+    last: Option<(Fitted, Schema)>,
+    fit_time: Duration,
+    slowest_fold: Duration,
+    predict_time: Duration,
+    predicted: usize,
+}
+
+impl Tally {
+    fn add(&mut self, fold: Fold, va: &[usize], metric: Metric, problem: &Problem<'_>) {
+        let w = self.width;
+        self.fit_time += fold.fit_time;
+        self.slowest_fold = self.slowest_fold.max(fold.fit_time);
+        self.predict_time += fold.predict_time;
+        self.predicted += va.len();
+        for (j, &pos) in va.iter().enumerate() {
+            self.oof[pos * w..(pos + 1) * w].copy_from_slice(&fold.pred[j * w..(j + 1) * w]);
+        }
+        self.scores
+            .push(metric.score(&problem.target.subset(va), &fold.pred));
+        self.rounds.extend(fold.fitted.rounds);
+        self.last = Some((fold.fitted, fold.schema));
+    }
+
+    fn predict_us(&self) -> f64 {
+        self.predict_time.as_secs_f64() * 1e6 / self.predicted.max(1) as f64
+    }
+
+    /// The evaluation of a candidate stopped after its first fold.
+    fn pruned(mut self, folds: usize) -> Evaluation {
+        let (mut fitted, schema) = self.last.take().expect("one fold was added");
+        fitted.params = format!("{} · stopped after fold 1 of {folds}", fitted.params);
+        Evaluation {
+            pruned: true,
+            score: self.scores[0],
+            score_std: 0.0,
+            oof: Vec::new(),
+            covered: Vec::new(),
+            rounds: None,
+            predict_us: self.predict_us(),
+            last: (fitted, schema),
+            fit_time: self.fit_time,
+            slowest_fold: self.slowest_fold,
+        }
+    }
+
+    /// The evaluation over every fold: mean and spread of the fold scores.
+    fn finish(self, problem: &Problem<'_>) -> Option<Evaluation> {
+        let predict_us = self.predict_us();
+        let w = self.width;
+        let last = self.last?;
+        let mut covered: Vec<usize> = problem
+            .splits
+            .iter()
+            .flat_map(|(_, va)| va.iter().copied())
+            .collect();
+        covered.sort_unstable();
+        let oof = covered
+            .iter()
+            .flat_map(|&p| self.oof[p * w..(p + 1) * w].to_vec())
+            .collect();
+        let (score, score_std) = mean_and_std(&self.scores);
+        let rounds = (!self.rounds.is_empty()).then(|| {
+            (self.rounds.iter().sum::<usize>() as f64 / self.rounds.len() as f64).round() as usize
+        });
+        Some(Evaluation {
+            pruned: false,
+            score,
+            score_std,
+            oof,
+            covered,
+            rounds,
+            last,
+            fit_time: self.fit_time,
+            slowest_fold: self.slowest_fold,
+            predict_us,
+        })
+    }
+}
+
+/// The mean of fold scores and their (population) standard deviation.
+pub(crate) fn mean_and_std(scores: &[f64]) -> (f64, f64) {
+    let n = scores.len().max(1) as f64;
+    let mean = scores.iter().sum::<f64>() / n;
+    let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+    (mean, std)
+}
+
+/// Fits `cand` on every split; `None` when the stop signal cut it short.
+/// With `prune` (the best mean score and its spread so far), a candidate
+/// whose first fold is hopeless does not get the other folds.
+pub(crate) fn evaluate(
+    cand: &dyn Candidate,
+    problem: &Problem<'_>,
+    prune: Option<(f64, f64)>,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Option<Evaluation>> {
+    let width = problem.target.n_classes().max(1);
+    let metric = problem.metric;
+    let mut tally = Tally {
+        width,
+        oof: vec![f64::NAN; problem.target.len() * width],
+        scores: Vec::new(),
+        rounds: Vec::new(),
+        last: None,
+        fit_time: Duration::ZERO,
+        slowest_fold: Duration::ZERO,
+        predict_time: Duration::ZERO,
+        predicted: 0,
+    };
+    let folds = problem.splits.len();
+    for (tr, va) in &problem.splits {
+        if stop() {
+            return Ok(None);
+        }
+        let Some(fold) = fit_fold(cand, problem, (tr, va), stop)? else {
+            return Ok(None);
+        };
+        tally.add(fold, va, metric, problem);
+        if tally.scores.len() == 1
+            && folds >= 3
+            && let Some((best, best_std)) = prune
+            && hopeless(metric, tally.scores[0], best, best_std)
+        {
+            return Ok(Some(tally.pruned(folds)));
+        }
+    }
+    Ok(tally.finish(problem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_first_folds_are_hopeless_and_close_ones_are_not() {
+        assert!(hopeless(Metric::Auc, 0.70, 0.80, 0.01));
+        assert!(!hopeless(Metric::Auc, 0.79, 0.80, 0.01));
+        assert!(!hopeless(Metric::Auc, 0.85, 0.80, 0.01));
+        assert!(hopeless(Metric::Rmse, 130.0, 100.0, 5.0));
+        assert!(!hopeless(Metric::Rmse, 110.0, 100.0, 5.0));
+        assert!(hopeless(Metric::LogLoss, f64::NAN, 0.3, 0.01));
+    }
+}
