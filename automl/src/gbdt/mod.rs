@@ -23,8 +23,9 @@ use crate::rng::Rng;
 use crate::task::Target;
 use bins::{BinMapper, Binned};
 pub use booster::Booster;
-use booster::add_tree;
-use grow::Grower;
+use booster::{Tree, add_tree};
+use grow::{Gradients, Grower};
+use histogram::Sums;
 pub(crate) use objective::loss;
 pub use objective::{Objective, balanced_weights};
 use objective::{base_score, gradients, objective_for};
@@ -165,92 +166,29 @@ fn fit_in_pool(
             reason: format!("feature {f} has an infinite value"),
         });
     }
-    let n = target.len();
-    let n_features = x.len();
-    let (objective, k) = objective_for(target);
     let mappers: Vec<BinMapper> = x
         .iter()
         .map(|c| BinMapper::fit(c, params.max_bins))
         .collect();
     let data = Binned::new(x, &mappers);
-    let valid_bins = valid.map(|(vx, vt)| (Binned::new(vx, &mappers), vt));
-    let base = base_score(target, objective, k);
-    let mut scores: Vec<f64> = (0..n).flat_map(|_| base.iter().copied()).collect();
-    let mut vscores: Vec<f64> = valid_bins.as_ref().map_or(Vec::new(), |(_, vt)| {
-        (0..vt.len()).flat_map(|_| base.iter().copied()).collect()
+    let mut run = Boosting::new(&data, &mappers, target, params);
+    let mut valid = valid.map(|(vx, vt)| Validation {
+        vscores: (0..vt.len())
+            .flat_map(|_| run.base.iter().copied())
+            .collect(),
+        bins: Binned::new(vx, &mappers),
+        target: vt,
     });
-    let mut grad = vec![0.0; n];
-    let mut hess = vec![0.0; n];
-    let mut rng = Rng::derive(params.seed, 0x6bd7);
-    let grower = Grower {
-        data: &data,
-        params,
-        unit_hess: objective == Objective::SquaredError,
-    };
-    let mut trees = Vec::new();
     let mut best = (f64::INFINITY, 0usize);
     let mut stopped = false;
-    let all_features: Vec<usize> = (0..n_features).collect();
-    let mut pool = Vec::new();
     for round in 0..params.n_rounds {
         if stop() {
             stopped = true;
             break;
         }
-        let rows: Vec<u32> = if params.row_subsample < 1.0 {
-            (0..n as u32)
-                .filter(|_| rng.next_f64() < params.row_subsample)
-                .collect()
-        } else {
-            (0..n as u32).collect()
-        };
-        let features: Vec<usize> = if params.col_subsample < 1.0 && n_features > 1 {
-            let mut f = all_features.clone();
-            rng.shuffle(&mut f);
-            f.truncate(((params.col_subsample * n_features as f64).ceil() as usize).max(1));
-            f.sort_unstable();
-            f
-        } else {
-            all_features.clone()
-        };
-        let snapshot = if k > 1 { scores.clone() } else { Vec::new() };
-        for c in 0..k {
-            let source = if k > 1 { &snapshot } else { &scores };
-            gradients(target, objective, c, k, source, &mut grad, &mut hess);
-            if let (Target::Classes { y, .. }, false) = (target, params.class_weights.is_empty()) {
-                for (r, &class) in y.iter().enumerate() {
-                    let w = params.class_weights.get(class).copied().unwrap_or(1.0);
-                    grad[r] *= w;
-                    hess[r] *= w;
-                }
-            }
-            let (tree, node_bins, leaves) =
-                grower.grow(rows.clone(), &grad, &hess, &features, &mappers, &mut pool);
-            if rows.len() == n {
-                // Every row is in exactly one leaf's list.
-                for (node, members) in &leaves {
-                    let v = tree.nodes[*node].value;
-                    for &r in members {
-                        scores[r as usize * k + c] += v;
-                    }
-                }
-            } else {
-                add_tree(&tree, &node_bins, &data.bins, &mut scores, k, c);
-            }
-            if let Some((vb, vt)) = &valid_bins {
-                add_tree(
-                    &tree,
-                    &node_bins,
-                    &vb.bins,
-                    &mut vscores[..vt.len() * k],
-                    k,
-                    c,
-                );
-            }
-            trees.push(tree);
-        }
-        if let Some((_, vt)) = &valid_bins {
-            let l = loss(vt, k, &vscores);
+        run.round(valid.as_mut());
+        if let Some(v) = &valid {
+            let l = loss(v.target, run.k, &v.vscores);
             if l < best.0 - 1e-12 {
                 best = (l, round + 1);
             } else if params.early_stopping_rounds > 0
@@ -262,16 +200,169 @@ fn fit_in_pool(
             best.1 = round + 1;
         }
     }
-    let rounds = best.1.max(1).min(trees.len() / k);
-    trees.truncate(rounds * k);
-    Ok((
-        Booster {
+    Ok(run.finish(best.1, stopped))
+}
+
+/// The validation rows of a fit, binned as the training rows, and their
+/// raw scores so far.
+struct Validation<'a> {
+    bins: Binned,
+    target: &'a Target,
+    vscores: Vec<f64>,
+}
+
+/// A fit between rounds: the training scores, gradients and trees so far.
+struct Boosting<'a> {
+    data: &'a Binned,
+    mappers: &'a [BinMapper],
+    target: &'a Target,
+    params: &'a GbdtParams,
+    grower: Grower<'a>,
+    objective: Objective,
+    /// Outputs: 1, or one per class.
+    k: usize,
+    base: Vec<f64>,
+    scores: Vec<f64>,
+    grad: Vec<f64>,
+    hess: Vec<f64>,
+    rng: Rng,
+    trees: Vec<Tree>,
+    /// Histogram buffers reused across nodes and trees.
+    pool: Vec<Vec<Sums>>,
+}
+
+impl<'a> Boosting<'a> {
+    fn new(
+        data: &'a Binned,
+        mappers: &'a [BinMapper],
+        target: &'a Target,
+        params: &'a GbdtParams,
+    ) -> Self {
+        let n = target.len();
+        let (objective, k) = objective_for(target);
+        let base = base_score(target, objective, k);
+        Boosting {
+            data,
+            mappers,
+            target,
+            params,
+            grower: Grower {
+                data,
+                params,
+                unit_hess: objective == Objective::SquaredError,
+            },
             objective,
+            k,
+            scores: (0..n).flat_map(|_| base.iter().copied()).collect(),
+            base,
+            grad: vec![0.0; n],
+            hess: vec![0.0; n],
+            rng: Rng::derive(params.seed, 0x6bd7),
+            trees: Vec::new(),
+            pool: Vec::new(),
+        }
+    }
+
+    /// This round's rows and features (row and column subsampling).
+    fn sample(&mut self) -> (Vec<u32>, Vec<usize>) {
+        let (n, n_features, p) = (self.target.len(), self.mappers.len(), self.params);
+        let rows: Vec<u32> = if p.row_subsample < 1.0 {
+            (0..n as u32)
+                .filter(|_| self.rng.next_f64() < p.row_subsample)
+                .collect()
+        } else {
+            (0..n as u32).collect()
+        };
+        let mut features: Vec<usize> = (0..n_features).collect();
+        if p.col_subsample < 1.0 && n_features > 1 {
+            self.rng.shuffle(&mut features);
+            features.truncate(((p.col_subsample * n_features as f64).ceil() as usize).max(1));
+            features.sort_unstable();
+        }
+        (rows, features)
+    }
+
+    /// One boosting round: a tree per output, each on the gradients of the
+    /// scores before the round.
+    fn round(&mut self, mut valid: Option<&mut Validation<'_>>) {
+        let (rows, features) = self.sample();
+        let k = self.k;
+        let snapshot = if k > 1 {
+            self.scores.clone()
+        } else {
+            Vec::new()
+        };
+        for c in 0..k {
+            let source = if k > 1 { &snapshot } else { &self.scores };
+            let (target, objective) = (self.target, self.objective);
+            gradients(
+                target,
+                objective,
+                c,
+                k,
+                source,
+                &mut self.grad,
+                &mut self.hess,
+            );
+            self.weigh_classes();
+            let g = Gradients {
+                grad: &self.grad,
+                hess: &self.hess,
+            };
+            let grown = self
+                .grower
+                .grow(rows.clone(), g, &features, self.mappers, &mut self.pool);
+            let (tree, node_bins, leaves) = grown;
+            if rows.len() == self.target.len() {
+                // Every row is in exactly one leaf's list.
+                for (node, members) in &leaves {
+                    let v = tree.nodes[*node].value;
+                    for &r in members {
+                        self.scores[r as usize * k + c] += v;
+                    }
+                }
+            } else {
+                add_tree(&tree, &node_bins, &self.data.bins, &mut self.scores, k, c);
+            }
+            if let Some(v) = valid.as_deref_mut() {
+                let n = v.target.len();
+                add_tree(
+                    &tree,
+                    &node_bins,
+                    &v.bins.bins,
+                    &mut v.vscores[..n * k],
+                    k,
+                    c,
+                );
+            }
+            self.trees.push(tree);
+        }
+    }
+
+    /// Scales each row's gradient and hessian by its class's weight.
+    fn weigh_classes(&mut self) {
+        let weights = &self.params.class_weights;
+        if let (Target::Classes { y, .. }, false) = (self.target, weights.is_empty()) {
+            for (r, &class) in y.iter().enumerate() {
+                let w = weights.get(class).copied().unwrap_or(1.0);
+                self.grad[r] *= w;
+                self.hess[r] *= w;
+            }
+        }
+    }
+
+    /// The booster of the first `best_round` rounds (at least one).
+    fn finish(mut self, best_round: usize, stopped: bool) -> (Booster, FitReport) {
+        let k = self.k;
+        let rounds = best_round.max(1).min(self.trees.len() / k);
+        self.trees.truncate(rounds * k);
+        let booster = Booster {
+            objective: self.objective,
             outputs: k,
-            n_features,
-            base_score: base,
-            trees,
-        },
-        FitReport { rounds, stopped },
-    ))
+            n_features: self.mappers.len(),
+            base_score: self.base,
+            trees: self.trees,
+        };
+        (booster, FitReport { rounds, stopped })
+    }
 }

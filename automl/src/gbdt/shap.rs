@@ -63,85 +63,79 @@ fn tree_shap_row(tree: &Tree, x: &[f64], phi: &mut [f64], path: &mut Vec<PathEle
     if tree.nodes.len() < 2 {
         return;
     }
-    recurse(tree, x, phi, path, 0, 0, 0, 1.0, 1.0, NO_FEATURE);
+    let mut walk = Walk {
+        tree,
+        x,
+        phi,
+        buf: path,
+    };
+    walk.recurse(0, 0, 0, 1.0, 1.0, NO_FEATURE);
 }
 
-/// The recursion of Algorithm 2. Each call owns the slice of `buf` that
-/// starts right after its parent's; the parent's path has `depth` elements
-/// (`depth + 1` counting the one this call adds).
-#[allow(clippy::too_many_arguments)]
-fn recurse(
-    tree: &Tree,
-    x: &[f64],
-    phi: &mut [f64],
-    buf: &mut Vec<PathElement>,
-    parent_start: usize,
-    node: usize,
-    depth: usize,
-    zero_fraction: f64,
-    one_fraction: f64,
-    feature: usize,
-) {
-    let start = parent_start + depth + 1;
-    if buf.len() < start + depth + 2 {
-        buf.resize(start + depth + 2, PathElement::default());
+/// One row's walk down one tree: the row, its contributions so far, and
+/// the buffer that holds every open path.
+struct Walk<'a> {
+    tree: &'a Tree,
+    x: &'a [f64],
+    phi: &'a mut [f64],
+    buf: &'a mut Vec<PathElement>,
+}
+
+impl Walk<'_> {
+    /// The recursion of Algorithm 2. Each call owns the slice of `buf` that
+    /// starts right after its parent's; the parent's path has `depth`
+    /// elements (`depth + 1` counting the one this call adds).
+    fn recurse(
+        &mut self,
+        parent_start: usize,
+        node: usize,
+        depth: usize,
+        zero_fraction: f64,
+        one_fraction: f64,
+        feature: usize,
+    ) {
+        let start = parent_start + depth + 1;
+        if self.buf.len() < start + depth + 2 {
+            self.buf.resize(start + depth + 2, PathElement::default());
+        }
+        self.buf
+            .copy_within(parent_start..parent_start + depth, start);
+        let path = &mut self.buf[start..start + depth + 1];
+        extend(path, depth, zero_fraction, one_fraction, feature);
+        let tree = self.tree;
+        let n = &tree.nodes[node];
+        if n.is_leaf() {
+            leaf_contributions(path, depth, n.value, self.phi);
+            return;
+        }
+        let v = self.x[n.feature as usize];
+        let goes_left = if v.is_nan() {
+            n.default_left
+        } else {
+            v <= n.threshold
+        };
+        let (hot, cold) = if goes_left {
+            (n.left, n.right)
+        } else {
+            (n.right, n.left)
+        };
+        let (hot, cold) = (hot as usize, cold as usize);
+        let cover = f64::from(n.count.max(1));
+        let hot_zero = f64::from(tree.nodes[hot].count) / cover;
+        let cold_zero = f64::from(tree.nodes[cold].count) / cover;
+        let split = n.feature as usize;
+        let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+        let mut depth = depth;
+        if let Some(i) = (1..=depth).find(|&i| path[i].feature == split) {
+            incoming_zero = path[i].zero_fraction;
+            incoming_one = path[i].one_fraction;
+            unwind(path, depth, i);
+            depth -= 1;
+        }
+        let (hot_zero, cold_zero) = (hot_zero * incoming_zero, cold_zero * incoming_zero);
+        self.recurse(start, hot, depth + 1, hot_zero, incoming_one, split);
+        self.recurse(start, cold, depth + 1, cold_zero, 0.0, split);
     }
-    buf.copy_within(parent_start..parent_start + depth, start);
-    let path = &mut buf[start..start + depth + 1];
-    extend(path, depth, zero_fraction, one_fraction, feature);
-    let n = &tree.nodes[node];
-    if n.is_leaf() {
-        leaf_contributions(path, depth, n.value, phi);
-        return;
-    }
-    let v = x[n.feature as usize];
-    let goes_left = if v.is_nan() {
-        n.default_left
-    } else {
-        v <= n.threshold
-    };
-    let (hot, cold) = if goes_left {
-        (n.left, n.right)
-    } else {
-        (n.right, n.left)
-    };
-    let (hot, cold) = (hot as usize, cold as usize);
-    let cover = f64::from(n.count.max(1));
-    let hot_zero = f64::from(tree.nodes[hot].count) / cover;
-    let cold_zero = f64::from(tree.nodes[cold].count) / cover;
-    let split = n.feature as usize;
-    let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
-    let mut depth = depth;
-    if let Some(i) = (1..=depth).find(|&i| path[i].feature == split) {
-        incoming_zero = path[i].zero_fraction;
-        incoming_one = path[i].one_fraction;
-        unwind(path, depth, i);
-        depth -= 1;
-    }
-    recurse(
-        tree,
-        x,
-        phi,
-        buf,
-        start,
-        hot,
-        depth + 1,
-        hot_zero * incoming_zero,
-        incoming_one,
-        split,
-    );
-    recurse(
-        tree,
-        x,
-        phi,
-        buf,
-        start,
-        cold,
-        depth + 1,
-        cold_zero * incoming_zero,
-        0.0,
-        split,
-    );
 }
 
 fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: usize) {

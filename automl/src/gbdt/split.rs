@@ -93,127 +93,169 @@ impl Grower<'_> {
             // counts to estimate, nothing to split.
             return None;
         }
-        let left = self.scan(h, total, rows as u32, per_hess, f, true, false);
+        let bins = FeatureBins {
+            f,
+            h,
+            total,
+            rows: rows as u32,
+            per_hess,
+        };
+        let left = self.scan_missing_left(&bins);
         if !self.data.missing[f] {
             // Never missing in training: values missing at prediction go
             // left (LightGBM would read them as 0).
             return left;
         }
-        let left_estimated = self.data.left_estimated[f];
-        let right = self.scan(h, total, rows as u32, per_hess, f, false, left_estimated);
+        let right = self.scan_missing_right(&bins, self.data.left_estimated[f]);
         match (left, right) {
             (Some(l), Some(r)) => Some(if beats(r.gain, l.gain) { r } else { l }),
             (l, r) => l.or(r),
         }
     }
 
-    /// One pass over a feature's bins with the missing values (bin 0) on
-    /// the `default_left` side, as LightGBM's two scans: with missing
-    /// values left, right to left, estimating the right side's row count
-    /// (the left has the rest); with them right, left to right, estimating
-    /// the left side's count if `left_estimated`, else the right's. Of the
-    /// thresholds that split the same rows, the first one met is kept (the
-    /// highest right to left, the lowest left to right), and gains equal
-    /// up to rounding keep the higher threshold.
-    #[allow(clippy::too_many_arguments)]
-    fn scan(
-        &self,
-        h: &[Sums],
-        total: Sums,
-        rows: u32,
-        per_hess: f64,
-        f: usize,
-        default_left: bool,
-        left_estimated: bool,
-    ) -> Option<Split> {
-        // At most the node's rows: hessian residue from histogram
-        // subtraction cannot inflate a count.
-        let count = |s: &Sums| ((s.h * per_hess + 0.5) as u32).min(rows);
-        let min_rows = self.params.min_samples_leaf.max(1) as u32;
-        let min_h = self.params.min_child_weight;
-        let parent = self.score(total);
-        let mut best: Option<Split> = None;
-        let mut best_gain = 1e-12;
-        let mut consider = |t: usize, left: Sums, right: Sums| {
-            if left.h < min_h || right.h < min_h {
-                return;
+    /// LightGBM's scan with missing values (bin 0) on the left: right to
+    /// left, estimating the right side's row count (the left has the
+    /// rest). Of thresholds that split the same rows, the first met (the
+    /// highest) is kept. Every hessian is positive, so an empty bin sums
+    /// to exactly 0: a threshold next to one splits the same rows as its
+    /// neighbour.
+    fn scan_missing_left(&self, bins: &FeatureBins<'_>) -> Option<Split> {
+        let mut scan = Scan::new(self, bins, true);
+        let (h, rows, min_rows) = (bins.h, bins.rows, self.min_rows());
+        let mut right = Sums::default();
+        let mut right_n = 0;
+        // Threshold bin `t`: bins above it go right.
+        for t in (1..h.len() - 1).rev() {
+            let b = h[t + 1];
+            if b.h == 0.0 {
+                continue;
             }
-            let gain = self.score(left) + self.score(right) - parent;
-            // Near-ties keep the higher threshold: the one met first right
-            // to left, the one met last left to right.
-            let better = if default_left {
-                beats(gain, best_gain)
-            } else {
-                !beats(best_gain, gain)
-            };
-            if better {
-                best_gain = gain;
-                best = Some(Split {
-                    gain,
-                    feature: f,
-                    bin: t as u8,
-                    default_left,
-                    left,
-                });
+            right.add(b);
+            right_n += bins.count(&b);
+            if right_n < min_rows {
+                continue;
             }
-        };
-        let last = h.len() - 1;
-        // Every hessian is positive, so an empty bin sums to exactly 0: a
-        // threshold next to one splits the same rows as its neighbour.
-        if default_left {
-            let mut right = Sums::default();
-            let mut right_n = 0;
-            // Threshold bin `t`: bins above it go right.
-            for t in (1..last).rev() {
-                let b = h[t + 1];
-                if b.h == 0.0 {
-                    continue;
-                }
-                right.add(b);
-                right_n += count(&b);
-                if right_n < min_rows {
-                    continue;
-                }
-                // The left side only shrinks from here on.
-                if rows.saturating_sub(right_n) < min_rows {
-                    break;
-                }
-                consider(t, total.sub(right), right);
+            // The left side only shrinks from here on.
+            if rows.saturating_sub(right_n) < min_rows {
+                break;
             }
-        } else {
-            let all_n: u32 = if left_estimated {
-                0
-            } else {
-                h.iter().map(count).sum()
-            };
-            let mut left = Sums::default();
-            let mut left_n = 0;
-            for (t, b) in h.iter().enumerate().skip(1) {
-                if b.h == 0.0 {
-                    continue;
-                }
-                left.add(*b);
-                left_n += count(b);
-                let (left_n, right_n) = if left_estimated {
-                    (left_n, rows.saturating_sub(left_n))
-                } else {
-                    let right_n = all_n - left_n;
-                    (rows.saturating_sub(right_n), right_n)
-                };
-                if left_n < min_rows {
-                    continue;
-                }
-                // The right side only shrinks from here on.
-                if right_n < min_rows {
-                    break;
-                }
-                consider(t, left, total.sub(left));
-            }
+            scan.consider(t, bins.total.sub(right), right);
         }
-        best
+        scan.best
+    }
+
+    /// LightGBM's scan with missing values on the right: left to right,
+    /// estimating the left side's row count if `left_estimated`, else the
+    /// right's. Gains equal up to rounding keep the higher threshold.
+    fn scan_missing_right(&self, bins: &FeatureBins<'_>, left_estimated: bool) -> Option<Split> {
+        let mut scan = Scan::new(self, bins, false);
+        let (h, rows, min_rows) = (bins.h, bins.rows, self.min_rows());
+        let all_n: u32 = if left_estimated {
+            0
+        } else {
+            h.iter().map(|b| bins.count(b)).sum()
+        };
+        let mut left = Sums::default();
+        let mut left_n = 0;
+        for (t, b) in h.iter().enumerate().skip(1) {
+            if b.h == 0.0 {
+                continue;
+            }
+            left.add(*b);
+            left_n += bins.count(b);
+            let (left_n, right_n) = if left_estimated {
+                (left_n, rows.saturating_sub(left_n))
+            } else {
+                let right_n = all_n - left_n;
+                (rows.saturating_sub(right_n), right_n)
+            };
+            if left_n < min_rows {
+                continue;
+            }
+            // The right side only shrinks from here on.
+            if right_n < min_rows {
+                break;
+            }
+            scan.consider(t, left, bins.total.sub(left));
+        }
+        scan.best
+    }
+
+    fn min_rows(&self) -> u32 {
+        self.params.min_samples_leaf.max(1) as u32
     }
 
     pub(super) fn leaf_value(&self, s: Sums) -> f64 {
         -self.shrunk(s.g) / (s.h + self.params.l2) * self.params.learning_rate
+    }
+}
+
+/// One feature's bins in a node, as a scan reads them.
+struct FeatureBins<'h> {
+    f: usize,
+    h: &'h [Sums],
+    total: Sums,
+    rows: u32,
+    /// Rows per unit of hessian in the node.
+    per_hess: f64,
+}
+
+impl FeatureBins<'_> {
+    /// The rows of bin sums `s`, estimated from their hessian share; at
+    /// most the node's rows (hessian residue from histogram subtraction
+    /// cannot inflate a count).
+    #[inline]
+    fn count(&self, s: &Sums) -> u32 {
+        ((s.h * self.per_hess + 0.5) as u32).min(self.rows)
+    }
+}
+
+/// The best split one scan has met.
+struct Scan<'g, 'a> {
+    grower: &'g Grower<'a>,
+    f: usize,
+    default_left: bool,
+    parent: f64,
+    best: Option<Split>,
+    best_gain: f64,
+}
+
+impl<'g, 'a> Scan<'g, 'a> {
+    fn new(grower: &'g Grower<'a>, bins: &FeatureBins<'_>, default_left: bool) -> Self {
+        Scan {
+            grower,
+            f: bins.f,
+            default_left,
+            parent: grower.score(bins.total),
+            best: None,
+            best_gain: 1e-12,
+        }
+    }
+
+    /// Threshold bin `t` with these sides: kept if it gains the most so
+    /// far. Near-ties keep the higher threshold: the one met first right
+    /// to left, the one met last left to right.
+    #[inline]
+    fn consider(&mut self, t: usize, left: Sums, right: Sums) {
+        let min_h = self.grower.params.min_child_weight;
+        if left.h < min_h || right.h < min_h {
+            return;
+        }
+        let gain = self.grower.score(left) + self.grower.score(right) - self.parent;
+        let better = if self.default_left {
+            beats(gain, self.best_gain)
+        } else {
+            !beats(self.best_gain, gain)
+        };
+        if better {
+            self.best_gain = gain;
+            self.best = Some(Split {
+                gain,
+                feature: self.f,
+                bin: t as u8,
+                default_left: self.default_left,
+                left,
+            });
+        }
     }
 }

@@ -204,9 +204,13 @@ fn parent_histogram_is_sum_of_children() {
     let hess = vec![1.0; 100];
     let all: Vec<u32> = (0..100).collect();
     let (a, b): (Vec<u32>, Vec<u32>) = all.iter().partition(|&&r| r % 3 == 0);
-    let p = data.histogram(&all, &grad, &hess, &[0], false);
-    let ha = data.histogram(&a, &grad, &hess, &[0], false);
-    let hb = data.histogram(&b, &grad, &hess, &[0], false);
+    let g = super::grow::Gradients {
+        grad: &grad,
+        hess: &hess,
+    };
+    let p = data.histogram(&all, g, &[0], false);
+    let ha = data.histogram(&a, g, &[0], false);
+    let hb = data.histogram(&b, g, &[0], false);
     for i in 0..p.len() {
         assert!((p[i].g - ha[i].g - hb[i].g).abs() < 1e-9);
         assert_eq!(p[i].h, ha[i].h + hb[i].h);
