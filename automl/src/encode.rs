@@ -322,7 +322,7 @@ impl LinearEncoder {
                     let mut v: Vec<f64> = if log {
                         finite
                             .iter()
-                            .map(|&x| crate::recipe::signed_log(x))
+                            .map(|&x| crate::values::signed_log(x))
                             .collect()
                     } else {
                         finite
@@ -439,7 +439,7 @@ impl LinearEncoder {
                         let missing = x.is_nan();
                         let v = match (missing, log) {
                             (true, _) => *fill,
-                            (false, true) => crate::recipe::signed_log(x),
+                            (false, true) => crate::values::signed_log(x),
                             (false, false) => x,
                         };
                         out[r * width + offset] = (v - mean) / scale;

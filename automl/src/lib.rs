@@ -21,6 +21,7 @@ pub mod recipe;
 mod rng;
 mod search;
 mod task;
+pub mod values;
 
 pub use artifact::{
     FORMAT_VERSION, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema, link,
