@@ -1,6 +1,11 @@
-//! All HTTP to the backend: JSON fetches, the upload with progress (an
-//! `XMLHttpRequest`, since `fetch` reports no upload progress) and the
-//! server-sent build events.
+//! All HTTP to the backend, one typed function per endpoint: JSON fetches,
+//! the uploads with progress (an `XMLHttpRequest`, since `fetch` reports no
+//! upload progress), the server-sent build events, and the addresses of the
+//! charts and downloads that pages link to. Pages never spell an `/api` path.
+//!
+//! Every failure is an [`ApiError`]: the server's own error body, or one
+//! made here when there is none (`unreachable`, `http_status`,
+//! `bad_response`, `browser`).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -12,101 +17,35 @@ use web_sys::{
     XmlHttpRequest,
 };
 
-/// An error message fit to show a person.
-pub type ClientResult<T> = Result<T, String>;
+pub use api::ApiError;
 
-fn window() -> web_sys::Window {
-    // The app only runs in a browser window.
-    web_sys::window().expect("a browser window")
+/// A request's answer, or why there is none.
+pub type ClientResult<T> = Result<T, ApiError>;
+
+// Datasets.
+
+/// Every stored dataset.
+pub async fn datasets() -> ClientResult<Vec<api::DatasetSummary>> {
+    get("/api/datasets").await
 }
 
-fn js_message(e: JsValue) -> String {
-    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+/// One dataset with its profile.
+pub async fn dataset(id: &str) -> ClientResult<api::DatasetDetail> {
+    get(&dataset_path(id)).await
 }
 
-/// A failed request: the API's error code (empty when there is none) and a message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub code: String,
-    pub message: String,
+pub async fn delete_dataset(id: &str) -> ClientResult<()> {
+    send("DELETE", &dataset_path(id), None).await.map(|_| ())
 }
 
-impl Failure {
-    pub fn from_response(status: u16, body: &str) -> Failure {
-        let code = serde_json::from_str::<api::ApiError>(body)
-            .map(|e| e.error.code)
-            .unwrap_or_default();
-        Failure {
-            code,
-            message: error_message(status, body),
-        }
-    }
+/// The sample datasets that can be loaded with one click.
+pub async fn samples() -> ClientResult<Vec<api::Sample>> {
+    get("/api/samples").await
 }
 
-/// The message of an API error body, or a generic one.
-pub fn error_message(status: u16, body: &str) -> String {
-    match serde_json::from_str::<api::ApiError>(body) {
-        Ok(e) => e.error.message,
-        Err(_) if body.trim().is_empty() => format!("the server answered {status}"),
-        Err(_) => format!(
-            "the server answered {status}: {}",
-            body.chars().take(200).collect::<String>()
-        ),
-    }
-}
-
-async fn send(method: &str, path: &str, body: Option<String>) -> ClientResult<String> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(b) = &body {
-        init.set_body(&JsValue::from_str(b));
-    }
-    let req = Request::new_with_str_and_init(path, &init).map_err(js_message)?;
-    if body.is_some() {
-        req.headers()
-            .set("content-type", "application/json")
-            .map_err(js_message)?;
-    }
-    let resp = JsFuture::from(window().fetch_with_request(&req))
-        .await
-        .map_err(|_| "the server cannot be reached".to_owned())?;
-    let resp: Response = resp.dyn_into().map_err(js_message)?;
-    let text = JsFuture::from(resp.text().map_err(js_message)?)
-        .await
-        .map_err(js_message)?
-        .as_string()
-        .unwrap_or_default();
-    if resp.ok() {
-        Ok(text)
-    } else {
-        Err(error_message(resp.status(), &text))
-    }
-}
-
-fn parse<T: DeserializeOwned>(text: &str) -> ClientResult<T> {
-    serde_json::from_str(text).map_err(|e| format!("unexpected answer from the server: {e}"))
-}
-
-pub async fn get<T: DeserializeOwned>(path: &str) -> ClientResult<T> {
-    parse(&send("GET", path, None).await?)
-}
-
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ClientResult<T> {
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
-    parse(&send("POST", path, Some(body)).await?)
-}
-
-pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ClientResult<T> {
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
-    parse(&send("PUT", path, Some(body)).await?)
-}
-
-pub async fn post_empty<T: DeserializeOwned>(path: &str) -> ClientResult<T> {
-    parse(&send("POST", path, None).await?)
-}
-
-pub async fn delete(path: &str) -> ClientResult<()> {
-    send("DELETE", path, None).await.map(|_| ())
+/// Stores the sample `name` as a new dataset.
+pub async fn load_sample(name: &str) -> ClientResult<api::DatasetSummary> {
+    post_empty(&format!("/api/samples/{}", percent_encode(name))).await
 }
 
 /// Uploads `file` as a new dataset, reporting progress in [0, 1].
@@ -115,7 +54,7 @@ pub fn upload(
     latin1: bool,
     nulls: &str,
     on_progress: impl Fn(f64) + 'static,
-    on_done: impl Fn(Result<api::DatasetSummary, Failure>) + 'static,
+    on_done: impl Fn(ClientResult<api::DatasetSummary>) + 'static,
 ) -> ClientResult<()> {
     upload_file(&upload_url(latin1, nulls), file, on_progress, on_done)
 }
@@ -130,72 +69,87 @@ pub fn upload_url(latin1: bool, nulls: &str) -> String {
     if !nulls.trim().is_empty() {
         params.push(format!("nulls={}", percent_encode(nulls.trim())));
     }
-    if params.is_empty() {
-        "/api/datasets".to_owned()
-    } else {
-        format!("/api/datasets?{}", params.join("&"))
+    with_query("/api/datasets".to_owned(), &params)
+}
+
+/// The data-quality report; with a `target`, its checks (imbalance,
+/// leakage) too; `prepared` checks the data after its latest recipe.
+pub async fn quality(
+    id: &str,
+    target: Option<&str>,
+    prepared: bool,
+) -> ClientResult<api::QualityReport> {
+    get(&quality_url(id, target, prepared)).await
+}
+
+pub fn quality_url(id: &str, target: Option<&str>, prepared: bool) -> String {
+    let mut params = Vec::new();
+    if let Some(t) = target {
+        params.push(format!("target={}", percent_encode(t)));
     }
+    if prepared {
+        params.push("prepared=true".to_owned());
+    }
+    with_query(format!("{}/quality", dataset_path(id)), &params)
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// What predicting `column` would be: the kind of problem, its classes.
+pub async fn target_info(id: &str, column: &str) -> ClientResult<api::TargetInfo> {
+    get(&format!(
+        "{}/target?column={}",
+        dataset_path(id),
+        percent_encode(column)
+    ))
+    .await
 }
 
-/// Posts `file` as the multipart field `file` to `url`, reporting progress in [0, 1].
-pub fn upload_file<T: DeserializeOwned + 'static>(
-    url: &str,
-    file: web_sys::File,
-    on_progress: impl Fn(f64) + 'static,
-    on_done: impl Fn(Result<T, Failure>) + 'static,
-) -> ClientResult<()> {
-    let xhr = XmlHttpRequest::new().map_err(js_message)?;
-    xhr.open("POST", url).map_err(js_message)?;
-    let form = FormData::new().map_err(js_message)?;
-    form.append_with_blob_and_filename("file", &file, &file.name())
-        .map_err(js_message)?;
-    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
-        if e.length_computable() && e.total() > 0.0 {
-            on_progress(e.loaded() / e.total());
-        }
-    });
-    xhr.upload()
-        .map_err(js_message)?
-        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
-    progress.forget();
-    let on_done = std::rc::Rc::new(on_done);
-    let done = on_done.clone();
-    let xhr2 = xhr.clone();
-    let load = Closure::<dyn FnMut()>::new(move || {
-        let status = xhr2.status().unwrap_or(0);
-        let text = xhr2.response_text().ok().flatten().unwrap_or_default();
-        if (200..300).contains(&status) {
-            done(parse(&text).map_err(|message| Failure {
-                code: String::new(),
-                message,
-            }));
-        } else {
-            done(Err(Failure::from_response(status, &text)));
-        }
-    });
-    xhr.set_onload(Some(load.as_ref().unchecked_ref()));
-    load.forget();
-    let error = Closure::<dyn FnMut()>::new(move || {
-        on_done(Err(Failure {
-            code: String::new(),
-            message: "the upload failed: the server cannot be reached".into(),
-        }))
-    });
-    xhr.set_onerror(Some(error.as_ref().unchecked_ref()));
-    error.forget();
-    xhr.send_with_opt_form_data(Some(&form)).map_err(js_message)
+/// The latest saved cleaning recipe (version 0 when none is saved).
+pub async fn recipe(id: &str) -> ClientResult<api::RecipeVersion> {
+    get(&format!("{}/recipe", dataset_path(id))).await
+}
+
+/// Saves `recipe` as the dataset's next recipe version.
+pub async fn save_recipe(id: &str, recipe: &api::Recipe) -> ClientResult<api::RecipeVersion> {
+    put(&format!("{}/recipe", dataset_path(id)), recipe).await
+}
+
+/// The first rows and changed column statistics before and after `recipe`.
+pub async fn preview_recipe(id: &str, recipe: &api::Recipe) -> ClientResult<api::RecipePreview> {
+    post(&format!("{}/recipe/preview", dataset_path(id)), recipe).await
+}
+
+/// The SVG chart of the dataset's column number `column` (histogram or bars).
+pub fn column_chart_url(id: &str, column: usize) -> String {
+    format!("{}/charts/column-{column}.svg", dataset_path(id))
+}
+
+fn dataset_path(id: &str) -> String {
+    format!("/api/datasets/{}", percent_encode(id))
+}
+
+// Builds.
+
+/// Every build, newest first.
+pub async fn builds() -> ClientResult<Vec<api::Build>> {
+    get("/api/builds").await
+}
+
+pub async fn build(id: &str) -> ClientResult<api::Build> {
+    get(&build_path(id)).await
+}
+
+pub async fn start_build(request: &api::BuildRequest) -> ClientResult<api::Build> {
+    post("/api/builds", request).await
+}
+
+/// Starts a new build with the same settings as build `id`.
+pub async fn rerun_build(id: &str) -> ClientResult<api::Build> {
+    post_empty(&format!("{}/rerun", build_path(id))).await
+}
+
+/// Stops build `id`, keeping the candidates that finished.
+pub async fn cancel_build(id: &str) -> ClientResult<api::Build> {
+    post_empty(&format!("{}/cancel", build_path(id))).await
 }
 
 /// Follows a build's server-sent events until it reaches a final state.
@@ -204,7 +158,7 @@ pub fn follow_build(
     id: &str,
     on_update: impl Fn(api::Build) + 'static,
 ) -> ClientResult<EventSource> {
-    let es = EventSource::new(&format!("/api/builds/{id}/events")).map_err(js_message)?;
+    let es = EventSource::new(&format!("{}/events", build_path(id))).map_err(js_failure)?;
     let es2 = es.clone();
     let cb = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let Some(text) = e.data().as_string() else {
@@ -220,9 +174,245 @@ pub fn follow_build(
         }
     });
     es.add_event_listener_with_callback("build", cb.as_ref().unchecked_ref())
-        .map_err(js_message)?;
+        .map_err(js_failure)?;
     cb.forget();
     Ok(es)
+}
+
+fn build_path(id: &str) -> String {
+    format!("/api/builds/{}", percent_encode(id))
+}
+
+// Models.
+
+pub async fn model(id: &str) -> ClientResult<api::ModelSummary> {
+    get(&model_path(id)).await
+}
+
+/// Predictions for `request`'s rows with their SHAP explanations.
+pub async fn explain(
+    id: &str,
+    request: &api::PredictRequest,
+) -> ClientResult<api::ExplainResponse> {
+    post(&format!("{}/explain", model_path(id)), request).await
+}
+
+/// Scores the CSV `file` with model `id`, reporting upload progress in [0, 1].
+pub fn score_file(
+    id: &str,
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl Fn(ClientResult<api::BatchReport>) + 'static,
+) -> ClientResult<()> {
+    upload_file(
+        &format!("{}/batch", model_path(id)),
+        file,
+        on_progress,
+        on_done,
+    )
+}
+
+/// The model file to download.
+pub fn artifact_url(id: &str) -> String {
+    format!("{}/artifact", model_path(id))
+}
+
+/// A chart drawn for a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelChart {
+    Roc,
+    PrecisionRecall,
+    Confusion,
+    Residuals,
+    Importance,
+    Beeswarm,
+    /// Partial dependence on the model's `n`th most important feature.
+    Dependence(usize),
+}
+
+impl ModelChart {
+    /// The chart's name, as in its address.
+    pub fn name(self) -> String {
+        match self {
+            ModelChart::Roc => "roc".into(),
+            ModelChart::PrecisionRecall => "pr".into(),
+            ModelChart::Confusion => "confusion".into(),
+            ModelChart::Residuals => "residuals".into(),
+            ModelChart::Importance => "importance".into(),
+            ModelChart::Beeswarm => "beeswarm".into(),
+            ModelChart::Dependence(n) => format!("dependence-{n}"),
+        }
+    }
+}
+
+/// The SVG of one of model `id`'s charts.
+pub fn model_chart_url(id: &str, chart: ModelChart) -> String {
+    format!("{}/charts/{}.svg", model_path(id), chart.name())
+}
+
+fn model_path(id: &str) -> String {
+    format!("/api/models/{}", percent_encode(id))
+}
+
+// Requests.
+
+fn failure(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        error: api::ErrorBody {
+            code: code.to_owned(),
+            message: message.into(),
+            details: None,
+        },
+    }
+}
+
+fn js_failure(e: JsValue) -> ApiError {
+    failure("browser", e.as_string().unwrap_or_else(|| format!("{e:?}")))
+}
+
+/// The error a failed response stands for: the API's error body, or a
+/// message naming the status.
+pub fn response_error(status: u16, body: &str) -> ApiError {
+    serde_json::from_str::<ApiError>(body).unwrap_or_else(|_| {
+        let message = if body.trim().is_empty() {
+            format!("the server answered {status}")
+        } else {
+            format!(
+                "the server answered {status}: {}",
+                body.chars().take(200).collect::<String>()
+            )
+        };
+        failure("http_status", message)
+    })
+}
+
+fn window() -> web_sys::Window {
+    // The app only runs in a browser window.
+    web_sys::window().expect("a browser window")
+}
+
+async fn send(method: &str, path: &str, body: Option<String>) -> ClientResult<String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = &body {
+        init.set_body(&JsValue::from_str(b));
+    }
+    let req = Request::new_with_str_and_init(path, &init).map_err(js_failure)?;
+    if body.is_some() {
+        req.headers()
+            .set("content-type", "application/json")
+            .map_err(js_failure)?;
+    }
+    let resp = JsFuture::from(window().fetch_with_request(&req))
+        .await
+        .map_err(|_| failure("unreachable", "the server cannot be reached"))?;
+    let resp: Response = resp.dyn_into().map_err(js_failure)?;
+    let text = JsFuture::from(resp.text().map_err(js_failure)?)
+        .await
+        .map_err(js_failure)?
+        .as_string()
+        .unwrap_or_default();
+    if resp.ok() {
+        Ok(text)
+    } else {
+        Err(response_error(resp.status(), &text))
+    }
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> ClientResult<T> {
+    serde_json::from_str(text).map_err(|e| {
+        failure(
+            "bad_response",
+            format!("unexpected answer from the server: {e}"),
+        )
+    })
+}
+
+fn to_json<B: Serialize>(body: &B) -> ClientResult<String> {
+    serde_json::to_string(body).map_err(|e| failure("browser", e.to_string()))
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> ClientResult<T> {
+    parse(&send("GET", path, None).await?)
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ClientResult<T> {
+    parse(&send("POST", path, Some(to_json(body)?)).await?)
+}
+
+async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ClientResult<T> {
+    parse(&send("PUT", path, Some(to_json(body)?)).await?)
+}
+
+async fn post_empty<T: DeserializeOwned>(path: &str) -> ClientResult<T> {
+    parse(&send("POST", path, None).await?)
+}
+
+/// Posts `file` as the multipart field `file` to `url`, reporting progress in [0, 1].
+fn upload_file<T: DeserializeOwned + 'static>(
+    url: &str,
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl Fn(ClientResult<T>) + 'static,
+) -> ClientResult<()> {
+    let xhr = XmlHttpRequest::new().map_err(js_failure)?;
+    xhr.open("POST", url).map_err(js_failure)?;
+    let form = FormData::new().map_err(js_failure)?;
+    form.append_with_blob_and_filename("file", &file, &file.name())
+        .map_err(js_failure)?;
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
+        if e.length_computable() && e.total() > 0.0 {
+            on_progress(e.loaded() / e.total());
+        }
+    });
+    xhr.upload()
+        .map_err(js_failure)?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    progress.forget();
+    let on_done = std::rc::Rc::new(on_done);
+    let done = on_done.clone();
+    let xhr2 = xhr.clone();
+    let load = Closure::<dyn FnMut()>::new(move || {
+        let status = xhr2.status().unwrap_or(0);
+        let text = xhr2.response_text().ok().flatten().unwrap_or_default();
+        if (200..300).contains(&status) {
+            done(parse(&text));
+        } else {
+            done(Err(response_error(status, &text)));
+        }
+    });
+    xhr.set_onload(Some(load.as_ref().unchecked_ref()));
+    load.forget();
+    let error = Closure::<dyn FnMut()>::new(move || {
+        on_done(Err(failure(
+            "unreachable",
+            "the upload failed: the server cannot be reached",
+        )))
+    });
+    xhr.set_onerror(Some(error.as_ref().unchecked_ref()));
+    error.forget();
+    xhr.send_with_opt_form_data(Some(&form)).map_err(js_failure)
+}
+
+fn with_query(path: String, params: &[String]) -> String {
+    if params.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", params.join("&"))
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for a
+/// path segment or a query value.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -237,5 +427,51 @@ mod tests {
             upload_url(true, " -999, n/a & ? "),
             "/api/datasets?encoding=latin1&nulls=-999%2C%20n%2Fa%20%26%20%3F"
         );
+    }
+
+    #[test]
+    fn quality_url_names_the_target_and_the_prepared_data() {
+        assert_eq!(
+            quality_url("ab12", None, false),
+            "/api/datasets/ab12/quality"
+        );
+        assert_eq!(
+            quality_url("ab12", Some("body mass (g)"), true),
+            "/api/datasets/ab12/quality?target=body%20mass%20%28g%29&prepared=true"
+        );
+    }
+
+    #[test]
+    fn addresses_encode_their_ids() {
+        assert_eq!(
+            column_chart_url("ab12", 3),
+            "/api/datasets/ab12/charts/column-3.svg"
+        );
+        assert_eq!(artifact_url("a/b?c"), "/api/models/a%2Fb%3Fc/artifact");
+        assert_eq!(
+            model_chart_url("m1", ModelChart::PrecisionRecall),
+            "/api/models/m1/charts/pr.svg"
+        );
+        assert_eq!(
+            model_chart_url("m1", ModelChart::Dependence(2)),
+            "/api/models/m1/charts/dependence-2.svg"
+        );
+    }
+
+    #[test]
+    fn failed_responses_keep_the_api_error_or_name_the_status() {
+        let body = r#"{"error":{"code":"not_found","message":"no such dataset"}}"#;
+        let e = response_error(404, body);
+        assert_eq!(
+            (e.error.code.as_str(), e.error.message.as_str()),
+            ("not_found", "no such dataset")
+        );
+        assert_eq!(
+            response_error(502, " ").error.message,
+            "the server answered 502"
+        );
+        let e = response_error(500, "oops");
+        assert_eq!(e.error.code, "http_status");
+        assert_eq!(e.error.message, "the server answered 500: oops");
     }
 }

@@ -1,7 +1,11 @@
 //! Small views shared by pages.
 
+use std::sync::Arc;
+
+use api::display;
 use leptos::prelude::*;
 
+use crate::client::ApiError;
 use crate::{format, plot};
 
 #[component]
@@ -9,9 +13,49 @@ pub fn ErrorBox(message: String) -> impl IntoView {
     view! { <div class="error" role="alert">{message}</div> }
 }
 
+/// A resource's loading, error and ready views: a muted line while it
+/// loads for the first time (later loads keep the current view until the
+/// new value is there), the error's message if the request failed, and
+/// `children` of the value once it is ready:
+///
+/// ```ignore
+/// <Loaded resource=builds let:list> … </Loaded>
+/// ```
+///
+/// Other resources read inside `children` wait in a `Loaded` of their own,
+/// so that a slow one does not hold back this view.
 #[component]
-pub fn Loading() -> impl IntoView {
-    view! { <p class="muted">"Loading…"</p> }
+pub fn Loaded<T, C, V>(
+    resource: LocalResource<Result<T, ApiError>>,
+    /// What the line says while loading; "Loading…" unless given.
+    #[prop(optional, into)]
+    loading: Option<String>,
+    /// Show nothing while loading.
+    #[prop(optional)]
+    quiet: bool,
+    children: C,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    C: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let children = Arc::new(children);
+    let loading = loading.unwrap_or_else(|| "Loading…".into());
+    let fallback = move || (!quiet).then(|| view! { <p class="muted">{loading}</p> });
+    view! {
+        <Transition fallback=fallback>
+            {move || {
+                let children = Arc::clone(&children);
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => children(value).into_any(),
+                        Err(e) => view! { <ErrorBox message=e.error.message/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
 }
 
 #[component]
@@ -48,7 +92,7 @@ pub fn LeaderboardTable(
                     <td>{e.family}</td>
                     <td class="num">{format::score(e.score, e.score_std)}</td>
                     <td class="num">{format::seconds(e.fit_secs)}</td>
-                    <td class="num">{format!("{} µs", format::number(e.predict_us_per_row))}</td>
+                    <td class="num">{format!("{} µs", display::number(e.predict_us_per_row))}</td>
                     <td class="num">{format::bytes(e.size_bytes)}</td>
                     <td class="params">{e.params}</td>
                 </tr>

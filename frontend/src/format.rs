@@ -1,4 +1,8 @@
-//! Formatting numbers, sizes and durations for people; plain Rust, tested on the host.
+//! The frontend's own wording: sizes, durations, scores, timestamps,
+//! evidence lines and severity counts; plain Rust, tested on the host.
+//! Counts, numbers, percentages and plurals come from `api::display`.
+
+use api::display::{count, number, plural};
 
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
@@ -15,51 +19,12 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// A number with about four significant digits, no exponent for everyday sizes.
-pub fn number(x: f64) -> String {
-    if x.is_nan() {
-        return "–".into();
-    }
-    let a = x.abs();
-    if a != 0.0 && !(1e-4..1e9).contains(&a) {
-        return format!("{x:.3e}");
-    }
-    if x.fract() == 0.0 && a < 1e9 {
-        return format!("{}", x as i64);
-    }
-    let digits = if a >= 1000.0 {
-        1
-    } else if a >= 1.0 {
-        3
-    } else {
-        4
-    };
-    let s = format!("{x:.digits$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
-    }
-}
-
 /// A validation score, with its spread over folds when there is one.
 pub fn score(mean: f64, std: f64) -> String {
     if std > 0.0 {
         format!("{} ± {}", number(mean), number(std))
     } else {
         number(mean)
-    }
-}
-
-pub fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        return "0%".into();
-    }
-    let p = part as f64 * 100.0 / whole as f64;
-    if p > 0.0 && p < 0.1 {
-        "<0.1%".into()
-    } else {
-        format!("{p:.1}%")
     }
 }
 
@@ -79,19 +44,6 @@ pub fn timestamp(t: &str) -> String {
         .map_or_else(|| t.to_owned(), |s| s.replace('T', " "))
 }
 
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 /// `p5 · p25 · median · p75 · p95`.
 pub fn quantiles(q: &api::Quantiles) -> String {
     [q.p05, q.p25, q.median, q.p75, q.p95]
@@ -107,7 +59,7 @@ pub fn evidence(e: &api::Evidence) -> Vec<String> {
         let values: Vec<String> = e
             .values
             .iter()
-            .map(|v| format!("“{}” × {}", v.value, thousands(v.count)))
+            .map(|v| format!("“{}” × {}", v.value, count(v.count)))
             .collect();
         lines.push(format!("Counts: {}", values.join(", ")));
     }
@@ -123,15 +75,12 @@ pub fn evidence(e: &api::Evidence) -> Vec<String> {
         let rows: Vec<String> = e
             .examples
             .iter()
-            .map(|x| format!("row {} ({})", thousands(x.row), x.value))
+            .map(|x| format!("row {} ({})", count(x.row), x.value))
             .collect();
         lines.push(format!("For example {}", rows.join(", ")));
     }
     if let Some(n) = e.sampled_rows {
-        lines.push(format!(
-            "Measured on a random sample of {} rows.",
-            thousands(n)
-        ));
+        lines.push(format!("Measured on a random sample of {} rows.", count(n)));
     }
     lines
 }
@@ -183,11 +132,11 @@ pub fn severity_counts(findings: &[api::Finding]) -> String {
     by_severity(findings)
         .iter()
         .map(|(s, f)| {
-            let n = f.len();
+            let n = f.len() as u64;
             match s {
-                api::Severity::Critical => format!("{n} critical"),
-                api::Severity::Warning => format!("{n} warning{}", if n == 1 { "" } else { "s" }),
-                api::Severity::Info => format!("{n} note{}", if n == 1 { "" } else { "s" }),
+                api::Severity::Critical => plural(n, "critical", "critical"),
+                api::Severity::Warning => plural(n, "warning", "warnings"),
+                api::Severity::Info => plural(n, "note", "notes"),
             }
         })
         .collect::<Vec<_>>()
@@ -202,21 +151,12 @@ mod tests {
     fn formats() {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(15_241), "14.9 KB");
-        assert_eq!(number(3.0), "3");
-        assert_eq!(number(0.123456), "0.1235");
-        assert_eq!(number(43.921929), "43.922");
-        assert_eq!(number(1234.56), "1234.6");
-        assert_eq!(number(f64::NAN), "–");
         assert_eq!(score(0.5, 0.0), "0.5");
         assert_eq!(score(0.91234, 0.0123), "0.9123 ± 0.0123");
-        assert_eq!(percent(1, 3), "33.3%");
-        assert_eq!(percent(0, 0), "0%");
         assert_eq!(seconds(0.25), "250 ms");
         assert_eq!(seconds(75.0), "75.0 s");
         assert_eq!(seconds(600.0), "10m 00s");
         assert_eq!(timestamp("2026-11-28T01:02:03Z"), "2026-11-28 01:02");
-        assert_eq!(thousands(336_776), "336,776");
-        assert_eq!(thousands(12), "12");
         let q = api::Quantiles {
             p05: 1.0,
             p25: 2.5,

@@ -1,6 +1,8 @@
 //! Kiln's studio: a Leptos client-side app. One file per page under
-//! `pages/`, shared views in `components`, all HTTP in `client`, plain
-//! formatting logic in `format` and chart geometry in `plot`.
+//! `pages/` (the dataset's pages share one fetch of it, `pages::DatasetRoute`),
+//! shared views in `components` (`Loaded` for every loading, error and ready
+//! view), all HTTP in `client`, the frontend's wording in `format` (numbers
+//! from `api::display`) and chart geometry in `plot`.
 
 mod client;
 mod components;
@@ -9,7 +11,7 @@ mod pages;
 mod plot;
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 #[component]
@@ -26,9 +28,11 @@ fn App() -> impl IntoView {
             <main class="page">
                 <Routes fallback=|| view! { <p class="muted">"This page does not exist."</p> }>
                     <Route path=path!("/") view=pages::datasets::DatasetsPage/>
-                    <Route path=path!("/datasets/:id") view=pages::dataset::DatasetPage/>
-                    <Route path=path!("/datasets/:id/prepare") view=pages::prepare::PreparePage/>
-                    <Route path=path!("/datasets/:id/build") view=pages::build::BuildSetupPage/>
+                    <ParentRoute path=path!("/datasets/:id") view=pages::DatasetRoute>
+                        <Route path=path!("") view=pages::dataset::DatasetPage/>
+                        <Route path=path!("prepare") view=pages::prepare::PreparePage/>
+                        <Route path=path!("build") view=pages::build::BuildSetupPage/>
+                    </ParentRoute>
                     <Route path=path!("/builds") view=pages::builds::BuildsPage/>
                     <Route path=path!("/builds/:id") view=pages::build::BuildPage/>
                     <Route path=path!("/models/:id") view=pages::model::ModelPage/>

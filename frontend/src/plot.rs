@@ -2,7 +2,7 @@
 //! the correlation heatmap's colours. Plain Rust, tested on the host; the
 //! views in `components` only place what this computes.
 
-use crate::format;
+use api::display::{number, plural};
 
 /// One bar of a small chart, in the chart's own coordinates.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,16 +46,16 @@ pub fn histogram_bars(h: &api::Histogram, width: f64, height: f64) -> Vec<Bar> {
             );
             // One bin per integer: edges at k − 0.5 and k + 0.5.
             let range = if b - a == 1.0 && (a + 0.5).fract() == 0.0 {
-                format::number(a + 0.5)
+                number(a + 0.5)
             } else {
-                format!("{} to {}", format::number(a), format::number(b))
+                format!("{} to {}", number(a), number(b))
             };
             Bar {
                 x,
                 y,
                 width: w,
                 height: bh,
-                label: format!("{range}: {} rows", format::thousands(h.counts[i])),
+                label: format!("{range}: {}", plural(h.counts[i], "row", "rows")),
                 other: false,
             }
         })
@@ -68,14 +68,14 @@ pub fn count_bars(b: &api::Bars, width: f64, height: f64) -> Vec<Bar> {
     let mut labels: Vec<String> = b
         .top
         .iter()
-        .map(|v| format!("{}: {} rows", v.value, format::thousands(v.count)))
+        .map(|v| format!("{}: {}", v.value, plural(v.count, "row", "rows")))
         .collect();
     if b.other > 0 {
         counts.push(b.other);
         labels.push(format!(
-            "{} other values: {} rows",
-            format::thousands(b.other_values),
-            format::thousands(b.other)
+            "{}: {}",
+            plural(b.other_values, "other value", "other values"),
+            plural(b.other, "row", "rows")
         ));
     }
     let last = b.top.len();

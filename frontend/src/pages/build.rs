@@ -2,14 +2,16 @@
 //! and the budget, then watch the search live (SSE), with a Cancel button
 //! that keeps what finished.
 
+use api::display;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use send_wrapper::SendWrapper;
 
 use crate::client;
-use crate::components::{ErrorBox, FindingList, LeaderboardTable, Loading, StateBadge, with_code};
+use crate::components::{ErrorBox, FindingList, LeaderboardTable, Loaded, StateBadge, with_code};
 use crate::format;
+use crate::pages::{route_id, use_dataset};
 
 /// Budgets offered, in seconds, with their names.
 pub const BUDGETS: &[(u32, &str)] = &[
@@ -31,57 +33,44 @@ fn parse_task(s: &str) -> Option<api::Task> {
 
 #[component]
 pub fn BuildSetupPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let detail = LocalResource::new(move || {
-        let id = id();
-        async move { client::get::<api::DatasetDetail>(&format!("/api/datasets/{id}")).await }
-    });
+    let dataset = use_dataset();
+    let id = dataset.id;
     let target = RwSignal::new(String::new());
     let task_override = RwSignal::new(String::new());
     let budget = RwSignal::new(60u32);
     let seed = RwSignal::new(0u64);
     let error = RwSignal::new(None::<String>);
     let starting = RwSignal::new(false);
+    // Both are `None` until a target is chosen.
     let target_info = LocalResource::new(move || {
-        let (id, t) = (id(), target.get());
+        let (id, t) = (id.get(), target.get());
         async move {
             if t.is_empty() {
-                return None;
+                return Ok(None);
             }
-            let col = js_sys::encode_uri_component(&t);
-            Some(
-                client::get::<api::TargetInfo>(&format!("/api/datasets/{id}/target?column={col}"))
-                    .await,
-            )
+            client::target_info(&id, &t).await.map(Some)
         }
     });
     // The target checks (imbalance, leakage) of the quality report.
     let target_quality = LocalResource::new(move || {
-        let (id, t) = (id(), target.get());
+        let (id, t) = (id.get(), target.get());
         async move {
             if t.is_empty() {
-                return None;
+                return Ok(None);
             }
-            let col = js_sys::encode_uri_component(&t);
-            Some(
-                client::get::<api::QualityReport>(&format!(
-                    "/api/datasets/{id}/quality?target={col}&prepared=true"
-                ))
-                .await,
-            )
+            client::quality(&id, Some(&t), true).await.map(Some)
         }
     });
     let recipe = LocalResource::new(move || {
-        let id = id();
-        async move { client::get::<api::RecipeVersion>(&format!("/api/datasets/{id}/recipe")).await }
+        let id = id.get();
+        async move { client::recipe(&id).await }
     });
     // Columns that leak the target are left out unless the person keeps them.
     let excluded = RwSignal::new(Vec::<String>::new());
-    let leaky_columns = move || -> Vec<String> {
+    let leaky_columns = Memo::new(move |_| -> Vec<String> {
         let t = target.get();
         match target_quality.get() {
-            Some(Some(Ok(r))) if r.target.as_deref() == Some(t.as_str()) => r
+            Some(Ok(Some(r))) if r.target.as_deref() == Some(t.as_str()) => r
                 .findings
                 .iter()
                 .filter(|f| f.kind == api::FindingKind::TargetLeakage)
@@ -89,12 +78,12 @@ pub fn BuildSetupPage() -> impl IntoView {
                 .collect(),
             _ => Vec::new(),
         }
-    };
-    Effect::new(move || excluded.set(leaky_columns()));
+    });
+    Effect::new(move || excluded.set(leaky_columns.get()));
     let navigate = use_navigate();
     let start = move |_| {
         let req = api::BuildRequest {
-            dataset_id: id(),
+            dataset_id: id.get_untracked(),
             target: target.get_untracked(),
             task: parse_task(&task_override.get_untracked()),
             time_budget_secs: budget.get_untracked(),
@@ -109,61 +98,48 @@ pub fn BuildSetupPage() -> impl IntoView {
         starting.set(true);
         error.set(None);
         spawn_local(async move {
-            match client::post::<_, api::Build>("/api/builds", &req).await {
+            match client::start_build(&req).await {
                 Ok(b) => navigate(&format!("/builds/{}", b.id), Default::default()),
                 Err(e) => {
                     starting.set(false);
-                    error.set(Some(e));
+                    error.set(Some(e.error.message));
                 }
             }
         });
     };
 
     view! {
-        {move || match detail.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-            Some(Ok(d)) => {
+        <Loaded resource=dataset.detail let:d>
+            {
                 let options = d.profile.columns.iter().map(|c| {
                     let label = format!("{} ({})", c.name, c.kind.label());
                     view! { <option value=c.name.clone()>{label}</option> }
                 }).collect_view();
+                let prepare = format!("/datasets/{}/prepare", d.summary.id);
                 view! {
                     <h1>"Build a model"</h1>
-                    <p class="muted">{format!("From “{}”: {} rows, {} columns.", d.summary.name, d.summary.rows, d.summary.columns)}</p>
-                    <div id="build-recipe" class="small">{
-                        let prepare = format!("/datasets/{}/prepare", d.summary.id);
-                        move || match recipe.get() {
-                            Some(Ok(r)) if r.version > 0 && !r.recipe.steps.is_empty() => {
-                                let steps = r.recipe.steps.iter().map(|s| view! { <li>{with_code(&s.describe())}</li> }).collect_view();
-                                view! {
-                                    <p>{format!("Cleaning recipe version {} ({} steps) is applied first: ", r.version, r.recipe.steps.len())}<a href=prepare.clone()>"edit"</a></p>
-                                    <ol class="recipe-summary">{steps}</ol>
-                                }.into_any()
-                            }
-                            Some(Ok(_)) => view! { <p class="muted">"The data is used as uploaded. "<a href=prepare.clone()>"Prepare it"</a>" to fill missing values, drop columns or transform them first."</p> }.into_any(),
-                            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-                            None => ().into_any(),
-                        }
-                    }</div>
+                    <p class="muted">{format!(
+                        "From “{}”: {}, {}.",
+                        d.summary.name,
+                        display::plural(d.summary.rows, "row", "rows"),
+                        display::plural(u64::from(d.summary.columns), "column", "columns")
+                    )}</p>
+                    <div id="build-recipe" class="small">
+                        <Loaded resource=recipe quiet=true let:r>
+                            <RecipeSummary recipe=r prepare=prepare.clone()/>
+                        </Loaded>
+                    </div>
                     <div class="form">
                         <label for="target-select">"Column to predict"</label>
                         <select id="target-select" on:change=move |ev| target.set(event_target_value(&ev))>
                             <option value="" selected=true disabled=true>"Choose a column…"</option>
                             {options}
                         </select>
-                        <div class="hint" id="task-hint">{move || match target_info.get() {
-                            None | Some(None) => view! { <span class="muted">"Kiln detects the kind of problem from the column."</span> }.into_any(),
-                            Some(Some(Err(e))) => view! { <ErrorBox message=e/> }.into_any(),
-                            Some(Some(Ok(info))) => {
-                                let classes = if info.classes.is_empty() { String::new() } else {
-                                    let shown: Vec<&str> = info.classes.iter().take(6).map(String::as_str).collect();
-                                    format!(" · {} classes: {}{}", info.classes.len(), shown.join(", "), if info.classes.len() > 6 { ", …" } else { "" })
-                                };
-                                let missing = if info.missing > 0 { format!(" · {} rows without a value are left out", info.missing) } else { String::new() };
-                                view! { <span>"Detected: "<strong>{info.task.label()}</strong>{classes}{missing}</span> }.into_any()
-                            }
-                        }}</div>
+                        <div class="hint" id="task-hint">
+                            <Loaded resource=target_info quiet=true let:info>
+                                <TargetHint info=info/>
+                            </Loaded>
+                        </div>
 
                         <label for="task-select">"Problem type"</label>
                         <select id="task-select" on:change=move |ev| task_override.set(event_target_value(&ev))>
@@ -187,67 +163,192 @@ pub fn BuildSetupPage() -> impl IntoView {
                         </button>
                     </div>
                     {move || {
-                        let leaky = leaky_columns();
-                        (!leaky.is_empty()).then(|| {
-                            let items = leaky.into_iter().map(|c| {
-                                let (c1, c2, c3) = (c.clone(), c.clone(), c.clone());
-                                let is_out = move || excluded.with(|e| e.contains(&c1));
-                                view! {
-                                    <li class="excluded-column">
-                                        <code>{c.clone()}</code>
-                                        {move || if is_out() {
-                                            " is left out: on its own it predicts the target almost perfectly, which usually means it is only known after the fact (leakage). "
-                                        } else {
-                                            " is used as a feature, although it looks like a leak. "
-                                        }}
-                                        {move || if excluded.with(|e| e.contains(&c2)) {
-                                            let c = c3.clone();
-                                            view! { <button class="button keep-column" on:click=move |_| excluded.update(|e| e.retain(|x| *x != c))>"Use it anyway"</button> }.into_any()
-                                        } else {
-                                            let c = c3.clone();
-                                            view! { <button class="button exclude-column" on:click=move |_| excluded.update(|e| e.push(c.clone()))>"Leave it out"</button> }.into_any()
-                                        }}
-                                    </li>
-                                }
-                            }).collect_view();
-                            view! { <section id="excluded-columns"><h3>"Left out of the features"</h3><ul>{items}</ul></section> }
-                        })
+                        let leaky = leaky_columns.get();
+                        (!leaky.is_empty()).then(|| view! { <ExcludedColumns leaky=leaky excluded=excluded/> })
                     }}
                     {move || (!target.get().is_empty()).then(|| {
                         let name = target.get();
                         view! {
                             <section id="target-findings">
                                 <h2>{format!("About “{name}” as a target")}</h2>
-                                // An earlier target's report stays until the new one arrives.
-                                {match target_quality.get().map(|r| r.filter(|r| r.as_ref().map_or(true, |r| r.target.as_deref() == Some(name.as_str())))) {
-                                    None | Some(None) => view! { <p class="muted">{format!("Checking “{name}” for class imbalance and leakage…")}</p> }.into_any(),
-                                    Some(Some(Err(e))) => view! { <ErrorBox message=e/> }.into_any(),
-                                    Some(Some(Ok(r))) => {
-                                        let about: Vec<api::Finding> = r.findings.into_iter().filter(|f| f.kind.about_target()).collect();
-                                        if about.is_empty() {
-                                            view! { <p class="muted" id="target-clean">{format!("No class imbalance, missing targets or leaking columns found for “{name}”.")}</p> }.into_any()
-                                        } else {
-                                            view! { <FindingList findings=about/> }.into_any()
-                                        }
-                                    }
-                                }}
+                                <Loaded resource=target_quality loading=checking(&name) let:report>
+                                    <TargetFindings name=name.clone() report=report/>
+                                </Loaded>
                             </section>
                         }
                     })}
                     {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
-                }.into_any()
+                }
             }
-        }}
+        </Loaded>
+    }
+}
+
+fn checking(target: &str) -> String {
+    format!("Checking “{target}” for class imbalance and leakage…")
+}
+
+/// The cleaning recipe a build applies first, or how to make one.
+#[component]
+fn RecipeSummary(recipe: api::RecipeVersion, prepare: String) -> impl IntoView {
+    if recipe.version > 0 && !recipe.recipe.steps.is_empty() {
+        let steps = recipe
+            .recipe
+            .steps
+            .iter()
+            .map(|s| view! { <li>{with_code(&s.describe())}</li> })
+            .collect_view();
+        view! {
+            <p>{format!("Cleaning recipe version {} ({}) is applied first: ", recipe.version, display::plural(recipe.recipe.steps.len() as u64, "step", "steps"))}<a href=prepare>"edit"</a></p>
+            <ol class="recipe-summary">{steps}</ol>
+        }
+        .into_any()
+    } else {
+        view! { <p class="muted">"The data is used as uploaded. "<a href=prepare>"Prepare it"</a>" to fill missing values, drop columns or transform them first."</p> }
+            .into_any()
+    }
+}
+
+/// The kind of problem detected for the chosen target (`None` before one is chosen).
+#[component]
+fn TargetHint(info: Option<api::TargetInfo>) -> impl IntoView {
+    let Some(info) = info else {
+        return view! { <span class="muted">"Kiln detects the kind of problem from the column."</span> }
+            .into_any();
+    };
+    let classes = if info.classes.is_empty() {
+        String::new()
+    } else {
+        let shown: Vec<&str> = info.classes.iter().take(6).map(String::as_str).collect();
+        format!(
+            " · {}: {}{}",
+            display::plural(info.classes.len() as u64, "class", "classes"),
+            shown.join(", "),
+            if info.classes.len() > 6 { ", …" } else { "" }
+        )
+    };
+    let missing = if info.missing > 0 {
+        format!(
+            " · {} left out",
+            display::plural(
+                info.missing,
+                "row without a value is",
+                "rows without a value are"
+            )
+        )
+    } else {
+        String::new()
+    };
+    view! { <span>"Detected: "<strong>{info.task.label()}</strong>{classes}{missing}</span> }
+        .into_any()
+}
+
+/// Columns that leak the target, each left out or kept at the person's choice.
+#[component]
+fn ExcludedColumns(leaky: Vec<String>, excluded: RwSignal<Vec<String>>) -> impl IntoView {
+    let items = leaky
+        .into_iter()
+        .map(|c| {
+            let (c1, c2, c3) = (c.clone(), c.clone(), c.clone());
+            let is_out = move || excluded.with(|e| e.contains(&c1));
+            view! {
+                <li class="excluded-column">
+                    <code>{c.clone()}</code>
+                    {move || if is_out() {
+                        " is left out: on its own it predicts the target almost perfectly, which usually means it is only known after the fact (leakage). "
+                    } else {
+                        " is used as a feature, although it looks like a leak. "
+                    }}
+                    {move || if excluded.with(|e| e.contains(&c2)) {
+                        let c = c3.clone();
+                        view! { <button class="button keep-column" on:click=move |_| excluded.update(|e| e.retain(|x| *x != c))>"Use it anyway"</button> }.into_any()
+                    } else {
+                        let c = c3.clone();
+                        view! { <button class="button exclude-column" on:click=move |_| excluded.update(|e| e.push(c.clone()))>"Leave it out"</button> }.into_any()
+                    }}
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <section id="excluded-columns"><h3>"Left out of the features"</h3><ul>{items}</ul></section> }
+}
+
+/// The quality findings about the target `name`; an earlier target's report
+/// (shown until the new one arrives) reads as still checking.
+#[component]
+fn TargetFindings(name: String, report: Option<api::QualityReport>) -> impl IntoView {
+    match report.filter(|r| r.target.as_deref() == Some(name.as_str())) {
+        None => view! { <p class="muted">{checking(&name)}</p> }.into_any(),
+        Some(r) => {
+            let about: Vec<api::Finding> = r
+                .findings
+                .into_iter()
+                .filter(|f| f.kind.about_target())
+                .collect();
+            if about.is_empty() {
+                view! { <p class="muted" id="target-clean">{format!("No class imbalance, missing targets or leaking columns found for “{name}”.")}</p> }
+                    .into_any()
+            } else {
+                view! { <FindingList findings=about/> }.into_any()
+            }
+        }
     }
 }
 
 #[component]
 pub fn BuildPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let build = RwSignal::new(None::<api::Build>);
-    // The clock ticks between server events, so the elapsed time moves.
+    let id = route_id();
+    // A first snapshot, in case the stream is slow to open.
+    let snapshot = LocalResource::new(move || {
+        let id = id.get();
+        async move { client::build(&id).await }
+    });
+    let live = RwSignal::new(None::<api::Build>);
     let received = RwSignal::new(js_sys::Date::now());
+    let error = RwSignal::new(None::<String>);
+    let source = StoredValue::new(None::<SendWrapper<web_sys::EventSource>>);
+    Effect::new(move |_| {
+        let id = id.get();
+        if let Some(es) = source.get_value() {
+            es.close();
+        }
+        live.set(None);
+        match client::follow_build(&id, move |b| {
+            received.set(js_sys::Date::now());
+            live.set(Some(b));
+        }) {
+            Ok(es) => source.set_value(Some(SendWrapper::new(es))),
+            Err(e) => error.set(Some(e.error.message)),
+        }
+    });
+    on_cleanup(move || {
+        if let Some(es) = source.try_get_value().flatten() {
+            es.close();
+        }
+    });
+    view! {
+        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        <Loaded resource=snapshot let:first>
+            <BuildView first=first live=live received=received error=error/>
+        </Loaded>
+    }
+}
+
+/// A build as it runs: the latest server event, else the first snapshot.
+#[component]
+fn BuildView(
+    first: api::Build,
+    live: RwSignal<Option<api::Build>>,
+    /// When the latest event arrived (ms since the epoch).
+    received: RwSignal<f64>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let build = Memo::new(move |_| {
+        live.get()
+            .filter(|b| b.id == first.id)
+            .unwrap_or_else(|| first.clone())
+    });
+    // The clock ticks between server events, so the elapsed time moves.
     let now = RwSignal::new(js_sys::Date::now());
     let ticker = set_interval_with_handle(
         move || now.set(js_sys::Date::now()),
@@ -261,126 +362,89 @@ pub fn BuildPage() -> impl IntoView {
     });
     let elapsed = move || {
         build.with(|b| {
-            b.as_ref().map_or(0.0, |b| {
-                if b.state.is_final() {
-                    b.elapsed_secs
-                } else {
-                    (b.elapsed_secs + (now.get() - received.get()) / 1000.0)
-                        .min(f64::from(b.time_budget_secs) * 1.05 + 5.0)
-                }
-            })
+            if b.state.is_final() {
+                b.elapsed_secs
+            } else {
+                (b.elapsed_secs + (now.get() - received.get()) / 1000.0)
+                    .min(f64::from(b.time_budget_secs) * 1.05 + 5.0)
+            }
         })
     };
-    let error = RwSignal::new(None::<String>);
     let cancelling = RwSignal::new(false);
-    let source = StoredValue::new(None::<SendWrapper<web_sys::EventSource>>);
-    Effect::new(move |_| {
-        let id = id();
-        if let Some(es) = source.get_value() {
-            es.close();
-        }
-        match client::follow_build(&id, move |b| {
-            received.set(js_sys::Date::now());
-            build.set(Some(b));
-        }) {
-            Ok(es) => source.set_value(Some(SendWrapper::new(es))),
-            Err(e) => error.set(Some(e)),
-        }
-        // A first snapshot, in case the stream is slow to open.
-        spawn_local(async move {
-            match client::get::<api::Build>(&format!("/api/builds/{id}")).await {
-                Ok(b) => build.update(|cur| {
-                    if cur.is_none() {
-                        *cur = Some(b);
-                    }
-                }),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    });
-    on_cleanup(move || {
-        if let Some(es) = source.try_get_value().flatten() {
-            es.close();
-        }
-    });
     let navigate = use_navigate();
     let rerun = move |_| {
         let navigate = navigate.clone();
+        let id = build.with_untracked(|b| b.id.clone());
         spawn_local(async move {
-            match client::post_empty::<api::Build>(&format!("/api/builds/{}/rerun", id())).await {
+            match client::rerun_build(&id).await {
                 Ok(b) => navigate(&format!("/builds/{}", b.id), Default::default()),
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.error.message)),
             }
         });
     };
     let cancel = move |_| {
         cancelling.set(true);
+        let id = build.with_untracked(|b| b.id.clone());
         spawn_local(async move {
-            if let Err(e) =
-                client::post_empty::<api::Build>(&format!("/api/builds/{}/cancel", id())).await
-            {
-                error.set(Some(e));
+            if let Err(e) = client::cancel_build(&id).await {
+                error.set(Some(e.error.message));
             }
         });
     };
 
-    view! {
-        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
-        {move || match build.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(b) => {
-                let running = !b.state.is_final();
-                let budget = f64::from(b.time_budget_secs.max(1));
-                let task = b.task.map_or("detecting…", api::Task::label);
-                let model_link = b.model_id.clone().map(|m| view! {
-                    <a class="button primary" id="open-model" href=format!("/models/{m}")>"Open the best model"</a>
-                });
-                let dataset_href = format!("/datasets/{}", b.dataset_id);
-                view! {
-                    <div class="title-row">
-                        <div>
-                            <h1>{format!("Predicting “{}”", b.target)}</h1>
-                            <p class="muted">{task}" · "<a href=dataset_href>"dataset"</a>" · started "{format::timestamp(&b.created)}</p>
-                        </div>
-                        <div class="actions">
-                            {running.then(|| view! {
-                                <button id="cancel-build" class="button danger" disabled=move || cancelling.get() on:click=cancel>
-                                    {move || if cancelling.get() { "Cancelling…" } else { "Cancel" }}
-                                </button>
-                            })}
-                            {(!running).then(|| {
-                                let rerun = rerun.clone();
-                                view! { <button id="rerun-build" class="button" on:click=rerun>"Run again"</button> }
-                            })}
-                            {model_link}
-                        </div>
-                    </div>
-                    <div class="status">
-                        <StateBadge state=b.state/>
-                        <span id="build-message">{b.message.clone()}</span>
-                        <span class="muted">{move || format!("{} trials · {} of {} budget", b.trials_done, format::seconds(elapsed()), format::seconds(budget))}</span>
-                    </div>
-                    {running.then(|| view! { <progress class="budget" max="100" value=move || (elapsed() / budget * 100.0).min(100.0).round().to_string()></progress> })}
-                    {b.error.clone().map(|e| view! { <ErrorBox message=e/> })}
-                    <ProgressChart entries=b.leaderboard.clone() higher_is_better=b.higher_is_better budget=budget metric=b.metric.clone().unwrap_or_default()/>
-                    <h2>"Leaderboard"</h2>
-                    {if b.leaderboard.is_empty() {
-                        view! { <p class="muted">"The first results appear here as soon as a model finishes."</p> }.into_any()
-                    } else {
-                        view! { <LeaderboardTable entries=b.leaderboard.clone() metric=b.metric.clone()/> }.into_any()
-                    }}
-                    {b.metric.clone().map(|m| view! {
-                        <p class="muted small" id="ranking-note">{format!(
-                            "Ranked by {m} on held-out rows, {} ({}).{}{}",
-                            b.validation.clone().unwrap_or_else(|| "one holdout".into()),
-                            if b.higher_is_better { "higher is better" } else { "lower is better" },
-                            if b.recipe_version > 0 { format!(" Data prepared with recipe version {}.", b.recipe_version) } else { String::new() },
-                            if b.excluded.is_empty() { String::new() } else { format!(" Left out: {}.", b.excluded.join(", ")) }
-                        )}</p>
+    move || {
+        let b = build.get();
+        let running = !b.state.is_final();
+        let budget = f64::from(b.time_budget_secs.max(1));
+        let task = b.task.map_or("detecting…", api::Task::label);
+        let model_link = b.model_id.clone().map(|m| view! {
+            <a class="button primary" id="open-model" href=format!("/models/{m}")>"Open the best model"</a>
+        });
+        let dataset_href = format!("/datasets/{}", b.dataset_id);
+        let trials = display::plural(u64::from(b.trials_done), "trial", "trials");
+        view! {
+            <div class="title-row">
+                <div>
+                    <h1>{format!("Predicting “{}”", b.target)}</h1>
+                    <p class="muted">{task}" · "<a href=dataset_href>"dataset"</a>" · started "{format::timestamp(&b.created)}</p>
+                </div>
+                <div class="actions">
+                    {running.then(|| view! {
+                        <button id="cancel-build" class="button danger" disabled=move || cancelling.get() on:click=cancel>
+                            {move || if cancelling.get() { "Cancelling…" } else { "Cancel" }}
+                        </button>
                     })}
-                }.into_any()
-            }
-        }}
+                    {(!running).then(|| {
+                        let rerun = rerun.clone();
+                        view! { <button id="rerun-build" class="button" on:click=rerun>"Run again"</button> }
+                    })}
+                    {model_link}
+                </div>
+            </div>
+            <div class="status">
+                <StateBadge state=b.state/>
+                <span id="build-message">{b.message.clone()}</span>
+                <span class="muted">{move || format!("{trials} · {} of {} budget", format::seconds(elapsed()), format::seconds(budget))}</span>
+            </div>
+            {running.then(|| view! { <progress class="budget" max="100" value=move || (elapsed() / budget * 100.0).min(100.0).round().to_string()></progress> })}
+            {b.error.clone().map(|e| view! { <ErrorBox message=e/> })}
+            <ProgressChart entries=b.leaderboard.clone() higher_is_better=b.higher_is_better budget=budget metric=b.metric.clone().unwrap_or_default()/>
+            <h2>"Leaderboard"</h2>
+            {if b.leaderboard.is_empty() {
+                view! { <p class="muted">"The first results appear here as soon as a model finishes."</p> }.into_any()
+            } else {
+                view! { <LeaderboardTable entries=b.leaderboard.clone() metric=b.metric.clone()/> }.into_any()
+            }}
+            {b.metric.clone().map(|m| view! {
+                <p class="muted small" id="ranking-note">{format!(
+                    "Ranked by {m} on held-out rows, {} ({}).{}{}",
+                    b.validation.clone().unwrap_or_else(|| "one holdout".into()),
+                    if b.higher_is_better { "higher is better" } else { "lower is better" },
+                    if b.recipe_version > 0 { format!(" Data prepared with recipe version {}.", b.recipe_version) } else { String::new() },
+                    if b.excluded.is_empty() { String::new() } else { format!(" Left out: {}.", b.excluded.join(", ")) }
+                )}</p>
+            })}
+        }
     }
 }
 
@@ -449,13 +513,13 @@ fn ProgressChart(
         .collect_view();
     Some(view! {
         <div class="progress-chart" id="progress-chart">
-            <p class="muted small">{format!("Best {metric} so far, by time (now {}).", format::number(last.1))}</p>
+            <p class="muted small">{format!("Best {metric} so far, by time (now {}).", display::number(last.1))}</p>
             <svg viewBox=format!("0 0 {w} {h}") width="100%" role="img" aria-label="Best score over time">
                 <line x1=left.to_string() x2=(w - 12.0).to_string() y1=(h - bottom).to_string() y2=(h - bottom).to_string() class="pc-axis"/>
                 <text x=left.to_string() y=(h - 6.0).to_string() class="pc-label">"0 s"</text>
-                <text x=(w - 12.0).to_string() y=(h - 6.0).to_string() class="pc-label" text-anchor="end">{format!("{} s", format::number(t_max))}</text>
-                <text x=(left - 6.0).to_string() y=(y(hi) + 4.0).to_string() class="pc-label" text-anchor="end">{format::number(hi)}</text>
-                <text x=(left - 6.0).to_string() y=(y(lo) + 4.0).to_string() class="pc-label" text-anchor="end">{format::number(lo)}</text>
+                <text x=(w - 12.0).to_string() y=(h - 6.0).to_string() class="pc-label" text-anchor="end">{format!("{} s", display::number(t_max))}</text>
+                <text x=(left - 6.0).to_string() y=(y(hi) + 4.0).to_string() class="pc-label" text-anchor="end">{display::number(hi)}</text>
+                <text x=(left - 6.0).to_string() y=(y(lo) + 4.0).to_string() class="pc-label" text-anchor="end">{display::number(lo)}</text>
                 <polyline points=path class="pc-line"/>
                 {dots}
             </svg>

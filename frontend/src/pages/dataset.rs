@@ -1,25 +1,26 @@
 //! Dataset: the profile (one row per column, with its distribution), the
 //! correlation heatmap, the data-quality findings and the first rows.
 
+use api::display;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::client;
-use crate::components::{CorrelationHeatmap, Distribution, ErrorBox, FindingList, Loading};
+use crate::components::{CorrelationHeatmap, Distribution, FindingList, Loaded};
 use crate::format;
+use crate::pages::use_dataset;
 
 fn stats(c: &api::ColumnProfile) -> String {
     match (c.min, c.mean, c.max) {
         (Some(min), Some(mean), Some(max)) => format!(
             "{} · {} · {}",
-            format::number(min),
-            format::number(mean),
-            format::number(max)
+            display::number(min),
+            display::number(mean),
+            display::number(max)
         ),
         _ => c
             .top_values
             .iter()
-            .map(|v| format!("{} ({})", v.value, v.count))
+            .map(|v| format!("{} ({})", v.value, display::count(v.count)))
             .collect::<Vec<_>>()
             .join(", "),
     }
@@ -27,43 +28,37 @@ fn stats(c: &api::ColumnProfile) -> String {
 
 #[component]
 pub fn DatasetPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let detail = LocalResource::new(move || {
-        let id = id();
-        async move { client::get::<api::DatasetDetail>(&format!("/api/datasets/{id}")).await }
-    });
+    let dataset = use_dataset();
     // Computed on request, so it loads after the profile.
     let quality = LocalResource::new(move || {
-        let id = id();
-        async move { client::get::<api::QualityReport>(&format!("/api/datasets/{id}/quality")).await }
+        let id = dataset.id.get();
+        async move { client::quality(&id, None, false).await }
     });
     view! {
-        {move || match detail.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-            Some(Ok(d)) => {
+        <Loaded resource=dataset.detail let:d>
+            {
                 let rows = d.summary.rows;
                 let build_href = format!("/datasets/{}/build", d.summary.id);
                 let prepare_href = format!("/datasets/{}/prepare", d.summary.id);
+                let prepare_link = prepare_href.clone();
                 let notes = d.notes.clone();
                 let sample_note = d.profile.sampled_rows.map(|n| view! {
                     <p class="muted small" id="sample-note">{format!(
                         "Std, quantiles, skewness, histograms and correlations are statistics on a sample of {} of {} rows; counts use every row.",
-                        format::thousands(n),
-                        format::thousands(rows)
+                        display::count(n),
+                        display::count(rows)
                     )}</p>
                 });
                 let columns = d.profile.columns.iter().map(|c| {
-                    let std = c.std.map(format::number).unwrap_or_default();
+                    let std = c.std.map(display::number).unwrap_or_default();
                     let quantiles = c.quantiles.as_ref().map(format::quantiles).unwrap_or_default();
-                    let skew = c.skewness.map(format::number).unwrap_or_default();
+                    let skew = c.skewness.map(display::number).unwrap_or_default();
                     view! {
                         <tr>
                             <td class="colname">{c.name.clone()}</td>
                             <td><span class=format!("kind kind-{}", c.kind.label())>{c.kind.label()}</span></td>
-                            <td class="num">{format::percent(c.missing, rows)}</td>
-                            <td class="num">{c.distinct}</td>
+                            <td class="num">{display::percent_of(c.missing, rows)}</td>
+                            <td class="num">{display::count(c.distinct)}</td>
                             <td class="stats">{stats(c)}</td>
                             <td class="num small">{std}</td>
                             <td class="stats quantiles">{quantiles}</td>
@@ -86,7 +81,7 @@ pub fn DatasetPage() -> impl IntoView {
                             <h2>"Correlations"</h2>
                             <p class="muted small">{format!(
                                 "Pearson's r between numeric columns (red positive, blue negative) and Cramér's V between categorical columns with at most 50 values (purple); grey pairs mix a number and a category and are not compared. On {} rows.{chosen}",
-                                format::thousands(m.rows)
+                                display::count(m.rows)
                             )}</p>
                             <div class="scroll"><CorrelationHeatmap correlations=m numeric=numeric/></div>
                         </section>
@@ -104,12 +99,16 @@ pub fn DatasetPage() -> impl IntoView {
                     <div class="title-row">
                         <div>
                             <h1 id="dataset-name">{d.summary.name.clone()}</h1>
-                            <p class="muted">{format!("{} rows · {} columns · {} · uploaded {}", d.summary.rows, d.summary.columns, format::bytes(d.summary.bytes), format::timestamp(&d.summary.created))}</p>
-                            <p class="small" id="quality-summary">{move || match quality.get() {
-                                Some(Ok(r)) if r.findings.is_empty() => view! { <a href="#quality-report">"No data-quality problems found"</a> }.into_any(),
-                                Some(Ok(r)) => view! { <a href="#quality-report">{format!("Data quality: {}", format::severity_counts(&r.findings))}</a> }.into_any(),
-                                _ => ().into_any(),
-                            }}</p>
+                            <p class="muted">{format!("{} · {} · {} · uploaded {}", display::plural(d.summary.rows, "row", "rows"), display::plural(u64::from(d.summary.columns), "column", "columns"), format::bytes(d.summary.bytes), format::timestamp(&d.summary.created))}</p>
+                            <p class="small" id="quality-summary">
+                                <Loaded resource=quality quiet=true let:r>
+                                    {if r.findings.is_empty() {
+                                        view! { <a href="#quality-report">"No data-quality problems found"</a> }.into_any()
+                                    } else {
+                                        view! { <a href="#quality-report">{format!("Data quality: {}", format::severity_counts(&r.findings))}</a> }.into_any()
+                                    }}
+                                </Loaded>
+                            </p>
                         </div>
                         <div class="actions">
                             <a class="button" id="prepare-data" href=prepare_href>"Prepare the data"</a>
@@ -136,30 +135,31 @@ pub fn DatasetPage() -> impl IntoView {
                         <h2>"Distributions"</h2>
                         <div class="chart-grid">
                             {d.profile.columns.iter().enumerate().filter(|(_, c)| c.histogram.is_some() || c.bars.is_some()).map(|(i, c)| view! {
-                                <img class="chart" loading="lazy" src=format!("/api/datasets/{}/charts/column-{i}.svg", d.summary.id) alt=format!("Distribution of {}", c.name)/>
+                                <img class="chart" loading="lazy" src=client::column_chart_url(&d.summary.id, i) alt=format!("Distribution of {}", c.name)/>
                             }).collect_view()}
                         </div>
                     </section>
                     <section id="quality-report">
                         <h2>"Data quality"</h2>
-                        {let r_id = d.summary.id.clone(); move || match quality.get() {
-                            None => view! { <p class="muted">"Checking the data…"</p> }.into_any(),
-                            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-                            Some(Ok(r)) if r.findings.is_empty() => view! {
-                                <p class="muted" id="quality-clean">"No problems found: no duplicate rows, no columns with many missing values, constants, identifiers, outliers or near-duplicates."</p>
-                            }.into_any(),
-                            Some(Ok(r)) => view! {
-                                <p class="muted small">"Choose a column to predict on the build page to check it for class imbalance and leakage as well. Most fixes are one click on the "<a href=format!("/datasets/{}/prepare", r_id.clone())>"Prepare"</a>" page."</p>
-                                <FindingList findings=r.findings/>
-                            }.into_any(),
-                        }}
+                        <Loaded resource=quality loading="Checking the data…" let:r>
+                            {if r.findings.is_empty() {
+                                view! {
+                                    <p class="muted" id="quality-clean">"No problems found: no duplicate rows, no columns with many missing values, constants, identifiers, outliers or near-duplicates."</p>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <p class="muted small">"Choose a column to predict on the build page to check it for class imbalance and leakage as well. Most fixes are one click on the "<a href=prepare_link.clone()>"Prepare"</a>" page."</p>
+                                    <FindingList findings=r.findings/>
+                                }.into_any()
+                            }}
+                        </Loaded>
                     </section>
-                    <h2>{format!("First {} rows", d.profile.head.rows.len())}</h2>
+                    <h2>{format!("First {}", display::plural(d.profile.head.rows.len() as u64, "row", "rows"))}</h2>
                     <div class="scroll">
                         <table class="data rows"><thead><tr>{head_cols}</tr></thead><tbody>{head_rows}</tbody></table>
                     </div>
-                }.into_any()
+                }
             }
-        }}
+        </Loaded>
     }
 }

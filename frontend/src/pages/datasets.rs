@@ -1,19 +1,20 @@
 //! Datasets: upload (file picker or drag and drop, with progress), the
 //! stored datasets, and one-click samples.
 
+use api::display;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 
 use crate::client;
-use crate::components::{ErrorBox, Loading};
+use crate::components::{ErrorBox, Loaded};
 use crate::format;
 
 #[component]
 pub fn DatasetsPage() -> impl IntoView {
-    let datasets = LocalResource::new(|| client::get::<Vec<api::DatasetSummary>>("/api/datasets"));
-    let samples = LocalResource::new(|| client::get::<Vec<api::Sample>>("/api/samples"));
+    let datasets = LocalResource::new(client::datasets);
+    let samples = LocalResource::new(client::samples);
     let progress = RwSignal::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
     let dragging = RwSignal::new(false);
@@ -40,18 +41,18 @@ pub fn DatasetsPage() -> impl IntoView {
                     progress.set(None);
                     match res {
                         Ok(ds) => navigate(&format!("/datasets/{}", ds.id), Default::default()),
-                        Err(f) => {
-                            if f.code == "invalid_utf8" && !latin1 {
+                        Err(e) => {
+                            if e.error.code == "invalid_utf8" && !latin1 {
                                 retry_latin1.set(Some(kept.clone()));
                             }
-                            error.set(Some(f.message));
+                            error.set(Some(e.error.message));
                         }
                     }
                 },
             );
             if let Err(e) = started {
                 progress.set(None);
-                error.set(Some(e));
+                error.set(Some(e.error.message));
             }
         }
     };
@@ -87,12 +88,11 @@ pub fn DatasetsPage() -> impl IntoView {
         error.set(None);
         progress.set(Some(1.0));
         spawn_local(async move {
-            let res =
-                client::post_empty::<api::DatasetSummary>(&format!("/api/samples/{name}")).await;
+            let res = client::load_sample(&name).await;
             progress.set(None);
             match res {
                 Ok(ds) => navigate(&format!("/datasets/{}", ds.id), Default::default()),
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.error.message)),
             }
         });
     };
@@ -107,9 +107,9 @@ pub fn DatasetsPage() -> impl IntoView {
             .unwrap_or(false);
         if ok {
             spawn_local(async move {
-                match client::delete(&format!("/api/datasets/{id}")).await {
+                match client::delete_dataset(&id).await {
                     Ok(()) => datasets.refetch(),
-                    Err(e) => error.set(Some(e)),
+                    Err(e) => error.set(Some(e.error.message)),
                 }
             });
         }
@@ -163,19 +163,18 @@ pub fn DatasetsPage() -> impl IntoView {
         })}
 
         <h2>"Your datasets"</h2>
-        {move || match datasets.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="muted">"No datasets yet: upload a CSV or start from a sample below."</p> }.into_any(),
-            Some(Ok(list)) => {
+        <Loaded resource=datasets let:list>
+            {if list.is_empty() {
+                view! { <p class="muted">"No datasets yet: upload a CSV or start from a sample below."</p> }.into_any()
+            } else {
                 let rows = list.into_iter().map(|d| {
                     let href = format!("/datasets/{}", d.id);
                     let (id, name) = (d.id.clone(), d.name.clone());
                     view! {
                         <tr>
                             <td><a href=href class="dataset-link">{d.name}</a></td>
-                            <td class="num">{d.rows}</td>
-                            <td class="num">{d.columns}</td>
+                            <td class="num">{display::count(d.rows)}</td>
+                            <td class="num">{display::count(u64::from(d.columns))}</td>
                             <td class="num">{format::bytes(d.bytes)}</td>
                             <td>{format::timestamp(&d.created)}</td>
                             <td><button class="button small danger" on:click=move |_| delete(id.clone(), name.clone())>"Delete"</button></td>
@@ -188,23 +187,25 @@ pub fn DatasetsPage() -> impl IntoView {
                         <tbody>{rows}</tbody>
                     </table>
                 }.into_any()
-            }
-        }}
+            }}
+        </Loaded>
 
         <h2>"Samples"</h2>
         <div class="cards">
-            {move || samples.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| {
-                let name = s.name.clone();
-                let load_sample = load_sample.clone();
-                view! {
-                    <div class="card">
-                        <h3>{s.name.clone()}</h3>
-                        <p>{s.description}</p>
-                        <p class="muted small">{format!("Target: {} · {}", s.target, format::bytes(s.bytes))}</p>
-                        <button class="button" data-sample=s.name on:click=move |_| load_sample(name.clone())>"Use this sample"</button>
-                    </div>
-                }
-            }).collect_view()}
+            <Loaded resource=samples quiet=true let:list>
+                {list.into_iter().map(|s| {
+                    let name = s.name.clone();
+                    let load_sample = load_sample.clone();
+                    view! {
+                        <div class="card">
+                            <h3>{s.name.clone()}</h3>
+                            <p>{s.description}</p>
+                            <p class="muted small">{format!("Target: {} · {}", s.target, format::bytes(s.bytes))}</p>
+                            <button class="button" data-sample=s.name on:click=move |_| load_sample(name.clone())>"Use this sample"</button>
+                        </div>
+                    }
+                }).collect_view()}
+            </Loaded>
         </div>
     }
 }

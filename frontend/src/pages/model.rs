@@ -1,19 +1,19 @@
 //! Model: metrics on held-out rows, the leaderboard it won, the download
 //! and how to use it, and a one-row predict form prefilled with typical values.
 
+use api::display;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 
-use crate::client;
-use crate::components::{ErrorBox, LeaderboardTable, Loading};
+use crate::client::{self, ModelChart};
+use crate::components::{ErrorBox, LeaderboardTable, Loaded, with_code};
 use crate::format;
+use crate::pages::route_id;
 
 /// The form's text for a feature's typical value.
 fn typical_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.as_f64().map(format::number).unwrap_or_default(),
+        serde_json::Value::Number(n) => n.as_f64().map(display::number).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -44,35 +44,31 @@ pub fn form_row(
 
 #[component]
 pub fn ModelPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    let id = route_id();
+    // The model with the build it won (whose leaderboard it shows, if still there).
     let model = LocalResource::new(move || {
-        let id = id();
+        let id = id.get();
         async move {
-            let m = client::get::<api::ModelSummary>(&format!("/api/models/{id}")).await?;
-            let b = client::get::<api::Build>(&format!("/api/builds/{}", m.build_id))
-                .await
-                .ok();
-            Ok::<_, String>((m, b))
+            let m = client::model(&id).await?;
+            let b = client::build(&m.build_id).await.ok();
+            Ok::<_, client::ApiError>((m, b))
         }
     });
     view! {
-        {move || match model.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-            Some(Ok((m, build))) => view! { <ModelView model=m parent=build/> }.into_any(),
-        }}
+        <Loaded resource=model let:loaded>
+            <ModelView model=loaded.0 parent=loaded.1/>
+        </Loaded>
     }
 }
 
 #[component]
 fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoView {
-    let artifact_href = format!("/api/models/{}/artifact", model.id);
+    let artifact_href = client::artifact_url(&model.id);
     let file_name = format!("kiln-model-{}.json", model.id);
     let usage =
         format!("kiln predict --model {file_name} --input new.csv --output predictions.csv");
     let metrics = model.metrics.iter().map(|m| view! {
-        <div class="metric"><span class="metric-value">{format::number(m.value)}</span><span class="metric-name">{m.name.clone()}</span></div>
+        <div class="metric"><span class="metric-value">{display::number(m.value)}</span><span class="metric-name">{m.name.clone()}</span></div>
     }).collect_view();
     let values = RwSignal::new(
         model
@@ -81,37 +77,25 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
             .map(|f| typical_text(&f.typical))
             .collect::<Vec<_>>(),
     );
-    let result = RwSignal::new(None::<Result<api::ExplainResponse, String>>);
     let features = StoredValue::new(model.features.clone());
     let model_id = model.id.clone();
-    // Answers can arrive out of order while someone types; keep the latest.
-    let asked = StoredValue::new(0u64);
-    let predict = move || {
-        let row = form_row(&features.get_value(), &values.get_untracked());
-        let path = format!("/api/models/{model_id}/explain");
-        asked.update_value(|n| *n += 1);
-        let ticket = asked.get_value();
-        spawn_local(async move {
-            let res = client::post::<_, api::ExplainResponse>(
-                &path,
-                &api::PredictRequest { rows: vec![row] },
-            )
-            .await;
-            if asked.get_value() == ticket {
-                result.set(Some(res));
-            }
-        });
-    };
-    let predict_now = predict.clone();
-    // The typical row is predicted and explained as soon as the page opens.
-    predict();
+    // The form's row, predicted and explained as soon as the page opens and
+    // again whenever an input changes (the latest answer wins); the inputs
+    // come back with the answer for the waterfall's labels.
+    let explained = LocalResource::new(move || {
+        let inputs = values.get();
+        let row = form_row(&features.get_value(), &inputs);
+        let id = model_id.clone();
+        async move {
+            let answer = client::explain(&id, &api::PredictRequest { rows: vec![row] }).await?;
+            Ok::<_, client::ApiError>((answer, inputs))
+        }
+    });
     let inputs = model.features.iter().enumerate().map(|(i, f)| {
         let input_id = format!("feature-{i}");
-        let again = predict.clone();
         let set = move |ev: leptos::ev::Event| {
             let v = event_target_value(&ev);
             values.update(|vals| vals[i] = v);
-            again();
         };
         let control = match f.kind {
             api::FeatureKind::Numeric => view! {
@@ -132,32 +116,30 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
     }).collect_view();
     let classes = model.classes.clone();
     let evaluation = model.evaluation.clone().map(|e| {
-        let base = format!("/api/models/{}/charts", model.id);
-        let chart = |name: &'static str, alt: &'static str, show: bool| {
-            show.then(|| view! { <img class="chart" id=format!("{name}-chart") src=format!("{base}/{name}.svg") alt=alt/> })
+        let chart = |chart: ModelChart, alt: &'static str, show: bool| {
+            show.then(|| view! { <img class="chart" id=format!("{}-chart", chart.name()) src=client::model_chart_url(&model.id, chart) alt=alt/> })
         };
         view! {
             <div class="charts" id="evaluation">
-                {chart("roc", "ROC curve on held-out rows", !e.roc.is_empty())}
-                {chart("pr", "Precision-recall curve on held-out rows", !e.pr.is_empty())}
-                {chart("confusion", "Confusion matrix on held-out rows", !e.confusion.is_empty())}
-                {chart("residuals", "Predicted against actual values on held-out rows", !e.residuals.is_empty())}
+                {chart(ModelChart::Roc, "ROC curve on held-out rows", !e.roc.is_empty())}
+                {chart(ModelChart::PrecisionRecall, "Precision-recall curve on held-out rows", !e.pr.is_empty())}
+                {chart(ModelChart::Confusion, "Confusion matrix on held-out rows", !e.confusion.is_empty())}
+                {chart(ModelChart::Residuals, "Predicted against actual values on held-out rows", !e.residuals.is_empty())}
             </div>
         }
     });
     let insights = model.insights.clone().map(|ins| {
-        let base = format!("/api/models/{}/charts", model.id);
         let dependence = (0..ins.dependence.len()).map(|i| {
             let feature = ins.dependence[i].feature.clone();
-            view! { <img class="chart" src=format!("{base}/dependence-{i}.svg") alt=format!("Partial dependence on {feature}")/> }
+            view! { <img class="chart" src=client::model_chart_url(&model.id, ModelChart::Dependence(i)) alt=format!("Partial dependence on {feature}")/> }
         }).collect_view();
         let top: Vec<String> = ins.importance.iter().take(3).map(|i| i.feature.clone()).collect();
         view! {
             <h2>"What drives the predictions"</h2>
             <p class="muted small">{format!("SHAP values of the final model on {} sampled training rows, in {}. Most important: {}.", ins.sample_rows, ins.space, top.join(", "))}</p>
             <div class="charts" id="insights">
-                <img class="chart" id="importance-chart" src=format!("{base}/importance.svg") alt="Feature importance: mean absolute SHAP value per feature"/>
-                <img class="chart" id="beeswarm-chart" src=format!("{base}/beeswarm.svg") alt="SHAP value of each sampled row per feature, coloured by the feature's value"/>
+                <img class="chart" id="importance-chart" src=client::model_chart_url(&model.id, ModelChart::Importance) alt="Feature importance: mean absolute SHAP value per feature"/>
+                <img class="chart" id="beeswarm-chart" src=client::model_chart_url(&model.id, ModelChart::Beeswarm) alt="SHAP value of each sampled row per feature, coloured by the feature's value"/>
                 {dependence}
             </div>
         }
@@ -179,7 +161,7 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
         {(!model.recipe.is_empty()).then(|| view! {
             <div id="model-recipe" class="small">
                 <p class="muted">"Before scoring, the model applies its cleaning recipe to the columns you give it:"</p>
-                <ol>{model.recipe.iter().map(|s| view! { <li>{crate::components::with_code(s)}</li> }).collect_view()}</ol>
+                <ol>{model.recipe.iter().map(|s| view! { <li>{with_code(s)}</li> }).collect_view()}</ol>
             </div>
         })}
 
@@ -191,32 +173,12 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
             <div class="form" id="predict-form">
                 {inputs}
                 <div></div>
-                <button id="predict-button" class="button" on:click=move |_| predict_now()>"Predict"</button>
+                <button id="predict-button" class="button" on:click=move |_| explained.refetch()>"Predict"</button>
             </div>
             <div class="prediction" id="prediction">
-                {move || match result.get() {
-                    None => view! { <Loading/> }.into_any(),
-                    Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-                    Some(Ok(resp)) => {
-                        let explanation = resp.explanations.into_iter().next();
-                        let Some(p) = resp.prediction.predictions.into_iter().next() else { return view! { <p class="muted">"No prediction."</p> }.into_any() };
-                        let value = match &p.value { serde_json::Value::String(s) => s.clone(), serde_json::Value::Number(n) => n.as_f64().map(format::number).unwrap_or_default(), other => other.to_string() };
-                        let probs = p.probabilities.map(|ps| {
-                            let rows = classes.iter().zip(ps).map(|(c, p)| view! {
-                                <tr><td>{c.clone()}</td><td class="num">{format!("{:.1}%", p * 100.0)}</td><td class="bar-cell"><progress max="100" value=(p * 100.0).round().to_string()></progress></td></tr>
-                            }).collect_view();
-                            view! { <table class="data probs"><tbody>{rows}</tbody></table> }
-                        });
-                        let inputs = values.get_untracked();
-                        let waterfall = explanation.map(|e| view! { <Waterfall explanation=e inputs=inputs/> });
-                        view! {
-                            <p class="muted">"Prediction"</p>
-                            <p class="predicted" id="predicted-value">{value}</p>
-                            {probs}
-                            {waterfall}
-                        }.into_any()
-                    }
-                }}
+                <Loaded resource=explained let:answer>
+                    <Prediction response=answer.0 inputs=answer.1 classes=classes.clone()/>
+                </Loaded>
             </div>
         </div>
 
@@ -232,6 +194,39 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
             <p class="muted small"><a href=format!("/builds/{}", b.id)>"Open the build"</a></p>
         })}
     }
+}
+
+/// The form row's prediction, its class probabilities and why.
+#[component]
+fn Prediction(
+    response: api::ExplainResponse,
+    /// The form's values the prediction is for.
+    inputs: Vec<String>,
+    classes: Vec<String>,
+) -> impl IntoView {
+    let explanation = response.explanations.into_iter().next();
+    let Some(p) = response.prediction.predictions.into_iter().next() else {
+        return view! { <p class="muted">"No prediction."</p> }.into_any();
+    };
+    let value = match &p.value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.as_f64().map(display::number).unwrap_or_default(),
+        other => other.to_string(),
+    };
+    let probs = p.probabilities.map(|ps| {
+        let rows = classes.iter().zip(ps).map(|(c, p)| view! {
+            <tr><td>{c.clone()}</td><td class="num">{format!("{:.1}%", p * 100.0)}</td><td class="bar-cell"><progress max="100" value=(p * 100.0).round().to_string()></progress></td></tr>
+        }).collect_view();
+        view! { <table class="data probs"><tbody>{rows}</tbody></table> }
+    });
+    let waterfall = explanation.map(|e| view! { <Waterfall explanation=e inputs=inputs/> });
+    view! {
+        <p class="muted">"Prediction"</p>
+        <p class="predicted" id="predicted-value">{value}</p>
+        {probs}
+        {waterfall}
+    }
+    .into_any()
 }
 
 /// One bar of a waterfall: the running total moves from `start` to `end`.
@@ -321,20 +316,20 @@ fn Waterfall(explanation: api::RowExplanation, inputs: Vec<String>) -> impl Into
         view! {
             <text x=(left - 8.0).to_string() y=(y + 16.0).to_string() class="wf-label" text-anchor="end">{s.label.clone()}</text>
             <rect x=a.to_string() y=(y + 4.0).to_string() width=(b - a).max(1.0).to_string() height=(row - 8.0).to_string() class=class/>
-            <text x=(left + width + 8.0).to_string() y=(y + 16.0).to_string() class="wf-value">{format!("{}{}", if delta >= 0.0 { "+" } else { "−" }, format::number(delta.abs()))}</text>
+            <text x=(left + width + 8.0).to_string() y=(y + 16.0).to_string() class="wf-value">{format!("{}{}", if delta >= 0.0 { "+" } else { "−" }, display::number(delta.abs()))}</text>
         }
     }).collect_view();
     let last = row * (steps.len() as f64 + 1.0);
     view! {
         <div class="waterfall" id="waterfall">
-            <p class="muted small">{format!("Why: SHAP contributions to the {output}, from the average over training rows ({}) to this row ({}).", format::number(explanation.base), format::number(explanation.raw))}</p>
+            <p class="muted small">{format!("Why: SHAP contributions to the {output}, from the average over training rows ({}) to this row ({}).", display::number(explanation.base), display::number(explanation.raw))}</p>
             <svg viewBox=format!("0 0 640 {height}") width="100%" role="img" aria-label="SHAP waterfall">
                 <text x=(left - 8.0).to_string() y="16" class="wf-label" text-anchor="end">"average"</text>
                 <line x1=x(explanation.base).to_string() x2=x(explanation.base).to_string() y1="4" y2=last.to_string() class="wf-base"/>
                 {bars}
                 <text x=(left - 8.0).to_string() y=(last + 16.0).to_string() class="wf-label wf-total" text-anchor="end">"this row"</text>
                 <line x1=x(explanation.raw).to_string() x2=x(explanation.raw).to_string() y1=(row).to_string() y2=(last + 20.0).to_string() class="wf-final"/>
-                <text x=(left + width + 8.0).to_string() y=(last + 16.0).to_string() class="wf-value wf-total">{format::number(explanation.raw)}</text>
+                <text x=(left + width + 8.0).to_string() y=(last + 16.0).to_string() class="wf-value wf-total">{display::number(explanation.raw)}</text>
             </svg>
         </div>
     }
@@ -345,7 +340,6 @@ fn Waterfall(explanation: api::RowExplanation, inputs: Vec<String>) -> impl Into
 fn BatchPredict(model_id: String) -> impl IntoView {
     let progress = RwSignal::new(None::<f64>);
     let report = RwSignal::new(None::<Result<api::BatchReport, String>>);
-    let url = format!("/api/models/{model_id}/batch");
     let on_pick = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
@@ -353,18 +347,18 @@ fn BatchPredict(model_id: String) -> impl IntoView {
         };
         report.set(None);
         progress.set(Some(0.0));
-        let started = client::upload_file::<api::BatchReport>(
-            &url,
+        let started = client::score_file(
+            &model_id,
             file,
             move |p| progress.set(Some(p)),
             move |res| {
                 progress.set(None);
-                report.set(Some(res.map_err(|f| f.message)));
+                report.set(Some(res.map_err(|e| e.error.message)));
             },
         );
         if let Err(e) = started {
             progress.set(None);
-            report.set(Some(Err(e)));
+            report.set(Some(Err(e.error.message)));
         }
         // The same file can be picked again.
         input.set_value("");
@@ -387,7 +381,7 @@ fn BatchPredict(model_id: String) -> impl IntoView {
                 let file = format!("{}-predictions.csv", r.file_name.trim_end_matches(".csv"));
                 view! {
                     <div class="batch-report" id="batch-report">
-                        <p>{format!("Scored {} rows of {}.", r.rows, r.file_name)}</p>
+                        <p>{format!("Scored {} of {}.", display::plural(r.rows, "row", "rows"), r.file_name)}</p>
                         {extra}
                         <ul class="warnings">{warnings}</ul>
                         <a class="button primary" id="batch-download" href=r.download.clone() download=file>"Download predictions"</a>

@@ -4,13 +4,13 @@
 //! first rows and of the columns whose statistics changed. Saving makes a
 //! new recipe version, which builds then apply.
 
+use api::display;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 
 use crate::client;
-use crate::components::{ErrorBox, Loading, with_code};
-use crate::format;
+use crate::components::{ErrorBox, Loaded, with_code};
+use crate::pages::use_dataset;
 
 /// The operations the add-a-step form offers, with their names.
 const OPS: &[(&str, &str)] = &[
@@ -128,15 +128,11 @@ impl Form {
 
 #[component]
 pub fn PreparePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let detail = LocalResource::new(move || {
-        let id = id();
-        async move { client::get::<api::DatasetDetail>(&format!("/api/datasets/{id}")).await }
-    });
+    let dataset = use_dataset();
+    let id = dataset.id;
     let quality = LocalResource::new(move || {
-        let id = id();
-        async move { client::get::<api::QualityReport>(&format!("/api/datasets/{id}/quality")).await }
+        let id = id.get();
+        async move { client::quality(&id, None, false).await }
     });
     let steps = RwSignal::new(Vec::<api::Step>::new());
     let saved = RwSignal::new(None::<api::RecipeVersion>);
@@ -144,33 +140,27 @@ pub fn PreparePage() -> impl IntoView {
     let saving = RwSignal::new(false);
     // The saved recipe is where editing starts.
     Effect::new(move || {
-        let id = id();
+        let id = id.get();
         spawn_local(async move {
-            match client::get::<api::RecipeVersion>(&format!("/api/datasets/{id}/recipe")).await {
+            match client::recipe(&id).await {
                 Ok(v) => {
                     steps.set(v.recipe.steps.clone());
                     saved.set(Some(v));
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.error.message)),
             }
         });
     });
     let preview = LocalResource::new(move || {
-        let (id, steps) = (id(), steps.get());
-        async move {
-            let recipe = api::Recipe { steps };
-            client::post::<_, api::RecipePreview>(
-                &format!("/api/datasets/{id}/recipe/preview"),
-                &recipe,
-            )
-            .await
-        }
+        let (id, steps) = (id.get(), steps.get());
+        async move { client::preview_recipe(&id, &api::Recipe { steps }).await }
     });
     // Columns a new step can name: those the recipe leaves.
     let columns = move || -> Vec<String> {
         match preview.get() {
             Some(Ok(p)) => p.after.columns,
-            _ => detail
+            _ => dataset
+                .detail
                 .get()
                 .and_then(Result::ok)
                 .map(|d| d.profile.columns.into_iter().map(|c| c.name).collect())
@@ -195,7 +185,7 @@ pub fn PreparePage() -> impl IntoView {
     };
     let save = move |_| {
         let (id, recipe) = (
-            id(),
+            id.get_untracked(),
             api::Recipe {
                 steps: steps.get_untracked(),
             },
@@ -203,14 +193,9 @@ pub fn PreparePage() -> impl IntoView {
         saving.set(true);
         error.set(None);
         spawn_local(async move {
-            match client::put::<_, api::RecipeVersion>(
-                &format!("/api/datasets/{id}/recipe"),
-                &recipe,
-            )
-            .await
-            {
+            match client::save_recipe(&id, &recipe).await {
                 Ok(v) => saved.set(Some(v)),
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.error.message)),
             }
             saving.set(false);
         });
@@ -245,108 +230,23 @@ pub fn PreparePage() -> impl IntoView {
         view! { <ol id="recipe-steps">{items}</ol> }.into_any()
     };
 
-    let suggestions = move || match quality.get() {
-        None => view! { <p class="muted">"Checking the data…"</p> }.into_any(),
-        Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-        Some(Ok(r)) => {
-            let current = steps.get();
-            // Findings whose steps are not all in the recipe yet, with the missing steps.
-            let offered: Vec<(api::Finding, Vec<api::Step>)> = r
-                .findings
-                .into_iter()
-                .map(|f| {
-                    let new: Vec<api::Step> = f
-                        .steps
-                        .iter()
-                        .filter(|s| !current.contains(s))
-                        .cloned()
-                        .collect();
-                    (f, new)
-                })
-                .filter(|(_, new)| !new.is_empty())
-                .collect();
-            if offered.is_empty() {
-                return view! { <p class="muted" id="no-suggestions">"No more suggestions: every fix the quality report has a step for is in the recipe."</p> }.into_any();
-            }
-            let all: Vec<api::Step> = offered.iter().flat_map(|(_, s)| s.clone()).collect();
-            let items = offered.into_iter().map(|(f, new)| {
-                let described = new.iter().map(|s| view! { <div class="suggestion-step">{with_code(&s.describe())}</div> }).collect_view();
-                let label = if new.len() == 1 { "Add".to_owned() } else { format!("Add {} steps", new.len()) };
-                view! {
-                    <li class="suggestion">
-                        <div class="suggestion-text">
-                            <span class=format!("severity severity-{}", f.severity.label())>{f.severity.label()}</span>
-                            {described}
-                            <div class="muted small">{with_code(&f.message)}</div>
-                        </div>
-                        <button class="button add-suggestion" on:click=move |_| steps.update(|st| st.extend(new.clone()))>{label}</button>
-                    </li>
-                }
-            }).collect_view();
-            view! {
-                <ul id="suggested-steps">{items}</ul>
-                <button class="button" id="add-all-suggestions" on:click=move |_| steps.update(|st| st.extend(all.clone()))>"Add all suggestions"</button>
-            }.into_any()
-        }
-    };
-
-    let preview_view = move || match preview.get() {
-        None => view! { <p class="muted">"Applying the recipe…"</p> }.into_any(),
-        Some(Err(e)) => view! { <div id="preview-error"><ErrorBox message=e/></div> }.into_any(),
-        Some(Ok(p)) => {
-            let rows = format!(
-                "Rows: {} → {}",
-                format::thousands(p.rows_before),
-                format::thousands(p.rows_after)
-            );
-            let changes = p.changes.iter().map(|c| view! {
-                <tr>
-                    <td class="colname">{c.column.clone()}</td>
-                    <td>{c.before.as_ref().map_or_else(|| "(new column)".to_owned(), stats_text)}</td>
-                    <td>{c.after.as_ref().map_or_else(|| "(removed)".to_owned(), stats_text)}</td>
-                </tr>
-            }).collect_view();
-            let has_changes = !p.changes.is_empty();
-            view! {
-                <p id="preview-rows"><strong>{rows}</strong></p>
-                {has_changes.then(|| view! {
-                    <h3>"Changed columns"</h3>
-                    <div class="scroll">
-                        <table class="data" id="preview-changes">
-                            <thead><tr><th>"Column"</th><th>"Before"</th><th>"After"</th></tr></thead>
-                            <tbody>{changes}</tbody>
-                        </table>
-                    </div>
-                })}
-                <h3>"First rows after"</h3>
-                <RowsTable page=p.after id="preview-after"/>
-                <h3>"First rows before"</h3>
-                <RowsTable page=p.before id="preview-before"/>
-            }.into_any()
-        }
-    };
-
     view! {
-        {move || match detail.get() {
-            None => view! { <Loading/> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBox message=e/> }.into_any(),
-            Some(Ok(d)) => {
-                let back = format!("/datasets/{}", d.summary.id);
-                let build = format!("/datasets/{}/build", d.summary.id);
-                view! {
-                    <div class="title-row">
-                        <div>
-                            <h1>"Prepare the data"</h1>
-                            <p class="muted">
-                                <a href=back>{d.summary.name.clone()}</a>
-                                {format!(": {} rows, {} columns. Steps run in order, each on what the steps before it left; a model built with this recipe applies the same steps to new rows.", format::thousands(d.summary.rows), d.summary.columns)}
-                            </p>
-                        </div>
-                        <a class="button primary" id="build-with-recipe" href=build>"Build a model"</a>
-                    </div>
-                }.into_any()
-            }
-        }}
+        <Loaded resource=dataset.detail let:d>
+            <div class="title-row">
+                <div>
+                    <h1>"Prepare the data"</h1>
+                    <p class="muted">
+                        <a href=format!("/datasets/{}", d.summary.id)>{d.summary.name.clone()}</a>
+                        {format!(
+                            ": {}, {}. Steps run in order, each on what the steps before it left; a model built with this recipe applies the same steps to new rows.",
+                            display::plural(d.summary.rows, "row", "rows"),
+                            display::plural(u64::from(d.summary.columns), "column", "columns")
+                        )}
+                    </p>
+                </div>
+                <a class="button primary" id="build-with-recipe" href=format!("/datasets/{}/build", d.summary.id)>"Build a model"</a>
+            </div>
+        </Loaded>
         <div class="prepare">
             <section id="recipe">
                 <h2>"Recipe"</h2>
@@ -406,27 +306,115 @@ pub fn PreparePage() -> impl IntoView {
                 </div>
                 {move || form_error.get().map(|e| view! { <ErrorBox message=e/> })}
                 <h3>"Suggested by the quality report"</h3>
-                {suggestions}
+                <Loaded resource=quality loading="Checking the data…" let:report>
+                    <Suggestions findings=report.findings steps=steps/>
+                </Loaded>
             </section>
             <section id="recipe-preview">
                 <h2>"Preview"</h2>
-                {preview_view}
+                <Loaded resource=preview loading="Applying the recipe…" let:p>
+                    <Preview preview=p/>
+                </Loaded>
             </section>
         </div>
+    }
+}
+
+/// The steps the quality report suggests that the recipe does not have yet.
+#[component]
+fn Suggestions(findings: Vec<api::Finding>, steps: RwSignal<Vec<api::Step>>) -> impl IntoView {
+    move || {
+        let current = steps.get();
+        // Findings whose steps are not all in the recipe yet, with the missing steps.
+        let offered: Vec<(api::Finding, Vec<api::Step>)> = findings
+            .iter()
+            .map(|f| {
+                let new: Vec<api::Step> = f
+                    .steps
+                    .iter()
+                    .filter(|s| !current.contains(s))
+                    .cloned()
+                    .collect();
+                (f.clone(), new)
+            })
+            .filter(|(_, new)| !new.is_empty())
+            .collect();
+        if offered.is_empty() {
+            return view! { <p class="muted" id="no-suggestions">"No more suggestions: every fix the quality report has a step for is in the recipe."</p> }.into_any();
+        }
+        let all: Vec<api::Step> = offered.iter().flat_map(|(_, s)| s.clone()).collect();
+        let items = offered.into_iter().map(|(f, new)| {
+            let described = new.iter().map(|s| view! { <div class="suggestion-step">{with_code(&s.describe())}</div> }).collect_view();
+            let label = if new.len() == 1 { "Add".to_owned() } else { format!("Add {} steps", new.len()) };
+            view! {
+                <li class="suggestion">
+                    <div class="suggestion-text">
+                        <span class=format!("severity severity-{}", f.severity.label())>{f.severity.label()}</span>
+                        {described}
+                        <div class="muted small">{with_code(&f.message)}</div>
+                    </div>
+                    <button class="button add-suggestion" on:click=move |_| steps.update(|st| st.extend(new.clone()))>{label}</button>
+                </li>
+            }
+        }).collect_view();
+        view! {
+            <ul id="suggested-steps">{items}</ul>
+            <button class="button" id="add-all-suggestions" on:click=move |_| steps.update(|st| st.extend(all.clone()))>"Add all suggestions"</button>
+        }.into_any()
+    }
+}
+
+/// The recipe's effect: rows before and after, the columns whose
+/// statistics changed, and the first rows after and before.
+#[component]
+fn Preview(preview: api::RecipePreview) -> impl IntoView {
+    let p = preview;
+    let rows = format!(
+        "Rows: {} → {}",
+        display::count(p.rows_before),
+        display::count(p.rows_after)
+    );
+    let changes = p.changes.iter().map(|c| view! {
+        <tr>
+            <td class="colname">{c.column.clone()}</td>
+            <td>{c.before.as_ref().map_or_else(|| "(new column)".to_owned(), stats_text)}</td>
+            <td>{c.after.as_ref().map_or_else(|| "(removed)".to_owned(), stats_text)}</td>
+        </tr>
+    }).collect_view();
+    let has_changes = !p.changes.is_empty();
+    view! {
+        <p id="preview-rows"><strong>{rows}</strong></p>
+        {has_changes.then(|| view! {
+            <h3>"Changed columns"</h3>
+            <div class="scroll">
+                <table class="data" id="preview-changes">
+                    <thead><tr><th>"Column"</th><th>"Before"</th><th>"After"</th></tr></thead>
+                    <tbody>{changes}</tbody>
+                </table>
+            </div>
+        })}
+        <h3>"First rows after"</h3>
+        <RowsTable page=p.after id="preview-after"/>
+        <h3>"First rows before"</h3>
+        <RowsTable page=p.before id="preview-before"/>
     }
 }
 
 fn stats_text(s: &api::ColumnStats) -> String {
     let mut parts = vec![
         s.kind.label().to_owned(),
-        format!("{} missing", format::thousands(s.missing)),
-        format!("{} distinct", format::thousands(s.distinct)),
+        format!("{} missing", display::count(s.missing)),
+        format!("{} distinct", display::count(s.distinct)),
     ];
     if let Some(m) = s.mean {
-        parts.push(format!("mean {}", format::number(m)));
+        parts.push(format!("mean {}", display::number(m)));
     }
     if let (Some(lo), Some(hi)) = (s.min, s.max) {
-        parts.push(format!("{} to {}", format::number(lo), format::number(hi)));
+        parts.push(format!(
+            "{} to {}",
+            display::number(lo),
+            display::number(hi)
+        ));
     }
     parts.join(" · ")
 }
