@@ -245,6 +245,100 @@ pub struct MlpReport {
     pub stopped: bool,
 }
 
+/// The target as the network learns it: regression values standardised
+/// (`(mean, scale, standardised values)`), classes as they are.
+fn standardised(target: &Target) -> (f64, f64, Vec<f64>) {
+    match target {
+        Target::Regression(y) => {
+            let n = y.len().max(1) as f64;
+            let mean = y.iter().sum::<f64>() / n;
+            let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+            let scale = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
+            (mean, scale, y.iter().map(|v| (v - mean) / scale).collect())
+        }
+        Target::Classes { .. } => (0.0, 1.0, Vec::new()),
+    }
+}
+
+/// Layers of the given sizes, with He initialisation for ReLU layers.
+fn initial_layers(sizes: &[usize], rng: &mut Rng) -> Vec<Dense> {
+    sizes
+        .windows(2)
+        .map(|w| {
+            let bound = (6.0 / w[0].max(1) as f64).sqrt();
+            Dense {
+                inputs: w[0],
+                outputs: w[1],
+                weights: (0..w[0] * w[1])
+                    .map(|_| (rng.next_f64() * 2.0 - 1.0) * bound)
+                    .collect(),
+                bias: vec![0.0; w[1]],
+            }
+        })
+        .collect()
+}
+
+/// The layers during training, with their optimiser state.
+struct Training<'a> {
+    layers: Vec<Dense>,
+    adam_w: Vec<Adam>,
+    adam_b: Vec<Adam>,
+    /// Optimiser steps taken.
+    t: i32,
+    params: &'a MlpParams,
+}
+
+impl<'a> Training<'a> {
+    fn new(layers: Vec<Dense>, params: &'a MlpParams) -> Self {
+        Training {
+            adam_w: layers.iter().map(|l| Adam::new(l.weights.len())).collect(),
+            adam_b: layers.iter().map(|l| Adam::new(l.bias.len())).collect(),
+            layers,
+            t: 0,
+            params,
+        }
+    }
+
+    /// One mini-batch step on `rows` of `input`: forward (keeping each
+    /// layer's input), backward, and an Adam step per layer.
+    fn step(&mut self, input: &Array2<f64>, rows: &[usize], target: &Target, y_std: &[f64]) {
+        self.t += 1;
+        let layers = &mut self.layers;
+        let mut acts = vec![input.select(Axis(0), rows)];
+        for (i, layer) in layers.iter().enumerate() {
+            let mut z = acts[i].dot(&matrix(layer).t());
+            z += &Array1::from(layer.bias.clone());
+            if i + 1 < layers.len() {
+                relu_in_place(&mut z);
+            }
+            acts.push(z);
+        }
+        let z = acts.pop().expect("output layer");
+        let (mut delta, _) = output_gradient(target, rows, &z, y_std);
+        let (lr, decay) = (self.params.learning_rate, self.params.weight_decay);
+        for i in (0..layers.len()).rev() {
+            let a = &acts[i];
+            let gw = delta.t().dot(a);
+            let gb = delta.sum_axis(Axis(0));
+            if i > 0 {
+                let mut back = delta.dot(&matrix(&layers[i]));
+                // ReLU: no gradient where the unit was off.
+                back.zip_mut_with(a, |g, &act| {
+                    if act <= 0.0 {
+                        *g = 0.0;
+                    }
+                });
+                delta = back;
+            }
+            let gw = gw.as_standard_layout().to_owned();
+            let gw = gw.as_slice().expect("standard layout");
+            self.adam_w[i].step(&mut layers[i].weights, gw, lr, self.t, decay);
+            let gb = gb.as_slice().expect("contiguous");
+            self.adam_b[i].step(&mut layers[i].bias, gb, lr, self.t, 0.0);
+        }
+    }
+}
+
 /// Fits on row-major encoded rows `x` (`n * width`). With `valid`, the
 /// validation loss picks the epoch to keep and stops training early.
 pub fn fit(
@@ -264,42 +358,20 @@ pub fn fit(
         })?
         .to_owned();
     let outputs = match target {
-        Target::Regression(_) => 1,
-        Target::Classes { classes, .. } if classes.len() == 2 => 1,
-        Target::Classes { classes, .. } => classes.len(),
+        Target::Classes { classes, .. } if classes.len() > 2 => classes.len(),
+        _ => 1,
     };
-    let (y_mean, y_scale, y_std) = match target {
-        Target::Regression(y) => {
-            let mean = y.iter().sum::<f64>() / n.max(1) as f64;
-            let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n.max(1) as f64;
-            let scale = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
-            (mean, scale, y.iter().map(|v| (v - mean) / scale).collect())
-        }
-        Target::Classes { .. } => (0.0, 1.0, Vec::new()),
-    };
+    let (y_mean, y_scale, y_std) = standardised(target);
     let valid_std: Vec<f64> = match valid {
         Some((_, Target::Regression(y))) => y.iter().map(|v| (v - y_mean) / y_scale).collect(),
         _ => Vec::new(),
     };
     let mut rng = Rng::derive(params.seed, 0x31f);
-    let mut sizes = vec![width];
-    sizes.extend(&params.hidden);
-    sizes.push(outputs);
-    let mut layers: Vec<Dense> = sizes
-        .windows(2)
-        .map(|w| {
-            // He initialisation for ReLU layers.
-            let bound = (6.0 / w[0].max(1) as f64).sqrt();
-            Dense {
-                inputs: w[0],
-                outputs: w[1],
-                weights: (0..w[0] * w[1])
-                    .map(|_| (rng.next_f64() * 2.0 - 1.0) * bound)
-                    .collect(),
-                bias: vec![0.0; w[1]],
-            }
-        })
+    let sizes: Vec<usize> = std::iter::once(width)
+        .chain(params.hidden.iter().copied())
+        .chain([outputs])
         .collect();
+    let mut training = Training::new(initial_layers(&sizes, &mut rng), params);
     let mut background_rows: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut background_rows);
     background_rows.truncate(16);
@@ -313,12 +385,9 @@ pub fn fit(
         y_scale,
         background: background.clone(),
     };
-    let mut adam_w: Vec<Adam> = layers.iter().map(|l| Adam::new(l.weights.len())).collect();
-    let mut adam_b: Vec<Adam> = layers.iter().map(|l| Adam::new(l.bias.len())).collect();
     let mut order: Vec<usize> = (0..n).collect();
     let batch = params.batch_size.min(n.max(1));
     let mut best: Option<(f64, usize, Vec<Dense>)> = None;
-    let mut t = 0;
     let mut stopped = false;
     let mut epochs_done = 0;
     for epoch in 0..params.max_epochs {
@@ -329,60 +398,16 @@ pub fn fit(
         rng.shuffle(&mut order);
         // Large data: an epoch is a fresh sample of rows, not all of them.
         for rows in order[..n.min(MAX_ROWS_PER_EPOCH)].chunks(batch) {
-            t += 1;
-            // Forward, keeping each layer's input.
-            let xb = input.select(Axis(0), rows);
-            let mut acts = vec![xb];
-            for (i, layer) in layers.iter().enumerate() {
-                let mut z = acts[i].dot(&matrix(layer).t());
-                z += &Array1::from(layer.bias.clone());
-                if i + 1 < layers.len() {
-                    relu_in_place(&mut z);
-                }
-                acts.push(z);
-            }
-            let z = acts.pop().expect("output layer");
-            let (mut delta, _) = output_gradient(target, rows, &z, &y_std);
-            // Backward.
-            for i in (0..layers.len()).rev() {
-                let a = &acts[i];
-                let gw = delta.t().dot(a);
-                let gb = delta.sum_axis(Axis(0));
-                if i > 0 {
-                    let mut back = delta.dot(&matrix(&layers[i]));
-                    // ReLU: no gradient where the unit was off.
-                    back.zip_mut_with(a, |g, &act| {
-                        if act <= 0.0 {
-                            *g = 0.0;
-                        }
-                    });
-                    delta = back;
-                }
-                let gw = gw.as_standard_layout().to_owned();
-                adam_w[i].step(
-                    &mut layers[i].weights,
-                    gw.as_slice().expect("standard layout"),
-                    params.learning_rate,
-                    t,
-                    params.weight_decay,
-                );
-                adam_b[i].step(
-                    &mut layers[i].bias,
-                    gb.as_slice().expect("contiguous"),
-                    params.learning_rate,
-                    t,
-                    0.0,
-                );
-            }
+            training.step(&input, rows, target, &y_std);
         }
         epochs_done = epoch + 1;
         if let Some((vx, vt)) = valid {
-            let loss = mean_loss(&model_of(&layers), vx, vt, &valid_std);
+            let loss = mean_loss(&model_of(&training.layers), vx, vt, &valid_std);
             if !loss.is_finite() {
                 break;
             }
             if best.as_ref().is_none_or(|b| loss < b.0 - 1e-9) {
-                best = Some((loss, epochs_done, layers.clone()));
+                best = Some((loss, epochs_done, training.layers.clone()));
             } else if best
                 .as_ref()
                 .is_some_and(|b| epochs_done - b.1 >= params.patience)
@@ -393,7 +418,7 @@ pub fn fit(
     }
     let (layers, epochs) = match best {
         Some((_, e, l)) => (l, e),
-        None => (layers, epochs_done.max(1)),
+        None => (training.layers, epochs_done.max(1)),
     };
     Ok((model_of(&layers), MlpReport { epochs, stopped }))
 }
