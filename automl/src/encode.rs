@@ -314,76 +314,14 @@ impl LinearEncoder {
         };
         for (i, f) in features.iter().enumerate() {
             match f.kind {
-                FeatureKind::Numeric => {
-                    let raw = tree_matrix(std::slice::from_ref(f), data, rows)?;
-                    let finite: Vec<f64> =
-                        raw[0].iter().copied().filter(|x| x.is_finite()).collect();
-                    let log = skewness(&finite).is_some_and(|s| s.abs() > LOG_SKEW);
-                    let mut v: Vec<f64> = if log {
-                        finite
-                            .iter()
-                            .map(|&x| crate::values::signed_log(x))
-                            .collect()
-                    } else {
-                        finite
-                    };
-                    v.sort_by(f64::total_cmp);
-                    let fill = median(&v).unwrap_or(0.0);
-                    let (mean, std) = mean_std(&v);
-                    columns.push(LinearColumn::Numeric {
-                        feature: i,
-                        fill,
-                        mean,
-                        scale: if std > 1e-12 { std } else { 1.0 },
-                        indicator: f.missing > 0,
-                        log,
-                    });
-                }
+                FeatureKind::Numeric => columns.push(numeric_column(i, f, data, rows)?),
                 FeatureKind::Categorical => {
                     columns.push(LinearColumn::OneHot {
                         feature: i,
                         levels: f.levels.iter().take(MAX_ONE_HOT).cloned().collect(),
                     });
-                    if f.levels.len() <= MAX_ONE_HOT {
-                        continue;
-                    }
-                    let codes = level_codes(data.require(&f.name)?, &f.levels, rows);
-                    let total = rows.len().max(1) as f64;
-                    let freq: Vec<f64> = f
-                        .level_counts
-                        .iter()
-                        .map(|&c| (c as f64 / total).ln())
-                        .collect();
-                    let rare = (0.5 / total).ln();
-                    columns.push(standardised_map(
-                        i,
-                        "log frequency",
-                        &f.levels,
-                        freq,
-                        rare,
-                        &codes,
-                    ));
-                    if let Some(y) = &y {
-                        let (full, prior) = target_means(&codes, y, None, f.levels.len());
-                        let mut per_row = vec![prior; rows.len()];
-                        for fold in 0..ENCODING_FOLDS {
-                            let (means, prior) =
-                                target_means(&codes, y, Some(fold), f.levels.len());
-                            for (r, code) in codes.iter().enumerate() {
-                                if fold_of(r) == fold {
-                                    per_row[r] = code.map_or(prior, |c| means[c]);
-                                }
-                            }
-                        }
-                        oof.push((columns.len(), per_row));
-                        columns.push(standardised_map(
-                            i,
-                            "target mean",
-                            &f.levels,
-                            full,
-                            prior,
-                            &codes,
-                        ));
+                    if f.levels.len() > MAX_ONE_HOT {
+                        many_levels(i, f, data, rows, y.as_deref(), &mut columns, &mut oof)?;
                     }
                 }
             }
@@ -484,6 +422,90 @@ impl LinearEncoder {
 }
 
 /// The position in `levels` of each row's label (`None`: missing or another value).
+/// A number column for the linear encoding: a log when the training
+/// values are skewed, the median for missing values, standardised.
+fn numeric_column(
+    i: usize,
+    f: &FeatureStats,
+    data: &Dataset,
+    rows: &[usize],
+) -> Result<LinearColumn> {
+    let raw = tree_matrix(std::slice::from_ref(f), data, rows)?;
+    let finite: Vec<f64> = raw[0].iter().copied().filter(|x| x.is_finite()).collect();
+    let log = skewness(&finite).is_some_and(|s| s.abs() > LOG_SKEW);
+    let mut v: Vec<f64> = if log {
+        finite
+            .iter()
+            .map(|&x| crate::values::signed_log(x))
+            .collect()
+    } else {
+        finite
+    };
+    v.sort_by(f64::total_cmp);
+    let fill = median(&v).unwrap_or(0.0);
+    let (mean, std) = mean_std(&v);
+    Ok(LinearColumn::Numeric {
+        feature: i,
+        fill,
+        mean,
+        scale: if std > 1e-12 { std } else { 1.0 },
+        indicator: f.missing > 0,
+        log,
+    })
+}
+
+/// The extra columns of a category with more levels than get one-hot
+/// columns: its log frequency, and with a numeric target `y` a smoothed
+/// target mean, whose training values (pushed to `oof` with the column's
+/// position) are out-of-fold so that a row never sees its own target.
+fn many_levels(
+    i: usize,
+    f: &FeatureStats,
+    data: &Dataset,
+    rows: &[usize],
+    y: Option<&[f64]>,
+    columns: &mut Vec<LinearColumn>,
+    oof: &mut Vec<(usize, Vec<f64>)>,
+) -> Result<()> {
+    let codes = level_codes(data.require(&f.name)?, &f.levels, rows);
+    let total = rows.len().max(1) as f64;
+    let freq: Vec<f64> = f
+        .level_counts
+        .iter()
+        .map(|&c| (c as f64 / total).ln())
+        .collect();
+    let rare = (0.5 / total).ln();
+    columns.push(standardised_map(
+        i,
+        "log frequency",
+        &f.levels,
+        freq,
+        rare,
+        &codes,
+    ));
+    let Some(y) = y else { return Ok(()) };
+    let (full, prior) = target_means(&codes, y, None, f.levels.len());
+    let mut per_row = vec![prior; rows.len()];
+    for fold in 0..ENCODING_FOLDS {
+        let (means, prior) = target_means(&codes, y, Some(fold), f.levels.len());
+        for (r, code) in codes.iter().enumerate() {
+            if fold_of(r) == fold {
+                per_row[r] = code.map_or(prior, |c| means[c]);
+            }
+        }
+    }
+    oof.push((columns.len(), per_row));
+    columns.push(standardised_map(
+        i,
+        "target mean",
+        &f.levels,
+        full,
+        prior,
+        &codes,
+    ));
+    Ok(())
+}
+
 fn level_codes(col: &Column, levels: &[String], rows: &[usize]) -> Vec<Option<usize>> {
     let index: HashMap<&str, usize> = levels
         .iter()

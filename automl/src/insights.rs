@@ -76,31 +76,9 @@ impl ModelArtifact {
     ) -> Result<Insights> {
         let schema = &self.schema;
         let past = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
-        let mut order: Vec<usize> = (0..data.n_rows()).collect();
-        Rng::derive(seed, 0x1a51).shuffle(&mut order);
-        order.truncate(SAMPLE_ROWS);
         let names: Vec<&str> = self.feature_names().collect();
-        let mut e: Option<crate::explain::Explanation> = None;
-        let mut explained = 0;
-        for chunk in order.chunks(CHUNK_ROWS) {
-            if e.is_some() && past() {
-                break;
-            }
-            let part = self.explain(&data.select(&names, chunk)?)?;
-            explained += chunk.len();
-            match &mut e {
-                None => e = Some(part),
-                Some(all) => {
-                    all.raw.extend(part.raw);
-                    all.values.extend(part.values);
-                }
-            }
-        }
-        order.truncate(explained);
+        let (e, order) = self.explain_sample(data, seed, &past)?;
         let sample = data.select(&names, &order)?;
-        let Some(e) = e else {
-            return Err(crate::error::Error::TooFewRows { rows: 0, needed: 1 });
-        };
         let (n, k, nf) = (e.n_rows(), e.outputs.len(), e.features.len());
         // Multiclass beeswarms show each row's predicted class.
         let shown: Vec<usize> = (0..n)
@@ -164,6 +142,41 @@ impl ModelArtifact {
             beeswarm,
             dependence,
         })
+    }
+
+    /// SHAP values of a seeded sample of `data`, explained in chunks until
+    /// `past` (at least one chunk), with the rows explained.
+    fn explain_sample(
+        &self,
+        data: &Dataset,
+        seed: u64,
+        past: &dyn Fn() -> bool,
+    ) -> Result<(crate::explain::Explanation, Vec<usize>)> {
+        let mut order: Vec<usize> = (0..data.n_rows()).collect();
+        Rng::derive(seed, 0x1a51).shuffle(&mut order);
+        order.truncate(SAMPLE_ROWS);
+        let names: Vec<&str> = self.feature_names().collect();
+        let mut e: Option<crate::explain::Explanation> = None;
+        let mut explained = 0;
+        for chunk in order.chunks(CHUNK_ROWS) {
+            if e.is_some() && past() {
+                break;
+            }
+            let part = self.explain(&data.select(&names, chunk)?)?;
+            explained += chunk.len();
+            match &mut e {
+                None => e = Some(part),
+                Some(all) => {
+                    all.raw.extend(part.raw);
+                    all.values.extend(part.values);
+                }
+            }
+        }
+        order.truncate(explained);
+        match e {
+            Some(e) => Ok((e, order)),
+            None => Err(crate::error::Error::TooFewRows { rows: 0, needed: 1 }),
+        }
     }
 
     fn dependence(&self, sample: &Dataset, f: usize) -> Result<Dependence> {
