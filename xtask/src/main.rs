@@ -16,6 +16,7 @@
 //!   megabytes (default 1024; 0 skips it).
 
 use std::env;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -161,17 +162,65 @@ fn run(root: &Path, extra: &[String]) -> Result<()> {
     status(cargo().args(["build", "--release", "-p", "backend"]))?;
     let mut serve = Command::new(root.join("target/release/kiln"));
     serve
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:8080",
-            "--data",
-            "./kiln-data",
-            "--site",
-        ])
-        .arg(root.join("target/site"))
-        .args(extra);
+        .arg("serve")
+        .args(serve_args(&root.join("target/site"), extra));
     status(&mut serve)
+}
+
+/// The options of `kiln serve` that take a value (as `--name value` or
+/// `--name=value`).
+const SERVE_VALUE_OPTIONS: &[&str] = &[
+    "addr",
+    "data",
+    "site",
+    "token",
+    "allow-host",
+    "max-upload-mb",
+];
+
+/// The arguments of `kiln serve` for `cargo xtask run EXTRA…`: the defaults
+/// `--addr 127.0.0.1:8080 --data ./kiln-data --site <site>`, less those
+/// that `extra` gives itself (`--addr X` or `--addr=X`; clap refuses an
+/// option given twice), then `extra` (without a leading `--`).
+fn serve_args(site: &Path, extra: &[String]) -> Vec<OsString> {
+    let extra = match extra.first().map(String::as_str) {
+        Some("--") => &extra[1..],
+        _ => extra,
+    };
+    let mut given: Vec<&str> = Vec::new();
+    let mut args = extra.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        }
+        let Some(option) = arg.strip_prefix("--") else {
+            continue;
+        };
+        match option.split_once('=') {
+            Some((name, _)) => given.push(name),
+            None => {
+                given.push(option);
+                if SERVE_VALUE_OPTIONS.contains(&option) {
+                    // Its value, which may itself start with `--`.
+                    args.next();
+                }
+            }
+        }
+    }
+    let defaults: [(&str, OsString); 3] = [
+        ("addr", "127.0.0.1:8080".into()),
+        ("data", "./kiln-data".into()),
+        ("site", site.as_os_str().to_owned()),
+    ];
+    let mut out: Vec<OsString> = Vec::new();
+    for (name, value) in defaults {
+        if !given.contains(&name) {
+            out.push(format!("--{name}").into());
+            out.push(value);
+        }
+    }
+    out.extend(extra.iter().map(OsString::from));
+    out
 }
 
 fn test(root: &Path) -> Result<()> {
@@ -307,4 +356,70 @@ fn ensure_chromium() -> Result<()> {
             ])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(extra: &[&str]) -> Vec<String> {
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        serve_args(Path::new("/repo/target/site"), &extra)
+            .into_iter()
+            .map(|a| a.into_string().expect("UTF-8 test arguments"))
+            .collect()
+    }
+
+    #[test]
+    fn run_serves_with_the_defaults() {
+        assert_eq!(
+            merged(&[]),
+            [
+                "--addr",
+                "127.0.0.1:8080",
+                "--data",
+                "./kiln-data",
+                "--site",
+                "/repo/target/site"
+            ]
+        );
+    }
+
+    #[test]
+    fn given_options_replace_the_defaults_in_either_form() {
+        assert_eq!(
+            merged(&["--addr", "127.0.0.1:9000"]),
+            [
+                "--data",
+                "./kiln-data",
+                "--site",
+                "/repo/target/site",
+                "--addr",
+                "127.0.0.1:9000"
+            ]
+        );
+        assert_eq!(
+            merged(&["--data=/tmp/d", "--site", "dist", "--addr=0.0.0.0:80"]),
+            ["--data=/tmp/d", "--site", "dist", "--addr=0.0.0.0:80"]
+        );
+    }
+
+    #[test]
+    fn other_options_are_passed_on_with_the_defaults() {
+        // A value that looks like an option is still a value.
+        assert_eq!(
+            merged(&["--", "--token", "--addr", "--max-upload-mb=5"]),
+            [
+                "--addr",
+                "127.0.0.1:8080",
+                "--data",
+                "./kiln-data",
+                "--site",
+                "/repo/target/site",
+                "--token",
+                "--addr",
+                "--max-upload-mb=5"
+            ]
+        );
+    }
 }
