@@ -762,23 +762,63 @@ fn check_magic(head: &[u8]) -> Result<(), IngestError> {
         ));
     }
     if starts(b"PK\x03\x04") {
+        // An Office file is a ZIP whose first entries name its parts.
+        let has = |part: &[u8]| head.windows(part.len()).any(|w| w == part);
+        return Err(IngestError::NotCsv(if has(b"xl/") {
+            "an Excel workbook (.xlsx), not a CSV; in Excel, save the sheet as “CSV UTF-8” and upload that"
+        } else if has(b"word/") {
+            "a Word document (.docx); export the table as CSV"
+        } else {
+            "a ZIP archive or an Excel workbook; unzip it, or export the sheet as CSV"
+        }));
+    }
+    if starts(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
         return Err(IngestError::NotCsv(
-            "a ZIP archive or an Excel workbook; export the sheet as CSV",
+            "an Excel 97–2003 workbook (.xls) or another old Office file; in Excel, save the sheet as “CSV UTF-8” and upload that",
         ));
+    }
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return Err(IngestError::NotCsv("a PNG image"));
+    }
+    if starts(&[0xFF, 0xD8, 0xFF]) {
+        return Err(IngestError::NotCsv("a JPEG image"));
+    }
+    if starts(b"GIF87a") || starts(b"GIF89a") {
+        return Err(IngestError::NotCsv("a GIF image"));
+    }
+    if starts(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
+        return Err(IngestError::NotCsv("a WebP image"));
+    }
+    if starts(b"II*\x00") || starts(b"MM\x00*") {
+        return Err(IngestError::NotCsv("a TIFF image"));
+    }
+    if starts(b"SQLite format 3\x00") {
+        return Err(IngestError::NotCsv(
+            "an SQLite database; export the table as CSV",
+        ));
+    }
+    if starts(b"\x7fELF") {
+        return Err(IngestError::NotCsv("a program, not data"));
     }
     if starts(b"BZh")
         || starts(&[0xFD, b'7', b'z', b'X', b'Z'])
         || starts(&[0x28, 0xB5, 0x2F, 0xFD])
+        || starts(b"7z\xBC\xAF\x27\x1C")
+        || starts(b"Rar!\x1A\x07")
     {
         return Err(IngestError::NotCsv(
             "a compressed file; decompress it first",
         ));
     }
     if starts(b"PAR1") {
-        return Err(IngestError::NotCsv("a Parquet file"));
+        return Err(IngestError::NotCsv(
+            "a Parquet file; export it as CSV (for example with Polars or pandas)",
+        ));
     }
     if starts(b"%PDF") {
-        return Err(IngestError::NotCsv("a PDF document"));
+        return Err(IngestError::NotCsv(
+            "a PDF document; export the table from the program that made it as CSV",
+        ));
     }
     if starts(&[0xFF, 0xFE]) || starts(&[0xFE, 0xFF]) || looks_like_utf16(head) {
         return Err(IngestError::Utf16);
@@ -1181,16 +1221,23 @@ const CP1252: [char; 32] = [
 ];
 
 /// Rewrites a Latin-1 / Windows-1252 file at `from` as UTF-8 at `to`, in chunks.
+/// A file that is not text (an image, a workbook, an archive) is refused
+/// as such first: every byte is valid Latin-1, so after transcoding it would
+/// no longer be recognised.
 pub fn latin1_to_utf8(from: &Path, to: &Path) -> Result<(), IngestError> {
     use std::io::{BufWriter, Write};
     let mut input = File::open(from)?;
     let mut out = BufWriter::new(File::create(to)?);
     let mut buf = vec![0u8; 1 << 20];
     let mut text = String::with_capacity(2 << 20);
+    let mut first = true;
     loop {
         let n = input.read(&mut buf)?;
         if n == 0 {
             break;
+        }
+        if std::mem::take(&mut first) {
+            check_magic(&buf[..n])?;
         }
         text.clear();
         text.extend(buf[..n].iter().map(|&b| match b {
@@ -1350,6 +1397,17 @@ mod tests {
         assert_eq!(names, vec![Some("José"), Some("A€")]);
         std::fs::remove_file(src).unwrap();
         std::fs::remove_file(dst).unwrap();
+    }
+
+    #[test]
+    fn a_binary_file_read_as_latin1_is_still_named() {
+        // Every byte is Latin-1, so the check must come before transcoding.
+        let src = write("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR");
+        let dst = src.with_extension("utf8");
+        let err = latin1_to_utf8(&src, &dst).unwrap_err().to_string();
+        assert!(err.contains("a PNG image"), "{err}");
+        std::fs::remove_file(src).unwrap();
+        let _ = std::fs::remove_file(dst);
     }
 
     #[test]
