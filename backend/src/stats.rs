@@ -175,9 +175,12 @@ pub fn outlier_bounds(sorted: &[f64], spreads: f64) -> Option<(f64, f64, f64, f6
     );
     let clipped: Vec<f64> = sorted.iter().map(|x| x.clamp(p05, p95)).collect();
     let spread = Moments::of(&clipped)?.std?;
+    // Bounds beyond the largest double are the largest double: no finite
+    // number lies beyond either.
+    let bound = |x: f64| x.clamp(f64::MIN, f64::MAX);
     (spread > 0.0).then_some((
-        median - spreads * spread,
-        median + spreads * spread,
+        bound(median - spreads * spread),
+        bound(median + spreads * spread),
         median,
         spread,
     ))
@@ -192,7 +195,40 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(n - 1);
-    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+    Some(between(sorted[lo], sorted[hi], h - lo as f64))
+}
+
+/// `a + t (b - a)` for `t` in [0, 1], finite whenever `a` and `b` are (the
+/// difference of two numbers near the largest double overflows).
+fn between(a: f64, b: f64, t: f64) -> f64 {
+    let d = b - a;
+    if d.is_finite() {
+        a + t * d
+    } else {
+        a * (1.0 - t) + b * t
+    }
+}
+
+/// A power of two that brings the largest magnitude of `values` near 1, when
+/// their squares and cubes would overflow or underflow (1 otherwise, so that
+/// ordinary data gives exactly the unscaled results). Dividing by a power of
+/// two is exact, and every statistic here either scales back exactly or does
+/// not depend on the scale.
+fn scale_of(values: impl Iterator<Item = f64>) -> f64 {
+    let largest = values.fold(0.0f64, |m, x| m.max(x.abs()));
+    let (big, small) = (2f64.powi(300), 2f64.powi(-300));
+    if (largest > big || largest < small) && largest.is_normal() {
+        // The exponent bits alone: 2^floor(log2(largest)).
+        f64::from_bits(largest.to_bits() & 0x7FF0_0000_0000_0000)
+    } else {
+        1.0
+    }
+}
+
+/// The mean of the finite numbers of `values` (`None` when there are none),
+/// finite even when their sum overflows.
+pub fn mean(values: &[f64]) -> Option<f64> {
+    Moments::of(values).map(|m| m.mean)
 }
 
 pub fn quantiles(sorted: &[f64]) -> Option<api::Quantiles> {
@@ -218,28 +254,37 @@ pub struct Moments {
 }
 
 impl Moments {
+    /// Infinite values are left out like missing ones. Numbers near the
+    /// largest double are scaled first, so the sums do not overflow; a
+    /// standard deviation that is itself beyond the largest double is `None`.
     pub fn of(values: &[f64]) -> Option<Moments> {
         let finite = || values.iter().copied().filter(|x| x.is_finite());
         let n = finite().count();
         if n == 0 {
             return None;
         }
+        let scale = scale_of(finite());
+        let scaled = || finite().map(|x| x / scale);
         let nf = n as f64;
-        let mean = finite().sum::<f64>() / nf;
+        let mean = scaled().sum::<f64>() / nf;
         let (mut s2, mut s3) = (0.0, 0.0);
-        for x in finite() {
+        for x in scaled() {
             let d = x - mean;
             s2 += d * d;
             s3 += d * d * d;
         }
-        let std = (n >= 2).then(|| (s2 / (nf - 1.0)).sqrt());
+        let std = (n >= 2)
+            .then(|| (s2 / (nf - 1.0)).sqrt() * scale)
+            .filter(|s| s.is_finite());
         let m2 = s2 / nf;
         // Differences at the rounding level of the mean are no spread at all.
         let varies = m2 > (f64::EPSILON * 16.0 * mean.abs()).powi(2) && m2 > 0.0;
-        let skewness = varies.then(|| (s3 / nf) / m2.powf(1.5));
+        let skewness = varies
+            .then(|| (s3 / nf) / m2.powf(1.5))
+            .filter(|s| s.is_finite());
         Some(Moments {
             n,
-            mean,
+            mean: mean * scale,
             std,
             skewness,
         })
@@ -256,11 +301,16 @@ pub fn histogram(sorted: &[f64], integer: bool, bins: usize) -> Option<api::Hist
     } else if integer && hi - lo < bins as f64 {
         let k = (hi - lo) as usize + 1;
         (0..=k).map(|i| lo - 0.5 + i as f64).collect()
-    } else {
+    } else if (hi - lo).is_finite() {
         let step = (hi - lo) / bins as f64;
         let mut e: Vec<f64> = (0..=bins).map(|i| lo + i as f64 * step).collect();
         e[bins] = hi;
         e
+    } else {
+        // The range overflows: interpolate each edge between the ends.
+        (0..=bins)
+            .map(|i| between(lo, hi, i as f64 / bins as f64))
+            .collect()
     };
     let k = edges.len() - 1;
     let mut counts = vec![0u64; k];
@@ -282,8 +332,14 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
             .zip(y)
             .filter(|(a, b)| a.is_finite() && b.is_finite())
     };
+    // r does not depend on the scale of either side.
+    let (kx, ky) = (
+        scale_of(pairs().map(|p| *p.0)),
+        scale_of(pairs().map(|p| *p.1)),
+    );
+    let scaled = || pairs().map(|(a, b)| (a / kx, b / ky));
     let (mut n, mut sx, mut sy) = (0usize, 0.0, 0.0);
-    for (a, b) in pairs() {
+    for (a, b) in scaled() {
         n += 1;
         sx += a;
         sy += b;
@@ -293,13 +349,15 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
     }
     let (mx, my) = (sx / n as f64, sy / n as f64);
     let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
-    for (a, b) in pairs() {
+    for (a, b) in scaled() {
         let (da, db) = (a - mx, b - my);
         sxx += da * da;
         syy += db * db;
         sxy += da * db;
     }
-    (sxx > 0.0 && syy > 0.0).then(|| (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0))
+    (sxx > 0.0 && syy > 0.0)
+        .then(|| (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0))
+        .filter(|r| r.is_finite())
 }
 
 /// Cramér's V (without bias correction) over the rows where both have a
@@ -378,6 +436,39 @@ mod tests {
         // A spread at the rounding level of a large mean is no spread.
         let m = Moments::of(&[0.1 + 0.2, 0.3, 0.3]).unwrap();
         assert_eq!(m.skewness, None);
+    }
+
+    #[test]
+    fn statistics_of_numbers_near_the_largest_double_stay_finite() {
+        // -1.7e308 to 1.53e308: their sum, range and squares overflow.
+        let v: Vec<f64> = (0..20).map(|i| (f64::from(i) - 10.0) * 1.7e307).collect();
+        let m = Moments::of(&v).unwrap();
+        assert!(close(m.mean, -8.5e306), "{m:?}");
+        // numpy 2.4.6: np.std(np.arange(20) - 10, ddof=1) = 5.916079783099616
+        assert!(
+            close(m.std.unwrap(), 5.916_079_783_099_616 * 1.7e307),
+            "{m:?}"
+        );
+        assert!(m.skewness.unwrap().abs() < 1e-12, "{m:?}");
+        let sorted = finite_sorted(&v);
+        let q = quantiles(&sorted).unwrap();
+        assert!(
+            close(q.median, -8.5e306) && close(q.p05, -1.5385e308),
+            "{q:?}"
+        );
+        let h = histogram(&sorted, false, 20).unwrap();
+        assert!(h.edges.iter().all(|e| e.is_finite()), "{:?}", h.edges);
+        assert_eq!((h.edges[0], h.edges[20]), (sorted[0], sorted[19]));
+        assert_eq!(h.counts.iter().sum::<u64>(), 20);
+        assert!(close(pearson(&v, &v).unwrap(), 1.0));
+        let (lo, hi, _, spread) = outlier_bounds(&sorted, 5.0).unwrap();
+        assert!(lo.is_finite() && hi.is_finite() && spread.is_finite());
+        // A spread beyond the largest double is none rather than infinite.
+        assert_eq!(Moments::of(&[-f64::MAX, f64::MAX]).unwrap().std, None);
+        assert_eq!(
+            mean(&[1.0, f64::INFINITY, 3.0, f64::NEG_INFINITY]),
+            Some(2.0)
+        );
     }
 
     #[test]
