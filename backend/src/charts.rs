@@ -51,15 +51,58 @@ fn render(
     Ok(svg)
 }
 
-/// Padding around `[lo, hi]` so points do not sit on the frame.
-fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
-        (lo, hi)
-    } else {
-        (0.0, 1.0)
-    };
-    let span = (hi - lo).abs().max(1e-9);
-    (lo - span * 0.05)..(hi + span * 0.05)
+/// A numeric axis plotters can draw. Its tick search never ends on a range
+/// that is not finite, or whose ends are too far apart for a double (data
+/// near ±1.8e308), so beyond ±1e12 values are drawn in units of a power of
+/// ten, which the axis description names; the range is padded (a share of
+/// its span on each side) so points do not sit on the frame.
+struct Axis {
+    range: std::ops::Range<f64>,
+    unit: f64,
+    exponent: i32,
+}
+
+impl Axis {
+    fn new(lo: f64, hi: f64, pad_low: f64, pad_high: f64) -> Axis {
+        let (lo, hi) = if lo.is_finite() && hi.is_finite() && lo <= hi {
+            (lo, hi)
+        } else {
+            (0.0, 1.0)
+        };
+        let largest = lo.abs().max(hi.abs());
+        let exponent = if largest > 1e12 {
+            largest.log10().floor() as i32
+        } else {
+            0
+        };
+        let unit = 10f64.powi(exponent);
+        let (lo, hi) = (lo / unit, hi / unit);
+        let span = (hi - lo).max(1e-9);
+        Axis {
+            range: (lo - span * pad_low)..(hi + span * pad_high),
+            unit,
+            exponent,
+        }
+    }
+
+    /// Padded by 5% on both sides.
+    fn padded(lo: f64, hi: f64) -> Axis {
+        Axis::new(lo, hi, 0.05, 0.05)
+    }
+
+    /// A data value in the axis' units.
+    fn at(&self, x: f64) -> f64 {
+        x / self.unit
+    }
+
+    /// The axis description, with the unit when values are scaled.
+    fn desc(&self, what: &str) -> String {
+        if self.exponent == 0 {
+            what.to_owned()
+        } else {
+            format!("{what} (× 1e{})", self.exponent)
+        }
+    }
 }
 
 /// The label of the row drawn at height `y` (the first label on top);
@@ -77,13 +120,14 @@ pub fn bars(title: &str, x_label: &str, items: &[(String, f64)]) -> Result<Strin
     let n = items.len().max(1);
     let height = 80 + 26 * n as u32;
     let max = items.iter().map(|i| i.1).fold(0.0, f64::max).max(1e-12);
+    let x = Axis::new(0.0, max, 0.0, 0.08);
     render(height, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 16).into_font().color(&TEXT))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(170)
-            .build_cartesian_2d(0.0..max * 1.08, -0.5..(n as f64 - 0.5))
+            .build_cartesian_2d(x.range.clone(), -0.5..(n as f64 - 0.5))
             .map_err(chart_error)?;
         let labels: Vec<String> = items.iter().map(|i| short(&i.0, 24)).collect();
         chart
@@ -92,14 +136,14 @@ pub fn bars(title: &str, x_label: &str, items: &[(String, f64)]) -> Result<Strin
             .light_line_style(GRID)
             .y_labels(n)
             .y_label_formatter(&|y| row_label(&labels, *y))
-            .x_desc(x_label)
+            .x_desc(x.desc(x_label))
             .label_style((FONT, 12).into_font().color(&TEXT))
             .draw()
             .map_err(chart_error)?;
         chart
             .draw_series(items.iter().enumerate().map(|(i, (_, v))| {
                 let y = (n - 1 - i) as f64;
-                Rectangle::new([(0.0, y - 0.35), (*v, y + 0.35)], ACCENT.filled())
+                Rectangle::new([(0.0, y - 0.35), (x.at(*v), y + 0.35)], ACCENT.filled())
             }))
             .map_err(chart_error)?;
         Ok(())
@@ -112,27 +156,32 @@ pub fn histogram(title: &str, x_label: &str, h: &api::Histogram) -> Result<Strin
         return Err(AppError::NotFound("a histogram of this column".into()));
     };
     let top = h.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let x = Axis::padded(lo, hi);
     render(320, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 16).into_font().color(&TEXT))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(padded(lo, hi), 0.0..top * 1.08)
+            .build_cartesian_2d(x.range.clone(), 0.0..top * 1.08)
             .map_err(chart_error)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .light_line_style(GRID)
-            .x_desc(x_label)
+            .x_desc(x.desc(x_label))
             .y_desc("rows")
             .label_style((FONT, 12).into_font().color(&TEXT))
             .draw()
             .map_err(chart_error)?;
         chart
             .draw_series(h.counts.iter().zip(h.edges.windows(2)).map(|(&c, e)| {
-                let gap = (e[1] - e[0]) * 0.04;
-                Rectangle::new([(e[0] + gap, 0.0), (e[1] - gap, c as f64)], ACCENT.filled())
+                let (left, right) = (x.at(e[0]), x.at(e[1]));
+                let gap = (right - left) * 0.04;
+                Rectangle::new(
+                    [(left + gap, 0.0), (right - gap, c as f64)],
+                    ACCENT.filled(),
+                )
             }))
             .map_err(chart_error)?;
         Ok(())
@@ -157,14 +206,17 @@ pub fn beeswarm(title: &str, swarm: &[api::Beeswarm]) -> Result<String, AppError
     let n = swarm.len().max(1);
     let height = 90 + 34 * n as u32;
     let values = swarm.iter().flat_map(|b| b.points.iter().map(|p| p.0));
-    let (lo, hi) = values.fold((0.0f64, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((0.0f64, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
+    let x = Axis::padded(lo, hi);
     render(height, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 16).into_font().color(&TEXT))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(170)
-            .build_cartesian_2d(padded(lo, hi), -0.5..(n as f64 - 0.5))
+            .build_cartesian_2d(x.range.clone(), -0.5..(n as f64 - 0.5))
             .map_err(chart_error)?;
         let labels: Vec<String> = swarm.iter().map(|b| short(&b.feature, 24)).collect();
         chart
@@ -173,7 +225,7 @@ pub fn beeswarm(title: &str, swarm: &[api::Beeswarm]) -> Result<String, AppError
             .light_line_style(GRID)
             .y_labels(n)
             .y_label_formatter(&|y| row_label(&labels, *y))
-            .x_desc("SHAP value (impact on the model output)")
+            .x_desc(x.desc("SHAP value (impact on the model output)"))
             .label_style((FONT, 12).into_font().color(&TEXT))
             .draw()
             .map_err(chart_error)?;
@@ -183,10 +235,14 @@ pub fn beeswarm(title: &str, swarm: &[api::Beeswarm]) -> Result<String, AppError
         for (i, b) in swarm.iter().enumerate() {
             let y = (n - 1 - i) as f64;
             chart
-                .draw_series(b.points.iter().enumerate().map(|(j, &(x, pos))| {
+                .draw_series(b.points.iter().enumerate().map(|(j, &(shap, pos))| {
                     // Deterministic jitter spreads overlapping dots vertically.
                     let jitter = ((j as u64).wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0;
-                    Circle::new((x, y + (jitter - 0.5) * 0.6), 2, value_colour(pos).filled())
+                    Circle::new(
+                        (x.at(shap), y + (jitter - 0.5) * 0.6),
+                        2,
+                        value_colour(pos).filled(),
+                    )
                 }))
                 .map_err(chart_error)?;
         }
@@ -197,10 +253,11 @@ pub fn beeswarm(title: &str, swarm: &[api::Beeswarm]) -> Result<String, AppError
 /// Partial dependence: the mean prediction as one feature sweeps its grid.
 pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
     let m = d.grid.len().max(1);
-    let all = d.curves.iter().flatten().copied();
+    let all = d.curves.iter().flatten().copied().filter(|v| v.is_finite());
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
         (l.min(v), h.max(v))
     });
+    let y = Axis::padded(lo, hi);
     let title = format!("Partial dependence on {}", short(&d.feature, 40));
     let xs: Vec<f64> = if d.categorical {
         (0..d.grid.len()).map(|i| i as f64).collect()
@@ -212,9 +269,11 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
     };
     let (xlo, xhi) = xs
         .iter()
+        .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
             (l.min(v), h.max(v))
         });
+    let x = Axis::padded(xlo, xhi);
     let names: Vec<String> = d
         .grid
         .iter()
@@ -226,12 +285,12 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(padded(xlo, xhi), padded(lo, hi))
+            .build_cartesian_2d(x.range.clone(), y.range.clone())
             .map_err(chart_error)?;
         let mut mesh = chart.configure_mesh();
         mesh.light_line_style(GRID)
-            .x_desc(short(&d.feature, 40))
-            .y_desc("mean prediction")
+            .x_desc(x.desc(&short(&d.feature, 40)))
+            .y_desc(y.desc("mean prediction"))
             .label_style((FONT, 12).into_font().color(&TEXT));
         let category = |x: &f64| {
             let i = x.round();
@@ -247,7 +306,11 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
         mesh.draw().map_err(chart_error)?;
         for (o, curve) in d.curves.iter().enumerate() {
             let colour = PALETTE[o % PALETTE.len()];
-            let points: Vec<(f64, f64)> = xs.iter().copied().zip(curve.iter().copied()).collect();
+            let points: Vec<(f64, f64)> = xs
+                .iter()
+                .zip(curve)
+                .map(|(&a, &b)| (x.at(a), y.at(b)))
+                .collect();
             // Categories have no order: dots only.
             let line = if d.categorical {
                 Vec::new()
@@ -393,10 +456,12 @@ pub fn residuals(points: &[(f64, f64)]) -> Result<String, AppError> {
     let (lo, hi) = points
         .iter()
         .flat_map(|&(p, a)| [p, a])
+        .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
             (l.min(v), h.max(v))
         });
-    let range = padded(lo, hi);
+    let axis = Axis::padded(lo, hi);
+    let range = axis.range.clone();
     render(400, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
@@ -411,8 +476,8 @@ pub fn residuals(points: &[(f64, f64)]) -> Result<String, AppError> {
         chart
             .configure_mesh()
             .light_line_style(GRID)
-            .x_desc("predicted")
-            .y_desc("actual")
+            .x_desc(axis.desc("predicted"))
+            .y_desc(axis.desc("actual"))
             .label_style((FONT, 12).into_font().color(&TEXT))
             .draw()
             .map_err(chart_error)?;
@@ -424,9 +489,9 @@ pub fn residuals(points: &[(f64, f64)]) -> Result<String, AppError> {
             .map_err(chart_error)?;
         chart
             .draw_series(
-                points
-                    .iter()
-                    .map(|&p| Circle::new(p, 2, ACCENT.mix(0.5).filled())),
+                points.iter().map(|&(p, a)| {
+                    Circle::new((axis.at(p), axis.at(a)), 2, ACCENT.mix(0.5).filled())
+                }),
             )
             .map_err(chart_error)?;
         Ok(())
@@ -478,5 +543,33 @@ mod tests {
         let svg = dependence(&d).unwrap();
         assert!(svg.contains("\nred\n") && svg.contains("\nblue\n"), "{svg}");
         assert!(svg.contains("P(b)"));
+    }
+
+    #[test]
+    fn values_near_the_largest_double_are_drawn_in_scaled_units() {
+        // The span of these edges overflows a double; plotters' tick search
+        // looped forever on such a range.
+        let edges: Vec<f64> = (0..=20)
+            .map(|i| {
+                let t = f64::from(i) / 20.0;
+                -1.7e308 * (1.0 - t) + 1.5e308 * t
+            })
+            .collect();
+        let h = api::Histogram {
+            edges,
+            counts: vec![1; 20],
+        };
+        let svg = histogram("huge", "huge", &h).unwrap();
+        assert!(svg.contains("huge (× 1e308)"), "{svg}");
+        assert_eq!(svg.matches("<rect").count() - 1, 20, "one bar per bin");
+        let svg = residuals(&[(f64::MAX, -f64::MAX), (1.0, 2.0)]).unwrap();
+        assert!(svg.contains("(× 1e308)"));
+        let svg = bars("big", "mean |SHAP|", &[("a".into(), 1.5e307)]).unwrap();
+        assert!(svg.contains("(× 1e307)"));
+        let swarm = vec![api::Beeswarm {
+            feature: "x".into(),
+            points: vec![(-f64::MAX, Some(0.0)), (f64::MAX, None)],
+        }];
+        assert!(beeswarm("SHAP", &swarm).unwrap().contains("(× 1e308)"));
     }
 }
