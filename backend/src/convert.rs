@@ -8,15 +8,21 @@ use polars::prelude::*;
 
 use crate::error::AppError;
 
-/// Every column, as training sees it: numbers stay numbers, everything else
-/// becomes categories.
+/// Every column, as training sees it: numbers stay numbers (infinite ones
+/// become missing, as the engine's encoders read them, so that an infinite
+/// target value leaves its row out of training like a missing one),
+/// everything else becomes categories.
 pub fn frame_to_dataset(frame: &DataFrame) -> Result<Dataset, AppError> {
     let cols = frame
         .columns()
         .iter()
         .map(|c| {
             let col = if c.dtype().is_primitive_numeric() {
-                MlColumn::Numeric(numbers(c)?)
+                let finite = numbers(c)?
+                    .into_iter()
+                    .map(|x| if x.is_infinite() { f64::NAN } else { x })
+                    .collect();
+                MlColumn::Numeric(finite)
             } else {
                 MlColumn::Categorical(labels(c)?)
             };

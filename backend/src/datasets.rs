@@ -144,6 +144,52 @@ pub fn check_build_columns(
             "no columns are left to learn from besides the target",
         ));
     }
+    let used = frame
+        .get_column_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .filter(|n| !req.exclude.iter().any(|e| e == n));
+    check_magnitudes(frame, used)
+}
+
+/// The numeric columns among `columns` must be small enough for training:
+/// the engine keeps each column's mean and spread in the model, from plain
+/// sums of the numbers and of their squared deviations, which overflow a
+/// double for numbers beyond about ±1e154 (their squares pass ±1.8e308). A
+/// model holding such an infinite statistic could not be saved, so the build
+/// is refused before it starts, naming the column. Infinite values
+/// themselves are fine: they are missing to training.
+pub fn check_magnitudes<'a>(
+    frame: &polars::prelude::DataFrame,
+    columns: impl Iterator<Item = &'a str>,
+) -> AppResult<()> {
+    for name in columns {
+        let Ok(c) = frame.column(name) else {
+            continue;
+        };
+        if !c.dtype().is_primitive_numeric() {
+            continue;
+        }
+        let v: Vec<f64> = convert::numbers(c)?
+            .into_iter()
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.is_empty() {
+            continue;
+        }
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let spread = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+        if mean.is_finite() && spread.is_finite() {
+            continue;
+        }
+        let largest = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        return Err(AppError::unprocessable(
+            "numbers_too_large",
+            format!(
+                "column `{name}` holds numbers too large to train on (up to ±{largest:e}; beyond about ±1e154 their sums overflow a double): rescale it (a log step in the recipe does) or exclude it"
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -163,10 +209,12 @@ pub fn target_info(parquet: &Path, column: &str) -> AppResult<api::TargetInfo> {
         automl::Target::Classes { classes, .. } => classes,
         automl::Target::Regression(_) => Vec::new(),
     };
+    // Infinite numbers count as missing: training leaves those rows out.
+    let missing = (0..values.len()).filter(|&i| values.is_missing(i)).count();
     Ok(api::TargetInfo {
         task: models::to_api_task(task),
         classes,
-        missing: col.null_count() as u64,
+        missing: missing as u64,
     })
 }
 

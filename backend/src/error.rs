@@ -30,6 +30,10 @@ pub enum AppError {
     BodyTooLarge(String),
     #[error("{0}")]
     Timeout(String),
+    /// A stored record that does not read back, or a document the store
+    /// refused to write: a server fault, but one the message can name.
+    #[error("{message}")]
+    Storage { code: &'static str, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -60,6 +64,7 @@ impl AppError {
             AppError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
             AppError::BodyTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            AppError::Storage { code, .. } => (StatusCode::INTERNAL_SERVER_ERROR, code),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -72,6 +77,10 @@ impl IntoResponse for AppError {
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 "something went wrong on the server; the details are in its log".to_owned()
+            }
+            AppError::Storage { message, .. } => {
+                tracing::error!(%message, "storage error");
+                message.clone()
             }
             other => other.to_string(),
         };
@@ -94,6 +103,19 @@ impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound(what) => AppError::NotFound(what),
+            StorageError::Corrupt { what, reason } => {
+                tracing::error!(%what, %reason, "a stored record does not read back");
+                AppError::Storage {
+                    code: "unreadable_record",
+                    message: format!(
+                        "the stored {what} cannot be read (the details are in the server log); delete it and make it again"
+                    ),
+                }
+            }
+            e @ StorageError::NonFinite { .. } => AppError::Storage {
+                code: "non_finite",
+                message: e.to_string(),
+            },
             other => AppError::Internal(other.to_string()),
         }
     }

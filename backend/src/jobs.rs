@@ -12,11 +12,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::convert;
 use crate::error::AppError;
-use crate::ingest;
-use crate::models;
-use crate::storage::{Store, new_id};
+use crate::storage::{Store, first_non_finite, new_id};
+use crate::{convert, datasets, ingest, models, stats};
 
 struct Live {
     cancel: Arc<AtomicBool>,
@@ -86,6 +84,11 @@ impl Jobs {
         lock(&self.live).len()
     }
 
+    /// Whether the build is queued or running.
+    pub fn is_live(&self, id: &str) -> bool {
+        lock(&self.live).contains_key(id)
+    }
+
     pub fn subscribe(&self, id: &str) -> Option<watch::Receiver<api::Build>> {
         lock(&self.live).get(id).map(|l| l.tx.subscribe())
     }
@@ -105,6 +108,11 @@ impl Jobs {
         if let Err(e) = self.store.save_build(build) {
             tracing::error!(build = %build.id, error = %e, "saving build progress failed");
         }
+        self.send(build);
+    }
+
+    /// Sends `build` to the live stream's subscribers.
+    fn send(&self, build: &api::Build) {
         if let Some(l) = lock(&self.live).get(&build.id) {
             l.tx.send_replace(build.clone());
         }
@@ -165,8 +173,21 @@ impl Jobs {
         self.finish(build);
     }
 
-    fn finish(&self, build: api::Build) {
-        self.publish(&build);
+    fn finish(&self, mut build: api::Build) {
+        if let Err(e) = self.store.save_build(&build) {
+            // The final state must reach the store, or the build would stay
+            // "running" there: record the failure itself, without what failed.
+            tracing::error!(build = %build.id, error = %e, "saving the finished build failed");
+            build.leaderboard.clear();
+            build.elapsed_secs = finite_or_zero(build.elapsed_secs);
+            build.state = api::BuildState::Failed;
+            build.message = "the build failed".into();
+            build.error = Some(format!("its result could not be saved: {e}"));
+            if let Err(e) = self.store.save_build(&build) {
+                tracing::error!(build = %build.id, error = %e, "saving the failed build failed");
+            }
+        }
+        self.send(&build);
         lock(&self.live).remove(&build.id);
     }
 
@@ -185,9 +206,17 @@ impl Jobs {
             .map_err(|e| BuildError::Failed(e.to_string()))?;
         let raw = ingest::read_parquet(&store.dataset_path(&build.dataset_id))
             .map_err(|e| BuildError::Failed(e.to_string()))?;
+        // Checked when the build was made, and again here for reruns of
+        // builds made before the check.
+        let check = |frame: &polars::prelude::DataFrame| {
+            let names = frame.get_column_names();
+            datasets::check_magnitudes(frame, names.iter().map(|n| n.as_str()))
+                .map_err(BuildError::from)
+        };
         let (data, raw_data, fitted) = if recipe.recipe.steps.is_empty()
             && build.excluded.is_empty()
         {
+            check(&raw)?;
             (
                 convert::frame_to_dataset(&raw).map_err(BuildError::from)?,
                 None,
@@ -201,6 +230,7 @@ impl Jobs {
             let kept = applied
                 .frame
                 .drop_many(build.excluded.iter().map(String::as_str));
+            check(&kept)?;
             (
                 convert::frame_to_dataset(&kept).map_err(BuildError::from)?,
                 Some(convert::frame_to_dataset(&raw).map_err(BuildError::from)?),
@@ -236,7 +266,7 @@ impl Jobs {
                 }
                 automl::SearchEvent::Trial(t) => {
                     build.trials_done += 1;
-                    build.leaderboard.push(api::LeaderboardEntry {
+                    let entry = api::LeaderboardEntry {
                         trial: t.trial,
                         family: t.family.clone(),
                         params: t.params.clone(),
@@ -246,8 +276,23 @@ impl Jobs {
                         predict_us_per_row: t.predict_us_per_row,
                         size_bytes: t.size_bytes,
                         finished_secs: started.elapsed().as_secs_f64(),
-                    });
-                    rank(&mut build.leaderboard, build.higher_is_better);
+                    };
+                    // A candidate without a usable score (its predictions
+                    // overflowed or diverged) cannot be ranked, and its
+                    // NaN could not be stored: it is left off the board.
+                    if let Some(found) = first_non_finite(&entry) {
+                        tracing::warn!(
+                            build = %build.id,
+                            trial = t.trial,
+                            family = %t.family,
+                            field = %found.path,
+                            value = found.value,
+                            "a trial without a finite score is left off the leaderboard"
+                        );
+                    } else {
+                        build.leaderboard.push(entry);
+                        rank(&mut build.leaderboard, build.higher_is_better);
+                    }
                     build.message = format!("{} trials done", build.trials_done);
                 }
                 automl::SearchEvent::Refitting { .. } => {
@@ -272,6 +317,12 @@ impl Jobs {
             ));
         }
         let data = raw_data.unwrap_or(data);
+        if let Some(found) = first_non_finite(&outcome.artifact) {
+            return Err(BuildError::Failed(unsavable_model(
+                &outcome.artifact,
+                &found,
+            )));
+        }
         let model_id = new_id();
         let bytes = outcome.artifact.to_json();
         store
@@ -290,11 +341,13 @@ impl Jobs {
         // Explanations get what is left of 1.05 × budget + 2 s (at least one chunk of rows).
         let explain_by =
             started + Duration::from_secs_f64(f64::from(build.time_budget_secs) * 1.05 + 2.0);
-        summary.insights = match outcome
+        let insights = outcome
             .artifact
             .insights(&data, build.seed, Some(explain_by))
-        {
-            Ok(ins) => Some(models::to_api_insights(&ins).map_err(BuildError::from)?),
+            .map_err(AppError::from)
+            .and_then(|ins| models::to_api_insights(&ins));
+        summary.insights = match insights {
+            Ok(ins) => Some(ins),
             Err(e) => {
                 tracing::warn!(build = %build.id, error = %e, "no insights for this model");
                 None
@@ -335,15 +388,78 @@ fn model_recipe(
             continue;
         }
         if let Some(col) = raw.column(&source) {
-            recipe
-                .inputs
-                .push(automl::FeatureStats::fit(&source, col, &rows));
+            let mut stats = automl::FeatureStats::fit(&source, col, &rows);
+            finite_moments(&mut stats, col);
+            recipe.inputs.push(stats);
         }
     }
     // Inputs in the dataset's column order.
     let order = |name: &str| raw.names().iter().position(|n| n == name);
     recipe.inputs.sort_by_key(|i| order(&i.name));
     recipe
+}
+
+/// `FeatureStats::fit` adds the numbers and their squared deviations as
+/// they are, which overflows for numbers beyond about ±1e154. A raw input
+/// that only the recipe reads (a log step rescales it) is still saved with
+/// the model, so an infinite mean or spread is recomputed on scaled values
+/// ([`stats::Moments`]: the same population figures, finite); a spread
+/// beyond the largest double is the largest double.
+fn finite_moments(stats: &mut automl::FeatureStats, col: &automl::Column) {
+    if stats.mean.is_finite() && stats.std.is_finite() {
+        return;
+    }
+    let automl::Column::Numeric(values) = col else {
+        return;
+    };
+    let Some(m) = stats::Moments::of(values) else {
+        return;
+    };
+    let n = m.n as f64;
+    stats.mean = m.mean;
+    stats.std = match m.std {
+        // The sample spread (n − 1) as the population one (n).
+        Some(s) => s * ((n - 1.0) / n).sqrt(),
+        None if m.n < 2 => 0.0,
+        None => f64::MAX,
+    };
+}
+
+/// Why a trained model cannot be saved: the number a model file cannot hold,
+/// and which column it comes from when the path names a feature.
+fn unsavable_model(artifact: &automl::ModelArtifact, found: &crate::storage::NonFinite) -> String {
+    let feature = |prefix: &str, names: &[String]| {
+        let rest = found.path.strip_prefix(prefix)?;
+        let i: usize = rest.split(']').next()?.parse().ok()?;
+        names.get(i).cloned()
+    };
+    let features: Vec<String> = artifact
+        .schema
+        .features
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let inputs: Vec<String> = artifact
+        .recipe
+        .as_ref()
+        .map(|r| r.inputs.iter().map(|f| f.name.clone()).collect())
+        .unwrap_or_default();
+    let column =
+        feature("schema.features[", &features).or_else(|| feature("recipe.inputs[", &inputs));
+    let hint = match column {
+        Some(c) => format!(
+            ": the statistics of column `{c}` overflow, its numbers are too large to add up; rescale it (a log step in the recipe does) or leave it out, and build again"
+        ),
+        None => ": some numbers of the data are too large to compute with; rescale them (a log step in the recipe does) and build again".to_owned(),
+    };
+    format!(
+        "the trained model could not be saved, because `{}` in it is {}, which a model file cannot hold{hint}",
+        found.path, found.value
+    )
+}
+
+fn finite_or_zero(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
 }
 
 /// Best first; scores that are not numbers last.

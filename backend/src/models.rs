@@ -42,9 +42,12 @@ pub fn summary(
         task: to_api_task(s.task),
         family: artifact.model.family().to_owned(),
         params: artifact.params.clone(),
+        // A metric that overflowed (targets near the largest double) is
+        // left out rather than stored as a number JSON cannot hold.
         metrics: artifact
             .metrics
             .iter()
+            .filter(|m| m.value.is_finite())
             .map(|m| api::MetricValue {
                 name: m.name.clone(),
                 value: m.value,
@@ -78,18 +81,33 @@ pub fn summary(
     }
 }
 
-/// The engine's evaluation as the API shows it (the same fields).
+/// The engine's evaluation as the API shows it (the same fields; points
+/// that are not finite, which a chart cannot draw, are left out).
 pub fn to_api_evaluation(e: &automl::metrics::Evaluation) -> api::Evaluation {
+    let finite = |points: &[(f64, f64)]| {
+        points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect()
+    };
     api::Evaluation {
-        roc: e.roc.clone(),
-        pr: e.pr.clone(),
+        roc: finite(&e.roc),
+        pr: finite(&e.pr),
         confusion: e.confusion.clone(),
-        residuals: e.residuals.clone(),
+        residuals: finite(&e.residuals),
     }
 }
 
-/// The engine's insights as the API shows them (the same fields).
+/// The engine's insights as the API shows them (the same fields); an error
+/// when a value is not finite (JSON has no such numbers).
 pub fn to_api_insights(ins: &automl::Insights) -> Result<api::Insights, AppError> {
+    if let Some(found) = crate::storage::first_non_finite(ins) {
+        return Err(AppError::Internal(format!(
+            "insights: `{}` is {}",
+            found.path, found.value
+        )));
+    }
     serde_json::to_value(ins)
         .and_then(serde_json::from_value)
         .map_err(|e| AppError::Internal(format!("insights: {e}")))

@@ -47,11 +47,11 @@ pub fn router(state: AppState) -> Router {
         .route("/datasets/{id}/recipe/preview", post(preview_recipe))
         .route("/datasets/{id}/target", get(target_info))
         .route("/builds", get(list_builds).post(create_build))
-        .route("/builds/{id}", get(get_build))
+        .route("/builds/{id}", get(get_build).delete(delete_build))
         .route("/builds/{id}/events", get(build_events))
         .route("/builds/{id}/cancel", post(cancel_build))
         .route("/builds/{id}/rerun", post(rerun_build))
-        .route("/models/{id}", get(get_model))
+        .route("/models/{id}", get(get_model).delete(delete_model))
         .route("/models/{id}/artifact", get(download_artifact))
         .route(
             "/models/{id}/predict",
@@ -304,8 +304,25 @@ async fn receive_file(st: &AppState, multipart: &mut Multipart) -> AppResult<Rec
     ))
 }
 
-async fn list_datasets(State(st): State<AppState>) -> AppResult<Json<Vec<api::DatasetSummary>>> {
-    Ok(Json(st.store.list_datasets()?))
+/// The header naming the stored records a list left out because they do
+/// not read back (comma-separated ids); absent when there are none. The
+/// list itself stays a bare JSON array.
+pub const SKIPPED_HEADER: &str = "x-kiln-skipped";
+
+/// A list response: the readable records, and [`SKIPPED_HEADER`] for the rest.
+fn listed<T: serde::Serialize>(listed: crate::storage::Listed<T>) -> Response {
+    let mut response = Json(listed.items).into_response();
+    if !listed.unreadable.is_empty() {
+        // Ids are 32 hex digits, always a valid header value.
+        if let Ok(v) = header::HeaderValue::from_str(&listed.unreadable.join(",")) {
+            response.headers_mut().insert(SKIPPED_HEADER, v);
+        }
+    }
+    response
+}
+
+async fn list_datasets(State(st): State<AppState>) -> AppResult<Response> {
+    Ok(listed(st.store.list_datasets()?))
 }
 
 async fn get_dataset(
@@ -550,8 +567,20 @@ async fn rerun_build(
     queue_build(&st, req).map(|b| (StatusCode::ACCEPTED, Json(b)))
 }
 
-async fn list_builds(State(st): State<AppState>) -> AppResult<Json<Vec<api::Build>>> {
-    Ok(Json(st.store.list_builds()?))
+async fn list_builds(State(st): State<AppState>) -> AppResult<Response> {
+    Ok(listed(st.store.list_builds()?))
+}
+
+/// Deletes a finished build's record (readable or not); its model stays.
+async fn delete_build(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {
+    if st.jobs.is_live(&id) {
+        return Err(AppError::Conflict(format!(
+            "build {id} is still queued or running; cancel it first"
+        )));
+    }
+    st.store.delete_build(&id)?;
+    tracing::info!(%id, "build deleted");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn get_build(
@@ -615,6 +644,18 @@ async fn get_model(
     Path(id): Path<String>,
 ) -> AppResult<Json<api::ModelSummary>> {
     Ok(Json(st.store.model(&id)?))
+}
+
+/// Deletes a model's record (readable or not) and its artifact. Scored
+/// files it made stay downloadable.
+async fn delete_model(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {
+    st.store.delete_model(&id)?;
+    st.artifacts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&id);
+    tracing::info!(%id, "model deleted");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn download_artifact(

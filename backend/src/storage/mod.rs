@@ -3,6 +3,17 @@
 //! `tmp/` and renamed into place, so a crash never leaves a partial file
 //! where a reader would find it. Ids are server-generated and validated
 //! before they become part of a path.
+//!
+//! A document is checked before it is written: a NaN or infinite number
+//! (which JSON writes as `null`, and which then does not read back) is
+//! refused with its path, so no record is stored unreadable. Lists skip a
+//! record that does not read back (one made by an older version, or edited
+//! by hand), log it and name it in [`Listed::unreadable`], and every record
+//! can be deleted without being read.
+
+mod finite;
+
+pub use finite::{NonFinite, first_non_finite};
 
 use std::fs;
 use std::io::Write;
@@ -22,8 +33,23 @@ pub enum StorageError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("stored record {id} is corrupt: {reason}")]
-    Corrupt { id: String, reason: String },
+    /// `what` is e.g. `build 0123…`.
+    #[error("the stored {what} does not read back: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error(
+        "refusing to store {what}: `{}` is {}, which JSON cannot hold (the record would not read back)",
+        found.path,
+        found.value
+    )]
+    NonFinite { what: String, found: NonFinite },
+}
+
+/// The records of a list that read back, and the ids of those that did not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// Ids of stored records that could not be read (each logged).
+    pub unreadable: Vec<String>,
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -137,7 +163,7 @@ impl Store {
 
     fn mark_interrupted(&self) -> Result<()> {
         let builds = self.list_builds()?;
-        for mut b in builds.into_iter().filter(|b| !b.state.is_final()) {
+        for mut b in builds.items.into_iter().filter(|b| !b.state.is_final()) {
             b.state = api::BuildState::Interrupted;
             b.message =
                 "the server stopped while this build was running; start it again to retry".into();
@@ -199,15 +225,24 @@ impl Store {
 
     pub fn insert_dataset(&self, detail: &api::DatasetDetail) -> Result<()> {
         let s = &detail.summary;
+        let what = format!("dataset {}", s.id);
+        let (summary, profile, notes) = (
+            to_json(&what, s)?,
+            to_json(&what, &detail.profile)?,
+            to_json(&what, &detail.notes)?,
+        );
         self.conn().execute(
             "INSERT INTO datasets (id, created, summary, profile, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![s.id, s.created, to_json(s), to_json(&detail.profile), to_json(&detail.notes)],
+            params![s.id, s.created, summary, profile, notes],
         )?;
         Ok(())
     }
 
-    pub fn list_datasets(&self) -> Result<Vec<api::DatasetSummary>> {
-        self.docs("SELECT id, summary FROM datasets ORDER BY created DESC, id")
+    pub fn list_datasets(&self) -> Result<Listed<api::DatasetSummary>> {
+        self.docs(
+            "dataset",
+            "SELECT id, summary FROM datasets ORDER BY created DESC, id",
+        )
     }
 
     pub fn dataset(&self, id: &str) -> Result<api::DatasetDetail> {
@@ -225,9 +260,9 @@ impl Store {
             .optional()?;
         let (summary, profile, notes) = row.ok_or_else(not_found)?;
         Ok(api::DatasetDetail {
-            summary: from_json(id, &summary)?,
-            profile: from_json(id, &profile)?,
-            notes: from_json(id, &notes)?,
+            summary: from_json("dataset", id, &summary)?,
+            profile: from_json("dataset", id, &profile)?,
+            notes: from_json("dataset", id, &notes)?,
         })
     }
 
@@ -244,12 +279,7 @@ impl Store {
         if n == 0 {
             return Err(StorageError::NotFound(format!("dataset {id}")));
         }
-        let path = self.dataset_path(id);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StorageError::Io { path, source: e }),
-        }
+        remove_if_present(self.dataset_path(id))
     }
 
     // Recipes.
@@ -281,7 +311,11 @@ impl Store {
                 dataset_id: dataset_id.to_owned(),
                 version,
                 created,
-                recipe: from_json(dataset_id, &doc)?,
+                recipe: from_json(
+                    &format!("recipe version {version} of dataset"),
+                    dataset_id,
+                    &doc,
+                )?,
             }),
             (None, None) => Ok(empty),
             (None, Some(v)) => Err(StorageError::NotFound(format!(
@@ -302,9 +336,13 @@ impl Store {
             return Ok(latest);
         }
         let version = latest.version + 1;
+        let doc = to_json(
+            &format!("version {version} of the recipe of dataset {dataset_id}"),
+            recipe,
+        )?;
         self.conn().execute(
             "INSERT INTO recipes (dataset_id, version, created, doc) VALUES (?1, ?2, ?3, ?4)",
-            params![dataset_id, version, created, to_json(recipe)],
+            params![dataset_id, version, created, doc],
         )?;
         Ok(api::RecipeVersion {
             dataset_id: dataset_id.to_owned(),
@@ -317,10 +355,11 @@ impl Store {
     // Builds.
 
     pub fn save_build(&self, b: &api::Build) -> Result<()> {
+        let doc = to_json(&format!("build {}", b.id), b)?;
         self.conn().execute(
             "INSERT INTO builds (id, created, state, doc) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(id) DO UPDATE SET state = excluded.state, doc = excluded.doc",
-            params![b.id, b.created, b.state.label(), to_json(b)],
+            params![b.id, b.created, b.state.label(), doc],
         )?;
         Ok(())
     }
@@ -329,26 +368,51 @@ impl Store {
         self.doc("build", "SELECT doc FROM builds WHERE id = ?1", id)
     }
 
-    pub fn list_builds(&self) -> Result<Vec<api::Build>> {
-        self.docs("SELECT id, doc FROM builds ORDER BY created DESC, id")
+    pub fn list_builds(&self) -> Result<Listed<api::Build>> {
+        self.docs(
+            "build",
+            "SELECT id, doc FROM builds ORDER BY created DESC, id",
+        )
+    }
+
+    /// Deletes the build's record, readable or not. Its model stays.
+    pub fn delete_build(&self, id: &str) -> Result<()> {
+        self.delete_row("build", "DELETE FROM builds WHERE id = ?1", id)
     }
 
     // Models.
 
     pub fn insert_model(&self, m: &api::ModelSummary) -> Result<()> {
+        let doc = to_json(&format!("model {}", m.id), m)?;
         self.conn().execute(
             "INSERT INTO models (id, build_id, created, summary) VALUES (?1, ?2, ?3, ?4)",
-            params![m.id, m.build_id, m.created, to_json(m)],
+            params![m.id, m.build_id, m.created, doc],
         )?;
         Ok(())
+    }
+
+    /// Deletes the model's record (readable or not) and its artifact file.
+    pub fn delete_model(&self, id: &str) -> Result<()> {
+        self.delete_row("model", "DELETE FROM models WHERE id = ?1", id)?;
+        remove_if_present(self.model_path(id))
     }
 
     pub fn model(&self, id: &str) -> Result<api::ModelSummary> {
         self.doc("model", "SELECT summary FROM models WHERE id = ?1", id)
     }
 
+    /// The artifact of a model whose record exists (readable or not: the
+    /// artifact file is the model, the record only its summary).
     pub fn model_bytes(&self, id: &str) -> Result<Vec<u8>> {
-        self.model(id)?;
+        let not_found = || StorageError::NotFound(format!("model {id}"));
+        if !is_valid_id(id) {
+            return Err(not_found());
+        }
+        let known: Option<i64> = self
+            .conn()
+            .query_row("SELECT 1 FROM models WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        known.ok_or_else(not_found)?;
         let path = self.model_path(id);
         fs::read(&path).map_err(io(&path))
     }
@@ -362,30 +426,75 @@ impl Store {
             return Err(not_found());
         }
         let doc: Option<String> = self.conn().query_row(sql, [id], |r| r.get(0)).optional()?;
-        from_json(id, &doc.ok_or_else(not_found)?)
+        from_json(kind, id, &doc.ok_or_else(not_found)?)
     }
 
-    /// Every `(id, document)` row `sql` selects, parsed.
-    fn docs<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
+    /// Every `(id, document)` row `sql` selects that parses; the ids of the
+    /// others are logged and returned, so that one bad record never hides
+    /// the rest.
+    fn docs<T: serde::de::DeserializeOwned>(&self, kind: &str, sql: &str) -> Result<Listed<T>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        rows.map(|r| {
-            let (id, doc) = r?;
-            from_json(&id, &doc)
-        })
-        .collect()
+        let mut listed = Listed {
+            items: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        for row in rows {
+            let (id, doc) = row?;
+            match from_json(kind, &id, &doc) {
+                Ok(item) => listed.items.push(item),
+                Err(e) => {
+                    tracing::warn!(
+                        kind,
+                        id = %id,
+                        error = %e,
+                        "skipping a stored {kind} that does not read back; delete it to clear this warning"
+                    );
+                    listed.unreadable.push(id);
+                }
+            }
+        }
+        Ok(listed)
+    }
+
+    /// Runs `sql` (a `DELETE ... WHERE id = ?1`) for a valid id; not found when it deletes nothing.
+    fn delete_row(&self, kind: &str, sql: &str, id: &str) -> Result<()> {
+        let not_found = || StorageError::NotFound(format!("{kind} {id}"));
+        if !is_valid_id(id) {
+            return Err(not_found());
+        }
+        match self.conn().execute(sql, [id])? {
+            0 => Err(not_found()),
+            _ => Ok(()),
+        }
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    // Our own api types serialise without error.
-    serde_json::to_string(v).expect("api types serialise")
+fn remove_if_present(path: PathBuf) -> Result<()> {
+    match fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StorageError::Io { path, source: e }),
+    }
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(id: &str, doc: &str) -> Result<T> {
+/// `v` as JSON, unless it holds a number JSON cannot (NaN or infinite),
+/// which would be written as `null` and make the record unreadable.
+fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String> {
+    if let Some(found) = first_non_finite(v) {
+        return Err(StorageError::NonFinite {
+            what: what.to_owned(),
+            found,
+        });
+    }
+    // Our own api types serialise without error (string keys, no failing impls).
+    Ok(serde_json::to_string(v).expect("api types serialise"))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(kind: &str, id: &str, doc: &str) -> Result<T> {
     serde_json::from_str(doc).map_err(|e| StorageError::Corrupt {
-        id: id.to_owned(),
+        what: format!("{kind} {id}"),
         reason: e.to_string(),
     })
 }
@@ -434,6 +543,73 @@ mod tests {
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.build(&a).unwrap().state, api::BuildState::Interrupted);
         assert_eq!(store.build(&b).unwrap().state, api::BuildState::Succeeded);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_document_with_a_non_finite_number_is_refused_and_nothing_is_written() {
+        let dir = tempdir();
+        let store = Store::open(&dir).unwrap();
+        let id = new_id();
+        let mut b = build(&id, api::BuildState::Running);
+        b.leaderboard.push(api::LeaderboardEntry {
+            trial: 3,
+            family: "neural network".into(),
+            params: String::new(),
+            score: f64::NAN,
+            score_std: 0.0,
+            fit_secs: 0.1,
+            predict_us_per_row: 1.0,
+            size_bytes: 1,
+            finished_secs: 0.2,
+        });
+        let err = store.save_build(&b).unwrap_err();
+        assert!(
+            matches!(&err, StorageError::NonFinite { found, .. } if found.path == "leaderboard[0].score"),
+            "{err}"
+        );
+        assert!(err.to_string().contains(&format!("build {id}")), "{err}");
+        assert!(matches!(store.build(&id), Err(StorageError::NotFound(_))));
+        b.leaderboard[0].score = 0.5;
+        store.save_build(&b).unwrap();
+        assert_eq!(store.build(&id).unwrap(), b);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn lists_skip_and_name_what_does_not_read_back_and_open_still_works() {
+        let dir = tempdir();
+        let (good, bad) = (new_id(), new_id());
+        {
+            let store = Store::open(&dir).unwrap();
+            store
+                .save_build(&build(&good, api::BuildState::Succeeded))
+                .unwrap();
+            let mut doc = serde_json::to_value(build(&bad, api::BuildState::Running)).unwrap();
+            doc["elapsed_secs"] = serde_json::Value::Null;
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO builds (id, created, state, doc) VALUES (?1, 'x', 'running', ?2)",
+                    params![bad, doc.to_string()],
+                )
+                .unwrap();
+        }
+        // Opening marks running builds interrupted: the unreadable one is skipped.
+        let store = Store::open(&dir).unwrap();
+        let listed = store.list_builds().unwrap();
+        assert_eq!(listed.unreadable, vec![bad.clone()]);
+        assert_eq!(listed.items.len(), 1);
+        assert!(matches!(
+            store.build(&bad),
+            Err(StorageError::Corrupt { what, .. }) if what == format!("build {bad}")
+        ));
+        store.delete_build(&bad).unwrap();
+        assert!(store.list_builds().unwrap().unreadable.is_empty());
+        assert!(matches!(
+            store.delete_build(&bad),
+            Err(StorageError::NotFound(_))
+        ));
         fs::remove_dir_all(&dir).unwrap();
     }
 
