@@ -80,6 +80,11 @@ pub struct ColumnProfile {
     pub dtype: String,
     pub missing: u64,
     pub distinct: u64,
+    /// Numbers that are infinite (`inf`, `-inf`, or beyond the range of a
+    /// double); they are left out of `min`, `max`, `mean` and the
+    /// distribution fields below.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub infinite: u64,
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub mean: Option<f64>,
@@ -241,6 +246,8 @@ pub enum FindingKind {
     DuplicateRows,
     MissingValues,
     DisguisedMissing,
+    /// Numbers that are infinite (`inf`, `-inf`, overflowing literals).
+    InfiniteValues,
     ConstantColumn,
     IdLike,
     HighCardinality,
@@ -261,10 +268,11 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 16] = [
+    pub const ALL: [FindingKind; 17] = [
         FindingKind::DuplicateRows,
         FindingKind::MissingValues,
         FindingKind::DisguisedMissing,
+        FindingKind::InfiniteValues,
         FindingKind::ConstantColumn,
         FindingKind::IdLike,
         FindingKind::HighCardinality,
@@ -286,6 +294,7 @@ impl FindingKind {
             FindingKind::DuplicateRows => "duplicate_rows",
             FindingKind::MissingValues => "missing_values",
             FindingKind::DisguisedMissing => "disguised_missing",
+            FindingKind::InfiniteValues => "infinite_values",
             FindingKind::ConstantColumn => "constant_column",
             FindingKind::IdLike => "id_like",
             FindingKind::HighCardinality => "high_cardinality",
@@ -308,6 +317,7 @@ impl FindingKind {
             FindingKind::DuplicateRows => "Duplicate rows",
             FindingKind::MissingValues => "Missing values",
             FindingKind::DisguisedMissing => "Disguised missing values",
+            FindingKind::InfiniteValues => "Infinite values",
             FindingKind::ConstantColumn => "Constant column",
             FindingKind::IdLike => "Identifier column",
             FindingKind::HighCardinality => "Many categories",
@@ -424,6 +434,10 @@ pub struct BuildRequest {
     /// The dataset's recipe version to apply; the latest when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe_version: Option<u32>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn default_budget() -> u32 {

@@ -502,7 +502,7 @@ fn typed_column(ca: &StringChunked, decimal_comma: bool) -> Option<(Column, Opti
     let mut example = None;
     let mut whole = true;
     for v in ca.iter().flatten() {
-        let n = parse_number(v, decimal_comma)?;
+        let n = cell_number(v, decimal_comma)?;
         whole &= n.integer.is_some();
         if n.formatted && example.is_none() {
             example = Some(v.chars().take(40).collect::<String>());
@@ -517,7 +517,7 @@ fn typed_column(ca: &StringChunked, decimal_comma: bool) -> Option<(Column, Opti
     } else {
         let floats: Float64Chunked = ca
             .iter()
-            .map(|v| v.and_then(|v| Some(parse_number(v, decimal_comma)?.value)))
+            .map(|v| v.and_then(|v| Some(cell_number(v, decimal_comma)?.value)))
             .collect();
         floats.with_name(name).into_column()
     };
@@ -532,6 +532,31 @@ struct Number {
     integer: Option<i64>,
     /// Written with a currency sign or thousands separators.
     formatted: bool,
+}
+
+/// A number as written in a cell ([`parse_number`]), or an infinity
+/// ([`parse_infinity`]).
+fn cell_number(cell: &str, decimal_comma: bool) -> Option<Number> {
+    parse_number(cell, decimal_comma).or_else(|| {
+        parse_infinity(cell).map(|value| Number {
+            value,
+            integer: None,
+            formatted: false,
+        })
+    })
+}
+
+/// `inf`, `-inf`, `+Infinity` in any case: an infinite number, as Polars,
+/// pandas and Rust read it (and as a division by zero writes it). The
+/// column is numbers; the profile counts the infinities and the quality
+/// report suggests reading them as missing.
+fn parse_infinity(cell: &str) -> Option<f64> {
+    let (negative, s) = strip_sign(cell);
+    (s.eq_ignore_ascii_case("inf") || s.eq_ignore_ascii_case("infinity")).then_some(if negative {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    })
 }
 
 /// Parses `-12`, `3.5`, `1e-3`, and formatted amounts: a currency sign
@@ -1520,6 +1545,29 @@ mod tests {
             None,
             "a dot is a thousands separator with a decimal comma"
         );
+    }
+
+    #[test]
+    fn infinities_make_a_column_numbers_not_text() {
+        let got = read(b"x,y\n1.5,a\ninf,b\n-Infinity,c\n+INF,d\n2,e\n1e999,f\n")
+            .unwrap()
+            .frame;
+        let x: Vec<Option<f64>> = got.column("x").unwrap().f64().unwrap().iter().collect();
+        let inf = f64::INFINITY;
+        assert_eq!(
+            x,
+            [
+                Some(1.5),
+                Some(inf),
+                Some(-inf),
+                Some(inf),
+                Some(2.0),
+                Some(inf)
+            ]
+        );
+        // Words that merely start like one stay text.
+        let got = read(b"x\n1\ninfo\n").unwrap().frame;
+        assert_eq!(got.column("x").unwrap().dtype(), &DataType::String);
     }
 
     #[test]

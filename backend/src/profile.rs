@@ -1,5 +1,6 @@
-//! The dataset profile: per-column type, missing and distinct counts,
-//! numeric range and mean, top values and bar counts (all on every row);
+//! The dataset profile: per-column type, missing, distinct and infinite
+//! counts, numeric range and mean, top values and bar counts (all on every
+//! row; infinite numbers are counted and left out of every statistic);
 //! std, quantiles, skewness and histograms, and the correlation matrix (on a
 //! seeded sample above [`stats::SAMPLE_ROWS`] rows); the first rows as text.
 
@@ -218,16 +219,23 @@ fn column_profile(col: &Column, rows: u64) -> PolarsResult<api::ColumnProfile> {
         other_values: top.len().saturating_sub(BARS) as u64,
     };
     let dt = col.dtype();
-    let (mut min, mut max, mut mean) = (None, None, None);
+    let (mut min, mut max, mut mean, mut infinite) = (None, None, None, 0);
     let kind = if dt.is_primitive_numeric() {
         let f = col.cast(&DataType::Float64)?;
         let ca = f.f64()?;
-        let vals: Vec<f64> = ca.iter().flatten().filter(|v| v.is_finite()).collect();
-        if !vals.is_empty() {
-            min = vals.iter().copied().reduce(f64::min);
-            max = vals.iter().copied().reduce(f64::max);
-            mean = Some(vals.iter().sum::<f64>() / vals.len() as f64);
-        }
+        let vals: Vec<f64> = ca.iter().flatten().filter(|v| !v.is_nan()).collect();
+        infinite = vals.iter().filter(|v| v.is_infinite()).count() as u64;
+        min = vals
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .reduce(f64::min);
+        max = vals
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .reduce(f64::max);
+        mean = stats::mean(&vals);
         api::ColumnKind::Numeric
     } else if dt == &DataType::Boolean {
         api::ColumnKind::Boolean
@@ -242,6 +250,7 @@ fn column_profile(col: &Column, rows: u64) -> PolarsResult<api::ColumnProfile> {
         dtype: dtype_label(dt),
         missing,
         distinct,
+        infinite,
         min,
         max,
         mean,

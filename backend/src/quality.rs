@@ -124,6 +124,11 @@ pub fn report_sampled(
     }
     for f in &mut findings {
         f.steps = suggested_steps(f, &t);
+        // Every number in a report is finite (JSON has no infinity); the
+        // checks make them so, and this keeps one that is not from breaking
+        // the whole report.
+        f.evidence.stats.retain(|s| s.value.is_finite());
+        f.evidence.share = f.evidence.share.filter(|x| x.is_finite());
     }
     // Most severe first; within a severity, by check, then dataset order.
     findings.sort_by_key(|f| (f.severity, f.kind));
@@ -159,10 +164,12 @@ fn suggested_steps(f: &api::Finding, t: &Table) -> Vec<api::Step> {
             column,
             value: None,
         }),
-        K::DisguisedMissing if !f.evidence.values.is_empty() => each(&|column| Step::SetMissing {
-            column,
-            values: f.evidence.values.iter().map(|v| v.value.clone()).collect(),
-        }),
+        K::DisguisedMissing | K::InfiniteValues if !f.evidence.values.is_empty() => {
+            each(&|column| Step::SetMissing {
+                column,
+                values: f.evidence.values.iter().map(|v| v.value.clone()).collect(),
+            })
+        }
         K::ConstantColumn | K::IdLike | K::TargetLeakage => f
             .columns
             .first()
@@ -302,6 +309,7 @@ impl Table {
         out.extend(duplicate_rows(self));
         out.extend(missing_values(self));
         out.extend(disguised_missing(self, &placeholders));
+        out.extend(infinite_values(self));
         out.extend(constant_columns(self));
         out.extend(id_like_columns(self));
         out.extend(typed_as_text(self));
@@ -726,6 +734,65 @@ fn disguised_missing(t: &Table, placeholders: &[Vec<(f64, usize)>]) -> Vec<api::
                 "Treat {} as missing, then impute or drop those rows.",
                 shown.join(" and ")
             ),
+        ));
+    }
+    out
+}
+
+/// Infinite numbers (`inf`, `-inf`, or literals beyond the range of a
+/// double), which every statistic leaves out and the models read as
+/// missing. The evidence's values are the spellings the fix reads as
+/// missing (`inf`, `-inf`: what the recipe's number parsing makes infinite).
+fn infinite_values(t: &Table) -> Vec<api::Finding> {
+    let mut out = Vec::new();
+    for c in &t.cols {
+        let Some(values) = c.numbers() else {
+            continue;
+        };
+        let rows: Vec<usize> = (0..t.rows).filter(|&r| values[r].is_infinite()).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let positive = rows.iter().filter(|&&r| values[r] > 0.0).count();
+        let negative = rows.len() - positive;
+        let signs: Vec<api::ValueCount> = [("inf", positive), ("-inf", negative)]
+            .into_iter()
+            .filter(|&(_, n)| n > 0)
+            .map(|(value, n)| api::ValueCount {
+                value: value.into(),
+                count: n as u64,
+            })
+            .collect();
+        let which = match (positive, negative) {
+            (_, 0) => "+infinity",
+            (0, _) => "−infinity",
+            _ => "+infinity or −infinity",
+        };
+        out.push(finding(
+            api::FindingKind::InfiniteValues,
+            api::Severity::Warning,
+            vec![c.name.clone()],
+            format!(
+                "`{}` holds {} that {} {which}: infinite numbers are not measurements, and the statistics leave them out",
+                c.name,
+                counted(rows.len(), "infinite value", t.rows),
+                if rows.len() == 1 { "is" } else { "are" },
+            ),
+            api::Evidence {
+                count: Some(rows.len() as u64),
+                share: Some(rows.len() as f64 / t.rows as f64),
+                examples: rows
+                    .iter()
+                    .take(EXAMPLES)
+                    .map(|&r| api::Example {
+                        row: r as u64 + 1,
+                        value: c.values.label(r).unwrap_or_default(),
+                    })
+                    .collect(),
+                values: signs,
+                ..Default::default()
+            },
+            "Read them as missing (the models already do), then impute them or drop those rows; an infinite value usually comes from a division by zero or an overflow where the data was made.",
         ));
     }
     out
@@ -1307,8 +1374,19 @@ fn target_findings(frame: &DataFrame, t: &Table, name: &str) -> AppResult<Vec<ap
     };
     let mut out = Vec::new();
     let missing = t.rows - rows.len();
+    // Infinite target values are missing to training (see `convert`).
+    let infinite = t.cols[ti]
+        .numbers()
+        .map_or(0, |v| v.iter().filter(|x| x.is_infinite()).count());
     if missing > 0 {
         let share = missing as f64 / t.rows as f64;
+        let label = |r: usize| {
+            if t.cols[ti].values.is_missing(r) {
+                "missing".to_owned()
+            } else {
+                t.cols[ti].values.label(r).unwrap_or_default()
+            }
+        };
         out.push(finding(
             api::FindingKind::TargetMissing,
             if share > MISSING_WARNING {
@@ -1318,20 +1396,28 @@ fn target_findings(frame: &DataFrame, t: &Table, name: &str) -> AppResult<Vec<ap
             },
             vec![name.to_owned()],
             format!(
-                "{} {} no value in `{name}`; training leaves {} out",
+                "{} {} no value in `{name}`{}; training leaves {} out",
                 counted(missing, "row", t.rows),
                 if missing == 1 { "has" } else { "have" },
+                match infinite {
+                    0 => String::new(),
+                    n if n == missing => " (an infinite one)".to_owned(),
+                    n => format!(" ({} infinite)", count(n)),
+                },
                 if missing == 1 { "it" } else { "them" }
             ),
             api::Evidence {
                 count: Some(missing as u64),
                 share: Some(share),
                 examples: (0..t.rows)
-                    .filter(|&r| t.cols[ti].values.is_missing(r))
+                    .filter(|&r| {
+                        t.cols[ti].values.is_missing(r)
+                            || t.cols[ti].numbers().is_some_and(|v| v[r].is_infinite())
+                    })
                     .take(EXAMPLES)
                     .map(|r| api::Example {
                         row: r as u64 + 1,
-                        value: "missing".into(),
+                        value: label(r),
                     })
                     .collect(),
                 ..Default::default()
@@ -1596,7 +1682,9 @@ fn regression_score(bins: &[u32], y: &[f64], holdout: &[bool]) -> Option<Score> 
         sse += (v - pred) * (v - pred);
         sst += (v - mean) * (v - mean);
     }
-    (sst > 0.0).then(|| Score::R2(1.0 - sse / sst))
+    // Targets near the largest double overflow the sums: no score then.
+    let r2 = 1.0 - sse / sst;
+    (sst > 0.0 && r2.is_finite()).then_some(Score::R2(r2))
 }
 
 #[cfg(test)]

@@ -97,6 +97,16 @@ impl TestApp {
         (status, serde_json::from_slice(&bytes).expect("json body"))
     }
 
+    /// A list endpoint's items, and the ids its `X-Kiln-Skipped` header names.
+    async fn list(&self, uri: &str) -> (StatusCode, serde_json::Value, Option<String>) {
+        let req = Request::get(uri).body(Body::empty()).unwrap();
+        let (status, body, headers) = self.call(req).await;
+        let skipped = headers
+            .get("x-kiln-skipped")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, serde_json::from_slice(&body).unwrap(), skipped)
+    }
+
     async fn wait_final(&self, build_id: &str, timeout: Duration) -> serde_json::Value {
         let start = Instant::now();
         loop {
@@ -1601,4 +1611,277 @@ async fn extra_null_tokens_are_read_as_missing_when_asked() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], "invalid_nulls");
+}
+
+/// 150 sensor rows: `reading` holds `inf`, `-inf` and `Infinity` in four
+/// rows, `huge` numbers near the largest double (their sums and ranges
+/// overflow), and `y` depends on both.
+fn infinite_readings() -> String {
+    let mut csv = String::from("reading,huge,site,y\n");
+    for i in 0..150u32 {
+        let reading = match i {
+            10 | 40 => "inf".to_owned(),
+            70 => "-inf".to_owned(),
+            100 => "Infinity".to_owned(),
+            _ => format!("{}.{}", 20 + (i * 7) % 50, i % 10),
+        };
+        let huge = (f64::from(i % 20) - 10.0) * 1.7e307;
+        let site = ["north", "south", "east"][i as usize % 3];
+        let y = f64::from((i * 7) % 50) * 2.0 + f64::from(i % 3);
+        csv.push_str(&format!("{reading},{huge:e},{site},{y}\n"));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn infinite_values_are_stored_profiled_reported_and_fixed() {
+    let t = TestApp::new(Config::default());
+    let (status, ds) = t
+        .upload("sensors.csv", infinite_readings().as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_owned();
+
+    let (status, list) = t.json("GET", "/api/datasets", None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let (status, p) = t
+        .json("GET", &format!("/api/datasets/{id}/profile"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    let col = |name: &str| {
+        p["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no column {name}: {p}"))
+            .clone()
+    };
+    let reading = col("reading");
+    assert_eq!(reading["kind"], "numeric", "{reading}");
+    assert_eq!(reading["infinite"], 4, "{reading}");
+    assert_eq!(reading["max"], 69.7, "{reading}");
+    let counted: u64 = reading["histogram"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 146, "the histogram counts the finite values");
+    let huge = col("huge");
+    assert!(huge["mean"].as_f64().unwrap().abs() < 1.7e307, "{huge}");
+    assert!(huge["std"].as_f64().is_some(), "{huge}");
+    let (status, chart) = t
+        .json(
+            "GET",
+            &format!("/api/datasets/{id}/charts/column-1.svg"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chart}");
+
+    let (status, report) = t
+        .json("GET", &format!("/api/datasets/{id}/quality"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let inf = findings_of(&report, "infinite_values");
+    assert_eq!(inf.len(), 1, "{report}");
+    assert_eq!(inf[0]["columns"], serde_json::json!(["reading"]));
+    assert_eq!(inf[0]["evidence"]["count"], 4);
+    assert_eq!(inf[0]["evidence"]["examples"][0]["row"], 11);
+    assert!(
+        inf[0]["message"].as_str().unwrap().contains("infinite"),
+        "{}",
+        inf[0]
+    );
+    let steps = inf[0]["steps"].clone();
+    assert!(!steps.as_array().unwrap().is_empty(), "{}", inf[0]);
+
+    // The suggested steps remove every infinite value.
+    let (status, saved) = t
+        .json(
+            "PUT",
+            &format!("/api/datasets/{id}/recipe"),
+            Some(serde_json::json!({ "steps": steps })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, prepared) = t
+        .json(
+            "GET",
+            &format!("/api/datasets/{id}/quality?prepared=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{prepared}");
+    assert!(
+        findings_of(&prepared, "infinite_values").is_empty(),
+        "{prepared}"
+    );
+    let (status, preview) = t
+        .json(
+            "POST",
+            &format!("/api/datasets/{id}/recipe/preview"),
+            Some(serde_json::json!({ "steps": steps })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+}
+
+#[tokio::test]
+async fn builds_on_infinite_and_huge_values_end_clearly_and_every_list_still_reads() {
+    let t = TestApp::new(Config::default());
+    let (status, ds) = t
+        .upload("sensors.csv", infinite_readings().as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let request = |target: &str, exclude: &[&str]| {
+        Some(serde_json::json!({
+            "dataset_id": id, "target": target, "exclude": exclude, "time_budget_secs": 5
+        }))
+    };
+    // `huge` would give the model infinite training statistics: refused
+    // before the build starts, naming the column and the fix.
+    let (status, refused) = t.json("POST", "/api/builds", request("y", &[])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "numbers_too_large");
+    assert!(
+        error_message(&refused).contains("`huge`") && error_message(&refused).contains("log"),
+        "{refused}"
+    );
+    let mut builds = Vec::new();
+    // Infinite feature values (read as missing by the engine), then an
+    // infinite target value in four rows (left out like missing ones).
+    for (target, exclude) in [("y", ["huge"]), ("reading", ["huge"])] {
+        let (status, build) = t
+            .json("POST", "/api/builds", request(target, &exclude))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+        builds.push(build["id"].as_str().unwrap().to_owned());
+    }
+    // With the fix the message names, `huge` trains too.
+    let (status, saved) = t
+        .json(
+            "PUT",
+            &format!("/api/datasets/{id}/recipe"),
+            Some(serde_json::json!({ "steps": [{ "op": "log", "column": "huge" }] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, build) = t.json("POST", "/api/builds", request("y", &[])).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    builds.push(build["id"].as_str().unwrap().to_owned());
+
+    for b in &builds {
+        let b = t.wait_final(b, Duration::from_secs(60)).await;
+        assert_eq!(b["state"], "succeeded", "{b}");
+        let (status, model) = t
+            .json(
+                "GET",
+                &format!("/api/models/{}", b["model_id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{model}");
+    }
+    let (status, list, skipped) = t.list("/api/builds").await;
+    assert_eq!((status, skipped), (StatusCode::OK, None));
+    assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+}
+
+/// A build document as the store keeps it, with one leaderboard entry scored `score`.
+fn build_doc(id: &str, state: &str, score: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "dataset_id": backend::storage::new_id(), "target": "y", "task": "regression",
+        "state": state, "created": "2026-01-01T00:00:00Z", "time_budget_secs": 10, "seed": 0,
+        "metric": "RMSE", "higher_is_better": false, "elapsed_secs": 1.0, "trials_done": 1,
+        "message": "", "model_id": null, "error": null,
+        "leaderboard": [{
+            "trial": 0, "family": "linear", "params": "", "score": score,
+            "fit_secs": 0.1, "predict_us_per_row": 1.0, "size_bytes": 10
+        }]
+    })
+}
+
+#[tokio::test]
+async fn an_unreadable_record_is_skipped_by_lists_named_and_can_be_deleted() {
+    let t = TestApp::new(Config::default());
+    let (status, ds) = t.upload("penguins.csv", PENGUINS).await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let good = backend::storage::new_id();
+    let build: api::Build =
+        serde_json::from_value(build_doc(&good, "succeeded", 1.5.into())).unwrap();
+    t.state.store.save_build(&build).unwrap();
+    // Records as a NaN written as `null` left them: they do not read back.
+    let (bad_build, bad_dataset, bad_model) = (
+        backend::storage::new_id(),
+        backend::storage::new_id(),
+        backend::storage::new_id(),
+    );
+    {
+        let db = rusqlite::Connection::open(t.dir.join("kiln.db")).unwrap();
+        db.execute(
+            "INSERT INTO builds (id, created, state, doc) VALUES (?1, '2026-01-02T00:00:00Z', 'running', ?2)",
+            [&bad_build, &build_doc(&bad_build, "running", serde_json::Value::Null).to_string()],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO datasets (id, created, summary, profile, notes) VALUES (?1, '2026-01-02T00:00:00Z', ?2, '{}', '[]')",
+            [&bad_dataset, &format!(r#"{{"id":"{bad_dataset}","name":"x","rows":null}}"#)],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO models (id, build_id, created, summary) VALUES (?1, ?2, '2026-01-02T00:00:00Z', '{\"metrics\":[{\"name\":\"RMSE\",\"value\":null}]}')",
+            [&bad_model, &bad_build],
+        )
+        .unwrap();
+    }
+    // The store still opens (it marks running builds interrupted) ...
+    let reopened = t.reopen();
+    drop(reopened);
+    // ... and the lists answer with what reads, naming the rest.
+    let (status, builds, skipped) = t.list("/api/builds").await;
+    assert_eq!(status, StatusCode::OK, "{builds}");
+    assert_eq!(skipped.as_deref(), Some(bad_build.as_str()));
+    assert_eq!(builds.as_array().unwrap().len(), 1);
+    assert_eq!(builds[0]["id"], good.as_str());
+    let (status, datasets, skipped) = t.list("/api/datasets").await;
+    assert_eq!(status, StatusCode::OK, "{datasets}");
+    assert_eq!(skipped.as_deref(), Some(bad_dataset.as_str()));
+    assert_eq!(datasets[0]["id"], ds["id"]);
+
+    // Reading one names it, without the parser's details.
+    let (status, body) = t
+        .json("GET", &format!("/api/builds/{bad_build}"), None)
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["error"]["code"], "unreadable_record");
+    assert!(
+        error_message(&body).contains(&format!("build {bad_build}")),
+        "{body}"
+    );
+
+    // Each can be deleted unread; then the lists are whole again.
+    for uri in [
+        format!("/api/builds/{bad_build}"),
+        format!("/api/datasets/{bad_dataset}"),
+        format!("/api/models/{bad_model}"),
+    ] {
+        let (status, body) = t.json("DELETE", &uri, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{uri}: {body}");
+        let (status, _) = t.json("DELETE", &uri, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri} again");
+    }
+    let (_, builds, skipped) = t.list("/api/builds").await;
+    assert_eq!((skipped, builds.as_array().unwrap().len()), (None, 1));
+    let (_, _, skipped) = t.list("/api/datasets").await;
+    assert_eq!(skipped, None);
+    let (status, _) = t
+        .json("GET", &format!("/api/models/{bad_model}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A readable build is deleted the same way.
+    let (status, _) = t.json("DELETE", &format!("/api/builds/{good}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }
