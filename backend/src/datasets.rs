@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{AppError, AppResult};
 use crate::storage::{Store, new_id};
-use crate::{convert, ingest, models, profile, quality, recipe, time};
+use crate::{models, time};
+use data::{convert, ingest, profile, quality, recipe};
 
 /// Ingests the file at `tmp` (removed afterwards) as a new dataset.
 pub fn create(
@@ -88,7 +89,7 @@ pub fn quality(
             format!("the prepared dataset has no column `{t}`"),
         ));
     }
-    quality::report(&frame, target)
+    Ok(quality::report(&frame, target)?)
 }
 
 /// The stored dataset with its recipe applied (for a build, with `target`
@@ -98,110 +99,17 @@ pub fn prepared(
     recipe: &api::Recipe,
     target: Option<&str>,
 ) -> AppResult<recipe::Applied> {
-    recipe::apply(ingest::read_parquet(parquet)?, recipe, target)
-}
-
-/// Checks a build's columns against the prepared dataset: the target and
-/// every excluded column must exist, and something must be left to learn from.
-pub fn check_build_columns(
-    frame: &polars::prelude::DataFrame,
-    req: &api::BuildRequest,
-) -> AppResult<()> {
-    let has = |c: &str| frame.column(c).is_ok();
-    if !has(&req.target) {
-        return Err(AppError::unprocessable(
-            "unknown_column",
-            format!(
-                "the prepared dataset has no column `{}` (the target)",
-                req.target
-            ),
-        ));
-    }
-    let unknown: Vec<&str> = req
-        .exclude
-        .iter()
-        .map(String::as_str)
-        .filter(|c| !has(c))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(AppError::unprocessable(
-            "unknown_column",
-            format!(
-                "cannot exclude columns the prepared dataset lacks: {}",
-                unknown.join(", ")
-            ),
-        ));
-    }
-    if req.exclude.contains(&req.target) {
-        return Err(AppError::unprocessable(
-            "invalid_exclude",
-            "the target cannot be excluded",
-        ));
-    }
-    if frame.width() <= 1 + req.exclude.len() {
-        return Err(AppError::unprocessable(
-            "no_features",
-            "no columns are left to learn from besides the target",
-        ));
-    }
-    let used = frame
-        .get_column_names()
-        .into_iter()
-        .map(|n| n.as_str())
-        .filter(|n| !req.exclude.iter().any(|e| e == n));
-    check_magnitudes(frame, used)
-}
-
-/// The numeric columns among `columns` must be small enough for training:
-/// the engine keeps each column's mean and spread in the model, from plain
-/// sums of the numbers and of their squared deviations, which overflow a
-/// double for numbers beyond about ±1e154 (their squares pass ±1.8e308). A
-/// model holding such an infinite statistic could not be saved, so the build
-/// is refused before it starts, naming the column. Infinite values
-/// themselves are fine: they are missing to training.
-pub fn check_magnitudes<'a>(
-    frame: &polars::prelude::DataFrame,
-    columns: impl Iterator<Item = &'a str>,
-) -> AppResult<()> {
-    for name in columns {
-        let Ok(c) = frame.column(name) else {
-            continue;
-        };
-        if !c.dtype().is_primitive_numeric() {
-            continue;
-        }
-        let v: Vec<f64> = convert::numbers(c)?
-            .into_iter()
-            .filter(|x| x.is_finite())
-            .collect();
-        if v.is_empty() {
-            continue;
-        }
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let spread = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
-        if mean.is_finite() && spread.is_finite() {
-            continue;
-        }
-        let largest = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        return Err(AppError::unprocessable(
-            "numbers_too_large",
-            format!(
-                "column `{name}` holds numbers too large to train on (up to ±{largest:e}; beyond about ±1e154 their sums overflow a double): rescale it (a log step in the recipe does) or exclude it"
-            ),
-        ));
-    }
-    Ok(())
+    Ok(recipe::apply(
+        ingest::read_parquet(parquet)?,
+        recipe,
+        target,
+    )?)
 }
 
 /// The task, classes and missing count of `column` as a target.
 pub fn target_info(parquet: &Path, column: &str) -> AppResult<api::TargetInfo> {
     let frame = ingest::read_parquet(parquet)?;
-    let col = frame
-        .column(column)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let one = polars::prelude::DataFrame::new_infer_height(vec![col.clone()])
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let data = convert::frame_to_dataset(&one)?;
+    let (data, _) = convert::one_column(&frame, column)?;
     let values = data.require(column)?;
     let task = automl::detect_task(column, values)?;
     let (target, _) = automl::Target::encode(column, values, task)?;

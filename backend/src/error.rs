@@ -5,8 +5,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::ingest::IngestError;
 use crate::storage::StorageError;
+use data::ingest::IngestError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -131,6 +131,25 @@ impl From<IngestError> for AppError {
             code,
             message: e.to_string(),
             details,
+        }
+    }
+}
+
+impl From<data::Error> for AppError {
+    fn from(e: data::Error) -> Self {
+        match e {
+            data::Error::Ingest(e) => e.into(),
+            data::Error::Engine(e) => e.into(),
+            data::Error::Unprocessable {
+                code,
+                message,
+                details,
+            } => AppError::Unprocessable {
+                code,
+                message,
+                details,
+            },
+            data::Error::Internal(detail) => AppError::Internal(detail),
         }
     }
 }

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::error::AppError;
+use crate::models;
 use crate::storage::{Store, first_non_finite, new_id};
-use crate::{convert, datasets, ingest, models, stats};
+use data::{convert, ingest, stats};
 
 struct Live {
     cancel: Arc<AtomicBool>,
@@ -208,35 +209,34 @@ impl Jobs {
             .map_err(|e| BuildError::Failed(e.to_string()))?;
         // Checked when the build was made, and again here for reruns of
         // builds made before the check.
-        let check = |frame: &polars::prelude::DataFrame| {
+        let check = |frame: &data::DataFrame| {
             let names = frame.get_column_names();
-            datasets::check_magnitudes(frame, names.iter().map(|n| n.as_str()))
+            convert::check_magnitudes(frame, names.iter().map(|n| n.as_str()))
                 .map_err(BuildError::from)
         };
-        let (data, raw_data, fitted) = if recipe.recipe.steps.is_empty()
-            && build.excluded.is_empty()
-        {
-            check(&raw)?;
-            (
-                convert::frame_to_dataset(&raw).map_err(BuildError::from)?,
-                None,
-                Vec::new(),
-            )
-        } else {
-            build.message = format!("applying recipe version {}", recipe.version);
-            self.publish(build);
-            let applied = crate::recipe::apply(raw.clone(), &recipe.recipe, Some(&build.target))
-                .map_err(BuildError::from)?;
-            let kept = applied
-                .frame
-                .drop_many(build.excluded.iter().map(String::as_str));
-            check(&kept)?;
-            (
-                convert::frame_to_dataset(&kept).map_err(BuildError::from)?,
-                Some(convert::frame_to_dataset(&raw).map_err(BuildError::from)?),
-                applied.fitted,
-            )
-        };
+        let (data, raw_data, fitted) =
+            if recipe.recipe.steps.is_empty() && build.excluded.is_empty() {
+                check(&raw)?;
+                (
+                    convert::frame_to_dataset(&raw).map_err(BuildError::from)?,
+                    None,
+                    Vec::new(),
+                )
+            } else {
+                build.message = format!("applying recipe version {}", recipe.version);
+                self.publish(build);
+                let applied = data::recipe::apply(raw.clone(), &recipe.recipe, Some(&build.target))
+                    .map_err(BuildError::from)?;
+                let kept = applied
+                    .frame
+                    .drop_many(build.excluded.iter().map(String::as_str));
+                check(&kept)?;
+                (
+                    convert::frame_to_dataset(&kept).map_err(BuildError::from)?,
+                    Some(convert::frame_to_dataset(&raw).map_err(BuildError::from)?),
+                    applied.fitted,
+                )
+            };
         drop(raw);
         let mut config = automl::SearchConfig::new(&build.target);
         config.task = build.task.map(models::to_automl_task);
@@ -487,6 +487,12 @@ enum BuildError {
 
 impl From<AppError> for BuildError {
     fn from(e: AppError) -> Self {
+        BuildError::Failed(e.to_string())
+    }
+}
+
+impl From<data::Error> for BuildError {
+    fn from(e: data::Error) -> Self {
         BuildError::Failed(e.to_string())
     }
 }

@@ -1,24 +1,18 @@
 //! The `kiln` server: axum routes over SQLite + files storage, Polars ingest
 //! and profiling, and a worker pool that runs `automl` builds.
 //!
-//! Invariants: Polars stays in this crate; only `storage` touches the data
+//! Invariants: Polars stays in the `data` crate; only `storage` touches the data
 //! directory; CPU-heavy work runs on `spawn_blocking` or the build workers,
 //! never on the async runtime; user input never becomes a path.
 
 pub mod charts;
-pub mod convert;
 pub mod datasets;
 pub mod error;
 pub mod guard;
-pub mod ingest;
 pub mod jobs;
 pub mod models;
-pub mod profile;
-pub mod quality;
-pub mod recipe;
 pub mod routes;
 pub mod samples;
-pub mod stats;
 pub mod storage;
 pub mod time;
 
@@ -45,7 +39,7 @@ pub struct Config {
     pub workers: usize,
     /// Builds queued or running at once; more are refused.
     pub max_live_builds: usize,
-    pub limits: ingest::Limits,
+    pub limits: data::ingest::Limits,
     pub access: guard::Access,
 }
 
@@ -57,7 +51,7 @@ impl Default for Config {
             upload_idle_timeout: std::time::Duration::from_secs(60),
             workers: cores,
             max_live_builds: 32,
-            limits: ingest::Limits::default(),
+            limits: data::ingest::Limits::default(),
             access: guard::Access::default(),
         }
     }

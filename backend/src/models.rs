@@ -6,9 +6,9 @@ use std::path::Path;
 
 use automl::{FeatureKind, ModelArtifact, Predictions};
 
-use crate::convert;
 use crate::error::AppError;
-use crate::ingest;
+use data::convert;
+use data::ingest;
 
 pub fn to_api_task(t: automl::Task) -> api::Task {
     match t {
@@ -303,7 +303,7 @@ pub fn predict_csv(
     let text: Vec<Vec<Option<String>>> = frame
         .columns()
         .iter()
-        .map(|c| crate::profile::text_cells(c).map_err(|e| AppError::Internal(e.to_string())))
+        .map(|c| data::profile::text_cells(c).map_err(|e| AppError::Internal(e.to_string())))
         .collect::<Result<_, AppError>>()?;
     let api = to_api_predictions(&preds);
     let io = |e: std::io::Error| AppError::Internal(format!("writing predictions: {e}"));

@@ -19,7 +19,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::error::{AppError, AppResult};
 use crate::storage::{is_valid_id, new_id};
-use crate::{AppState, charts, datasets, ingest, models, profile, samples, time};
+use crate::{AppState, charts, datasets, models, samples, time};
+use data::{ingest, profile};
 
 /// Rows accepted by one JSON predict call.
 const MAX_PREDICT_ROWS: usize = 10_000;
@@ -459,7 +460,7 @@ async fn preview_recipe(
     let path = st.store.dataset_path(&id);
     let preview = blocking(move || {
         let frame = ingest::read_parquet(&path)?;
-        crate::recipe::preview(frame, &recipe)
+        Ok(data::recipe::preview(frame, &recipe)?)
     })
     .await?;
     Ok(Json(preview))
@@ -497,7 +498,8 @@ async fn create_build(
     let checked = req.clone();
     blocking(move || {
         let applied = datasets::prepared(&path, &recipe.recipe, Some(&checked.target))?;
-        datasets::check_build_columns(&applied.frame, &checked)
+        data::convert::check_build_columns(&applied.frame, &checked.target, &checked.exclude)?;
+        Ok(())
     })
     .await?;
     let mut req = req;

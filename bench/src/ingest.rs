@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use backend::{ingest, profile};
+use data::{ingest, profile};
 
 /// Runs of each file; the fastest counts.
 const REPEATS: usize = 3;

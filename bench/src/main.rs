@@ -128,10 +128,10 @@ impl Split {
             eprintln!("skipping {}: {} is not here", s.name, path.display());
             return Ok(None);
         }
-        let frame = backend::ingest::read_csv(&path, &backend::ingest::ReadOptions::default())
+        let frame = data::ingest::read_csv(&path, &data::ingest::ReadOptions::default())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             .frame;
-        let data = backend::convert::frame_to_dataset(&frame)
+        let data = data::convert::frame_to_dataset(&frame)
             .map_err(|e| anyhow::anyhow!("{}: {e}", s.name))?;
         let col = data.require(s.target)?;
         let task = automl::detect_task(s.target, col)?;

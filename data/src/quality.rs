@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use crate::convert;
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::stats::{self, MISSING, Rng, Values};
 
 /// Missing shares above these are a warning and critical.
@@ -108,7 +108,7 @@ impl Default for Sampling {
 }
 
 /// The report on `frame`, with the target checks when `target` is set.
-pub fn report(frame: &DataFrame, target: Option<&str>) -> AppResult<api::QualityReport> {
+pub fn report(frame: &DataFrame, target: Option<&str>) -> Result<api::QualityReport> {
     report_sampled(frame, target, Sampling::default())
 }
 
@@ -116,7 +116,7 @@ pub fn report_sampled(
     frame: &DataFrame,
     target: Option<&str>,
     sampling: Sampling,
-) -> AppResult<api::QualityReport> {
+) -> Result<api::QualityReport> {
     let t = Table::new(frame, sampling).map_err(polars)?;
     let mut findings = t.general_findings();
     if let Some(name) = target {
@@ -200,8 +200,8 @@ fn suggested_steps(f: &api::Finding, t: &Table) -> Vec<api::Step> {
     }
 }
 
-fn polars(e: PolarsError) -> AppError {
-    AppError::Internal(format!("quality: {e}"))
+fn polars(e: PolarsError) -> Error {
+    Error::Internal(format!("quality: {e}"))
 }
 
 /// One column as the checks see it.
@@ -1346,9 +1346,9 @@ fn identical_values(a: &Values, b: &Values) -> bool {
 }
 
 /// Imbalance, leakage and missing targets for the column `name`.
-fn target_findings(frame: &DataFrame, t: &Table, name: &str) -> AppResult<Vec<api::Finding>> {
+fn target_findings(frame: &DataFrame, t: &Table, name: &str) -> Result<Vec<api::Finding>> {
     let ti = t.cols.iter().position(|c| c.name == name).ok_or_else(|| {
-        AppError::unprocessable(
+        Error::unprocessable(
             "unknown_column",
             format!("the dataset has no column `{name}`"),
         )

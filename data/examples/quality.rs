@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use backend::{ingest, profile, quality};
+use data::{ingest, profile, quality};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);

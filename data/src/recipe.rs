@@ -21,7 +21,7 @@ use automl::recipe::{
 use polars::prelude::*;
 
 use crate::convert;
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use crate::profile::rows_page;
 use crate::stats;
 
@@ -40,7 +40,7 @@ const PREVIEW_ROWS: usize = 10;
 /// Applies `recipe` to `frame`. With a `target`, steps other than row
 /// filters must leave the target column alone: a model predicts the target
 /// as it is in the data.
-pub fn apply(frame: DataFrame, recipe: &api::Recipe, target: Option<&str>) -> AppResult<Applied> {
+pub fn apply(frame: DataFrame, recipe: &api::Recipe, target: Option<&str>) -> Result<Applied> {
     let mut frame = frame;
     let mut fitted = Vec::new();
     let mut outcomes = Vec::new();
@@ -79,7 +79,7 @@ pub fn apply(frame: DataFrame, recipe: &api::Recipe, target: Option<&str>) -> Ap
 
 /// What `recipe` does to `frame`: the first rows and the column statistics
 /// before and after, and what each step did.
-pub fn preview(frame: DataFrame, recipe: &api::Recipe) -> AppResult<api::RecipePreview> {
+pub fn preview(frame: DataFrame, recipe: &api::Recipe) -> Result<api::RecipePreview> {
     let before = rows_page(&frame, 0, PREVIEW_ROWS).map_err(polars)?;
     let stats_before = column_stats(&frame)?;
     let rows_before = frame.height() as u64;
@@ -124,30 +124,28 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn invalid(&self, reason: impl std::fmt::Display) -> AppError {
-        AppError::Unprocessable {
+    fn invalid(&self, reason: impl std::fmt::Display) -> Error {
+        Error::Unprocessable {
             code: "invalid_step",
             message: format!("step {} ({}): {reason}", self.n, self.step.describe()),
             details: Some(serde_json::json!({ "step": self.n })),
         }
     }
 
-    fn column(&self, name: &str) -> AppResult<&Column> {
-        self.frame
-            .column(name)
-            .map_err(|_| AppError::Unprocessable {
-                code: "unknown_column",
-                message: format!(
-                    "step {} ({}): there is no column `{name}` at this step",
-                    self.n,
-                    self.step.describe()
-                ),
-                details: Some(serde_json::json!({ "step": self.n, "column": name })),
-            })
+    fn column(&self, name: &str) -> Result<&Column> {
+        self.frame.column(name).map_err(|_| Error::Unprocessable {
+            code: "unknown_column",
+            message: format!(
+                "step {} ({}): there is no column `{name}` at this step",
+                self.n,
+                self.step.describe()
+            ),
+            details: Some(serde_json::json!({ "step": self.n, "column": name })),
+        })
     }
 
     /// The column's numbers, or an error saying to cast it first.
-    fn numbers(&self, name: &str) -> AppResult<Vec<f64>> {
+    fn numbers(&self, name: &str) -> Result<Vec<f64>> {
         let c = self.column(name)?;
         if !c.dtype().is_primitive_numeric() {
             return Err(self.invalid(format!(
@@ -157,16 +155,16 @@ impl Ctx<'_> {
         convert::numbers(c)
     }
 
-    fn labels(&self, name: &str) -> AppResult<Vec<Option<String>>> {
+    fn labels(&self, name: &str) -> Result<Vec<Option<String>>> {
         convert::labels(self.column(name)?)
     }
 
-    fn collect(&self, plan: LazyFrame) -> AppResult<DataFrame> {
+    fn collect(&self, plan: LazyFrame) -> Result<DataFrame> {
         plan.collect().map_err(|e| self.invalid(e))
     }
 }
 
-type StepResult = AppResult<(DataFrame, Option<FittedStep>, String)>;
+type StepResult = Result<(DataFrame, Option<FittedStep>, String)>;
 
 fn run_step(at: &Ctx) -> StepResult {
     use api::Step;
@@ -598,7 +596,7 @@ fn mode(values: impl Iterator<Item = String>) -> Option<String> {
 }
 
 /// Puts `exprs` where `column` was, and removes `column`.
-fn add_in_place(at: &Ctx, column: &str, made: Vec<(String, Expr)>) -> AppResult<DataFrame> {
+fn add_in_place(at: &Ctx, column: &str, made: Vec<(String, Expr)>) -> Result<DataFrame> {
     let names: Vec<String> = at
         .frame
         .get_column_names()
@@ -662,8 +660,8 @@ fn column_ref(name: &str) -> Expr {
     Expr::Column(name.into())
 }
 
-fn polars(e: PolarsError) -> AppError {
-    AppError::Internal(format!("recipe: {e}"))
+fn polars(e: PolarsError) -> Error {
+    Error::Internal(format!("recipe: {e}"))
 }
 
 fn float_field(_: &Schema, f: &Field) -> PolarsResult<Field> {
@@ -674,7 +672,7 @@ fn text_field(_: &Schema, f: &Field) -> PolarsResult<Field> {
     Ok(Field::new(f.name().clone(), DataType::String))
 }
 
-fn udf(e: AppError) -> PolarsError {
+fn udf(e: Error) -> PolarsError {
     PolarsError::ComputeError(e.to_string().into())
 }
 
@@ -743,7 +741,7 @@ fn map_floats_to_labels(
 }
 
 /// The statistics a preview compares, per column in frame order.
-fn column_stats(frame: &DataFrame) -> AppResult<Vec<(String, api::ColumnStats)>> {
+fn column_stats(frame: &DataFrame) -> Result<Vec<(String, api::ColumnStats)>> {
     frame
         .columns()
         .iter()

@@ -1,208 +1,23 @@
 //! The CSV corpus in `test_data/csv/`: every file with its expected outcome
 //! in `test_data/csv/expected.json` (a read with its shape, delimiter, names,
 //! types, nulls and values, or an error with its place), checked through
-//! `ingest::read_csv` and through the upload endpoint; a few large cases are
-//! generated here. Then a seeded property test: no byte string, random or a
+//! `ingest::read_csv` (the server's `tests/corpus_upload.rs` sends the same
+//! cases through the upload endpoint); a few large cases are generated in
+//! `common/cases.rs`. Then a seeded property test: no byte string, random or a
 //! mutation of the corpus, makes ingest panic.
 
+#[allow(dead_code)]
+mod common {
+    pub mod cases;
+}
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use automl::Rng;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use backend::ingest::{self, IngestError, Ingested, Limits};
-use backend::{AppState, Config, app};
-use http_body_util::BodyExt;
+use common::cases::*;
+use data::ingest::{self, IngestError, Ingested, Limits};
 use polars::prelude::*;
-use serde::Deserialize;
 use serde_json::Value;
-use tower::ServiceExt;
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/csv")
-}
-
-#[derive(Debug, Deserialize)]
-struct Manifest {
-    cases: Vec<Case>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    file: String,
-    #[serde(default)]
-    limits: Option<LimitsSpec>,
-    /// Extra tokens read as missing.
-    #[serde(default)]
-    nulls: Vec<String>,
-    #[serde(default)]
-    read: Option<Read>,
-    #[serde(default)]
-    error: Option<Failure>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitsSpec {
-    max_columns: Option<usize>,
-    max_rows: Option<u64>,
-    max_cell_bytes: Option<usize>,
-}
-
-impl LimitsSpec {
-    fn limits(&self) -> Limits {
-        let d = Limits::default();
-        Limits {
-            max_columns: self.max_columns.unwrap_or(d.max_columns),
-            max_rows: self.max_rows.unwrap_or(d.max_rows),
-            max_cell_bytes: self.max_cell_bytes.unwrap_or(d.max_cell_bytes),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Read {
-    rows: usize,
-    columns: usize,
-    delimiter: Option<String>,
-    names: Option<Vec<String>>,
-    /// Polars dtype names (`i64`, `f64`, `str`, `bool`).
-    #[serde(default)]
-    dtypes: BTreeMap<String, String>,
-    /// Profile kinds (`numeric`, `categorical`, `datetime`, ...).
-    #[serde(default)]
-    kinds: BTreeMap<String, String>,
-    #[serde(default)]
-    nulls: BTreeMap<String, usize>,
-    /// `[column, row, value]`.
-    #[serde(default)]
-    values: Vec<(String, usize, Value)>,
-    /// Substrings, each of which some note must contain.
-    #[serde(default)]
-    notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Failure {
-    code: String,
-    message: String,
-    /// Line and column the API reports in the error's details.
-    at: Option<(u64, u64)>,
-}
-
-impl Case {
-    fn options(&self) -> ingest::ReadOptions {
-        ingest::ReadOptions {
-            limits: self.limits.clone().unwrap_or_default().limits(),
-            nulls: self.nulls.clone(),
-        }
-    }
-}
-
-fn manifest() -> Vec<Case> {
-    let text = std::fs::read_to_string(corpus_dir().join("expected.json")).expect("manifest");
-    serde_json::from_str::<Manifest>(&text)
-        .expect("expected.json parses")
-        .cases
-}
-
-/// Cases too big to keep as files: the type of a column changes after the
-/// rows Polars infers types from.
-fn generated() -> Vec<(Case, Vec<u8>)> {
-    let tall = |late: &str, y: &dyn Fn(usize) -> String| {
-        let mut s = String::from("x,y\n");
-        for i in 0..10_050 {
-            let x = if i == 10_000 {
-                late.to_owned()
-            } else {
-                i.to_string()
-            };
-            s.push_str(&format!("{x},{}\n", y(i)));
-        }
-        s.into_bytes()
-    };
-    let case = |file: &str, read: Value| Case {
-        file: file.to_owned(),
-        limits: None,
-        nulls: Vec::new(),
-        read: Some(serde_json::from_value(read).expect("a read")),
-        error: None,
-    };
-    vec![
-        (
-            case(
-                "numeric_then_text.csv",
-                serde_json::json!({"rows": 10_050, "columns": 2, "dtypes": {"x": "str", "y": "str"},
-                    "values": [["x", 10_000, "abc"], ["x", 3, "3"]], "notes": ["`x`", "`abc`"]}),
-            ),
-            tall("abc", &|_| "a".into()),
-        ),
-        (
-            case(
-                "integers_then_decimal.csv",
-                serde_json::json!({"rows": 10_050, "columns": 2, "dtypes": {"x": "f64"},
-                    "values": [["x", 10_000, 2.5], ["x", 10_049, 10_049.0]], "notes": ["`x`"]}),
-            ),
-            tall("2.5", &|_| "a".into()),
-        ),
-        (
-            case(
-                "integers_then_decimal_then_text.csv",
-                serde_json::json!({"rows": 10_050, "columns": 2, "dtypes": {"x": "str"},
-                    "values": [["x", 10_000, "2.5"], ["x", 10_020, "n/k"]],
-                    "notes": ["column `x` is read as text because of the value `n/k`"]}),
-            ),
-            {
-                let mut bytes = tall("2.5", &|_| "a".into());
-                let at = String::from_utf8_lossy(&bytes)
-                    .find("\n10020,")
-                    .expect("row 10,020")
-                    + 1;
-                bytes.splice(at..at + 5, b"n/k".iter().copied());
-                bytes
-            },
-        ),
-        (
-            case(
-                "empty_then_numbers.csv",
-                serde_json::json!({"rows": 10_050, "columns": 2, "dtypes": {"x": "i64", "y": "i64"},
-                    "nulls": {"y": 10_000}, "values": [["y", 10_020, 20]]}),
-            ),
-            tall("10000", &|i| {
-                if i < 10_000 {
-                    String::new()
-                } else {
-                    (i - 10_000).to_string()
-                }
-            }),
-        ),
-    ]
-}
-
-fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kiln-corpus-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).expect("write temp file");
-    p
-}
-
-/// Every case with its bytes: the files, then the generated ones.
-fn all_cases() -> Vec<(Case, Vec<u8>)> {
-    let mut out: Vec<(Case, Vec<u8>)> = manifest()
-        .into_iter()
-        .map(|c| {
-            let bytes = std::fs::read(corpus_dir().join(&c.file)).expect("corpus file");
-            (c, bytes)
-        })
-        .collect();
-    out.extend(generated());
-    out
-}
 
 fn delimiter_text(d: u8) -> String {
     char::from(d).to_string()
@@ -285,7 +100,7 @@ fn check_outcome(case: &Case, got: Result<Ingested, IngestError>) -> Vec<String>
                 }
             }
             if !want.kinds.is_empty() {
-                let p = backend::profile::profile(f).expect("profile");
+                let p = data::profile::profile(f).expect("profile");
                 for (c, k) in &want.kinds {
                     match p.columns.iter().find(|p| p.name == *c) {
                         Some(p) if p.kind.label() == k => {}
@@ -372,89 +187,6 @@ fn the_corpus_reads_as_expected() {
         }
         for problem in check_outcome(&case, got) {
             failures.push(format!("{}: {problem}", case.file));
-        }
-    }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
-
-/// Posts `bytes` as an upload to a fresh Kiln with `config`.
-async fn upload(config: Config, query: &str, file: &str, bytes: &[u8]) -> (StatusCode, Value) {
-    let dir = std::env::temp_dir().join(format!("kiln-corpus-api-{}", backend::storage::new_id()));
-    let state = AppState::open(&dir, config).expect("open store");
-    let boundary = "kilnCorpusBoundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::post(format!("/api/datasets{query}"))
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .expect("request");
-    let resp = app(state, None).oneshot(req).await.expect("infallible");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let _ = std::fs::remove_dir_all(&dir);
-    (status, serde_json::from_slice(&bytes).expect("a JSON body"))
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-#[tokio::test]
-async fn the_corpus_through_the_upload_endpoint() {
-    let mut failures = Vec::new();
-    for (case, bytes) in all_cases() {
-        let config = Config {
-            limits: case.limits.clone().unwrap_or_default().limits(),
-            ..Config::default()
-        };
-        let query = if case.nulls.is_empty() {
-            String::new()
-        } else {
-            format!("?nulls={}", encode(&case.nulls.join(",")))
-        };
-        let (status, body) = upload(config, &query, &case.file, &bytes).await;
-        let file = &case.file;
-        match (&case.read, &case.error) {
-            (Some(want), _) => {
-                if status != StatusCode::CREATED
-                    || body["rows"] != want.rows
-                    || body["columns"] != want.columns
-                {
-                    failures.push(format!("{file}: {status} {body}"));
-                }
-            }
-            (_, Some(want)) => {
-                let e = &body["error"];
-                let message = e["message"].as_str().unwrap_or_default();
-                let at = want
-                    .at
-                    .map(|(line, column)| serde_json::json!({"line": line, "column": column}))
-                    .unwrap_or(Value::Null);
-                if status != StatusCode::UNPROCESSABLE_ENTITY
-                    || e["code"] != want.code.as_str()
-                    || !message.starts_with(&format!("{file}: "))
-                    || !message.contains(&want.message)
-                    || e["details"] != at
-                {
-                    failures.push(format!("{file}: {status} {body}"));
-                }
-            }
-            _ => failures.push(format!("{file}: no outcome")),
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
@@ -615,7 +347,7 @@ fn no_byte_string_makes_ingest_panic() {
         std::fs::write(&path, &bytes).expect("write case");
         let outcome = std::panic::catch_unwind(|| {
             ingest::read_csv(&path, &options).map(|got| {
-                backend::profile::profile(&got.frame).expect("a read frame profiles");
+                data::profile::profile(&got.frame).expect("a read frame profiles");
             })
         });
         match outcome {

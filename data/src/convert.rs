@@ -6,13 +6,13 @@
 use automl::{Column as MlColumn, Dataset, FeatureKind, FeatureStats, category_label};
 use polars::prelude::*;
 
-use crate::error::AppError;
+use crate::error::{Error, Result};
 
 /// Every column, as training sees it: numbers stay numbers (infinite ones
 /// become missing, as the engine's encoders read them, so that an infinite
 /// target value leaves its row out of training like a missing one),
 /// everything else becomes categories.
-pub fn frame_to_dataset(frame: &DataFrame) -> Result<Dataset, AppError> {
+pub fn frame_to_dataset(frame: &DataFrame) -> Result<Dataset> {
     let cols = frame
         .columns()
         .iter()
@@ -28,13 +28,13 @@ pub fn frame_to_dataset(frame: &DataFrame) -> Result<Dataset, AppError> {
             };
             Ok((c.name().to_string(), col))
         })
-        .collect::<Result<Vec<_>, AppError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(Dataset::new(cols)?)
 }
 
 /// The model's features from `frame`, cast to the trained kinds. Missing
 /// columns are an error that names all of them; extra columns are ignored.
-pub fn frame_for_model(frame: &DataFrame, features: &[FeatureStats]) -> Result<Dataset, AppError> {
+pub fn frame_for_model(frame: &DataFrame, features: &[FeatureStats]) -> Result<Dataset> {
     let missing: Vec<&str> = features
         .iter()
         .map(|f| f.name.as_str())
@@ -48,19 +48,19 @@ pub fn frame_for_model(frame: &DataFrame, features: &[FeatureStats]) -> Result<D
         .map(|f| {
             let c = frame
                 .column(&f.name)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+                .map_err(|e| Error::Internal(e.to_string()))?;
             let col = match f.kind {
                 FeatureKind::Numeric => MlColumn::Numeric(numbers(c)?),
                 FeatureKind::Categorical => MlColumn::Categorical(labels(c)?),
             };
             Ok((f.name.clone(), col))
         })
-        .collect::<Result<Vec<_>, AppError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(Dataset::new(cols)?)
 }
 
-fn missing_columns(missing: &[&str]) -> AppError {
-    AppError::Unprocessable {
+fn missing_columns(missing: &[&str]) -> Error {
+    Error::Unprocessable {
         code: "missing_columns",
         message: format!(
             "the data lacks column{} the model needs: {}",
@@ -71,12 +71,12 @@ fn missing_columns(missing: &[&str]) -> AppError {
     }
 }
 
-fn polars(e: PolarsError) -> AppError {
-    AppError::Internal(format!("polars: {e}"))
+fn polars(e: PolarsError) -> Error {
+    Error::Internal(format!("polars: {e}"))
 }
 
 /// Numbers as f64 (missing and unparsable text are NaN; booleans are 0/1).
-pub(crate) fn numbers(c: &Column) -> Result<Vec<f64>, AppError> {
+pub(crate) fn numbers(c: &Column) -> Result<Vec<f64>, Error> {
     if c.dtype() == &DataType::String {
         return Ok(c
             .str()
@@ -97,7 +97,7 @@ pub(crate) fn numbers(c: &Column) -> Result<Vec<f64>, AppError> {
 }
 
 /// Category labels: text as is, numbers as [`category_label`], booleans as `true`/`false`.
-pub(crate) fn labels(c: &Column) -> Result<Vec<Option<String>>, AppError> {
+pub(crate) fn labels(c: &Column) -> Result<Vec<Option<String>>, Error> {
     if c.dtype().is_primitive_numeric() {
         return Ok(numbers(c)?
             .into_iter()
@@ -111,7 +111,7 @@ pub(crate) fn labels(c: &Column) -> Result<Vec<Option<String>>, AppError> {
 pub fn json_for_model(
     rows: &[serde_json::Map<String, serde_json::Value>],
     features: &[FeatureStats],
-) -> Result<Dataset, AppError> {
+) -> Result<Dataset> {
     use serde_json::Value;
     let mut missing: Vec<&str> = Vec::new();
     for f in features {
@@ -153,6 +153,98 @@ pub fn json_for_model(
         })
         .collect();
     Ok(Dataset::new(cols)?)
+}
+
+/// Checks a build's columns against the prepared dataset: the target and
+/// every excluded column must exist, and something must be left to learn from.
+pub fn check_build_columns(frame: &DataFrame, target: &str, exclude: &[String]) -> Result<()> {
+    let has = |c: &str| frame.column(c).is_ok();
+    if !has(target) {
+        return Err(Error::unprocessable(
+            "unknown_column",
+            format!(
+                "the prepared dataset has no column `{}` (the target)",
+                target
+            ),
+        ));
+    }
+    let unknown: Vec<&str> = exclude
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !has(c))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::unprocessable(
+            "unknown_column",
+            format!(
+                "cannot exclude columns the prepared dataset lacks: {}",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    if exclude.iter().any(|c| c == target) {
+        return Err(Error::unprocessable(
+            "invalid_exclude",
+            "the target cannot be excluded",
+        ));
+    }
+    if frame.width() <= 1 + exclude.len() {
+        return Err(Error::unprocessable(
+            "no_features",
+            "no columns are left to learn from besides the target",
+        ));
+    }
+    let used = frame
+        .get_column_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .filter(|n| !exclude.iter().any(|e| e == n));
+    check_magnitudes(frame, used)
+}
+
+/// The numeric columns among `columns` must be small enough for training:
+/// the engine keeps each column's mean and spread in the model, from plain
+/// sums of the numbers and of their squared deviations, which overflow a
+/// double for numbers beyond about ±1e154 (their squares pass ±1.8e308). A
+/// model holding such an infinite statistic could not be saved, so the build
+/// is refused before it starts, naming the column. Infinite values
+/// themselves are fine: they are missing to training.
+pub fn check_magnitudes<'a>(
+    frame: &DataFrame,
+    columns: impl Iterator<Item = &'a str>,
+) -> Result<()> {
+    for name in columns {
+        let Ok(c) = frame.column(name) else {
+            continue;
+        };
+        if !c.dtype().is_primitive_numeric() {
+            continue;
+        }
+        let v: Vec<f64> = numbers(c)?.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            continue;
+        }
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let spread = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+        if mean.is_finite() && spread.is_finite() {
+            continue;
+        }
+        let largest = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        return Err(Error::unprocessable(
+            "numbers_too_large",
+            format!(
+                "column `{name}` holds numbers too large to train on (up to ±{largest:e}; beyond about ±1e154 their sums overflow a double): rescale it (a log step in the recipe does) or exclude it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One column of `frame` as a dataset, with its count of missing values.
+pub fn one_column(frame: &DataFrame, column: &str) -> Result<(Dataset, u64)> {
+    let col = frame.column(column).map_err(polars)?;
+    let one = DataFrame::new_infer_height(vec![col.clone()]).map_err(polars)?;
+    Ok((frame_to_dataset(&one)?, col.null_count() as u64))
 }
 
 #[cfg(test)]
