@@ -1,0 +1,389 @@
+//! `/datasets`: upload, list, read, delete; profile, rows, quality report,
+//! recipe and its preview, target information and column charts.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use tokio::io::AsyncWriteExt;
+
+use super::{ApiJson, ApiQuery, blocking, listed, svg_response};
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::{charts, datasets, time};
+use data::{ingest, profile};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/datasets",
+            get(list_datasets)
+                .post(upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/datasets/{id}", get(get_dataset).delete(delete_dataset))
+        .route("/datasets/{id}/profile", get(get_profile))
+        .route("/datasets/{id}/rows", get(get_rows))
+        .route("/datasets/{id}/quality", get(quality_report))
+        .route("/datasets/{id}/recipe", get(get_recipe).put(put_recipe))
+        .route("/datasets/{id}/charts/{name}", get(dataset_chart))
+        .route("/datasets/{id}/recipe/preview", post(preview_recipe))
+        .route("/datasets/{id}/target", get(target_info))
+}
+
+/// A display name from an uploaded file name: no directories, no extension.
+fn display_name(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let base = base
+        .strip_suffix(".csv")
+        .or_else(|| base.strip_suffix(".CSV"))
+        .unwrap_or(base);
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    if clean.trim().is_empty() {
+        "dataset".into()
+    } else {
+        clean.trim().to_owned()
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct UploadQuery {
+    /// `latin1` reads the file as Latin-1 / Windows-1252; UTF-8 otherwise.
+    #[serde(default)]
+    encoding: Option<String>,
+    /// Extra tokens read as missing, comma-separated (`?nulls=-999,unknown`),
+    /// besides `ingest::NULL_TOKENS`.
+    #[serde(default)]
+    nulls: Option<String>,
+}
+
+async fn upload(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    mut multipart: Multipart,
+) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
+    let latin1 = match q.encoding.as_deref() {
+        None | Some("utf-8" | "utf8") => false,
+        Some("latin1" | "latin-1" | "windows-1252") => true,
+        Some(other) => {
+            return Err(AppError::bad_request(
+                "invalid_encoding",
+                format!("unknown encoding `{other}`: use utf-8 or latin1"),
+            ));
+        }
+    };
+    let nulls = match q.nulls.as_deref() {
+        None => Vec::new(),
+        Some(list) => ingest::parse_null_tokens(list)
+            .map_err(|e| AppError::bad_request("invalid_nulls", e))?,
+    };
+    let Received {
+        tmp,
+        file_label,
+        size,
+    } = receive_file(&st, &mut multipart).await?;
+    let name = display_name(&file_label);
+    let store = Arc::clone(&st.store);
+    let options = ingest::ReadOptions {
+        limits: st.config.limits.clone(),
+        nulls,
+    };
+    let detail = blocking(move || {
+        let tmp = if latin1 {
+            datasets::transcode_latin1(&store, tmp)?
+        } else {
+            tmp
+        };
+        datasets::create(&store, &name, &file_label, tmp, size, &options)
+    })
+    .await?;
+    tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");
+    Ok((StatusCode::CREATED, Json(detail.summary)))
+}
+
+/// An uploaded file, written to `tmp/`.
+pub(super) struct Received {
+    pub(super) tmp: std::path::PathBuf,
+    /// The client's file name without control characters.
+    pub(super) file_label: String,
+    pub(super) size: u64,
+}
+
+/// Streams the multipart field `file` to a temporary file under the upload
+/// size limit and the idle timeout; nothing is left behind on failure.
+pub(super) async fn receive_file(st: &AppState, multipart: &mut Multipart) -> AppResult<Received> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::bad_request(
+            "invalid_upload",
+            format!("the upload could not be read: {}", e.body_text()),
+        )
+    };
+    let limit = st.config.max_upload_bytes;
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let file_label: String = field
+            .file_name()
+            .unwrap_or("upload.csv")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        let tmp = st.store.temp_path();
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut size = 0u64;
+        let idle = st.config.upload_idle_timeout;
+        loop {
+            let chunk = match tokio::time::timeout(idle, field.chunk()).await {
+                Ok(Ok(Some(c))) => c,
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(bad(e));
+                }
+                Err(_) => {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(AppError::Timeout(format!(
+                        "the upload sent nothing for {} s and was abandoned",
+                        idle.as_secs()
+                    )));
+                }
+            };
+            size += chunk.len() as u64;
+            if size > limit {
+                drop(file);
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(AppError::TooLarge {
+                    limit_mb: limit >> 20,
+                });
+            }
+            if let Err(e) = file.write_all(&chunk).await {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(AppError::Internal(e.to_string()));
+            }
+        }
+        if let Err(e) = file.flush().await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(AppError::Internal(e.to_string()));
+        }
+        drop(file);
+        return Ok(Received {
+            tmp,
+            file_label,
+            size,
+        });
+    }
+    Err(AppError::bad_request(
+        "no_file",
+        "the upload has no `file` field",
+    ))
+}
+
+async fn list_datasets(State(st): State<AppState>) -> AppResult<Response> {
+    Ok(listed(st.store.list_datasets()?))
+}
+
+async fn get_dataset(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<api::DatasetDetail>> {
+    Ok(Json(st.store.dataset(&id)?))
+}
+
+async fn get_profile(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<api::Profile>> {
+    Ok(Json(st.store.dataset(&id)?.profile))
+}
+
+async fn delete_dataset(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    st.store.delete_dataset(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RowsQuery {
+    #[serde(default)]
+    offset: u64,
+    #[serde(default = "default_limit")]
+    limit: u64,
+}
+
+fn default_limit() -> u64 {
+    50
+}
+
+async fn get_rows(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RowsQuery>,
+) -> AppResult<Json<api::RowsPage>> {
+    st.store.dataset(&id)?;
+    let path = st.store.dataset_path(&id);
+    let page = blocking(move || {
+        let frame = ingest::read_parquet(&path)?;
+        profile::rows_page(&frame, q.offset as usize, q.limit.min(1000) as usize)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    })
+    .await?;
+    Ok(Json(page))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct QualityQuery {
+    /// Adds the target checks (imbalance, leakage) for this column.
+    #[serde(default)]
+    target: Option<String>,
+    /// Checks the dataset after its latest recipe.
+    #[serde(default)]
+    prepared: bool,
+}
+
+async fn quality_report(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<QualityQuery>,
+) -> AppResult<Json<api::QualityReport>> {
+    let detail = st.store.dataset(&id)?;
+    let target = q.target.filter(|t| !t.is_empty());
+    let recipe = if q.prepared {
+        Some(st.store.recipe(&id, None)?.recipe)
+    } else {
+        if let Some(t) = &target {
+            datasets::require_column(&detail, t)?;
+        }
+        None
+    };
+    let path = st.store.dataset_path(&id);
+    let report =
+        blocking(move || datasets::quality(&path, recipe.as_ref(), target.as_deref())).await?;
+    Ok(Json(report))
+}
+
+/// Recipes longer than this are refused.
+const MAX_RECIPE_STEPS: usize = 200;
+
+#[derive(Debug, serde::Deserialize)]
+struct RecipeQuery {
+    #[serde(default)]
+    version: Option<u32>,
+}
+
+async fn get_recipe(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RecipeQuery>,
+) -> AppResult<Json<api::RecipeVersion>> {
+    Ok(Json(st.store.recipe(&id, q.version)?))
+}
+
+fn check_recipe_length(recipe: &api::Recipe) -> AppResult<()> {
+    if recipe.steps.len() > MAX_RECIPE_STEPS {
+        return Err(AppError::unprocessable(
+            "recipe_too_long",
+            format!("a recipe has at most {MAX_RECIPE_STEPS} steps"),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates the recipe on the dataset and saves it as a new version.
+async fn put_recipe(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(recipe): ApiJson<api::Recipe>,
+) -> AppResult<Json<api::RecipeVersion>> {
+    st.store.dataset(&id)?;
+    check_recipe_length(&recipe)?;
+    let path = st.store.dataset_path(&id);
+    let checked = recipe.clone();
+    blocking(move || datasets::prepared(&path, &checked, None).map(drop)).await?;
+    let saved = st.store.save_recipe(&id, &recipe, &time::now_rfc3339())?;
+    tracing::info!(dataset = %id, version = saved.version, "recipe saved");
+    Ok(Json(saved))
+}
+
+async fn preview_recipe(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(recipe): ApiJson<api::Recipe>,
+) -> AppResult<Json<api::RecipePreview>> {
+    st.store.dataset(&id)?;
+    check_recipe_length(&recipe)?;
+    let path = st.store.dataset_path(&id);
+    let preview = blocking(move || {
+        let frame = ingest::read_parquet(&path)?;
+        Ok(data::recipe::preview(frame, &recipe)?)
+    })
+    .await?;
+    Ok(Json(preview))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TargetQuery {
+    column: String,
+}
+
+async fn target_info(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<TargetQuery>,
+) -> AppResult<Json<api::TargetInfo>> {
+    datasets::require_column(&st.store.dataset(&id)?, &q.column)?;
+    let path = st.store.dataset_path(&id);
+    let info = blocking(move || datasets::target_info(&path, &q.column)).await?;
+    Ok(Json(info))
+}
+
+/// `column-{i}.svg`: the distribution of the dataset's `i`-th column, from its profile.
+async fn dataset_chart(
+    State(st): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let store = Arc::clone(&st.store);
+    let svg = blocking(move || {
+        let profile = store.dataset(&id)?.profile;
+        let unknown = || AppError::NotFound(format!("chart `{name}`"));
+        let i: usize = name
+            .strip_prefix("column-")
+            .and_then(|s| s.strip_suffix(".svg"))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(unknown)?;
+        let c = profile.columns.get(i).ok_or_else(unknown)?;
+        let sample = profile
+            .sampled_rows
+            .map(|n| format!(" (sample of {n} rows)"))
+            .unwrap_or_default();
+        if let Some(h) = &c.histogram {
+            return charts::histogram(&format!("{}{sample}", c.name), &c.name, h);
+        }
+        if let Some(b) = &c.bars {
+            let mut items: Vec<(String, f64)> = b
+                .top
+                .iter()
+                .map(|v| (v.value.clone(), v.count as f64))
+                .collect();
+            if b.other > 0 {
+                items.push((format!("{} other values", b.other_values), b.other as f64));
+            }
+            return charts::bars(&c.name, "rows", &items);
+        }
+        Err(AppError::NotFound(format!(
+            "a chart of `{}`: it has no histogram or category counts",
+            c.name
+        )))
+    })
+    .await?;
+    Ok(svg_response(svg))
+}

@@ -1,0 +1,101 @@
+//! The `/api` router, one module per resource (`datasets`, `builds`,
+//! `models`, `samples`), each with its own router. Handlers are thin: parse,
+//! call a domain function (CPU and file work on `spawn_blocking`), map the
+//! result; errors become responses in one place (`crate::error`).
+
+mod builds;
+mod datasets;
+mod models;
+mod samples;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+
+/// The header naming the stored records a list left out because they do
+/// not read back (comma-separated ids); absent when there are none. The
+/// list itself stays a bare JSON array.
+pub const SKIPPED_HEADER: &str = "x-kiln-skipped";
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/login", post(crate::guard::login))
+        .merge(samples::router())
+        .merge(datasets::router())
+        .merge(builds::router())
+        .merge(models::router())
+        .fallback(|| async { AppError::NotFound("this API route".into()) })
+        .with_state(state)
+}
+
+/// `Json` whose rejections are API errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::BodyTooLarge(rej.body_text()))
+            }
+            Err(rej) => Err(AppError::bad_request("invalid_json", rej.body_text())),
+        }
+    }
+}
+
+/// `Query` whose rejections are API errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rej) => Err(AppError::bad_request("invalid_query", rej.body_text())),
+        }
+    }
+}
+
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// A list response: the readable records, and [`SKIPPED_HEADER`] for the rest.
+pub(super) fn listed<T: serde::Serialize>(listed: crate::storage::Listed<T>) -> Response {
+    let mut response = Json(listed.items).into_response();
+    if !listed.unreadable.is_empty() {
+        // Ids are 32 hex digits, always a valid header value.
+        if let Ok(v) = header::HeaderValue::from_str(&listed.unreadable.join(",")) {
+            response.headers_mut().insert(SKIPPED_HEADER, v);
+        }
+    }
+    response
+}
+
+pub(super) fn svg_response(svg: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        svg,
+    )
+        .into_response()
+}

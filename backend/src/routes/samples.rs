@@ -1,0 +1,62 @@
+//! `/samples`: the sample datasets compiled into the binary, and loading
+//! one as a dataset.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::blocking;
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::{datasets, samples};
+use data::ingest;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/samples", get(list_samples))
+        .route("/samples/{name}", post(load_sample))
+}
+
+async fn list_samples() -> Json<Vec<api::Sample>> {
+    Json(
+        samples::SAMPLES
+            .iter()
+            .map(|s| api::Sample {
+                name: s.name.into(),
+                description: s.description.into(),
+                target: s.target.into(),
+                bytes: s.bytes.len() as u64,
+            })
+            .collect(),
+    )
+}
+
+async fn load_sample(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
+    let sample =
+        samples::find(&name).ok_or_else(|| AppError::NotFound(format!("sample `{name}`")))?;
+    let store = Arc::clone(&st.store);
+    let options = ingest::ReadOptions {
+        limits: st.config.limits.clone(),
+        nulls: Vec::new(),
+    };
+    let detail = blocking(move || {
+        let tmp = store.temp_path();
+        std::fs::write(&tmp, sample.bytes).map_err(|e| AppError::Internal(e.to_string()))?;
+        datasets::create(
+            &store,
+            sample.name,
+            &format!("{}.csv", sample.name),
+            tmp,
+            sample.bytes.len() as u64,
+            &options,
+        )
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(detail.summary)))
+}
