@@ -240,110 +240,71 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    DuplicateRows,
-    MissingValues,
-    DisguisedMissing,
-    /// Numbers that are infinite (`inf`, `-inf`, overflowing literals).
-    InfiniteValues,
-    ConstantColumn,
-    IdLike,
-    HighCardinality,
-    Outliers,
-    Skewed,
-    NearDuplicateColumns,
-    Multicollinearity,
-    /// Numbers written as text (`$1,200`, `3,5`).
-    NumbersAsText,
-    /// Dates stored as text.
-    DatesAsText,
-    /// The target column cannot be predicted as it is (a single value, ...).
-    UnusableTarget,
-    /// Rows without a target value, which training leaves out.
-    TargetMissing,
-    ClassImbalance,
-    TargetLeakage,
+/// Declares [`FindingKind`] from one list, so that a new kind is one line:
+/// `Variant = "wire_name", "Label", about_target;`. The enum's order is the
+/// list's (findings of one severity are sorted by it), serde names the
+/// variants in snake case, and `ALL`, `as_str`, `label` and `about_target`
+/// are generated from the same lines (a test checks `as_str` against serde).
+macro_rules! finding_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $wire:literal, $label:literal, $about_target:literal;)+) => {
+        #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[serde(rename_all = "snake_case")]
+        pub enum FindingKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl FindingKind {
+            /// Every kind, in order.
+            pub const ALL: [FindingKind; [$(FindingKind::$variant),+].len()] =
+                [$(FindingKind::$variant),+];
+
+            /// The snake_case name used on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(FindingKind::$variant => $wire,)+
+                }
+            }
+
+            /// A short title for people.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(FindingKind::$variant => $label,)+
+                }
+            }
+
+            /// Whether the finding exists only for a chosen target.
+            pub fn about_target(self) -> bool {
+                match self {
+                    $(FindingKind::$variant => $about_target,)+
+                }
+            }
+        }
+    };
 }
 
-impl FindingKind {
-    pub const ALL: [FindingKind; 17] = [
-        FindingKind::DuplicateRows,
-        FindingKind::MissingValues,
-        FindingKind::DisguisedMissing,
-        FindingKind::InfiniteValues,
-        FindingKind::ConstantColumn,
-        FindingKind::IdLike,
-        FindingKind::HighCardinality,
-        FindingKind::Outliers,
-        FindingKind::Skewed,
-        FindingKind::NearDuplicateColumns,
-        FindingKind::Multicollinearity,
-        FindingKind::NumbersAsText,
-        FindingKind::DatesAsText,
-        FindingKind::UnusableTarget,
-        FindingKind::TargetMissing,
-        FindingKind::ClassImbalance,
-        FindingKind::TargetLeakage,
-    ];
-
-    /// The snake_case name used on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::DuplicateRows => "duplicate_rows",
-            FindingKind::MissingValues => "missing_values",
-            FindingKind::DisguisedMissing => "disguised_missing",
-            FindingKind::InfiniteValues => "infinite_values",
-            FindingKind::ConstantColumn => "constant_column",
-            FindingKind::IdLike => "id_like",
-            FindingKind::HighCardinality => "high_cardinality",
-            FindingKind::Outliers => "outliers",
-            FindingKind::Skewed => "skewed",
-            FindingKind::NearDuplicateColumns => "near_duplicate_columns",
-            FindingKind::Multicollinearity => "multicollinearity",
-            FindingKind::NumbersAsText => "numbers_as_text",
-            FindingKind::DatesAsText => "dates_as_text",
-            FindingKind::UnusableTarget => "unusable_target",
-            FindingKind::TargetMissing => "target_missing",
-            FindingKind::ClassImbalance => "class_imbalance",
-            FindingKind::TargetLeakage => "target_leakage",
-        }
-    }
-
-    /// A short title for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            FindingKind::DuplicateRows => "Duplicate rows",
-            FindingKind::MissingValues => "Missing values",
-            FindingKind::DisguisedMissing => "Disguised missing values",
-            FindingKind::InfiniteValues => "Infinite values",
-            FindingKind::ConstantColumn => "Constant column",
-            FindingKind::IdLike => "Identifier column",
-            FindingKind::HighCardinality => "Many categories",
-            FindingKind::Outliers => "Outliers",
-            FindingKind::Skewed => "Skewed distribution",
-            FindingKind::NearDuplicateColumns => "Near-duplicate columns",
-            FindingKind::Multicollinearity => "Multicollinearity",
-            FindingKind::NumbersAsText => "Numbers stored as text",
-            FindingKind::DatesAsText => "Dates stored as text",
-            FindingKind::UnusableTarget => "Unusable target",
-            FindingKind::TargetMissing => "Rows without a target",
-            FindingKind::ClassImbalance => "Class imbalance",
-            FindingKind::TargetLeakage => "Target leakage",
-        }
-    }
-
-    /// Whether the finding exists only for a chosen target.
-    pub fn about_target(self) -> bool {
-        matches!(
-            self,
-            FindingKind::UnusableTarget
-                | FindingKind::TargetMissing
-                | FindingKind::ClassImbalance
-                | FindingKind::TargetLeakage
-        )
-    }
+finding_kinds! {
+    DuplicateRows = "duplicate_rows", "Duplicate rows", false;
+    MissingValues = "missing_values", "Missing values", false;
+    DisguisedMissing = "disguised_missing", "Disguised missing values", false;
+    /// Numbers that are infinite (`inf`, `-inf`, overflowing literals).
+    InfiniteValues = "infinite_values", "Infinite values", false;
+    ConstantColumn = "constant_column", "Constant column", false;
+    IdLike = "id_like", "Identifier column", false;
+    HighCardinality = "high_cardinality", "Many categories", false;
+    Outliers = "outliers", "Outliers", false;
+    Skewed = "skewed", "Skewed distribution", false;
+    NearDuplicateColumns = "near_duplicate_columns", "Near-duplicate columns", false;
+    Multicollinearity = "multicollinearity", "Multicollinearity", false;
+    /// Numbers written as text (`$1,200`, `3,5`).
+    NumbersAsText = "numbers_as_text", "Numbers stored as text", false;
+    /// Dates stored as text.
+    DatesAsText = "dates_as_text", "Dates stored as text", false;
+    /// The target column cannot be predicted as it is (a single value, ...).
+    UnusableTarget = "unusable_target", "Unusable target", true;
+    /// Rows without a target value, which training leaves out.
+    TargetMissing = "target_missing", "Rows without a target", true;
+    ClassImbalance = "class_imbalance", "Class imbalance", true;
+    TargetLeakage = "target_leakage", "Target leakage", true;
 }
 
 /// What shows a finding. Row numbers count data rows from 1 (the header is not a row).
