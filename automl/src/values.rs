@@ -1,9 +1,13 @@
 //! The values people write in tables, read one at a time: numbers as
-//! people write them, dates and date-times in the common forms, and the
-//! per-value transforms a recipe applies (`signed_log`, `bin_of`). Ingest,
-//! profile, quality, the recipe on both sides (Polars and the engine) and
-//! the encoders all read values through this module, so a value means the
-//! same everywhere.
+//! people write them ([`read_number`] in a [`NumberFormat`]: strictly in a
+//! file's decimal mark as ingest types a column, or leniently as
+//! [`parse_number`] for the recipe's cast and the quality report), dates and
+//! date-times in the common forms ([`parse_datetime`], [`date_format`]), and
+//! the per-value transforms a recipe applies (`signed_log`, `bin_of`).
+//! Ingest, profile, quality, the recipe on both sides (Polars and the
+//! engine) and the encoders all read values through this module, so a value
+//! means the same everywhere; the lenient reading accepts every number the
+//! strict one reads with a decimal point, with the same value (tested).
 
 /// `sign(x) · ln(1 + |x|)`: a log that keeps zero, sign and order.
 pub fn signed_log(x: f64) -> f64 {
@@ -18,55 +22,213 @@ pub fn bin_of(edges: &[f64], x: f64) -> usize {
     edges.partition_point(|&e| e <= x)
 }
 
-/// Reads a number written by people: surrounding spaces, a currency sign
-/// (`$ € £ ¥`), a trailing `%` (kept as written: `12%` is 12), thousands
-/// separators (`1,234.5`, `1 234`), a decimal comma (`3,5`) and a leading
-/// `+`. Anything else is `NaN`.
-pub fn parse_number(s: &str) -> f64 {
-    let t = s.trim();
-    if let Ok(x) = t.parse::<f64>() {
-        return x;
-    }
-    let t = t.trim_start_matches(['$', '€', '£', '¥']).trim();
-    let t = t.strip_suffix('%').unwrap_or(t).trim();
-    let (neg, t) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest.trim_start_matches(['$', '€', '£', '¥'])),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    if t.is_empty()
-        || !t
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b',' | b'.' | b' '))
-    {
-        return f64::NAN;
-    }
-    let t = t.replace(' ', "");
-    let (commas, dots) = (t.matches(',').count(), t.matches('.').count());
-    let cleaned: String = match (commas, dots) {
-        (0, 0 | 1) => t,
-        // `1,234,567` groups thousands; `3,5` has a decimal comma.
-        (_, 0) if grouped(&t, ',') => t.replace(',', ""),
-        (1, 0) => t.replace(',', "."),
-        (0, _) if grouped(&t, '.') => t.replace('.', ""),
-        (0, _) => return f64::NAN,
-        _ => {
-            // Both: the later one is the decimal mark, the other groups thousands.
-            let (dec, group) = if t.rfind(',') > t.rfind('.') {
-                (',', '.')
-            } else {
-                ('.', ',')
-            };
-            let (int, frac) = t.rsplit_once(dec).unwrap_or((&t, ""));
-            if frac.contains(group) || t.matches(dec).count() > 1 || !grouped(int, group) {
-                return f64::NAN;
-            }
-            format!("{}.{frac}", int.replace(group, ""))
+/// The mark between a number's whole part and its fraction; the other of
+/// `.` and `,` groups thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalMark {
+    /// `3.5` and `1,234.5`.
+    Point,
+    /// `3,5` and `1.234,5`.
+    Comma,
+}
+
+impl DecimalMark {
+    /// The decimal mark and the thousands separator.
+    fn chars(self) -> (char, char) {
+        match self {
+            DecimalMark::Point => ('.', ','),
+            DecimalMark::Comma => (',', '.'),
         }
+    }
+}
+
+/// What [`read_number`] accepts besides plain numbers (`-12`, `3.5`,
+/// `1e-3`, `inf`), which it always reads. A currency sign (`$ € £ ¥`)
+/// before or after the number and thousands separators in groups of three
+/// are always accepted; with either, an exponent is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberFormat {
+    /// The decimal mark, or `None` to guess it from each value: the later
+    /// of `.` and `,` when both occur; a lone comma is decimal unless it
+    /// groups thousands (`3,5` but `1,234`); two or more dots group
+    /// thousands (`1.234.567`).
+    pub decimal: Option<DecimalMark>,
+    /// A trailing `%` is read and dropped: `12%` is 12.
+    pub percent: bool,
+    /// Spaces may follow a sign (`- 5`) and group thousands (`1 234`).
+    pub spaces: bool,
+}
+
+impl NumberFormat {
+    /// Cells of a file whose decimal mark is known, as ingest types a
+    /// column: no percent sign (`12%` stays text) and no spaces inside.
+    pub const fn cells(decimal: DecimalMark) -> NumberFormat {
+        NumberFormat {
+            decimal: Some(decimal),
+            percent: false,
+            spaces: false,
+        }
+    }
+
+    /// Text a person wrote, read when they ask for numbers (the recipe's
+    /// cast) or when judging whether a text column holds numbers: the
+    /// decimal mark guessed from each value, `12%` as 12, spaces allowed.
+    pub const LENIENT: NumberFormat = NumberFormat {
+        decimal: None,
+        percent: true,
+        spaces: true,
     };
-    match cleaned.parse::<f64>() {
-        Ok(x) if neg => -x,
-        Ok(x) => x,
-        Err(_) => f64::NAN,
+}
+
+/// A number as written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    /// The value, when it is written without a fraction or exponent and fits.
+    pub integer: Option<i64>,
+    /// Written with a currency sign, thousands separators or a percent sign.
+    pub formatted: bool,
+}
+
+const CURRENCY: [char; 4] = ['$', '€', '£', '¥'];
+
+/// Reads a number as people write it, in `format`: surrounding spaces, a
+/// sign, a currency sign before or after (`$-5`, `-$5`, `5 €`), thousands
+/// separators in groups of three, a fraction after the decimal mark, an
+/// exponent (`1e-3`, not with currency or thousands), and `inf`,
+/// `-Infinity` in any case. `None` when `s` is not such a number (`NaN` is
+/// not one).
+pub fn read_number(s: &str, format: &NumberFormat) -> Option<Number> {
+    let s = s.trim();
+    if let Some(value) = infinity(s) {
+        return Some(Number {
+            value,
+            integer: None,
+            formatted: false,
+        });
+    }
+    let (s, percent) = match s.strip_suffix('%') {
+        Some(rest) if format.percent => (rest.trim_end(), true),
+        _ => (s, false),
+    };
+    let (negative, currency, s) = strip_affixes(s, format.spaces);
+    let (mantissa, exponent) = match s.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (s, None),
+    };
+    let mark = format.decimal.unwrap_or_else(|| guess_mark(mantissa));
+    let (point, thousands) = mark.chars();
+    let (int_part, frac) = match mantissa.split_once(point) {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let separator = |c: char| c == thousands || (format.spaces && c == ' ');
+    let grouped = int_part.contains(separator);
+    let int_ok = if grouped {
+        let mut groups = int_part.split(separator);
+        let first = groups.next().unwrap_or_default();
+        digits(first) && first.len() <= 3 && groups.all(|g| g.len() == 3 && digits(g))
+    } else {
+        digits(int_part) || (int_part.is_empty() && frac.is_some_and(digits))
+    };
+    let frac_ok = frac.is_none_or(|f| digits(f) || (f.is_empty() && !int_part.is_empty()));
+    let exp_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    let formatted = grouped || currency || percent;
+    if !(int_ok && frac_ok && exp_ok) || (formatted && exponent.is_some()) {
+        return None;
+    }
+    let mut plain = String::with_capacity(s.len() + 1);
+    if negative {
+        plain.push('-');
+    }
+    plain.extend(int_part.chars().filter(|&c| !separator(c)));
+    if let Some(f) = frac {
+        plain.push('.');
+        plain.push_str(f);
+    }
+    if let Some(e) = exponent {
+        plain.push('e');
+        plain.push_str(e);
+    }
+    let value = plain.parse::<f64>().ok()?;
+    let integer = if frac.is_none() && exponent.is_none() {
+        plain.parse::<i64>().ok()
+    } else {
+        None
+    };
+    Some(Number {
+        value,
+        integer,
+        formatted,
+    })
+}
+
+/// Reads a number written by people, leniently ([`NumberFormat::LENIENT`]):
+/// a currency sign (`$ € £ ¥`), a trailing `%` (kept as written: `12%` is
+/// 12), thousands separators (`1,234.5`, `1 234`), a decimal comma (`3,5`)
+/// and a leading `+`. Anything else is `NaN`.
+pub fn parse_number(s: &str) -> f64 {
+    read_number(s, &NumberFormat::LENIENT).map_or(f64::NAN, |n| n.value)
+}
+
+fn digits(t: &str) -> bool {
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `inf`, `-inf`, `+Infinity` in any case: an infinite number, as Polars,
+/// pandas and Rust read it (and as a division by zero writes it).
+fn infinity(s: &str) -> Option<f64> {
+    let (negative, s) = strip_sign(s);
+    (s.eq_ignore_ascii_case("inf") || s.eq_ignore_ascii_case("infinity")).then_some(if negative {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    })
+}
+
+/// Whether `s` starts with a minus sign, and `s` without its sign.
+fn strip_sign(s: &str) -> (bool, &str) {
+    match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    }
+}
+
+/// [`strip_sign`], then spaces when `spaces`.
+fn spaced_sign(s: &str, spaces: bool) -> (bool, &str) {
+    let (negative, rest) = strip_sign(s);
+    (negative, if spaces { rest.trim_start() } else { rest })
+}
+
+/// The sign and the currency sign around a number (`-$5`, `$-5`, `5 €`):
+/// whether it is negative, whether it has a currency sign, and the rest.
+/// With `spaces`, spaces may follow the sign.
+fn strip_affixes(s: &str, spaces: bool) -> (bool, bool, &str) {
+    let (negative, s) = spaced_sign(s, spaces);
+    match s.strip_prefix(CURRENCY) {
+        Some(rest) if !negative => {
+            let (negative, rest) = spaced_sign(rest.trim_start(), spaces);
+            (negative, true, rest)
+        }
+        Some(rest) => (negative, true, rest.trim_start()),
+        None => match s.strip_suffix(CURRENCY) {
+            Some(rest) => (negative, true, rest.trim_end()),
+            None => (negative, false, s),
+        },
+    }
+}
+
+/// The decimal mark of a number written with an unknown one (see
+/// [`NumberFormat::decimal`]).
+fn guess_mark(s: &str) -> DecimalMark {
+    let (commas, dots) = (s.matches(',').count(), s.matches('.').count());
+    match (commas, dots) {
+        (0, 0 | 1) => DecimalMark::Point,
+        (1, 0) if !grouped(s, ',') => DecimalMark::Comma,
+        (_, 0) => DecimalMark::Point,
+        (0, _) => DecimalMark::Comma,
+        _ if s.rfind(',') > s.rfind('.') => DecimalMark::Comma,
+        _ => DecimalMark::Point,
     }
 }
 
@@ -319,6 +481,87 @@ mod tests {
         for s in ["", "abc", "1,23,4", "1.2.3", "12 apples", "--5"] {
             assert!(parse_number(s).is_nan(), "{s} should not be a number");
         }
+    }
+
+    #[test]
+    fn cells_in_a_files_decimal_mark() {
+        let n = |s: &str, mark: DecimalMark| {
+            read_number(s, &NumberFormat::cells(mark)).map(|n| (n.value, n.integer, n.formatted))
+        };
+        let (point, comma) = (DecimalMark::Point, DecimalMark::Comma);
+        assert_eq!(n("-12", point), Some((-12.0, Some(-12), false)));
+        assert_eq!(n("+3.5", point), Some((3.5, None, false)));
+        assert_eq!(n("1e3", point), Some((1000.0, None, false)));
+        assert_eq!(n(".5", point), Some((0.5, None, false)));
+        assert_eq!(n("$1,234.50", point), Some((1234.5, None, true)));
+        assert_eq!(n("-$5", point), Some((-5.0, Some(-5), true)));
+        assert_eq!(n("$-5", point), Some((-5.0, Some(-5), true)));
+        assert_eq!(
+            n("12,345,678", point),
+            Some((12_345_678.0, Some(12_345_678), true))
+        );
+        assert_eq!(n("1.234,5", comma), Some((1234.5, None, true)));
+        assert_eq!(n("5 €", comma), Some((5.0, Some(5), true)));
+        assert_eq!(
+            n("-Infinity", point),
+            Some((f64::NEG_INFINITY, None, false))
+        );
+        for bad in [
+            "",
+            "-",
+            "$",
+            "1,23",
+            "12%",
+            "NaN",
+            "1.2.3",
+            "1,234.5e3",
+            "e5",
+            "0x10",
+            "1 234",
+            "- 5",
+            "info",
+        ] {
+            assert_eq!(n(bad, point), None, "{bad}");
+        }
+        assert_eq!(
+            n("1.5", comma),
+            None,
+            "a dot is a thousands separator with a decimal comma"
+        );
+    }
+
+    #[test]
+    fn spaces_group_thousands_in_threes() {
+        assert_eq!(parse_number("1 234 567"), 1_234_567.0);
+        assert_eq!(parse_number("1 234,5"), 1234.5);
+        assert_eq!(parse_number("- 5"), -5.0);
+        assert_eq!(parse_number("12 %"), 12.0);
+        // Phone numbers, codes and lists are not numbers: the quality
+        // report called such columns numbers stored as text.
+        for s in ["555 123 4567", "12 34", "1 2 3", "0 7"] {
+            assert!(parse_number(s).is_nan(), "{s} should not be a number");
+        }
+    }
+
+    #[test]
+    fn lenient_reads_every_cell_ingest_reads_as_it_does() {
+        // A currency sign after the amount and `+$` were refused by the
+        // lenient reader although ingest reads them.
+        assert_eq!(parse_number("5 €"), 5.0);
+        assert_eq!(parse_number("-5$"), -5.0);
+        assert_eq!(parse_number("+$5"), 5.0);
+        let strict = NumberFormat::cells(DecimalMark::Point);
+        let alphabet: Vec<char> = "0123456789012345,., -+$€%eE".chars().collect();
+        let mut rng = crate::Rng::from_state(7);
+        let mut read = 0;
+        for _ in 0..20_000 {
+            let s: String = (0..rng.below(9)).map(|_| *rng.pick(&alphabet)).collect();
+            if let Some(n) = read_number(&s, &strict) {
+                read += 1;
+                assert_eq!(parse_number(&s).to_bits(), n.value.to_bits(), "{s:?}");
+            }
+        }
+        assert!(read > 1000, "only {read} strings read as numbers");
     }
 
     #[test]
