@@ -15,7 +15,9 @@ impl Rng {
         Rng { state }
     }
 
-    pub(crate) fn new(seed: u64) -> Self {
+    /// The generator for `seed` (the state is `seed` mixed with the golden
+    /// ratio, so that seed 0 starts well).
+    pub fn new(seed: u64) -> Self {
         Rng {
             state: seed ^ 0x9E37_79B9_7F4A_7C15,
         }
@@ -37,7 +39,7 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    pub(crate) fn next_f64(&mut self) -> f64 {
+    pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 

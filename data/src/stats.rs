@@ -16,28 +16,9 @@ pub const SEED: u64 = 0x4b49_4c4e;
 /// The code of a missing value in [`Values::Categories`].
 pub const MISSING: u32 = u32::MAX;
 
-/// SplitMix64: small, seeded, and good enough for choosing rows.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+/// The engine's seeded generator (SplitMix64): samples here draw the same
+/// rows for the same seed as they always have (`Rng::new(seed)`).
+pub use automl::Rng;
 
 /// `k` distinct indices of `0..n` chosen uniformly at random, in increasing
 /// order (Knuth's selection sampling, one pass); all of `0..n` when `k >= n`.
@@ -413,6 +394,24 @@ mod tests {
         // Both halves of the rows are represented.
         assert!(s.iter().filter(|&&i| i < 500).count() > 30);
         assert!(s.iter().filter(|&&i| i >= 500).count() > 30);
+    }
+
+    #[test]
+    fn samples_are_the_rows_drawn_before_the_engine_generator_was_shared() {
+        // Drawn by the data crate's own SplitMix64 before it used
+        // `automl::Rng`: profiles and quality reports of stored datasets
+        // keep their samples.
+        assert_eq!(
+            sample_rows(1000, 8, SEED),
+            [112, 185, 227, 456, 519, 528, 644, 971]
+        );
+        assert_eq!(sample_rows(50, 5, SEED ^ 1), [1, 6, 9, 17, 35]);
+        let mut rng = Rng::new(3);
+        let draws: Vec<f64> = (0..3).map(|_| rng.next_f64()).collect();
+        assert_eq!(
+            draws,
+            [0.7457817572627011, 0.9710027535867962, 0.4443592170557721]
+        );
     }
 
     #[test]
