@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use automl::values::parse_datetime;
 use polars::prelude::*;
 
 use crate::stats::{self, Values};
@@ -291,9 +292,10 @@ fn text_kind(top: &[(&str, u64)], distinct: u64, present: u64) -> api::ColumnKin
     api::ColumnKind::Categorical
 }
 
-/// A date or date-time in a common written form (see `automl::recipe::parse_datetime`).
+/// A date or date-time in a common written form ([`parse_datetime`], the
+/// grammar the recipe's date parts read).
 pub(crate) fn looks_like_date(v: &str) -> bool {
-    automl::recipe::parse_datetime(v, false).is_some()
+    parse_datetime(v, false).is_some()
 }
 
 /// Every cell of a column as text (`None` is missing).

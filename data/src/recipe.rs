@@ -14,10 +14,8 @@
 use std::collections::HashMap;
 
 use automl::category_label;
-use automl::recipe::{
-    Fill, FittedStep, bin_of, date_format, date_part_names, one_hot_name, parse_datetime,
-    parse_number, signed_log,
-};
+use automl::recipe::{Fill, FittedStep, date_part_names, one_hot_name};
+use automl::values::{bin_of, date_format, parse_datetime, parse_number, signed_log};
 use polars::prelude::*;
 
 use crate::convert;
