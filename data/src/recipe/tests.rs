@@ -1,0 +1,306 @@
+//! Every step with Polars and with the engine, column by column, and the recipe's errors.
+
+use super::*;
+use api::Step;
+
+fn messy() -> DataFrame {
+    df!(
+        "age" => [Some(30i64), None, Some(-1), Some(45), Some(1000), Some(30), Some(52), Some(38)],
+        "income" => [Some("$1,200"), Some("900"), None, Some("n/a"), Some("2,500.5"), Some("$1,200"), Some("700"), Some("1 100")],
+        "city" => [Some("Oslo"), Some("Rome"), None, Some("Oslo"), Some("Lima"), Some("Oslo"), Some("unknown"), Some("Rome")],
+        "joined" => [Some("2024-03-31"), Some("2023-12-01"), Some("2024-01-15"), None, Some("2022-07-04"), Some("2024-03-31"), Some("2021-02-28"), Some("2020-10-10")],
+        "score" => [1.5, 2.0, 3.5, 100.0, 2.5, 1.5, 3.0, 2.0],
+        "y" => ["a", "b", "a", "b", "a", "a", "b", "a"]
+    )
+    .expect("frame")
+}
+
+fn every_step() -> Vec<Step> {
+    vec![
+        Step::DropDuplicates,
+        Step::SetMissing {
+            column: "age".into(),
+            values: vec!["-1".into()],
+        },
+        Step::SetMissing {
+            column: "city".into(),
+            values: vec!["unknown".into()],
+        },
+        Step::Impute {
+            column: "age".into(),
+            strategy: api::Imputation::Median,
+            value: None,
+        },
+        Step::Outliers {
+            column: "age".into(),
+            action: api::OutlierAction::Clip,
+        },
+        Step::Cast {
+            column: "income".into(),
+            to: api::CastTo::Number,
+        },
+        Step::Impute {
+            column: "income".into(),
+            strategy: api::Imputation::Mean,
+            value: None,
+        },
+        Step::Log {
+            column: "income".into(),
+        },
+        Step::Impute {
+            column: "city".into(),
+            strategy: api::Imputation::Constant,
+            value: Some("Elsewhere".into()),
+        },
+        Step::OneHot {
+            column: "city".into(),
+            max_categories: 2,
+        },
+        Step::DateParts {
+            column: "joined".into(),
+        },
+        Step::Bin {
+            column: "score".into(),
+            bins: 3,
+            strategy: api::BinStrategy::Quantile,
+        },
+        Step::Rename {
+            column: "age".into(),
+            to: "age_years".into(),
+        },
+        Step::Cast {
+            column: "joined_year".into(),
+            to: api::CastTo::Category,
+        },
+        Step::DropColumns {
+            columns: vec!["joined_weekday".into()],
+        },
+    ]
+}
+
+#[test]
+fn polars_and_the_engine_apply_the_same_steps_alike() {
+    let frame = messy();
+    let recipe = api::Recipe {
+        steps: every_step(),
+    };
+    let applied = apply(frame.clone(), &recipe, Some("y")).expect("applies");
+    assert_eq!(applied.frame.height(), 7, "one duplicate row removed");
+    let names: Vec<String> = applied
+        .frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "age_years",
+            "income",
+            "city=Elsewhere",
+            "city=Oslo",
+            "joined_year",
+            "joined_month",
+            "joined_day",
+            "score",
+            "y"
+        ]
+    );
+    // The engine applies the fitted steps to the same rows (after the
+    // duplicate is gone) and gets the same columns.
+    let deduped = frame
+        .clone()
+        .lazy()
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .collect()
+        .expect("dedup");
+    assert_same(&deduped, &applied);
+    // Fitted values: the two most frequent cities (ties by name), the log, the bins.
+    let c = |n: &str| applied.frame.column(n).expect(n).clone();
+    assert_eq!(
+        convert::numbers(&c("city=Oslo")).expect("n"),
+        [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    );
+    let income = convert::numbers(&c("income")).expect("n");
+    assert!((income[0] - 1201f64.ln()).abs() < 1e-12, "{income:?}");
+    assert_eq!(
+        convert::labels(&c("score")).expect("l")[4].as_deref(),
+        Some("2 to 3"),
+    );
+    assert_eq!(applied.outcomes.len(), recipe.steps.len());
+    assert!(
+        applied.outcomes[5]
+            .message
+            .contains("1 value could not be read"),
+        "{:?}",
+        applied.outcomes[5]
+    );
+}
+
+/// Polars' result and the engine's on the same raw frame, column by column.
+fn assert_same(raw: &DataFrame, applied: &Applied) {
+    let engine = automl::Recipe {
+        version: 1,
+        inputs: Vec::new(),
+        steps: applied.fitted.clone(),
+    };
+    let raw = convert::frame_to_dataset(raw).expect("raw");
+    let by_engine = engine.apply(&raw).expect("engine applies");
+    let by_polars = convert::frame_to_dataset(&applied.frame).expect("prepared");
+    assert_eq!(by_engine.names(), by_polars.names());
+    for (name, a) in by_polars.columns() {
+        let b = by_engine.require(name).expect("same columns");
+        match (a, b) {
+            (automl::Column::Numeric(x), automl::Column::Numeric(y)) => {
+                for (p, q) in x.iter().zip(y) {
+                    assert!(
+                        (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * p.abs().max(1.0),
+                        "{name}: {p} vs {q}"
+                    );
+                }
+            }
+            _ => assert_eq!(a, b, "{name}"),
+        }
+    }
+}
+
+#[test]
+fn outliers_are_clipped_and_binned_alike() {
+    let x: Vec<Option<f64>> = (0..60)
+        .map(|i| match i {
+            7 => None,
+            13 => Some(1000.0),
+            21 => Some(-400.0),
+            _ => Some(f64::from(i % 17)),
+        })
+        .collect();
+    let frame = df!("x" => x.clone(), "w" => x).expect("frame");
+    let recipe = api::Recipe {
+        steps: vec![
+            Step::Outliers {
+                column: "x".into(),
+                action: api::OutlierAction::Clip,
+            },
+            Step::Bin {
+                column: "w".into(),
+                bins: 4,
+                strategy: api::BinStrategy::Width,
+            },
+        ],
+    };
+    let applied = apply(frame.clone(), &recipe, None).expect("applies");
+    assert_same(&frame, &applied);
+    let x = convert::numbers(applied.frame.column("x").expect("x")).expect("n");
+    let (lo, hi) = match &applied.fitted[0] {
+        FittedStep::Clip { lower, upper, .. } => (*lower, *upper),
+        other => panic!("{other:?}"),
+    };
+    assert!(lo > -400.0 && hi < 1000.0, "{lo} {hi}");
+    assert_eq!((x[13], x[21]), (hi, lo));
+    assert!(
+        applied.outcomes[0].message.starts_with("2 values clipped"),
+        "{:?}",
+        applied.outcomes[0]
+    );
+    let removed = apply(
+        frame,
+        &api::Recipe {
+            steps: vec![Step::Outliers {
+                column: "x".into(),
+                action: api::OutlierAction::Remove,
+            }],
+        },
+        None,
+    )
+    .expect("applies");
+    // The missing value stays; the two outliers go.
+    assert_eq!(removed.frame.height(), 58);
+}
+
+#[test]
+fn steps_that_name_unknown_columns_or_the_target_are_refused() {
+    let recipe = api::Recipe {
+        steps: vec![
+            Step::Rename {
+                column: "age".into(),
+                to: "years".into(),
+            },
+            Step::Log {
+                column: "age".into(),
+            },
+        ],
+    };
+    let err = apply(messy(), &recipe, None).unwrap_err().to_string();
+    assert!(
+        err.contains("step 2") && err.contains("no column `age`"),
+        "{err}"
+    );
+    let err = apply(
+        messy(),
+        &api::Recipe {
+            steps: vec![Step::Log { column: "y".into() }],
+        },
+        Some("y"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("changes the target `y`"), "{err}");
+    for (step, want) in [
+        (
+            Step::Log {
+                column: "city".into(),
+            },
+            "holds text",
+        ),
+        (
+            Step::Impute {
+                column: "city".into(),
+                strategy: api::Imputation::Median,
+                value: None,
+            },
+            "holds text",
+        ),
+        (
+            Step::DateParts {
+                column: "city".into(),
+            },
+            "does not hold dates",
+        ),
+        (
+            Step::Rename {
+                column: "age".into(),
+                to: "city".into(),
+            },
+            "already exists",
+        ),
+    ] {
+        let err = apply(messy(), &api::Recipe { steps: vec![step] }, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+}
+
+#[test]
+fn a_preview_shows_rows_and_changed_statistics() {
+    let recipe = api::Recipe {
+        steps: vec![
+            Step::DropDuplicates,
+            Step::Impute {
+                column: "age".into(),
+                strategy: api::Imputation::Constant,
+                value: Some("40".into()),
+            },
+        ],
+    };
+    let p = preview(messy(), &recipe).expect("preview");
+    assert_eq!((p.rows_before, p.rows_after), (8, 7));
+    assert_eq!(p.after.rows[1][0].as_deref(), Some("40"));
+    let age = p
+        .changes
+        .iter()
+        .find(|c| c.column == "age")
+        .expect("age changed");
+    assert_eq!(age.before.as_ref().map(|s| s.missing), Some(1));
+    assert_eq!(age.after.as_ref().map(|s| s.missing), Some(0));
+}
