@@ -1,0 +1,146 @@
+"""Writes the quality report's test fixtures (the CSVs beside this script).
+
+Run from anywhere: `python3 make_fixtures.py`. Plain Python 3 (3.11.7 made
+the committed files); the files are committed, so the tests never need it.
+Each file is a family of checks; the cases that read them are the table in
+`data/src/quality/tests.rs`.
+"""
+
+import csv
+import math
+import os
+import random
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(name, header, rows):
+    with open(os.path.join(HERE, name), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def num(x):
+    """Six decimals, without trailing zeros."""
+    s = f"{x:.6f}".rstrip("0").rstrip(".")
+    return "0" if s == "-0" else s
+
+
+def uniform(n, seed):
+    r = random.Random(seed)
+    return [r.random() for _ in range(n)]
+
+
+def missing():
+    n = 100
+    r = random.Random(12)
+    def col(k):
+        return [("" if i < k else str(r.randrange(10))) for i in range(n)]
+    cols = {"half": col(50), "tenth": col(10), "few": col(2), "fewer": col(1),
+            "none": col(0), "empty": [""] * n}
+    write("missing.csv", list(cols), zip(*cols.values()))
+
+
+def placeholders():
+    n = 200
+    age = [18 + i % 60 for i in range(n)]
+    for r in (5, 50, 120, 121):
+        age[r] = -1
+    change = [i % 21 - 10 for i in range(n)]
+    sign = [-1 if i % 3 == 0 else 1 for i in range(n)]
+    income = [20000 + 150 * i for i in range(n)]
+    for r in range(10):
+        income[r * 7] = 99999
+    colour = [["red", "blue", "green", "unknown"][i % 4] if i % 10 else "Unknown" for i in range(n)]
+    album = [f"Unknown Pleasures {i % 7}" for i in range(n)]
+    write("placeholders.csv", ["age", "change", "sign", "income", "colour", "album"],
+          zip(age, change, sign, income, colour, album))
+
+
+def identifiers():
+    n = 100
+    r = random.Random(15)
+    rows = []
+    for i in range(n):
+        # `income` is as sparse as `customer_id`, but not named like an ID.
+        rows.append([i + 1, i * i * 37, r.randrange(20000, 90000), f"u{i:04}", num(i / 7),
+                     f"2024-01-01T00:{i // 60:02}:{i % 60:02}",
+                     f"a remark about item {i}", i % 5])
+    write("identifiers.csv",
+          ["row", "customer_id", "income", "code", "score", "when", "note", "group"], rows)
+
+
+def categories():
+    n = 200
+    rows = [[f"city {i % 60}", f"town {i % 50}", f"2024-{1 + i // 28:02}-{1 + i % 28:02}"]
+            for i in range(n)]
+    write("categories.csv", ["city", "town", "day"], rows)
+    write("categories_common.csv", ["city"], [[f"city {i % 60}"] for i in range(2000)])
+
+
+def outliers():
+    x = uniform(500, 1)
+    x[42] = 50.0
+    x[7] = -20.0
+    clean = uniform(500, 2)
+    mostly_zero = [i if i % 40 == 0 else 0 for i in range(500)]
+    write("outliers.csv", ["x", "clean", "mostly_zero"],
+          [[num(a), num(b), c] for a, b, c in zip(x, clean, mostly_zero)])
+
+
+def skew():
+    heavy = [(1.0 / i) ** 2 * 1e4 for i in range(1, 301)]
+    left = [-v for v in heavy]
+    even = uniform(300, 3)
+    write("skew.csv", ["heavy", "left", "even"],
+          [[num(a), num(b), num(c)] for a, b, c in zip(heavy, left, even)])
+
+
+def related():
+    n = 1000
+    x, noise, far = uniform(n, 4), uniform(n, 5), uniform(n, 6)
+    rows = []
+    for i in range(n):
+        # r(x, close) is about 0.965: uniform noise of width ±0.136.
+        rows.append([num(x[i]), num(x[i]), num(2 * x[i] + 1), num(x[i] + 0.272 * (noise[i] - 0.5)),
+                     num(far[i]), ["FR", "DE", "IT"][i % 3], ["France", "Germany", "Italy"][i % 3]])
+    write("related.csv", ["x", "copy", "scaled", "close", "far", "country", "name"], rows)
+
+
+def churn():
+    n = 1000
+    x, weak = uniform(n, 8), uniform(n, 9)
+    rows = []
+    for i in range(n):
+        y = "churned" if x[i] > 0.7 else "stayed"
+        rows.append([num(x[i]), "closed" if y == "churned" else "open", num(x[i] + weak[i]),
+                     f"c{i:05}", y])
+    write("churn.csv", ["x", "status", "hint", "id", "y"], rows)
+    noise = uniform(n, 13)
+    write("rare_target.csv", ["noise", "y"],
+          [[num(noise[i]), "fraud" if i % 200 == 0 else "ok"] for i in range(n)])
+
+
+def price():
+    n = 1000
+    x, noise = uniform(n, 10), uniform(n, 11)
+    write("price.csv", ["price_eur", "rough", "price"],
+          [[num(x[i]), num(x[i] + 0.5 * noise[i]), num(3 * x[i] + 100)] for i in range(n)])
+
+
+def imbalance():
+    n = 1000
+    r = random.Random(7)
+    def labels(rare):
+        ys = ["yes"] * rare + ["no"] * (n - rare)
+        r.shuffle(ys)
+        return ys
+    cols = {"rare5": labels(50), "rare1": labels(10), "rare30": labels(300),
+            "x": [num(v) for v in uniform(n, 14)]}
+    write("imbalance.csv", list(cols), zip(*cols.values()))
+
+
+for make in (missing, placeholders, identifiers, categories, outliers, skew, related, churn,
+             price, imbalance):
+    make()
