@@ -7,21 +7,12 @@
 //! [`stats::SAMPLE_ROWS`] rows, and its evidence says so.
 //!
 //! Each check is a file here holding its thresholds, its words and its
-//! steps; [`CHECKS`] is the one list of them. They all read one
-//! [`Context`]: the frame's columns as [`Values`], the samples and the
-//! target as training encodes it.
+//! steps; `CHECKS` is the one list of them, declared by one line per file
+//! in `checks!`. They all read one `Context`: the frame's columns as
+//! [`Values`], the samples and the target as training encodes it.
 
-mod columns;
-mod distribution;
-mod duplicates;
-mod infinite;
-mod leakage;
-mod missing;
-mod related;
-mod target;
 #[cfg(test)]
 mod tests;
-mod text;
 
 use api::display;
 use automl::Rng;
@@ -38,23 +29,30 @@ pub use missing::{MISSING_CRITICAL, MISSING_WARNING};
 pub use related::{COLLINEAR_R, NEAR_DUPLICATE_R};
 pub use target::{IMBALANCE_CRITICAL, IMBALANCE_WARNING};
 
-/// Every check, in the order they run; the report then sorts the findings
-/// by severity and kind (stably, so one kind's findings keep their order).
-static CHECKS: &[Check] = &[
-    duplicates::DUPLICATE_ROWS,
-    missing::MISSING_VALUES,
-    missing::DISGUISED_MISSING,
-    infinite::INFINITE_VALUES,
-    columns::CONSTANT_COLUMNS,
-    columns::ID_LIKE,
-    text::TYPED_AS_TEXT,
-    columns::HIGH_CARDINALITY,
-    distribution::OUTLIERS,
-    distribution::SKEWED,
-    related::RELATED_COLUMNS,
-    target::TARGET,
-    leakage::LEAKAGE,
-];
+/// Declares each check's module and lists its checks in [`CHECKS`]: one
+/// line per file, `module: CHECK, ...;`.
+macro_rules! checks {
+    ($($module:ident: $($check:ident),+;)+) => {
+        $(mod $module;)+
+
+        /// Every check, in the order they run. The order does not show: the
+        /// report sorts the findings by severity and kind, stably, and each
+        /// kind has one check.
+        static CHECKS: &[Check] = &[$($($module::$check,)+)+];
+    };
+}
+
+checks! {
+    duplicates: DUPLICATE_ROWS;
+    missing: MISSING_VALUES, DISGUISED_MISSING;
+    infinite: INFINITE_VALUES;
+    columns: CONSTANT_COLUMNS, ID_LIKE, HIGH_CARDINALITY;
+    text: TYPED_AS_TEXT;
+    distribution: OUTLIERS, SKEWED;
+    related: RELATED_COLUMNS;
+    target: TARGET;
+    leakage: LEAKAGE;
+}
 
 /// One check: the kinds of finding it makes (each kind is made by exactly
 /// one check) and how it finds them, each finding with its recipe steps.
