@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Column, Dataset, category_label};
 use crate::encode::FeatureStats;
 use crate::error::{Error, Result};
-/// Kept for the quality report until it reads values from [`crate::values`].
-pub use crate::values::parse_number;
-use crate::values::{DateTime, bin_of, parse_datetime, signed_log};
+use crate::values::{DateTime, bin_of, parse_datetime, parse_number, signed_log};
 
 /// A fitted, row-wise step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

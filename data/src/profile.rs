@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn the_matrix_keeps_the_twelve_columns_most_related_to_another() {
         let n = 200;
-        let mut rng = stats::Rng::new(3);
+        let mut rng = automl::Rng::new(3);
         let mut cols = Vec::new();
         for k in 0..7 {
             let base: Vec<f64> = (0..n).map(|_| rng.next_f64()).collect();

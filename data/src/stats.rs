@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use automl::Rng;
 use polars::prelude::*;
 
 /// Above this many rows, distribution statistics use a seeded sample of this many.
@@ -16,12 +17,9 @@ pub const SEED: u64 = 0x4b49_4c4e;
 /// The code of a missing value in [`Values::Categories`].
 pub const MISSING: u32 = u32::MAX;
 
-/// The engine's seeded generator (SplitMix64): samples here draw the same
-/// rows for the same seed as they always have (`Rng::new(seed)`).
-pub use automl::Rng;
-
 /// `k` distinct indices of `0..n` chosen uniformly at random, in increasing
-/// order (Knuth's selection sampling, one pass); all of `0..n` when `k >= n`.
+/// order (Knuth's selection sampling, one pass, drawn with the engine's
+/// `Rng::new(seed)`); all of `0..n` when `k >= n`.
 pub fn sample_rows(n: usize, k: usize, seed: u64) -> Vec<usize> {
     if k >= n {
         return (0..n).collect();
