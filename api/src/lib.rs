@@ -299,6 +299,8 @@ finding_kinds! {
     NumbersAsText = "numbers_as_text", "Numbers stored as text", false;
     /// Dates stored as text.
     DatesAsText = "dates_as_text", "Dates stored as text", false;
+    /// Numbers in nearly every row, with a few words among them (`n/r`).
+    TextAmongNumbers = "text_among_numbers", "Text among numbers", false;
     /// The target column cannot be predicted as it is (a single value, ...).
     UnusableTarget = "unusable_target", "Unusable target", true;
     /// Rows without a target value, which training leaves out.

@@ -48,6 +48,7 @@ checks! {
     infinite: INFINITE_VALUES;
     columns: CONSTANT_COLUMNS, ID_LIKE, HIGH_CARDINALITY;
     text: TYPED_AS_TEXT;
+    text_among_numbers: TEXT_AMONG_NUMBERS;
     distribution: OUTLIERS, SKEWED;
     related: RELATED_COLUMNS;
     target: TARGET;

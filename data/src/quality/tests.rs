@@ -111,10 +111,17 @@ const CASES: &[Case] = &[
     ("numbers and dates as text", Text(NUMBERS_AND_DATES), None, &[
         Finds(K::NumbersAsText, S::Warning, &["weight"]),
         Finds(K::DatesAsText, S::Info, &["when"]),
+        // Nine in ten distinct values are numbers: the check above says so.
+        No(K::TextAmongNumbers),
     ]),
     ("codes and words", Text("code,mixed\nA1,0\nB2,1\nC3,2\nD4,x\nE5,y\n"), None, &[
         No(K::NumbersAsText),
         No(K::DatesAsText),
+        No(K::TextAmongNumbers),
+    ]),
+    ("ratings with a word among them", Text(RATINGS), None, &[
+        Finds(K::TextAmongNumbers, S::Warning, &["rating"]),
+        No(K::NumbersAsText),
     ]),
     ("a target of one value", Text("y,x\na,1\na,2\na,3\n"), Some("y"), &[
         Finds(K::UnusableTarget, S::Critical, &["y"]),
@@ -167,6 +174,32 @@ const NUMBERS_AND_DATES: &str = "weight,when
 59.8,2024-09-09
 77.7,2024-10-10
 heavy,2024-11-11
+";
+
+/// `rating` is 1 to 5 but for one word in 21 rows (a sixth of its distinct
+/// values); `mixed` has words in a third of its rows.
+const RATINGS: &str = "rating,mixed
+1,0
+2,1
+3,2
+4,x
+5,0
+1,1
+2,2
+n/r,y
+3,0
+4,1
+5,2
+1,x
+2,0
+3,1
+4,2
+5,y
+1,0
+2,1
+3,2
+4,x
+5,0
 ";
 
 const TENTH_MISSING: &str = "x,y
@@ -493,6 +526,18 @@ fn constant_and_high_cardinality_columns_show_their_values() {
 }
 
 #[test]
+fn text_among_numbers_is_named_with_its_rows() {
+    let fs = report_of(RATINGS, None).unwrap().findings;
+    let f = &of(&fs, K::TextAmongNumbers)[0];
+    assert_eq!(
+        f.message,
+        "`rating` is numbers except in 1 row (4.8%): “n/r”; as it is, models take every value as a category"
+    );
+    assert_eq!((f.evidence.count, f.evidence.examples[0].row), (Some(1), 8));
+    assert_eq!(f.evidence.values[0].value, "n/r");
+}
+
+#[test]
 fn outliers_beyond_five_clipped_spreads_of_the_median() {
     let mut x = uniform(500, 1);
     x[42] = 50.0;
@@ -717,6 +762,10 @@ fn fixes_come_with_their_recipe_steps() {
         (File("related.csv"), None, K::NearDuplicateColumns, "scaled", drop("scaled")),
         (Text(NUMBERS_AND_DATES), None, K::NumbersAsText, "weight", vec![Step::Cast {
             column: "weight".into(),
+            to: api::CastTo::Number,
+        }]),
+        (Text(RATINGS), None, K::TextAmongNumbers, "rating", vec![Step::Cast {
+            column: "rating".into(),
             to: api::CastTo::Number,
         }]),
         (Text(NUMBERS_AND_DATES), None, K::DatesAsText, "when", vec![Step::DateParts { column: "when".into() }]),
