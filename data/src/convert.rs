@@ -156,9 +156,30 @@ pub fn json_for_model(
 }
 
 /// Checks a build's columns against the prepared dataset: the target and
-/// every excluded column must exist, and something must be left to learn from.
+/// every excluded column must exist, something must be left to learn from,
+/// and the numbers of the columns used must be small enough to train on.
 pub fn check_build_columns(frame: &DataFrame, target: &str, exclude: &[String]) -> Result<()> {
-    let has = |c: &str| frame.column(c).is_ok();
+    let names: Vec<&str> = frame
+        .get_column_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .collect();
+    check_build_names(&names, target, exclude)?;
+    let used = names
+        .into_iter()
+        .filter(|n| !exclude.iter().any(|e| e == n));
+    check_magnitudes(frame, used)
+}
+
+/// The column checks of [`check_build_columns`] on the prepared dataset's
+/// column names alone (its numbers are not looked at), for a request
+/// checked without the data.
+pub fn check_build_names<S: AsRef<str>>(
+    names: &[S],
+    target: &str,
+    exclude: &[String],
+) -> Result<()> {
+    let has = |c: &str| names.iter().any(|n| n.as_ref() == c);
     if !has(target) {
         return Err(Error::unprocessable(
             "unknown_column",
@@ -188,18 +209,13 @@ pub fn check_build_columns(frame: &DataFrame, target: &str, exclude: &[String]) 
             "the target cannot be excluded",
         ));
     }
-    if frame.width() <= 1 + exclude.len() {
+    if names.len() <= 1 + exclude.len() {
         return Err(Error::unprocessable(
             "no_features",
             "no columns are left to learn from besides the target",
         ));
     }
-    let used = frame
-        .get_column_names()
-        .into_iter()
-        .map(|n| n.as_str())
-        .filter(|n| !exclude.iter().any(|e| e == n));
-    check_magnitudes(frame, used)
+    Ok(())
 }
 
 /// The numeric columns among `columns` must be small enough for training:
