@@ -60,8 +60,8 @@ pub fn transcode_latin1(store: &Store, tmp: PathBuf) -> AppResult<PathBuf> {
 }
 
 /// The dataset must have `column`, or the request names the one it lacks.
-pub fn require_column(detail: &api::DatasetDetail, column: &str) -> AppResult<()> {
-    if detail.profile.columns.iter().any(|c| c.name == column) {
+pub fn require_column(profile: &api::Profile, column: &str) -> AppResult<()> {
+    if profile.columns.iter().any(|c| c.name == column) {
         return Ok(());
     }
     Err(AppError::unprocessable(

@@ -1,7 +1,8 @@
 //! Build jobs: a fixed pool of worker threads (never the async runtime)
 //! takes queued builds, runs `automl::search` with a deadline and a cancel
 //! flag, publishes every change through a `watch` channel (the SSE stream
-//! reads it) and SQLite, and stores the artifact. A panic fails its build,
+//! reads it) and SQLite (each finished trial appended to its build's
+//! trials), and stores the artifact. A panic fails its build,
 //! not the server.
 
 use std::collections::HashMap;
@@ -13,8 +14,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::error::AppError;
-use crate::models;
 use crate::storage::{Store, first_non_finite, new_id};
+use crate::{leaderboard, models};
 use data::{convert, ingest, stats};
 
 struct Live {
@@ -105,9 +106,19 @@ impl Jobs {
         }
     }
 
+    /// Saves the build's progress (not its trials) and sends it to the live stream.
     fn publish(&self, build: &api::Build) {
-        if let Err(e) = self.store.save_build(build) {
+        if let Err(e) = self.store.update_build(build) {
             tracing::error!(build = %build.id, error = %e, "saving build progress failed");
+        }
+        self.send(build);
+    }
+
+    /// Appends a finished trial to the build's stored trials, saves its
+    /// progress and sends it to the live stream.
+    fn publish_trial(&self, build: &api::Build, entry: &api::LeaderboardEntry) {
+        if let Err(e) = self.store.add_trial(build, entry) {
+            tracing::error!(build = %build.id, error = %e, "saving a trial failed");
         }
         self.send(build);
     }
@@ -175,16 +186,15 @@ impl Jobs {
     }
 
     fn finish(&self, mut build: api::Build) {
-        if let Err(e) = self.store.save_build(&build) {
+        if let Err(e) = self.store.update_build(&build) {
             // The final state must reach the store, or the build would stay
             // "running" there: record the failure itself, without what failed.
             tracing::error!(build = %build.id, error = %e, "saving the finished build failed");
-            build.leaderboard.clear();
             build.elapsed_secs = finite_or_zero(build.elapsed_secs);
             build.state = api::BuildState::Failed;
             build.message = "the build failed".into();
             build.error = Some(format!("its result could not be saved: {e}"));
-            if let Err(e) = self.store.save_build(&build) {
+            if let Err(e) = self.store.update_build(&build) {
                 tracing::error!(build = %build.id, error = %e, "saving the failed build failed");
             }
         }
@@ -200,7 +210,7 @@ impl Jobs {
     ) -> Result<(), BuildError> {
         let store = &self.store;
         store
-            .dataset(&build.dataset_id)
+            .require_dataset(&build.dataset_id)
             .map_err(|_| BuildError::Failed("the dataset was deleted".into()))?;
         let recipe = store
             .recipe(&build.dataset_id, Some(build.recipe_version))
@@ -248,6 +258,7 @@ impl Jobs {
             cancel,
         };
         let mut on_event = |ev: &automl::SearchEvent| {
+            let mut added = None;
             match ev {
                 automl::SearchEvent::Started {
                     task,
@@ -266,17 +277,7 @@ impl Jobs {
                 }
                 automl::SearchEvent::Trial(t) => {
                     build.trials_done += 1;
-                    let entry = api::LeaderboardEntry {
-                        trial: t.trial,
-                        family: t.family.clone(),
-                        params: t.params.clone(),
-                        score: t.score,
-                        score_std: t.score_std,
-                        fit_secs: t.fit_secs,
-                        predict_us_per_row: t.predict_us_per_row,
-                        size_bytes: t.size_bytes,
-                        finished_secs: started.elapsed().as_secs_f64(),
-                    };
+                    let entry = leaderboard::entry(t, started.elapsed().as_secs_f64());
                     // A candidate without a usable score (its predictions
                     // overflowed or diverged) cannot be ranked, and its
                     // NaN could not be stored: it is left off the board.
@@ -290,8 +291,9 @@ impl Jobs {
                             "a trial without a finite score is left off the leaderboard"
                         );
                     } else {
-                        build.leaderboard.push(entry);
-                        rank(&mut build.leaderboard, build.higher_is_better);
+                        build.leaderboard.push(entry.clone());
+                        leaderboard::rank(&mut build.leaderboard, build.higher_is_better);
+                        added = Some(entry);
                     }
                     build.message = format!("{} trials done", build.trials_done);
                 }
@@ -300,7 +302,10 @@ impl Jobs {
                 }
             }
             build.elapsed_secs = started.elapsed().as_secs_f64();
-            self.publish(build);
+            match added {
+                Some(entry) => self.publish_trial(build, &entry),
+                None => self.publish(build),
+            }
         };
         let mut outcome =
             automl::search(&data, &config, control, &mut on_event).map_err(|e| match e {
@@ -460,24 +465,6 @@ fn unsavable_model(artifact: &automl::ModelArtifact, found: &crate::storage::Non
 
 fn finite_or_zero(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
-}
-
-/// Best first; scores that are not numbers last.
-fn rank(board: &mut [api::LeaderboardEntry], higher_is_better: bool) {
-    board.sort_by(|a, b| {
-        let key = |s: f64| {
-            if s.is_nan() {
-                f64::INFINITY
-            } else if higher_is_better {
-                -s
-            } else {
-                s
-            }
-        };
-        key(a.score)
-            .total_cmp(&key(b.score))
-            .then(a.trial.cmp(&b.trial))
-    });
 }
 
 enum BuildError {

@@ -10,6 +10,7 @@ pub mod datasets;
 pub mod error;
 pub mod guard;
 pub mod jobs;
+pub mod leaderboard;
 pub mod models;
 pub mod routes;
 pub mod samples;

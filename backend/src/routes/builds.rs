@@ -31,7 +31,7 @@ async fn create_build(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::BuildRequest>,
 ) -> AppResult<(StatusCode, Json<api::Build>)> {
-    st.store.dataset(&req.dataset_id)?;
+    st.store.require_dataset(&req.dataset_id)?;
     if !(5..=86_400).contains(&req.time_budget_secs) {
         return Err(AppError::unprocessable(
             "invalid_budget",
@@ -100,7 +100,7 @@ async fn rerun_build(
         )));
     }
     st.store
-        .dataset(&old.dataset_id)
+        .require_dataset(&old.dataset_id)
         .map_err(|_| AppError::Conflict("the dataset of this build was deleted".into()))?;
     let req = api::BuildRequest {
         dataset_id: old.dataset_id,

@@ -201,7 +201,7 @@ async fn get_profile(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Json<api::Profile>> {
-    Ok(Json(st.store.dataset(&id)?.profile))
+    Ok(Json(st.store.profile(&id)?))
 }
 
 async fn delete_dataset(
@@ -229,7 +229,7 @@ async fn get_rows(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<RowsQuery>,
 ) -> AppResult<Json<api::RowsPage>> {
-    st.store.dataset(&id)?;
+    st.store.require_dataset(&id)?;
     let path = st.store.dataset_path(&id);
     let page = blocking(move || {
         let frame = ingest::read_parquet(&path)?;
@@ -255,13 +255,13 @@ async fn quality_report(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<QualityQuery>,
 ) -> AppResult<Json<api::QualityReport>> {
-    let detail = st.store.dataset(&id)?;
+    let profile = st.store.profile(&id)?;
     let target = q.target.filter(|t| !t.is_empty());
     let recipe = if q.prepared {
         Some(st.store.recipe(&id, None)?.recipe)
     } else {
         if let Some(t) = &target {
-            datasets::require_column(&detail, t)?;
+            datasets::require_column(&profile, t)?;
         }
         None
     };
@@ -304,7 +304,7 @@ async fn put_recipe(
     Path(id): Path<String>,
     ApiJson(recipe): ApiJson<api::Recipe>,
 ) -> AppResult<Json<api::RecipeVersion>> {
-    st.store.dataset(&id)?;
+    st.store.require_dataset(&id)?;
     check_recipe_length(&recipe)?;
     let path = st.store.dataset_path(&id);
     let checked = recipe.clone();
@@ -319,7 +319,7 @@ async fn preview_recipe(
     Path(id): Path<String>,
     ApiJson(recipe): ApiJson<api::Recipe>,
 ) -> AppResult<Json<api::RecipePreview>> {
-    st.store.dataset(&id)?;
+    st.store.require_dataset(&id)?;
     check_recipe_length(&recipe)?;
     let path = st.store.dataset_path(&id);
     let preview = blocking(move || {
@@ -340,7 +340,7 @@ async fn target_info(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<TargetQuery>,
 ) -> AppResult<Json<api::TargetInfo>> {
-    datasets::require_column(&st.store.dataset(&id)?, &q.column)?;
+    datasets::require_column(&st.store.profile(&id)?, &q.column)?;
     let path = st.store.dataset_path(&id);
     let info = blocking(move || datasets::target_info(&path, &q.column)).await?;
     Ok(Json(info))
@@ -353,7 +353,7 @@ async fn dataset_chart(
 ) -> AppResult<Response> {
     let store = Arc::clone(&st.store);
     let svg = blocking(move || {
-        let profile = store.dataset(&id)?.profile;
+        let profile = store.profile(&id)?;
         let unknown = || AppError::NotFound(format!("chart `{name}`"));
         let i: usize = name
             .strip_prefix("column-")
