@@ -34,8 +34,9 @@ pub async fn dataset(id: &str) -> ClientResult<api::DatasetDetail> {
     get(&dataset_path(id)).await
 }
 
+/// Deletes dataset `id` (readable or not); models built from it stay.
 pub async fn delete_dataset(id: &str) -> ClientResult<()> {
-    send("DELETE", &dataset_path(id), None).await.map(|_| ())
+    delete(&dataset_path(id)).await
 }
 
 /// The sample datasets that can be loaded with one click.
@@ -147,6 +148,12 @@ pub async fn rerun_build(id: &str) -> ClientResult<api::Build> {
     post_empty(&format!("{}/rerun", build_path(id))).await
 }
 
+/// Deletes build `id` (readable or not; refused while it is queued or
+/// running); its model stays.
+pub async fn delete_build(id: &str) -> ClientResult<()> {
+    delete(&build_path(id)).await
+}
+
 /// Stops build `id`, keeping the candidates that finished.
 pub async fn cancel_build(id: &str) -> ClientResult<api::Build> {
     post_empty(&format!("{}/cancel", build_path(id))).await
@@ -187,6 +194,11 @@ fn build_path(id: &str) -> String {
 
 pub async fn model(id: &str) -> ClientResult<api::ModelSummary> {
     get(&model_path(id)).await
+}
+
+/// Deletes model `id` (readable or not) and its file.
+pub async fn delete_model(id: &str) -> ClientResult<()> {
+    delete(&model_path(id)).await
 }
 
 /// Predictions for `request`'s rows with their SHAP explanations.
@@ -334,6 +346,10 @@ fn to_json<B: Serialize>(body: &B) -> ClientResult<String> {
 
 async fn get<T: DeserializeOwned>(path: &str) -> ClientResult<T> {
     parse(&send("GET", path, None).await?)
+}
+
+async fn delete(path: &str) -> ClientResult<()> {
+    send("DELETE", path, None).await.map(|_| ())
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ClientResult<T> {

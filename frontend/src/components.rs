@@ -1,16 +1,108 @@
 //! Small views shared by pages.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use api::display;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::client::ApiError;
+use crate::client::{ApiError, ClientResult};
 use crate::{format, plot};
 
 #[component]
 pub fn ErrorBox(message: String) -> impl IntoView {
     view! { <div class="error" role="alert">{message}</div> }
+}
+
+/// A delete button that asks once more in place ("Delete? Yes No") before
+/// it calls `on_delete`; disabled, with the reason as its tooltip, while
+/// `blocked` names one. Its parts have the classes `delete`, `confirm-yes`
+/// and `confirm-no`.
+#[component]
+pub fn DeleteButton(
+    /// Called after "Yes".
+    on_delete: Callback<()>,
+    /// The button's text; "Delete" unless given.
+    #[prop(optional, into)]
+    label: Option<String>,
+    /// The question before "Yes" and "No"; "Delete?" unless given.
+    #[prop(optional, into)]
+    question: Option<String>,
+    /// Why it cannot be deleted now.
+    #[prop(default = None)]
+    blocked: Option<String>,
+    /// The small buttons of table rows and notices.
+    #[prop(optional)]
+    small: bool,
+) -> impl IntoView {
+    let label = label.unwrap_or_else(|| "Delete".into());
+    let question = question.unwrap_or_else(|| "Delete?".into());
+    let size = if small { " small" } else { "" };
+    let asking = RwSignal::new(false);
+    move || {
+        if let Some(reason) = blocked.clone() {
+            view! { <button class=format!("button danger delete{size}") disabled=true title=reason>{label.clone()}</button> }
+                .into_any()
+        } else if asking.get() {
+            view! {
+                <span class=format!("confirm{size}")>
+                    <span class="confirm-question">{question.clone()}</span>
+                    <button class=format!("button danger confirm-yes{size}") on:click=move |_| {
+                        asking.set(false);
+                        on_delete.run(());
+                    }>"Yes"</button>
+                    <button class=format!("button confirm-no{size}") on:click=move |_| asking.set(false)>"No"</button>
+                </span>
+            }
+            .into_any()
+        } else {
+            view! { <button class=format!("button danger delete{size}") on:click=move |_| asking.set(true)>{label.clone()}</button> }
+                .into_any()
+        }
+    }
+}
+
+/// A delete action for the ids of one kind of record: runs `delete(id)`,
+/// puts its error (a 409 while a build runs, a 404 for one already gone)
+/// in `error`, and then calls `done` either way, so the page shows what is
+/// stored now.
+pub fn delete_action<F, Fut>(
+    delete: F,
+    error: RwSignal<Option<String>>,
+    done: impl Fn() + Copy + Send + Sync + 'static,
+) -> Callback<String>
+where
+    F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = ClientResult<()>> + 'static,
+{
+    Callback::new(move |id: String| {
+        error.set(None);
+        spawn_local(async move {
+            if let Err(e) = delete(id).await {
+                error.set(Some(e.error.message));
+            }
+            done();
+        });
+    })
+}
+
+/// What a page says once its record is deleted, with the way back to the
+/// experiments; its id is `{what}-deleted`.
+#[component]
+pub fn Deleted(
+    /// What was deleted: "model", "build".
+    what: &'static str,
+    /// What stays.
+    note: &'static str,
+) -> impl IntoView {
+    view! {
+        <div id=format!("{what}-deleted")>
+            <h1>{format!("The {what} was deleted")}</h1>
+            <p class="muted">{note}</p>
+            <p><a class="button" href="/builds">"Back to the experiments"</a></p>
+        </div>
+    }
 }
 
 /// A resource's loading, error and ready views: a muted line while it

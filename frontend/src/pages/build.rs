@@ -1,6 +1,7 @@
 //! Build: choose the target (and see whether it is imbalanced or leaked)
 //! and the budget, then watch the search live (SSE), with a Cancel button
-//! that keeps what finished.
+//! that keeps what finished; once it has ended, run it again or delete it
+//! (also a build whose record no longer reads back).
 
 use api::display;
 use leptos::prelude::*;
@@ -9,7 +10,9 @@ use leptos_router::hooks::use_navigate;
 use send_wrapper::SendWrapper;
 
 use crate::client;
-use crate::components::{ErrorBox, FindingList, LeaderboardTable, Loaded, StateBadge, with_code};
+use crate::components::{
+    DeleteButton, Deleted, ErrorBox, FindingList, LeaderboardTable, Loaded, StateBadge, with_code,
+};
 use crate::format;
 use crate::pages::{route_id, use_dataset};
 
@@ -326,11 +329,32 @@ pub fn BuildPage() -> impl IntoView {
             es.close();
         }
     });
+    let deleted = RwSignal::new(false);
+    let delete = Callback::new(move |()| {
+        error.set(None);
+        let id = id.get_untracked();
+        spawn_local(async move {
+            match client::delete_build(&id).await {
+                Ok(()) => deleted.set(true),
+                Err(e) => error.set(Some(e.error.message)),
+            }
+        });
+    });
+    // A build whose stored record does not read back can still be deleted.
+    let unreadable =
+        move || snapshot.with(|r| matches!(r, Some(Err(e)) if e.error.code == "unreadable_record"));
     view! {
-        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
-        <Loaded resource=snapshot let:first>
-            <BuildView first=first live=live received=received error=error/>
-        </Loaded>
+        <Show when=move || !deleted.get() fallback=|| view! { <Deleted what="build" note="Its model stays."/> }>
+            {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+            <Loaded resource=snapshot let:first>
+                <BuildView first=first live=live received=received error=error on_delete=delete/>
+            </Loaded>
+            {move || unreadable().then(|| view! {
+                <div class="actions" id="build-actions">
+                    <DeleteButton on_delete=delete label="Delete build" question="Delete this build?"/>
+                </div>
+            })}
+        </Show>
     }
 }
 
@@ -342,6 +366,7 @@ fn BuildView(
     /// When the latest event arrived (ms since the epoch).
     received: RwSignal<f64>,
     error: RwSignal<Option<String>>,
+    on_delete: Callback<()>,
 ) -> impl IntoView {
     let build = Memo::new(move |_| {
         live.get()
@@ -408,7 +433,10 @@ fn BuildView(
                     <h1>{format!("Predicting “{}”", b.target)}</h1>
                     <p class="muted">{task}" · "<a href=dataset_href>"dataset"</a>" · started "{format::timestamp(&b.created)}</p>
                 </div>
-                <div class="actions">
+                <div class="actions" id="build-actions">
+                    {(!running).then(|| view! {
+                        <DeleteButton on_delete=on_delete label="Delete build" question="Delete this build?"/>
+                    })}
                     {running.then(|| view! {
                         <button id="cancel-build" class="button danger" disabled=move || cancelling.get() on:click=cancel>
                             {move || if cancelling.get() { "Cancelling…" } else { "Cancel" }}

@@ -1,5 +1,5 @@
 //! Datasets: upload (file picker or drag and drop, with progress), the
-//! stored datasets, and one-click samples.
+//! stored datasets (each deletable), and one-click samples.
 
 use api::display;
 use leptos::prelude::*;
@@ -8,7 +8,7 @@ use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 
 use crate::client;
-use crate::components::{ErrorBox, Loaded};
+use crate::components::{DeleteButton, ErrorBox, Loaded, delete_action};
 use crate::format;
 
 #[component]
@@ -96,24 +96,13 @@ pub fn DatasetsPage() -> impl IntoView {
             }
         });
     };
-    let delete = move |id: String, name: String| {
-        let ok = web_sys::window()
-            .and_then(|w| {
-                w.confirm_with_message(&format!(
-                    "Delete the dataset “{name}”? Models built from it are kept."
-                ))
-                .ok()
-            })
-            .unwrap_or(false);
-        if ok {
-            spawn_local(async move {
-                match client::delete_dataset(&id).await {
-                    Ok(()) => datasets.refetch(),
-                    Err(e) => error.set(Some(e.error.message)),
-                }
-            });
-        }
-    };
+    // Errors of the list's deletes, shown by the list.
+    let list_error = RwSignal::new(None::<String>);
+    let delete = delete_action(
+        |id: String| async move { client::delete_dataset(&id).await },
+        list_error,
+        move || datasets.refetch(),
+    );
 
     view! {
         <h1>"Datasets"</h1>
@@ -163,21 +152,24 @@ pub fn DatasetsPage() -> impl IntoView {
         })}
 
         <h2>"Your datasets"</h2>
+        {move || list_error.get().map(|e| view! { <ErrorBox message=e/> })}
         <Loaded resource=datasets let:list>
+            <div id="datasets-list">
             {if list.is_empty() {
                 view! { <p class="muted">"No datasets yet: upload a CSV or start from a sample below."</p> }.into_any()
             } else {
                 let rows = list.into_iter().map(|d| {
                     let href = format!("/datasets/{}", d.id);
-                    let (id, name) = (d.id.clone(), d.name.clone());
+                    let id = d.id.clone();
+                    let delete = Callback::new(move |()| delete.run(id.clone()));
                     view! {
-                        <tr>
+                        <tr data-id=d.id.clone()>
                             <td><a href=href class="dataset-link">{d.name}</a></td>
                             <td class="num">{display::count(d.rows)}</td>
                             <td class="num">{display::count(u64::from(d.columns))}</td>
                             <td class="num">{format::bytes(d.bytes)}</td>
                             <td>{format::timestamp(&d.created)}</td>
-                            <td><button class="button small danger" on:click=move |_| delete(id.clone(), name.clone())>"Delete"</button></td>
+                            <td class="row-actions"><DeleteButton on_delete=delete question="Delete this dataset? Its models stay." small=true/></td>
                         </tr>
                     }
                 }).collect_view();
@@ -188,6 +180,7 @@ pub fn DatasetsPage() -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+            </div>
         </Loaded>
 
         <h2>"Samples"</h2>

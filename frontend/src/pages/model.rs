@@ -1,11 +1,12 @@
 //! Model: metrics on held-out rows, the leaderboard it won, the download
-//! and how to use it, and a one-row predict form prefilled with typical values.
+//! and how to use it, a one-row predict form prefilled with typical values,
+//! and its deletion (also of a model whose record no longer reads back).
 
 use api::display;
 use leptos::prelude::*;
 
 use crate::client::{self, ModelChart};
-use crate::components::{ErrorBox, LeaderboardTable, Loaded, with_code};
+use crate::components::{DeleteButton, Deleted, ErrorBox, LeaderboardTable, Loaded, with_code};
 use crate::format;
 use crate::pages::route_id;
 
@@ -54,15 +55,42 @@ pub fn ModelPage() -> impl IntoView {
             Ok::<_, client::ApiError>((m, b))
         }
     });
+    let deleted = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let delete = Callback::new(move |()| {
+        error.set(None);
+        let id = id.get_untracked();
+        leptos::task::spawn_local(async move {
+            match client::delete_model(&id).await {
+                Ok(()) => deleted.set(true),
+                Err(e) => error.set(Some(e.error.message)),
+            }
+        });
+    });
+    // A model whose stored record does not read back can still be deleted.
+    let unreadable =
+        move || model.with(|r| matches!(r, Some(Err(e)) if e.error.code == "unreadable_record"));
     view! {
-        <Loaded resource=model let:loaded>
-            <ModelView model=loaded.0 parent=loaded.1/>
-        </Loaded>
+        <Show when=move || !deleted.get() fallback=|| view! { <Deleted what="model" note="Its build and the files it scored stay."/> }>
+            {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+            <Loaded resource=model let:loaded>
+                <ModelView model=loaded.0 parent=loaded.1 on_delete=delete/>
+            </Loaded>
+            {move || unreadable().then(|| view! {
+                <div class="actions" id="model-actions">
+                    <DeleteButton on_delete=delete label="Delete model" question="Delete this model?"/>
+                </div>
+            })}
+        </Show>
     }
 }
 
 #[component]
-fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoView {
+fn ModelView(
+    model: api::ModelSummary,
+    parent: Option<api::Build>,
+    on_delete: Callback<()>,
+) -> impl IntoView {
     let artifact_href = client::artifact_url(&model.id);
     let file_name = format!("kiln-model-{}.json", model.id);
     let usage =
@@ -151,7 +179,10 @@ fn ModelView(model: api::ModelSummary, parent: Option<api::Build>) -> impl IntoV
                 <h1>{format!("Model for “{}”", model.target)}</h1>
                 <p class="muted">{format!("{} · {} · created {}", model.family, model.task.label(), format::timestamp(&model.created))}</p>
             </div>
-            <a class="button primary" id="download-artifact" href=artifact_href download=file_name>"Download model"</a>
+            <div class="actions" id="model-actions">
+                <DeleteButton on_delete=on_delete label="Delete model" question="Delete this model and its file?"/>
+                <a class="button primary" id="download-artifact" href=artifact_href download=file_name>"Download model"</a>
+            </div>
         </div>
         <h2>"Held-out metrics"</h2>
         <p class="muted small">"Computed on predictions for rows each model did not train on (out-of-fold)."</p>
