@@ -22,11 +22,34 @@ pub use api::ApiError;
 /// A request's answer, or why there is none.
 pub type ClientResult<T> = Result<T, ApiError>;
 
+/// A list of stored records: those that read back, and the ids of those
+/// that do not (named by the server in [`SKIPPED_HEADER`]), which can only
+/// be deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub skipped: Vec<String>,
+}
+
+/// The response header of a list naming the records it left out.
+pub const SKIPPED_HEADER: &str = "x-kiln-skipped";
+
+/// The ids in an [`SKIPPED_HEADER`] value (comma-separated).
+pub fn skipped_ids(header: Option<&str>) -> Vec<String> {
+    header
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 // Datasets.
 
-/// Every stored dataset.
-pub async fn datasets() -> ClientResult<Vec<api::DatasetSummary>> {
-    get("/api/datasets").await
+/// Every stored dataset, and the ids of those that do not read back.
+pub async fn datasets() -> ClientResult<Listed<api::DatasetSummary>> {
+    get_listed("/api/datasets").await
 }
 
 /// One dataset with its profile.
@@ -130,9 +153,9 @@ fn dataset_path(id: &str) -> String {
 
 // Builds.
 
-/// Every build, newest first.
-pub async fn builds() -> ClientResult<Vec<api::Build>> {
-    get("/api/builds").await
+/// Every build, newest first, and the ids of those that do not read back.
+pub async fn builds() -> ClientResult<Listed<api::Build>> {
+    get_listed("/api/builds").await
 }
 
 pub async fn build(id: &str) -> ClientResult<api::Build> {
@@ -303,7 +326,17 @@ fn window() -> web_sys::Window {
     web_sys::window().expect("a browser window")
 }
 
+/// A successful response's body and the ids named in its [`SKIPPED_HEADER`].
+struct Answer {
+    text: String,
+    skipped: Vec<String>,
+}
+
 async fn send(method: &str, path: &str, body: Option<String>) -> ClientResult<String> {
+    Ok(send_answer(method, path, body).await?.text)
+}
+
+async fn send_answer(method: &str, path: &str, body: Option<String>) -> ClientResult<Answer> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(b) = &body {
@@ -325,7 +358,11 @@ async fn send(method: &str, path: &str, body: Option<String>) -> ClientResult<St
         .as_string()
         .unwrap_or_default();
     if resp.ok() {
-        Ok(text)
+        let skipped = resp.headers().get(SKIPPED_HEADER).ok().flatten();
+        Ok(Answer {
+            text,
+            skipped: skipped_ids(skipped.as_deref()),
+        })
     } else {
         Err(response_error(resp.status(), &text))
     }
@@ -346,6 +383,14 @@ fn to_json<B: Serialize>(body: &B) -> ClientResult<String> {
 
 async fn get<T: DeserializeOwned>(path: &str) -> ClientResult<T> {
     parse(&send("GET", path, None).await?)
+}
+
+async fn get_listed<T: DeserializeOwned>(path: &str) -> ClientResult<Listed<T>> {
+    let answer = send_answer("GET", path, None).await?;
+    Ok(Listed {
+        items: parse(&answer.text)?,
+        skipped: answer.skipped,
+    })
 }
 
 async fn delete(path: &str) -> ClientResult<()> {
@@ -472,6 +517,14 @@ mod tests {
             model_chart_url("m1", ModelChart::Dependence(2)),
             "/api/models/m1/charts/dependence-2.svg"
         );
+    }
+
+    #[test]
+    fn skipped_ids_are_the_header_split_at_commas() {
+        assert!(skipped_ids(None).is_empty());
+        assert!(skipped_ids(Some("")).is_empty());
+        assert_eq!(skipped_ids(Some("ab12")), ["ab12"]);
+        assert_eq!(skipped_ids(Some("ab12, cd34,,")), ["ab12", "cd34"]);
     }
 
     #[test]

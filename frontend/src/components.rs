@@ -105,6 +105,43 @@ pub fn Deleted(
     }
 }
 
+/// Above a list: the stored records it left out because they do not read
+/// back, each with a delete button; nothing when there are none.
+#[component]
+pub fn SkippedNotice(
+    /// What the records are, singular and plural: `("build", "builds")`.
+    kind: (&'static str, &'static str),
+    ids: Vec<String>,
+    on_delete: Callback<String>,
+) -> impl IntoView {
+    let (one, many) = kind;
+    (!ids.is_empty()).then(|| {
+        let text = format::unreadable(ids.len(), one, many);
+        let items = ids
+            .into_iter()
+            .map(|id| {
+                let delete = {
+                    let id = id.clone();
+                    Callback::new(move |()| on_delete.run(id.clone()))
+                };
+                view! {
+                    <li data-id=id.clone()>
+                        <code>{id.clone()}</code>
+                        <DeleteButton on_delete=delete small=true/>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="notice" id=format!("skipped-{many}") role="status">
+                <p>{text}</p>
+                <p class="muted small">"The server log says why. Deleting removes the stored record."</p>
+                <ul class="skipped">{items}</ul>
+            </div>
+        }
+    })
+}
+
 /// A resource's loading, error and ready views: a muted line while it
 /// loads for the first time (later loads keep the current view until the
 /// new value is there), the error's message if the request failed, and

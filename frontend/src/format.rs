@@ -143,6 +143,24 @@ pub fn severity_counts(findings: &[api::Finding]) -> String {
         .join(" · ")
 }
 
+/// What a list says about the `n` stored records it left out because they
+/// do not read back: "2 stored builds could not be read (…)".
+pub fn unreadable(n: usize, one: &str, many: &str) -> String {
+    let why = if n == 1 {
+        "it was made by another version or damaged"
+    } else {
+        "they were made by another version or damaged"
+    };
+    format!(
+        "{} could not be read ({why}).",
+        plural(
+            n as u64,
+            &format!("stored {one}"),
+            &format!("stored {many}")
+        )
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +183,18 @@ mod tests {
             p95: 10.0,
         };
         assert_eq!(quantiles(&q), "1 · 2.5 · 3 · 4.25 · 10");
+    }
+
+    #[test]
+    fn unreadable_records_are_counted() {
+        assert_eq!(
+            unreadable(1, "build", "builds"),
+            "1 stored build could not be read (it was made by another version or damaged)."
+        );
+        assert_eq!(
+            unreadable(1_200, "dataset", "datasets"),
+            "1,200 stored datasets could not be read (they were made by another version or damaged)."
+        );
     }
 
     fn finding(severity: api::Severity, kind: api::FindingKind) -> api::Finding {

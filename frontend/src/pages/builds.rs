@@ -1,11 +1,12 @@
 //! Experiments: every build with its target, state and best score, each
-//! deletable once it has ended.
+//! deletable once it has ended; above them, the stored builds that do not
+//! read back, each deletable too.
 
 use api::display;
 use leptos::prelude::*;
 
 use crate::client;
-use crate::components::{DeleteButton, ErrorBox, Loaded, StateBadge, delete_action};
+use crate::components::{DeleteButton, ErrorBox, Loaded, SkippedNotice, StateBadge, delete_action};
 use crate::format;
 
 #[component]
@@ -21,8 +22,9 @@ pub fn BuildsPage() -> impl IntoView {
         <h1>"Experiments"</h1>
         {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
         <Loaded resource=builds let:list>
+            <SkippedNotice kind=("build", "builds") ids=list.skipped on_delete=delete/>
             <div id="builds-list">
-                <BuildsTable builds=list on_delete=delete/>
+                <BuildsTable builds=list.items on_delete=delete/>
             </div>
         </Loaded>
     }

@@ -1,5 +1,6 @@
 //! Datasets: upload (file picker or drag and drop, with progress), the
-//! stored datasets (each deletable), and one-click samples.
+//! stored datasets (each deletable, and those that do not read back named
+//! above them, deletable too), and one-click samples.
 
 use api::display;
 use leptos::prelude::*;
@@ -8,7 +9,7 @@ use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 
 use crate::client;
-use crate::components::{DeleteButton, ErrorBox, Loaded, delete_action};
+use crate::components::{DeleteButton, ErrorBox, Loaded, SkippedNotice, delete_action};
 use crate::format;
 
 #[component]
@@ -154,11 +155,12 @@ pub fn DatasetsPage() -> impl IntoView {
         <h2>"Your datasets"</h2>
         {move || list_error.get().map(|e| view! { <ErrorBox message=e/> })}
         <Loaded resource=datasets let:list>
+            <SkippedNotice kind=("dataset", "datasets") ids=list.skipped on_delete=delete/>
             <div id="datasets-list">
-            {if list.is_empty() {
+            {if list.items.is_empty() {
                 view! { <p class="muted">"No datasets yet: upload a CSV or start from a sample below."</p> }.into_any()
             } else {
-                let rows = list.into_iter().map(|d| {
+                let rows = list.items.into_iter().map(|d| {
                     let href = format!("/datasets/{}", d.id);
                     let id = d.id.clone();
                     let delete = Callback::new(move |()| delete.run(id.clone()));
