@@ -1,62 +1,44 @@
-//! Datasets as the domain sees them: creating one from an uploaded file
-//! (ingest, Parquet, profile, record), its quality report, and what a column
-//! would be as a target.
-
-use std::path::{Path, PathBuf};
+//! Datasets as the domain sees them: creating one from a received file
+//! (ingest, profile, record and Parquet file), its rows,
+//! its quality report, saving and previewing a recipe, and what a column
+//! would be as a target. Every function takes the store and an id: the
+//! files are the store's.
 
 use crate::error::{AppError, AppResult};
-use crate::storage::{Store, new_id};
+use crate::storage::{Received, Store, new_id};
 use crate::{models, time};
 use data::{convert, ingest, profile, quality, recipe};
 
-/// Ingests the file at `tmp` (removed afterwards) as a new dataset.
+/// Ingests a received file (removed afterwards) as a new dataset.
 pub fn create(
     store: &Store,
     name: &str,
     file_label: &str,
-    tmp: PathBuf,
-    bytes: u64,
+    file: Received,
     options: &ingest::ReadOptions,
 ) -> AppResult<api::DatasetDetail> {
-    let result = (|| {
-        let ingested = ingest::read_csv(&tmp, options)
-            .map_err(|e| name_file(file_label, AppError::from(e)))?;
-        let mut frame = ingested.frame;
-        let id = new_id();
-        let parquet_tmp = store.temp_path();
-        ingest::write_parquet(&mut frame, &parquet_tmp)?;
-        let profile =
-            profile::profile(&frame).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
-        store.persist(&parquet_tmp, &store.dataset_path(&id))?;
-        let detail = api::DatasetDetail {
-            summary: api::DatasetSummary {
-                id,
-                name: name.to_owned(),
-                rows: frame.height() as u64,
-                columns: frame.width() as u32,
-                bytes,
-                created: time::now_rfc3339(),
-            },
-            profile,
-            notes: ingested.notes,
-        };
-        store.insert_dataset(&detail)?;
-        Ok(detail)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
-}
-
-/// Rewrites the uploaded file at `tmp` (removed) from Latin-1 to UTF-8; returns the new file.
-pub fn transcode_latin1(store: &Store, tmp: PathBuf) -> AppResult<PathBuf> {
-    let utf8 = store.temp_path();
-    let converted = ingest::latin1_to_utf8(&tmp, &utf8);
-    let _ = std::fs::remove_file(&tmp);
-    if let Err(e) = converted {
-        let _ = std::fs::remove_file(&utf8);
-        return Err(e.into());
-    }
-    Ok(utf8)
+    let bytes = file.size();
+    let ingested = file
+        .read_csv(options)
+        .map_err(|e| name_file(file_label, e.into()))?;
+    drop(file);
+    let mut frame = ingested.frame;
+    let profile =
+        profile::profile(&frame).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
+    let detail = api::DatasetDetail {
+        summary: api::DatasetSummary {
+            id: new_id(),
+            name: name.to_owned(),
+            rows: frame.height() as u64,
+            columns: frame.width() as u32,
+            bytes,
+            created: time::now_rfc3339(),
+        },
+        profile,
+        notes: ingested.notes,
+    };
+    store.create_dataset(&detail, &mut frame)?;
+    Ok(detail)
 }
 
 /// The dataset must have `column`, or the request names the one it lacks.
@@ -70,15 +52,30 @@ pub fn require_column(profile: &api::Profile, column: &str) -> AppResult<()> {
     ))
 }
 
-/// The data-quality report of the stored dataset (after `recipe`, when
-/// given), with the target checks for `target`.
+/// A page of the stored rows.
+pub fn rows(store: &Store, id: &str, offset: usize, limit: usize) -> AppResult<api::RowsPage> {
+    let frame = store.dataset_frame(id)?;
+    profile::rows_page(&frame, offset, limit).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The data-quality report of the stored dataset (after its latest recipe
+/// when `prepared`), with the target checks for `target`.
 pub fn quality(
-    parquet: &Path,
-    recipe: Option<&api::Recipe>,
+    store: &Store,
+    id: &str,
+    prepared: bool,
     target: Option<&str>,
 ) -> AppResult<api::QualityReport> {
-    let mut frame = ingest::read_parquet(parquet)?;
-    if let Some(r) = recipe {
+    let recipe = if prepared {
+        Some(store.recipe(id, None)?.recipe)
+    } else {
+        if let Some(t) = target {
+            require_column(&store.profile(id)?, t)?;
+        }
+        None
+    };
+    let mut frame = store.dataset_frame(id)?;
+    if let Some(r) = &recipe {
         frame = recipe::apply(frame, r, None)?.frame;
     }
     if let Some(t) = target
@@ -92,23 +89,33 @@ pub fn quality(
     Ok(quality::report(&frame, target)?)
 }
 
+/// Checks `recipe` on the dataset and saves it as the next version (or
+/// returns the latest, when it is the same).
+pub fn save_recipe(store: &Store, id: &str, r: &api::Recipe) -> AppResult<api::RecipeVersion> {
+    recipe::apply(store.dataset_frame(id)?, r, None)?;
+    Ok(store.save_recipe(id, r, &time::now_rfc3339())?)
+}
+
 /// The stored dataset with its recipe applied (for a build, with `target`
 /// protected from changes).
 pub fn prepared(
-    parquet: &Path,
-    recipe: &api::Recipe,
+    store: &Store,
+    id: &str,
+    r: &api::Recipe,
     target: Option<&str>,
 ) -> AppResult<recipe::Applied> {
-    Ok(recipe::apply(
-        ingest::read_parquet(parquet)?,
-        recipe,
-        target,
-    )?)
+    Ok(recipe::apply(store.dataset_frame(id)?, r, target)?)
+}
+
+/// What `recipe` would do to the dataset.
+pub fn preview(store: &Store, id: &str, r: &api::Recipe) -> AppResult<api::RecipePreview> {
+    Ok(recipe::preview(store.dataset_frame(id)?, r)?)
 }
 
 /// The task, classes and missing count of `column` as a target.
-pub fn target_info(parquet: &Path, column: &str) -> AppResult<api::TargetInfo> {
-    let frame = ingest::read_parquet(parquet)?;
+pub fn target_info(store: &Store, id: &str, column: &str) -> AppResult<api::TargetInfo> {
+    require_column(&store.profile(id)?, column)?;
+    let frame = store.dataset_frame(id)?;
     let (data, _) = convert::one_column(&frame, column)?;
     let values = data.require(column)?;
     let task = automl::detect_task(column, values)?;

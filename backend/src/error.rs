@@ -112,6 +112,7 @@ impl From<StorageError> for AppError {
                     ),
                 }
             }
+            StorageError::Ingest(e) => e.into(),
             e @ StorageError::NonFinite { .. } => AppError::Storage {
                 code: "non_finite",
                 message: e.to_string(),

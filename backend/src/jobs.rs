@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::error::AppError;
 use crate::storage::{Store, first_non_finite, new_id};
 use crate::{leaderboard, models};
-use data::{convert, ingest, stats};
+use data::{convert, stats};
 
 struct Live {
     cancel: Arc<AtomicBool>,
@@ -215,7 +215,8 @@ impl Jobs {
         let recipe = store
             .recipe(&build.dataset_id, Some(build.recipe_version))
             .map_err(|e| BuildError::Failed(e.to_string()))?;
-        let raw = ingest::read_parquet(&store.dataset_path(&build.dataset_id))
+        let raw = store
+            .dataset_frame(&build.dataset_id)
             .map_err(|e| BuildError::Failed(e.to_string()))?;
         // Checked when the build was made, and again here for reruns of
         // builds made before the check.
@@ -330,9 +331,6 @@ impl Jobs {
         }
         let model_id = new_id();
         let bytes = outcome.artifact.to_json();
-        store
-            .write_atomic(&store.model_path(&model_id), &bytes)
-            .map_err(|e| BuildError::Failed(e.to_string()))?;
         let mut summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
         summary.recipe = recipe
             .recipe
@@ -359,7 +357,7 @@ impl Jobs {
             }
         };
         store
-            .insert_model(&summary)
+            .save_model(&summary, &bytes)
             .map_err(|e| BuildError::Failed(e.to_string()))?;
         build.model_id = Some(model_id);
         if outcome.cancelled {

@@ -7,8 +7,7 @@ use std::path::Path;
 use automl::{FeatureKind, ModelArtifact, Predictions};
 
 use crate::error::AppError;
-use data::convert;
-use data::ingest;
+use data::{DataFrame, convert, ingest};
 
 pub fn to_api_task(t: automl::Task) -> api::Task {
     match t {
@@ -271,7 +270,16 @@ pub fn predict_csv(
     output: &mut dyn Write,
 ) -> Result<BatchOutcome, AppError> {
     let frame = ingest::read_csv(input, &ingest::ReadOptions::default())?.frame;
-    let data = convert::frame_for_model(&frame, artifact.inputs())?;
+    predict_frame(artifact, &frame, output)
+}
+
+/// Scores the rows of a CSV file already read (see [`predict_csv`]).
+pub fn predict_frame(
+    artifact: &ModelArtifact,
+    frame: &DataFrame,
+    output: &mut dyn Write,
+) -> Result<BatchOutcome, AppError> {
+    let data = convert::frame_for_model(frame, artifact.inputs())?;
     let preds = artifact.predict(&data)?;
     let used: std::collections::HashSet<&str> = artifact.feature_names().collect();
     let extra_columns = frame

@@ -2,6 +2,7 @@
 //! follow one live as server-sent events.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,10 +40,15 @@ async fn create_build(
         ));
     }
     let recipe = st.store.recipe(&req.dataset_id, req.recipe_version)?;
-    let path = st.store.dataset_path(&req.dataset_id);
+    let store = Arc::clone(&st.store);
     let checked = req.clone();
     blocking(move || {
-        let applied = datasets::prepared(&path, &recipe.recipe, Some(&checked.target))?;
+        let applied = datasets::prepared(
+            &store,
+            &checked.dataset_id,
+            &recipe.recipe,
+            Some(&checked.target),
+        )?;
         data::convert::check_build_columns(&applied.frame, &checked.target, &checked.exclude)?;
         Ok(())
     })

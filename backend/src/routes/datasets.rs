@@ -1,21 +1,18 @@
 //! `/datasets`: upload, list, read, delete; profile, rows, quality report,
 //! recipe and its preview, target information and column charts.
 
-use std::sync::Arc;
-
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use tokio::io::AsyncWriteExt;
-
-use super::{ApiJson, ApiQuery, blocking, listed, svg_response};
+use super::{ApiJson, ApiQuery, listed, svg_response, with_store};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::{charts, datasets, time};
-use data::{ingest, profile};
+use crate::storage::Received;
+use crate::{charts, datasets};
+use data::ingest;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -81,41 +78,33 @@ async fn upload(
         Some(list) => ingest::parse_null_tokens(list)
             .map_err(|e| AppError::bad_request("invalid_nulls", e))?,
     };
-    let Received {
-        tmp,
-        file_label,
-        size,
-    } = receive_file(&st, &mut multipart).await?;
+    let (file, file_label) = receive_file(&st, &mut multipart).await?;
     let name = display_name(&file_label);
-    let store = Arc::clone(&st.store);
     let options = ingest::ReadOptions {
         limits: st.config.limits.clone(),
         nulls,
     };
-    let detail = blocking(move || {
-        let tmp = if latin1 {
-            datasets::transcode_latin1(&store, tmp)?
+    let detail = with_store(&st, move |store| {
+        let file = if latin1 {
+            store.transcode_latin1(file)?
         } else {
-            tmp
+            file
         };
-        datasets::create(&store, &name, &file_label, tmp, size, &options)
+        datasets::create(store, &name, &file_label, file, &options)
     })
     .await?;
     tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");
     Ok((StatusCode::CREATED, Json(detail.summary)))
 }
 
-/// An uploaded file, written to `tmp/`.
-pub(super) struct Received {
-    pub(super) tmp: std::path::PathBuf,
-    /// The client's file name without control characters.
-    pub(super) file_label: String,
-    pub(super) size: u64,
-}
-
-/// Streams the multipart field `file` to a temporary file under the upload
-/// size limit and the idle timeout; nothing is left behind on failure.
-pub(super) async fn receive_file(st: &AppState, multipart: &mut Multipart) -> AppResult<Received> {
+/// Streams the multipart field `file` into a new upload of the store under
+/// the upload size limit and the idle timeout; returns it with the
+/// client's file name (without control characters). On failure the upload
+/// is dropped, which removes it.
+pub(super) async fn receive_file(
+    st: &AppState,
+    multipart: &mut Multipart,
+) -> AppResult<(Received, String)> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         AppError::bad_request(
             "invalid_upload",
@@ -134,51 +123,28 @@ pub(super) async fn receive_file(st: &AppState, multipart: &mut Multipart) -> Ap
             .filter(|c| !c.is_control())
             .take(200)
             .collect();
-        let tmp = st.store.temp_path();
-        let mut file = tokio::fs::File::create(&tmp)
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut size = 0u64;
+        let mut upload = st.store.upload().await?;
         let idle = st.config.upload_idle_timeout;
         loop {
             let chunk = match tokio::time::timeout(idle, field.chunk()).await {
                 Ok(Ok(Some(c))) => c,
                 Ok(Ok(None)) => break,
-                Ok(Err(e)) => {
-                    let _ = tokio::fs::remove_file(&tmp).await;
-                    return Err(bad(e));
-                }
+                Ok(Err(e)) => return Err(bad(e)),
                 Err(_) => {
-                    let _ = tokio::fs::remove_file(&tmp).await;
                     return Err(AppError::Timeout(format!(
                         "the upload sent nothing for {} s and was abandoned",
                         idle.as_secs()
                     )));
                 }
             };
-            size += chunk.len() as u64;
-            if size > limit {
-                drop(file);
-                let _ = tokio::fs::remove_file(&tmp).await;
+            if upload.size() + chunk.len() as u64 > limit {
                 return Err(AppError::TooLarge {
                     limit_mb: limit >> 20,
                 });
             }
-            if let Err(e) = file.write_all(&chunk).await {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                return Err(AppError::Internal(e.to_string()));
-            }
+            upload.write(&chunk).await?;
         }
-        if let Err(e) = file.flush().await {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(AppError::Internal(e.to_string()));
-        }
-        drop(file);
-        return Ok(Received {
-            tmp,
-            file_label,
-            size,
-        });
+        return Ok((upload.finish().await?, file_label));
     }
     Err(AppError::bad_request(
         "no_file",
@@ -187,28 +153,34 @@ pub(super) async fn receive_file(st: &AppState, multipart: &mut Multipart) -> Ap
 }
 
 async fn list_datasets(State(st): State<AppState>) -> AppResult<Response> {
-    Ok(listed(st.store.list_datasets()?))
+    Ok(listed(
+        with_store(&st, |store| Ok(store.list_datasets()?)).await?,
+    ))
 }
 
 async fn get_dataset(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Json<api::DatasetDetail>> {
-    Ok(Json(st.store.dataset(&id)?))
+    Ok(Json(
+        with_store(&st, move |store| Ok(store.dataset(&id)?)).await?,
+    ))
 }
 
 async fn get_profile(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Json<api::Profile>> {
-    Ok(Json(st.store.profile(&id)?))
+    Ok(Json(
+        with_store(&st, move |store| Ok(store.profile(&id)?)).await?,
+    ))
 }
 
 async fn delete_dataset(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    st.store.delete_dataset(&id)?;
+    with_store(&st, move |store| Ok(store.delete_dataset(&id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -229,14 +201,8 @@ async fn get_rows(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<RowsQuery>,
 ) -> AppResult<Json<api::RowsPage>> {
-    st.store.require_dataset(&id)?;
-    let path = st.store.dataset_path(&id);
-    let page = blocking(move || {
-        let frame = ingest::read_parquet(&path)?;
-        profile::rows_page(&frame, q.offset as usize, q.limit.min(1000) as usize)
-            .map_err(|e| AppError::Internal(e.to_string()))
-    })
-    .await?;
+    let (offset, limit) = (q.offset as usize, q.limit.min(1000) as usize);
+    let page = with_store(&st, move |store| datasets::rows(store, &id, offset, limit)).await?;
     Ok(Json(page))
 }
 
@@ -255,19 +221,11 @@ async fn quality_report(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<QualityQuery>,
 ) -> AppResult<Json<api::QualityReport>> {
-    let profile = st.store.profile(&id)?;
     let target = q.target.filter(|t| !t.is_empty());
-    let recipe = if q.prepared {
-        Some(st.store.recipe(&id, None)?.recipe)
-    } else {
-        if let Some(t) = &target {
-            datasets::require_column(&profile, t)?;
-        }
-        None
-    };
-    let path = st.store.dataset_path(&id);
-    let report =
-        blocking(move || datasets::quality(&path, recipe.as_ref(), target.as_deref())).await?;
+    let report = with_store(&st, move |store| {
+        datasets::quality(store, &id, q.prepared, target.as_deref())
+    })
+    .await?;
     Ok(Json(report))
 }
 
@@ -285,7 +243,9 @@ async fn get_recipe(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<RecipeQuery>,
 ) -> AppResult<Json<api::RecipeVersion>> {
-    Ok(Json(st.store.recipe(&id, q.version)?))
+    Ok(Json(
+        with_store(&st, move |store| Ok(store.recipe(&id, q.version)?)).await?,
+    ))
 }
 
 fn check_recipe_length(recipe: &api::Recipe) -> AppResult<()> {
@@ -304,12 +264,13 @@ async fn put_recipe(
     Path(id): Path<String>,
     ApiJson(recipe): ApiJson<api::Recipe>,
 ) -> AppResult<Json<api::RecipeVersion>> {
-    st.store.require_dataset(&id)?;
-    check_recipe_length(&recipe)?;
-    let path = st.store.dataset_path(&id);
-    let checked = recipe.clone();
-    blocking(move || datasets::prepared(&path, &checked, None).map(drop)).await?;
-    let saved = st.store.save_recipe(&id, &recipe, &time::now_rfc3339())?;
+    let key = id.clone();
+    let saved = with_store(&st, move |store| {
+        store.require_dataset(&key)?;
+        check_recipe_length(&recipe)?;
+        datasets::save_recipe(store, &key, &recipe)
+    })
+    .await?;
     tracing::info!(dataset = %id, version = saved.version, "recipe saved");
     Ok(Json(saved))
 }
@@ -319,12 +280,10 @@ async fn preview_recipe(
     Path(id): Path<String>,
     ApiJson(recipe): ApiJson<api::Recipe>,
 ) -> AppResult<Json<api::RecipePreview>> {
-    st.store.require_dataset(&id)?;
-    check_recipe_length(&recipe)?;
-    let path = st.store.dataset_path(&id);
-    let preview = blocking(move || {
-        let frame = ingest::read_parquet(&path)?;
-        Ok(data::recipe::preview(frame, &recipe)?)
+    let preview = with_store(&st, move |store| {
+        store.require_dataset(&id)?;
+        check_recipe_length(&recipe)?;
+        datasets::preview(store, &id, &recipe)
     })
     .await?;
     Ok(Json(preview))
@@ -340,9 +299,10 @@ async fn target_info(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<TargetQuery>,
 ) -> AppResult<Json<api::TargetInfo>> {
-    datasets::require_column(&st.store.profile(&id)?, &q.column)?;
-    let path = st.store.dataset_path(&id);
-    let info = blocking(move || datasets::target_info(&path, &q.column)).await?;
+    let info = with_store(&st, move |store| {
+        datasets::target_info(store, &id, &q.column)
+    })
+    .await?;
     Ok(Json(info))
 }
 
@@ -351,8 +311,7 @@ async fn dataset_chart(
     State(st): State<AppState>,
     Path((id, name)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let store = Arc::clone(&st.store);
-    let svg = blocking(move || {
+    let svg = with_store(&st, move |store| {
         let profile = store.profile(&id)?;
         let unknown = || AppError::NotFound(format!("chart `{name}`"));
         let i: usize = name

@@ -1,7 +1,8 @@
 //! The `/api` router, one module per resource (`datasets`, `builds`,
 //! `models`, `samples`), each with its own router. Handlers are thin: parse,
-//! call a domain function (CPU and file work on `spawn_blocking`), map the
-//! result; errors become responses in one place (`crate::error`).
+//! call a domain function or the store on a blocking thread
+//! ([`with_store`], [`blocking`]), map the result; errors become responses
+//! in one place (`crate::error`).
 
 mod builds;
 mod datasets;
@@ -16,8 +17,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
+use std::sync::Arc;
+
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::storage::Store;
 
 /// The header naming the stored records a list left out because they do
 /// not read back (comma-separated ids); absent when there are none. The
@@ -71,6 +75,16 @@ pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
     tokio::task::spawn_blocking(f).await?
+}
+
+/// Runs `f` with the store on a blocking thread: every handler reaches
+/// SQLite and the data directory through here, never on an async worker.
+pub(super) async fn with_store<T: Send + 'static>(
+    st: &AppState,
+    f: impl FnOnce(&Store) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let store = Arc::clone(&st.store);
+    blocking(move || f(&store)).await
 }
 
 async fn health() -> Json<serde_json::Value> {

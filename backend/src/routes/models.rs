@@ -10,12 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::datasets::{Received, receive_file};
-use super::{ApiJson, blocking, svg_response};
+use super::datasets::receive_file;
+use super::{ApiJson, blocking, svg_response, with_store};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::storage::{is_valid_id, new_id};
+use crate::storage::is_valid_id;
 use crate::{charts, datasets, models};
+use data::ingest;
 
 /// Rows accepted by one JSON predict call.
 const MAX_PREDICT_ROWS: usize = 10_000;
@@ -47,13 +48,16 @@ async fn get_model(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Json<api::ModelSummary>> {
-    Ok(Json(st.store.model(&id)?))
+    Ok(Json(
+        with_store(&st, move |store| Ok(store.model(&id)?)).await?,
+    ))
 }
 
 /// Deletes a model's record (readable or not) and its artifact. Scored
 /// files it made stay downloadable.
 async fn delete_model(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {
-    st.store.delete_model(&id)?;
+    let key = id.clone();
+    with_store(&st, move |store| Ok(store.delete_model(&key)?)).await?;
     st.artifacts
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -66,9 +70,8 @@ async fn download_artifact(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let store = Arc::clone(&st.store);
     let key = id.clone();
-    let bytes = blocking(move || Ok(store.model_bytes(&key)?)).await?;
+    let bytes = with_store(&st, move |store| Ok(store.model_bytes(&key)?)).await?;
     let disposition = format!("attachment; filename=\"kiln-model-{id}.json\"");
     Ok((
         [
@@ -93,9 +96,8 @@ async fn artifact(st: &AppState, id: &str) -> AppResult<Arc<automl::ModelArtifac
     {
         return Ok(Arc::clone(a));
     }
-    let store = Arc::clone(&st.store);
     let key = id.to_owned();
-    let loaded = blocking(move || {
+    let loaded = with_store(st, move |store| {
         let bytes = store.model_bytes(&key)?;
         automl::ModelArtifact::from_json(&bytes)
             .map_err(|e| AppError::Internal(format!("stored model {key}: {e}")))
@@ -161,9 +163,8 @@ async fn model_chart(
     State(st): State<AppState>,
     Path((id, name)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let store = Arc::clone(&st.store);
     // Reading the store and drawing are blocking work.
-    let svg = blocking(move || chart_svg(&store, &id, &name)).await?;
+    let svg = with_store(&st, move |store| chart_svg(store, &id, &name)).await?;
     Ok(svg_response(svg))
 }
 
@@ -241,34 +242,24 @@ async fn batch_predict(
     mut multipart: Multipart,
 ) -> AppResult<(StatusCode, Json<api::BatchReport>)> {
     let model = artifact(&st, &id).await?;
-    let Received {
-        tmp, file_label, ..
-    } = receive_file(&st, &mut multipart).await?;
-    let store = Arc::clone(&st.store);
-    let report = blocking(move || {
-        let pid = new_id();
-        let out_tmp = store.temp_path();
-        let result = (|| {
-            let file =
-                std::fs::File::create(&out_tmp).map_err(|e| AppError::Internal(e.to_string()))?;
-            let mut writer = std::io::BufWriter::new(file);
-            let outcome = models::predict_csv(&model, &tmp, &mut writer)
-                .map_err(|e| datasets::name_file(&file_label, e))?;
-            std::io::Write::flush(&mut writer).map_err(|e| AppError::Internal(e.to_string()))?;
-            drop(writer);
-            store.persist(&out_tmp, &store.predictions_path(&pid))?;
-            Ok(api::BatchReport {
-                download: format!("/api/predictions/{pid}"),
-                id: pid,
-                file_name: file_label.clone(),
-                rows: outcome.rows as u64,
-                extra_columns: outcome.extra_columns,
-                warnings: outcome.warnings,
-            })
+    let (file, file_label) = receive_file(&st, &mut multipart).await?;
+    let report = with_store(&st, move |store| {
+        let scored = (|| -> AppResult<_> {
+            let frame = file.read_csv(&ingest::ReadOptions::default())?.frame;
+            drop(file);
+            let mut out = store.new_file()?;
+            let outcome = models::predict_frame(&model, &frame, &mut out)?;
+            Ok((store.save_predictions(out)?, outcome))
         })();
-        let _ = std::fs::remove_file(&tmp);
-        let _ = std::fs::remove_file(&out_tmp);
-        result
+        let (pid, outcome) = scored.map_err(|e| datasets::name_file(&file_label, e))?;
+        Ok(api::BatchReport {
+            download: format!("/api/predictions/{pid}"),
+            id: pid,
+            file_name: file_label,
+            rows: outcome.rows as u64,
+            extra_columns: outcome.extra_columns,
+            warnings: outcome.warnings,
+        })
     })
     .await?;
     tracing::info!(model = %id, rows = report.rows, "batch scored");
@@ -279,13 +270,8 @@ async fn download_predictions(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    if !is_valid_id(&id) {
-        return Err(AppError::NotFound(format!("predictions {id}")));
-    }
-    let path = st.store.predictions_path(&id);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| AppError::NotFound(format!("predictions {id}")))?;
+    let key = id.clone();
+    let bytes = with_store(&st, move |store| Ok(store.predictions(&key)?)).await?;
     let disposition = format!("attachment; filename=\"kiln-predictions-{id}.csv\"");
     Ok((
         [

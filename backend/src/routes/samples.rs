@@ -1,14 +1,12 @@
 //! `/samples`: the sample datasets compiled into the binary, and loading
 //! one as a dataset.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::blocking;
+use super::with_store;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::{datasets, samples};
@@ -40,22 +38,14 @@ async fn load_sample(
 ) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
     let sample =
         samples::find(&name).ok_or_else(|| AppError::NotFound(format!("sample `{name}`")))?;
-    let store = Arc::clone(&st.store);
     let options = ingest::ReadOptions {
         limits: st.config.limits.clone(),
         nulls: Vec::new(),
     };
-    let detail = blocking(move || {
-        let tmp = store.temp_path();
-        std::fs::write(&tmp, sample.bytes).map_err(|e| AppError::Internal(e.to_string()))?;
-        datasets::create(
-            &store,
-            sample.name,
-            &format!("{}.csv", sample.name),
-            tmp,
-            sample.bytes.len() as u64,
-            &options,
-        )
+    let detail = with_store(&st, move |store| {
+        let file = store.receive_bytes(sample.bytes)?;
+        let label = format!("{}.csv", sample.name);
+        datasets::create(store, sample.name, &label, file, &options)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(detail.summary)))

@@ -7,9 +7,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     Listed, Result, StorageError, Store, from_json, is_valid_id, remove_if_present, to_json,
 };
+use data::{DataFrame, ingest};
 
 impl Store {
-    pub fn insert_dataset(&self, detail: &api::DatasetDetail) -> Result<()> {
+    /// Stores a new dataset: `frame` as its Parquet file, then its record.
+    pub fn create_dataset(&self, detail: &api::DatasetDetail, frame: &mut DataFrame) -> Result<()> {
         let s = &detail.summary;
         let what = format!("dataset {}", s.id);
         let (summary, profile, notes) = (
@@ -17,11 +19,20 @@ impl Store {
             to_json(&what, &detail.profile)?,
             to_json(&what, &detail.notes)?,
         );
-        self.conn()?.execute(
-            "INSERT INTO datasets (id, created, summary, profile, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![s.id, s.created, summary, profile, notes],
-        )?;
-        Ok(())
+        let temp = self.temp();
+        ingest::write_parquet(frame, temp.path())?;
+        let path = self.file("datasets", &s.id, "parquet");
+        self.persist(temp, &path)?;
+        let insert = || -> Result<()> {
+            self.conn()?.execute(
+                "INSERT INTO datasets (id, created, summary, profile, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.id, s.created, summary, profile, notes],
+            )?;
+            Ok(())
+        };
+        insert().inspect_err(|_| {
+            let _ = remove_if_present(path);
+        })
     }
 
     pub fn list_datasets(&self) -> Result<Listed<api::DatasetSummary>> {
@@ -66,6 +77,12 @@ impl Store {
         }
     }
 
+    /// The dataset's rows, as stored.
+    pub fn dataset_frame(&self, id: &str) -> Result<DataFrame> {
+        self.require_dataset(id)?;
+        Ok(ingest::read_parquet(&self.file("datasets", id, "parquet"))?)
+    }
+
     /// Deletes the dataset's record, recipes and file. Builds and models made from it stay.
     pub fn delete_dataset(&self, id: &str) -> Result<()> {
         let not_found = || StorageError::NotFound(format!("dataset {id}"));
@@ -81,7 +98,7 @@ impl Store {
         if n == 0 {
             return Err(not_found());
         }
-        remove_if_present(self.dataset_path(id))
+        remove_if_present(self.file("datasets", id, "parquet"))
     }
 
     // Recipes.

@@ -1,7 +1,9 @@
 //! The only module that touches the data directory: SQLite (`kiln.db`, WAL,
 //! through a small pool of connections) for records, `datasets/`,
 //! `models/` and `predictions/` for files, `tmp/` for files being written.
-//! Files are written to `tmp/` and renamed into place,
+//! No path leaves this module: the rest of the server gives and takes
+//! frames, bytes, [`Upload`]s, [`Received`] files and [`NewFile`]s, and
+//! names records by id. Files are written to `tmp/` and renamed into place,
 //! so a crash never leaves a partial file where a reader would find it. Ids
 //! are server-generated and validated before they become part of a path.
 //!
@@ -12,23 +14,27 @@
 //! by hand), log it and name it in [`Listed::unreadable`], and every record
 //! can be deleted without being read.
 //!
-//! Records by resource: `datasets.rs` (datasets, their files, recipes and
-//! prepared columns), `builds.rs` (builds and their trials), `models.rs`
+//! Records by resource: `datasets.rs` (datasets, their files and
+//! recipes), `builds.rs` (builds and their trials), `models.rs`
 //! (models, artifacts and scored files).
 
 mod builds;
 mod datasets;
+mod files;
 mod finite;
 mod models;
 mod pool;
 
+pub use files::{NewFile, Received, Upload};
 pub use finite::{NonFinite, first_non_finite};
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rusqlite::OptionalExtension;
+
+use data::ingest::{self, IngestError};
+use files::TempFile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -41,6 +47,10 @@ pub enum StorageError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A file the server received or stored, read as data: what is wrong
+    /// with it, and where.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
     /// `what` is e.g. `build 0123…`.
     #[error("the stored {what} does not read back: {reason}")]
     Corrupt { what: String, reason: String },
@@ -129,12 +139,6 @@ CREATE TABLE IF NOT EXISTS recipes (
     doc TEXT NOT NULL,
     PRIMARY KEY (dataset_id, version)
 );
-CREATE TABLE IF NOT EXISTS prepared_columns (
-    dataset_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    doc TEXT NOT NULL,
-    PRIMARY KEY (dataset_id, version)
-);
 CREATE TABLE IF NOT EXISTS models (
     id TEXT PRIMARY KEY,
     build_id TEXT NOT NULL,
@@ -192,53 +196,51 @@ impl Store {
 
     // Files.
 
-    /// A fresh path under `tmp/` for a file being written.
-    pub fn temp_path(&self) -> PathBuf {
-        self.root.join("tmp").join(new_id())
+    /// The file of record `id` in `dir` (`datasets`, `models`, `predictions`).
+    fn file(&self, dir: &str, id: &str, extension: &str) -> PathBuf {
+        debug_assert!(is_valid_id(id), "ids are checked before they name a file");
+        self.root.join(dir).join(format!("{id}.{extension}"))
     }
 
-    pub fn dataset_path(&self, id: &str) -> PathBuf {
-        debug_assert!(is_valid_id(id));
-        self.root.join("datasets").join(format!("{id}.parquet"))
-    }
-
-    /// A scored CSV made by a batch prediction.
-    pub fn predictions_path(&self, id: &str) -> PathBuf {
-        debug_assert!(is_valid_id(id));
-        self.root.join("predictions").join(format!("{id}.csv"))
-    }
-
-    pub fn model_path(&self, id: &str) -> PathBuf {
-        debug_assert!(is_valid_id(id));
-        self.root.join("models").join(format!("{id}.json"))
+    fn temp(&self) -> TempFile {
+        TempFile::new(self.root.join("tmp").join(new_id()))
     }
 
     /// Moves a finished temporary file into place, durably.
-    pub fn persist(&self, tmp: &Path, dest: &Path) -> Result<()> {
-        fs::File::open(tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io(tmp))?;
-        if let Some(pause) = self.pause_before_rename {
-            tracing::warn!(file = %tmp.display(), "fault injection: pausing before the rename");
-            std::thread::sleep(pause);
-        }
-        fs::rename(tmp, dest).map_err(io(dest))?;
-        if let Some(dir) = dest.parent() {
-            // Make the rename itself durable.
-            fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io(dir))?;
-        }
-        Ok(())
+    fn persist(&self, temp: TempFile, dest: &Path) -> Result<()> {
+        temp.persist(dest, self.pause_before_rename)
     }
 
     /// Writes `bytes` to `dest` through a temporary file and a rename.
-    pub fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = self.temp_path();
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        drop(f);
-        self.persist(&tmp, dest)
+    fn write_file(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
+        let temp = self.temp();
+        fs::write(temp.path(), bytes).map_err(io(temp.path()))?;
+        self.persist(temp, dest)
+    }
+
+    /// A new upload under `tmp/`, for async code to stream into.
+    pub async fn upload(&self) -> Result<Upload> {
+        Upload::create(self.temp()).await
+    }
+
+    /// `bytes` the server has (a sample), as a received file.
+    pub fn receive_bytes(&self, bytes: &[u8]) -> Result<Received> {
+        let temp = self.temp();
+        fs::write(temp.path(), bytes).map_err(io(temp.path()))?;
+        Ok(Received::new(temp, bytes.len() as u64))
+    }
+
+    /// The received file rewritten from Latin-1 (Windows-1252) to UTF-8.
+    pub fn transcode_latin1(&self, from: Received) -> Result<Received> {
+        let temp = self.temp();
+        ingest::latin1_to_utf8(from.path(), temp.path())?;
+        Ok(Received::new(temp, from.size()))
+    }
+
+    /// A new file to write with [`std::io::Write`] on a blocking thread,
+    /// then keep with a `save_*` method (scored files) or drop.
+    pub fn new_file(&self) -> Result<NewFile> {
+        NewFile::create(self.temp())
     }
 }
 

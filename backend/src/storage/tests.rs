@@ -1,4 +1,5 @@
-//! The store's own tests: records, crash leftovers and migrations.
+//! The store's own tests: records, crash leftovers, migrations, and the
+//! invariant that only this module touches files.
 
 use super::*;
 use rusqlite::params;
@@ -135,11 +136,36 @@ fn ids_that_are_not_ours_never_become_paths() {
 fn leftover_temporary_files_are_removed_on_open() {
     let dir = tempdir();
     let store = Store::open(&dir).unwrap();
-    let tmp = store.temp_path();
-    fs::write(&tmp, b"partial").unwrap();
+    let mut file = store.new_file().unwrap();
+    std::io::Write::write_all(&mut file, b"partial").unwrap();
+    std::mem::forget(file);
+    assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 1);
     drop(store);
     Store::open(&dir).unwrap();
-    assert!(!tmp.exists());
+    assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_file_being_written_is_removed_when_dropped_and_kept_when_saved() {
+    let dir = tempdir();
+    let store = Store::open(&dir).unwrap();
+    let mut dropped = store.new_file().unwrap();
+    std::io::Write::write_all(&mut dropped, b"a,b\n").unwrap();
+    drop(dropped);
+    let received = store.receive_bytes(b"a,b\n1,2\n").unwrap();
+    assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 1);
+    drop(received);
+    assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+    let mut kept = store.new_file().unwrap();
+    std::io::Write::write_all(&mut kept, b"x\n1\n").unwrap();
+    let id = store.save_predictions(kept).unwrap();
+    assert_eq!(store.predictions(&id).unwrap(), b"x\n1\n");
+    assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+    assert!(matches!(
+        store.predictions(&new_id()),
+        Err(StorageError::NotFound(_))
+    ));
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -270,6 +296,60 @@ fn existence_is_checked_by_key_and_a_dataset_file_opens_by_id() {
     assert!(store.recipe(&id, None).is_ok());
     assert!(!store.has_build(&id).unwrap());
     fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Only `storage` touches the data directory: outside it, no module of
+/// the server names a filesystem API (`std::fs`, `tokio::fs`, `File::`,
+/// `OpenOptions`). `main.rs` is the one exception: `kiln predict` reads
+/// and writes the files its user names, and never the data directory.
+#[test]
+fn only_storage_touches_files() {
+    const NAMES: [&str; 5] = ["std::fs", "tokio::fs", "fs::", "File::", "OpenOptions"];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() {
+                if rel != "storage" {
+                    dirs.push(path);
+                }
+                continue;
+            }
+            if rel == "main.rs" || !rel.ends_with(".rs") {
+                continue;
+            }
+            let text = fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                if NAMES.iter().any(|name| names(code, name)) {
+                    found.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "only storage touches files; these lines should call a Store method:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Whether `code` names `name` as a path of its own (not as the end of a
+/// longer identifier, as `ServeFile::` ends in `File::`).
+fn names(code: &str, name: &str) -> bool {
+    code.match_indices(name).any(|(i, _)| {
+        !code[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 fn tempdir() -> PathBuf {
