@@ -1,10 +1,11 @@
 //! Datasets as the domain sees them: creating one from a received file
-//! (ingest, profile, record and Parquet file), its rows,
+//! (ingest, profile, prepared columns, record and Parquet file), its rows,
 //! its quality report, saving and previewing a recipe, and what a column
 //! would be as a target. Every function takes the store and an id: the
 //! files are the store's.
 
 use crate::error::{AppError, AppResult};
+use crate::plan::PreparedColumns;
 use crate::storage::{Received, Store, new_id};
 use crate::{models, time};
 use data::{convert, ingest, profile, quality, recipe};
@@ -25,6 +26,7 @@ pub fn create(
     let mut frame = ingested.frame;
     let profile =
         profile::profile(&frame).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
+    let prepared = PreparedColumns::of(&frame)?;
     let detail = api::DatasetDetail {
         summary: api::DatasetSummary {
             id: new_id(),
@@ -37,7 +39,7 @@ pub fn create(
         profile,
         notes: ingested.notes,
     };
-    store.create_dataset(&detail, &mut frame)?;
+    store.create_dataset(&detail, &mut frame, &prepared)?;
     Ok(detail)
 }
 
@@ -90,21 +92,12 @@ pub fn quality(
 }
 
 /// Checks `recipe` on the dataset and saves it as the next version (or
-/// returns the latest, when it is the same).
+/// returns the latest, when it is the same), with the columns it prepares.
 pub fn save_recipe(store: &Store, id: &str, r: &api::Recipe) -> AppResult<api::RecipeVersion> {
-    recipe::apply(store.dataset_frame(id)?, r, None)?;
-    Ok(store.save_recipe(id, r, &time::now_rfc3339())?)
-}
-
-/// The stored dataset with its recipe applied (for a build, with `target`
-/// protected from changes).
-pub fn prepared(
-    store: &Store,
-    id: &str,
-    r: &api::Recipe,
-    target: Option<&str>,
-) -> AppResult<recipe::Applied> {
-    Ok(recipe::apply(store.dataset_frame(id)?, r, target)?)
+    let applied = recipe::apply(store.dataset_frame(id)?, r, None)?;
+    let prepared = PreparedColumns::of(&applied.frame)?;
+    drop(applied);
+    Ok(store.save_recipe(id, r, &time::now_rfc3339(), &prepared)?)
 }
 
 /// What `recipe` would do to the dataset.

@@ -5,6 +5,7 @@
 //! directory; CPU-heavy work runs on `spawn_blocking` or the build workers,
 //! never on the async runtime; user input never becomes a path.
 
+pub mod build;
 pub mod charts;
 pub mod datasets;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod guard;
 pub mod jobs;
 pub mod leaderboard;
 pub mod models;
+pub mod plan;
 pub mod routes;
 pub mod samples;
 pub mod storage;

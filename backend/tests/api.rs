@@ -1885,3 +1885,80 @@ async fn an_unreadable_record_is_skipped_by_lists_named_and_can_be_deleted() {
     let (status, _) = t.json("DELETE", &format!("/api/builds/{good}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
+
+/// A build request is checked against the columns its recipe version
+/// prepares, kept when the dataset was uploaded or the version saved:
+/// without reading the data. A version kept without them (an older
+/// database) is prepared once, and its columns kept.
+#[tokio::test]
+async fn a_build_request_is_checked_without_reading_the_data() {
+    let t = TestApp::new(Config::default());
+    let (status, ds) = t
+        .upload("sensors.csv", infinite_readings().as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let (status, v1) = t
+        .json(
+            "PUT",
+            &format!("/api/datasets/{id}/recipe"),
+            Some(serde_json::json!({ "steps": [
+                { "op": "rename", "column": "site", "to": "place" },
+                { "op": "log", "column": "reading" },
+            ] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v1}");
+    let request = |version: u32, target: &str, exclude: &[&str]| {
+        Some(serde_json::json!({
+            "dataset_id": id, "target": target, "exclude": exclude,
+            "time_budget_secs": 5, "recipe_version": version
+        }))
+    };
+    // The rows are gone: only what was kept can answer.
+    let parquet = t.dir.join("datasets").join(format!("{id}.parquet"));
+    let rows = std::fs::read(&parquet).unwrap();
+    std::fs::remove_file(&parquet).unwrap();
+    for (version, target, exclude, code) in [
+        (0, "nope", &[][..], "unknown_column"),
+        (0, "y", &[][..], "numbers_too_large"),
+        (1, "y", &["site"][..], "unknown_column"),
+        (1, "y", &["place", "y"][..], "invalid_exclude"),
+        (1, "reading", &["huge"][..], "invalid_step"),
+        (1, "y", &["reading", "huge", "place"][..], "no_features"),
+    ] {
+        let (status, e) = t
+            .json("POST", "/api/builds", request(version, target, exclude))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert_eq!(e["error"]["code"], code, "{e}");
+    }
+
+    // A version whose columns were never kept reads the data once.
+    std::fs::write(&parquet, rows).unwrap();
+    rusqlite::Connection::open(t.dir.join("kiln.db"))
+        .unwrap()
+        .execute("DELETE FROM prepared_columns WHERE version = 1", [])
+        .unwrap();
+    let (status, e) = t
+        .json("POST", "/api/builds", request(1, "y", &["site"]))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let kept: i64 = rusqlite::Connection::open(t.dir.join("kiln.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM prepared_columns WHERE dataset_id = ?1 AND version = 1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1);
+    let (status, build) = t
+        .json("POST", "/api/builds", request(1, "y", &["huge"]))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(build["state"], "succeeded", "{build}");
+}

@@ -13,11 +13,10 @@ use axum::{Json, Router};
 
 use futures_util::Stream;
 
-use super::{ApiJson, blocking, listed};
+use super::{ApiJson, listed, with_store};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::storage::new_id;
-use crate::{datasets, time};
+use crate::plan::BuildPlan;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -28,100 +27,52 @@ pub(super) fn router() -> Router<AppState> {
         .route("/builds/{id}/rerun", post(rerun_build))
 }
 
+/// Plans a build (checked against the store, without reading the data)
+/// and queues it.
 async fn create_build(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::BuildRequest>,
 ) -> AppResult<(StatusCode, Json<api::Build>)> {
-    st.store.require_dataset(&req.dataset_id)?;
-    if !(5..=86_400).contains(&req.time_budget_secs) {
-        return Err(AppError::unprocessable(
-            "invalid_budget",
-            "the time budget must be between 5 seconds and 24 hours",
-        ));
-    }
-    let recipe = st.store.recipe(&req.dataset_id, req.recipe_version)?;
-    let store = Arc::clone(&st.store);
-    let checked = req.clone();
-    blocking(move || {
-        let applied = datasets::prepared(
-            &store,
-            &checked.dataset_id,
-            &recipe.recipe,
-            Some(&checked.target),
-        )?;
-        data::convert::check_build_columns(&applied.frame, &checked.target, &checked.exclude)?;
-        Ok(())
+    let (jobs, max_live) = (Arc::clone(&st.jobs), st.config.max_live_builds);
+    let build = with_store(&st, move |store| {
+        let plan = BuildPlan::new(store, req)?;
+        jobs.submit(plan, max_live)
     })
     .await?;
-    let mut req = req;
-    req.recipe_version = Some(recipe.version);
-    queue_build(&st, req).map(|b| (StatusCode::ACCEPTED, Json(b)))
-}
-
-/// Saves a new build and hands it to the workers.
-fn queue_build(st: &AppState, req: api::BuildRequest) -> AppResult<api::Build> {
-    let build = api::Build {
-        id: new_id(),
-        dataset_id: req.dataset_id,
-        target: req.target,
-        task: req.task,
-        state: api::BuildState::Queued,
-        created: time::now_rfc3339(),
-        time_budget_secs: req.time_budget_secs,
-        seed: req.seed,
-        recipe_version: req.recipe_version.unwrap_or(0),
-        excluded: req.exclude,
-        metric: None,
-        higher_is_better: false,
-        validation: None,
-        elapsed_secs: 0.0,
-        trials_done: 0,
-        message: "waiting for a free worker".into(),
-        leaderboard: Vec::new(),
-        model_id: None,
-        error: None,
-    };
-    if st.jobs.live() >= st.config.max_live_builds {
-        return Err(AppError::TooMany(format!(
-            "{} builds are already queued or running; wait for one to finish or cancel one",
-            st.jobs.live()
-        )));
-    }
-    st.store.save_build(&build)?;
-    st.jobs.submit(build.clone());
     tracing::info!(id = %build.id, target = %build.target, "build queued");
-    Ok(build)
+    Ok((StatusCode::ACCEPTED, Json(build)))
 }
 
-/// Starts a new build with the settings of an earlier one (for example an interrupted one).
+/// Starts a new build with the settings of an earlier one (for example an
+/// interrupted one), planned as a new build is.
 async fn rerun_build(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<(StatusCode, Json<api::Build>)> {
-    let old = st.store.build(&id)?;
-    if !old.state.is_final() {
-        return Err(AppError::Conflict(format!(
-            "build {id} is still {}",
-            old.state.label()
-        )));
-    }
-    st.store
-        .require_dataset(&old.dataset_id)
-        .map_err(|_| AppError::Conflict("the dataset of this build was deleted".into()))?;
-    let req = api::BuildRequest {
-        dataset_id: old.dataset_id,
-        target: old.target,
-        task: old.task,
-        time_budget_secs: old.time_budget_secs,
-        seed: old.seed,
-        exclude: old.excluded,
-        recipe_version: Some(old.recipe_version),
-    };
-    queue_build(&st, req).map(|b| (StatusCode::ACCEPTED, Json(b)))
+    let (jobs, max_live) = (Arc::clone(&st.jobs), st.config.max_live_builds);
+    let build = with_store(&st, move |store| {
+        let old = store.build(&id)?;
+        if !old.state.is_final() {
+            return Err(AppError::Conflict(format!(
+                "build {id} is still {}",
+                old.state.label()
+            )));
+        }
+        store
+            .require_dataset(&old.dataset_id)
+            .map_err(|_| AppError::Conflict("the dataset of this build was deleted".into()))?;
+        let plan = BuildPlan::new(store, BuildPlan::rerun(&old))?;
+        jobs.submit(plan, max_live)
+    })
+    .await?;
+    tracing::info!(id = %build.id, target = %build.target, "build queued again");
+    Ok((StatusCode::ACCEPTED, Json(build)))
 }
 
 async fn list_builds(State(st): State<AppState>) -> AppResult<Response> {
-    Ok(listed(st.store.list_builds()?))
+    Ok(listed(
+        with_store(&st, |store| Ok(store.list_builds()?)).await?,
+    ))
 }
 
 /// Deletes a finished build's record (readable or not); its model stays.
@@ -131,7 +82,8 @@ async fn delete_build(State(st): State<AppState>, Path(id): Path<String>) -> App
             "build {id} is still queued or running; cancel it first"
         )));
     }
-    st.store.delete_build(&id)?;
+    let key = id.clone();
+    with_store(&st, move |store| Ok(store.delete_build(&key)?)).await?;
     tracing::info!(%id, "build deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,18 +92,25 @@ async fn get_build(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Json<api::Build>> {
-    Ok(Json(st.store.build(&id)?))
+    Ok(Json(
+        with_store(&st, move |store| Ok(store.build(&id)?)).await?,
+    ))
 }
 
 async fn build_events(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let stored = st.store.build(&id)?;
+    let key = id.clone();
+    let stored = with_store(&st, move |store| Ok(store.build(&key)?)).await?;
     let mut rx = st.jobs.subscribe(&id);
     let first = match &mut rx {
         Some(r) => r.borrow_and_update().clone(),
-        None => st.store.build(&id).unwrap_or(stored),
+        // Finished between the read and the subscription: read it again.
+        None if !stored.state.is_final() => {
+            with_store(&st, move |store| Ok(store.build(&id).unwrap_or(stored))).await?
+        }
+        None => stored,
     };
     let stream = futures_util::stream::unfold(
         (rx, Some(first), false),
@@ -182,7 +141,8 @@ async fn cancel_build(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<(StatusCode, Json<api::Build>)> {
-    let build = st.store.build(&id)?;
+    let key = id.clone();
+    let build = with_store(&st, move |store| Ok(store.build(&key)?)).await?;
     if st.jobs.cancel(&id) {
         return Ok((StatusCode::ACCEPTED, Json(build)));
     }

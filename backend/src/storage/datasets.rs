@@ -1,33 +1,49 @@
-//! Datasets: the record (summary, profile, notes), the Parquet file and
-//! the recipe versions (`recipes (dataset_id, version, doc)`; version 0 is
-//! the implicit empty recipe).
+//! Datasets: the record (summary, profile, notes), the Parquet file, the
+//! recipe versions (`recipes (dataset_id, version, doc)`; version 0 is the
+//! implicit empty recipe) and the prepared columns of each version
+//! (`prepared_columns`, what a build request is checked against).
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Listed, Result, StorageError, Store, from_json, is_valid_id, remove_if_present, to_json,
 };
+use crate::plan::PreparedColumns;
 use data::{DataFrame, ingest};
 
 impl Store {
-    /// Stores a new dataset: `frame` as its Parquet file, then its record.
-    pub fn create_dataset(&self, detail: &api::DatasetDetail, frame: &mut DataFrame) -> Result<()> {
+    /// Stores a new dataset: `frame` as its Parquet file, then its record
+    /// and the prepared columns of its recipe version 0.
+    pub fn create_dataset(
+        &self,
+        detail: &api::DatasetDetail,
+        frame: &mut DataFrame,
+        prepared: &PreparedColumns,
+    ) -> Result<()> {
         let s = &detail.summary;
         let what = format!("dataset {}", s.id);
-        let (summary, profile, notes) = (
+        let (summary, profile, notes, columns) = (
             to_json(&what, s)?,
             to_json(&what, &detail.profile)?,
             to_json(&what, &detail.notes)?,
+            to_json(&what, prepared)?,
         );
         let temp = self.temp();
         ingest::write_parquet(frame, temp.path())?;
         let path = self.file("datasets", &s.id, "parquet");
         self.persist(temp, &path)?;
         let insert = || -> Result<()> {
-            self.conn()?.execute(
+            let mut conn = self.conn()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO datasets (id, created, summary, profile, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![s.id, s.created, summary, profile, notes],
             )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO prepared_columns (dataset_id, version, doc) VALUES (?1, 0, ?2)",
+                params![s.id, columns],
+            )?;
+            tx.commit()?;
             Ok(())
         };
         insert().inspect_err(|_| {
@@ -93,6 +109,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute("DELETE FROM datasets WHERE id = ?1", [id])?;
         tx.execute("DELETE FROM recipes WHERE dataset_id = ?1", [id])?;
+        tx.execute("DELETE FROM prepared_columns WHERE dataset_id = ?1", [id])?;
         tx.commit()?;
         drop(conn);
         if n == 0 {
@@ -110,12 +127,14 @@ impl Store {
         recipe_in(&conn, dataset_id, version)
     }
 
-    /// Saves `recipe` as the dataset's next version, unless it equals the latest.
+    /// Saves `recipe` as the dataset's next version, unless it equals the
+    /// latest, with the columns it prepares.
     pub fn save_recipe(
         &self,
         dataset_id: &str,
         recipe: &api::Recipe,
         created: &str,
+        prepared: &PreparedColumns,
     ) -> Result<api::RecipeVersion> {
         let mut conn = self.conn()?;
         // Read and write in one transaction: two requests saving at once
@@ -133,21 +152,60 @@ impl Store {
                 recipe: recipe.clone(),
             }
         };
+        let what = format!(
+            "version {} of the recipe of dataset {dataset_id}",
+            saved.version
+        );
+        let (doc, columns) = (to_json(&what, recipe)?, to_json(&what, prepared)?);
         if is_new {
-            let doc = to_json(
-                &format!(
-                    "version {} of the recipe of dataset {dataset_id}",
-                    saved.version
-                ),
-                recipe,
-            )?;
             tx.execute(
                 "INSERT INTO recipes (dataset_id, version, created, doc) VALUES (?1, ?2, ?3, ?4)",
                 params![dataset_id, saved.version, saved.created, doc],
             )?;
         }
+        tx.execute(
+            "INSERT OR REPLACE INTO prepared_columns (dataset_id, version, doc) VALUES (?1, ?2, ?3)",
+            params![dataset_id, saved.version, columns],
+        )?;
         tx.commit()?;
         Ok(saved)
+    }
+
+    /// The prepared columns of a recipe version, when they were stored
+    /// (versions saved before they were kept have none).
+    pub fn prepared_columns(
+        &self,
+        dataset_id: &str,
+        version: u32,
+    ) -> Result<Option<PreparedColumns>> {
+        let doc: Option<String> = self
+            .conn()?
+            .query_row(
+                "SELECT doc FROM prepared_columns WHERE dataset_id = ?1 AND version = ?2",
+                params![dataset_id, version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        doc.map(|d| from_json("prepared columns of dataset", dataset_id, &d))
+            .transpose()
+    }
+
+    /// Keeps the prepared columns of a recipe version.
+    pub fn save_prepared_columns(
+        &self,
+        dataset_id: &str,
+        version: u32,
+        prepared: &PreparedColumns,
+    ) -> Result<()> {
+        let doc = to_json(
+            &format!("the prepared columns of dataset {dataset_id}"),
+            prepared,
+        )?;
+        self.conn()?.execute(
+            "INSERT OR REPLACE INTO prepared_columns (dataset_id, version, doc) VALUES (?1, ?2, ?3)",
+            params![dataset_id, version, doc],
+        )?;
+        Ok(())
     }
 }
 

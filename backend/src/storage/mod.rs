@@ -14,8 +14,8 @@
 //! by hand), log it and name it in [`Listed::unreadable`], and every record
 //! can be deleted without being read.
 //!
-//! Records by resource: `datasets.rs` (datasets, their files and
-//! recipes), `builds.rs` (builds and their trials), `models.rs`
+//! Records by resource: `datasets.rs` (datasets, their files, recipes and
+//! prepared columns), `builds.rs` (builds and their trials), `models.rs`
 //! (models, artifacts and scored files).
 
 mod builds;
@@ -136,6 +136,12 @@ CREATE TABLE IF NOT EXISTS recipes (
     dataset_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     created TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, version)
+);
+CREATE TABLE IF NOT EXISTS prepared_columns (
+    dataset_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (dataset_id, version)
 );

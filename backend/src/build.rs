@@ -1,0 +1,355 @@
+//! Running a build's plan on a worker thread, in three steps: [`prepare`]
+//! the data (the stored frame, the recipe version applied with the target
+//! protected, the plan's checks, the excluded columns left out, the one
+//! conversion to an engine `Dataset`), [`search`] with a deadline and a
+//! cancel flag, turning each search event into the build's progress, and
+//! [`keep`] the winner (the fitted recipe with the raw input columns, the
+//! artifact checked for numbers a file cannot hold, insights, the model
+//! record). `crate::jobs` owns the threads, the queue and the panic
+//! boundary; this module is what one build does.
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use crate::error::AppError;
+use crate::plan::BuildPlan;
+use crate::storage::{NonFinite, StorageError, Store, first_non_finite, new_id};
+use crate::{leaderboard, models};
+use data::{convert, stats};
+
+/// Why a build did not end with a model.
+#[derive(Debug)]
+pub enum Failure {
+    /// Cancelled before any candidate finished.
+    Cancelled,
+    /// The reason, for the person who started it.
+    Failed(String),
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Failure::Failed(e.to_string())
+    }
+}
+
+impl From<data::Error> for Failure {
+    fn from(e: data::Error) -> Self {
+        Failure::Failed(e.to_string())
+    }
+}
+
+impl From<StorageError> for Failure {
+    fn from(e: StorageError) -> Self {
+        Failure::Failed(e.to_string())
+    }
+}
+
+/// Where a running build reports its progress (the store and the live
+/// stream, in `crate::jobs`).
+pub trait Progress {
+    /// The build changed (state, message, counts).
+    fn update(&self, build: &api::Build);
+    /// A trial finished: `entry` was added to `build.leaderboard`.
+    fn trial(&self, build: &api::Build, entry: &api::LeaderboardEntry);
+}
+
+/// Runs `plan`, started at `started`, updating `build` as it goes; on
+/// success the build has its model and its final state.
+pub fn run(
+    store: &Store,
+    plan: &BuildPlan,
+    build: &mut api::Build,
+    cancel: &AtomicBool,
+    started: Instant,
+    progress: &dyn Progress,
+) -> Result<(), Failure> {
+    let prepared = prepare(store, plan, build, progress)?;
+    let outcome = search(plan, &prepared.data, build, cancel, started, progress)?;
+    keep(store, plan, build, outcome, prepared, started, progress)
+}
+
+/// The data a build trains on.
+pub struct Prepared {
+    /// The prepared columns the search sees.
+    pub data: automl::Dataset,
+    /// With a recipe or excluded columns: the dataset's own columns, which
+    /// the model takes as inputs (and its insights are computed on).
+    pub raw: Option<automl::Dataset>,
+    /// The recipe's fitted row-wise steps.
+    pub fitted: Vec<automl::FittedStep>,
+}
+
+/// The stored dataset prepared by the plan's recipe version, checked, and
+/// converted for the engine.
+pub fn prepare(
+    store: &Store,
+    plan: &BuildPlan,
+    build: &mut api::Build,
+    progress: &dyn Progress,
+) -> Result<Prepared, Failure> {
+    let raw = store.dataset_frame(&plan.dataset_id).map_err(|e| match e {
+        StorageError::NotFound(_) => Failure::Failed("the dataset was deleted".into()),
+        other => other.into(),
+    })?;
+    if plan.recipe.recipe.steps.is_empty() && plan.exclude.is_empty() {
+        plan.check(&raw)?;
+        return Ok(Prepared {
+            data: convert::frame_to_dataset(&raw)?,
+            raw: None,
+            fitted: Vec::new(),
+        });
+    }
+    build.message = format!("applying recipe version {}", plan.recipe.version);
+    progress.update(build);
+    // A frame's clone shares its columns.
+    let applied = data::recipe::apply(raw.clone(), &plan.recipe.recipe, Some(&plan.target))?;
+    plan.check(&applied.frame)?;
+    let kept = applied
+        .frame
+        .drop_many(plan.exclude.iter().map(String::as_str));
+    let data = convert::frame_to_dataset(&kept)?;
+    drop(kept);
+    Ok(Prepared {
+        data,
+        raw: Some(convert::frame_to_dataset(&raw)?),
+        fitted: applied.fitted,
+    })
+}
+
+/// `automl::search` on `data` under the plan's budget, reporting each event.
+pub fn search(
+    plan: &BuildPlan,
+    data: &automl::Dataset,
+    build: &mut api::Build,
+    cancel: &AtomicBool,
+    started: Instant,
+    progress: &dyn Progress,
+) -> Result<automl::SearchOutcome, Failure> {
+    let mut config = automl::SearchConfig::new(&plan.target);
+    config.task = plan.task.map(models::to_automl_task);
+    config.seed = plan.seed;
+    config.created = build.created.clone();
+    let control = automl::Control {
+        deadline: Some(started + Duration::from_secs(u64::from(plan.time_budget_secs))),
+        cancel,
+    };
+    let mut on_event = |ev: &automl::SearchEvent| {
+        let entry = record(build, ev, started);
+        build.elapsed_secs = started.elapsed().as_secs_f64();
+        match entry {
+            Some(entry) => progress.trial(build, &entry),
+            None => progress.update(build),
+        }
+    };
+    automl::search(data, &config, control, &mut on_event).map_err(|e| match e {
+        automl::Error::CancelledEmpty => Failure::Cancelled,
+        other => Failure::Failed(other.to_string()),
+    })
+}
+
+/// Applies a search event to the build; returns the leaderboard entry a
+/// finished trial added.
+fn record(
+    build: &mut api::Build,
+    ev: &automl::SearchEvent,
+    started: Instant,
+) -> Option<api::LeaderboardEntry> {
+    match ev {
+        automl::SearchEvent::Started {
+            task,
+            metric,
+            rows,
+            features,
+            validation,
+        } => {
+            build.task = Some(models::to_api_task(*task));
+            build.metric = Some(metric.name().to_owned());
+            build.higher_is_better = metric.higher_is_better();
+            build.validation = Some(validation.clone());
+            build.message = format!(
+                "training on {rows} rows and {features} features, validated by {validation}"
+            );
+            None
+        }
+        automl::SearchEvent::Trial(t) => {
+            build.trials_done += 1;
+            build.message = format!("{} trials done", build.trials_done);
+            let entry = leaderboard::entry(t, started.elapsed().as_secs_f64());
+            // A candidate without a usable score (its predictions
+            // overflowed or diverged) cannot be ranked, and its NaN could
+            // not be stored: it is left off the board.
+            if let Some(found) = first_non_finite(&entry) {
+                tracing::warn!(
+                    build = %build.id,
+                    trial = t.trial,
+                    family = %t.family,
+                    field = %found.path,
+                    value = found.value,
+                    "a trial without a finite score is left off the leaderboard"
+                );
+                return None;
+            }
+            build.leaderboard.push(entry.clone());
+            leaderboard::rank(&mut build.leaderboard, build.higher_is_better);
+            Some(entry)
+        }
+        automl::SearchEvent::Refitting { .. } => {
+            build.message = "refitting the best model on all rows".into();
+            None
+        }
+    }
+}
+
+/// Keeps the search's winner: the artifact with its recipe, its insights,
+/// and the model record; the build gets its model and final state.
+pub fn keep(
+    store: &Store,
+    plan: &BuildPlan,
+    build: &mut api::Build,
+    mut outcome: automl::SearchOutcome,
+    prepared: Prepared,
+    started: Instant,
+    progress: &dyn Progress,
+) -> Result<(), Failure> {
+    // The model takes the dataset's own columns and applies the recipe itself.
+    if let Some(raw) = &prepared.raw {
+        outcome.artifact.recipe = Some(model_recipe(
+            plan.recipe.version,
+            prepared.fitted,
+            &outcome.artifact.schema,
+            raw,
+        ));
+    }
+    let data = prepared.raw.unwrap_or(prepared.data);
+    if let Some(found) = first_non_finite(&outcome.artifact) {
+        return Err(Failure::Failed(unsavable_model(&outcome.artifact, &found)));
+    }
+    let model_id = new_id();
+    let bytes = outcome.artifact.to_json();
+    let mut summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
+    summary.recipe = plan
+        .recipe
+        .recipe
+        .steps
+        .iter()
+        .map(api::Step::describe)
+        .collect();
+    summary.evaluation = Some(models::to_api_evaluation(&outcome.evaluation));
+    build.message = "explaining the model".into();
+    progress.update(build);
+    // Explanations get what is left of 1.05 × budget + 2 s (at least one chunk of rows).
+    let explain_by =
+        started + Duration::from_secs_f64(f64::from(plan.time_budget_secs) * 1.05 + 2.0);
+    let insights = outcome
+        .artifact
+        .insights(&data, plan.seed, Some(explain_by))
+        .map_err(AppError::from)
+        .and_then(|ins| models::to_api_insights(&ins));
+    summary.insights = match insights {
+        Ok(ins) => Some(ins),
+        Err(e) => {
+            tracing::warn!(build = %build.id, error = %e, "no insights for this model");
+            None
+        }
+    };
+    store.save_model(&summary, &bytes)?;
+    build.model_id = Some(model_id);
+    if outcome.cancelled {
+        build.state = api::BuildState::Cancelled;
+        build.message = "cancelled; the best model finished so far was kept".into();
+    } else {
+        build.state = api::BuildState::Succeeded;
+        build.message = format!("done: {} trials", build.trials_done);
+    }
+    Ok(())
+}
+
+/// The recipe a model carries: the fitted row-wise steps, and as inputs the
+/// dataset columns its features come from, with their statistics.
+fn model_recipe(
+    version: u32,
+    steps: Vec<automl::FittedStep>,
+    schema: &automl::Schema,
+    raw: &automl::Dataset,
+) -> automl::Recipe {
+    let mut recipe = automl::Recipe {
+        version,
+        inputs: Vec::new(),
+        steps,
+    };
+    let features: Vec<String> = schema.features.iter().map(|f| f.name.clone()).collect();
+    let rows: Vec<usize> = (0..raw.n_rows()).collect();
+    for source in recipe.sources(&features) {
+        if recipe.inputs.iter().any(|i| i.name == source) {
+            continue;
+        }
+        if let Some(col) = raw.column(&source) {
+            let mut stats = automl::FeatureStats::fit(&source, col, &rows);
+            finite_moments(&mut stats, col);
+            recipe.inputs.push(stats);
+        }
+    }
+    // Inputs in the dataset's column order.
+    let order = |name: &str| raw.names().iter().position(|n| n == name);
+    recipe.inputs.sort_by_key(|i| order(&i.name));
+    recipe
+}
+
+/// `FeatureStats::fit` adds the numbers and their squared deviations as
+/// they are, which overflows for numbers beyond about ±1e154. A raw input
+/// that only the recipe reads (a log step rescales it) is still saved with
+/// the model, so an infinite mean or spread is recomputed on scaled values
+/// ([`stats::Moments`]: the same population figures, finite); a spread
+/// beyond the largest double is the largest double.
+fn finite_moments(stats: &mut automl::FeatureStats, col: &automl::Column) {
+    if stats.mean.is_finite() && stats.std.is_finite() {
+        return;
+    }
+    let automl::Column::Numeric(values) = col else {
+        return;
+    };
+    let Some(m) = stats::Moments::of(values) else {
+        return;
+    };
+    let n = m.n as f64;
+    stats.mean = m.mean;
+    stats.std = match m.std {
+        // The sample spread (n − 1) as the population one (n).
+        Some(s) => s * ((n - 1.0) / n).sqrt(),
+        None if m.n < 2 => 0.0,
+        None => f64::MAX,
+    };
+}
+
+/// Why a trained model cannot be saved: the number a model file cannot hold,
+/// and which column it comes from when the path names a feature.
+fn unsavable_model(artifact: &automl::ModelArtifact, found: &NonFinite) -> String {
+    let feature = |prefix: &str, names: &[String]| {
+        let rest = found.path.strip_prefix(prefix)?;
+        let i: usize = rest.split(']').next()?.parse().ok()?;
+        names.get(i).cloned()
+    };
+    let features: Vec<String> = artifact
+        .schema
+        .features
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let inputs: Vec<String> = artifact
+        .recipe
+        .as_ref()
+        .map(|r| r.inputs.iter().map(|f| f.name.clone()).collect())
+        .unwrap_or_default();
+    let column =
+        feature("schema.features[", &features).or_else(|| feature("recipe.inputs[", &inputs));
+    let hint = match column {
+        Some(c) => format!(
+            ": the statistics of column `{c}` overflow, its numbers are too large to add up; rescale it (a log step in the recipe does) or leave it out, and build again"
+        ),
+        None => ": some numbers of the data are too large to compute with; rescale them (a log step in the recipe does) and build again".to_owned(),
+    };
+    format!(
+        "the trained model could not be saved, because `{}` in it is {}, which a model file cannot hold{hint}",
+        found.path, found.value
+    )
+}
