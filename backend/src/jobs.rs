@@ -99,11 +99,6 @@ impl Jobs {
         Ok(build)
     }
 
-    /// Builds queued or running.
-    pub fn live(&self) -> usize {
-        lock(&self.live).len()
-    }
-
     /// Whether the build is queued or running.
     pub fn is_live(&self, id: &str) -> bool {
         lock(&self.live).contains_key(id)

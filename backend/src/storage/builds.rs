@@ -87,11 +87,6 @@ impl Store {
         assemble(id, &doc, &trials)
     }
 
-    /// Whether the build exists, without reading it.
-    pub fn has_build(&self, id: &str) -> Result<bool> {
-        self.exists("SELECT 1 FROM builds WHERE id = ?1", id)
-    }
-
     /// Every build that reads back, newest first, with its leaderboard.
     pub fn list_builds(&self) -> Result<Listed<api::Build>> {
         let conn = self.conn()?;
