@@ -119,9 +119,15 @@ impl Grower<'_> {
     /// highest) is kept. Every hessian is positive, so an empty bin sums
     /// to exactly 0: a threshold next to one splits the same rows as its
     /// neighbour.
+    // Kept out of line (as the two scans were one function called twice):
+    // inlined into `best_split_of`, the fit runs 3% more instructions
+    // (callgrind, 100 rounds on 4,000 rows).
+    #[inline(never)]
     fn scan_missing_left(&self, bins: &FeatureBins<'_>) -> Option<Split> {
-        let mut scan = Scan::new(self, bins, true);
+        let mut scan = Scan::<true>::new(self, bins);
         let (h, rows, min_rows) = (bins.h, bins.rows, self.min_rows());
+        let count = bins.counter();
+        let total = bins.total;
         let mut right = Sums::default();
         let mut right_n = 0;
         // Threshold bin `t`: bins above it go right.
@@ -131,7 +137,7 @@ impl Grower<'_> {
                 continue;
             }
             right.add(b);
-            right_n += bins.count(&b);
+            right_n += count(&b);
             if right_n < min_rows {
                 continue;
             }
@@ -139,7 +145,7 @@ impl Grower<'_> {
             if rows.saturating_sub(right_n) < min_rows {
                 break;
             }
-            scan.consider(t, bins.total.sub(right), right);
+            scan.consider(t, total.sub(right), right);
         }
         scan.best
     }
@@ -147,13 +153,16 @@ impl Grower<'_> {
     /// LightGBM's scan with missing values on the right: left to right,
     /// estimating the left side's row count if `left_estimated`, else the
     /// right's. Gains equal up to rounding keep the higher threshold.
+    #[inline(never)]
     fn scan_missing_right(&self, bins: &FeatureBins<'_>, left_estimated: bool) -> Option<Split> {
-        let mut scan = Scan::new(self, bins, false);
+        let mut scan = Scan::<false>::new(self, bins);
         let (h, rows, min_rows) = (bins.h, bins.rows, self.min_rows());
+        let count = bins.counter();
+        let total = bins.total;
         let all_n: u32 = if left_estimated {
             0
         } else {
-            h.iter().map(|b| bins.count(b)).sum()
+            h.iter().map(&count).sum()
         };
         let mut left = Sums::default();
         let mut left_n = 0;
@@ -162,7 +171,7 @@ impl Grower<'_> {
                 continue;
             }
             left.add(*b);
-            left_n += bins.count(b);
+            left_n += count(b);
             let (left_n, right_n) = if left_estimated {
                 (left_n, rows.saturating_sub(left_n))
             } else {
@@ -176,7 +185,7 @@ impl Grower<'_> {
             if right_n < min_rows {
                 break;
             }
-            scan.consider(t, left, bins.total.sub(left));
+            scan.consider(t, left, total.sub(left));
         }
         scan.best
     }
@@ -201,32 +210,34 @@ struct FeatureBins<'h> {
 }
 
 impl FeatureBins<'_> {
-    /// The rows of bin sums `s`, estimated from their hessian share; at
-    /// most the node's rows (hessian residue from histogram subtraction
-    /// cannot inflate a count).
-    #[inline]
-    fn count(&self, s: &Sums) -> u32 {
-        ((s.h * self.per_hess + 0.5) as u32).min(self.rows)
+    /// Counts the rows of bin sums from their hessian share; at most the
+    /// node's rows (hessian residue from histogram subtraction cannot
+    /// inflate a count).
+    fn counter(&self) -> impl Fn(&Sums) -> u32 + use<> {
+        let (per_hess, rows) = (self.per_hess, self.rows);
+        move |s: &Sums| ((s.h * per_hess + 0.5) as u32).min(rows)
     }
 }
 
-/// The best split one scan has met.
-struct Scan<'g, 'a> {
+/// The best split one scan has met, with missing values on the left
+/// (`LEFT`) or on the right.
+struct Scan<'g, 'a, const LEFT: bool> {
     grower: &'g Grower<'a>,
     f: usize,
-    default_left: bool,
     parent: f64,
+    /// Least hessian sum of a side.
+    min_h: f64,
     best: Option<Split>,
     best_gain: f64,
 }
 
-impl<'g, 'a> Scan<'g, 'a> {
-    fn new(grower: &'g Grower<'a>, bins: &FeatureBins<'_>, default_left: bool) -> Self {
+impl<'g, 'a, const LEFT: bool> Scan<'g, 'a, LEFT> {
+    fn new(grower: &'g Grower<'a>, bins: &FeatureBins<'_>) -> Self {
         Scan {
             grower,
             f: bins.f,
-            default_left,
             parent: grower.score(bins.total),
+            min_h: grower.params.min_child_weight,
             best: None,
             best_gain: 1e-12,
         }
@@ -237,12 +248,11 @@ impl<'g, 'a> Scan<'g, 'a> {
     /// to left, the one met last left to right.
     #[inline]
     fn consider(&mut self, t: usize, left: Sums, right: Sums) {
-        let min_h = self.grower.params.min_child_weight;
-        if left.h < min_h || right.h < min_h {
+        if left.h < self.min_h || right.h < self.min_h {
             return;
         }
         let gain = self.grower.score(left) + self.grower.score(right) - self.parent;
-        let better = if self.default_left {
+        let better = if LEFT {
             beats(gain, self.best_gain)
         } else {
             !beats(self.best_gain, gain)
@@ -253,7 +263,7 @@ impl<'g, 'a> Scan<'g, 'a> {
                 gain,
                 feature: self.f,
                 bin: t as u8,
-                default_left: self.default_left,
+                default_left: LEFT,
                 left,
             });
         }
