@@ -106,27 +106,11 @@ impl BuildPlan {
 }
 
 /// A step other than a row filter that names the target would change
-/// what the model predicts. This is the rule `data::recipe::apply` applies
-/// with a target, checked on the steps alone so that the request needs no
-/// data; the worker's `apply` checks it again.
+/// what the model predicts: `data::recipe::check_target_kept`, the rule
+/// `data::recipe::apply` keeps with a target, checked on the steps alone so
+/// that the request needs no data; the worker's `apply` checks it again.
 fn check_target_kept(recipe: &api::Recipe, target: &str) -> AppResult<()> {
-    let Some((i, step)) = recipe
-        .steps
-        .iter()
-        .enumerate()
-        .find(|(_, s)| !s.filters_rows() && s.columns().contains(&target))
-    else {
-        return Ok(());
-    };
-    Err(AppError::Unprocessable {
-        code: "invalid_step",
-        message: format!(
-            "step {} ({}): it changes the target `{target}`; a model predicts the target as it is in the data, so remove this step or choose another target",
-            i + 1,
-            step.describe()
-        ),
-        details: Some(serde_json::json!({ "step": i + 1 })),
-    })
+    Ok(data::recipe::check_target_kept(recipe, target)?)
 }
 
 /// The stored prepared columns of the recipe version, or (for a version

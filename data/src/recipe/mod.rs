@@ -55,13 +55,8 @@ pub fn apply(frame: DataFrame, recipe: &api::Recipe, target: Option<&str>) -> Re
             step,
             frame: &frame,
         };
-        if let Some(t) = target
-            && !step.filters_rows()
-            && step.columns().contains(&t)
-        {
-            return Err(at.invalid(format!(
-                "it changes the target `{t}`; a model predicts the target as it is in the data, so remove this step or choose another target"
-            )));
+        if let Some(reason) = target.and_then(|t| changes_target(step, t)) {
+            return Err(at.invalid(reason));
         }
         for c in step.columns() {
             at.column(c)?;
@@ -82,6 +77,38 @@ pub fn apply(frame: DataFrame, recipe: &api::Recipe, target: Option<&str>) -> Re
     })
 }
 
+/// Why `step` may not run when `target` is a build's target: a step other
+/// than a row filter that names the target would change what the model
+/// predicts.
+fn changes_target(step: &api::Step, target: &str) -> Option<String> {
+    (!step.filters_rows() && step.columns().contains(&target)).then(|| {
+        format!(
+            "it changes the target `{target}`; a model predicts the target as it is in the data, so remove this step or choose another target"
+        )
+    })
+}
+
+/// The rule [`apply`] keeps with a target, checked on the steps alone (so
+/// that a build request needs no data): no step but a row filter may
+/// change `target`.
+pub fn check_target_kept(recipe: &api::Recipe, target: &str) -> Result<()> {
+    for (i, step) in recipe.steps.iter().enumerate() {
+        if let Some(reason) = changes_target(step, target) {
+            return Err(step_error(i + 1, step, reason));
+        }
+    }
+    Ok(())
+}
+
+/// An error about step `n` (counted from 1).
+fn step_error(n: usize, step: &api::Step, reason: impl std::fmt::Display) -> Error {
+    Error::Unprocessable {
+        code: "invalid_step",
+        message: format!("step {n} ({}): {reason}", step.describe()),
+        details: Some(serde_json::json!({ "step": n })),
+    }
+}
+
 /// One step being applied, for messages.
 pub(super) struct Ctx<'a> {
     pub(super) n: usize,
@@ -91,11 +118,7 @@ pub(super) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub(super) fn invalid(&self, reason: impl std::fmt::Display) -> Error {
-        Error::Unprocessable {
-            code: "invalid_step",
-            message: format!("step {} ({}): {reason}", self.n, self.step.describe()),
-            details: Some(serde_json::json!({ "step": self.n })),
-        }
+        step_error(self.n, self.step, reason)
     }
 
     pub(super) fn column(&self, name: &str) -> Result<&Column> {
