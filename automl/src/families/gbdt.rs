@@ -179,7 +179,7 @@ impl Candidate for GbdtParams {
     /// early stopping.
     fn for_refit(&self, rounds: Option<usize>) -> Arc<dyn Candidate> {
         Arc::new(GbdtParams {
-            n_rounds: ((rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
+            n_rounds: super::refit_rounds(rounds),
             early_stopping_rounds: 0,
             ..self.clone()
         })

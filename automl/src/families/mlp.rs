@@ -127,7 +127,7 @@ impl Candidate for MlpParams {
     /// The epochs the folds kept, plus a tenth for the extra rows.
     fn for_refit(&self, rounds: Option<usize>) -> Arc<dyn Candidate> {
         Arc::new(MlpParams {
-            max_epochs: ((rounds.unwrap_or(1) as f64) * 1.1).ceil() as usize,
+            max_epochs: super::refit_rounds(rounds),
             ..self.clone()
         })
     }

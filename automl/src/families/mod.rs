@@ -178,6 +178,12 @@ pub(crate) fn check_encoder(encoder: &LinearEncoder, schema: &Schema) -> Result<
     Ok(())
 }
 
+/// Rounds (or epochs) for a refit on every row: those early stopping kept
+/// on the folds, plus a tenth for the extra rows.
+pub(crate) fn refit_rounds(kept: Option<usize>) -> usize {
+    ((kept.unwrap_or(1) as f64) * 1.1).ceil() as usize
+}
+
 /// Outputs of a model for the task: one, or one per class.
 pub(crate) fn n_outputs(schema: &Schema) -> usize {
     match schema.task {
