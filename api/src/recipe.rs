@@ -72,10 +72,21 @@ pub enum Step {
         column: String,
         to: String,
     },
+    /// Categories in fewer than `min_rows` rows become one "other" category,
+    /// as do categories a model meets that were not in its training data.
+    GroupRare {
+        column: String,
+        #[serde(default = "default_group_rare")]
+        min_rows: u32,
+    },
 }
 
 fn default_one_hot() -> u32 {
     20
+}
+
+fn default_group_rare() -> u32 {
+    Step::GROUP_RARE_MIN_ROWS
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -115,6 +126,10 @@ pub enum BinStrategy {
 }
 
 impl Step {
+    /// The smallest category [`Step::GroupRare`] keeps by default: 10 rows,
+    /// about the fewest from which a category's own effect can be learned.
+    pub const GROUP_RARE_MIN_ROWS: u32 = 10;
+
     /// The operation's name on the wire.
     pub fn op(&self) -> &'static str {
         match self {
@@ -130,6 +145,7 @@ impl Step {
             Step::OneHot { .. } => "one_hot",
             Step::DateParts { .. } => "date_parts",
             Step::Rename { .. } => "rename",
+            Step::GroupRare { .. } => "group_rare",
         }
     }
 
@@ -148,7 +164,8 @@ impl Step {
             | Step::Bin { column, .. }
             | Step::OneHot { column, .. }
             | Step::DateParts { column }
-            | Step::Rename { column, .. } => vec![column.as_str()],
+            | Step::Rename { column, .. }
+            | Step::GroupRare { column, .. } => vec![column.as_str()],
         }
     }
 
@@ -238,6 +255,9 @@ impl Step {
                 format!("Split the date `{column}` into year, month, day and weekday")
             }
             Step::Rename { column, to } => format!("Rename `{column}` to `{to}`"),
+            Step::GroupRare { column, min_rows } => format!(
+                "Group the categories of `{column}` in fewer than {min_rows} rows into \"other\""
+            ),
         }
     }
 }

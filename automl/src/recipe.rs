@@ -77,6 +77,13 @@ pub enum FittedStep {
         column: String,
         to: String,
     },
+    /// Category labels outside `keep` (rare in training, or never seen
+    /// there) become `other`; missing values stay missing.
+    GroupRare {
+        column: String,
+        keep: Vec<String>,
+        other: String,
+    },
 }
 
 /// An imputation value.
@@ -112,7 +119,8 @@ impl FittedStep {
             | FittedStep::Bin { column, .. }
             | FittedStep::OneHot { column, .. }
             | FittedStep::DateParts { column, .. }
-            | FittedStep::Rename { column, .. } => Some(column),
+            | FittedStep::Rename { column, .. }
+            | FittedStep::GroupRare { column, .. } => Some(column),
         }
     }
 
@@ -215,6 +223,9 @@ impl FittedStep {
                 }
                 vec![(to.clone(), col)]
             }
+            FittedStep::GroupRare { keep, other, .. } => {
+                vec![(name.to_owned(), group_rare(col, keep, other))]
+            }
         })
     }
 
@@ -230,6 +241,9 @@ impl FittedStep {
                 value: Fill::Number(x),
                 ..
             } => x.is_finite(),
+            FittedStep::GroupRare { keep, other, .. } => {
+                !other.is_empty() && !keep.contains(other)
+            }
             _ => true,
         };
         if ok {
@@ -312,6 +326,17 @@ fn one_hot(name: &str, col: Column, categories: &[String]) -> Vec<(String, Colum
             (one_hot_name(name, c), Column::Numeric(v))
         })
         .collect()
+}
+
+/// The labels of `col`, with those outside `keep` replaced by `other`.
+fn group_rare(col: Column, keep: &[String], other: &str) -> Column {
+    let keep: std::collections::HashSet<&str> = keep.iter().map(String::as_str).collect();
+    Column::Categorical(
+        labels_of(col)
+            .into_iter()
+            .map(|l| l.map(|l| if keep.contains(l.as_str()) { l } else { other.to_owned() }))
+            .collect(),
+    )
 }
 
 /// Year, month, day, weekday (and hour with `time`) columns of a date column.

@@ -206,6 +206,9 @@ fn many_levels(c: &Col) -> Option<api::Finding> {
             ..Default::default()
         },
         "Group rare values into “other”, or drop the column.",
-        Vec::new(),
+        vec![api::Step::GroupRare {
+            column: c.name.clone(),
+            min_rows: api::Step::GROUP_RARE_MIN_ROWS,
+        }],
     ))
 }

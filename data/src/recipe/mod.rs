@@ -13,11 +13,13 @@
 //!
 //! One module per kind of step: `structure` (drop columns, cast, rename),
 //! `rows` (duplicates, missing rows, outliers), `missing` (read values as
-//! missing, impute), `transform` (log, bins, one-hot, date parts); `exprs`
+//! missing, impute), `transform` (log, bins, one-hot, date parts), `group`
+//! (rare categories into "other"); `exprs`
 //! holds the Polars expressions they share and `preview` the before/after
 //! view. `run_step` is the one list of steps.
 
 mod exprs;
+mod group;
 mod missing;
 mod preview;
 mod rows;
@@ -182,5 +184,6 @@ fn run_step(at: &Ctx) -> StepResult {
         } => transform::one_hot(at, column, *max_categories),
         Step::DateParts { column } => transform::date_parts(at, column),
         Step::Rename { column, to } => structure::rename(at, column, to),
+        Step::GroupRare { column, min_rows } => group::group_rare(at, column, *min_rows),
     }
 }

@@ -304,3 +304,67 @@ fn a_preview_shows_rows_and_changed_statistics() {
     assert_eq!(age.before.as_ref().map(|s| s.missing), Some(1));
     assert_eq!(age.after.as_ref().map(|s| s.missing), Some(0));
 }
+
+#[test]
+fn rare_categories_are_grouped_alike_and_unseen_ones_join_them() {
+    // 12 "a", 10 "b", 3 "c", 2 "Other", 1 "d", 2 missing.
+    let mut city: Vec<Option<&str>> = Vec::new();
+    for (label, n) in [("a", 12), ("b", 10), ("c", 3), ("Other", 2), ("d", 1)] {
+        city.extend(std::iter::repeat_n(Some(label), n));
+    }
+    city.extend([None, None]);
+    let frame = df!("city" => city).expect("frame");
+    let recipe = api::Recipe {
+        steps: vec![Step::GroupRare {
+            column: "city".into(),
+            min_rows: 10,
+        }],
+    };
+    let applied = apply(frame.clone(), &recipe, None).expect("applies");
+    assert_same(&frame, &applied);
+    // The existing "Other" takes the rare ones; missing values stay missing.
+    let labels = convert::labels(applied.frame.column("city").expect("city")).expect("l");
+    let count = |l: Option<&str>| labels.iter().filter(|x| x.as_deref() == l).count();
+    assert_eq!(
+        [count(Some("a")), count(Some("b")), count(Some("Other")), count(None)],
+        [12, 10, 6, 2]
+    );
+    assert_eq!(
+        applied.fitted,
+        [FittedStep::GroupRare {
+            column: "city".into(),
+            keep: vec!["a".into(), "b".into()],
+            other: "Other".into(),
+        }]
+    );
+    assert_eq!(
+        applied.outcomes[0].message,
+        "2 categories kept; 2 rarer categories (4 rows) now \"Other\""
+    );
+    // A model meets a category it never saw: it is grouped too.
+    let engine = automl::Recipe {
+        version: 1,
+        inputs: Vec::new(),
+        steps: applied.fitted.clone(),
+    };
+    let new = convert::frame_to_dataset(&df!("city" => ["b", "Zagreb"]).expect("new")).expect("ds");
+    let scored = engine.apply(&new).expect("applies");
+    assert_eq!(
+        scored.require("city").expect("city"),
+        &automl::Column::Categorical(vec![Some("b".into()), Some("Other".into())])
+    );
+    // Numbers are refused with the way out named.
+    let err = apply(
+        messy(),
+        &api::Recipe {
+            steps: vec![Step::GroupRare {
+                column: "score".into(),
+                min_rows: 10,
+            }],
+        },
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("treats it as categories first"), "{err}");
+}

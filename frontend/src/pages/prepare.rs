@@ -26,6 +26,7 @@ const OPS: &[(&str, &str)] = &[
     ("log", "Log transform"),
     ("bin", "Bin into ranges"),
     ("one_hot", "One-hot encode"),
+    ("group_rare", "Group rare categories"),
     ("date_parts", "Split a date into parts"),
     ("rename", "Rename"),
 ];
@@ -39,6 +40,7 @@ struct Form {
     text: RwSignal<String>,
     bins: RwSignal<u32>,
     width: RwSignal<bool>,
+    min_rows: RwSignal<u32>,
 }
 
 impl Form {
@@ -118,6 +120,10 @@ impl Form {
                 column,
                 max_categories: 20,
             },
+            "group_rare" => api::Step::GroupRare {
+                column,
+                min_rows: self.min_rows.get_untracked(),
+            },
             "date_parts" => api::Step::DateParts { column },
             "rename" if text.is_empty() => return Err("type the new name".into()),
             "rename" => api::Step::Rename { column, to: text },
@@ -174,6 +180,7 @@ pub fn PreparePage() -> impl IntoView {
         text: RwSignal::new(String::new()),
         bins: RwSignal::new(5),
         width: RwSignal::new(false),
+        min_rows: RwSignal::new(api::Step::GROUP_RARE_MIN_ROWS),
     };
     let form_error = RwSignal::new(None::<String>);
     let add = move |_| match form.step() {
@@ -299,6 +306,13 @@ pub fn PreparePage() -> impl IntoView {
                         <span>
                             <input id="step-bins" type="number" min="2" max="50" value="5" on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { form.bins.set(v) } }/>
                             <label class="inline"><input type="checkbox" on:change=move |ev| form.width.set(event_target_checked(&ev))/>" equal width (else equal counts)"</label>
+                        </span>
+                    })}
+                    {move || (form.op.get() == "group_rare").then(|| view! {
+                        <label for="step-min-rows">"Keep categories with at least"</label>
+                        <span>
+                            <input id="step-min-rows" type="number" min="2" prop:value=move || form.min_rows.get().to_string() on:change=move |ev| { if let Ok(v) = event_target_value(&ev).trim().parse() { form.min_rows.set(v) } }/>
+                            " rows; the others become “other”"
                         </span>
                     })}
                     <div></div>

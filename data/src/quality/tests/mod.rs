@@ -423,7 +423,10 @@ fn fixes_come_with_their_recipe_steps() {
         }]),
         (Text(NUMBERS_AND_DATES), None, K::DatesAsText, "when", vec![Step::DateParts { column: "when".into() }]),
         (File("churn.csv"), Some("y"), K::TargetLeakage, "status", drop("status")),
-        (File("categories.csv"), None, K::HighCardinality, "city", Vec::new()),
+        (File("categories.csv"), None, K::HighCardinality, "city", vec![Step::GroupRare {
+            column: "city".into(),
+            min_rows: 10,
+        }]),
         (File("related.csv"), None, K::Multicollinearity, "", Vec::new()),
         (Text(TENTH_MISSING), Some("y"), K::TargetMissing, "y", Vec::new()),
     ];
