@@ -91,8 +91,17 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
         .route("/login", axum::routing::get(guard::login_page));
     let router = match site {
         Some(dir) => {
-            let index = ServeFile::new(dir.join("index.html"));
-            router.fallback_service(ServeDir::new(dir).fallback(index))
+            // `cargo xtask site` writes `.br` and `.gz` copies beside each
+            // file; they are sent to browsers that accept them.
+            let index = ServeFile::new(dir.join("index.html"))
+                .precompressed_br()
+                .precompressed_gzip();
+            router.fallback_service(
+                ServeDir::new(dir)
+                    .precompressed_br()
+                    .precompressed_gzip()
+                    .fallback(index),
+            )
         }
         None => router
             .fallback(|| async { "The Kiln frontend is not built here: run `cargo xtask run`." }),

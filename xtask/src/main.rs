@@ -1,7 +1,7 @@
 //! Build orchestration for Kiln, in Rust (no shell scripts, no cargo-leptos):
 //!
-//! - `cargo xtask run`: install what is missing, build the frontend (release
-//!   wasm + wasm-bindgen) and the backend, serve the studio on
+//! - `cargo xtask run`: install what is missing, build the frontend (wasm
+//!   built for size, wasm-bindgen, wasm-opt, precompressed) and the backend, serve the studio on
 //!   http://127.0.0.1:8080 with data in `./kiln-data`.
 //! - `cargo xtask test`: fmt check, clippy (warnings denied, host and wasm),
 //!   every test, the wasm build, and the browser tests in headless Chromium.
@@ -123,11 +123,16 @@ fn wasm_bindgen_version() -> Result<String> {
     bail!("wasm-bindgen is not in Cargo.lock")
 }
 
-/// Release wasm + wasm-bindgen output + static assets into `target/site`.
+/// The wasm built for size (`[profile.wasm]`: fat LTO, one codegen unit,
+/// `opt-level = "z"`), `wasm-opt -Oz` over it, wasm-bindgen's output, and
+/// the static assets into `target/site`, each text and wasm file beside
+/// its Brotli (`.br`) and gzip (`.gz`) forms, which `kiln serve` sends to
+/// browsers that accept them.
 fn build_site(root: &Path) -> Result<()> {
     status(cargo().args([
         "build",
-        "--release",
+        "--profile",
+        "wasm",
         "-p",
         "frontend",
         "--target",
@@ -136,7 +141,15 @@ fn build_site(root: &Path) -> Result<()> {
     let site = root.join("target/site");
     let _ = fs::remove_dir_all(&site);
     fs::create_dir_all(site.join("pkg"))?;
-    let wasm = root.join(format!("target/{WASM_TARGET}/release/frontend.wasm"));
+    let built = root.join(format!("target/{WASM_TARGET}/wasm/frontend.wasm"));
+    // wasm-opt runs before wasm-bindgen: Debian's binaryen 108, run on
+    // wasm-bindgen's output, points the exported externref table at the
+    // function table, and the page fails to start ("failed to grow table").
+    let wasm = root.join("target/site-wasm/frontend.wasm");
+    fs::create_dir_all(root.join("target/site-wasm"))?;
+    fs::copy(&built, &wasm).with_context(|| format!("copying {}", built.display()))?;
+    let before = fs::metadata(&wasm).map_or(0, |m| m.len());
+    optimise_wasm(&wasm)?;
     status(
         Command::new("wasm-bindgen")
             .args(["--target", "web", "--no-typescript", "--out-dir"])
@@ -147,13 +160,107 @@ fn build_site(root: &Path) -> Result<()> {
         fs::copy(root.join("assets").join(a), site.join(a))
             .with_context(|| format!("copying assets/{a}"))?;
     }
-    let bundle = site.join("pkg/frontend_bg.wasm");
+    let mut compressed = Vec::new();
+    for file in ["pkg/frontend_bg.wasm", "pkg/frontend.js"]
+        .iter()
+        .chain(ASSETS)
+    {
+        compressed.push((*file, precompress(&site.join(file))?));
+    }
+    let size = |f: &str| fs::metadata(site.join(f)).map_or(0, |m| m.len());
+    let (br, gz) = compressed
+        .iter()
+        .find(|(f, _)| *f == "pkg/frontend_bg.wasm")
+        .map_or((0, 0), |(_, sizes)| *sizes);
     eprintln!(
-        "xtask: site built in {} (wasm {} KiB)",
+        "xtask: site built in {} (wasm {} KiB from rustc, {} KiB after wasm-opt and wasm-bindgen; {} KiB brotli, {} KiB gzip over the wire)",
         site.display(),
-        fs::metadata(&bundle).map_or(0, |m| m.len() / 1024)
+        before / 1024,
+        size("pkg/frontend_bg.wasm") / 1024,
+        br / 1024,
+        gz / 1024
     );
     Ok(())
+}
+
+/// The WebAssembly features rustc's `wasm32-unknown-unknown` emits, which
+/// wasm-opt must be told of.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// `wasm-opt -Oz` over the bundle, in place. Binaryen is installed from
+/// Debian's package when missing and running as root; elsewhere, or if
+/// wasm-opt cannot read the module, the bundle stays as wasm-bindgen made
+/// it (it works, only larger) and the reason is printed.
+fn optimise_wasm(bundle: &Path) -> Result<()> {
+    let have = || output(Command::new("wasm-opt").arg("--version")).is_some();
+    if !have() && is_root() {
+        let _ = status(Command::new("apt-get").arg("update"));
+        let _ = status(
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "binaryen"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        );
+    }
+    if !have() {
+        eprintln!(
+            "xtask: wasm-opt not found (Debian package `binaryen`): the bundle is not size-optimised"
+        );
+        return Ok(());
+    }
+    let out = bundle.with_extension("opt.wasm");
+    let done = status(
+        Command::new("wasm-opt")
+            .arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg(bundle)
+            .arg("-o")
+            .arg(&out),
+    );
+    match done {
+        Ok(()) => {
+            fs::rename(&out, bundle).with_context(|| format!("replacing {}", bundle.display()))
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&out);
+            eprintln!("xtask: wasm-opt failed, the bundle is not size-optimised: {e:#}");
+            Ok(())
+        }
+    }
+}
+
+/// Writes `file.br` (Brotli, quality 11) and `file.gz` (gzip, level 9)
+/// beside `file`; returns their sizes.
+fn precompress(file: &Path) -> Result<(u64, u64)> {
+    use std::io::Write;
+    let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = |ext: &str| {
+        let mut n = file.as_os_str().to_owned();
+        n.push(ext);
+        PathBuf::from(n)
+    };
+    let mut br = Vec::new();
+    {
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)
+            .with_context(|| format!("compressing {}", file.display()))?;
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&bytes)?;
+    let gz = gz.finish()?;
+    fs::write(name(".br"), &br)?;
+    fs::write(name(".gz"), &gz)?;
+    Ok((br.len() as u64, gz.len() as u64))
 }
 
 fn run(root: &Path, extra: &[String]) -> Result<()> {
