@@ -545,6 +545,17 @@ pub struct ModelSummary {
     /// The recipe steps the model applies to its inputs, in words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipe: Vec<String>,
+    /// Binary: the probability of the second class from which a row is
+    /// predicted as it (`None`: the more probable class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
+/// `PUT /api/models/{id}/threshold`: a binary classifier's decision
+/// threshold, or `null` for the more probable class.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ThresholdRequest {
+    pub threshold: Option<f64>,
 }
 
 /// What the Model page draws of the out-of-fold predictions.
@@ -558,6 +569,11 @@ pub struct Evaluation {
     pub confusion: Vec<Vec<u64>>,
     /// Regression: `(predicted, actual)` for up to 2,000 rows.
     pub residuals: Vec<(f64, f64)>,
+    /// Binary: the probability of the second class at each ROC point after
+    /// the first, descending (rows at or above `thresholds[i]` are called
+    /// positive at `roc[i + 1]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<f64>,
 }
 
 /// Global explanations of a model on a sample of its training rows.
@@ -602,6 +618,11 @@ pub struct Dependence {
 pub struct ExplainResponse {
     pub prediction: PredictResponse,
     pub explanations: Vec<RowExplanation>,
+    /// What in the rows the model did not see in training (values outside
+    /// the training range, unseen categories, missing values), as a batch
+    /// reports them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<InputWarning>,
 }
 
 /// SHAP contributions of one row to one model output, in the model's raw
@@ -636,6 +657,32 @@ pub struct BatchReport {
     pub warnings: Vec<InputWarning>,
     /// Where the scored CSV can be downloaded.
     pub download: String,
+    /// How the model did, when the file holds the target column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<BatchEvaluation>,
+    /// The first scored rows: the file's columns, the prediction and, for
+    /// classes, their probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<RowsPage>,
+}
+
+/// A scored file's metrics and charts on the rows whose target it holds,
+/// as the Model page shows them for the out-of-fold predictions.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BatchEvaluation {
+    pub target: String,
+    /// Rows with a target value the model can be scored on.
+    pub rows: u64,
+    /// Rows without a target value.
+    pub missing: u64,
+    /// Rows whose target is a class the model does not know (or, for a
+    /// regression, not a number), with up to three of those values.
+    pub unknown: u64,
+    #[serde(default)]
+    pub unknown_examples: Vec<String>,
+    pub classes: Vec<String>,
+    pub metrics: Vec<MetricValue>,
+    pub evaluation: Evaluation,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -183,6 +183,12 @@ impl Step {
         )
     }
 
+    /// Whether the step changes `column`: every step that names it but a
+    /// row filter. A build's target must be a column no step changes.
+    pub fn changes(&self, column: &str) -> bool {
+        !self.filters_rows() && self.columns().contains(&column)
+    }
+
     /// The step in words, e.g. "Impute `age` with the median".
     pub fn describe(&self) -> String {
         let list = |c: &[String]| {

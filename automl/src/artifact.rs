@@ -91,6 +91,10 @@ pub struct ModelArtifact {
     /// Metrics on held-out rows.
     pub metrics: Vec<MetricValue>,
     pub training_rows: u64,
+    /// Binary: a row is the second class when its probability is at least
+    /// this (chosen by the user; `None`: the more probable class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 /// A difference between scored data and the training data.
@@ -102,6 +106,8 @@ pub struct InputIssue {
     pub count: u64,
     /// Up to three offending values.
     pub examples: Vec<String>,
+    /// The training range, for values outside it.
+    pub range: Option<(f64, f64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +160,7 @@ fn check_feature(
             kind: InputIssueKind::Missing,
             count: missing,
             examples: Vec::new(),
+            range: None,
         });
     }
     match f.kind {
@@ -176,6 +183,7 @@ fn check_feature(
                     kind: InputIssueKind::UnseenCategory,
                     count,
                     examples,
+                    range: None,
                 });
             }
         }
@@ -194,9 +202,26 @@ fn check_feature(
                     kind: InputIssueKind::OutOfRange,
                     count: outside.len() as u64,
                     examples: outside.iter().take(3).map(|x| x.to_string()).collect(),
+                    range: Some((f.min, f.max)),
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// Whether `t` can be a decision threshold for `task`: binary only, and
+/// strictly between 0 and 1.
+pub fn check_threshold(task: Task, t: f64) -> Result<()> {
+    if task != Task::Binary {
+        return Err(Error::Artifact(
+            "only a binary classifier has a decision threshold".into(),
+        ));
+    }
+    if !(t > 0.0 && t < 1.0) {
+        return Err(Error::Artifact(format!(
+            "a decision threshold is a probability strictly between 0 and 1, not {t}"
+        )));
     }
     Ok(())
 }
@@ -247,6 +272,9 @@ impl ModelArtifact {
         if s.features.is_empty() {
             return Err(Error::Artifact("the model has no input features".into()));
         }
+        if let Some(t) = self.threshold {
+            check_threshold(s.task, t)?;
+        }
         if let Some(recipe) = &self.recipe {
             recipe.validate()?;
             let features: Vec<String> = s.features.iter().map(|f| f.name.clone()).collect();
@@ -291,9 +319,13 @@ impl ModelArtifact {
             Task::Regression => Predictions::Regression(out),
             Task::Binary | Task::Multiclass => {
                 let k = self.schema.classes.len();
+                let labels = match self.threshold {
+                    Some(t) if k == 2 => out.chunks(2).map(|p| usize::from(p[1] >= t)).collect(),
+                    _ => crate::metrics::argmax_rows(&out, k),
+                };
                 Predictions::Classes {
                     classes: self.schema.classes.clone(),
-                    labels: crate::metrics::argmax_rows(&out, k),
+                    labels,
                     probabilities: out,
                 }
             }
@@ -303,7 +335,8 @@ impl ModelArtifact {
     /// What in `data` the model did not see in training, per input column:
     /// unseen categories, numbers outside the training range, missing values
     /// where training had none. Columns the recipe reads as numbers or
-    /// dates are checked after that step, as the features they become.
+    /// dates, or groups rare categories of, are checked after that step, as
+    /// the features they become.
     /// Scoring still works; these are warnings.
     pub fn check_inputs(&self, data: &Dataset) -> Result<Vec<InputIssue>> {
         let mut issues = Vec::new();
@@ -313,7 +346,8 @@ impl ModelArtifact {
             .flat_map(|r| &r.steps)
             .filter_map(|s| match s {
                 crate::recipe::FittedStep::ToNumber { column }
-                | crate::recipe::FittedStep::DateParts { column, .. } => Some(column.as_str()),
+                | crate::recipe::FittedStep::DateParts { column, .. }
+                | crate::recipe::FittedStep::GroupRare { column, .. } => Some(column.as_str()),
                 _ => None,
             })
             .collect();

@@ -370,6 +370,7 @@ mod tests {
             params: String::new(),
             metrics: Vec::new(),
             training_rows: 0,
+            threshold: None,
         }
     }
 

@@ -19,12 +19,14 @@ pub mod metrics;
 mod mlp;
 pub mod recipe;
 mod rng;
+pub mod scored;
 mod search;
 mod task;
 pub mod values;
 
 pub use artifact::{
-    FORMAT_VERSION, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema, link,
+    FORMAT_VERSION, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema,
+    check_threshold, link,
 };
 pub use data::{Column, Dataset, category_label};
 pub use encode::{FeatureKind, FeatureStats, select_features, tree_matrix};

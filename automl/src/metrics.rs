@@ -94,6 +94,16 @@ fn mv(name: &str, value: f64) -> MetricValue {
 
 /// Every metric that applies to the task.
 pub fn report(target: &Target, pred: &[f64]) -> Vec<MetricValue> {
+    report_decided(target, pred, None)
+}
+
+/// [`report`], with the classes as decided (a decision threshold) when
+/// given, rather than the most probable ones.
+pub fn report_decided(
+    target: &Target,
+    pred: &[f64],
+    decided: Option<&[usize]>,
+) -> Vec<MetricValue> {
     match target {
         Target::Regression(y) => vec![
             mv("RMSE", rmse(y, pred)),
@@ -102,7 +112,7 @@ pub fn report(target: &Target, pred: &[f64]) -> Vec<MetricValue> {
         ],
         Target::Classes { y, classes } => {
             let k = classes.len();
-            let labels = argmax_rows(pred, k);
+            let labels = decided.map_or_else(|| argmax_rows(pred, k), <[usize]>::to_vec);
             let mut out = Vec::new();
             if k == 2 {
                 out.push(mv("AUC", auc(y, &positive_column(pred, k))));
@@ -129,15 +139,27 @@ pub struct Evaluation {
     pub confusion: Vec<Vec<u64>>,
     /// Regression: `(predicted, actual)` for up to 2,000 rows (evenly spaced).
     pub residuals: Vec<(f64, f64)>,
+    /// Binary: the probability of the second class at each ROC point after
+    /// the first, descending: at `thresholds[i]`, rows scoring at least it
+    /// are called positive, giving `roc[i + 1]`.
+    #[serde(default)]
+    pub thresholds: Vec<f64>,
 }
 
 /// Curves, confusion matrix or residuals of predictions for `target`.
 pub fn evaluation(target: &Target, pred: &[f64]) -> Evaluation {
+    evaluation_decided(target, pred, None)
+}
+
+/// [`evaluation`], with the confusion matrix of the classes as decided
+/// when given.
+pub fn evaluation_decided(target: &Target, pred: &[f64], decided: Option<&[usize]>) -> Evaluation {
     let mut e = Evaluation {
         roc: Vec::new(),
         pr: Vec::new(),
         confusion: Vec::new(),
         residuals: Vec::new(),
+        thresholds: Vec::new(),
     };
     match target {
         Target::Regression(y) => {
@@ -149,30 +171,33 @@ pub fn evaluation(target: &Target, pred: &[f64]) -> Evaluation {
         }
         Target::Classes { y, classes } => {
             let k = classes.len();
-            let labels = argmax_rows(pred, k);
+            let labels = decided.map_or_else(|| argmax_rows(pred, k), <[usize]>::to_vec);
             e.confusion = vec![vec![0; k]; k];
             for (&t, &p) in y.iter().zip(&labels) {
                 e.confusion[t][p] += 1;
             }
             if k == 2 {
-                let (roc, pr) = curves(y, &positive_column(pred, k));
+                let (roc, pr, thresholds) = curves(y, &positive_column(pred, k));
                 e.roc = roc;
                 e.pr = pr;
+                e.thresholds = thresholds;
             }
         }
     }
     e
 }
 
-/// ROC and precision-recall points for `y == 1` against `score`.
+/// ROC and precision-recall points for `y == 1` against `score`, and the
+/// score at each ROC point after the first.
 #[allow(clippy::type_complexity)]
-pub fn curves(y: &[usize], score: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+pub fn curves(y: &[usize], score: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>, Vec<f64>) {
     let mut idx: Vec<usize> = (0..y.len()).collect();
     idx.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
     let positives = y.iter().filter(|&&c| c == 1).count() as f64;
     let negatives = y.len() as f64 - positives;
     // Cumulative (false positives, true positives) at each distinct score, descending.
     let mut steps: Vec<(f64, f64)> = Vec::new();
+    let mut thresholds: Vec<f64> = Vec::new();
     let (mut fp, mut tp) = (0.0, 0.0);
     for (j, &i) in idx.iter().enumerate() {
         if y[i] == 1 {
@@ -183,6 +208,7 @@ pub fn curves(y: &[usize], score: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) 
         let last_of_tie = idx.get(j + 1).is_none_or(|&n| score[n] != score[i]);
         if last_of_tie {
             steps.push((fp, tp));
+            thresholds.push(score[i]);
         }
     }
     let mut roc = vec![(0.0, 0.0)];
@@ -200,7 +226,7 @@ pub fn curves(y: &[usize], score: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) 
         })
         .collect();
     pr.push((0.0, 1.0));
-    (roc, pr)
+    (roc, pr, thresholds)
 }
 
 fn positive_column(pred: &[f64], k: usize) -> Vec<f64> {
@@ -353,7 +379,9 @@ mod tests {
         let rule: Vec<usize> = p1.iter().map(|&p| usize::from(p >= 0.5)).collect();
         assert_eq!(labels, rule);
         close(auc(&y, &p1), &b["roc_auc"], "AUC (with ties)");
-        let (roc, pr) = curves(&y, &p1);
+        let (roc, pr, thresholds) = curves(&y, &p1);
+        assert_eq!(thresholds.len() + 1, roc.len());
+        assert!(thresholds.windows(2).all(|w| w[0] > w[1]), "descending");
         let (fpr, tpr) = (
             floats(&b["roc_curve"]["fpr"]),
             floats(&b["roc_curve"]["tpr"]),

@@ -241,9 +241,7 @@ impl FittedStep {
                 value: Fill::Number(x),
                 ..
             } => x.is_finite(),
-            FittedStep::GroupRare { keep, other, .. } => {
-                !other.is_empty() && !keep.contains(other)
-            }
+            FittedStep::GroupRare { keep, other, .. } => !other.is_empty() && !keep.contains(other),
             _ => true,
         };
         if ok {
@@ -334,7 +332,15 @@ fn group_rare(col: Column, keep: &[String], other: &str) -> Column {
     Column::Categorical(
         labels_of(col)
             .into_iter()
-            .map(|l| l.map(|l| if keep.contains(l.as_str()) { l } else { other.to_owned() }))
+            .map(|l| {
+                l.map(|l| {
+                    if keep.contains(l.as_str()) {
+                        l
+                    } else {
+                        other.to_owned()
+                    }
+                })
+            })
             .collect(),
     )
 }

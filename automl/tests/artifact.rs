@@ -490,3 +490,63 @@ fn corrupted_models_are_refused_or_still_score_without_panicking() {
     }
     assert!(refused > 150, "{refused} refused, {loaded} loaded");
 }
+
+#[test]
+fn a_binary_models_threshold_decides_its_classes_and_travels_with_it() {
+    let data = for_target(&data(), "two");
+    let mut a = build(&data, "two", 2);
+    let labels = |a: &ModelArtifact| match a.predict(&data).unwrap() {
+        automl::Predictions::Classes {
+            labels,
+            probabilities,
+            ..
+        } => (labels, probabilities),
+        other => panic!("{other:?}"),
+    };
+    let (plain, probs) = labels(&a);
+    let p1: Vec<f64> = probs.chunks(2).map(|p| p[1]).collect();
+    // A low threshold calls more rows "yes", a high one fewer, each by the rule.
+    for t in [0.05, 0.5, 0.95] {
+        a.threshold = Some(t);
+        let b = ModelArtifact::from_json(&a.to_json()).unwrap();
+        assert_eq!(b.threshold, Some(t));
+        let (l, _) = labels(&b);
+        let rule: Vec<usize> = p1.iter().map(|&p| usize::from(p >= t)).collect();
+        assert_eq!(l, rule, "threshold {t}");
+    }
+    let yes = |l: &[usize]| l.iter().filter(|&&c| c == 1).count();
+    a.threshold = Some(0.05);
+    let low = yes(&labels(&a).0);
+    a.threshold = Some(0.95);
+    let high = yes(&labels(&a).0);
+    assert!(
+        low >= yes(&plain) && yes(&plain) >= high && low > high,
+        "{low} {} {high}",
+        yes(&plain)
+    );
+    // A threshold that is no probability, or on a model that is not binary, is refused.
+    for bad in [0.0, 1.0, 1.5, f64::NAN] {
+        a.threshold = Some(bad);
+        let text = String::from_utf8(a.to_json()).unwrap();
+        // serde_json writes NaN as null, which reads back as no threshold.
+        if bad.is_nan() {
+            assert!(
+                ModelArtifact::from_json(text.as_bytes())
+                    .unwrap()
+                    .threshold
+                    .is_none()
+            );
+            continue;
+        }
+        let err = ModelArtifact::from_json(text.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("threshold"), "{bad}: {err}");
+    }
+    let mut three = build(&for_target(&data_rows(240), "three"), "three", 2);
+    three.threshold = Some(0.5);
+    let err = ModelArtifact::from_json(&three.to_json())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("only a binary classifier"), "{err}");
+}

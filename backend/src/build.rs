@@ -200,6 +200,23 @@ fn record(
     }
 }
 
+/// The rows of `data` with a target value: those the model trained on,
+/// and so the ones its explanations sample.
+fn training_rows(data: automl::Dataset, target: &str) -> automl::Dataset {
+    let Ok(col) = data.require(target) else {
+        return data;
+    };
+    let rows: Vec<usize> = (0..data.n_rows()).filter(|&r| !col.is_missing(r)).collect();
+    if rows.len() == data.n_rows() {
+        return data;
+    }
+    let names: Vec<&str> = data.names().iter().map(String::as_str).collect();
+    match data.select(&names, &rows) {
+        Ok(d) => d,
+        Err(_) => data,
+    }
+}
+
 /// Keeps the search's winner: the artifact with its recipe, its insights,
 /// and the model record; the build gets its model and final state.
 pub fn keep(
@@ -220,7 +237,7 @@ pub fn keep(
             raw,
         ));
     }
-    let data = prepared.raw.unwrap_or(prepared.data);
+    let data = training_rows(prepared.raw.unwrap_or(prepared.data), &plan.target);
     if let Some(found) = first_non_finite(&outcome.artifact) {
         return Err(Failure::Failed(unsavable_model(&outcome.artifact, &found)));
     }
@@ -352,4 +369,27 @@ fn unsavable_model(artifact: &automl::ModelArtifact, found: &NonFinite) -> Strin
         "the trained model could not be saved, because `{}` in it is {}, which a model file cannot hold{hint}",
         found.path, found.value
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automl::Column;
+
+    #[test]
+    fn explanations_sample_only_rows_with_a_target() {
+        let data = automl::Dataset::new(vec![
+            ("x".into(), Column::Numeric(vec![1.0, 2.0, 3.0, 4.0])),
+            (
+                "y".into(),
+                Column::Categorical(vec![Some("a".into()), None, Some("b".into()), None]),
+            ),
+        ])
+        .unwrap();
+        let kept = training_rows(data.clone(), "y");
+        assert_eq!(kept.n_rows(), 2);
+        assert_eq!(kept.require("x").unwrap(), &Column::Numeric(vec![1.0, 3.0]));
+        // Without the target among the columns, every row stays.
+        assert_eq!(training_rows(data, "z").n_rows(), 4);
+    }
 }

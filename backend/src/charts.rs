@@ -2,6 +2,7 @@
 //! `<img>` elements, where an SVG can run no script; plotters escapes text.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::error::AppError;
@@ -171,6 +172,7 @@ pub fn histogram(title: &str, x_label: &str, h: &api::Histogram) -> Result<Strin
             .light_line_style(GRID)
             .x_desc(x.desc(x_label))
             .y_desc("rows")
+            .y_label_formatter(&whole)
             .label_style((FONT, 12).into_font().color(&TEXT))
             .draw()
             .map_err(chart_error)?;
@@ -188,6 +190,16 @@ pub fn histogram(title: &str, x_label: &str, h: &api::Histogram) -> Result<Strin
     })
 }
 
+/// A count axis' tick: whole numbers with thousands separators, nothing
+/// between them (a count of 1.5 rows means nothing).
+fn whole(v: &f64) -> String {
+    if v.fract().abs() > 1e-9 || *v < 0.0 {
+        String::new()
+    } else {
+        api::display::count(v.round() as u64)
+    }
+}
+
 /// Blue (low) to red (high); grey when missing.
 fn value_colour(position: Option<f64>) -> RGBColor {
     match position {
@@ -200,18 +212,54 @@ fn value_colour(position: Option<f64>) -> RGBColor {
     }
 }
 
+/// The beeswarm's colour key, in its strip: a feature's value from low to
+/// high, and grey for missing.
+fn value_legend(root: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), AppError> {
+    let font = (FONT, 11).into_font().color(&TEXT);
+    let (left, top, width, steps) = (300, 8, 90, 18);
+    root.draw(&Text::new(
+        "feature value:",
+        (left - 110, top),
+        font.clone(),
+    ))
+    .map_err(chart_error)?;
+    root.draw(&Text::new("low", (left - 24, top), font.clone()))
+        .map_err(chart_error)?;
+    for i in 0..steps {
+        let x = left + i * width / steps;
+        let colour = value_colour(Some(f64::from(i) / f64::from(steps - 1)));
+        root.draw(&Rectangle::new(
+            [(x, top), (x + width / steps + 1, top + 10)],
+            colour.filled(),
+        ))
+        .map_err(chart_error)?;
+    }
+    root.draw(&Text::new("high", (left + width + 5, top), font.clone()))
+        .map_err(chart_error)?;
+    let gap = left + width + 50;
+    root.draw(&Circle::new((gap, top + 5), 4, value_colour(None).filled()))
+        .map_err(chart_error)?;
+    root.draw(&Text::new("missing", (gap + 8, top), font))
+        .map_err(chart_error)?;
+    Ok(())
+}
+
 /// A SHAP summary: one row of dots per feature (most important on top),
 /// x = SHAP value, colour = the feature's value from low (blue) to high (red).
 pub fn beeswarm(title: &str, swarm: &[api::Beeswarm]) -> Result<String, AppError> {
     let n = swarm.len().max(1);
     let height = 90 + 34 * n as u32;
+    // The colour key gets a strip of its own below the chart.
+    let key_strip = 34;
     let values = swarm.iter().flat_map(|b| b.points.iter().map(|p| p.0));
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((0.0f64, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
     let x = Axis::padded(lo, hi);
-    render(height, |root| {
-        let mut chart = ChartBuilder::on(root)
+    render(height + key_strip, |root| {
+        let (root, key) = root.split_vertically(height);
+        value_legend(&key)?;
+        let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 16).into_font().color(&TEXT))
             .margin(12)
             .x_label_area_size(36)
@@ -279,11 +327,14 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
         .iter()
         .map(|v| short(v.as_str().unwrap_or_default(), 12))
         .collect();
-    render(340, |root| {
+    // Many categories do not fit side by side: their labels stand upright.
+    let upright = d.categorical && m > 6;
+    let label_area = if upright { 100 } else { 40 };
+    render(300 + label_area, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 16).into_font().color(&TEXT))
             .margin(12)
-            .x_label_area_size(40)
+            .x_label_area_size(label_area)
             .y_label_area_size(60)
             .build_cartesian_2d(x.range.clone(), y.range.clone())
             .map_err(chart_error)?;
@@ -292,6 +343,14 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
             .x_desc(x.desc(&short(&d.feature, 40)))
             .y_desc(y.desc("mean prediction"))
             .label_style((FONT, 12).into_font().color(&TEXT));
+        if upright {
+            mesh.x_label_style(
+                (FONT, 12)
+                    .into_font()
+                    .transform(FontTransform::Rotate90)
+                    .color(&TEXT),
+            );
+        }
         let category = |x: &f64| {
             let i = x.round();
             if (x - i).abs() > 1e-6 || i < 0.0 {
@@ -345,12 +404,38 @@ pub fn dependence(d: &api::Dependence) -> Result<String, AppError> {
     })
 }
 
-/// A curve in the unit square: ROC (with the chance diagonal) or precision-recall.
+/// One model's points on a chart, with its name in the legend.
+pub struct Series<'a> {
+    pub label: String,
+    pub points: &'a [(f64, f64)],
+}
+
+impl<'a> Series<'a> {
+    /// A chart's only series, which needs no legend.
+    pub fn only(points: &'a [(f64, f64)]) -> [Series<'a>; 1] {
+        [Series {
+            label: String::new(),
+            points,
+        }]
+    }
+}
+
+/// The colour of series `i` of `n`: the accent alone, the palette for several.
+fn series_colour(i: usize, n: usize) -> RGBColor {
+    if n == 1 {
+        ACCENT
+    } else {
+        PALETTE[i % PALETTE.len()]
+    }
+}
+
+/// Curves in the unit square: ROC (with the chance diagonal) or
+/// precision-recall, one per series, with a legend when there are several.
 pub fn curve(
     title: &str,
     x_label: &str,
     y_label: &str,
-    points: &[(f64, f64)],
+    series: &[Series<'_>],
     diagonal: bool,
 ) -> Result<String, AppError> {
     render(380, |root| {
@@ -377,18 +462,46 @@ pub fn curve(
                 ))
                 .map_err(chart_error)?;
         }
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                ACCENT.stroke_width(2),
-            ))
-            .map_err(chart_error)?;
-        Ok(())
+        for (i, s) in series.iter().enumerate() {
+            let colour = series_colour(i, series.len());
+            let drawn = chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(chart_error)?;
+            if series.len() > 1 {
+                drawn.label(short(&s.label, 40)).legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+            }
+        }
+        legend(&mut chart, series.len(), SeriesLabelPosition::LowerRight)
     })
 }
 
-/// Counts per (true, predicted) class, darker for more.
-pub fn confusion(classes: &[String], matrix: &[Vec<u64>]) -> Result<String, AppError> {
+/// The legend of a chart with several series.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    n: usize,
+    at: SeriesLabelPosition,
+) -> Result<(), AppError> {
+    if n > 1 {
+        chart
+            .configure_series_labels()
+            .position(at)
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .label_font((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+    }
+    Ok(())
+}
+
+/// Counts per (true, predicted) class, darker for more, on `rows`
+/// ("held-out rows").
+pub fn confusion(classes: &[String], matrix: &[Vec<u64>], rows: &str) -> Result<String, AppError> {
     let k = classes.len().max(1);
     let size = (60 + 40 * k as u32).min(640);
     let max = matrix.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
@@ -396,7 +509,7 @@ pub fn confusion(classes: &[String], matrix: &[Vec<u64>]) -> Result<String, AppE
     render(size + 90, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
-                "Confusion matrix (held-out rows)",
+                format!("Confusion matrix ({rows})"),
                 (FONT, 16).into_font().color(&TEXT),
             )
             .margin(12)
@@ -451,10 +564,12 @@ pub fn confusion(classes: &[String], matrix: &[Vec<u64>]) -> Result<String, AppE
     })
 }
 
-/// Predicted against actual values, with the line of perfect predictions.
-pub fn residuals(points: &[(f64, f64)]) -> Result<String, AppError> {
-    let (lo, hi) = points
+/// Predicted against actual values, with the line of perfect predictions,
+/// one colour per series and a legend when there are several.
+pub fn residuals(series: &[Series<'_>], rows: &str) -> Result<String, AppError> {
+    let (lo, hi) = series
         .iter()
+        .flat_map(|s| s.points)
         .flat_map(|&(p, a)| [p, a])
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
@@ -462,10 +577,11 @@ pub fn residuals(points: &[(f64, f64)]) -> Result<String, AppError> {
         });
     let axis = Axis::padded(lo, hi);
     let range = axis.range.clone();
+    let n = series.len();
     render(400, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
-                "Predicted vs actual (held-out rows)",
+                format!("Predicted vs actual ({rows})"),
                 (FONT, 16).into_font().color(&TEXT),
             )
             .margin(12)
@@ -487,14 +603,22 @@ pub fn residuals(points: &[(f64, f64)]) -> Result<String, AppError> {
                 RGBColor(148, 163, 184),
             ))
             .map_err(chart_error)?;
-        chart
-            .draw_series(
-                points.iter().map(|&(p, a)| {
-                    Circle::new((axis.at(p), axis.at(a)), 2, ACCENT.mix(0.5).filled())
-                }),
-            )
-            .map_err(chart_error)?;
-        Ok(())
+        for (i, s) in series.iter().enumerate() {
+            let colour = series_colour(i, n);
+            // Several models' points overlap: fainter, so each stays visible.
+            let alpha = if n == 1 { 0.5 } else { 0.35 };
+            let drawn = chart
+                .draw_series(s.points.iter().map(|&(p, a)| {
+                    Circle::new((axis.at(p), axis.at(a)), 2, colour.mix(alpha).filled())
+                }))
+                .map_err(chart_error)?;
+            if n > 1 {
+                drawn
+                    .label(short(&s.label, 40))
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+            }
+        }
+        legend(&mut chart, n, SeriesLabelPosition::UpperLeft)
     })
 }
 
@@ -518,7 +642,11 @@ mod tests {
             points: vec![(-1.0, Some(0.0)), (2.0, Some(1.0)), (0.5, None)],
         }];
         let svg = beeswarm("SHAP", &swarm).unwrap();
-        assert_eq!(svg.matches("<circle").count(), 3);
+        assert_eq!(
+            svg.matches("<circle").count(),
+            3 + 1,
+            "the dots and the key's mark for missing"
+        );
         assert!(svg.contains("x &amp; y"));
         let d = api::Dependence {
             feature: "colour".into(),
@@ -527,22 +655,99 @@ mod tests {
             outputs: vec!["P(a)".into(), "P(b)".into()],
             curves: vec![vec![0.2, 0.7], vec![0.8, 0.3]],
         };
-        let svg = confusion(&["a<b".into(), "c".into()], &[vec![5, 1], vec![2, 7]]).unwrap();
+        let svg = confusion(
+            &["a<b".into(), "c".into()],
+            &[vec![5, 1], vec![2, 7]],
+            "rows",
+        )
+        .unwrap();
         assert!(svg.contains("a&lt;b") && svg.contains("\n7\n"), "{svg}");
         let svg = curve(
             "ROC",
             "fpr",
             "tpr",
-            &[(0.0, 0.0), (0.5, 0.9), (1.0, 1.0)],
+            &Series::only(&[(0.0, 0.0), (0.5, 0.9), (1.0, 1.0)]),
             true,
         )
         .unwrap();
         assert!(svg.contains("<polyline"));
-        let svg = residuals(&[(1.0, 1.5), (2.0, 1.8)]).unwrap();
+        let svg = residuals(&Series::only(&[(1.0, 1.5), (2.0, 1.8)]), "rows").unwrap();
         assert_eq!(svg.matches("<circle").count(), 2);
         let svg = dependence(&d).unwrap();
         assert!(svg.contains("\nred\n") && svg.contains("\nblue\n"), "{svg}");
         assert!(svg.contains("P(b)"));
+    }
+
+    #[test]
+    fn counts_are_whole_keys_are_drawn_and_many_categories_stand_upright() {
+        // The x axis (0 to 30) has no tick at 1.0 or 0.5: any is the count axis'.
+        let h = api::Histogram {
+            edges: vec![0.0, 10.0, 20.0, 30.0],
+            counts: vec![1, 3, 2],
+        };
+        let svg = histogram("x", "x", &h).unwrap();
+        assert!(
+            svg.contains("\n2\n") && !svg.contains("\n1.0\n") && !svg.contains("\n0.5\n"),
+            "{svg}"
+        );
+        let swarm = vec![api::Beeswarm {
+            feature: "x".into(),
+            points: vec![(-1.0, Some(0.0)), (0.5, None)],
+        }];
+        let svg = beeswarm("SHAP", &swarm).unwrap();
+        assert!(
+            svg.contains("feature value:") && svg.contains("\nmissing\n"),
+            "{svg}"
+        );
+        let levels: Vec<serde_json::Value> = (0..19).map(|i| format!("level {i}").into()).collect();
+        let d = |grid: Vec<serde_json::Value>| api::Dependence {
+            feature: "c".into(),
+            categorical: true,
+            curves: vec![(0..grid.len()).map(|i| i as f64).collect()],
+            grid,
+            outputs: vec!["prediction".into()],
+        };
+        let svg = dependence(&d(levels.clone())).unwrap();
+        assert!(svg.contains("rotate(90"), "{svg}");
+        let svg = dependence(&d(levels[..3].to_vec())).unwrap();
+        assert!(!svg.contains("rotate(90"), "{svg}");
+    }
+
+    #[test]
+    fn several_models_are_drawn_in_their_own_colours_with_a_legend() {
+        let (a, b) = (
+            [(0.0, 0.0), (0.2, 0.8), (1.0, 1.0)],
+            [(0.0, 0.0), (0.5, 0.6), (1.0, 1.0)],
+        );
+        let two = [
+            Series {
+                label: "1. gbdt <best>".into(),
+                points: &a,
+            },
+            Series {
+                label: "2. linear".into(),
+                points: &b,
+            },
+        ];
+        let svg = curve("ROC", "fpr", "tpr", &two, true).unwrap();
+        assert!(
+            svg.contains("1. gbdt &lt;best&gt;") && svg.contains("2. linear"),
+            "{svg}"
+        );
+        let (first, second) = (PALETTE[0], PALETTE[1]);
+        for c in [first, second] {
+            let hex = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+            assert!(svg.contains(&hex), "{hex} in {svg}");
+        }
+        let one = curve("ROC", "fpr", "tpr", &Series::only(&a), true).unwrap();
+        assert!(!one.contains("#2563EB"), "a single curve keeps the accent");
+        let svg = residuals(&two, "held-out rows").unwrap();
+        assert!(svg.contains("2. linear"));
+        assert_eq!(
+            svg.matches("<circle").count(),
+            6 + 2,
+            "the points and the legend's marks"
+        );
     }
 
     #[test]
@@ -562,7 +767,7 @@ mod tests {
         let svg = histogram("huge", "huge", &h).unwrap();
         assert!(svg.contains("huge (× 1e308)"), "{svg}");
         assert_eq!(svg.matches("<rect").count() - 1, 20, "one bar per bin");
-        let svg = residuals(&[(f64::MAX, -f64::MAX), (1.0, 2.0)]).unwrap();
+        let svg = residuals(&Series::only(&[(f64::MAX, -f64::MAX), (1.0, 2.0)]), "rows").unwrap();
         assert!(svg.contains("(× 1e308)"));
         let svg = bars("big", "mean |SHAP|", &[("a".into(), 1.5e307)]).unwrap();
         assert!(svg.contains("(× 1e307)"));

@@ -207,6 +207,19 @@ fn predict(
     for w in &outcome.warnings {
         eprintln!("warning: {}: {}", w.column, w.message);
     }
+    if let Some(e) = &outcome.evaluation {
+        let metrics: Vec<String> = e
+            .metrics
+            .iter()
+            .map(|m| format!("{} {}", m.name, api::display::number(m.value)))
+            .collect();
+        eprintln!(
+            "against `{}` on {} rows: {}",
+            e.target,
+            api::display::count(e.rows),
+            metrics.join(", ")
+        );
+    }
     eprintln!("wrote {} predictions to {}", outcome.rows, output.display());
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use api::display;
 use automl::{FeatureKind, ModelArtifact, Predictions};
 
 use crate::error::AppError;
@@ -77,6 +78,7 @@ pub fn summary(
         recipe: Vec::new(),
         insights: None,
         evaluation: None,
+        threshold: artifact.threshold,
     }
 }
 
@@ -90,11 +92,19 @@ pub fn to_api_evaluation(e: &automl::metrics::Evaluation) -> api::Evaluation {
             .filter(|(x, y)| x.is_finite() && y.is_finite())
             .collect()
     };
+    let roc: Vec<(f64, f64)> = finite(&e.roc);
+    // The thresholds go with the ROC points, all or none.
+    let thresholds = if roc.len() == e.roc.len() && e.thresholds.iter().all(|t| t.is_finite()) {
+        e.thresholds.clone()
+    } else {
+        Vec::new()
+    };
     api::Evaluation {
-        roc: finite(&e.roc),
+        roc,
         pr: finite(&e.pr),
         confusion: e.confusion.clone(),
         residuals: finite(&e.residuals),
+        thresholds,
     }
 }
 
@@ -151,9 +161,15 @@ pub fn explain_json(
             }
         })
         .collect();
+    let warnings = artifact
+        .check_inputs(&data)?
+        .iter()
+        .map(to_api_warning)
+        .collect();
     Ok(api::ExplainResponse {
         prediction: to_api_predictions(&preds),
         explanations,
+        warnings,
     })
 }
 
@@ -164,6 +180,49 @@ pub struct BatchOutcome {
     /// Input columns the model does not use.
     pub extra_columns: Vec<String>,
     pub warnings: Vec<api::InputWarning>,
+    /// The model's metrics on the rows, when the file holds its target.
+    pub evaluation: Option<api::BatchEvaluation>,
+    /// The first rows of the scored file, as text.
+    pub preview: api::RowsPage,
+}
+
+/// Rows of a scored file shown with its report.
+const PREVIEW_ROWS: usize = 10;
+
+/// The model's metrics and charts on `frame`'s target column, if it has
+/// one with values the model can be scored on.
+fn evaluate_labelled(
+    artifact: &ModelArtifact,
+    frame: &DataFrame,
+    preds: &Predictions,
+) -> Result<Option<api::BatchEvaluation>, AppError> {
+    let target = &artifact.schema.target;
+    if frame.column(target).is_err() {
+        return Ok(None);
+    }
+    let (one, _) = convert::one_column(frame, target)?;
+    let Some(l) = automl::scored::labelled(preds, one.require(target)?) else {
+        return Ok(None);
+    };
+    Ok(Some(api::BatchEvaluation {
+        target: target.clone(),
+        rows: l.rows as u64,
+        missing: l.missing as u64,
+        unknown: l.unknown as u64,
+        unknown_examples: l.unknown_examples,
+        classes: artifact.schema.classes.clone(),
+        // A metric without a value (one class only: no AUC) is left out.
+        metrics: l
+            .metrics
+            .iter()
+            .filter(|m| m.value.is_finite())
+            .map(|m| api::MetricValue {
+                name: m.name.clone(),
+                value: m.value,
+            })
+            .collect(),
+        evaluation: to_api_evaluation(&l.evaluation),
+    }))
 }
 
 fn to_api_warning(i: &automl::InputIssue) -> api::InputWarning {
@@ -186,19 +245,24 @@ fn to_api_warning(i: &automl::InputIssue) -> api::InputWarning {
                 )
             },
         ),
-        automl::InputIssueKind::OutOfRange => (
-            "out_of_range",
-            if i.count == 1 {
-                format!(
-                    "1 value lies outside the training range{examples}; the prediction there is an extrapolation"
-                )
-            } else {
-                format!(
-                    "{} values lie outside the training range{examples}; predictions there are extrapolations",
-                    i.count
-                )
-            },
-        ),
+        automl::InputIssueKind::OutOfRange => {
+            let range = i.range.map_or_else(String::new, |(lo, hi)| {
+                format!(" {} to {}", display::number(lo), display::number(hi))
+            });
+            (
+                "out_of_range",
+                if i.count == 1 {
+                    format!(
+                        "1 value lies outside the training range{range}{examples}; the prediction there is an extrapolation"
+                    )
+                } else {
+                    format!(
+                        "{} values lie outside the training range{range}{examples}; predictions there are extrapolations",
+                        i.count
+                    )
+                },
+            )
+        }
         automl::InputIssueKind::Missing => (
             "missing",
             if i.count == 1 {
@@ -313,7 +377,14 @@ pub fn predict_frame(
         .iter()
         .map(|c| data::profile::text_cells(c).map_err(|e| AppError::Internal(e.to_string())))
         .collect::<Result<_, AppError>>()?;
+    let evaluation = evaluate_labelled(artifact, frame, &preds)?;
     let api = to_api_predictions(&preds);
+    let mut preview = api::RowsPage {
+        columns: header.clone(),
+        offset: 0,
+        total: api.predictions.len() as u64,
+        rows: Vec::new(),
+    };
     let io = |e: std::io::Error| AppError::Internal(format!("writing predictions: {e}"));
     writeln!(
         output,
@@ -326,24 +397,34 @@ pub fn predict_frame(
     )
     .map_err(io)?;
     for (r, p) in api.predictions.iter().enumerate() {
-        let mut cells: Vec<String> = text
-            .iter()
-            .map(|c| c[r].as_deref().map_or(String::new(), csv_cell))
-            .collect();
-        cells.push(match &p.value {
-            serde_json::Value::String(s) => csv_cell(s),
+        let mut cells: Vec<Option<String>> = text.iter().map(|c| c[r].clone()).collect();
+        cells.push(Some(match &p.value {
+            serde_json::Value::String(s) => s.clone(),
             v => v.to_string(),
-        });
+        }));
         if let Some(probs) = probs {
             let k = classes.len();
-            cells.extend(probs[r * k..(r + 1) * k].iter().map(|p| p.to_string()));
+            cells.extend(
+                probs[r * k..(r + 1) * k]
+                    .iter()
+                    .map(|p| Some(p.to_string())),
+            );
         }
-        writeln!(output, "{}", cells.join(",")).map_err(io)?;
+        let line: Vec<String> = cells
+            .iter()
+            .map(|c| c.as_deref().map_or(String::new(), csv_cell))
+            .collect();
+        writeln!(output, "{}", line.join(",")).map_err(io)?;
+        if r < PREVIEW_ROWS {
+            preview.rows.push(cells);
+        }
     }
     Ok(BatchOutcome {
         rows: api.predictions.len(),
         extra_columns,
         warnings,
+        evaluation,
+        preview,
     })
 }
 

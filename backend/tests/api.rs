@@ -920,6 +920,34 @@ async fn explanations_charts_and_batch_predictions() {
         .sum();
     let (base, raw) = (e["base"].as_f64().unwrap(), e["raw"].as_f64().unwrap());
     assert!((base + sum - raw).abs() < 1e-9, "{base} + {sum} vs {raw}");
+    assert!(
+        ex.get("warnings").is_none(),
+        "a typical row has no warnings: {ex}"
+    );
+    // A value far outside training is answered, with the range named.
+    let mut odd = row.clone();
+    odd["flipper_length_mm"] = serde_json::json!(2.5);
+    let (status, ex) = t
+        .json(
+            "POST",
+            &format!("/api/models/{model_id}/explain"),
+            Some(serde_json::json!({ "rows": [odd] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ex}");
+    let w = &ex["warnings"][0];
+    assert_eq!(
+        (&w["column"], &w["kind"]),
+        (
+            &serde_json::json!("flipper_length_mm"),
+            &serde_json::json!("out_of_range")
+        ),
+        "{ex}"
+    );
+    assert_eq!(
+        w["message"],
+        "1 value lies outside the training range 172 to 231 (for example 2.5); the prediction there is an extrapolation"
+    );
     let too_many = serde_json::json!({ "rows": vec![row.clone(); 101] });
     let (status, err) = t
         .json(
@@ -969,6 +997,24 @@ async fn explanations_charts_and_batch_predictions() {
             .unwrap()
             .starts_with("text/csv")
     );
+    // It saves under the scored file's name, made safe for a header.
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"new_penguins-predictions.csv\""
+    );
+    let pid = report["id"].as_str().unwrap();
+    for bad in ["..%2Fx.csv", "a%22b.csv", "x.txt", "%2Ex.csv"] {
+        let req = Request::get(format!("/api/predictions/{pid}?name={bad}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, headers) = t.call(req).await;
+        assert_eq!(status, StatusCode::OK, "{bad}");
+        assert_eq!(
+            headers[header::CONTENT_DISPOSITION],
+            format!("attachment; filename=\"kiln-predictions-{pid}.csv\"").as_str(),
+            "{bad}"
+        );
+    }
     let out = String::from_utf8(body).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
@@ -981,6 +1027,93 @@ async fn explanations_charts_and_batch_predictions() {
         "{}",
         lines[1]
     );
+
+    // The first scored rows come with the report.
+    let preview = &report["preview"];
+    assert_eq!(preview["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(preview["columns"][8], "prediction");
+    assert!(
+        report.get("evaluation").is_none(),
+        "no target, no evaluation"
+    );
+
+    // A file that still holds the target: the model is scored on it.
+    let labelled = "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year,species\n\
+                    Biscoe,47.5,14.2,215,5100,female,2008,Gentoo\n\
+                    Torgersen,39.1,18.7,181,3750,male,2007,Adelie\n\
+                    Dream,46.5,17.9,192,3500,female,2007,Chinstrap\n\
+                    Dream,46,18,190,3600,male,2007,\n\
+                    Biscoe,45,15,210,5000,male,2009,Emperor\n";
+    let (status, scored) = t
+        .upload_to(
+            &format!("/api/models/{model_id}/batch"),
+            "labelled.csv",
+            labelled.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{scored}");
+    let e = &scored["evaluation"];
+    assert_eq!(e["target"], "species");
+    assert_eq!(
+        (&e["rows"], &e["missing"], &e["unknown"]),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        ),
+        "{e}"
+    );
+    assert_eq!(e["unknown_examples"], serde_json::json!(["Emperor"]));
+    let accuracy = e["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "accuracy")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (accuracy - 1.0).abs() < 1e-12,
+        "three typical penguins: {e}"
+    );
+    let counted: u64 = e["evaluation"]["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(counted, 3);
+    let sid = scored["id"].as_str().unwrap();
+    let (status, body, _) = t
+        .call(
+            Request::get(format!("/api/predictions/{sid}/charts/confusion.svg"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let svg = String::from_utf8(body).unwrap();
+    assert!(
+        svg.contains("the scored file") && svg.contains("Chinstrap"),
+        "{svg}"
+    );
+    for (uri, want) in [
+        (
+            format!("/api/predictions/{sid}/charts/roc.svg"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/api/predictions/{pid}/charts/confusion.svg"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/predictions/0123456789abcdef0123456789abcdef/charts/confusion.svg".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, _) = t.json("GET", &uri, None).await;
+        assert_eq!(status, want, "{uri}");
+    }
 
     // A file without a needed column is refused, naming the file and the columns.
     let (status, err) = t
@@ -1961,4 +2094,275 @@ async fn a_build_request_is_checked_without_reading_the_data() {
         .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
         .await;
     assert_eq!(build["state"], "succeeded", "{build}");
+}
+
+/// The Compare page's charts: two binary models' curves over each other,
+/// numbered as the page numbers them; a bad list is a 400, an unknown
+/// model a 404.
+#[tokio::test]
+async fn models_are_compared_on_one_chart() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let mut models = Vec::new();
+    for seed in [1, 2] {
+        let (status, build) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "sex", "time_budget_secs": 5, "seed": seed }))).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+        let build = t
+            .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+            .await;
+        assert_eq!(build["state"], "succeeded", "{build}");
+        models.push(build["model_id"].as_str().unwrap().to_owned());
+    }
+    let (a, b) = (&models[0], &models[1]);
+    let t = &t;
+    let get = |uri: String| async move {
+        let (status, body, _) = t.call(Request::get(uri).body(Body::empty()).unwrap()).await;
+        (status, String::from_utf8(body).unwrap())
+    };
+    for chart in ["roc.svg", "pr.svg"] {
+        let (status, svg) = get(format!(
+            "/api/compare/charts/{chart}?models={a},{b}&numbers=2,5"
+        ))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{chart}: {svg}");
+        assert!(svg.starts_with("<svg"), "{chart}");
+        assert!(
+            svg.contains("\n2. ") && svg.contains("\n5. "),
+            "{chart}: the legend"
+        );
+    }
+    let (status, svg) = get(format!("/api/compare/charts/roc.svg?models={a},{b}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        svg.contains("\n1. ") && svg.contains("\n2. "),
+        "numbered 1, 2 by default"
+    );
+    for (query, want) in [
+        (
+            format!("residuals.svg?models={a},{b}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (format!("other.svg?models={a}"), StatusCode::NOT_FOUND),
+        (
+            format!("roc.svg?models={a},nosuchmodel"),
+            StatusCode::NOT_FOUND,
+        ),
+        ("roc.svg?models=".to_owned(), StatusCode::BAD_REQUEST),
+        ("roc.svg".to_owned(), StatusCode::BAD_REQUEST),
+        (
+            format!("roc.svg?models={}", [a.as_str(); 9].join(",")),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("roc.svg?models={a},{b}&numbers=1"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("roc.svg?models={a},{b}&numbers=1,x"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (status, body) = get(format!("/api/compare/charts/{query}")).await;
+        assert_eq!(status, want, "{query}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            !error["error"]["message"].as_str().unwrap().is_empty(),
+            "{query}"
+        );
+    }
+}
+
+/// The site's precompressed copies (written by `cargo xtask site`) go to
+/// browsers that accept them, Brotli first; others get the file itself.
+#[tokio::test]
+async fn the_site_is_served_precompressed() {
+    let t = TestApp::new(Config::default());
+    let site = t.dir.join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("index.html"), "<html>plain</html>").unwrap();
+    std::fs::write(site.join("index.html.br"), "brotli bytes").unwrap();
+    std::fs::write(site.join("pkg/frontend_bg.wasm"), "wasm").unwrap();
+    std::fs::write(site.join("pkg/frontend_bg.wasm.br"), "wasm, brotli").unwrap();
+    std::fs::write(site.join("pkg/frontend_bg.wasm.gz"), "wasm, gzip").unwrap();
+    let get = |path: &str, accept: Option<&str>| {
+        let mut req = Request::get(path);
+        if let Some(a) = accept {
+            req = req.header(header::ACCEPT_ENCODING, a);
+        }
+        let app = app(t.state.clone(), Some(site.clone()));
+        async move {
+            let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+            let encoding = resp
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (encoding, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let wasm = "/pkg/frontend_bg.wasm";
+    assert_eq!(
+        get(wasm, Some("gzip, br")).await,
+        (Some("br".into()), "wasm, brotli".into())
+    );
+    assert_eq!(
+        get(wasm, Some("gzip")).await,
+        (Some("gzip".into()), "wasm, gzip".into())
+    );
+    assert_eq!(get(wasm, None).await, (None, "wasm".into()));
+    // A deep link is the index, precompressed too.
+    assert_eq!(
+        get("/datasets/abc", Some("br")).await,
+        (Some("br".into()), "brotli bytes".into())
+    );
+}
+
+/// A binary classifier's decision threshold: saved in the artifact (so a
+/// download decides alike), used by predictions, cleared with `null`;
+/// refused when it is no probability.
+#[tokio::test]
+async fn a_decision_threshold_is_saved_and_decides_the_class() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let (_, build) = t
+        .json(
+            "POST",
+            "/api/builds",
+            Some(serde_json::json!({ "dataset_id": id, "target": "sex", "time_budget_secs": 5 })),
+        )
+        .await;
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    let model = build["model_id"].as_str().unwrap().to_owned();
+    let (_, summary) = t.json("GET", &format!("/api/models/{model}"), None).await;
+    let e = &summary["evaluation"];
+    assert_eq!(
+        e["thresholds"].as_array().unwrap().len() + 1,
+        e["roc"].as_array().unwrap().len(),
+        "one threshold per ROC point after the first"
+    );
+    assert!(summary.get("threshold").is_none());
+    let (_, rows) = json_rows_of(PENGUINS, 40);
+    let females = |resp: &serde_json::Value| {
+        resp["predictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["value"] == "female")
+            .count()
+    };
+    let predict = |rows: serde_json::Value| {
+        let uri = format!("/api/models/{model}/predict");
+        let t = &t;
+        async move {
+            t.json("POST", &uri, Some(serde_json::json!({ "rows": rows })))
+                .await
+                .1
+        }
+    };
+    let rows = serde_json::Value::from(rows);
+    let plain = females(&predict(rows.clone()).await);
+    // Each row is "male" (the second class) when P(male) is at least the threshold.
+    let by_rule = |resp: &serde_json::Value, t: f64| {
+        resp["predictions"].as_array().unwrap().iter().all(|p| {
+            let male = p["probabilities"][1].as_f64().unwrap() >= t;
+            p["value"] == if male { "male" } else { "female" }
+        })
+    };
+    let mut counts = Vec::new();
+    for threshold in [0.99, 0.01] {
+        let (status, s) = t
+            .json(
+                "PUT",
+                &format!("/api/models/{model}/threshold"),
+                Some(serde_json::json!({ "threshold": threshold })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{s}");
+        assert_eq!(s["threshold"], threshold);
+        let resp = predict(rows.clone()).await;
+        assert!(by_rule(&resp, threshold), "{threshold}: {resp}");
+        counts.push(females(&resp));
+        let req = Request::get(format!("/api/models/{model}/artifact"))
+            .body(Body::empty())
+            .unwrap();
+        let (_, bytes, _) = t.call(req).await;
+        let artifact: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(artifact["threshold"], threshold);
+    }
+    let (status, s) = t
+        .json(
+            "PUT",
+            &format!("/api/models/{model}/threshold"),
+            Some(serde_json::json!({ "threshold": null })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(s.get("threshold").is_none(), "{s}");
+    assert_eq!(females(&predict(rows.clone()).await), plain);
+    assert!(
+        counts[0] >= plain && plain >= counts[1] && counts[0] > counts[1],
+        "females at 0.99, plain, 0.01: {}, {plain}, {}",
+        counts[0],
+        counts[1]
+    );
+    for bad in [
+        serde_json::json!(1.5),
+        serde_json::json!(0),
+        serde_json::json!("half"),
+    ] {
+        let (status, err) = t
+            .json(
+                "PUT",
+                &format!("/api/models/{model}/threshold"),
+                Some(serde_json::json!({ "threshold": bad })),
+            )
+            .await;
+        assert!(status.is_client_error(), "{bad}: {status} {err}");
+        assert!(!error_message(&err).is_empty());
+    }
+    let (status, _) = t
+        .json(
+            "PUT",
+            "/api/models/0123456789abcdef0123456789abcdef/threshold",
+            Some(serde_json::json!({ "threshold": 0.5 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The first `n` penguins as JSON rows (numbers typed, `NA` as null), without `sex`.
+fn json_rows_of(csv: &[u8], n: usize) -> (Vec<String>, Vec<serde_json::Value>) {
+    let text = std::str::from_utf8(csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let rows = lines
+        .take(n)
+        .map(|l| {
+            let row: serde_json::Map<String, serde_json::Value> = header
+                .iter()
+                .zip(l.split(','))
+                .filter(|(h, _)| *h != "sex")
+                .map(|(h, v)| {
+                    let value = match v {
+                        "NA" | "" => serde_json::Value::Null,
+                        v => v
+                            .parse::<f64>()
+                            .map_or_else(|_| serde_json::Value::from(v), serde_json::Value::from),
+                    };
+                    (h.clone(), value)
+                })
+                .collect();
+            serde_json::Value::Object(row)
+        })
+        .collect();
+    (header, rows)
 }

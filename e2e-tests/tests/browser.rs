@@ -2,7 +2,8 @@
 //! pick `species`, run a build, see the leaderboard, predict one row, download
 //! the artifact, and check that `kiln predict` gives the API's predictions.
 //! Also: broken and Latin-1 uploads, data that looks like HTML, a leaking
-//! column, and deleting builds, models and records that no longer read back.
+//! column, deleting builds, models and records that no longer read back,
+//! and comparing builds.
 
 use std::process::Command;
 use std::time::Duration;
@@ -248,6 +249,39 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
             t != gentoo && t.contains("this row")
         })
         .await?;
+    // Decimals typed key by key stay as typed (the field is not redrawn
+    // from a half-typed "18."), and a value far outside the training range
+    // is flagged beside the prediction.
+    set_feature(&studio, "bill_depth_mm", "18.5").await?;
+    let typed = studio
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#predict-form input[type=number]')).map(i => i.value).join(' ')",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        typed
+            .as_str()
+            .is_some_and(|t| t.split(' ').any(|v| v == "18.5")),
+        "the field reads {typed}"
+    );
+    studio
+        .wait_text("#waterfall", SHORT, |t| t.contains("bill_depth_mm = 18.5"))
+        .await?;
+    set_feature(&studio, "flipper_length_mm", "2.5").await?;
+    let warned = studio
+        .wait_text("#whatif-warnings", SHORT, |t| {
+            t.contains("flipper_length_mm")
+        })
+        .await?;
+    ensure!(
+        warned.contains("outside the training range 172 to 231") && warned.contains("2.5"),
+        "warning: {warned}"
+    );
+    studio.screenshot("4-whatif-out-of-range").await?;
+    set_feature(&studio, "flipper_length_mm", "182").await?;
+    wait_gone(&studio, "#whatif-warnings").await?;
     let insights = studio
         .find("#importance-chart", SHORT)
         .await?
@@ -302,7 +336,47 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
         "first scored row: {}",
         lines[1]
     );
+    // It saves under the scored file's name.
+    let saved_as = studio
+        .find("#batch-download", SHORT)
+        .await?
+        .attr("download")
+        .await?;
+    ensure!(
+        saved_as.as_deref() == Some("new_penguins-predictions.csv"),
+        "saved as {saved_as:?}"
+    );
+    studio
+        .wait_text("#batch-preview", SHORT, |t| {
+            t.contains("Atlantis") && t.contains("a3")
+        })
+        .await?;
     studio.screenshot("4-batch").await?;
+
+    // A file that still holds the target: the model is scored on it.
+    let labelled = studio.data_dir.join("labelled penguins.csv");
+    std::fs::write(
+        &labelled,
+        "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,year,species\n\
+         Biscoe,47.5,14.2,215,5100,female,2008,Gentoo\n\
+         Torgersen,39.1,18.7,181,3750,male,2007,Adelie\n\
+         Dream,46.5,17.9,192,3500,female,2007,Chinstrap\n\
+         Dream,36,18,190,3600,male,2007,Chinstrap\n",
+    )?;
+    studio
+        .find("#batch-input", SHORT)
+        .await?
+        .send_keys(&labelled.display().to_string())
+        .await?;
+    let metrics = studio
+        .wait_text("#batch-metrics", SHORT, |t| t.contains("accuracy"))
+        .await?;
+    ensure!(metrics.contains("macro F1"), "batch metrics: {metrics}");
+    studio
+        .wait_text("#batch-evaluation", SHORT, |t| t.contains("on 4 rows"))
+        .await?;
+    studio.find("#batch-evaluation img.chart", SHORT).await?;
+    studio.screenshot("4-batch-labelled").await?;
 
     // Download the artifact the button points at.
     let href = studio
@@ -567,6 +641,39 @@ async fn a_leaking_column_is_left_out_unless_kept() -> Result<()> {
     studio.close().await
 }
 
+/// An attribute of the element `css` finds, found again if the page
+/// replaced it between finding and reading (a list that refreshes).
+async fn fresh_attr(studio: &Studio, css: &str, name: &str) -> Result<Option<String>> {
+    let mut tries = 0;
+    loop {
+        match studio.find(css, SHORT).await?.attr(name).await {
+            Ok(v) => return Ok(v),
+            Err(e) if tries < 5 => {
+                tries += 1;
+                eprintln!("reading {css}: {e}; again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The text of the element `css` finds, as [`fresh_attr`] reads attributes.
+async fn fresh_text(studio: &Studio, css: &str) -> Result<String> {
+    let mut tries = 0;
+    loop {
+        match studio.find(css, SHORT).await?.text().await {
+            Ok(v) => return Ok(v),
+            Err(e) if tries < 5 => {
+                tries += 1;
+                eprintln!("reading {css}: {e}; again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Waits until build `id` (read through the API) is no longer queued or running.
 async fn wait_build_done(studio: &Studio, id: &str) -> Result<serde_json::Value> {
     let start = std::time::Instant::now();
@@ -686,19 +793,19 @@ async fn builds_models_and_unreadable_records_are_deleted_from_the_studio() -> R
     let build = started["id"].as_str().context("build id")?.to_owned();
     studio.open("/builds").await?;
     let row = format!("#builds-table tr[data-id='{build}']");
-    let state = studio.find(&format!("{row} .badge"), SHORT).await?;
+    // The list refreshes while the build runs: each read finds the element again.
+    let state = fresh_text(&studio, &format!("{row} .badge")).await?;
     ensure!(
-        ["queued", "running"].contains(&state.text().await?.to_lowercase().as_str()),
+        ["queued", "running"].contains(&state.to_lowercase().as_str()),
         "the build ended within a second"
     );
-    let delete = studio.find(&format!("{row} .delete"), SHORT).await?;
+    let delete = format!("{row} .delete");
     ensure!(
-        delete.attr("disabled").await?.is_some(),
+        fresh_attr(&studio, &delete, "disabled").await?.is_some(),
         "a running build can be deleted"
     );
     ensure!(
-        delete
-            .attr("title")
+        fresh_attr(&studio, &delete, "title")
             .await?
             .is_some_and(|t| t.contains("Cancel")),
         "the disabled delete does not say why"
@@ -830,5 +937,150 @@ async fn builds_models_and_unreadable_records_are_deleted_from_the_studio() -> R
     studio
         .wait_text("#datasets-list", SHORT, |t| t.contains("No datasets yet"))
         .await?;
+    studio.close().await
+}
+
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn two_builds_are_compared_side_by_side() -> Result<()> {
+    let studio = Studio::start("compare").await?;
+    studio.open("/").await?;
+    studio
+        .find("button[data-sample='penguins']", SHORT)
+        .await?
+        .click()
+        .await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
+    // Two binary builds that differ in seed and in a left-out column.
+    let mut builds = Vec::new();
+    for (seed, exclude) in [(1, vec![]), (2, vec!["island"])] {
+        let request = serde_json::json!({ "dataset_id": dataset, "target": "sex", "time_budget_secs": 5, "seed": seed, "exclude": exclude });
+        let started: serde_json::Value = serde_json::from_str(
+            &studio
+                .fetch("POST", "/api/builds", Some(request.to_string()))
+                .await?,
+        )?;
+        let id = started["id"].as_str().context("build id")?.to_owned();
+        let done = wait_build_done(&studio, &id).await?;
+        ensure!(done["state"] == "succeeded", "the build ended: {done}");
+        builds.push(id);
+    }
+    studio.open("/builds").await?;
+    let button = studio.find("#compare-builds", SHORT).await?;
+    ensure!(
+        button.attr("disabled").await?.is_some(),
+        "comparing nothing is offered"
+    );
+    for id in &builds {
+        studio
+            .find(
+                &format!("#builds-table tr[data-id='{id}'] .compare-tick"),
+                SHORT,
+            )
+            .await?
+            .click()
+            .await?;
+    }
+    studio
+        .wait_text("#compare-builds", SHORT, |t| t.contains("Compare 2 builds"))
+        .await?;
+    studio.find("#compare-builds", SHORT).await?.click().await?;
+    studio.wait_path("/compare", SHORT).await?;
+    let settings = studio
+        .wait_text("#compare-settings", SHORT, |t| t.contains("Seed"))
+        .await?;
+    // The rows that differ are marked, and only those.
+    let marked = |label: &str| {
+        settings
+            .lines()
+            .any(|l| l.starts_with(label) && l.contains("differs"))
+    };
+    ensure!(
+        marked("Seed") && marked("Left-out columns") && !marked("Target") && !marked("Dataset"),
+        "settings: {settings}"
+    );
+    let metrics = studio
+        .wait_text("#compare-metrics", SHORT, |t| t.contains("Held-out AUC"))
+        .await?;
+    ensure!(
+        metrics.matches('★').count() >= 2,
+        "no best marked: {metrics}"
+    );
+    studio
+        .wait_text("#compare-families", SHORT, |t| t.contains("candidate"))
+        .await?;
+    // The overlaid curves are drawn: the images loaded.
+    for chart in ["#compare-roc-chart", "#compare-pr-chart"] {
+        studio.find(chart, SHORT).await?;
+        let mut loaded = false;
+        for _ in 0..100 {
+            let width = studio
+                .client
+                .execute(
+                    &format!("return document.querySelector('{chart}').naturalWidth"),
+                    vec![],
+                )
+                .await?;
+            if width.as_u64().unwrap_or(0) > 0 {
+                loaded = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ensure!(loaded, "{chart} did not load");
+    }
+    studio.screenshot("10-compare").await?;
+
+    // "Change and run again" opens the form with the second build's settings.
+    studio.open(&format!("/builds/{}", builds[1])).await?;
+    studio.find("#change-rerun", SHORT).await?.click().await?;
+    studio.wait_path("/datasets/", SHORT).await?;
+    studio
+        .wait_text("#columns-used summary", LONG, |t| t.contains("6 of 7"))
+        .await?;
+    let form = studio
+        .client
+        .execute(
+            "return [document.querySelector('#target-select').value, document.querySelector('#seed-input').value, document.querySelector('#budget-select').value, Array.from(document.querySelectorAll('.use-column')).filter(c => !c.checked).map(c => c.labels[0].textContent).join(',')].join('|')",
+            vec![],
+        )
+        .await?;
+    ensure!(form == "sex|2|5|island", "the form holds {form}");
+    studio.screenshot("10-change-and-rerun").await?;
+
+    // A binary model's decision threshold: moving it changes the confusion
+    // matrix; saving it makes the model decide so.
+    let build: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch("GET", &format!("/api/builds/{}", builds[0]), None)
+            .await?,
+    )?;
+    let model = build["model_id"].as_str().context("model id")?.to_owned();
+    studio.open(&format!("/models/{model}")).await?;
+    let before = studio
+        .wait_text("#threshold-confusion", SHORT, |t| !t.is_empty())
+        .await?;
+    let slider = studio.find("#threshold-slider", SHORT).await?;
+    // End: the keyboard moves it to 0.99.
+    slider.send_keys("\u{E010}").await?;
+    studio
+        .wait_text("#threshold-value", SHORT, |t| t == "0.99")
+        .await?;
+    let after = studio
+        .wait_text("#threshold-confusion", SHORT, |t| t != before)
+        .await?;
+    ensure!(after != before, "the confusion matrix did not change");
+    studio.find("#save-threshold", SHORT).await?.click().await?;
+    studio
+        .wait_text("#threshold-status", SHORT, |t| t.contains("0.99"))
+        .await?;
+    let saved: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch("GET", &format!("/api/models/{model}"), None)
+            .await?,
+    )?;
+    ensure!(saved["threshold"] == 0.99, "saved: {}", saved["threshold"]);
+    studio.screenshot("11-threshold").await?;
     studio.close().await
 }

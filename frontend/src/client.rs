@@ -247,6 +247,15 @@ pub fn score_file(
     )
 }
 
+/// Sets model `id`'s decision threshold (`None`: the more probable class).
+pub async fn set_threshold(id: &str, threshold: Option<f64>) -> ClientResult<api::ModelSummary> {
+    put(
+        &format!("{}/threshold", model_path(id)),
+        &api::ThresholdRequest { threshold },
+    )
+    .await
+}
+
 /// The model file to download.
 pub fn artifact_url(id: &str) -> String {
     format!("{}/artifact", model_path(id))
@@ -283,6 +292,32 @@ impl ModelChart {
 /// The SVG of one of model `id`'s charts.
 pub fn model_chart_url(id: &str, chart: ModelChart) -> String {
     format!("{}/charts/{}.svg", model_path(id), chart.name())
+}
+
+/// The SVG of models `ids`' `chart` drawn over each other, each named in
+/// the legend by its entry of `numbers` (ROC, precision-recall, residuals).
+pub fn compare_chart_url(ids: &[String], numbers: &[String], chart: ModelChart) -> String {
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|s| percent_encode(s))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        "/api/compare/charts/{}.svg?models={}&numbers={}",
+        chart.name(),
+        list(ids),
+        list(numbers)
+    )
+}
+
+/// The SVG of one of a scored file's charts (when it held the target).
+pub fn batch_chart_url(id: &str, chart: ModelChart) -> String {
+    format!(
+        "/api/predictions/{}/charts/{}.svg",
+        percent_encode(id),
+        chart.name()
+    )
 }
 
 fn model_path(id: &str) -> String {

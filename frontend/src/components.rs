@@ -234,7 +234,7 @@ pub fn LeaderboardTable(
                 <tr>
                     <th>"#"</th>
                     <th>"Model"</th>
-                    <th>{format!("Validation {metric}")}</th>
+                    <th title="The mean of the per-fold scores ± their standard deviation (with one holdout, its score)">{format!("Validation {metric}")}</th>
                     <th>"Fit time"</th>
                     <th>"Predict / row"</th>
                     <th>"Size"</th>
@@ -420,4 +420,32 @@ pub fn FindingList(findings: Vec<api::Finding>) -> impl IntoView {
             }
         })
         .collect_view()
+}
+
+/// Rows of a table as text, missing cells marked, scrolling sideways in
+/// their own box.
+#[component]
+pub fn RowsTable(page: api::RowsPage, id: &'static str) -> impl IntoView {
+    let head = page
+        .columns
+        .iter()
+        .map(|c| view! { <th>{c.clone()}</th> })
+        .collect_view();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|r| {
+            view! {
+                <tr>{r.into_iter().map(|cell| match cell {
+                    Some(v) => view! { <td>{v}</td> }.into_any(),
+                    None => view! { <td class="missing">"missing"</td> }.into_any(),
+                }).collect_view()}</tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="scroll">
+            <table class="data rows" id=id><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+        </div>
+    }
 }

@@ -31,10 +31,11 @@ fn App() -> impl IntoView {
                     <ParentRoute path=path!("/datasets/:id") view=pages::DatasetRoute>
                         <Route path=path!("") view=pages::dataset::DatasetPage/>
                         <Route path=path!("prepare") view=pages::prepare::PreparePage/>
-                        <Route path=path!("build") view=pages::build::BuildSetupPage/>
+                        <Route path=path!("build") view=pages::setup::BuildSetupPage/>
                     </ParentRoute>
                     <Route path=path!("/builds") view=pages::builds::BuildsPage/>
                     <Route path=path!("/builds/:id") view=pages::build::BuildPage/>
+                    <Route path=path!("/compare") view=pages::compare::ComparePage/>
                     <Route path=path!("/models/:id") view=pages::model::ModelPage/>
                 </Routes>
             </main>

@@ -569,6 +569,7 @@ impl Shipped {
             params: self.params,
             metrics: self.metrics,
             training_rows: self.rows as u64,
+            threshold: None,
         };
         SearchOutcome {
             task: problem.task(),

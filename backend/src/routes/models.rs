@@ -11,8 +11,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::datasets::receive_file;
-use super::{ApiJson, blocking, svg_response, with_store};
+use super::{ApiJson, ApiQuery, blocking, svg_response, with_store};
 use crate::AppState;
+use crate::charts::Series;
 use crate::error::{AppError, AppResult};
 use crate::storage::is_valid_id;
 use crate::{charts, datasets, models};
@@ -29,6 +30,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/models/{id}", get(get_model).delete(delete_model))
         .route("/models/{id}/artifact", get(download_artifact))
         .route(
+            "/models/{id}/threshold",
+            axum::routing::put(set_threshold).layer(DefaultBodyLimit::max(4 << 10)),
+        )
+        .route(
             "/models/{id}/predict",
             post(predict).layer(DefaultBodyLimit::max(32 << 20)),
         )
@@ -37,11 +42,13 @@ pub(super) fn router() -> Router<AppState> {
             post(explain).layer(DefaultBodyLimit::max(1 << 20)),
         )
         .route("/models/{id}/charts/{name}", get(model_chart))
+        .route("/compare/charts/{name}", get(compare_chart))
         .route(
             "/models/{id}/batch",
             post(batch_predict).layer(DefaultBodyLimit::disable()),
         )
         .route("/predictions/{id}", get(download_predictions))
+        .route("/predictions/{id}/charts/{name}", get(batch_chart))
 }
 
 async fn get_model(
@@ -64,6 +71,39 @@ async fn delete_model(State(st): State<AppState>, Path(id): Path<String>) -> App
         .remove(&id);
     tracing::info!(%id, "model deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets (or, with `null`, clears) a binary classifier's decision threshold.
+/// The artifact is rewritten with it, so the downloaded file and `kiln
+/// predict` decide as the studio does.
+async fn set_threshold(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<api::ThresholdRequest>,
+) -> AppResult<Json<api::ModelSummary>> {
+    let key = id.clone();
+    let summary = with_store(&st, move |store| {
+        let mut summary = store.model(&key)?;
+        let mut model = automl::ModelArtifact::from_json(&store.model_bytes(&key)?)
+            .map_err(|e| AppError::Internal(format!("stored model {key}: {e}")))?;
+        if let Some(t) = req.threshold {
+            automl::check_threshold(model.schema.task, t)
+                .map_err(|e| AppError::unprocessable("invalid_threshold", e.to_string()))?;
+        }
+        model.threshold = req.threshold;
+        let bytes = model.to_json();
+        summary.threshold = req.threshold;
+        summary.artifact_bytes = bytes.len() as u64;
+        store.update_model(&summary, &bytes)?;
+        Ok(summary)
+    })
+    .await?;
+    st.artifacts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&id);
+    tracing::info!(%id, threshold = ?summary.threshold, "decision threshold set");
+    Ok(Json(summary))
 }
 
 async fn download_artifact(
@@ -172,7 +212,9 @@ fn chart_svg(store: &crate::storage::Store, id: &str, name: &str) -> AppResult<S
     let summary = store.model(id)?;
     let unknown = || AppError::NotFound(format!("chart `{name}`"));
     let stem = name.strip_suffix(".svg").ok_or_else(unknown)?;
-    if let Some(svg) = evaluation_chart(&summary, stem)? {
+    if let Some(e) = &summary.evaluation
+        && let Some(svg) = evaluation_chart(e, &summary.classes, stem, "held-out rows")?
+    {
         return Ok(svg);
     }
     let ins = summary
@@ -207,32 +249,160 @@ fn chart_svg(store: &crate::storage::Store, id: &str, name: &str) -> AppResult<S
     Ok(svg)
 }
 
-/// `roc`, `pr`, `confusion` or `residuals` from the model's held-out predictions.
-fn evaluation_chart(m: &api::ModelSummary, stem: &str) -> AppResult<Option<String>> {
-    let Some(e) = &m.evaluation else {
-        return Ok(None);
-    };
-    let missing = || AppError::NotFound(format!("chart `{stem}.svg` for this model"));
+/// `roc`, `pr`, `confusion` or `residuals` of predictions against their
+/// targets (`rows` says which: "held-out rows", "the scored file").
+fn evaluation_chart(
+    e: &api::Evaluation,
+    classes: &[String],
+    stem: &str,
+    rows: &str,
+) -> AppResult<Option<String>> {
+    let missing = || AppError::NotFound(format!("chart `{stem}.svg` here"));
     Ok(Some(match stem {
         "roc" if !e.roc.is_empty() => charts::curve(
-            "ROC curve (held-out rows)",
+            &format!("ROC curve ({rows})"),
             "false positive rate",
             "true positive rate",
-            &e.roc,
+            &Series::only(&e.roc),
             true,
         )?,
         "pr" if !e.pr.is_empty() => charts::curve(
-            "Precision-recall curve (held-out rows)",
+            &format!("Precision-recall curve ({rows})"),
             "recall",
             "precision",
-            &e.pr,
+            &Series::only(&e.pr),
             false,
         )?,
-        "confusion" if !e.confusion.is_empty() => charts::confusion(&m.classes, &e.confusion)?,
-        "residuals" if !e.residuals.is_empty() => charts::residuals(&e.residuals)?,
+        "confusion" if !e.confusion.is_empty() => charts::confusion(classes, &e.confusion, rows)?,
+        "residuals" if !e.residuals.is_empty() => {
+            charts::residuals(&Series::only(&e.residuals), rows)?
+        }
         "roc" | "pr" | "confusion" | "residuals" => return Err(missing()),
         _ => return Ok(None),
     }))
+}
+
+/// `roc.svg`, `pr.svg`, `confusion.svg` or `residuals.svg` of a scored
+/// file that held the target column.
+async fn batch_chart(
+    State(st): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let svg = with_store(&st, move |store| {
+        let report = store.batch(&id)?;
+        let e = report.evaluation.ok_or_else(|| {
+            AppError::NotFound(format!(
+                "charts of scored file {id}: it had no target column"
+            ))
+        })?;
+        let stem = name.strip_suffix(".svg").unwrap_or_default();
+        evaluation_chart(&e.evaluation, &e.classes, stem, "the scored file")?
+            .ok_or_else(|| AppError::NotFound(format!("chart `{name}`")))
+    })
+    .await?;
+    Ok(svg_response(svg))
+}
+
+/// The most models one comparison chart draws (one colour each).
+const MAX_COMPARED: usize = 8;
+
+#[derive(serde::Deserialize)]
+struct CompareQuery {
+    /// Model ids, comma-separated.
+    models: String,
+    /// The number the legend gives each model (1, 2, … by default), as the
+    /// page that shows the chart numbers them.
+    #[serde(default)]
+    numbers: Option<String>,
+}
+
+/// `roc.svg`, `pr.svg` or `residuals.svg` of several models drawn over
+/// each other, numbered in the order given (the Compare page).
+async fn compare_chart(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<CompareQuery>,
+) -> AppResult<Response> {
+    let svg = with_store(&st, move |store| compare_svg(store, &q, &name)).await?;
+    Ok(svg_response(svg))
+}
+
+fn compare_svg(store: &crate::storage::Store, q: &CompareQuery, name: &str) -> AppResult<String> {
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let ids = list(&q.models);
+    if ids.is_empty() || ids.len() > MAX_COMPARED {
+        return Err(AppError::bad_request(
+            "invalid_query",
+            format!("name 1 to {MAX_COMPARED} models, separated by commas"),
+        ));
+    }
+    let numbers = match q.numbers.as_deref().map(list) {
+        Some(n) if n.len() == ids.len() && n.iter().all(|n| n.parse::<u32>().is_ok()) => n,
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                "`numbers` must give one whole number per model",
+            ));
+        }
+        None => (1..=ids.len()).map(|i| i.to_string()).collect(),
+    };
+    let models = ids
+        .iter()
+        .map(|id| store.model(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stem = name.strip_suffix(".svg").unwrap_or(name);
+    let points = |m: &api::ModelSummary| -> Option<Vec<(f64, f64)>> {
+        let e = m.evaluation.as_ref()?;
+        let p = match stem {
+            "roc" => &e.roc,
+            "pr" => &e.pr,
+            _ => &e.residuals,
+        };
+        (!p.is_empty()).then(|| p.clone())
+    };
+    if !matches!(stem, "roc" | "pr" | "residuals") {
+        return Err(AppError::NotFound(format!("comparison chart `{name}`")));
+    }
+    let drawn: Vec<(String, Vec<(f64, f64)>)> = models
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| Some((format!("{}. {}", numbers[i], m.family), points(m)?)))
+        .collect();
+    if drawn.is_empty() {
+        return Err(AppError::NotFound(format!(
+            "chart `{name}`: none of these models has one"
+        )));
+    }
+    let series: Vec<Series<'_>> = drawn
+        .iter()
+        .map(|(label, points)| Series {
+            label: label.clone(),
+            points,
+        })
+        .collect();
+    Ok(match stem {
+        "roc" => charts::curve(
+            "ROC curves (held-out rows)",
+            "false positive rate",
+            "true positive rate",
+            &series,
+            true,
+        )?,
+        "pr" => charts::curve(
+            "Precision-recall curves (held-out rows)",
+            "recall",
+            "precision",
+            &series,
+            false,
+        )?,
+        _ => charts::residuals(&series, "held-out rows")?,
+    })
 }
 
 /// Scores an uploaded CSV; the result is stored for download.
@@ -252,27 +422,81 @@ async fn batch_predict(
             Ok((store.save_predictions(out)?, outcome))
         })();
         let (pid, outcome) = scored.map_err(|e| datasets::name_file(&file_label, e))?;
-        Ok(api::BatchReport {
-            download: format!("/api/predictions/{pid}"),
+        let report = api::BatchReport {
+            download: format!(
+                "/api/predictions/{pid}?name={}",
+                predictions_name(&file_label)
+            ),
             id: pid,
             file_name: file_label,
             rows: outcome.rows as u64,
             extra_columns: outcome.extra_columns,
             warnings: outcome.warnings,
-        })
+            evaluation: outcome.evaluation,
+            preview: Some(outcome.preview),
+        };
+        // The scored file is kept either way; without its report, it has no charts.
+        if let Err(e) = store.save_batch(&report) {
+            tracing::warn!(batch = %report.id, error = %e, "the batch report was not kept");
+        }
+        Ok(report)
     })
     .await?;
     tracing::info!(model = %id, rows = report.rows, "batch scored");
     Ok((StatusCode::CREATED, Json(report)))
 }
 
+/// The name a scored file downloads as: `<scored file's stem>-predictions.csv`.
+fn predictions_name(file_label: &str) -> String {
+    let stem = file_label
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(".csv")
+        .trim_end_matches(".CSV");
+    let safe: String = stem
+        .chars()
+        .map(|c| if is_name_char(c) { c } else { '_' })
+        .take(80)
+        .collect();
+    let safe = safe.trim_matches(['.', '_']);
+    if safe.is_empty() {
+        "predictions.csv".to_owned()
+    } else {
+        format!("{safe}-predictions.csv")
+    }
+}
+
+/// Characters a download's name keeps as they are (no quoting, no
+/// percent-encoding, no path).
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+#[derive(serde::Deserialize)]
+struct DownloadQuery {
+    /// The file name to save as (see [`predictions_name`]).
+    name: Option<String>,
+}
+
 async fn download_predictions(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<DownloadQuery>,
 ) -> AppResult<Response> {
     let key = id.clone();
     let bytes = with_store(&st, move |store| Ok(store.predictions(&key)?)).await?;
-    let disposition = format!("attachment; filename=\"kiln-predictions-{id}.csv\"");
+    // A name that is not a plain `.csv` file name falls back to the id.
+    let name = q
+        .name
+        .filter(|n| {
+            n.len() <= 120
+                && n.ends_with(".csv")
+                && !n.starts_with('.')
+                && n.chars().all(is_name_char)
+        })
+        .unwrap_or_else(|| format!("kiln-predictions-{id}.csv"));
+    let disposition = format!("attachment; filename=\"{name}\"");
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -151,6 +151,10 @@ CREATE TABLE IF NOT EXISTS models (
     created TEXT NOT NULL,
     summary TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
 ";
 
 impl Store {

@@ -1,5 +1,6 @@
-//! Models (the record, and the artifact file that is the model) and the
-//! scored files batch predictions make (`predictions/`, by id).
+//! Models (the record, and the artifact file that is the model), the
+//! scored files batch predictions make (`predictions/`, by id) and their
+//! reports (`batches`, by the same id).
 
 use rusqlite::params;
 
@@ -28,6 +29,22 @@ impl Store {
         })
     }
 
+    /// Replaces a stored model's artifact and record (a new decision
+    /// threshold): the artifact first, through a temporary file and a
+    /// rename, since it is what scores.
+    pub fn update_model(&self, m: &api::ModelSummary, artifact: &[u8]) -> Result<()> {
+        if !self.exists("SELECT 1 FROM models WHERE id = ?1", &m.id)? {
+            return Err(StorageError::NotFound(format!("model {}", m.id)));
+        }
+        let doc = to_json(&format!("model {}", m.id), m)?;
+        self.write_file(&self.file("models", &m.id, "json"), artifact)?;
+        self.conn()?.execute(
+            "UPDATE models SET summary = ?2 WHERE id = ?1",
+            params![m.id, doc],
+        )?;
+        Ok(())
+    }
+
     /// Deletes the model's record (readable or not) and its artifact file.
     pub fn delete_model(&self, id: &str) -> Result<()> {
         self.delete_row("model", "DELETE FROM models WHERE id = ?1", id)?;
@@ -53,6 +70,24 @@ impl Store {
         let id = new_id();
         self.persist(file.finish()?, &self.file("predictions", &id, "csv"))?;
         Ok(id)
+    }
+
+    /// Keeps the report of a batch prediction, under its scored file's id.
+    pub fn save_batch(&self, report: &api::BatchReport) -> Result<()> {
+        if !is_valid_id(&report.id) {
+            return Err(StorageError::NotFound(format!("batch {}", report.id)));
+        }
+        let doc = to_json(&format!("batch {}", report.id), report)?;
+        self.conn()?.execute(
+            "INSERT INTO batches (id, doc) VALUES (?1, ?2)",
+            params![report.id, doc],
+        )?;
+        Ok(())
+    }
+
+    /// The report of the batch prediction that made scored file `id`.
+    pub fn batch(&self, id: &str) -> Result<api::BatchReport> {
+        self.doc("batch", "SELECT doc FROM batches WHERE id = ?1", id)
     }
 
     /// A scored file made by a batch prediction.

@@ -108,9 +108,19 @@ fn far_values(cx: &Context, c: &Col) -> Option<api::Finding> {
                     "std of the values clipped to their 5th–95th percentiles",
                     spread,
                 ),
-                stat("lower bound", lo),
-                stat("upper bound", hi),
-            ],
+            ]
+            .into_iter()
+            // A bound beyond every value (a negative lower bound for a
+            // column that is never negative) says nothing: left out.
+            .chain(
+                (lo >= sorted[0] || rows.iter().any(|&r| values[r] < lo))
+                    .then(|| stat("lower bound", lo)),
+            )
+            .chain(
+                (hi <= sorted[sorted.len() - 1] || rows.iter().any(|&r| values[r] > hi))
+                    .then(|| stat("upper bound", hi)),
+            )
+            .collect(),
             sampled_rows: cx.sampled(),
             ..Default::default()
         },

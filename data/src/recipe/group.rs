@@ -13,7 +13,9 @@ use super::{Ctx, StepResult};
 /// become "other" (an existing "other" category, in any case, takes them).
 pub(super) fn group_rare(at: &Ctx, column: &str, min_rows: u32) -> StepResult {
     if !(2..=1_000_000).contains(&min_rows) {
-        return Err(at.invalid("the smallest category to keep must be between 2 and 1,000,000 rows"));
+        return Err(
+            at.invalid("the smallest category to keep must be between 2 and 1,000,000 rows")
+        );
     }
     if at.column(column)?.dtype().is_primitive_numeric() {
         return Err(at.invalid(format!(
@@ -45,9 +47,20 @@ pub(super) fn group_rare(at: &Ctx, column: &str, min_rows: u32) -> StepResult {
     let rows: usize = grouped.iter().map(|(_, n)| n).sum();
     let set: HashSet<String> = keep.iter().cloned().collect();
     let label = other.clone();
-    let out = at.collect(at.frame.clone().lazy().with_column(map_labels(column, move |l| {
-        l.map(|l| if set.contains(l) { l.to_owned() } else { label.clone() })
-    })))?;
+    let out = at.collect(
+        at.frame
+            .clone()
+            .lazy()
+            .with_column(map_labels(column, move |l| {
+                l.map(|l| {
+                    if set.contains(l) {
+                        l.to_owned()
+                    } else {
+                        label.clone()
+                    }
+                })
+            })),
+    )?;
     let msg = if grouped.is_empty() {
         format!("every category is in at least {min_rows} rows; nothing was grouped")
     } else {

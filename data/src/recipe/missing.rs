@@ -61,8 +61,8 @@ pub(super) fn impute(
         let v: Vec<f64> = at.numbers(column)?;
         let sorted = stats::finite_sorted(&v);
         let x = match strategy {
-            I::Mean => stats::Moments::of(&sorted).map(|m| m.mean),
-            I::Median => stats::quantile(&sorted, 0.5),
+            I::Mean => stats::Moments::of(&sorted).map(|m| tidy(m.mean)),
+            I::Median => stats::quantile(&sorted, 0.5).map(tidy),
             I::Mode => mode(
                 v.iter()
                     .filter(|x| x.is_finite())
@@ -135,6 +135,17 @@ pub(super) fn impute(
         value: fill,
     };
     Ok((out, Some(fit), msg))
+}
+
+/// `x` to 15 significant digits: a computed fill value without the noise
+/// of binary arithmetic (the median of 0.0123 and 0.0125 is
+/// 0.012400000000000001 in doubles, and would be written into every
+/// filled cell so).
+fn tidy(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.14e}").parse().unwrap_or(x)
 }
 
 /// The most frequent value (ties: the smallest).

@@ -83,7 +83,7 @@ pub fn apply(frame: DataFrame, recipe: &api::Recipe, target: Option<&str>) -> Re
 /// than a row filter that names the target would change what the model
 /// predicts.
 fn changes_target(step: &api::Step, target: &str) -> Option<String> {
-    (!step.filters_rows() && step.columns().contains(&target)).then(|| {
+    step.changes(target).then(|| {
         format!(
             "it changes the target `{target}`; a model predicts the target as it is in the data, so remove this step or choose another target"
         )

@@ -326,7 +326,12 @@ fn rare_categories_are_grouped_alike_and_unseen_ones_join_them() {
     let labels = convert::labels(applied.frame.column("city").expect("city")).expect("l");
     let count = |l: Option<&str>| labels.iter().filter(|x| x.as_deref() == l).count();
     assert_eq!(
-        [count(Some("a")), count(Some("b")), count(Some("Other")), count(None)],
+        [
+            count(Some("a")),
+            count(Some("b")),
+            count(Some("Other")),
+            count(None)
+        ],
         [12, 10, 6, 2]
     );
     assert_eq!(
@@ -367,4 +372,31 @@ fn rare_categories_are_grouped_alike_and_unseen_ones_join_them() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("treats it as categories first"), "{err}");
+}
+
+#[test]
+fn a_computed_fill_value_is_shown_without_binary_noise() {
+    // In doubles, the median of these is 0.012400000000000001.
+    assert_ne!((0.0123f64 + 0.0125) / 2.0, 0.0124);
+    let frame = df!("x" => [Some(0.0123), Some(0.0125), None]).expect("frame");
+    for strategy in [api::Imputation::Median, api::Imputation::Mean] {
+        let recipe = api::Recipe {
+            steps: vec![Step::Impute {
+                column: "x".into(),
+                strategy,
+                value: None,
+            }],
+        };
+        let p = preview(frame.clone(), &recipe).expect("preview");
+        assert_eq!(
+            p.after.rows[2][0].as_deref(),
+            Some("0.0124"),
+            "{strategy:?}"
+        );
+        assert!(
+            p.outcomes[0].message.ends_with("with 0.0124"),
+            "{:?}",
+            p.outcomes[0]
+        );
+    }
 }

@@ -12,6 +12,9 @@ use crate::client;
 use crate::components::{DeleteButton, ErrorBox, Loaded, SkippedNotice, delete_action};
 use crate::format;
 
+/// Below this many datasets, the samples are shown above them.
+const FEW_DATASETS: usize = 3;
+
 #[component]
 pub fn DatasetsPage() -> impl IntoView {
     let datasets = LocalResource::new(client::datasets);
@@ -105,8 +108,47 @@ pub fn DatasetsPage() -> impl IntoView {
         move || datasets.refetch(),
     );
 
+    // The samples come first for someone with few datasets of their own.
+    let few = move || {
+        datasets.with(|d| match d {
+            None => None,
+            Some(Ok(list)) => Some(list.items.len() < FEW_DATASETS),
+            Some(Err(_)) => Some(true),
+        })
+    };
+    let samples_section = move || {
+        let load_sample = load_sample.clone();
+        view! {
+        <h2>"Samples"</h2>
+            <div class="cards">
+                <Loaded resource=samples quiet=true let:list>
+                    {list.into_iter().map(|s| {
+                        let name = s.name.clone();
+                        let load_sample = load_sample.clone();
+                        view! {
+                            <div class="card">
+                                <h3>{s.name.clone()}</h3>
+                                <p>{s.description}</p>
+                                <p class="muted small">{format!("Target: {} · {}", s.target, format::bytes(s.bytes))}</p>
+                                <button class="button" data-sample=s.name on:click=move |_| load_sample(name.clone())>"Use this sample"</button>
+                            </div>
+                        }
+                    }).collect_view()}
+                </Loaded>
+            </div>
+        }
+    };
+    let samples_first = samples_section.clone();
+
     view! {
         <h1>"Datasets"</h1>
+        <section class="intro" id="intro">
+            <p>"Kiln turns a table into a model you can explain and take away, in four steps: "
+            <strong>"1. Upload"</strong>" a CSV and read its profile and data-quality report. "
+            <strong>"2. Prepare"</strong>" it with a cleaning recipe (missing values, outliers, duplicates), suggested by the report. "
+            <strong>"3. Build"</strong>": pick the column to predict and a time budget, and watch linear, boosted-tree and neural models compete on a live leaderboard. "
+            <strong>"4. Use"</strong>" the best model: its scores and explanations, what-if predictions, scoring a whole file, and a download that runs anywhere with the "<code>"kiln"</code>" binary."</p>
+        </section>
         <section
             class="dropzone"
             class:dragging=move || dragging.get()
@@ -152,13 +194,15 @@ pub fn DatasetsPage() -> impl IntoView {
             }
         })}
 
+        {move || (few() == Some(true)).then(samples_first.clone())}
+
         <h2>"Your datasets"</h2>
         {move || list_error.get().map(|e| view! { <ErrorBox message=e/> })}
         <Loaded resource=datasets let:list>
             <SkippedNotice kind=("dataset", "datasets") ids=list.skipped on_delete=delete/>
             <div id="datasets-list">
             {if list.items.is_empty() {
-                view! { <p class="muted">"No datasets yet: upload a CSV or start from a sample below."</p> }.into_any()
+                view! { <p class="muted">"No datasets yet: upload a CSV or start from a sample above."</p> }.into_any()
             } else {
                 let rows = list.items.into_iter().map(|d| {
                     let href = format!("/datasets/{}", d.id);
@@ -185,22 +229,6 @@ pub fn DatasetsPage() -> impl IntoView {
             </div>
         </Loaded>
 
-        <h2>"Samples"</h2>
-        <div class="cards">
-            <Loaded resource=samples quiet=true let:list>
-                {list.into_iter().map(|s| {
-                    let name = s.name.clone();
-                    let load_sample = load_sample.clone();
-                    view! {
-                        <div class="card">
-                            <h3>{s.name.clone()}</h3>
-                            <p>{s.description}</p>
-                            <p class="muted small">{format!("Target: {} · {}", s.target, format::bytes(s.bytes))}</p>
-                            <button class="button" data-sample=s.name on:click=move |_| load_sample(name.clone())>"Use this sample"</button>
-                        </div>
-                    }
-                }).collect_view()}
-            </Loaded>
-        </div>
+        {move || (few() == Some(false)).then(samples_section.clone())}
     }
 }

@@ -3,10 +3,12 @@
 
 pub mod build;
 pub mod builds;
+pub mod compare;
 pub mod dataset;
 pub mod datasets;
 pub mod model;
 pub mod prepare;
+pub mod setup;
 
 use leptos::prelude::*;
 use leptos_router::components::Outlet;

@@ -5,8 +5,12 @@
 use api::display;
 use leptos::prelude::*;
 
+mod threshold;
+
 use crate::client::{self, ModelChart};
-use crate::components::{DeleteButton, Deleted, ErrorBox, LeaderboardTable, Loaded, with_code};
+use crate::components::{
+    DeleteButton, Deleted, ErrorBox, LeaderboardTable, Loaded, RowsTable, with_code,
+};
 use crate::format;
 use crate::pages::route_id;
 
@@ -91,6 +95,12 @@ fn ModelView(
     parent: Option<api::Build>,
     on_delete: Callback<()>,
 ) -> impl IntoView {
+    let note = metrics_note(parent.as_ref());
+    let threshold = model
+        .evaluation
+        .clone()
+        .filter(|e| model.task == api::Task::Binary && !e.thresholds.is_empty())
+        .map(|e| view! { <threshold::Threshold model_id=model.id.clone() classes=model.classes.clone() evaluation=e saved=model.threshold/> });
     let artifact_href = client::artifact_url(&model.id);
     let file_name = format!("kiln-model-{}.json", model.id);
     let usage =
@@ -127,7 +137,9 @@ fn ModelView(
         };
         let control = match f.kind {
             api::FeatureKind::Numeric => view! {
-                <input id=input_id.clone() type="number" step="any" prop:value=move || values.with(|v| v[i].clone()) on:input=set/>
+                // The browser keeps what is typed ("2." on the way to "2.5");
+                // the form only reads it, never writes it back.
+                <input id=input_id.clone() type="number" step="any" value=values.with_untracked(|v| v[i].clone()) on:input=set/>
             }.into_any(),
             api::FeatureKind::Categorical => {
                 let current = values.with_untracked(|v| v[i].clone());
@@ -164,7 +176,12 @@ fn ModelView(
         let top: Vec<String> = ins.importance.iter().take(3).map(|i| i.feature.clone()).collect();
         view! {
             <h2>"What drives the predictions"</h2>
-            <p class="muted small">{format!("SHAP values of the final model on {} sampled training rows, in {}. Most important: {}.", ins.sample_rows, ins.space, top.join(", "))}</p>
+            <p class="muted small">{format!(
+                "SHAP values of the final model on {} of its training rows, in {}. Most important: {}.",
+                display::count(ins.sample_rows),
+                if ins.space == "value" { "units of the target".to_owned() } else { ins.space.clone() },
+                top.join(", ")
+            )}</p>
             <div class="charts" id="insights">
                 <img class="chart" id="importance-chart" src=client::model_chart_url(&model.id, ModelChart::Importance) alt="Feature importance: mean absolute SHAP value per feature"/>
                 <img class="chart" id="beeswarm-chart" src=client::model_chart_url(&model.id, ModelChart::Beeswarm) alt="SHAP value of each sampled row per feature, coloured by the feature's value"/>
@@ -185,9 +202,10 @@ fn ModelView(
             </div>
         </div>
         <h2>"Held-out metrics"</h2>
-        <p class="muted small">"Computed on predictions for rows each model did not train on (out-of-fold)."</p>
+        <p class="muted small" id="metrics-note">{note}</p>
         <div class="metrics" id="model-metrics">{metrics}</div>
         {evaluation}
+        {threshold}
         <p class="muted small">{format!("Hyperparameters: {}", model.params)}</p>
         {(!model.recipe.is_empty()).then(|| view! {
             <div id="model-recipe" class="small">
@@ -227,6 +245,78 @@ fn ModelView(
     }
 }
 
+/// A scored file's metrics and charts, when it held the target column.
+#[component]
+fn BatchEvaluation(id: String, evaluation: api::BatchEvaluation) -> impl IntoView {
+    let e = evaluation;
+    let mut left_out = Vec::new();
+    if e.missing > 0 {
+        left_out.push(format!(
+            "{} without a value",
+            display::plural(e.missing, "row", "rows")
+        ));
+    }
+    if e.unknown > 0 {
+        left_out.push(format!(
+            "{} the model cannot be scored on (for example {})",
+            display::plural(e.unknown, "row", "rows"),
+            e.unknown_examples.join(", ")
+        ));
+    }
+    let note = format!(
+        "The file holds `{}`, so the predictions are scored against it on {}{}.",
+        e.target,
+        display::plural(e.rows, "row", "rows"),
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!("; left out: {}", left_out.join("; "))
+        }
+    );
+    let metrics = e.metrics.iter().map(|m| view! {
+        <div class="metric"><span class="metric-value">{display::number(m.value)}</span><span class="metric-name">{m.name.clone()}</span></div>
+    }).collect_view();
+    let charts = [
+        (ModelChart::Roc, "ROC curve on the scored file", !e.evaluation.roc.is_empty()),
+        (ModelChart::PrecisionRecall, "Precision-recall curve on the scored file", !e.evaluation.pr.is_empty()),
+        (ModelChart::Confusion, "Confusion matrix on the scored file", !e.evaluation.confusion.is_empty()),
+        (ModelChart::Residuals, "Predicted against actual values on the scored file", !e.evaluation.residuals.is_empty()),
+    ]
+    .into_iter()
+    .filter(|(_, _, shown)| *shown)
+    .map(|(chart, alt, _)| view! { <img class="chart" src=client::batch_chart_url(&id, chart) alt=alt/> })
+    .collect_view();
+    view! {
+        <section id="batch-evaluation">
+            <h3>"How the model did on this file"</h3>
+            <p class="muted small">{with_code(&note)}</p>
+            <div class="metrics" id="batch-metrics">{metrics}</div>
+            <div class="charts">{charts}</div>
+        </section>
+    }
+}
+
+/// How the held-out metrics are computed, and why the leaderboard's score
+/// of the same model differs from them.
+fn metrics_note(build: Option<&api::Build>) -> String {
+    let pooled = "Computed once on all out-of-fold predictions pooled together: every row predicted by a model that did not train on it.";
+    match build.and_then(|b| Some((b, b.leaderboard.first()?, b.metric.as_deref()?))) {
+        Some((b, best, metric)) => {
+            let validation = b.validation.as_deref().unwrap_or("cross-validation");
+            let how = if validation.contains("fold") {
+                "the mean of its per-fold scores"
+            } else {
+                "its score on the holdout rows alone"
+            };
+            format!(
+                "{pooled} The leaderboard's validation {metric} of this model, {}, is {how} ({validation}), so the two can differ a little.",
+                format::score(best.score, best.score_std)
+            )
+        }
+        None => pooled.to_owned(),
+    }
+}
+
 /// The form row's prediction, its class probabilities and why.
 #[component]
 fn Prediction(
@@ -236,6 +326,18 @@ fn Prediction(
     classes: Vec<String>,
 ) -> impl IntoView {
     let explanation = response.explanations.into_iter().next();
+    let warnings = (!response.warnings.is_empty()).then(|| {
+        let items = response
+            .warnings
+            .iter()
+            .map(|w| {
+                view! {
+                    <li><strong>{w.column.clone()}</strong>": "{w.message.clone()}</li>
+                }
+            })
+            .collect_view();
+        view! { <ul class="warnings" id="whatif-warnings" role="status">{items}</ul> }
+    });
     let Some(p) = response.prediction.predictions.into_iter().next() else {
         return view! { <p class="muted">"No prediction."</p> }.into_any();
     };
@@ -254,6 +356,7 @@ fn Prediction(
     view! {
         <p class="muted">"Prediction"</p>
         <p class="predicted" id="predicted-value">{value}</p>
+        {warnings}
         {probs}
         {waterfall}
     }
@@ -409,13 +512,21 @@ fn BatchPredict(model_id: String) -> impl IntoView {
                 let warnings = r.warnings.iter().map(|w| view! {
                     <li><strong>{w.column.clone()}</strong>": "{w.message.clone()}</li>
                 }).collect_view();
-                let file = format!("{}-predictions.csv", r.file_name.trim_end_matches(".csv"));
+                // The server names the download (`?name=` of its address).
+                let file = r.download.split_once("?name=").map(|(_, n)| n.to_owned()).unwrap_or_default();
+                let evaluation = r.evaluation.clone().map(|e| view! { <BatchEvaluation id=r.id.clone() evaluation=e/> });
+                let preview = r.preview.clone().map(|p| view! {
+                    <h3>"First scored rows"</h3>
+                    <RowsTable page=p id="batch-preview"/>
+                });
                 view! {
                     <div class="batch-report" id="batch-report">
                         <p>{format!("Scored {} of {}.", display::plural(r.rows, "row", "rows"), r.file_name)}</p>
                         {extra}
                         <ul class="warnings">{warnings}</ul>
                         <a class="button primary" id="batch-download" href=r.download.clone() download=file>"Download predictions"</a>
+                        {evaluation}
+                        {preview}
                     </div>
                 }.into_any()
             }

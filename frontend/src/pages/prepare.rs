@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::client;
-use crate::components::{ErrorBox, Loaded, with_code};
+use crate::components::{ErrorBox, Loaded, RowsTable, with_code};
 use crate::pages::use_dataset;
 
 /// The operations the add-a-step form offers, with their names.
@@ -431,30 +431,4 @@ fn stats_text(s: &api::ColumnStats) -> String {
         ));
     }
     parts.join(" · ")
-}
-
-#[component]
-fn RowsTable(page: api::RowsPage, id: &'static str) -> impl IntoView {
-    let head = page
-        .columns
-        .iter()
-        .map(|c| view! { <th>{c.clone()}</th> })
-        .collect_view();
-    let rows = page
-        .rows
-        .into_iter()
-        .map(|r| {
-            view! {
-                <tr>{r.into_iter().map(|cell| match cell {
-                    Some(v) => view! { <td>{v}</td> }.into_any(),
-                    None => view! { <td class="missing">"missing"</td> }.into_any(),
-                }).collect_view()}</tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="scroll">
-            <table class="data rows" id=id><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
-        </div>
-    }
 }

@@ -354,3 +354,28 @@ fn large_frames_say_which_checks_ran_on_a_sample() {
         "seeded"
     );
 }
+
+#[test]
+fn a_bound_beyond_every_value_is_not_reported() {
+    // Never negative, with two huge values: the lower bound (the median
+    // less five spreads) is below zero, where no value is.
+    let mut x: Vec<f64> = uniform(500, 3).iter().map(|v| v.abs() + 0.1).collect();
+    x[10] = 400.0;
+    x[20] = 500.0;
+    let frame = df!("x" => x).unwrap();
+    let fs = of(&findings(&frame, None), K::Outliers);
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    let names: Vec<&str> = fs[0]
+        .evidence
+        .stats
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(names.contains(&"upper bound"), "{names:?}");
+    assert!(!names.contains(&"lower bound"), "{names:?}");
+    assert!(
+        fs[0].message.contains("above its typical values"),
+        "{}",
+        fs[0].message
+    );
+}
