@@ -42,17 +42,7 @@ pub fn summary(
         task: to_api_task(s.task),
         family: artifact.model.family().to_owned(),
         params: artifact.params.clone(),
-        // A metric that overflowed (targets near the largest double) is
-        // left out rather than stored as a number JSON cannot hold.
-        metrics: artifact
-            .metrics
-            .iter()
-            .filter(|m| m.value.is_finite())
-            .map(|m| api::MetricValue {
-                name: m.name.clone(),
-                value: m.value,
-            })
-            .collect(),
+        metrics: to_api_metrics(&artifact.metrics),
         features: artifact
             .inputs()
             .iter()
@@ -80,6 +70,20 @@ pub fn summary(
         evaluation: None,
         threshold: artifact.threshold,
     }
+}
+
+/// The engine's metrics as the API shows them. A metric without a finite
+/// value (targets near the largest double overflowed it; one class only has
+/// no AUC) is left out rather than stored as a number JSON cannot hold.
+fn to_api_metrics(metrics: &[automl::MetricValue]) -> Vec<api::MetricValue> {
+    metrics
+        .iter()
+        .filter(|m| m.value.is_finite())
+        .map(|m| api::MetricValue {
+            name: m.name.clone(),
+            value: m.value,
+        })
+        .collect()
 }
 
 /// The engine's evaluation as the API shows it (the same fields; points
@@ -211,16 +215,7 @@ fn evaluate_labelled(
         unknown: l.unknown as u64,
         unknown_examples: l.unknown_examples,
         classes: artifact.schema.classes.clone(),
-        // A metric without a value (one class only: no AUC) is left out.
-        metrics: l
-            .metrics
-            .iter()
-            .filter(|m| m.value.is_finite())
-            .map(|m| api::MetricValue {
-                name: m.name.clone(),
-                value: m.value,
-            })
-            .collect(),
+        metrics: to_api_metrics(&l.metrics),
         evaluation: to_api_evaluation(&l.evaluation),
     }))
 }

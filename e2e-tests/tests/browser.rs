@@ -179,6 +179,28 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
     studio
         .wait_text("#build-recipe", SHORT, |t| t.contains("version 1"))
         .await?;
+    // The recipe fills `bill_length_mm`: it is no target, and says why.
+    studio
+        .wait_text("#target-excluded-by-recipe", SHORT, |t| {
+            t.contains("bill_length_mm")
+        })
+        .await?;
+    let offered = studio
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#target-select option')).map(o => o.value).join(',')",
+            vec![],
+        )
+        .await?;
+    let offered = offered.as_str().unwrap_or_default().to_owned();
+    ensure!(
+        offered.contains("species") && !offered.contains("bill_length_mm"),
+        "targets offered: {offered}"
+    );
+    // The sample's card names its target: it is chosen already.
+    studio
+        .wait_text("#task-hint", LONG, |t| t.contains("multiclass"))
+        .await?;
     run_build(&studio, "species", "multiclass").await?;
     let board = studio.find(".leaderboard tbody", SHORT).await?;
     let rows = board.find_all(fantoccini::Locator::Css("tr")).await?;
@@ -1082,5 +1104,94 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
     )?;
     ensure!(saved["threshold"] == 0.99, "saved: {}", saved["threshold"]);
     studio.screenshot("11-threshold").await?;
+    studio.close().await
+}
+
+/// Every page at 1280 × 800 and at 390 × 844 (a phone): screenshots of both,
+/// and at 390 px no page is wider than the screen.
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn every_page_fits_a_phone() -> Result<()> {
+    let studio = Studio::start("phone").await?;
+    studio.open("/").await?;
+    studio
+        .find("button[data-sample='penguins']", SHORT)
+        .await?
+        .click()
+        .await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
+    let mut builds = Vec::new();
+    for target in ["sex", "species"] {
+        let request =
+            serde_json::json!({ "dataset_id": dataset, "target": target, "time_budget_secs": 5 });
+        let started: serde_json::Value = serde_json::from_str(
+            &studio
+                .fetch("POST", "/api/builds", Some(request.to_string()))
+                .await?,
+        )?;
+        let id = started["id"].as_str().context("build id")?.to_owned();
+        let done = wait_build_done(&studio, &id).await?;
+        ensure!(done["state"] == "succeeded", "the build ended: {done}");
+        builds.push((id, done["model_id"].as_str().context("model")?.to_owned()));
+    }
+    let pages = [
+        ("datasets", "/".to_owned(), "#datasets-table"),
+        ("dataset", dataset_path.clone(), "#quality-report"),
+        (
+            "prepare",
+            format!("{dataset_path}/prepare"),
+            "#preview-rows",
+        ),
+        ("build-setup", format!("{dataset_path}/build"), "#task-hint"),
+        ("experiments", "/builds".to_owned(), "#builds-table"),
+        ("build", format!("/builds/{}", builds[0].0), ".leaderboard"),
+        (
+            "model-binary",
+            format!("/models/{}", builds[0].1),
+            "#threshold-confusion",
+        ),
+        (
+            "model-multiclass",
+            format!("/models/{}", builds[1].1),
+            "#prediction .predicted",
+        ),
+        (
+            "compare",
+            format!("/compare?builds={},{}", builds[0].0, builds[1].0),
+            "#compare-families",
+        ),
+    ];
+    for (width, height) in [(1280, 800), (390, 844)] {
+        studio.client.set_window_size(width, height).await?;
+        for (name, path, ready) in &pages {
+            studio.open(path).await?;
+            studio.find(ready, LONG).await?;
+            // Let late content (charts, explanations) settle.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            if width < 400 {
+                let sizes = studio
+                    .client
+                    .execute(
+                        "return [window.innerWidth, document.documentElement.scrollWidth]",
+                        vec![],
+                    )
+                    .await?;
+                let (inner, scroll) = (
+                    sizes[0].as_u64().unwrap_or(0),
+                    sizes[1].as_u64().unwrap_or(0),
+                );
+                ensure!(
+                    inner <= 390,
+                    "{name}: the window is {inner} px wide, not a phone's"
+                );
+                ensure!(
+                    scroll <= 390,
+                    "{name} ({path}) is {scroll} px wide on a 390 px screen"
+                );
+            }
+            studio.screenshot(&format!("page-{name}-{width}")).await?;
+        }
+    }
     studio.close().await
 }
