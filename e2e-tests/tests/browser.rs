@@ -1107,11 +1107,39 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
     studio.close().await
 }
 
+/// axe-core's serious and critical violations on the open page, one line each.
+async fn serious_violations(studio: &Studio, axe: &str) -> Result<Vec<String>> {
+    studio.client.execute(axe, vec![]).await?;
+    let found = studio
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+                .then(r => done(r.violations
+                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.length + ' nodes, e.g. ' +
+                         v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+                .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await?;
+    Ok(found
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// Every page at 1280 × 800 and at 390 × 844 (a phone): screenshots of both,
-/// and at 390 px no page is wider than the screen.
+/// at 390 px no page is wider than the screen, and axe-core finds no
+/// serious or critical accessibility violation on any of them.
 #[tokio::test]
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn every_page_fits_a_phone() -> Result<()> {
+    let axe = std::fs::read_to_string(env_path("KILN_AXE")?).context("reading axe-core")?;
     let studio = Studio::start("phone").await?;
     studio.open("/").await?;
     studio
@@ -1162,6 +1190,7 @@ async fn every_page_fits_a_phone() -> Result<()> {
             "#compare-families",
         ),
     ];
+    let mut inaccessible = Vec::new();
     for (width, height) in [(1280, 800), (390, 844)] {
         studio.client.set_window_size(width, height).await?;
         for (name, path, ready) in &pages {
@@ -1169,6 +1198,9 @@ async fn every_page_fits_a_phone() -> Result<()> {
             studio.find(ready, LONG).await?;
             // Let late content (charts, explanations) settle.
             tokio::time::sleep(Duration::from_millis(700)).await;
+            for v in serious_violations(&studio, &axe).await? {
+                inaccessible.push(format!("{name} ({path}) at {width} px: {v}"));
+            }
             if width < 400 {
                 let sizes = studio
                     .client
@@ -1193,5 +1225,10 @@ async fn every_page_fits_a_phone() -> Result<()> {
             studio.screenshot(&format!("page-{name}-{width}")).await?;
         }
     }
+    ensure!(
+        inaccessible.is_empty(),
+        "axe-core's serious and critical violations:\n{}",
+        inaccessible.join("\n")
+    );
     studio.close().await
 }

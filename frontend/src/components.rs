@@ -229,6 +229,7 @@ pub fn LeaderboardTable(
         })
         .collect_view();
     view! {
+        <div class="scroll" tabindex="0">
         <table class="leaderboard">
             <thead>
                 <tr>
@@ -243,6 +244,7 @@ pub fn LeaderboardTable(
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        </div>
         {(total > SHOWN).then(|| view! {
             <button class="button small" id="show-all-trials" on:click=move |_| show_all.update(|v| *v = !*v)>
                 {move || if show_all.get() { "Show the best 20".to_owned() } else { format!("Show all {total} candidates") }}
@@ -444,7 +446,7 @@ pub fn RowsTable(page: api::RowsPage, id: &'static str) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="scroll">
+        <div class="scroll" tabindex="0">
             <table class="data rows" id=id><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
         </div>
     }

@@ -358,6 +358,7 @@ fn test(root: &Path) -> Result<()> {
         return Ok(());
     }
     ensure_chromium()?;
+    let axe = ensure_axe(root)?;
     // `cargo test` above built the binary for the backend's tests; build it only if missing.
     if !root.join("target/debug/kiln").is_file() {
         status(cargo().args(["build", "-p", "backend", "--bin", "kiln"]))?;
@@ -374,8 +375,62 @@ fn test(root: &Path) -> Result<()> {
             ])
             .env("KILN_BIN", root.join("target/debug/kiln"))
             .env("KILN_SITE", root.join("target/site"))
-            .env("KILN_SAMPLES", root.join("assets/samples")),
+            .env("KILN_SAMPLES", root.join("assets/samples"))
+            .env("KILN_AXE", axe),
     )
+}
+
+/// The axe-core release the accessibility test injects into each page.
+const AXE_VERSION: &str = "4.10.2";
+
+/// `target/axe/axe-<version>.min.js`, fetched from the npm registry (curl
+/// and tar) when missing.
+fn ensure_axe(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("target/axe");
+    let script = dir.join(format!("axe-{AXE_VERSION}.min.js"));
+    if script.is_file() {
+        return Ok(script);
+    }
+    fs::create_dir_all(&dir)?;
+    if output(Command::new("curl").arg("--version")).is_none() && is_root() {
+        status(
+            Command::new("apt-get")
+                .args([
+                    "install",
+                    "-y",
+                    "--no-install-recommends",
+                    "curl",
+                    "ca-certificates",
+                ])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let tarball = dir.join(format!("axe-core-{AXE_VERSION}.tgz"));
+    status(
+        Command::new("curl")
+            .args([
+                "--fail",
+                "--silent",
+                "--show-error",
+                "--location",
+                "--output",
+            ])
+            .arg(&tarball)
+            .arg(format!(
+                "https://registry.npmjs.org/axe-core/-/axe-core-{AXE_VERSION}.tgz"
+            )),
+    )?;
+    status(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&dir)
+            .arg("package/axe.min.js"),
+    )?;
+    fs::rename(dir.join("package/axe.min.js"), &script)
+        .with_context(|| format!("keeping {}", script.display()))?;
+    Ok(script)
 }
 
 fn bench_load(root: &Path, args: &[String]) -> Result<()> {

@@ -242,7 +242,7 @@ fn BuildsTable(
         })
     };
     view! {
-        <div class="scroll">
+        <div class="scroll" tabindex="0">
             <table class="data" id="builds-table">
                 <thead><tr><th><span class="sr-only">"Compare"</span></th><th>"Target"</th><th>"Dataset"</th><th>"Problem"</th><th>"State"</th><th>"Recipe"</th><th>"Trials"</th><th>"Best"</th><th>"Duration"</th><th>"Started"</th><th></th></tr></thead>
                 <tbody>{move || shown().into_iter().map(row).collect_view()}</tbody>

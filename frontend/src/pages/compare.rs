@@ -127,7 +127,7 @@ fn Comparison(builds: Vec<Compared>) -> impl IntoView {
     let header = move || view! { <thead><tr><th></th>{head.clone()}</tr></thead> };
     view! {
         <h2>"Settings"</h2>
-        <div class="scroll">
+        <div class="scroll" tabindex="0">
             <table class="data compare" id="compare-settings">
                 {header()}
                 <tbody>
@@ -143,7 +143,7 @@ fn Comparison(builds: Vec<Compared>) -> impl IntoView {
         {(!same_rows).then(|| view! {
             <p class="muted small" id="compare-different-rows">"These builds differ in dataset, target or recipe, so their scores are not measured on the same rows; no score is marked best."</p>
         })}
-        <div class="scroll">
+        <div class="scroll" tabindex="0">
             <table class="data compare" id="compare-metrics">
                 {header()}
                 <tbody>{metrics(&builds, same_rows)}</tbody>
@@ -152,7 +152,7 @@ fn Comparison(builds: Vec<Compared>) -> impl IntoView {
         <Charts builds=builds.clone()/>
         <h2>"Best candidate of each family"</h2>
         <p class="muted small">"Each leaderboard's best validation score per model family, with the number of candidates tried."</p>
-        <div class="scroll">
+        <div class="scroll" tabindex="0">
             <table class="data compare" id="compare-families">
                 {header()}
                 <tbody>{families(&builds, same_rows)}</tbody>

@@ -83,7 +83,7 @@ pub fn DatasetPage() -> impl IntoView {
                                 "Pearson's r between numeric columns (red positive, blue negative) and Cramér's V between categorical columns with at most 50 values (purple); grey pairs mix a number and a category and are not compared. On {} rows.{chosen}",
                                 display::count(m.rows)
                             )}</p>
-                            <div class="scroll"><CorrelationHeatmap correlations=m numeric=numeric/></div>
+                            <div class="scroll" tabindex="0"><CorrelationHeatmap correlations=m numeric=numeric/></div>
                         </section>
                     }
                 });
@@ -120,7 +120,7 @@ pub fn DatasetPage() -> impl IntoView {
                     })}
                     <h2>"Profile"</h2>
                     {sample_note}
-                    <div class="scroll">
+                    <div class="scroll" tabindex="0">
                         <table class="data" id="profile-table">
                             <thead><tr>
                                 <th>"Column"</th><th>"Type"</th><th>"Missing"</th><th>"Distinct"</th>
@@ -155,7 +155,7 @@ pub fn DatasetPage() -> impl IntoView {
                         </Loaded>
                     </section>
                     <h2>{format!("First {}", display::plural(d.profile.head.rows.len() as u64, "row", "rows"))}</h2>
-                    <div class="scroll">
+                    <div class="scroll" tabindex="0">
                         <table class="data rows"><thead><tr>{head_cols}</tr></thead><tbody>{head_rows}</tbody></table>
                     </div>
                 }

@@ -220,10 +220,10 @@ pub fn DatasetsPage() -> impl IntoView {
                     }
                 }).collect_view();
                 view! {
-                    <table class="data" id="datasets-table">
+                    <div class="scroll" tabindex="0"><table class="data" id="datasets-table">
                         <thead><tr><th>"Name"</th><th>"Rows"</th><th>"Columns"</th><th>"Size"</th><th>"Uploaded"</th><th></th></tr></thead>
                         <tbody>{rows}</tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
             </div>

@@ -235,7 +235,7 @@ fn ModelView(
 
         <h2>"Use it elsewhere"</h2>
         <p>"The downloaded file holds everything needed to score new rows: the schema, the fitted preprocessing and the model. Score a CSV with the "<code>"kiln"</code>" binary:"</p>
-        <pre class="code">{usage}</pre>
+        <pre class="code" tabindex="0">{usage}</pre>
 
         {parent.map(|b| view! {
             <h2>"Leaderboard of its build"</h2>
@@ -350,7 +350,7 @@ fn Prediction(
         let rows = classes.iter().zip(ps).map(|(c, p)| view! {
             <tr><td>{c.clone()}</td><td class="num">{format!("{:.1}%", p * 100.0)}</td><td class="bar-cell"><progress max="100" value=(p * 100.0).round().to_string()></progress></td></tr>
         }).collect_view();
-        view! { <table class="data probs"><tbody>{rows}</tbody></table> }
+        view! { <div class="scroll" tabindex="0"><table class="data probs"><tbody>{rows}</tbody></table></div> }
     });
     let waterfall = explanation.map(|e| view! { <Waterfall explanation=e inputs=inputs/> });
     view! {

@@ -400,7 +400,7 @@ fn Preview(preview: api::RecipePreview) -> impl IntoView {
         <p id="preview-rows"><strong>{rows}</strong></p>
         {has_changes.then(|| view! {
             <h3>"Changed columns"</h3>
-            <div class="scroll">
+            <div class="scroll" tabindex="0">
                 <table class="data" id="preview-changes">
                     <thead><tr><th>"Column"</th><th>"Before"</th><th>"After"</th></tr></thead>
                     <tbody>{changes}</tbody>
