@@ -397,6 +397,18 @@ pub struct BuildRequest {
     /// The dataset's recipe version to apply; the latest when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe_version: Option<u32>,
+    /// The model families to try, by name (`GET /api/families`); empty for
+    /// the default set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
+}
+
+/// A model family a build can try (`GET /api/families`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FamilyInfo {
+    pub name: String,
+    /// Whether a build tries it when no families are named.
+    pub by_default: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -481,6 +493,9 @@ pub struct Build {
     /// Columns the build left out of the features.
     #[serde(default)]
     pub excluded: Vec<String>,
+    /// The model families it was asked to try (empty: the default set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<String>,
     /// Name of the metric the leaderboard is ranked by, e.g. `AUC`.
     pub metric: Option<String>,
     /// Whether a larger score is better for `metric`.

@@ -32,7 +32,10 @@ pub use data::{Column, Dataset, category_label};
 pub use encode::{FeatureKind, FeatureStats, select_features, tree_matrix};
 pub use error::{Error, Result};
 pub use explain::Explanation;
-pub use families::{BaselineFit, Ensemble, FittedModel, GbdtFit, LinearFit, Member, MlpFit};
+pub use families::{
+    BaselineFit, Ensemble, FittedModel, GbdtFit, LinearFit, Member, MlpFit,
+    available as available_families, check_names as check_families,
+};
 pub use gbdt::{Booster, GbdtParams, Objective, fit as gbdt_fit};
 pub use insights::{Beeswarm, Dependence, Importance, Insights};
 pub use linear::{LinearModel, LinearParams};

@@ -128,6 +128,7 @@ pub fn search(
     let mut config = automl::SearchConfig::new(&plan.target);
     config.task = plan.task.map(models::to_automl_task);
     config.seed = plan.seed;
+    config.families = plan.families.clone();
     config.created = build.created.clone();
     let control = automl::Control {
         deadline: Some(started + Duration::from_secs(u64::from(plan.time_budget_secs))),

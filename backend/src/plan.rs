@@ -33,6 +33,8 @@ pub struct BuildPlan {
     pub recipe: api::RecipeVersion,
     /// Columns left out of the features.
     pub exclude: Vec<String>,
+    /// The model families to try (empty: the default set).
+    pub families: Vec<String>,
 }
 
 impl BuildPlan {
@@ -49,6 +51,8 @@ impl BuildPlan {
         let recipe = store.recipe(&req.dataset_id, req.recipe_version)?;
         check_target_kept(&recipe.recipe, &req.target)?;
         prepared_columns(store, &recipe)?.check(&req.target, &req.exclude)?;
+        automl::check_families(&req.families)
+            .map_err(|e| AppError::unprocessable("unknown_family", e.to_string()))?;
         Ok(BuildPlan {
             dataset_id: req.dataset_id,
             target: req.target,
@@ -57,6 +61,7 @@ impl BuildPlan {
             seed: req.seed,
             recipe,
             exclude: req.exclude,
+            families: req.families,
         })
     }
 
@@ -70,6 +75,7 @@ impl BuildPlan {
             seed: build.seed,
             exclude: build.excluded.clone(),
             recipe_version: Some(build.recipe_version),
+            families: build.families.clone(),
         }
     }
 
@@ -86,6 +92,7 @@ impl BuildPlan {
             seed: self.seed,
             recipe_version: self.recipe.version,
             excluded: self.exclude.clone(),
+            families: self.families.clone(),
             metric: None,
             higher_is_better: false,
             validation: None,

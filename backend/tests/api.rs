@@ -2366,3 +2366,51 @@ fn json_rows_of(csv: &[u8], n: usize) -> (Vec<String>, Vec<serde_json::Value>) {
         .collect();
     (header, rows)
 }
+
+/// A build tries the families it names, and only those; a name the engine
+/// does not know is refused with the known ones; a rerun keeps them.
+#[tokio::test]
+async fn a_build_tries_the_families_it_names() {
+    let t = TestApp::new(Config::default());
+    let (status, families) = t.json("GET", "/api/families", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = families
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"linear") && names.contains(&"boosted trees"),
+        "{families}"
+    );
+    assert!(!names.contains(&"stump"), "the test family is not offered");
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let (status, err) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear", "forest"] }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let msg = error_message(&err);
+    assert!(
+        msg.contains("`forest`") && msg.contains("boosted trees"),
+        "{msg}"
+    );
+    let (status, build) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear"] }))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(build["state"], "succeeded", "{build}");
+    assert_eq!(build["families"], serde_json::json!(["linear"]));
+    let board = build["leaderboard"].as_array().unwrap();
+    assert!(!board.is_empty());
+    assert!(board.iter().all(|e| e["family"] == "linear"), "{board:?}");
+    let (status, again) = t
+        .json(
+            "POST",
+            &format!("/api/builds/{}/rerun", build["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(again["families"], serde_json::json!(["linear"]));
+}

@@ -154,6 +154,11 @@ fn dataset_path(id: &str) -> String {
 // Builds.
 
 /// Every build, newest first, and the ids of those that do not read back.
+/// The model families a build can try.
+pub async fn families() -> ClientResult<Vec<api::FamilyInfo>> {
+    get("/api/families").await
+}
+
 pub async fn builds() -> ClientResult<Listed<api::Build>> {
     get_listed("/api/builds").await
 }

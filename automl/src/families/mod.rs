@@ -133,6 +133,20 @@ pub(crate) trait Proposer: Send {
     fn propose(&mut self, rng: &mut Rng, seed: u64, metric: Metric) -> Arc<dyn Candidate>;
 }
 
+/// Every family a search can be asked for by name (`SearchConfig::families`),
+/// in registry order, and whether it is tried by default.
+pub fn available() -> Vec<(&'static str, bool)> {
+    registry()
+        .iter()
+        .map(|f| (f.name(), f.by_default()))
+        .collect()
+}
+
+/// Whether every one of `names` is a family [`available`] lists.
+pub fn check_names(names: &[String]) -> Result<()> {
+    chosen(names).map(|_| ())
+}
+
 /// The families a search tries: those `names` lists, or the default set.
 pub(crate) fn chosen(names: &[String]) -> Result<Vec<&'static dyn Family>> {
     let all = registry().iter().copied();

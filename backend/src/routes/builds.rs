@@ -25,10 +25,24 @@ pub(super) fn router() -> Router<AppState> {
         .route("/builds/{id}/events", get(build_events))
         .route("/builds/{id}/cancel", post(cancel_build))
         .route("/builds/{id}/rerun", post(rerun_build))
+        .route("/families", get(list_families))
 }
 
 /// Plans a build (checked against the store, without reading the data)
 /// and queues it.
+/// The model families a build can be asked to try.
+async fn list_families() -> Json<Vec<api::FamilyInfo>> {
+    Json(
+        automl::available_families()
+            .into_iter()
+            .map(|(name, by_default)| api::FamilyInfo {
+                name: name.to_owned(),
+                by_default,
+            })
+            .collect(),
+    )
+}
+
 async fn create_build(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::BuildRequest>,

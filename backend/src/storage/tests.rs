@@ -16,6 +16,7 @@ fn build(id: &str, state: api::BuildState) -> api::Build {
         seed: 0,
         recipe_version: 0,
         excluded: Vec::new(),
+        families: Vec::new(),
         metric: None,
         higher_is_better: false,
         validation: None,

@@ -219,6 +219,16 @@ fn settings(builds: &[Compared]) -> Vec<(&'static str, Vec<String>)> {
             }),
         ),
         (
+            "Model families",
+            each(&|c| {
+                if c.build.families.is_empty() {
+                    "the default set".to_owned()
+                } else {
+                    c.build.families.join(", ")
+                }
+            }),
+        ),
+        (
             "Candidates tried",
             each(&|c| c.build.trials_done.to_string()),
         ),

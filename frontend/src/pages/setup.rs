@@ -103,6 +103,21 @@ pub fn BuildSetupPage() -> impl IntoView {
             }
         }
     });
+    // The model families to try: ticked by default as the engine says.
+    let available = LocalResource::new(client::families);
+    let families = RwSignal::new(None::<Vec<String>>);
+    Effect::new(move || {
+        if families.get_untracked().is_none()
+            && let Some(Ok(list)) = available.get()
+        {
+            families.set(Some(
+                list.iter()
+                    .filter(|f| f.by_default)
+                    .map(|f| f.name.clone())
+                    .collect(),
+            ));
+        }
+    });
     // The previous build's exclusions, kept while its target is chosen.
     let kept_exclusions = RwSignal::new(None::<(String, Vec<String>)>);
     Effect::new(move || {
@@ -111,6 +126,9 @@ pub fn BuildSetupPage() -> impl IntoView {
             task_override.set(task_value(b.task).to_owned());
             budget.set(b.time_budget_secs);
             seed.set(b.seed);
+            if !b.families.is_empty() {
+                families.set(Some(b.families.clone()));
+            }
             target.set(b.target.clone());
         }
     });
@@ -183,6 +201,7 @@ pub fn BuildSetupPage() -> impl IntoView {
                 .get_untracked()
                 .and_then(Result::ok)
                 .map(|r| r.version),
+            families: chosen_families(available.get_untracked(), families.get_untracked()),
         };
         let navigate = navigate.clone();
         starting.set(true);
@@ -271,8 +290,37 @@ pub fn BuildSetupPage() -> impl IntoView {
                         <label for="seed-input">"Random seed"</label>
                         <input id="seed-input" type="number" min="0" prop:value=move || seed.get().to_string() on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { seed.set(v) } }/>
 
+                        <span class="form-label">"Model families"</span>
+                        <div id="families">
+                            {move || match available.get() {
+                                Some(Ok(list)) => list.into_iter().map(|f| {
+                                    let (name, shown, toggled) = (f.name.clone(), f.name.clone(), f.name.clone());
+                                    let input_id = format!("family-{}", name.replace(' ', "-"));
+                                    let label_for = input_id.clone();
+                                    view! {
+                                        <label class="inline family" for=label_for>
+                                            <input type="checkbox" id=input_id class="family-tick"
+                                                prop:checked=move || families.with(|f| f.as_ref().is_some_and(|f| f.contains(&shown)))
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    families.update(|f| {
+                                                        let f = f.get_or_insert_with(Vec::new);
+                                                        f.retain(|x| *x != toggled);
+                                                        if on {
+                                                            f.push(toggled.clone());
+                                                        }
+                                                    });
+                                                }/>
+                                            {format!(" {name}")}
+                                        </label>
+                                    }
+                                }).collect_view().into_any(),
+                                _ => view! { <span class="muted small">"Loading the families…"</span> }.into_any(),
+                            }}
+                        </div>
+
                         <div></div>
-                        <button id="start-build" class="button primary" disabled=move || target.get().is_empty() || starting.get() on:click=start.clone()>
+                        <button id="start-build" class="button primary" disabled=move || target.get().is_empty() || starting.get() || families.with(|f| f.as_ref().is_some_and(Vec::is_empty)) on:click=start.clone()>
                             {move || if starting.get() { "Starting…" } else { "Start build" }}
                         </button>
                     </div>
@@ -398,6 +446,37 @@ fn ExcludedColumns(leaky: Vec<String>, excluded: RwSignal<Vec<String>>) -> impl 
         })
         .collect_view();
     view! { <section id="excluded-columns"><h3>"Left out of the features"</h3><ul>{items}</ul></section> }
+}
+
+/// The families a request names: none when they are the default set (so a
+/// build keeps following the engine's defaults), else those ticked, in the
+/// engine's order.
+fn chosen_families(
+    available: Option<Result<Vec<api::FamilyInfo>, client::ApiError>>,
+    ticked: Option<Vec<String>>,
+) -> Vec<String> {
+    let (Some(Ok(available)), Some(ticked)) = (available, ticked) else {
+        return Vec::new();
+    };
+    let defaults: Vec<&str> = available
+        .iter()
+        .filter(|f| f.by_default)
+        .map(|f| f.name.as_str())
+        .collect();
+    let chosen: Vec<String> = available
+        .iter()
+        .filter(|f| ticked.contains(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    if chosen
+        .iter()
+        .map(String::as_str)
+        .eq(defaults.iter().copied())
+    {
+        Vec::new()
+    } else {
+        chosen
+    }
 }
 
 /// Every column but the target, each used as a feature unless unticked.
