@@ -201,12 +201,7 @@ const WASM_FEATURES: &[&str] = &[
 fn optimise_wasm(bundle: &Path) -> Result<()> {
     let have = || output(Command::new("wasm-opt").arg("--version")).is_some();
     if !have() && is_root() {
-        let _ = status(Command::new("apt-get").arg("update"));
-        let _ = status(
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "binaryen"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        );
+        let _ = apt_install(&["binaryen"]);
     }
     if !have() {
         eprintln!(
@@ -393,17 +388,7 @@ fn ensure_axe(root: &Path) -> Result<PathBuf> {
     }
     fs::create_dir_all(&dir)?;
     if output(Command::new("curl").arg("--version")).is_none() && is_root() {
-        status(
-            Command::new("apt-get")
-                .args([
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    "curl",
-                    "ca-certificates",
-                ])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )?;
+        apt_install(&["curl", "ca-certificates"])?;
     }
     let tarball = dir.join(format!("axe-core-{AXE_VERSION}.tgz"));
     status(
@@ -506,16 +491,16 @@ fn ensure_chromium() -> Result<()> {
             "the browser tests need Chromium and ChromeDriver: install the Debian packages `chromium` and `chromium-driver` (or set KILN_SKIP_BROWSER=1 to skip them)"
         );
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Installs Debian `packages` (as root), the package lists updated first.
+fn apt_install(packages: &[&str]) -> Result<()> {
     status(Command::new("apt-get").arg("update"))?;
     status(
         Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ])
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
