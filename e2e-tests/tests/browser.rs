@@ -663,6 +663,29 @@ async fn a_leaking_column_is_left_out_unless_kept() -> Result<()> {
     studio.close().await
 }
 
+/// Loads the penguins sample from the datasets page; its path and id.
+async fn open_penguins_sample(studio: &Studio) -> Result<(String, String)> {
+    studio.open("/").await?;
+    studio
+        .find("button[data-sample='penguins']", SHORT)
+        .await?
+        .click()
+        .await?;
+    let path = studio.wait_path("/datasets/", LONG).await?;
+    let id = path.trim_start_matches("/datasets/").to_owned();
+    Ok((path, id))
+}
+
+/// Starts a build of `request` through the API; its id.
+async fn start_build(studio: &Studio, request: &serde_json::Value) -> Result<String> {
+    let started: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch("POST", "/api/builds", Some(request.to_string()))
+            .await?,
+    )?;
+    Ok(started["id"].as_str().context("build id")?.to_owned())
+}
+
 /// An attribute of the element `css` finds, found again if the page
 /// replaced it between finding and reading (a list that refreshes).
 async fn fresh_attr(studio: &Studio, css: &str, name: &str) -> Result<Option<String>> {
@@ -795,24 +818,12 @@ async fn wait_gone(studio: &Studio, css: &str) -> Result<()> {
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn builds_models_and_unreadable_records_are_deleted_from_the_studio() -> Result<()> {
     let studio = Studio::start("delete").await?;
-    studio.open("/").await?;
-    studio
-        .find("button[data-sample='penguins']", SHORT)
-        .await?
-        .click()
-        .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
-    let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
+    let (_, dataset) = open_penguins_sample(&studio).await?;
 
     // A short build; while it runs, the Experiments page offers no delete.
     let request =
         serde_json::json!({ "dataset_id": dataset, "target": "species", "time_budget_secs": 10 });
-    let started: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch("POST", "/api/builds", Some(request.to_string()))
-            .await?,
-    )?;
-    let build = started["id"].as_str().context("build id")?.to_owned();
+    let build = start_build(&studio, &request).await?;
     studio.open("/builds").await?;
     let row = format!("#builds-table tr[data-id='{build}']");
     // The list refreshes while the build runs: each read finds the element again.
@@ -966,24 +977,12 @@ async fn builds_models_and_unreadable_records_are_deleted_from_the_studio() -> R
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn two_builds_are_compared_side_by_side() -> Result<()> {
     let studio = Studio::start("compare").await?;
-    studio.open("/").await?;
-    studio
-        .find("button[data-sample='penguins']", SHORT)
-        .await?
-        .click()
-        .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
-    let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
+    let (_, dataset) = open_penguins_sample(&studio).await?;
     // Two binary builds that differ in seed and in a left-out column.
     let mut builds = Vec::new();
     for (seed, exclude) in [(1, vec![]), (2, vec!["island"])] {
         let request = serde_json::json!({ "dataset_id": dataset, "target": "sex", "time_budget_secs": 5, "seed": seed, "exclude": exclude });
-        let started: serde_json::Value = serde_json::from_str(
-            &studio
-                .fetch("POST", "/api/builds", Some(request.to_string()))
-                .await?,
-        )?;
-        let id = started["id"].as_str().context("build id")?.to_owned();
+        let id = start_build(&studio, &request).await?;
         let done = wait_build_done(&studio, &id).await?;
         ensure!(done["state"] == "succeeded", "the build ended: {done}");
         builds.push(id);
@@ -1141,24 +1140,12 @@ async fn serious_violations(studio: &Studio, axe: &str) -> Result<Vec<String>> {
 async fn every_page_fits_a_phone() -> Result<()> {
     let axe = std::fs::read_to_string(env_path("KILN_AXE")?).context("reading axe-core")?;
     let studio = Studio::start("phone").await?;
-    studio.open("/").await?;
-    studio
-        .find("button[data-sample='penguins']", SHORT)
-        .await?
-        .click()
-        .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
-    let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
+    let (dataset_path, dataset) = open_penguins_sample(&studio).await?;
     let mut builds = Vec::new();
     for target in ["sex", "species"] {
         let request =
             serde_json::json!({ "dataset_id": dataset, "target": target, "time_budget_secs": 5 });
-        let started: serde_json::Value = serde_json::from_str(
-            &studio
-                .fetch("POST", "/api/builds", Some(request.to_string()))
-                .await?,
-        )?;
-        let id = started["id"].as_str().context("build id")?.to_owned();
+        let id = start_build(&studio, &request).await?;
         let done = wait_build_done(&studio, &id).await?;
         ensure!(done["state"] == "succeeded", "the build ended: {done}");
         builds.push((id, done["model_id"].as_str().context("model")?.to_owned()));
