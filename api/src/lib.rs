@@ -379,6 +379,64 @@ impl Task {
     }
 }
 
+/// A metric a build can rank its candidates by (`BuildRequest::metric`);
+/// the engine's `automl::Metric`, variant for variant.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RankingMetric {
+    Auc,
+    LogLoss,
+    BalancedAccuracy,
+    MacroF1,
+    Rmse,
+    Mae,
+    R2,
+}
+
+impl RankingMetric {
+    pub const ALL: [RankingMetric; 7] = [
+        RankingMetric::Auc,
+        RankingMetric::LogLoss,
+        RankingMetric::BalancedAccuracy,
+        RankingMetric::MacroF1,
+        RankingMetric::Rmse,
+        RankingMetric::Mae,
+        RankingMetric::R2,
+    ];
+
+    /// Its name, as in a model's metrics and `Build::metric`.
+    pub fn label(self) -> &'static str {
+        match self {
+            RankingMetric::Auc => "AUC",
+            RankingMetric::LogLoss => "log loss",
+            RankingMetric::BalancedAccuracy => "balanced accuracy",
+            RankingMetric::MacroF1 => "macro F1",
+            RankingMetric::Rmse => "RMSE",
+            RankingMetric::Mae => "MAE",
+            RankingMetric::R2 => "R²",
+        }
+    }
+
+    /// Whether it can rank models of `task` (AUC: two classes only).
+    pub fn applies_to(self, task: Task) -> bool {
+        use RankingMetric::*;
+        match self {
+            Auc => task == Task::Binary,
+            LogLoss | BalancedAccuracy | MacroF1 => task != Task::Regression,
+            Rmse | Mae | R2 => task == Task::Regression,
+        }
+    }
+
+    /// What a build ranks by when it is not told.
+    pub fn default_for(task: Task) -> RankingMetric {
+        match task {
+            Task::Binary => RankingMetric::Auc,
+            Task::Multiclass => RankingMetric::LogLoss,
+            Task::Regression => RankingMetric::Rmse,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BuildRequest {
     pub dataset_id: String,
@@ -401,6 +459,9 @@ pub struct BuildRequest {
     /// the default set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<String>,
+    /// The metric that ranks the candidates; the task's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<RankingMetric>,
 }
 
 /// A model family a build can try (`GET /api/families`).
@@ -496,6 +557,9 @@ pub struct Build {
     /// The model families it was asked to try (empty: the default set).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<String>,
+    /// The ranking metric it was asked for (absent: the task's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranking_metric: Option<RankingMetric>,
     /// Name of the metric the leaderboard is ranked by, e.g. `AUC`.
     pub metric: Option<String>,
     /// Whether a larger score is better for `metric`.

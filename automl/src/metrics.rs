@@ -11,10 +11,25 @@ use crate::task::{Target, Task};
 pub enum Metric {
     Auc,
     LogLoss,
+    BalancedAccuracy,
+    MacroF1,
     Rmse,
+    Mae,
+    R2,
 }
 
 impl Metric {
+    /// Every ranking metric, classification first.
+    pub const ALL: [Metric; 7] = [
+        Metric::Auc,
+        Metric::LogLoss,
+        Metric::BalancedAccuracy,
+        Metric::MacroF1,
+        Metric::Rmse,
+        Metric::Mae,
+        Metric::R2,
+    ];
+
     /// The default for a task: AUC, log loss or RMSE.
     pub fn default_for(task: Task) -> Metric {
         match task {
@@ -24,16 +39,43 @@ impl Metric {
         }
     }
 
+    /// The name the metric report and the leaderboard use.
     pub fn name(self) -> &'static str {
         match self {
             Metric::Auc => "AUC",
             Metric::LogLoss => "log loss",
+            Metric::BalancedAccuracy => "balanced accuracy",
+            Metric::MacroF1 => "macro F1",
             Metric::Rmse => "RMSE",
+            Metric::Mae => "MAE",
+            Metric::R2 => "R²",
         }
     }
 
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Auc)
+        matches!(
+            self,
+            Metric::Auc | Metric::BalancedAccuracy | Metric::MacroF1 | Metric::R2
+        )
+    }
+
+    /// Whether it can rank models of `task` (AUC only two classes).
+    pub fn applies_to(self, task: Task) -> bool {
+        match self {
+            Metric::Auc => task == Task::Binary,
+            Metric::LogLoss | Metric::BalancedAccuracy | Metric::MacroF1 => {
+                task != Task::Regression
+            }
+            Metric::Rmse | Metric::Mae | Metric::R2 => task == Task::Regression,
+        }
+    }
+
+    /// The metrics that can rank models of `task`.
+    pub fn for_task(task: Task) -> Vec<Metric> {
+        Metric::ALL
+            .into_iter()
+            .filter(|m| m.applies_to(task))
+            .collect()
     }
 
     /// Whether score `a` beats score `b`.
@@ -51,13 +93,26 @@ impl Metric {
         compare_scores(self.higher_is_better(), a, b)
     }
 
+    /// The score of `pred` (values, or class probabilities row-major);
+    /// classes are the most probable ones. NaN when the metric does not
+    /// apply to the target.
     pub fn score(self, target: &Target, pred: &[f64]) -> f64 {
         match (self, target) {
             (Metric::Rmse, Target::Regression(y)) => rmse(y, pred),
-            (Metric::Auc, Target::Classes { y, classes }) => {
+            (Metric::Mae, Target::Regression(y)) => mae(y, pred),
+            (Metric::R2, Target::Regression(y)) => r2(y, pred),
+            (Metric::Auc, Target::Classes { y, classes }) if classes.len() == 2 => {
                 auc(y, &positive_column(pred, classes.len()))
             }
             (Metric::LogLoss, Target::Classes { y, classes }) => log_loss(y, pred, classes.len()),
+            (Metric::BalancedAccuracy, Target::Classes { y, classes }) => {
+                let k = classes.len();
+                balanced_accuracy(y, &argmax_rows(pred, k), k)
+            }
+            (Metric::MacroF1, Target::Classes { y, classes }) => {
+                let k = classes.len();
+                macro_f1(y, &argmax_rows(pred, k), k)
+            }
             _ => f64::NAN,
         }
     }
@@ -501,5 +556,38 @@ mod tests {
     fn metric_direction() {
         assert!(Metric::Auc.better(0.9, 0.8));
         assert!(Metric::Rmse.better(0.8, 0.9));
+        assert!(Metric::R2.better(0.9, 0.8));
+        assert!(Metric::Mae.better(0.8, 0.9));
+        assert!(Metric::MacroF1.better(0.9, 0.8));
+    }
+
+    #[test]
+    fn every_ranking_metric_scores_as_the_report_names_it() {
+        let classes = |y: Vec<usize>, k: usize| Target::Classes {
+            y,
+            classes: (0..k).map(|c| c.to_string()).collect(),
+        };
+        let binary = classes(vec![0, 1, 1, 0, 1], 2);
+        let prob = [0.8, 0.2, 0.3, 0.7, 0.6, 0.4, 0.4, 0.6, 0.1, 0.9];
+        let multi = classes(vec![0, 1, 2, 2], 3);
+        let mprob = [0.7, 0.2, 0.1, 0.2, 0.5, 0.3, 0.1, 0.6, 0.3, 0.2, 0.2, 0.6];
+        let reg = Target::Regression(vec![1.0, 2.0, 4.0]);
+        let pred = [1.5, 2.0, 3.0];
+        for (target, p, task) in [
+            (&binary, &prob[..], Task::Binary),
+            (&multi, &mprob[..], Task::Multiclass),
+            (&reg, &pred[..], Task::Regression),
+        ] {
+            let report = report(target, p);
+            for m in Metric::ALL {
+                let score = m.score(target, p);
+                match report.iter().find(|v| v.name == m.name()) {
+                    Some(v) if m.applies_to(task) => assert_eq!(score, v.value, "{m:?}"),
+                    None if !m.applies_to(task) => assert!(score.is_nan(), "{m:?} {task:?}"),
+                    other => panic!("{m:?} on {task:?}: {other:?}"),
+                }
+            }
+            assert!(Metric::for_task(task).contains(&Metric::default_for(task)));
+        }
     }
 }

@@ -129,6 +129,7 @@ pub fn search(
     config.task = plan.task.map(models::to_automl_task);
     config.seed = plan.seed;
     config.families = plan.families.clone();
+    config.metric = plan.metric.map(models::to_automl_metric);
     config.created = build.created.clone();
     let control = automl::Control {
         deadline: Some(started + Duration::from_secs(u64::from(plan.time_budget_secs))),

@@ -26,6 +26,18 @@ pub fn to_automl_task(t: api::Task) -> automl::Task {
     }
 }
 
+pub fn to_automl_metric(m: api::RankingMetric) -> automl::Metric {
+    match m {
+        api::RankingMetric::Auc => automl::Metric::Auc,
+        api::RankingMetric::LogLoss => automl::Metric::LogLoss,
+        api::RankingMetric::BalancedAccuracy => automl::Metric::BalancedAccuracy,
+        api::RankingMetric::MacroF1 => automl::Metric::MacroF1,
+        api::RankingMetric::Rmse => automl::Metric::Rmse,
+        api::RankingMetric::Mae => automl::Metric::Mae,
+        api::RankingMetric::R2 => automl::Metric::R2,
+    }
+}
+
 pub fn summary(
     id: &str,
     build: &api::Build,
@@ -438,6 +450,31 @@ pub fn csv_cell(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranking_metrics_are_the_engines_by_name_and_task() {
+        let tasks = [
+            api::Task::Regression,
+            api::Task::Binary,
+            api::Task::Multiclass,
+        ];
+        for m in api::RankingMetric::ALL {
+            let engine = to_automl_metric(m);
+            assert_eq!(m.label(), engine.name());
+            for t in tasks {
+                assert_eq!(
+                    m.applies_to(t),
+                    engine.applies_to(to_automl_task(t)),
+                    "{m:?} {t:?}"
+                );
+                assert_eq!(
+                    to_automl_metric(api::RankingMetric::default_for(t)),
+                    automl::Metric::default_for(to_automl_task(t))
+                );
+            }
+        }
+        assert_eq!(api::RankingMetric::ALL.len(), automl::Metric::ALL.len());
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_formulas_neutralised() {

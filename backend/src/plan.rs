@@ -35,6 +35,8 @@ pub struct BuildPlan {
     pub exclude: Vec<String>,
     /// The model families to try (empty: the default set).
     pub families: Vec<String>,
+    /// The ranking metric asked for (`None`: the task's default).
+    pub metric: Option<api::RankingMetric>,
 }
 
 impl BuildPlan {
@@ -53,6 +55,7 @@ impl BuildPlan {
         prepared_columns(store, &recipe)?.check(&req.target, &req.exclude)?;
         automl::check_families(&req.families)
             .map_err(|e| AppError::unprocessable("unknown_family", e.to_string()))?;
+        check_metric(req.metric, req.task)?;
         Ok(BuildPlan {
             dataset_id: req.dataset_id,
             target: req.target,
@@ -62,6 +65,7 @@ impl BuildPlan {
             recipe,
             exclude: req.exclude,
             families: req.families,
+            metric: req.metric,
         })
     }
 
@@ -76,6 +80,7 @@ impl BuildPlan {
             exclude: build.excluded.clone(),
             recipe_version: Some(build.recipe_version),
             families: build.families.clone(),
+            metric: build.ranking_metric,
         }
     }
 
@@ -93,6 +98,7 @@ impl BuildPlan {
             recipe_version: self.recipe.version,
             excluded: self.exclude.clone(),
             families: self.families.clone(),
+            ranking_metric: self.metric,
             metric: None,
             higher_is_better: false,
             validation: None,
@@ -109,6 +115,31 @@ impl BuildPlan {
     /// trained on (the columns, and every number of the columns used).
     pub fn check(&self, prepared: &DataFrame) -> Result<(), data::Error> {
         convert::check_build_columns(prepared, &self.target, &self.exclude)
+    }
+}
+
+/// A ranking metric for another kind of problem than the one asked for is
+/// refused before the build is queued; with the task detected, the search
+/// refuses it, naming the metrics that apply.
+fn check_metric(metric: Option<api::RankingMetric>, task: Option<api::Task>) -> AppResult<()> {
+    match (metric, task) {
+        (Some(m), Some(t)) if !m.applies_to(t) => {
+            let fits: Vec<&str> = api::RankingMetric::ALL
+                .iter()
+                .filter(|m| m.applies_to(t))
+                .map(|m| m.label())
+                .collect();
+            Err(AppError::unprocessable(
+                "invalid_metric",
+                format!(
+                    "{} cannot rank {} models; choose one of: {}",
+                    m.label(),
+                    t.label(),
+                    fits.join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -2414,3 +2414,73 @@ async fn a_build_tries_the_families_it_names() {
     assert_eq!(status, StatusCode::ACCEPTED, "{again}");
     assert_eq!(again["families"], serde_json::json!(["linear"]));
 }
+
+#[tokio::test]
+async fn a_build_ranks_by_the_metric_it_names() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let request = |metric: &str, task: Option<&str>| {
+        let mut r = serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear"], "metric": metric });
+        if let Some(task) = task {
+            r["task"] = task.into();
+        }
+        r
+    };
+    // Refused before queueing when the task is given...
+    let (status, err) = t
+        .json(
+            "POST",
+            "/api/builds",
+            Some(request("auc", Some("multiclass"))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["code"], "invalid_metric");
+    assert!(error_message(&err).contains("macro F1"), "{err}");
+    // ...and by the build when the task is detected.
+    let (status, build) = t
+        .json("POST", "/api/builds", Some(request("rmse", None)))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(build["state"], "failed", "{build}");
+    let why = build["error"].as_str().unwrap();
+    assert!(
+        why.contains("RMSE cannot rank") && why.contains("log loss"),
+        "{why}"
+    );
+    let (status, build) = t
+        .json("POST", "/api/builds", Some(request("macro_f1", None)))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(build["state"], "succeeded", "{build}");
+    assert_eq!(
+        (
+            &build["metric"],
+            &build["higher_is_better"],
+            &build["ranking_metric"]
+        ),
+        (&"macro F1".into(), &true.into(), &"macro_f1".into())
+    );
+    let scores: Vec<f64> = build["leaderboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let (_, again) = t
+        .json(
+            "POST",
+            &format!("/api/builds/{}/rerun", build["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(again["ranking_metric"], "macro_f1", "{again}");
+}

@@ -59,6 +59,8 @@ pub struct SearchConfig {
     /// The families to try, by their leaderboard names ("boosted trees",
     /// "ensemble", ...); empty for the default set.
     pub families: Vec<String>,
+    /// Ranks the candidates; the task's default ([`Metric::default_for`]) when absent.
+    pub metric: Option<Metric>,
 }
 
 impl SearchConfig {
@@ -74,6 +76,7 @@ impl SearchConfig {
             kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
             created: String::new(),
             families: Vec::new(),
+            metric: None,
         }
     }
 }
@@ -187,6 +190,23 @@ impl<'a> Problem<'a> {
         } else {
             format!("a {:.0}% holdout", holdout_fraction * 100.0)
         };
+        let metric = config.metric.unwrap_or(Metric::default_for(task));
+        if !metric.applies_to(task) {
+            let names: Vec<&str> = Metric::for_task(task).iter().map(|m| m.name()).collect();
+            let kind = match task {
+                Task::Regression => "a regression",
+                Task::Binary => "a two-class",
+                Task::Multiclass => "a multiclass",
+            };
+            return Err(Error::Target {
+                target: config.target.clone(),
+                reason: format!(
+                    "it is {kind} target, which {} cannot rank; rank by one of: {}",
+                    metric.name(),
+                    names.join(", ")
+                ),
+            });
+        }
         let schema = Schema {
             target: config.target.clone(),
             task,
@@ -196,7 +216,7 @@ impl<'a> Problem<'a> {
         let problem = Problem {
             data,
             splits: splits(&target, k, holdout_fraction, config.seed),
-            metric: Metric::default_for(task),
+            metric,
             rows,
             target,
             features,
@@ -762,6 +782,45 @@ mod tests {
             out.leaderboard[0].score < baseline / 5.0,
             "{:?}",
             out.leaderboard
+        );
+    }
+
+    #[test]
+    fn the_chosen_metric_ranks_the_board_and_one_of_another_task_is_refused() {
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            deadline: None,
+            cancel: &cancel,
+        };
+        let config = SearchConfig {
+            max_trials: Some(4),
+            metric: Some(Metric::MacroF1),
+            ..SearchConfig::new("y")
+        };
+        let mut started = None;
+        let out = search(&toy_with_noise(300, 7), &config, control, &mut |e| {
+            if let SearchEvent::Started { metric, .. } = e {
+                started = Some(*metric);
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            (started, out.metric),
+            (Some(Metric::MacroF1), Metric::MacroF1)
+        );
+        let scores: Vec<f64> = out.leaderboard.iter().map(|t| t.score).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        // The shipped model's macro F1 is among its metrics.
+        assert!(out.artifact.metrics.iter().any(|m| m.name == "macro F1"));
+        let wrong = SearchConfig {
+            metric: Some(Metric::Rmse),
+            ..config
+        };
+        let err = search(&toy(100), &wrong, control, &mut |_| {}).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("RMSE cannot rank") && msg.contains("macro F1"),
+            "{msg}"
         );
     }
 

@@ -17,6 +17,7 @@ fn build(id: &str, state: api::BuildState) -> api::Build {
         recipe_version: 0,
         excluded: Vec::new(),
         families: Vec::new(),
+        ranking_metric: None,
         metric: None,
         higher_is_better: false,
         validation: None,

@@ -40,6 +40,18 @@ fn parse_task(s: &str) -> Option<api::Task> {
     }
 }
 
+/// A ranking metric as a select's value: its place in `RankingMetric::ALL`.
+fn metric_value(m: Option<api::RankingMetric>) -> String {
+    m.and_then(|m| api::RankingMetric::ALL.iter().position(|x| *x == m))
+        .map_or_else(String::new, |i| i.to_string())
+}
+
+fn parse_metric(s: &str) -> Option<api::RankingMetric> {
+    s.parse::<usize>()
+        .ok()
+        .and_then(|i| api::RankingMetric::ALL.get(i).copied())
+}
+
 #[component]
 pub fn BuildSetupPage() -> impl IntoView {
     let dataset = use_dataset();
@@ -118,6 +130,22 @@ pub fn BuildSetupPage() -> impl IntoView {
             ));
         }
     });
+    // The ranking metric: `None` is the problem's default.
+    let metric = RwSignal::new(None::<api::RankingMetric>);
+    let task_now = Memo::new(move |_| {
+        parse_task(&task_override.get()).or_else(|| match target_info.get() {
+            Some(Ok(Some(info))) => Some(info.task),
+            _ => None,
+        })
+    });
+    // A metric of another kind of problem goes back to the default.
+    Effect::new(move || {
+        if let (Some(m), Some(t)) = (metric.get_untracked(), task_now.get())
+            && !m.applies_to(t)
+        {
+            metric.set(None);
+        }
+    });
     // The previous build's exclusions, kept while its target is chosen.
     let kept_exclusions = RwSignal::new(None::<(String, Vec<String>)>);
     Effect::new(move || {
@@ -126,6 +154,7 @@ pub fn BuildSetupPage() -> impl IntoView {
             task_override.set(task_value(b.task).to_owned());
             budget.set(b.time_budget_secs);
             seed.set(b.seed);
+            metric.set(b.ranking_metric);
             if !b.families.is_empty() {
                 families.set(Some(b.families.clone()));
             }
@@ -202,6 +231,7 @@ pub fn BuildSetupPage() -> impl IntoView {
                 .and_then(Result::ok)
                 .map(|r| r.version),
             families: chosen_families(available.get_untracked(), families.get_untracked()),
+            metric: metric.get_untracked(),
         };
         let navigate = navigate.clone();
         starting.set(true);
@@ -271,6 +301,26 @@ pub fn BuildSetupPage() -> impl IntoView {
                             <option value="regression">"Regression"</option>
                             <option value="binary">"Binary classification"</option>
                             <option value="multiclass">"Multiclass classification"</option>
+                        </select>
+
+                        <label for="metric-select">"Rank models by"</label>
+                        <select id="metric-select"
+                            prop:value=move || metric_value(metric.get())
+                            on:change=move |ev| metric.set(parse_metric(&event_target_value(&ev)))>
+                            {move || {
+                                let task = task_now.get();
+                                let chosen = metric.get();
+                                let default = match task {
+                                    Some(t) => format!("Default: {}", api::RankingMetric::default_for(t).label()),
+                                    None => "Default for the problem".to_owned(),
+                                };
+                                let options = api::RankingMetric::ALL
+                                    .into_iter()
+                                    .filter(|m| task.is_none_or(|t| m.applies_to(t)))
+                                    .map(|m| view! { <option value=metric_value(Some(m)) selected=chosen == Some(m)>{m.label()}</option> })
+                                    .collect_view();
+                                view! { <option value="" selected=chosen.is_none()>{default}</option>{options} }
+                            }}
                         </select>
 
                         <label for="budget-select">"Time budget"</label>
