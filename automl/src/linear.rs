@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::task::Target;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LinearParams {
     /// L2 penalty on the weights (the intercept is not penalised), per row:
     /// the loss is `mean(loss) + l2 / 2 * |w|^2`.

@@ -14,7 +14,7 @@ use crate::task::Target;
 /// Rows an epoch visits at most.
 const MAX_ROWS_PER_EPOCH: usize = 10_000;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpParams {
     pub hidden: Vec<usize>,
     pub learning_rate: f64,

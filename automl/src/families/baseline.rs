@@ -25,12 +25,16 @@ impl Family for BaselineFamily {
     fn portfolio(&self, _: &Target, _: u64) -> Vec<(u32, Arc<dyn Candidate>)> {
         vec![(0, Arc::new(Baseline))]
     }
+
+    fn revive(&self, params: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+        super::revive_as::<Baseline>(params)
+    }
 }
 
 const NAME: &str = "baseline";
 
 /// The baseline's only candidate.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct Baseline;
 
 impl Candidate for Baseline {
@@ -63,6 +67,10 @@ impl Candidate for Baseline {
 
     fn for_refit(&self, _: Option<usize>) -> Arc<dyn Candidate> {
         Arc::new(*self)
+    }
+
+    fn spec(&self) -> serde_json::Value {
+        super::spec_of(self)
     }
 
     fn competes(&self) -> bool {

@@ -31,6 +31,14 @@ impl Family for EnsembleFamily {
     fn portfolio(&self, _: &Target, _: u64) -> Vec<(u32, Arc<dyn Candidate>)> {
         Vec::new()
     }
+
+    /// An ensemble is its members' candidates, revived one by one by the search.
+    fn revive(&self, _: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+        Err(crate::error::Error::Parameter {
+            name: "spec",
+            reason: "an ensemble is trained from its members".into(),
+        })
+    }
 }
 
 /// Models weighted in the raw output space; the weights sum to 1.

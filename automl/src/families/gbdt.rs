@@ -75,6 +75,10 @@ impl Family for GbdtFamily {
         NAME
     }
 
+    fn revive(&self, params: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+        super::revive_as::<GbdtParams>(params)
+    }
+
     fn portfolio(&self, target: &Target, seed: u64) -> Vec<(u32, Arc<dyn Candidate>)> {
         let g = |place: u32, values: [f64; DIMS]| -> (u32, Arc<dyn Candidate>) {
             (place, Arc::new(at(values, seed)))
@@ -183,6 +187,10 @@ impl Candidate for GbdtParams {
             early_stopping_rounds: 0,
             ..self.clone()
         })
+    }
+
+    fn spec(&self) -> serde_json::Value {
+        super::spec_of(self)
     }
 
     fn as_any(&self) -> &dyn Any {

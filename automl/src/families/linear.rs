@@ -26,6 +26,10 @@ impl Family for LinearFamily {
         NAME
     }
 
+    fn revive(&self, params: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+        super::revive_as::<LinearParams>(params)
+    }
+
     fn portfolio(&self, _: &Target, _: u64) -> Vec<(u32, Arc<dyn Candidate>)> {
         let p = |l2: f64, l1: f64| -> Arc<dyn Candidate> {
             Arc::new(LinearParams {
@@ -66,6 +70,10 @@ impl Candidate for LinearParams {
 
     fn for_refit(&self, _: Option<usize>) -> Arc<dyn Candidate> {
         Arc::new(*self)
+    }
+
+    fn spec(&self) -> serde_json::Value {
+        super::spec_of(self)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -28,6 +28,10 @@ impl Family for MlpFamily {
         NAME
     }
 
+    fn revive(&self, params: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+        super::revive_as::<MlpParams>(params)
+    }
+
     /// Networks cost more per trial than trees: after the strong defaults.
     fn portfolio(&self, _: &Target, seed: u64) -> Vec<(u32, Arc<dyn Candidate>)> {
         vec![
@@ -130,6 +134,10 @@ impl Candidate for MlpParams {
             max_epochs: super::refit_rounds(rounds),
             ..self.clone()
         })
+    }
+
+    fn spec(&self) -> serde_json::Value {
+        super::spec_of(self)
     }
 
     fn as_any(&self) -> &dyn Any {

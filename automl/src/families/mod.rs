@@ -64,6 +64,10 @@ pub(crate) trait Candidate: Debug + Send + Sync {
     /// that early stopping kept on the folds; a family without rounds
     /// returns itself.
     fn for_refit(&self, rounds: Option<usize>) -> Arc<dyn Candidate>;
+    /// Its hyperparameters in full, as JSON that its family's
+    /// [`Family::revive`] turns back into the same candidate (so that any
+    /// leaderboard row can be trained again after the search).
+    fn spec(&self) -> serde_json::Value;
     /// Whether its trials may join an ensemble and set the time kept for
     /// the refit (every family but the baseline).
     fn competes(&self) -> bool {
@@ -117,6 +121,37 @@ pub(crate) trait Family: Sync {
     fn by_default(&self) -> bool {
         true
     }
+    /// The candidate whose [`Candidate::spec`] is `params`.
+    fn revive(&self, params: serde_json::Value) -> Result<Arc<dyn Candidate>>;
+}
+
+/// `params` read as the candidate type `T` (a family's [`Family::revive`]).
+pub(crate) fn revive_as<T>(params: serde_json::Value) -> Result<Arc<dyn Candidate>>
+where
+    T: Candidate + serde::de::DeserializeOwned + 'static,
+{
+    serde_json::from_value::<T>(params)
+        .map(|c| Arc::new(c) as Arc<dyn Candidate>)
+        .map_err(|e| Error::Parameter {
+            name: "spec",
+            reason: format!("the candidate's settings do not read back: {e}"),
+        })
+}
+
+/// The candidate of family `family` (a leaderboard name) with `params`.
+pub(crate) fn revive(family: &str, params: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+    let Some(f) = registry().iter().find(|f| f.name() == family) else {
+        return Err(Error::Parameter {
+            name: "spec",
+            reason: format!("unknown family `{family}`"),
+        });
+    };
+    f.revive(params)
+}
+
+/// A candidate's spec as serde writes it (the types are plain data).
+pub(crate) fn spec_of<T: Serialize>(candidate: &T) -> serde_json::Value {
+    serde_json::to_value(candidate).unwrap_or(serde_json::Value::Null)
 }
 
 /// Proposes a family's candidates after the portfolio, learning from the

@@ -36,9 +36,13 @@ impl Family for StumpFamily {
     fn by_default(&self) -> bool {
         false
     }
+
+    fn revive(&self, params: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+        super::revive_as::<StumpParams>(params)
+    }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct StumpParams {
     /// Candidate thresholds per feature (quantiles of its training values).
     thresholds: usize,
@@ -138,6 +142,10 @@ impl Candidate for StumpParams {
 
     fn for_refit(&self, _: Option<usize>) -> Arc<dyn Candidate> {
         Arc::new(*self)
+    }
+
+    fn spec(&self) -> serde_json::Value {
+        super::spec_of(self)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -33,7 +33,7 @@ use objective::{base_score, gradients, objective_for};
 /// Rows × features below which a histogram is built on one thread.
 const PARALLEL_WORK: usize = 1 << 16;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GbdtParams {
     /// Upper bound on boosting rounds (early stopping may use fewer).
     pub n_rounds: usize,

@@ -106,6 +106,23 @@ pub(crate) fn select_ensemble(
         .map(|(i, c)| (i, *c as f64 / total as f64))
         .collect();
     weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Some(blend(&raws, weights, target, task, metric, splits, covered))
+}
+
+/// The weighted average of `raws` (members' out-of-fold raw outputs at the
+/// covered positions) with `weights` (`(index into raws, weight)`), scored
+/// fold by fold as single candidates are.
+pub(crate) fn blend(
+    raws: &[Vec<f64>],
+    weights: Vec<(usize, f64)>,
+    target: &Target,
+    task: Task,
+    metric: Metric,
+    splits: &[Split],
+    covered: &[usize],
+) -> Selection {
+    let k = target.n_classes();
+    let n = raws.first().map_or(0, Vec::len);
     let mut raw = vec![0.0; n];
     for (i, w) in &weights {
         raw.iter_mut().zip(&raws[*i]).for_each(|(s, r)| *s += w * r);
@@ -129,10 +146,10 @@ pub(crate) fn select_ensemble(
         .collect();
     let (mean, score_std) = mean_and_std(&fold_scores);
     // Ranked like single candidates: the mean of the fold scores.
-    Some(Selection {
+    Selection {
         weights,
         score: mean,
         score_std,
         oof,
-    })
+    }
 }

@@ -12,6 +12,7 @@
 
 mod ensemble;
 mod folds;
+mod retrain;
 pub(crate) mod space;
 mod trial;
 
@@ -32,6 +33,9 @@ use crate::task::{Target, Task, detect_task};
 use ensemble::{PoolEntry, Selection, keep_in_pool, select_ensemble};
 use folds::{Split, splits};
 use trial::{Evaluation, evaluate};
+
+use retrain::TrialSpec;
+pub use retrain::retrain;
 
 /// Trials when neither a deadline nor `max_trials` bounds the search.
 const DEFAULT_MAX_TRIALS: usize = 30;
@@ -113,6 +117,8 @@ pub struct TrialRecord {
     pub fit_secs: f64,
     pub predict_us_per_row: f64,
     pub size_bytes: u64,
+    /// What the trial was, in full (JSON): [`retrain`] trains it again.
+    pub spec: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +233,34 @@ impl<'a> Problem<'a> {
 
     fn task(&self) -> Task {
         self.schema.task
+    }
+
+    /// The schema of a model fitted on every row.
+    fn full_schema(&self) -> Schema {
+        Schema {
+            features: self.features.clone(),
+            ..self.schema.clone()
+        }
+    }
+
+    /// `cand` fitted on every row, with the rounds (or epochs) its folds
+    /// kept; `None` when the deadline or a cancel cut it short.
+    fn refit(
+        &self,
+        cand: &dyn Candidate,
+        rounds: Option<usize>,
+        control: Control<'_>,
+    ) -> Result<Option<FittedModel>> {
+        let hard_stop = || control.cancelled() || control.past(Duration::ZERO);
+        let f = cand.for_refit(rounds).fit(&FitJob {
+            features: &self.features,
+            data: self.data,
+            rows: &self.rows,
+            target: &self.target,
+            valid: None,
+            stop: &hard_stop,
+        })?;
+        Ok((!f.stopped && !hard_stop()).then_some(f.model))
     }
 }
 
@@ -393,6 +427,7 @@ impl<'a> Trials<'a> {
             fit_secs: eval.fit_time.as_secs_f64(),
             predict_us_per_row: eval.predict_us,
             size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
+            spec: TrialSpec::of(cand).to_json(),
         };
         on_event(&SearchEvent::Trial(record.clone()));
         self.trial = t + 1;
@@ -460,7 +495,7 @@ impl<'a> Trials<'a> {
                 on_event(&SearchEvent::Refitting { trial: best_trial });
                 if let Some(model) = self.refit(best_trial, best.rounds)? {
                     shipped.model = model;
-                    shipped.schema = self.full_schema();
+                    shipped.schema = problem.full_schema();
                     shipped.rows = problem.rows.len();
                 }
             }
@@ -483,30 +518,11 @@ impl<'a> Trials<'a> {
         )
     }
 
-    /// The schema of a model fitted on every row.
-    fn full_schema(&self) -> Schema {
-        Schema {
-            features: self.problem.features.clone(),
-            ..self.problem.schema.clone()
-        }
-    }
-
     /// Trial `t`'s candidate refit on every row; `None` when the stop
     /// signal cut it short.
     fn refit(&self, t: u32, rounds: Option<usize>) -> Result<Option<FittedModel>> {
-        let control = self.control;
-        let hard_stop = || control.cancelled() || control.past(Duration::ZERO);
-        let p = self.problem;
-        let cand = self.candidates[t as usize].for_refit(rounds);
-        let f = cand.fit(&FitJob {
-            features: &p.features,
-            data: p.data,
-            rows: &p.rows,
-            target: &p.target,
-            valid: None,
-            stop: &hard_stop,
-        })?;
-        Ok((!f.stopped && !hard_stop()).then_some(f.model))
+        self.problem
+            .refit(self.candidates[t as usize].as_ref(), rounds, self.control)
     }
 
     /// Lists the ensemble as a trial and refits its members; it ships when
@@ -534,6 +550,16 @@ impl<'a> Trials<'a> {
             fit_secs: members.iter().map(|m| m.fit_secs).sum(),
             predict_us_per_row: members.iter().map(|m| m.predict_us).sum(),
             size_bytes: members.iter().map(|m| m.size_bytes).sum(),
+            spec: TrialSpec::ensemble(
+                e.weights
+                    .iter()
+                    .map(|(i, w)| {
+                        let trial = self.pool[*i].trial;
+                        (trial, *w, self.candidates[trial as usize].as_ref())
+                    })
+                    .collect(),
+            )
+            .to_json(),
         };
         on_event(&SearchEvent::Trial(record.clone()));
         self.leaderboard.push(record.clone());
@@ -549,7 +575,7 @@ impl<'a> Trials<'a> {
         *shipped = Shipped {
             model: families::Ensemble { members: fitted }.into(),
             params: record.params,
-            schema: self.full_schema(),
+            schema: self.problem.full_schema(),
             rows: self.problem.rows.len(),
             trial: t,
             metrics: metrics::report(covered_target, &e.oof),
@@ -822,6 +848,73 @@ mod tests {
             msg.contains("RMSE cannot rank") && msg.contains("macro F1"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn every_row_of_the_board_trains_again_to_its_score_and_the_winner_to_its_bytes() {
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            deadline: None,
+            cancel: &cancel,
+        };
+        for (data, trials) in [(toy_with_noise(300, 7), 12), (regression_toy(300), 8)] {
+            let config = SearchConfig {
+                max_trials: Some(trials),
+                ..SearchConfig::new("y")
+            };
+            let out = search(&data, &config, control, &mut |_| {}).unwrap();
+            let mut retrained = 0;
+            for row in &out.leaderboard {
+                let again = retrain(&data, &config, row.trial, &row.spec, control).unwrap();
+                let score = again.leaderboard[0].score;
+                assert_eq!(again.best_trial, row.trial);
+                assert_eq!(again.leaderboard[0].family, row.family);
+                if !row.params.contains("stopped after fold") {
+                    assert!(
+                        (score - row.score).abs() <= 1e-12 * row.score.abs().max(1.0),
+                        "trial {} ({}): {score} against {}",
+                        row.trial,
+                        row.family,
+                        row.score
+                    );
+                    retrained += 1;
+                }
+                if row.trial == out.best_trial {
+                    assert_eq!(again.artifact.to_json(), out.artifact.to_json());
+                    assert_eq!(again.evaluation, out.evaluation);
+                }
+                let preds = again.artifact.predict(&data).unwrap();
+                assert_eq!(preds.len(), data.n_rows());
+            }
+            assert!(retrained >= 3, "{:?}", out.leaderboard);
+        }
+        let err = retrain(
+            &toy(50),
+            &SearchConfig::new("y"),
+            0,
+            "{\"family\": \"forest\"}",
+            control,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`forest`"), "{err}");
+    }
+
+    fn regression_toy(n: usize) -> Dataset {
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0).collect();
+        let z: Vec<f64> = (0..n)
+            .map(|i| ((i * 104_729) % 997) as f64 / 99.7)
+            .collect();
+        let y: Vec<f64> = x
+            .iter()
+            .zip(&z)
+            .map(|(a, b)| 2.0 * a + (b * 2.0).sin() + ((a * 13.0).sin() * 0.3))
+            .collect();
+        Dataset::new(vec![
+            ("x".into(), Column::Numeric(x)),
+            ("z".into(), Column::Numeric(z)),
+            ("y".into(), Column::Numeric(y)),
+        ])
+        .unwrap()
     }
 
     #[test]
