@@ -628,6 +628,39 @@ pub struct ModelSummary {
     /// predicted as it (`None`: the more probable class).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// The leaderboard row of its build that it is (absent for models made
+    /// before rows were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial: Option<u32>,
+}
+
+/// A leaderboard row as a model (`GET /api/builds/{id}/models`): trained
+/// by the build (its winner), or on request afterwards.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrialModel {
+    pub trial: u32,
+    pub state: TrialModelState,
+    /// When `ready`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// When `failed`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialModelState {
+    Queued,
+    Training,
+    Ready,
+    Failed,
+}
+
+/// `PUT /api/builds/{id}/model`: which of the build's models is its model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChooseModel {
+    pub model_id: String,
 }
 
 /// `PUT /api/models/{id}/threshold`: a binary classifier's decision

@@ -49,8 +49,9 @@ impl From<StorageError> for Failure {
 pub trait Progress {
     /// The build changed (state, message, counts).
     fn update(&self, build: &api::Build);
-    /// A trial finished: `entry` was added to `build.leaderboard`.
-    fn trial(&self, build: &api::Build, entry: &api::LeaderboardEntry);
+    /// A trial finished: `entry` was added to `build.leaderboard`; `spec`
+    /// is what trains it again ([`train_trial`]).
+    fn trial(&self, build: &api::Build, entry: &api::LeaderboardEntry, spec: &str);
 }
 
 /// Runs `plan`, started at `started`, updating `build` as it goes; on
@@ -125,12 +126,7 @@ pub fn search(
     started: Instant,
     progress: &dyn Progress,
 ) -> Result<automl::SearchOutcome, Failure> {
-    let mut config = automl::SearchConfig::new(&plan.target);
-    config.task = plan.task.map(models::to_automl_task);
-    config.seed = plan.seed;
-    config.families = plan.families.clone();
-    config.metric = plan.metric.map(models::to_automl_metric);
-    config.created = build.created.clone();
+    let config = search_config(plan, &build.created);
     let control = automl::Control {
         deadline: Some(started + Duration::from_secs(u64::from(plan.time_budget_secs))),
         cancel,
@@ -138,15 +134,26 @@ pub fn search(
     let mut on_event = |ev: &automl::SearchEvent| {
         let entry = record(build, ev, started);
         build.elapsed_secs = started.elapsed().as_secs_f64();
-        match entry {
-            Some(entry) => progress.trial(build, &entry),
-            None => progress.update(build),
+        match (entry, ev) {
+            (Some(entry), automl::SearchEvent::Trial(t)) => progress.trial(build, &entry, &t.spec),
+            _ => progress.update(build),
         }
     };
     automl::search(data, &config, control, &mut on_event).map_err(|e| match e {
         automl::Error::CancelledEmpty => Failure::Cancelled,
         other => Failure::Failed(other.to_string()),
     })
+}
+
+/// The engine's settings for the plan; `created` is stamped into the artifact.
+fn search_config(plan: &BuildPlan, created: &str) -> automl::SearchConfig {
+    let mut config = automl::SearchConfig::new(&plan.target);
+    config.task = plan.task.map(models::to_automl_task);
+    config.seed = plan.seed;
+    config.families = plan.families.clone();
+    config.metric = plan.metric.map(models::to_automl_metric);
+    config.created = created.to_owned();
+    config
 }
 
 /// Applies a search event to the build; returns the leaderboard entry a
@@ -219,17 +226,98 @@ fn training_rows(data: automl::Dataset, target: &str) -> automl::Dataset {
     }
 }
 
-/// Keeps the search's winner: the artifact with its recipe, its insights,
-/// and the model record; the build gets its model and final state.
+/// Keeps the search's winner ([`save_model`]); the build gets its model
+/// and final state.
 pub fn keep(
     store: &Store,
     plan: &BuildPlan,
     build: &mut api::Build,
-    mut outcome: automl::SearchOutcome,
+    outcome: automl::SearchOutcome,
     prepared: Prepared,
     started: Instant,
     progress: &dyn Progress,
 ) -> Result<(), Failure> {
+    let cancelled = outcome.cancelled;
+    build.message = "explaining the model".into();
+    progress.update(build);
+    // Explanations get what is left of 1.05 × budget + 2 s (at least one chunk of rows).
+    let explain_by =
+        started + Duration::from_secs_f64(f64::from(plan.time_budget_secs) * 1.05 + 2.0);
+    let model_id = save_model(store, plan, build, outcome, prepared, explain_by)?;
+    build.model_id = Some(model_id);
+    if cancelled {
+        build.state = api::BuildState::Cancelled;
+        build.message = "cancelled; the best model finished so far was kept".into();
+    } else {
+        build.state = api::BuildState::Succeeded;
+        build.message = format!("done: {} trials", build.trials_done);
+    }
+    Ok(())
+}
+
+/// Trains row `trial` of a finished build again from its `spec`
+/// (`automl::retrain`: validated on the build's splits, refit on every
+/// row) on the data its plan prepares, and keeps it as a model of the build
+/// ([`save_model`]); returns the model's id. `plan` is the build's, planned
+/// again (`BuildPlan::rerun`), so the rows, seed and metric are the same.
+pub fn train_trial(
+    store: &Store,
+    plan: &BuildPlan,
+    build: &api::Build,
+    trial: u32,
+    spec: &str,
+    cancel: &AtomicBool,
+) -> Result<String, Failure> {
+    let started = Instant::now();
+    let mut scratch = build.clone();
+    let prepared = prepare(store, plan, &mut scratch, &Quiet)?;
+    let config = search_config(plan, &crate::time::now_rfc3339());
+    // As long as the whole build was given, and explanations the same again.
+    let budget = Duration::from_secs(u64::from(plan.time_budget_secs).max(60));
+    let control = automl::Control {
+        deadline: Some(started + budget),
+        cancel,
+    };
+    let outcome = automl::retrain(&prepared.data, &config, trial, spec, control).map_err(|e| {
+        match e {
+            automl::Error::CancelledEmpty => Failure::Cancelled,
+            automl::Error::DeadlineEmpty => Failure::Failed(format!(
+                "training it again took longer than {}; its build may have been cut short by its time budget",
+                api::display::plural(budget.as_secs(), "second", "seconds")
+            )),
+            other => Failure::Failed(other.to_string()),
+        }
+    })?;
+    save_model(
+        store,
+        plan,
+        build,
+        outcome,
+        prepared,
+        started + budget.mul_f64(2.0),
+    )
+}
+
+/// Progress that goes nowhere: a row trained again reports only its end.
+struct Quiet;
+
+impl Progress for Quiet {
+    fn update(&self, _: &api::Build) {}
+    fn trial(&self, _: &api::Build, _: &api::LeaderboardEntry, _: &str) {}
+}
+
+/// Saves a model of `build` from a search (or retrain) outcome: the
+/// artifact with its fitted recipe, checked for numbers a file cannot
+/// hold, its insights (computed until `explain_by`) and its record, which
+/// names the leaderboard row it is. Returns the model's id.
+fn save_model(
+    store: &Store,
+    plan: &BuildPlan,
+    build: &api::Build,
+    mut outcome: automl::SearchOutcome,
+    prepared: Prepared,
+    explain_by: Instant,
+) -> Result<String, Failure> {
     // The model takes the dataset's own columns and applies the recipe itself.
     if let Some(raw) = &prepared.raw {
         outcome.artifact.recipe = Some(model_recipe(
@@ -254,11 +342,7 @@ pub fn keep(
         .map(api::Step::describe)
         .collect();
     summary.evaluation = Some(models::to_api_evaluation(&outcome.evaluation));
-    build.message = "explaining the model".into();
-    progress.update(build);
-    // Explanations get what is left of 1.05 × budget + 2 s (at least one chunk of rows).
-    let explain_by =
-        started + Duration::from_secs_f64(f64::from(plan.time_budget_secs) * 1.05 + 2.0);
+    summary.trial = Some(outcome.best_trial);
     let insights = outcome
         .artifact
         .insights(&data, plan.seed, Some(explain_by))
@@ -272,15 +356,7 @@ pub fn keep(
         }
     };
     store.save_model(&summary, &bytes)?;
-    build.model_id = Some(model_id);
-    if outcome.cancelled {
-        build.state = api::BuildState::Cancelled;
-        build.message = "cancelled; the best model finished so far was kept".into();
-    } else {
-        build.state = api::BuildState::Succeeded;
-        build.message = format!("done: {} trials", build.trials_done);
-    }
-    Ok(())
+    Ok(model_id)
 }
 
 /// The recipe a model carries: the fitted row-wise steps, and as inputs the

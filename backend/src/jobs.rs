@@ -1,7 +1,10 @@
 //! Build jobs: a fixed pool of worker threads (never the async runtime)
 //! takes queued builds and runs their plans (`crate::build`), with a
 //! cancel flag per build; every change goes to the store and to a `watch`
-//! channel the SSE stream reads. A panic fails its build, not the server.
+//! channel the SSE stream reads. The same workers train leaderboard rows of
+//! finished builds again on request (`build::train_trial`), whose state is
+//! kept here until their model is stored. A panic fails its build (or its
+//! row), not the server.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -21,16 +24,38 @@ struct Live {
     tx: watch::Sender<api::Build>,
 }
 
-/// A build waiting for a worker: its plan and its record.
+/// Work waiting for a worker.
+enum Job {
+    /// A build: its plan and its record.
+    Build(Queued),
+    /// Row `trial` of a finished build, to train again from its spec.
+    Trial {
+        plan: BuildPlan,
+        build: api::Build,
+        trial: u32,
+        spec: String,
+    },
+}
+
 struct Queued {
     plan: BuildPlan,
     build: api::Build,
 }
 
+/// A row being trained again, until its model is stored; a failure stays
+/// (in memory) so the person who asked learns why.
+#[derive(Debug, Clone)]
+enum Training {
+    Queued,
+    Running,
+    Failed(String),
+}
+
 pub struct Jobs {
     store: Arc<Store>,
-    queue: Mutex<mpsc::Sender<Queued>>,
+    queue: Mutex<mpsc::Sender<Job>>,
     live: Mutex<HashMap<String, Live>>,
+    training: Mutex<HashMap<(String, u32), Training>>,
 }
 
 impl std::fmt::Debug for Jobs {
@@ -46,11 +71,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Jobs {
     /// Starts `workers` threads; builds beyond that wait in the queue.
     pub fn start(store: Arc<Store>, workers: usize) -> Arc<Jobs> {
-        let (tx, rx) = mpsc::channel::<Queued>();
+        let (tx, rx) = mpsc::channel::<Job>();
         let jobs = Arc::new(Jobs {
             store,
             queue: Mutex::new(tx),
             live: Mutex::new(HashMap::new()),
+            training: Mutex::new(HashMap::new()),
         });
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..workers.max(1) {
@@ -61,9 +87,17 @@ impl Jobs {
                 .spawn(move || {
                     loop {
                         let next = lock(&rx).recv();
-                        let Ok(queued) = next else { return };
+                        let Ok(job) = next else { return };
                         let Some(jobs) = weak.upgrade() else { return };
-                        jobs.run(queued);
+                        match job {
+                            Job::Build(queued) => jobs.run(queued),
+                            Job::Trial {
+                                plan,
+                                build,
+                                trial,
+                                spec,
+                            } => jobs.run_trial(&plan, &build, trial, &spec),
+                        }
                     }
                 })
                 .expect("spawning a worker thread");
@@ -77,10 +111,10 @@ impl Jobs {
         let build = plan.queued();
         {
             let mut live = lock(&self.live);
-            if live.len() >= max_live {
+            let busy = live.len() + self.active_training();
+            if busy >= max_live {
                 return Err(AppError::TooMany(format!(
-                    "{} builds are already queued or running; wait for one to finish or cancel one",
-                    live.len()
+                    "{busy} builds or models are already queued or training; wait for one to finish or cancel one"
                 )));
             }
             let (tx, _) = watch::channel(build.clone());
@@ -92,11 +126,130 @@ impl Jobs {
             return Err(e.into());
         }
         // The receiver lives as long as the workers, which live as long as `self`.
-        let _ = lock(&self.queue).send(Queued {
+        let _ = lock(&self.queue).send(Job::Build(Queued {
             plan,
             build: build.clone(),
-        });
+        }));
         Ok(build)
+    }
+
+    /// Queues row `trial` of the finished `build` to be trained again from
+    /// its `spec` with `plan` (the build's, planned again); a row already
+    /// queued or training is left as it is. Counts against `max_live` with
+    /// the builds.
+    pub fn submit_trial(
+        &self,
+        plan: BuildPlan,
+        build: api::Build,
+        trial: u32,
+        spec: String,
+        max_live: usize,
+    ) -> AppResult<api::TrialModel> {
+        let key = (build.id.clone(), trial);
+        {
+            let live = lock(&self.live).len();
+            let mut training = lock(&self.training);
+            match training.get(&key) {
+                Some(Training::Queued | Training::Running) => {}
+                _ => {
+                    let busy = live
+                        + training
+                            .values()
+                            .filter(|t| !matches!(t, Training::Failed(_)))
+                            .count();
+                    if busy >= max_live {
+                        return Err(AppError::TooMany(format!(
+                            "{busy} builds or models are already queued or training; wait for one to finish"
+                        )));
+                    }
+                    training.insert(key.clone(), Training::Queued);
+                    let _ = lock(&self.queue).send(Job::Trial {
+                        plan,
+                        build,
+                        trial,
+                        spec,
+                    });
+                }
+            }
+        }
+        Ok(self
+            .trials(&key.0)
+            .into_iter()
+            .find(|t| t.trial == trial)
+            .unwrap_or(api::TrialModel {
+                trial,
+                state: api::TrialModelState::Queued,
+                model_id: None,
+                error: None,
+            }))
+    }
+
+    /// The rows of build `id` queued, training, or whose training failed.
+    pub fn trials(&self, id: &str) -> Vec<api::TrialModel> {
+        let mut rows: Vec<api::TrialModel> = lock(&self.training)
+            .iter()
+            .filter(|((b, _), _)| b == id)
+            .map(|((_, trial), t)| {
+                let (state, error) = match t {
+                    Training::Queued => (api::TrialModelState::Queued, None),
+                    Training::Running => (api::TrialModelState::Training, None),
+                    Training::Failed(e) => (api::TrialModelState::Failed, Some(e.clone())),
+                };
+                api::TrialModel {
+                    trial: *trial,
+                    state,
+                    model_id: None,
+                    error,
+                }
+            })
+            .collect();
+        rows.sort_by_key(|t| t.trial);
+        rows
+    }
+
+    /// Whether a row of build `id` is queued or training.
+    pub fn is_training(&self, id: &str) -> bool {
+        lock(&self.training)
+            .iter()
+            .any(|((b, _), t)| b == id && !matches!(t, Training::Failed(_)))
+    }
+
+    fn active_training(&self) -> usize {
+        lock(&self.training)
+            .values()
+            .filter(|t| !matches!(t, Training::Failed(_)))
+            .count()
+    }
+
+    fn run_trial(&self, plan: &BuildPlan, build: &api::Build, trial: u32, spec: &str) {
+        let key = (build.id.clone(), trial);
+        lock(&self.training).insert(key.clone(), Training::Running);
+        let never = AtomicBool::new(false);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            build::train_trial(&self.store, plan, build, trial, spec, &never)
+        }));
+        let failed = match outcome {
+            Ok(Ok(model)) => {
+                tracing::info!(build = %build.id, trial, %model, "leaderboard row trained");
+                None
+            }
+            Ok(Err(Failure::Failed(why))) => Some(why),
+            Ok(Err(Failure::Cancelled)) => Some("it was cancelled".to_owned()),
+            Err(_) => {
+                tracing::error!(build = %build.id, trial, "training a leaderboard row panicked");
+                Some("an internal error stopped it; the details are in the server log".to_owned())
+            }
+        };
+        let mut training = lock(&self.training);
+        match failed {
+            Some(why) => {
+                tracing::warn!(build = %build.id, trial, error = %why, "training a leaderboard row failed");
+                training.insert(key, Training::Failed(why));
+            }
+            None => {
+                training.remove(&key);
+            }
+        }
     }
 
     /// Whether the build is queued or running.
@@ -203,8 +356,8 @@ impl build::Progress for Jobs {
         self.send(build);
     }
 
-    fn trial(&self, build: &api::Build, entry: &api::LeaderboardEntry) {
-        if let Err(e) = self.store.add_trial(build, entry) {
+    fn trial(&self, build: &api::Build, entry: &api::LeaderboardEntry, spec: &str) {
+        if let Err(e) = self.store.add_trial(build, entry, spec) {
             tracing::error!(build = %build.id, error = %e, "saving a trial failed");
         }
         self.send(build);

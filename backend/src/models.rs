@@ -81,6 +81,7 @@ pub fn summary(
         insights: None,
         evaluation: None,
         threshold: artifact.threshold,
+        trial: None,
     }
 }
 

@@ -2484,3 +2484,136 @@ async fn a_build_ranks_by_the_metric_it_names() {
         .await;
     assert_eq!(again["ranking_metric"], "macro_f1", "{again}");
 }
+
+#[tokio::test]
+async fn any_leaderboard_row_opens_as_a_model_and_can_become_the_builds() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
+    let id = ds["id"].as_str().unwrap();
+    let (_, build) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear", "boosted trees"] }))).await;
+    let bid = build["id"].as_str().unwrap().to_owned();
+    let build = t.wait_final(&bid, Duration::from_secs(60)).await;
+    assert_eq!(build["state"], "succeeded", "{build}");
+    let winner = build["model_id"].as_str().unwrap().to_owned();
+    let (status, models) = t
+        .json("GET", &format!("/api/builds/{bid}/models"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{models}");
+    assert_eq!(models.as_array().unwrap().len(), 1, "{models}");
+    assert_eq!(models[0]["state"], "ready");
+    assert_eq!(models[0]["model_id"], winner.as_str());
+    let (_, shipped) = t.json("GET", &format!("/api/models/{winner}"), None).await;
+    assert_eq!(shipped["trial"], models[0]["trial"], "{shipped}");
+    // A row that is not the winner, and was validated on every fold.
+    let board = build["leaderboard"].as_array().unwrap();
+    let row = board
+        .iter()
+        .skip(1)
+        .find(|e| {
+            e["trial"] != shipped["trial"]
+                && e["family"] != "baseline"
+                && !e["params"].as_str().unwrap().contains("stopped after fold")
+        })
+        .expect("a second row")
+        .clone();
+    let trial = row["trial"].as_u64().unwrap();
+    let uri = format!("/api/builds/{bid}/trials/{trial}/model");
+    let (status, state) = t.json("POST", &uri, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{state}");
+    assert!(
+        ["queued", "training", "ready"].contains(&state["state"].as_str().unwrap()),
+        "{state}"
+    );
+    let start = Instant::now();
+    let model_id = loop {
+        let (_, models) = t
+            .json("GET", &format!("/api/builds/{bid}/models"), None)
+            .await;
+        let mine = models
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["trial"] == trial)
+            .cloned()
+            .expect("the row is listed while it trains");
+        match mine["state"].as_str().unwrap() {
+            "ready" => break mine["model_id"].as_str().unwrap().to_owned(),
+            "failed" => panic!("{mine}"),
+            _ => {}
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{mine}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (_, model) = t
+        .json("GET", &format!("/api/models/{model_id}"), None)
+        .await;
+    assert_eq!(model["trial"], trial, "{model}");
+    assert_eq!(model["build_id"], bid.as_str());
+    assert_eq!(model["family"], row["family"]);
+    assert!(
+        model["insights"].is_object() && model["evaluation"].is_object(),
+        "{model}"
+    );
+    let log_loss = model["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "log loss")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    // Pooled over the folds, near the mean of the fold scores on the board.
+    let board_score = row["score"].as_f64().unwrap();
+    assert!(
+        (log_loss - board_score).abs() < 0.05 * board_score.max(0.05),
+        "{log_loss} {board_score}"
+    );
+    let (status, pred) = t
+        .json("POST", &format!("/api/models/{model_id}/predict"), Some(serde_json::json!({ "rows": [{ "island": "Biscoe", "bill_length_mm": 45.0, "bill_depth_mm": 15.0, "flipper_length_mm": 220.0, "body_mass_g": 5000.0, "sex": "male", "year": 2008 }] })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pred}");
+    // Asking again gives the same model.
+    let (status, again) = t.json("POST", &uri, None).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["model_id"], model_id.as_str());
+    // "Use this one".
+    let choose = format!("/api/builds/{bid}/model");
+    let (status, chosen) = t
+        .json(
+            "PUT",
+            &choose,
+            Some(serde_json::json!({ "model_id": model_id })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chosen}");
+    assert_eq!(chosen["model_id"], model_id.as_str());
+    let (_, reread) = t.json("GET", &format!("/api/builds/{bid}"), None).await;
+    assert_eq!(reread["model_id"], model_id.as_str());
+    assert_eq!(reread["leaderboard"], build["leaderboard"]);
+    // Refusals name the problem.
+    let (status, err) = t
+        .json(
+            "PUT",
+            &choose,
+            Some(serde_json::json!({ "model_id": "0".repeat(32) })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let (status, _) = t
+        .json("POST", &format!("/api/builds/{bid}/trials/999/model"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, other) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear"] }))).await;
+    let other = t
+        .wait_final(other["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    let (status, err) = t
+        .json(
+            "PUT",
+            &choose,
+            Some(serde_json::json!({ "model_id": other["model_id"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert!(error_message(&err).contains("not one of"), "{err}");
+}

@@ -1,5 +1,6 @@
 //! `/builds`: start (and re-run) a build, list, read, delete, cancel, and
-//! follow one live as server-sent events.
+//! follow one live as server-sent events; open any leaderboard row as a
+//! model (trained again on request) and choose which is the build's model.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 
 use futures_util::Stream;
@@ -25,11 +26,12 @@ pub(super) fn router() -> Router<AppState> {
         .route("/builds/{id}/events", get(build_events))
         .route("/builds/{id}/cancel", post(cancel_build))
         .route("/builds/{id}/rerun", post(rerun_build))
+        .route("/builds/{id}/models", get(build_models))
+        .route("/builds/{id}/trials/{trial}/model", post(train_trial))
+        .route("/builds/{id}/model", put(choose_model))
         .route("/families", get(list_families))
 }
 
-/// Plans a build (checked against the store, without reading the data)
-/// and queues it.
 /// The model families a build can be asked to try.
 async fn list_families() -> Json<Vec<api::FamilyInfo>> {
     Json(
@@ -43,6 +45,8 @@ async fn list_families() -> Json<Vec<api::FamilyInfo>> {
     )
 }
 
+/// Plans a build (checked against the store, without reading the data)
+/// and queues it.
 async fn create_build(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::BuildRequest>,
@@ -83,6 +87,122 @@ async fn rerun_build(
     Ok((StatusCode::ACCEPTED, Json(build)))
 }
 
+/// The build's leaderboard rows that are models (its winner, rows trained
+/// on request) or are being trained, or failed to.
+async fn build_models(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<api::TrialModel>>> {
+    let key = id.clone();
+    let stored = with_store(&st, move |store| {
+        store.build(&key)?;
+        Ok(store.build_models(&key)?)
+    })
+    .await?;
+    let mut rows: Vec<api::TrialModel> = stored
+        .iter()
+        .filter_map(|m| {
+            Some(api::TrialModel {
+                trial: m.trial?,
+                state: api::TrialModelState::Ready,
+                model_id: Some(m.id.clone()),
+                error: None,
+            })
+        })
+        .collect();
+    for t in st.jobs.trials(&id) {
+        if !rows.iter().any(|r| r.trial == t.trial) {
+            rows.push(t);
+        }
+    }
+    rows.sort_by_key(|r| r.trial);
+    Ok(Json(rows))
+}
+
+/// Trains leaderboard row `trial` of a finished build as a model: 202 with
+/// its state while it is queued or training, 200 when it already is one.
+async fn train_trial(
+    State(st): State<AppState>,
+    Path((id, trial)): Path<(String, u32)>,
+) -> AppResult<(StatusCode, Json<api::TrialModel>)> {
+    let (jobs, max_live) = (Arc::clone(&st.jobs), st.config.max_live_builds);
+    with_store(&st, move |store| {
+        let build = store.build(&id)?;
+        if !build.state.is_final() {
+            return Err(AppError::Conflict(format!(
+                "build {id} is still {}; its rows can be opened as models once it has finished",
+                build.state.label()
+            )));
+        }
+        if !build.leaderboard.iter().any(|e| e.trial == trial) {
+            return Err(AppError::NotFound(format!("trial {trial} of build {id}")));
+        }
+        if let Some(m) = store
+            .build_models(&id)?
+            .into_iter()
+            .find(|m| m.trial == Some(trial))
+        {
+            let ready = api::TrialModel {
+                trial,
+                state: api::TrialModelState::Ready,
+                model_id: Some(m.id),
+                error: None,
+            };
+            return Ok((StatusCode::OK, Json(ready)));
+        }
+        let Some(spec) = store.trial_spec(&id, trial)? else {
+            return Err(AppError::unprocessable(
+                "not_retrainable",
+                format!(
+                    "trial {trial} of build {id} was run before Kiln kept each candidate's settings; run the build again to open its rows as models"
+                ),
+            ));
+        };
+        store
+            .require_dataset(&build.dataset_id)
+            .map_err(|_| AppError::Conflict("the dataset of this build was deleted".into()))?;
+        let plan = BuildPlan::new(store, BuildPlan::rerun(&build))?;
+        let state = jobs.submit_trial(plan, build, trial, spec, max_live)?;
+        tracing::info!(build = %id, trial, "leaderboard row queued for training");
+        Ok((StatusCode::ACCEPTED, Json(state)))
+    })
+    .await
+}
+
+/// Makes one of the build's models its model ("use this one"): the one
+/// the Experiments list, Compare and "Predict" use.
+async fn choose_model(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<api::ChooseModel>,
+) -> AppResult<Json<api::Build>> {
+    with_store(&st, move |store| {
+        let mut build = store.build(&id)?;
+        if !build.state.is_final() {
+            return Err(AppError::Conflict(format!(
+                "build {id} is still {}",
+                build.state.label()
+            )));
+        }
+        let model = store.model(&req.model_id).map_err(|_| {
+            AppError::unprocessable(
+                "unknown_model",
+                format!("there is no model {}", req.model_id),
+            )
+        })?;
+        if model.build_id != id {
+            return Err(AppError::unprocessable(
+                "unknown_model",
+                format!("model {} is not one of build {id}'s models", req.model_id),
+            ));
+        }
+        build.model_id = Some(model.id);
+        store.update_build(&build)?;
+        Ok(Json(build))
+    })
+    .await
+}
+
 async fn list_builds(State(st): State<AppState>) -> AppResult<Response> {
     Ok(listed(
         with_store(&st, |store| Ok(store.list_builds()?)).await?,
@@ -94,6 +214,11 @@ async fn delete_build(State(st): State<AppState>, Path(id): Path<String>) -> App
     if st.jobs.is_live(&id) {
         return Err(AppError::Conflict(format!(
             "build {id} is still queued or running; cancel it first"
+        )));
+    }
+    if st.jobs.is_training(&id) {
+        return Err(AppError::Conflict(format!(
+            "a leaderboard row of build {id} is being trained; wait for it to finish"
         )));
     }
     let key = id.clone();

@@ -54,8 +54,15 @@ impl Store {
         upsert(&conn, b, &doc)
     }
 
-    /// Appends `trial` to the build's trials and saves its record, at once.
-    pub fn add_trial(&self, b: &api::Build, trial: &api::LeaderboardEntry) -> Result<()> {
+    /// Appends `trial` to the build's trials, with the engine's `spec` of
+    /// it (what trains it again, `automl::retrain`), and saves the build's
+    /// record, at once.
+    pub fn add_trial(
+        &self,
+        b: &api::Build,
+        trial: &api::LeaderboardEntry,
+        spec: &str,
+    ) -> Result<()> {
         let doc = build_doc(&format!("build {}", b.id), b)?;
         let entry = to_json(&format!("trial {} of build {}", trial.trial, b.id), trial)?;
         let mut conn = self.conn()?;
@@ -64,9 +71,29 @@ impl Store {
             "INSERT OR REPLACE INTO trials (build_id, trial, doc) VALUES (?1, ?2, ?3)",
             params![b.id, trial.trial, entry],
         )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO trial_specs (build_id, trial, spec) VALUES (?1, ?2, ?3)",
+            params![b.id, trial.trial, spec],
+        )?;
         upsert(&tx, b, &doc)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The engine's spec of a trial of the build; `None` for a trial it
+    /// does not have, or one finished before specs were kept.
+    pub fn trial_spec(&self, build_id: &str, trial: u32) -> Result<Option<String>> {
+        if !is_valid_id(build_id) {
+            return Ok(None);
+        }
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT spec FROM trial_specs WHERE build_id = ?1 AND trial = ?2",
+                params![build_id, trial],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The build with its leaderboard, ranked.
@@ -126,6 +153,7 @@ impl Store {
             return Err(not_found());
         }
         tx.execute("DELETE FROM trials WHERE build_id = ?1", [id])?;
+        tx.execute("DELETE FROM trial_specs WHERE build_id = ?1", [id])?;
         tx.commit()?;
         Ok(())
     }

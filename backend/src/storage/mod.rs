@@ -132,6 +132,12 @@ CREATE TABLE IF NOT EXISTS trials (
     doc TEXT NOT NULL,
     PRIMARY KEY (build_id, trial)
 );
+CREATE TABLE IF NOT EXISTS trial_specs (
+    build_id TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (build_id, trial)
+);
 CREATE TABLE IF NOT EXISTS recipes (
     dataset_id TEXT NOT NULL,
     version INTEGER NOT NULL,

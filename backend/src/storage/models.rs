@@ -5,7 +5,8 @@
 use rusqlite::params;
 
 use super::{
-    NewFile, Result, StorageError, Store, io, is_valid_id, new_id, remove_if_present, to_json,
+    NewFile, Result, StorageError, Store, from_json, io, is_valid_id, new_id, remove_if_present,
+    skip, to_json,
 };
 
 impl Store {
@@ -49,6 +50,31 @@ impl Store {
     pub fn delete_model(&self, id: &str) -> Result<()> {
         self.delete_row("model", "DELETE FROM models WHERE id = ?1", id)?;
         remove_if_present(self.file("models", id, "json"))
+    }
+
+    /// The models of a build that read back (its winner, and rows trained
+    /// on request), oldest first.
+    pub fn build_models(&self, build_id: &str) -> Result<Vec<api::ModelSummary>> {
+        if !is_valid_id(build_id) {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT id, summary FROM models WHERE build_id = ?1 ORDER BY created, id")?;
+        let rows = stmt
+            .query_map([build_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut unreadable = Vec::new();
+        let mut models = Vec::new();
+        for (id, doc) in rows {
+            match from_json("model", &id, &doc) {
+                Ok(m) => models.push(m),
+                Err(e) => skip("model", &id, &e, &mut unreadable),
+            }
+        }
+        Ok(models)
     }
 
     pub fn model(&self, id: &str) -> Result<api::ModelSummary> {

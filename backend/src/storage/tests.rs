@@ -195,7 +195,8 @@ fn trials_are_appended_and_read_back_ranked() {
     store.save_build(&b).unwrap();
     for (trial, score) in [(0, 0.7), (1, 0.9), (2, 0.7), (3, 0.8)] {
         b.trials_done += 1;
-        store.add_trial(&b, &entry(trial, score)).unwrap();
+        let spec = format!("{{\"trial\": {trial}}}");
+        store.add_trial(&b, &entry(trial, score), &spec).unwrap();
     }
     let read = store.build(&id).unwrap();
     let order: Vec<u32> = read.leaderboard.iter().map(|e| e.trial).collect();
@@ -208,6 +209,12 @@ fn trials_are_appended_and_read_back_ranked() {
         .query_row("SELECT doc FROM builds WHERE id = ?1", [&id], |r| r.get(0))
         .unwrap();
     assert!(doc.contains(r#""leaderboard":[]"#), "{doc}");
+    // Each trial's spec reads back by its number.
+    assert_eq!(
+        store.trial_spec(&id, 2).unwrap().as_deref(),
+        Some(r#"{"trial": 2}"#)
+    );
+    assert_eq!(store.trial_spec(&id, 9).unwrap(), None);
     // Updating the state keeps the trials; the list reads them too.
     b.state = api::BuildState::Succeeded;
     store.update_build(&b).unwrap();
@@ -218,7 +225,11 @@ fn trials_are_appended_and_read_back_ranked() {
     let left: i64 = store
         .conn()
         .unwrap()
-        .query_row("SELECT count(*) FROM trials", [], |r| r.get(0))
+        .query_row(
+            "SELECT (SELECT count(*) FROM trials) + (SELECT count(*) FROM trial_specs)",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(left, 0);
     fs::remove_dir_all(&dir).unwrap();
