@@ -1103,6 +1103,64 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
     )?;
     ensure!(saved["threshold"] == 0.99, "saved: {}", saved["threshold"]);
     studio.screenshot("11-threshold").await?;
+
+    // Any leaderboard row opens as a model, and "Use this one" makes it the build's.
+    let second = build["leaderboard"][1]["trial"]
+        .as_u64()
+        .context("a second row")?;
+    studio.open(&format!("/builds/{}", builds[0])).await?;
+    studio
+        .find(&format!("tr#trial-{second} .open-row"), LONG)
+        .await?
+        .click()
+        .await?;
+    let opened = studio
+        .wait_path("/models/", LONG)
+        .await?
+        .trim_start_matches("/models/")
+        .to_owned();
+    let standing = studio
+        .wait_text("#model-standing", LONG, |t| {
+            t.contains("Not the build's model")
+        })
+        .await?;
+    ensure!(
+        standing.starts_with(&format!("Trial {second} of")),
+        "standing: {standing}"
+    );
+    ensure!(opened != model, "the winner opened instead of row {second}");
+    studio
+        .wait_text(&format!("tr#trial-{second}"), SHORT, |t| !t.is_empty())
+        .await?;
+    studio.screenshot("12-leaderboard-row-model").await?;
+    studio.find("#use-this-model", SHORT).await?.click().await?;
+    studio
+        .wait_text("#model-standing", SHORT, |t| {
+            t.contains("The build's model")
+        })
+        .await?;
+    let chosen: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch("GET", &format!("/api/builds/{}", builds[0]), None)
+            .await?,
+    )?;
+    ensure!(
+        chosen["model_id"] == opened.as_str(),
+        "the build's model: {}",
+        chosen["model_id"]
+    );
+    // The build page now marks that row and opens that model.
+    studio.open(&format!("/builds/{}", builds[0])).await?;
+    studio
+        .wait_text(&format!("tr#trial-{second} .open-row"), LONG, |t| {
+            t.contains("the build's model")
+        })
+        .await?;
+    let href = fresh_attr(&studio, "#open-model", "href").await?;
+    ensure!(
+        href.as_deref() == Some(&*format!("/models/{opened}")),
+        "open model: {href:?}"
+    );
     studio.close().await
 }
 

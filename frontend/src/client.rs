@@ -187,6 +187,28 @@ pub async fn cancel_build(id: &str) -> ClientResult<api::Build> {
     post_empty(&format!("{}/cancel", build_path(id))).await
 }
 
+/// The leaderboard rows of build `id` that are models, or are being trained.
+pub async fn build_models(id: &str) -> ClientResult<Vec<api::TrialModel>> {
+    get(&format!("{}/models", build_path(id))).await
+}
+
+/// Trains row `trial` of finished build `id` as a model (ready at once if
+/// it already is one).
+pub async fn train_trial(id: &str, trial: u32) -> ClientResult<api::TrialModel> {
+    post_empty(&format!("{}/trials/{trial}/model", build_path(id))).await
+}
+
+/// Makes `model_id`, one of build `id`'s models, the build's model.
+pub async fn choose_model(id: &str, model_id: &str) -> ClientResult<api::Build> {
+    put(
+        &format!("{}/model", build_path(id)),
+        &api::ChooseModel {
+            model_id: model_id.to_owned(),
+        },
+    )
+    .await
+}
+
 /// Follows a build's server-sent events until it reaches a final state.
 /// Returns the `EventSource` so the caller can close it early.
 pub fn follow_build(

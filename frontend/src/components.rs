@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use api::display;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -191,66 +190,6 @@ where
 pub fn StateBadge(state: api::BuildState) -> impl IntoView {
     let class = format!("badge state-{}", state.label());
     view! { <span class=class id="build-state">{state.label()}</span> }
-}
-
-/// The ranked candidates of a build.
-#[component]
-pub fn LeaderboardTable(
-    entries: Vec<api::LeaderboardEntry>,
-    metric: Option<String>,
-    #[prop(optional)] best_trial: Option<u32>,
-) -> impl IntoView {
-    let metric = metric.unwrap_or_else(|| "score".into());
-    // Long boards show the best rows first; the rest on request.
-    const SHOWN: usize = 20;
-    let total = entries.len();
-    let show_all = RwSignal::new(false);
-    let rows = entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let hidden = move || i >= SHOWN && !show_all.get();
-            let class = if Some(e.trial) == best_trial || (best_trial.is_none() && i == 0) {
-                "best"
-            } else {
-                ""
-            };
-            view! {
-                <tr class=class class:hidden=hidden>
-                    <td class="num">{i + 1}</td>
-                    <td>{e.family}</td>
-                    <td class="num">{format::score(e.score, e.score_std)}</td>
-                    <td class="num">{format::seconds(e.fit_secs)}</td>
-                    <td class="num">{format!("{} µs", display::number(e.predict_us_per_row))}</td>
-                    <td class="num">{format::bytes(e.size_bytes)}</td>
-                    <td class="params">{e.params}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="scroll" tabindex="0">
-        <table class="leaderboard">
-            <thead>
-                <tr>
-                    <th>"#"</th>
-                    <th>"Model"</th>
-                    <th title="The mean of the per-fold scores ± their standard deviation (with one holdout, its score)">{format!("Validation {metric}")}</th>
-                    <th>"Fit time"</th>
-                    <th>"Predict / row"</th>
-                    <th>"Size"</th>
-                    <th>"Hyperparameters"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
-        </div>
-        {(total > SHOWN).then(|| view! {
-            <button class="button small" id="show-all-trials" on:click=move |_| show_all.update(|v| *v = !*v)>
-                {move || if show_all.get() { "Show the best 20".to_owned() } else { format!("Show all {total} candidates") }}
-            </button>
-        })}
-    }
 }
 
 /// A column's distribution as a small bar chart: its histogram (numbers) or

@@ -7,6 +7,7 @@
 mod client;
 mod components;
 mod format;
+mod leaderboard;
 mod pages;
 mod plot;
 

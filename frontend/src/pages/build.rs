@@ -10,8 +10,9 @@ use leptos_router::hooks::use_navigate;
 use send_wrapper::SendWrapper;
 
 use crate::client;
-use crate::components::{DeleteButton, Deleted, ErrorBox, LeaderboardTable, Loaded, StateBadge};
+use crate::components::{DeleteButton, Deleted, ErrorBox, Loaded, StateBadge};
 use crate::format;
+use crate::leaderboard::{BoardBuild, LeaderboardTable};
 use crate::pages::route_id;
 
 #[component]
@@ -139,7 +140,7 @@ fn BuildView(
         let budget = f64::from(b.time_budget_secs.max(1));
         let task = b.task.map_or("detecting…", api::Task::label);
         let model_link = b.model_id.clone().map(|m| view! {
-            <a class="button primary" id="open-model" href=format!("/models/{m}")>"Open the best model"</a>
+            <a class="button primary" id="open-model" href=format!("/models/{m}")>"Open the build's model"</a>
         });
         let dataset_href = format!("/datasets/{}", b.dataset_id);
         let trials = display::plural(u64::from(b.trials_done), "trial", "trials");
@@ -181,7 +182,9 @@ fn BuildView(
             {if b.leaderboard.is_empty() {
                 view! { <p class="muted">"The first results appear here as soon as a model finishes."</p> }.into_any()
             } else {
-                view! { <LeaderboardTable entries=b.leaderboard.clone() metric=b.metric.clone()/> }.into_any()
+                // Once the build has ended, every row opens as a model.
+                let board = b.state.is_final().then(|| BoardBuild { id: b.id.clone(), model_id: b.model_id.clone() });
+                view! { <LeaderboardTable entries=b.leaderboard.clone() metric=b.metric.clone() board=board/> }.into_any()
             }}
             {b.metric.clone().map(|m| view! {
                 <p class="muted small" id="ranking-note">{format!(

@@ -8,10 +8,9 @@ use leptos::prelude::*;
 mod threshold;
 
 use crate::client::{self, ModelChart};
-use crate::components::{
-    DeleteButton, Deleted, ErrorBox, LeaderboardTable, Loaded, RowsTable, with_code,
-};
+use crate::components::{DeleteButton, Deleted, ErrorBox, Loaded, RowsTable, with_code};
 use crate::format;
+use crate::leaderboard::{BoardBuild, LeaderboardTable};
 use crate::pages::route_id;
 
 /// The form's text for a feature's typical value.
@@ -95,7 +94,7 @@ fn ModelView(
     parent: Option<api::Build>,
     on_delete: Callback<()>,
 ) -> impl IntoView {
-    let note = metrics_note(parent.as_ref());
+    let note = metrics_note(parent.as_ref(), model.trial);
     let threshold = model
         .evaluation
         .clone()
@@ -190,11 +189,15 @@ fn ModelView(
         }
     });
 
+    let standing = parent.as_ref().map(
+        |b| view! { <Standing model_id=model.id.clone() trial=model.trial parent=b.clone()/> },
+    );
     view! {
         <div class="title-row">
             <div>
                 <h1>{format!("Model for “{}”", model.target)}</h1>
                 <p class="muted">{format!("{} · {} · created {}", model.family, model.task.label(), format::timestamp(&model.created))}</p>
+                {standing}
             </div>
             <div class="actions" id="model-actions">
                 <DeleteButton on_delete=on_delete label="Delete model" question="Delete this model and its file?"/>
@@ -237,11 +240,51 @@ fn ModelView(
         <p>"The downloaded file holds everything needed to score new rows: the schema, the fitted preprocessing and the model. Score a CSV with the "<code>"kiln"</code>" binary:"</p>
         <pre class="code" tabindex="0">{usage}</pre>
 
-        {parent.map(|b| view! {
-            <h2>"Leaderboard of its build"</h2>
-            <LeaderboardTable entries=b.leaderboard metric=b.metric/>
-            <p class="muted small"><a href=format!("/builds/{}", b.id)>"Open the build"</a></p>
+        {parent.map(|b| {
+            let board = BoardBuild { id: b.id.clone(), model_id: b.model_id.clone() };
+            let current = model.trial;
+            view! {
+                <h2>"Leaderboard of its build"</h2>
+                <p class="muted small">"Every row is a model: open one to see its metrics and explanations, and make it the build's model if you prefer it."</p>
+                <LeaderboardTable entries=b.leaderboard metric=b.metric board=Some(board) current=current/>
+                <p class="muted small"><a href=format!("/builds/{}", b.id)>"Open the build"</a></p>
+            }
         })}
+    }
+}
+
+/// Where the model stands in its build: the build's model, or another row
+/// of its leaderboard, which "Use this one" makes the build's model.
+#[component]
+fn Standing(model_id: String, trial: Option<u32>, parent: api::Build) -> impl IntoView {
+    let build = parent;
+    let chosen = RwSignal::new(build.model_id.as_deref() == Some(model_id.as_str()));
+    let error = RwSignal::new(None::<String>);
+    let row = trial.map_or_else(String::new, |t| format!("Trial {t} of "));
+    let build_href = format!("/builds/{}", build.id);
+    let use_it = move |_| {
+        error.set(None);
+        let (build, model) = (build.id.clone(), model_id.clone());
+        leptos::task::spawn_local(async move {
+            match client::choose_model(&build, &model).await {
+                Ok(_) => chosen.set(true),
+                Err(e) => error.set(Some(e.error.message)),
+            }
+        });
+    };
+    view! {
+        <p class="small" id="model-standing">
+            {row}<a href=build_href>"its build"</a>{move || if chosen.get() {
+                view! { <span>". "<strong>"The build's model"</strong>": the Experiments list, Compare and the build page use it."</span> }.into_any()
+            } else {
+                let use_it = use_it.clone();
+                view! {
+                    <span>". Not the build's model. "</span>
+                    <button class="button small" id="use-this-model" on:click=use_it>"Use this one"</button>
+                }.into_any()
+            }}
+        </p>
+        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
     }
 }
 
@@ -298,9 +341,20 @@ fn BatchEvaluation(id: String, evaluation: api::BatchEvaluation) -> impl IntoVie
 
 /// How the held-out metrics are computed, and why the leaderboard's score
 /// of the same model differs from them.
-fn metrics_note(build: Option<&api::Build>) -> String {
+fn metrics_note(build: Option<&api::Build>, trial: Option<u32>) -> String {
     let pooled = "Computed once on all out-of-fold predictions pooled together: every row predicted by a model that did not train on it.";
-    match build.and_then(|b| Some((b, b.leaderboard.first()?, b.metric.as_deref()?))) {
+    // The model's own row (a model from before rows were kept: the winner's).
+    fn row(b: &api::Build, trial: Option<u32>) -> Option<&api::LeaderboardEntry> {
+        match trial {
+            Some(t) => b.leaderboard.iter().find(|e| e.trial == t),
+            None => b.leaderboard.first(),
+        }
+    }
+    match build.and_then(|b| Some((b, row(b, trial)?, b.metric.as_deref()?))) {
+        Some((_, row, metric)) if row.params.contains("stopped after fold") => format!(
+            "{pooled} On the leaderboard this candidate was stopped after its first fold (its validation {metric} there, {}, is that fold's); opened as a model it was validated on every fold.",
+            format::score(row.score, row.score_std)
+        ),
         Some((b, best, metric)) => {
             let validation = b.validation.as_deref().unwrap_or("cross-validation");
             let how = if validation.contains("fold") {
