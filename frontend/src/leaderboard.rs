@@ -119,7 +119,7 @@ pub fn LeaderboardTable(
             view! {
                 <tr id=format!("trial-{trial}") class:best=marked class:hidden=hidden>
                     <td class="num">{i + 1}</td>
-                    <td>{e.family}<span class="muted small">{format!(" · trial {trial}")}</span></td>
+                    <td>{e.family}<span class="muted small trial-no">{format!(" · trial {trial}")}</span></td>
                     <td class="num">{format::score(e.score, e.score_std)}</td>
                     <td class="num">{format::seconds(e.fit_secs)}</td>
                     <td class="num">{format!("{} µs", display::number(e.predict_us_per_row))}</td>
