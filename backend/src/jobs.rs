@@ -114,7 +114,7 @@ impl Jobs {
             let busy = live.len() + self.active_training();
             if busy >= max_live {
                 return Err(AppError::TooMany(format!(
-                    "{busy} builds or models are already queued or training; wait for one to finish or cancel one"
+                    "{busy} builds or leaderboard rows are already queued or running; wait for one to finish or cancel one"
                 )));
             }
             let (tx, _) = watch::channel(build.clone());
@@ -159,7 +159,7 @@ impl Jobs {
                             .count();
                     if busy >= max_live {
                         return Err(AppError::TooMany(format!(
-                            "{busy} builds or models are already queued or training; wait for one to finish"
+                            "{busy} builds or leaderboard rows are already queued or running; wait for one to finish"
                         )));
                     }
                     training.insert(key.clone(), Training::Queued);
