@@ -379,8 +379,13 @@ fn families(builds: &[Compared], same_rows: bool) -> impl IntoView + use<> {
                             .iter()
                             .filter(|x| x.family == family)
                             .count();
+                        // Builds ranked by different metrics: each score names its own.
+                        let metric = match (&c.build.metric, one_metric) {
+                            (Some(m), false) => format!("{m} "),
+                            _ => String::new(),
+                        };
                         format!(
-                            "{} ({})",
+                            "{metric}{} ({})",
                             format::score(e.score, e.score_std),
                             display::plural(n as u64, "candidate", "candidates")
                         )
