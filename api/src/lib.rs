@@ -307,6 +307,8 @@ finding_kinds! {
     TargetMissing = "target_missing", "Rows without a target", true;
     ClassImbalance = "class_imbalance", "Class imbalance", true;
     TargetLeakage = "target_leakage", "Target leakage", true;
+    /// Two or three columns that together rebuild the target, each weak alone.
+    DerivedTarget = "derived_target", "Target rebuilt from other columns", true;
 }
 
 /// What shows a finding. Row numbers count data rows from 1 (the header is not a row).

@@ -663,6 +663,59 @@ async fn a_leaking_column_is_left_out_unless_kept() -> Result<()> {
     studio.close().await
 }
 
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn a_target_rebuilt_by_two_columns_is_asked_about_never_dropped_silently() -> Result<()> {
+    let studio = Studio::start("derived").await?;
+    // `delay` is `actual` − `sched`, each weak alone.
+    let path = studio.data_dir.join("delays.csv");
+    std::fs::write(
+        &path,
+        include_str!("../../data/test_data/quality/derived_difference.csv"),
+    )?;
+    studio.open("/").await?;
+    studio
+        .find("#upload-input", SHORT)
+        .await?
+        .send_keys(&path.display().to_string())
+        .await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    studio.open(&format!("{dataset_path}/build")).await?;
+    studio
+        .find("#target-select", SHORT)
+        .await?
+        .select_by_value("delay")
+        .await?;
+    let findings = studio
+        .wait_text("#target-findings", LONG, |t| t.contains("together give"))
+        .await?;
+    ensure!(
+        findings.contains("`sched` and `actual` together give `delay`")
+            || findings.contains("sched and actual together give delay"),
+        "findings: {findings}"
+    );
+    // Asked about, not left out.
+    let note = studio
+        .wait_text("#excluded-columns", SHORT, |t| t.contains("actual"))
+        .await?;
+    ensure!(
+        note.contains("rebuilds the target") && !note.contains("is left out"),
+        "note: {note}"
+    );
+    studio.screenshot("6-derived-asked").await?;
+    studio.find(".exclude-column", SHORT).await?.click().await?;
+    studio
+        .wait_text("#excluded-columns", SHORT, |t| t.contains("is left out"))
+        .await?;
+    studio.find("#start-build", SHORT).await?.click().await?;
+    studio.wait_path("/builds/", SHORT).await?;
+    let note = studio
+        .wait_text("#ranking-note", LONG, |t| t.contains("Left out"))
+        .await?;
+    ensure!(note.contains("actual"), "ranking note: {note}");
+    studio.close().await
+}
+
 /// Loads the penguins sample from the datasets page; its path and id.
 async fn open_penguins_sample(studio: &Studio) -> Result<(String, String)> {
     studio.open("/").await?;

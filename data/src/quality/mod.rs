@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::stats::{self, MISSING, Values};
 
 pub use columns::{HIGH_CARDINALITY_LEVELS, HIGH_CARDINALITY_SHARE, ID_SHARE};
+pub use derived::{ALONE_CEILING, DERIVED_CLASS_SCORE, DERIVED_ROWS, DERIVED_SCORE, GAP_CLOSED};
 pub use distribution::{OUTLIER_SPREADS, SKEW_LIMIT};
 pub use leakage::LEAK_SCORE;
 pub use missing::{MISSING_CRITICAL, MISSING_WARNING};
@@ -53,6 +54,7 @@ checks! {
     related: RELATED_COLUMNS;
     target: TARGET;
     leakage: LEAKAGE;
+    derived: DERIVED_TARGET;
 }
 
 /// One check: the kinds of finding it makes (each kind is made by exactly

@@ -141,6 +141,65 @@ def imbalance():
     write("imbalance.csv", list(cols), zip(*cols.values()))
 
 
+def clock(minutes):
+    """Minutes after midnight as a clock reading, HHMM (flights' arr_time)."""
+    m = int(minutes) % 1440
+    return (m // 60) * 100 + m % 60
+
+
+def derived():
+    """Targets rebuilt from two or three columns, and controls that are not."""
+    n = 2000
+    r = random.Random(24)
+    carriers = ["AA", "DL", "UA", "WN"]
+    def extra():
+        return [r.choice(carriers), num(r.random())]
+    rows, late = [], []
+    for _ in range(n):
+        sched = r.uniform(300, 1200)
+        delay = r.gauss(10, 30)
+        actual = sched + delay
+        rows.append([num(sched), num(actual), *extra(), num(delay)])
+        late.append([num(sched), num(actual), *extra(), "late" if delay > 15 else "on time"])
+    write("derived_difference.csv", ["sched", "actual", "carrier", "noise", "delay"], rows)
+    write("derived_class.csv", ["sched", "actual", "carrier", "noise", "status"], late)
+    rows = []
+    for _ in range(n):
+        sched_dep = r.uniform(300, 1200)
+        duration = r.uniform(60, 360)
+        delay = round(r.gauss(5, 25))
+        rows.append([clock(sched_dep), clock(sched_dep + duration + delay),
+                     clock(sched_dep + duration), *extra(), delay])
+    write("derived_clock.csv",
+          ["sched_dep_time", "arr_time", "sched_arr_time", "carrier", "noise", "arr_delay"], rows)
+    rows = []
+    for _ in range(n):
+        price = math.exp(r.gauss(3, 0.6))
+        quantity = r.randint(1, 40)
+        rows.append([num(price), quantity, *extra(), num(price * quantity)])
+    write("derived_product.csv", ["price", "quantity", "carrier", "noise", "total"], rows)
+    rows = []
+    for _ in range(n):
+        mass = r.uniform(10, 100)
+        volume = r.uniform(20, 100)
+        rows.append([num(mass), num(volume), *extra(), num(mass / volume)])
+    write("derived_ratio.csv", ["mass", "volume", "carrier", "noise", "density"], rows)
+    rows = []
+    for _ in range(n):
+        a, b, c = r.uniform(0, 100), r.uniform(0, 100), r.uniform(0, 100)
+        rows.append([num(a), num(b), num(c), *extra(), num(a + b + c)])
+    write("derived_sum3.csv", ["rent", "food", "travel", "carrier", "noise", "spent"], rows)
+    # Controls: two honest columns that explain most, not all, of the target;
+    # a product buried in noise; a target that one column predicts alone.
+    rows = []
+    for _ in range(n):
+        a, b = r.uniform(0, 100), r.uniform(0, 100)
+        rows.append([num(a), num(b), *extra(), num(a + b + r.gauss(0, 22)),
+                     num(a * b + r.gauss(0, 1500)), num(3 * a + r.gauss(0, 20) + 0.2 * b)])
+    write("derived_controls.csv",
+          ["age", "income", "carrier", "noise", "spend", "score", "rating"], rows)
+
+
 for make in (missing, placeholders, identifiers, categories, outliers, skew, related, churn,
-             price, imbalance):
+             price, imbalance, derived):
     make()

@@ -197,6 +197,23 @@ pub fn BuildSetupPage() -> impl IntoView {
             _ => Vec::new(),
         }
     });
+    // Columns that rebuild the target with others: offered to leave out,
+    // never left out silently (a departure delay can be known in time).
+    let questioned_columns = Memo::new(move |_| -> Vec<String> {
+        let t = target.get();
+        match target_quality.get() {
+            Some(Ok(Some(r))) if r.target.as_deref() == Some(t.as_str()) => r
+                .findings
+                .iter()
+                .filter(|f| f.kind == api::FindingKind::DerivedTarget)
+                .filter_map(|f| match f.steps.first() {
+                    Some(api::Step::DropColumns { columns }) => columns.first().cloned(),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    });
     Effect::new(move || {
         let leaky = leaky_columns.get();
         let t = target.get();
@@ -375,8 +392,8 @@ pub fn BuildSetupPage() -> impl IntoView {
                         </button>
                     </div>
                     {move || {
-                        let leaky = leaky_columns.get();
-                        (!leaky.is_empty()).then(|| view! { <ExcludedColumns leaky=leaky excluded=excluded/> })
+                        let (leaky, questioned) = (leaky_columns.get(), questioned_columns.get());
+                        (!leaky.is_empty() || !questioned.is_empty()).then(|| view! { <ExcludedColumns leaky=leaky questioned=questioned excluded=excluded/> })
                     }}
                     {
                         let raw: Vec<String> = d.profile.columns.iter().map(|c| c.name.clone()).collect();
@@ -470,19 +487,27 @@ fn TargetHint(info: Option<api::TargetInfo>) -> impl IntoView {
 
 /// Columns that leak the target, each left out or kept at the person's choice.
 #[component]
-fn ExcludedColumns(leaky: Vec<String>, excluded: RwSignal<Vec<String>>) -> impl IntoView {
+fn ExcludedColumns(
+    leaky: Vec<String>,
+    /// Columns that rebuild the target together with others.
+    questioned: Vec<String>,
+    excluded: RwSignal<Vec<String>>,
+) -> impl IntoView {
     let items = leaky
         .into_iter()
-        .map(|c| {
+        .map(|c| (c, false))
+        .chain(questioned.into_iter().map(|c| (c, true)))
+        .map(|(c, together)| {
             let (c1, c2, c3) = (c.clone(), c.clone(), c.clone());
             let is_out = move || excluded.with(|e| e.contains(&c1));
             view! {
                 <li class="excluded-column">
                     <code>{c.clone()}</code>
-                    {move || if is_out() {
-                        " is left out: on its own it predicts the target almost perfectly, which usually means it is only known after the fact (leakage). "
-                    } else {
-                        " is used as a feature, although it looks like a leak. "
+                    {move || match (together, is_out()) {
+                        (false, true) => " is left out: on its own it predicts the target almost perfectly, which usually means it is only known after the fact (leakage). ",
+                        (false, false) => " is used as a feature, although it looks like a leak. ",
+                        (true, true) => " is left out: together with other columns it rebuilds the target almost exactly (see below). ",
+                        (true, false) => " rebuilds the target almost exactly together with other columns (see below). If it is known only after the target, leave it out. ",
                     }}
                     {move || if excluded.with(|e| e.contains(&c2)) {
                         let c = c3.clone();
@@ -495,7 +520,7 @@ fn ExcludedColumns(leaky: Vec<String>, excluded: RwSignal<Vec<String>>) -> impl 
             }
         })
         .collect_view();
-    view! { <section id="excluded-columns"><h3>"Left out of the features"</h3><ul>{items}</ul></section> }
+    view! { <section id="excluded-columns"><h3>"Columns that may leak the target"</h3><ul>{items}</ul></section> }
 }
 
 /// The families a request names: none when they are the default set (so a

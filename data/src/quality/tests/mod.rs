@@ -159,7 +159,34 @@ const CASES: &[Case] = &[
     ]),
     ("a column that explains a number", File("price.csv"), Some("price"), &[
         Finds(K::TargetLeakage, S::Critical, &["price_eur", "price"]),
+        No(K::DerivedTarget),
     ]),
+    // Targets rebuilt from columns that are weak alone (`make_fixtures.py`'s `derived`).
+    ("a delay beside the actual and scheduled times", File("derived_difference.csv"), Some("delay"), &[
+        Finds(K::DerivedTarget, S::Critical, &["sched", "actual", "delay"]),
+        No(K::TargetLeakage),
+    ]),
+    ("a late flag from the actual and scheduled times", File("derived_class.csv"), Some("status"), &[
+        Finds(K::DerivedTarget, S::Critical, &["sched", "actual", "status"]),
+    ]),
+    ("an arrival delay from clock times", File("derived_clock.csv"), Some("arr_delay"), &[
+        Finds(K::DerivedTarget, S::Critical, &["arr_time", "sched_arr_time", "arr_delay"]),
+    ]),
+    ("a total from price and quantity", File("derived_product.csv"), Some("total"), &[
+        Finds(K::DerivedTarget, S::Critical, &["price", "quantity", "total"]),
+    ]),
+    ("a density from mass and volume", File("derived_ratio.csv"), Some("density"), &[
+        Finds(K::DerivedTarget, S::Critical, &["mass", "volume", "density"]),
+    ]),
+    ("a sum of three", File("derived_sum3.csv"), Some("spent"), &[
+        Finds(K::DerivedTarget, S::Critical, &["rent", "food", "travel", "spent"]),
+    ]),
+    ("two honest columns that explain most of the target", File("derived_controls.csv"), Some("spend"), &[No(K::DerivedTarget)]),
+    ("a product in noise", File("derived_controls.csv"), Some("score"), &[No(K::DerivedTarget)]),
+    ("one strong column and a weak one", File("derived_controls.csv"), Some("rating"), &[No(K::DerivedTarget)]),
+    ("no target, no rebuilt target", File("derived_difference.csv"), None, &[No(K::DerivedTarget)]),
+    // Bill length and depth separate the species well (94%), honestly.
+    ("measurements that separate classes", Text(include_str!("../../../../assets/samples/penguins.csv")), Some("species"), &[No(K::DerivedTarget)]),
 ];
 
 /// `weight` is numbers but for one word; `when` is dates.
@@ -423,6 +450,9 @@ fn fixes_come_with_their_recipe_steps() {
         }]),
         (Text(NUMBERS_AND_DATES), None, K::DatesAsText, "when", vec![Step::DateParts { column: "when".into() }]),
         (File("churn.csv"), Some("y"), K::TargetLeakage, "status", drop("status")),
+        // The member whose removal costs the most, or whose name says it comes after.
+        (File("derived_clock.csv"), Some("arr_delay"), K::DerivedTarget, "arr_time", drop("arr_time")),
+        (File("derived_difference.csv"), Some("delay"), K::DerivedTarget, "actual", drop("actual")),
         (File("categories.csv"), None, K::HighCardinality, "city", vec![Step::GroupRare {
             column: "city".into(),
             min_rows: 10,
