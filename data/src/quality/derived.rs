@@ -53,6 +53,8 @@ const TRIPLES_OF: usize = 6;
 const RANKED_COLUMNS: usize = 100;
 /// Rows needed, held-out and training together.
 const MIN_ROWS: usize = 200;
+/// Classes at most: each boosting round grows a tree per class.
+const MAX_CLASSES: usize = 30;
 const HOLDOUT: f64 = 0.2;
 /// Held-out rows the ranking's SHAP values are computed on.
 const SHAP_ROWS: usize = 1000;
@@ -293,6 +295,9 @@ fn derived(cx: &Context) -> Vec<api::Finding> {
     let Ok((target, target_rows)) = &t.encoded else {
         return Vec::new();
     };
+    if target.n_classes() > MAX_CLASSES {
+        return Vec::new();
+    }
     let Some(s) = Sample::new(cx, target, target_rows, t.index) else {
         return Vec::new();
     };
