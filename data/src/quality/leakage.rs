@@ -1,10 +1,24 @@
-//! Target leakage: columns that alone predict the target almost perfectly
-//! on held-out rows. Each column becomes bins (its categories, or up to
-//! [`MAX_LEAK_BINS`] quantile bins of its numbers, missing as a bin of its
-//! own); the majority class (or mean) of each bin on 80% of the rows
-//! predicts the other 20%. Accuracy of at least [`LEAK_SCORE`] with at most
-//! a tenth of the majority-class guess's errors, or R² of at least
-//! [`LEAK_SCORE`], is leakage. Fix: drop the column.
+//! Target leakage: columns that alone predict the target on held-out rows
+//! far better than they should. Each column becomes bins (its categories,
+//! or up to [`MAX_LEAK_BINS`] quantile bins of its numbers, missing as a
+//! bin of its own); the majority class (or mean) of each bin on 80% of the
+//! rows predicts the other 20%. A column's skill is the share of the gap
+//! between the baseline (the majority class, or the mean) and a perfect
+//! score that it closes: 1 − errors / the majority guess's errors, or R².
+//!
+//! Two tiers, both fixed by dropping the column:
+//! - **certain**: accuracy of at least [`LEAK_SCORE`] with at most a tenth
+//!   of the majority guess's errors, or R² of at least [`LEAK_SCORE`]
+//!   (critical);
+//! - **likely**: skill of at least [`LIKELY_SKILL`], and at least
+//!   [`LIKELY_MARGIN`] above every other column's (a column recorded after
+//!   the outcome stands far apart; honest strong predictors come in groups)
+//!   (warning).
+//!
+//! A column that is missing for some outcomes and present for others
+//! leaks through that alone (a later offence's date, present only when
+//! there was one): the same tiers are applied to its missing/present
+//! indicator, and when the indicator carries the leak the finding says so.
 
 use std::collections::HashMap;
 
@@ -18,6 +32,15 @@ use crate::stats::{self, Values};
 pub const LEAK_SCORE: f64 = 0.99;
 /// A leaking column makes at most this share of the majority guess's errors.
 const LEAK_ERRORS: f64 = 0.1;
+/// A likely leak closes at least this share of the gap to a perfect score...
+pub const LIKELY_SKILL: f64 = 0.9;
+/// ...and closes at least this much more of it than any other column.
+pub const LIKELY_MARGIN: f64 = 0.3;
+/// Missing (and present) held-out and training rows a missingness leak needs.
+const MIN_MISSING_ROWS: usize = 10;
+/// The indicator carries the leak when its skill is within this of the
+/// column's values'.
+const INDICATOR_CARRIES: f64 = 0.02;
 /// The share of the rows held out.
 const HOLDOUT: f64 = 0.2;
 /// Held-out (and training) rows needed before a column is called leaky.
@@ -80,28 +103,74 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
     let Some(h) = Holdout::new(cx, target_rows) else {
         return Vec::new();
     };
+    let scored: Vec<Scored> = cx
+        .cols
+        .iter()
+        .enumerate()
+        .filter(|(j, c)| *j != t.index && c.distinct >= 2)
+        .filter_map(|(j, c)| {
+            let values = score_bins(&bin_column(&c.values, &h.rows, &h.held), target, &h)?;
+            let indicator = missing_bins(&c.values, &h)
+                .and_then(|bins| score_bins(&bins, target, &h));
+            Some(Scored {
+                j,
+                values,
+                indicator,
+            })
+        })
+        .collect();
     let mut out = Vec::new();
-    for (j, c) in cx.cols.iter().enumerate() {
-        if j == t.index || c.distinct < 2 {
-            continue;
-        }
-        let bins = bin_column(&c.values, &h.rows, &h.held);
-        let score = match target {
-            automl::Target::Classes { classes, y } => {
-                let y: Vec<usize> = h.positions.iter().map(|&p| y[p]).collect();
-                classification_score(&bins, &y, &h.held, classes.len())
-            }
-            automl::Target::Regression(v) => {
-                let y: Vec<f64> = h.positions.iter().map(|&p| v[p]).collect();
-                regression_score(&bins, &y, &h.held)
+    for s in &scored {
+        let c = &cx.cols[s.j];
+        // The best other column, by its values.
+        let next = scored
+            .iter()
+            .filter(|o| o.j != s.j)
+            .map(|o| (o.values.skill(), o.j))
+            .filter(|(k, _)| k.is_finite())
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let next_skill = next.map_or(f64::NEG_INFINITY, |n| n.0);
+        let tier = |score: &Score| {
+            if score.certain() {
+                Some(Tier::Certain)
+            } else if score.skill() >= LIKELY_SKILL && score.skill() >= next_skill + LIKELY_MARGIN {
+                Some(Tier::Likely)
+            } else {
+                None
             }
         };
-        let Some((message, stats_)) = score.and_then(|s| leak_words(s, &c.name, &t.name)) else {
-            continue;
+        // Whether the fact that the column is missing carries the leak.
+        let by_indicator = s.indicator.as_ref().and_then(|i| {
+            let t = tier(i)?;
+            (i.skill() >= s.values.skill() - INDICATOR_CARRIES).then_some((i, t))
+        });
+        let (score, tier, missing) = match (by_indicator, tier(&s.values)) {
+            (Some((i, t)), _) => (i, t, true),
+            (None, Some(t)) => (&s.values, t, false),
+            (None, None) => continue,
+        };
+        let next = next.map(|(k, j)| (cx.cols[j].name.as_str(), k));
+        let presence = missing.then(|| presence_words(&c.values, target, &h, &t.name));
+        let (message, stats_) = leak_words(score, tier, &c.name, &t.name, next, presence);
+        let (severity, fix) = match tier {
+            Tier::Certain => (
+                Severity::Critical,
+                format!(
+                    "Drop `{}` unless its value is truly known at the moment you will predict.",
+                    c.name
+                ),
+            ),
+            Tier::Likely => (
+                Severity::Warning,
+                format!(
+                    "Drop `{}` if it is recorded after `{}` is known; keep it if you will have it when you predict.",
+                    c.name, t.name
+                ),
+            ),
         };
         out.push(finding(
             K::TargetLeakage,
-            Severity::Critical,
+            severity,
             vec![c.name.clone(), t.name.clone()],
             message,
             api::Evidence {
@@ -110,48 +179,169 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
                 sampled_rows: h.sampled,
                 ..Default::default()
             },
-            format!(
-                "Drop `{}` unless its value is truly known at the moment you will predict.",
-                c.name
-            ),
+            fix,
             super::drop_column(&c.name),
         ));
     }
     out
 }
 
-/// The message and statistics of a score that is leakage; `None` otherwise.
-fn leak_words(score: Score, column: &str, target: &str) -> Option<(String, Vec<api::Stat>)> {
-    match score {
-        Score::Accuracy { accuracy, baseline } => {
-            if accuracy < LEAK_SCORE || (1.0 - accuracy) > LEAK_ERRORS * (1.0 - baseline) {
-                return None;
-            }
-            Some((
-                format!(
-                    "`{column}` alone predicts `{target}` with {} accuracy on held-out rows (always guessing the most common class: {}): it probably contains the answer, or is only known after it",
-                    display::percent(accuracy),
-                    display::percent(baseline)
-                ),
-                vec![
-                    stat("held-out accuracy", accuracy),
-                    stat("majority-class accuracy", baseline),
-                ],
-            ))
+/// A column's held-out scores: by its values, and by whether it is missing.
+struct Scored {
+    j: usize,
+    values: Score,
+    indicator: Option<Score>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tier {
+    Certain,
+    Likely,
+}
+
+/// The binned model's held-out score against the target.
+fn score_bins(bins: &[u32], target: &automl::Target, h: &Holdout) -> Option<Score> {
+    match target {
+        automl::Target::Classes { classes, y } => {
+            let y: Vec<usize> = h.positions.iter().map(|&p| y[p]).collect();
+            classification_score(bins, &y, &h.held, classes.len())
         }
-        Score::R2(r2) => {
-            if r2 < LEAK_SCORE {
-                return None;
-            }
-            Some((
-                format!(
-                    "`{column}` alone explains {} of the variance of `{target}` on held-out rows (R² = {r2:.3}): it probably contains the answer, or is only known after it",
-                    display::percent(r2)
-                ),
-                vec![stat("held-out R²", r2)],
-            ))
+        automl::Target::Regression(v) => {
+            let y: Vec<f64> = h.positions.iter().map(|&p| v[p]).collect();
+            regression_score(bins, &y, &h.held)
         }
     }
+}
+
+/// Missing (1) or present (0) on the sampled rows, when both happen often
+/// enough among the training and the held-out rows.
+fn missing_bins(values: &Values, h: &Holdout) -> Option<Vec<u32>> {
+    let bins: Vec<u32> = h.rows.iter().map(|&r| u32::from(values.is_missing(r))).collect();
+    let count = |held: bool, missing: u32| {
+        bins.iter()
+            .zip(&h.held)
+            .filter(|(b, hd)| **b == missing && **hd == held)
+            .count()
+    };
+    let enough = [true, false]
+        .iter()
+        .all(|&held| count(held, 0) >= MIN_MISSING_ROWS && count(held, 1) >= MIN_MISSING_ROWS);
+    enough.then_some(bins)
+}
+
+/// How presence follows the target, in words: for classes, the class in
+/// whose rows the column is most often present and the share present in
+/// its rows and the others'; for numbers, the target's mean where present
+/// and where missing.
+fn presence_words(values: &Values, target: &automl::Target, h: &Holdout, name: &str) -> String {
+    let present: Vec<bool> = h.rows.iter().map(|&r| !values.is_missing(r)).collect();
+    match target {
+        automl::Target::Classes { classes, y } => {
+            let k = classes.len();
+            let (mut with, mut all) = (vec![0usize; k], vec![0usize; k]);
+            for (&p, &pos) in present.iter().zip(&h.positions) {
+                all[y[pos]] += 1;
+                with[y[pos]] += usize::from(p);
+            }
+            let share = |c: usize| with[c] as f64 / all[c].max(1) as f64;
+            let Some(top) = (0..k)
+                .filter(|&c| all[c] > 0)
+                .max_by(|&a, &b| share(a).total_cmp(&share(b)))
+            else {
+                return String::new();
+            };
+            let others_with: usize = (0..k).filter(|&c| c != top).map(|c| with[c]).sum();
+            let others_all: usize = (0..k).filter(|&c| c != top).map(|c| all[c]).sum();
+            format!(
+                "it is present in {} of the rows where `{name}` is “{}” and in {} of the others",
+                display::percent(share(top)),
+                classes[top],
+                display::percent(others_with as f64 / others_all.max(1) as f64)
+            )
+        }
+        automl::Target::Regression(v) => {
+            let mean = |want: bool| {
+                let (sum, n) = present
+                    .iter()
+                    .zip(&h.positions)
+                    .filter(|(p, _)| **p == want)
+                    .fold((0.0, 0usize), |(s, n), (_, &pos)| (s + v[pos], n + 1));
+                sum / n.max(1) as f64
+            };
+            format!(
+                "`{name}` averages {} where it is present and {} where it is missing",
+                super::number(mean(true)),
+                super::number(mean(false))
+            )
+        }
+    }
+}
+
+/// The message and statistics of a leak of `tier`: by the column's values,
+/// or (with `presence`, how presence follows the target) by whether it is
+/// missing; `next` is the best other column and its skill.
+fn leak_words(
+    score: &Score,
+    tier: Tier,
+    column: &str,
+    target: &str,
+    next: Option<(&str, f64)>,
+    presence: Option<String>,
+) -> (String, Vec<api::Stat>) {
+    let subject = match &presence {
+        Some(_) => format!("Whether `{column}` is missing"),
+        None => format!("`{column}` alone"),
+    };
+    let how = match score {
+        Score::Accuracy { accuracy, baseline } => format!(
+            "predicts `{target}` with {} accuracy on held-out rows (always guessing the most common class: {})",
+            display::percent(*accuracy),
+            display::percent(*baseline)
+        ),
+        Score::R2(r2) => format!(
+            "explains {} of the variance of `{target}` on held-out rows (R² = {r2:.3})",
+            display::percent(*r2)
+        ),
+    };
+    let why = match (tier, &presence) {
+        (_, Some(p)) => format!(
+            ": {p}. A value recorded only for some outcomes is usually filled in after them"
+        ),
+        (Tier::Certain, None) => {
+            ": it probably contains the answer, or is only known after it".to_owned()
+        }
+        (Tier::Likely, None) => {
+            ": it is probably recorded after the outcome, or derived from it".to_owned()
+        }
+    };
+    let apart = match (tier, next) {
+        (Tier::Likely, Some((other, k))) => format!(
+            ", closing {} of the gap to a perfect score, far more than any other column (next: `{other}`, {})",
+            display::percent(score.skill()),
+            display::percent(k.max(0.0))
+        ),
+        (Tier::Likely, None) => format!(
+            ", closing {} of the gap to a perfect score",
+            display::percent(score.skill())
+        ),
+        (Tier::Certain, _) => String::new(),
+    };
+    let mut stats_ = match score {
+        Score::Accuracy { accuracy, baseline } => vec![
+            stat("held-out accuracy", *accuracy),
+            stat("majority-class accuracy", *baseline),
+        ],
+        Score::R2(r2) => vec![stat("held-out R²", *r2)],
+    };
+    if tier == Tier::Likely {
+        stats_.push(stat("share of the gap to perfect closed", score.skill()));
+        if let Some((_, k)) = next {
+            stats_.push(stat("next best column's share", k));
+        }
+        stats_.push(stat("likely from a share of", LIKELY_SKILL));
+        stats_.push(stat("and a lead over the next of", LIKELY_MARGIN));
+    }
+    (format!("{subject} {how}{apart}{why}"), stats_)
 }
 
 /// The bin of each of `rows`: category codes, or quantile bins of the
@@ -187,6 +377,26 @@ fn bin_column(values: &Values, rows: &[usize], holdout: &[bool]) -> Vec<u32> {
 enum Score {
     Accuracy { accuracy: f64, baseline: f64 },
     R2(f64),
+}
+
+impl Score {
+    /// The share of the gap between the baseline and a perfect score closed.
+    fn skill(&self) -> f64 {
+        match self {
+            Score::Accuracy { accuracy, baseline } => 1.0 - (1.0 - accuracy) / (1.0 - baseline),
+            Score::R2(r2) => *r2,
+        }
+    }
+
+    /// The certain tier: almost perfect.
+    fn certain(&self) -> bool {
+        match self {
+            Score::Accuracy { accuracy, baseline } => {
+                *accuracy >= LEAK_SCORE && (1.0 - accuracy) <= LEAK_ERRORS * (1.0 - baseline)
+            }
+            Score::R2(r2) => *r2 >= LEAK_SCORE,
+        }
+    }
 }
 
 /// Holdout accuracy of each bin's majority class (learned on the other

@@ -200,6 +200,38 @@ def derived():
           ["age", "income", "carrier", "noise", "spend", "score", "rating"], rows)
 
 
+def leaks():
+    """Soft and missingness leaks, and honest strong predictors that are not."""
+    n = 2000
+    r = random.Random(16)
+    rows = []
+    for _ in range(n):
+        yes = r.random() < 0.45
+        rows.append([num(r.gauss(40, 12)), num(r.gauss(50, 15) + (4 if yes else 0)),
+                     num(r.gauss(80 if yes else 50, 8)), r.choice("nsew"), "yes" if yes else "no"])
+    write("leak_soft.csv", ["age", "income", "followup_score", "region", "recid"], rows)
+    rows = []
+    for i in range(n):
+        yes = r.random() < 0.45
+        recorded = (r.random() < 0.95) if yes else (r.random() < 0.03)
+        date = f"2014-{r.randint(1, 12):02}-{r.randint(1, 28):02}" if recorded else ""
+        # An honest column with a few missing values at random.
+        priors = "" if r.random() < 0.05 else str(max(0, round(r.gauss(3 if yes else 2, 2))))
+        rows.append([num(r.gauss(35, 10)), priors, date, "yes" if yes else "no"])
+    write("leak_missing.csv", ["age", "priors", "later_offence_date", "recid"], rows)
+    rows = []
+    for _ in range(n):
+        a, b, c = r.gauss(0, 1), r.gauss(0, 1), r.gauss(0, 1)
+        logit = 1.5 * a + 1.5 * b + 1.5 * c
+        yes = r.random() < 1 / (1 + math.exp(-logit))
+        # Three near-copies of one strong number: strong, but not apart.
+        base = r.uniform(0, 100)
+        rows.append([num(a), num(b), num(c), "yes" if yes else "no",
+                     num(base + r.gauss(0, 3)), num(base + r.gauss(0, 3)), num(base + r.gauss(0, 4)),
+                     num(2 * base + r.gauss(0, 6))])
+    write("leak_controls.csv", ["a", "b", "c", "outcome", "length", "width", "depth", "size"], rows)
+
+
 for make in (missing, placeholders, identifiers, categories, outliers, skew, related, churn,
-             price, imbalance, derived):
+             price, imbalance, derived, leaks):
     make()

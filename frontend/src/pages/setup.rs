@@ -504,7 +504,7 @@ fn ExcludedColumns(
                 <li class="excluded-column">
                     <code>{c.clone()}</code>
                     {move || match (together, is_out()) {
-                        (false, true) => " is left out: on its own it predicts the target almost perfectly, which usually means it is only known after the fact (leakage). ",
+                        (false, true) => " is left out: on its own, or by whether it is missing, it predicts the target far better than it should, which usually means it is only known after the fact (leakage). ",
                         (false, false) => " is used as a feature, although it looks like a leak. ",
                         (true, true) => " is left out: together with other columns it rebuilds the target almost exactly (see below). ",
                         (true, false) => " rebuilds the target almost exactly together with other columns (see below). If it is known only after the target, leave it out. ",

@@ -161,6 +161,15 @@ const CASES: &[Case] = &[
         Finds(K::TargetLeakage, S::Critical, &["price_eur", "price"]),
         No(K::DerivedTarget),
     ]),
+    // Soft and missingness leaks, and honest predictors (`make_fixtures.py`'s `leaks`).
+    ("a score recorded after the outcome", File("leak_soft.csv"), Some("recid"), &[
+        Finds(K::TargetLeakage, S::Warning, &["followup_score", "recid"]),
+    ]),
+    ("a date recorded only after a reoffence", File("leak_missing.csv"), Some("recid"), &[
+        Finds(K::TargetLeakage, S::Warning, &["later_offence_date", "recid"]),
+    ]),
+    ("honest predictors of a class", File("leak_controls.csv"), Some("outcome"), &[No(K::TargetLeakage)]),
+    ("near-copies of one strong number", File("leak_controls.csv"), Some("size"), &[No(K::TargetLeakage)]),
     // Targets rebuilt from columns that are weak alone (`make_fixtures.py`'s `derived`).
     ("a delay beside the actual and scheduled times", File("derived_difference.csv"), Some("delay"), &[
         Finds(K::DerivedTarget, S::Critical, &["sched", "actual", "delay"]),

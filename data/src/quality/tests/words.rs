@@ -322,6 +322,38 @@ fn leaks_name_their_held_out_score() {
 }
 
 #[test]
+fn likely_leaks_state_their_rule_and_missingness_leaks_say_who_has_a_value() {
+    let fs = report_of(&fixture("leak_soft.csv"), Some("recid"))
+        .unwrap()
+        .findings;
+    let f = about(&fs, K::TargetLeakage, "followup_score").unwrap();
+    assert!(
+        f.message
+            .starts_with("`followup_score` alone predicts `recid` with ")
+            && f.message
+                .contains("far more than any other column (next: `"),
+        "{}",
+        f.message
+    );
+    let named: Vec<&str> = f.evidence.stats.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        named.contains(&"likely from a share of") && named.contains(&"and a lead over the next of"),
+        "{named:?}"
+    );
+    let fs = report_of(&fixture("leak_missing.csv"), Some("recid"))
+        .unwrap()
+        .findings;
+    let f = about(&fs, K::TargetLeakage, "later_offence_date").unwrap();
+    assert!(
+        f.message
+            .starts_with("Whether `later_offence_date` is missing predicts `recid`")
+            && f.message.contains("where `recid` is “yes”"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
 fn large_frames_say_which_checks_ran_on_a_sample() {
     let x = uniform(1000, 12);
     let mut heavy: Vec<f64> = (1..=1000).map(|i| 1e6 / f64::from(i * i)).collect();
