@@ -454,6 +454,10 @@ pub struct BuildRequest {
     /// Columns left out of the features (after the recipe).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Columns the leakage check flags that the build keeps anyway; every
+    /// other flagged column is left out ([`Build::left_out`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
     /// The dataset's recipe version to apply; the latest when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe_version: Option<u32>,
@@ -464,6 +468,13 @@ pub struct BuildRequest {
     /// The metric that ranks the candidates; the task's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<RankingMetric>,
+}
+
+/// A column a build left out by itself, and why (a leakage finding).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeftOut {
+    pub column: String,
+    pub reason: String,
 }
 
 /// A model family a build can try (`GET /api/families`).
@@ -556,6 +567,12 @@ pub struct Build {
     /// Columns the build left out of the features.
     #[serde(default)]
     pub excluded: Vec<String>,
+    /// Flagged columns it was asked to keep ([`BuildRequest::allow`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+    /// Columns it left out because they leak the target, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
     /// The model families it was asked to try (empty: the default set).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<String>,
@@ -630,6 +647,9 @@ pub struct ModelSummary {
     /// predicted as it (`None`: the more probable class).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Columns its build left out because they leak the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
     /// The leaderboard row of its build that it is (absent for models made
     /// before rows were kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -95,6 +95,18 @@ pub struct ModelArtifact {
     /// this (chosen by the user; `None`: the more probable class).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Columns of the data its build left out because they leak the
+    /// target, with why (absent when none, so older files read and write
+    /// back unchanged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOutColumn>,
+}
+
+/// A column left out of training because it leaks the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeftOutColumn {
+    pub column: String,
+    pub reason: String,
 }
 
 /// A difference between scored data and the training data.

@@ -371,6 +371,7 @@ mod tests {
             metrics: Vec::new(),
             training_rows: 0,
             threshold: None,
+            left_out: Vec::new(),
         }
     }
 

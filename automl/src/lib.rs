@@ -25,7 +25,7 @@ mod task;
 pub mod values;
 
 pub use artifact::{
-    FORMAT_VERSION, InputIssue, InputIssueKind, ModelArtifact, Predictions, Schema,
+    FORMAT_VERSION, InputIssue, InputIssueKind, LeftOutColumn, ModelArtifact, Predictions, Schema,
     check_threshold, link,
 };
 pub use data::{Column, Dataset, category_label};

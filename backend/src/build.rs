@@ -92,29 +92,54 @@ pub fn prepare(
         StorageError::NotFound(_) => Failure::Failed("the dataset was deleted".into()),
         other => other.into(),
     })?;
-    if plan.recipe.recipe.steps.is_empty() && plan.exclude.is_empty() {
-        plan.check(&raw)?;
+    let no_recipe = plan.recipe.recipe.steps.is_empty();
+    let (frame, fitted) = if no_recipe {
+        (raw.clone(), Vec::new())
+    } else {
+        build.message = format!("applying recipe version {}", plan.recipe.version);
+        progress.update(build);
+        // A frame's clone shares its columns.
+        let applied = data::recipe::apply(raw.clone(), &plan.recipe.recipe, Some(&plan.target))?;
+        (applied.frame, applied.fitted)
+    };
+    plan.check(&frame)?;
+    let left_out = leaks(plan, build, &frame, progress)?;
+    if no_recipe && plan.exclude.is_empty() && left_out.is_empty() {
         return Ok(Prepared {
             data: convert::frame_to_dataset(&raw)?,
             raw: None,
             fitted: Vec::new(),
         });
     }
-    build.message = format!("applying recipe version {}", plan.recipe.version);
-    progress.update(build);
-    // A frame's clone shares its columns.
-    let applied = data::recipe::apply(raw.clone(), &plan.recipe.recipe, Some(&plan.target))?;
-    plan.check(&applied.frame)?;
-    let kept = applied
-        .frame
-        .drop_many(plan.exclude.iter().map(String::as_str));
+    let kept = frame.drop_many(plan.exclude.iter().chain(&left_out).map(String::as_str));
     let data = convert::frame_to_dataset(&kept)?;
     drop(kept);
     Ok(Prepared {
         data,
         raw: Some(convert::frame_to_dataset(&raw)?),
-        fitted: applied.fitted,
+        fitted,
     })
+}
+
+/// The columns of the dataset that leak the target (`data::quality::leaks`:
+/// certain and likely leaks, by value or by missingness), unless the plan
+/// allows or already excludes them: left out of the features, and listed
+/// with why in `build.left_out`. Checked on the frame the search trains
+/// on (the recipe applied).
+fn leaks(
+    plan: &BuildPlan,
+    build: &mut api::Build,
+    raw: &data::DataFrame,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, Failure> {
+    build.message = "checking the columns for target leakage".into();
+    progress.update(build);
+    let found = data::quality::leaks(raw, &plan.target)?;
+    build.left_out = found
+        .into_iter()
+        .filter(|l| !plan.allow.contains(&l.column) && !plan.exclude.contains(&l.column))
+        .collect();
+    Ok(build.left_out.iter().map(|l| l.column.clone()).collect())
 }
 
 /// `automl::search` on `data` under the plan's budget, reporting each event.
@@ -328,6 +353,14 @@ fn save_model(
         ));
     }
     let data = training_rows(prepared.raw.unwrap_or(prepared.data), &plan.target);
+    outcome.artifact.left_out = build
+        .left_out
+        .iter()
+        .map(|l| automl::LeftOutColumn {
+            column: l.column.clone(),
+            reason: l.reason.clone(),
+        })
+        .collect();
     if let Some(found) = first_non_finite(&outcome.artifact) {
         return Err(Failure::Failed(unsavable_model(&outcome.artifact, &found)));
     }

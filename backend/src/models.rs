@@ -81,6 +81,14 @@ pub fn summary(
         insights: None,
         evaluation: None,
         threshold: artifact.threshold,
+        left_out: artifact
+            .left_out
+            .iter()
+            .map(|l| api::LeftOut {
+                column: l.column.clone(),
+                reason: l.reason.clone(),
+            })
+            .collect(),
         trial: None,
     }
 }

@@ -37,6 +37,8 @@ pub struct BuildPlan {
     pub families: Vec<String>,
     /// The ranking metric asked for (`None`: the task's default).
     pub metric: Option<api::RankingMetric>,
+    /// Columns the leakage check flags that the build keeps anyway.
+    pub allow: Vec<String>,
 }
 
 impl BuildPlan {
@@ -52,7 +54,9 @@ impl BuildPlan {
         }
         let recipe = store.recipe(&req.dataset_id, req.recipe_version)?;
         check_target_kept(&recipe.recipe, &req.target)?;
-        prepared_columns(store, &recipe)?.check(&req.target, &req.exclude)?;
+        let columns = prepared_columns(store, &recipe)?;
+        columns.check(&req.target, &req.exclude)?;
+        columns.check_allowed(&req.allow)?;
         automl::check_families(&req.families)
             .map_err(|e| AppError::unprocessable("unknown_family", e.to_string()))?;
         check_metric(req.metric, req.task)?;
@@ -66,6 +70,7 @@ impl BuildPlan {
             exclude: req.exclude,
             families: req.families,
             metric: req.metric,
+            allow: req.allow,
         })
     }
 
@@ -81,6 +86,7 @@ impl BuildPlan {
             recipe_version: Some(build.recipe_version),
             families: build.families.clone(),
             metric: build.ranking_metric,
+            allow: build.allowed.clone(),
         }
     }
 
@@ -99,6 +105,8 @@ impl BuildPlan {
             excluded: self.exclude.clone(),
             families: self.families.clone(),
             ranking_metric: self.metric,
+            allowed: self.allow.clone(),
+            left_out: Vec::new(),
             metric: None,
             higher_is_better: false,
             validation: None,
@@ -218,6 +226,26 @@ impl PreparedColumns {
     /// frame, from these columns: the target and excluded columns exist,
     /// something is left to learn from, and no column used holds numbers
     /// too large (the first, in column order).
+    /// Columns a request keeps despite the leakage check must exist.
+    pub fn check_allowed(&self, allow: &[String]) -> AppResult<()> {
+        let unknown: Vec<&str> = allow
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !self.names.iter().any(|n| n == c))
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::unprocessable(
+                "unknown_column",
+                format!(
+                    "cannot allow columns the prepared dataset lacks: {}",
+                    unknown.join(", ")
+                ),
+            ))
+        }
+    }
+
     pub fn check(&self, target: &str, exclude: &[String]) -> AppResult<()> {
         convert::check_build_names(&self.names, target, exclude)?;
         match self.too_large.iter().find(|c| !exclude.contains(&c.column)) {

@@ -2617,3 +2617,95 @@ async fn any_leaderboard_row_opens_as_a_model_and_can_become_the_builds() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     assert!(error_message(&err).contains("not one of"), "{err}");
 }
+
+#[tokio::test]
+async fn an_api_build_leaves_leaking_columns_out_unless_allowed() {
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t
+        .upload("customers.csv", messy_customers().as_bytes())
+        .await;
+    let id = ds["id"].as_str().unwrap();
+    let request = |allow: serde_json::Value| serde_json::json!({ "dataset_id": id, "target": "churned", "time_budget_secs": 5, "families": ["linear"], "allow": allow });
+    let (status, err) = t
+        .json(
+            "POST",
+            "/api/builds",
+            Some(request(serde_json::json!(["nope"]))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert!(error_message(&err).contains("nope"), "{err}");
+    // By default, `account` (closed exactly when the customer churned) is left out, with why.
+    let (status, build) = t
+        .json("POST", "/api/builds", Some(request(serde_json::json!([]))))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(build["state"], "succeeded", "{build}");
+    let left_out = build["left_out"].as_array().expect("left_out");
+    assert_eq!(left_out.len(), 1, "{build}");
+    assert_eq!(left_out[0]["column"], "account");
+    assert!(
+        left_out[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`account` alone predicts"),
+        "{build}"
+    );
+    let model_id = build["model_id"].as_str().unwrap();
+    let (_, model) = t
+        .json("GET", &format!("/api/models/{model_id}"), None)
+        .await;
+    let inputs: Vec<&str> = model["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(!inputs.contains(&"account"), "{inputs:?}");
+    assert_eq!(model["left_out"], build["left_out"]);
+    let req = Request::get(format!("/api/models/{model_id}/artifact"))
+        .body(Body::empty())
+        .unwrap();
+    let (_, bytes, _) = t.call(req).await;
+    let artifact: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(artifact["left_out"][0]["column"], "account");
+    // Allowed, it is used; a re-run keeps the choice.
+    let (_, build) = t
+        .json(
+            "POST",
+            "/api/builds",
+            Some(request(serde_json::json!(["account"]))),
+        )
+        .await;
+    let build = t
+        .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert!(build.get("left_out").is_none(), "{build}");
+    assert_eq!(build["allowed"], serde_json::json!(["account"]));
+    let (_, model) = t
+        .json(
+            "GET",
+            &format!("/api/models/{}", build["model_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert!(
+        model["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "account"),
+        "{model}"
+    );
+    let (_, again) = t
+        .json(
+            "POST",
+            &format!("/api/builds/{}/rerun", build["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(again["allowed"], serde_json::json!(["account"]));
+}

@@ -616,6 +616,7 @@ impl Shipped {
             metrics: self.metrics,
             training_rows: self.rows as u64,
             threshold: None,
+            left_out: Vec::new(),
         };
         SearchOutcome {
             task: problem.task(),

@@ -18,6 +18,8 @@ fn build(id: &str, state: api::BuildState) -> api::Build {
         excluded: Vec::new(),
         families: Vec::new(),
         ranking_metric: None,
+        allowed: Vec::new(),
+        left_out: Vec::new(),
         metric: None,
         higher_is_better: false,
         validation: None,

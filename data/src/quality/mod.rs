@@ -90,6 +90,24 @@ pub fn report(frame: &DataFrame, target: Option<&str>) -> Result<api::QualityRep
     report_sampled(frame, target, Sampling::default())
 }
 
+/// The columns of `frame` that leak `target` (the leakage check's
+/// findings, certain and likely, by value or by missingness), each with
+/// the finding's message: what a build leaves out unless asked to keep
+/// them. Columns that rebuild the target together are not among them: a
+/// person decides those.
+pub fn leaks(frame: &DataFrame, target: &str) -> Result<Vec<api::LeftOut>> {
+    let cx = Context::new(frame, Some(target), Sampling::default())?;
+    Ok((leakage::LEAKAGE.run)(&cx)
+        .into_iter()
+        .filter_map(|f| {
+            Some(api::LeftOut {
+                column: f.columns.first()?.clone(),
+                reason: f.message,
+            })
+        })
+        .collect())
+}
+
 pub fn report_sampled(
     frame: &DataFrame,
     target: Option<&str>,

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_navigate;
 use send_wrapper::SendWrapper;
 
 use crate::client;
-use crate::components::{DeleteButton, Deleted, ErrorBox, Loaded, StateBadge};
+use crate::components::{DeleteButton, Deleted, ErrorBox, Loaded, StateBadge, with_code};
 use crate::format;
 use crate::leaderboard::{BoardBuild, LeaderboardTable};
 use crate::pages::route_id;
@@ -194,6 +194,12 @@ fn BuildView(
                     if b.recipe_version > 0 { format!(" Data prepared with recipe version {}.", b.recipe_version) } else { String::new() },
                     if b.excluded.is_empty() { String::new() } else { format!(" Left out: {}.", b.excluded.join(", ")) }
                 )}</p>
+            })}
+            {(!b.left_out.is_empty()).then(|| view! {
+                <div class="small" id="left-out-leaks">
+                    <p>"Left out because they leak the target (keep one by unticking it on the build form and running again):"</p>
+                    <ul>{b.left_out.iter().map(|l| view! { <li><code>{l.column.clone()}</code>": "{with_code(&l.reason)}</li> }).collect_view()}</ul>
+                </div>
             })}
         }
     }

@@ -210,6 +210,12 @@ fn ModelView(
         {evaluation}
         {threshold}
         <p class="muted small">{format!("Hyperparameters: {}", model.params)}</p>
+        {(!model.left_out.is_empty()).then(|| view! {
+            <div id="model-left-out" class="small">
+                <p class="muted">"Its build left these columns out because they leak the target:"</p>
+                <ul>{model.left_out.iter().map(|l| view! { <li><code>{l.column.clone()}</code>": "{with_code(&l.reason)}</li> }).collect_view()}</ul>
+            </div>
+        })}
         {(!model.recipe.is_empty()).then(|| view! {
             <div id="model-recipe" class="small">
                 <p class="muted">"Before scoring, the model applies its cleaning recipe to the columns you give it:"</p>

@@ -249,6 +249,13 @@ pub fn BuildSetupPage() -> impl IntoView {
                 .map(|r| r.version),
             families: chosen_families(available.get_untracked(), families.get_untracked()),
             metric: metric.get_untracked(),
+            // Flagged columns the person chose to use: the server leaves
+            // out every other one by itself.
+            allow: leaky_columns
+                .get_untracked()
+                .into_iter()
+                .filter(|c| !excluded.with_untracked(|e| e.contains(c)))
+                .collect(),
         };
         let navigate = navigate.clone();
         starting.set(true);
