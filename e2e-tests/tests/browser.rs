@@ -660,6 +660,29 @@ async fn a_leaking_column_is_left_out_unless_kept() -> Result<()> {
         .wait_text("#ranking-note", LONG, |t| t.contains("Left out"))
         .await?;
     ensure!(note.contains("status_code"), "ranking note: {note}");
+    // Through the API, the server leaves it out by itself and says why; the
+    // form filled from that build keeps it out.
+    let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
+    let request = serde_json::json!({ "dataset_id": dataset, "target": "approved", "time_budget_secs": 5, "families": ["linear"] });
+    let id = start_build(&studio, &request).await?;
+    let done = wait_build_done(&studio, &id).await?;
+    ensure!(
+        done["left_out"][0]["column"] == "status_code",
+        "left out: {}",
+        done["left_out"]
+    );
+    studio.open(&format!("/builds/{id}")).await?;
+    studio
+        .wait_text("#left-out-leaks", LONG, |t| t.contains("status_code"))
+        .await?;
+    studio
+        .open(&format!("{dataset_path}/build?from={id}"))
+        .await?;
+    studio
+        .wait_text("#excluded-columns", LONG, |t| {
+            t.contains("status_code is left out")
+        })
+        .await?;
     studio.close().await
 }
 

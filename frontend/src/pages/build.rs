@@ -197,7 +197,7 @@ fn BuildView(
             })}
             {(!b.left_out.is_empty()).then(|| view! {
                 <div class="small" id="left-out-leaks">
-                    <p>"Left out because they leak the target (keep one by unticking it on the build form and running again):"</p>
+                    <p>"Left out because they leak the target (to keep one, choose “Use it anyway” for it under “Change and run again”):"</p>
                     <ul>{b.left_out.iter().map(|l| view! { <li><code>{l.column.clone()}</code>": "{with_code(&l.reason)}</li> }).collect_view()}</ul>
                 </div>
             })}

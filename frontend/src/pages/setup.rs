@@ -150,7 +150,14 @@ pub fn BuildSetupPage() -> impl IntoView {
     let kept_exclusions = RwSignal::new(None::<(String, Vec<String>)>);
     Effect::new(move || {
         if let Some(Ok(Some(b))) = previous.get() {
-            kept_exclusions.set(Some((b.target.clone(), b.excluded.clone())));
+            // What it left out, whether asked to or as a leak.
+            let out = b
+                .excluded
+                .iter()
+                .cloned()
+                .chain(b.left_out.iter().map(|l| l.column.clone()))
+                .collect();
+            kept_exclusions.set(Some((b.target.clone(), out)));
             task_override.set(task_value(b.task).to_owned());
             budget.set(b.time_budget_secs);
             seed.set(b.seed);
