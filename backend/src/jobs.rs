@@ -152,11 +152,7 @@ impl Jobs {
             match training.get(&key) {
                 Some(Training::Queued | Training::Running) => {}
                 _ => {
-                    let busy = live
-                        + training
-                            .values()
-                            .filter(|t| !matches!(t, Training::Failed(_)))
-                            .count();
+                    let busy = live + active(&training);
                     if busy >= max_live {
                         return Err(AppError::TooMany(format!(
                             "{busy} builds or leaderboard rows are already queued or running; wait for one to finish"
@@ -215,10 +211,7 @@ impl Jobs {
     }
 
     fn active_training(&self) -> usize {
-        lock(&self.training)
-            .values()
-            .filter(|t| !matches!(t, Training::Failed(_)))
-            .count()
+        active(&lock(&self.training))
     }
 
     fn run_trial(&self, plan: &BuildPlan, build: &api::Build, trial: u32, spec: &str) {
@@ -362,6 +355,14 @@ impl build::Progress for Jobs {
         }
         self.send(build);
     }
+}
+
+/// Rows queued or training (not those that failed).
+fn active(training: &HashMap<(String, u32), Training>) -> usize {
+    training
+        .values()
+        .filter(|t| !matches!(t, Training::Failed(_)))
+        .count()
 }
 
 fn finite_or_zero(x: f64) -> f64 {

@@ -622,21 +622,7 @@ async fn a_leaking_column_is_left_out_unless_kept() -> Result<()> {
             ["n", "s", "e", "w"][(i % 4) as usize]
         ));
     }
-    let path = studio.data_dir.join("loans.csv");
-    std::fs::write(&path, csv)?;
-    studio.open("/").await?;
-    studio
-        .find("#upload-input", SHORT)
-        .await?
-        .send_keys(&path.display().to_string())
-        .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
-    studio.open(&format!("{dataset_path}/build")).await?;
-    studio
-        .find("#target-select", SHORT)
-        .await?
-        .select_by_value("approved")
-        .await?;
+    let dataset_path = upload_and_choose_target(&studio, "loans.csv", &csv, "approved").await?;
     let note = studio
         .wait_text("#excluded-columns", LONG, |t| t.contains("status_code"))
         .await?;
@@ -691,24 +677,8 @@ async fn a_leaking_column_is_left_out_unless_kept() -> Result<()> {
 async fn a_target_rebuilt_by_two_columns_is_asked_about_never_dropped_silently() -> Result<()> {
     let studio = Studio::start("derived").await?;
     // `delay` is `actual` − `sched`, each weak alone.
-    let path = studio.data_dir.join("delays.csv");
-    std::fs::write(
-        &path,
-        include_str!("../../data/test_data/quality/derived_difference.csv"),
-    )?;
-    studio.open("/").await?;
-    studio
-        .find("#upload-input", SHORT)
-        .await?
-        .send_keys(&path.display().to_string())
-        .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
-    studio.open(&format!("{dataset_path}/build")).await?;
-    studio
-        .find("#target-select", SHORT)
-        .await?
-        .select_by_value("delay")
-        .await?;
+    let csv = include_str!("../../data/test_data/quality/derived_difference.csv");
+    upload_and_choose_target(&studio, "delays.csv", csv, "delay").await?;
     let findings = studio
         .wait_text("#target-findings", LONG, |t| t.contains("together give"))
         .await?;
@@ -737,6 +707,32 @@ async fn a_target_rebuilt_by_two_columns_is_asked_about_never_dropped_silently()
         .await?;
     ensure!(note.contains("actual"), "ranking note: {note}");
     studio.close().await
+}
+
+/// Uploads `csv` as `name` from the datasets page and chooses `target` on
+/// its build page; the dataset's path.
+async fn upload_and_choose_target(
+    studio: &Studio,
+    name: &str,
+    csv: &str,
+    target: &str,
+) -> Result<String> {
+    let path = studio.data_dir.join(name);
+    std::fs::write(&path, csv)?;
+    studio.open("/").await?;
+    studio
+        .find("#upload-input", SHORT)
+        .await?
+        .send_keys(&path.display().to_string())
+        .await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    studio.open(&format!("{dataset_path}/build")).await?;
+    studio
+        .find("#target-select", SHORT)
+        .await?
+        .select_by_value(target)
+        .await?;
+    Ok(dataset_path)
 }
 
 /// Loads the penguins sample from the datasets page; its path and id.

@@ -121,6 +121,23 @@ pub struct TrialRecord {
     pub spec: String,
 }
 
+impl TrialRecord {
+    /// The record of candidate `cand`'s evaluation as trial `trial`.
+    fn of(trial: u32, cand: &dyn Candidate, eval: &Evaluation) -> TrialRecord {
+        TrialRecord {
+            trial,
+            family: cand.family().to_owned(),
+            params: eval.last.0.params.clone(),
+            score: eval.score,
+            score_std: eval.score_std,
+            fit_secs: eval.fit_time.as_secs_f64(),
+            predict_us_per_row: eval.predict_us,
+            size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
+            spec: TrialSpec::of(cand).to_json(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SearchEvent {
     Started {
@@ -418,17 +435,7 @@ impl<'a> Trials<'a> {
         eval: Evaluation,
         on_event: &mut dyn FnMut(&SearchEvent),
     ) {
-        let record = TrialRecord {
-            trial: t,
-            family: cand.family().to_owned(),
-            params: eval.last.0.params.clone(),
-            score: eval.score,
-            score_std: eval.score_std,
-            fit_secs: eval.fit_time.as_secs_f64(),
-            predict_us_per_row: eval.predict_us,
-            size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
-            spec: TrialSpec::of(cand).to_json(),
-        };
+        let record = TrialRecord::of(t, cand, &eval);
         on_event(&SearchEvent::Trial(record.clone()));
         self.trial = t + 1;
         if eval.score.is_finite() {

@@ -104,13 +104,7 @@ pub fn retrain(
             .refit(cand.as_ref(), eval.rounds, control)?
             .ok_or_else(stopped)?;
         let target = problem.target.subset(&eval.covered);
-        let record = record(
-            trial,
-            cand.family(),
-            &eval,
-            &eval.last.0.params,
-            &spec.to_json(),
-        );
+        let record = TrialRecord::of(trial, cand.as_ref(), &eval);
         let shipped = Shipped {
             model,
             params: eval.last.0.params.clone(),
@@ -187,18 +181,4 @@ pub fn retrain(
         evaluation: metrics::evaluation(&target, &blended.oof),
     };
     Ok(shipped.outcome(config, &problem, vec![record], false))
-}
-
-fn record(trial: u32, family: &str, eval: &Evaluation, params: &str, spec: &str) -> TrialRecord {
-    TrialRecord {
-        trial,
-        family: family.to_owned(),
-        params: params.to_owned(),
-        score: eval.score,
-        score_std: eval.score_std,
-        fit_secs: eval.fit_time.as_secs_f64(),
-        predict_us_per_row: eval.predict_us,
-        size_bytes: serde_json::to_vec(&eval.last.0.model).map_or(0, |v| v.len() as u64),
-        spec: spec.to_owned(),
-    }
 }
