@@ -263,6 +263,12 @@ impl DateTime {
         (days + 3).rem_euclid(7) as u32
     }
 
+    /// Seconds since 1970-01-01 00:00 (zones ignored): for ordering dates.
+    pub fn seconds(&self) -> i64 {
+        days_from_civil(self.year, self.month, self.day) * 86_400
+            + i64::from(self.hour * 3600 + self.minute * 60 + self.second)
+    }
+
     /// Year, month, day, weekday, hour.
     pub(crate) fn parts(&self) -> [f64; 5] {
         [

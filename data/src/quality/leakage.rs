@@ -19,12 +19,28 @@
 //! leaks through that alone (a later offence's date, present only when
 //! there was one): the same tiers are applied to its missing/present
 //! indicator, and when the indicator carries the leak the finding says so.
+//!
+//! A column of dates that falls after another date column of the row is
+//! binned as times; other dates as categories, since a row's own time
+//! predicting a trend is no leak. A column
+//! with a timing hint ([`super::timing`]: dates after another date column,
+//! or a name such as `days_after`) is raised one rank: likely becomes
+//! certain, and it is likely already from [`HINTED_SKILL`] and a lead of
+//! [`HINTED_MARGIN`]. A hint alone never makes a finding.
+//!
+//! Later records come in blocks (a later offence's number, date, charge):
+//! columns with a sign of being recorded later (a timing hint, or a
+//! missing/present pattern that alone closes [`LATER_MISSING_SKILL`] of the
+//! gap), and columns already found to leak, do not count as "other
+//! columns" in the lead, so that such a block does not hide itself. Honest
+//! strong predictors, which also come in groups, still do.
 
 use std::collections::HashMap;
 
 use api::{FindingKind as K, Severity, display};
 use automl::Rng;
 
+use super::timing::{self, Hint};
 use super::{Check, Context, finding, stat};
 use crate::stats::{self, Values};
 
@@ -36,6 +52,13 @@ const LEAK_ERRORS: f64 = 0.1;
 pub const LIKELY_SKILL: f64 = 0.9;
 /// ...and closes at least this much more of it than any other column.
 pub const LIKELY_MARGIN: f64 = 0.3;
+/// With a timing hint, a likely leak closes at least this share of the gap...
+pub const HINTED_SKILL: f64 = 0.75;
+/// ...and closes at least this much more of it than any other column.
+pub const HINTED_MARGIN: f64 = 0.15;
+/// A missing/present pattern that alone closes this share of the gap is a
+/// sign of a later record: the column does not shield others.
+const LATER_MISSING_SKILL: f64 = 0.5;
 /// Missing (and present) held-out and training rows a missingness leak needs.
 const MIN_MISSING_ROWS: usize = 10;
 /// The indicator carries the leak when its skill is within this of the
@@ -103,13 +126,22 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
     let Some(h) = Holdout::new(cx, target_rows) else {
         return Vec::new();
     };
+    let dates: Vec<Option<Vec<f64>>> = cx.cols.iter().map(timing::dates).collect();
+    let hints = timing::hints(&cx.cols, &dates, &h.rows);
     let scored: Vec<Scored> = cx
         .cols
         .iter()
+        .zip(dates.iter().zip(&hints))
         .enumerate()
-        .filter(|(j, c)| *j != t.index && c.distinct >= 2)
-        .filter_map(|(j, c)| {
-            let values = score_bins(&bin_column(&c.values, &h.rows, &h.held), target, &h)?;
+        .filter(|(j, (c, _))| *j != t.index && c.distinct >= 2)
+        .filter_map(|(j, (c, dated))| {
+            let bins = match dated {
+                (Some(seconds), Some(Hint::After { .. })) => {
+                    bin_numbers(seconds, &h.rows, &h.held)
+                }
+                _ => bin_column(&c.values, &h.rows, &h.held),
+            };
+            let values = score_bins(&bins, target, &h)?;
             let indicator = missing_bins(&c.values, &h)
                 .and_then(|bins| score_bins(&bins, target, &h));
             Some(Scored {
@@ -119,56 +151,70 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
             })
         })
         .collect();
-    let mut out = Vec::new();
-    for s in &scored {
+    // Columns with a sign of being recorded later, and those found to leak,
+    // do not shield others: grow the leaks until none is added (adding one
+    // only lowers the others' bar, so the order does not matter).
+    let later: Vec<bool> = scored
+        .iter()
+        .map(|s| {
+            hints[s.j].is_some()
+                || s.indicator.as_ref().is_some_and(|i| i.skill() >= LATER_MISSING_SKILL)
+        })
+        .collect();
+    let any_later = later.iter().any(|&l| l);
+    let mut leaking = vec![false; scored.len()];
+    let verdicts = loop {
+        let verdicts: Vec<Option<Verdict>> = (0..scored.len())
+            .map(|i| verdict(&scored, i, |o| later[o] || leaking[o], hints[scored[i].j].is_some()))
+            .collect();
+        let grown: Vec<bool> = verdicts.iter().map(Option::is_some).collect();
+        if grown == leaking {
+            break verdicts;
+        }
+        leaking = grown;
+    };
+    let mut found: Vec<(Rule, bool, f64, api::Finding)> = Vec::new();
+    for (s, v) in scored.iter().zip(verdicts) {
+        let Some(Verdict {
+            score,
+            rule,
+            missing,
+            next,
+        }) = v
+        else {
+            continue;
+        };
         let c = &cx.cols[s.j];
-        // The best other column, by its values.
-        let next = scored
-            .iter()
-            .filter(|o| o.j != s.j)
-            .map(|o| (o.values.skill(), o.j))
-            .filter(|(k, _)| k.is_finite())
-            .max_by(|a, b| a.0.total_cmp(&b.0));
-        let next_skill = next.map_or(f64::NEG_INFINITY, |n| n.0);
-        let tier = |score: &Score| {
-            if score.certain() {
-                Some(Tier::Certain)
-            } else if score.skill() >= LIKELY_SKILL && score.skill() >= next_skill + LIKELY_MARGIN {
-                Some(Tier::Likely)
-            } else {
-                None
-            }
-        };
-        // Whether the fact that the column is missing carries the leak.
-        let by_indicator = s.indicator.as_ref().and_then(|i| {
-            let t = tier(i)?;
-            (i.skill() >= s.values.skill() - INDICATOR_CARRIES).then_some((i, t))
-        });
-        let (score, tier, missing) = match (by_indicator, tier(&s.values)) {
-            (Some((i, t)), _) => (i, t, true),
-            (None, Some(t)) => (&s.values, t, false),
-            (None, None) => continue,
-        };
+        let hint = hints[s.j].as_ref();
         let next = next.map(|(k, j)| (cx.cols[j].name.as_str(), k));
         let presence = missing.then(|| presence_words(&c.values, target, &h, &t.name));
-        let (message, stats_) = leak_words(score, tier, &c.name, &t.name, next, presence);
-        let (severity, fix) = match tier {
-            Tier::Certain => (
+        let (mut message, mut stats_) =
+            leak_words(score, rule, &c.name, &t.name, next, any_later, presence);
+        if let Some(hint) = hint {
+            message.push_str(&hint.words(&c.name));
+            if let Hint::After { share, .. } = hint {
+                stats_.push(stat("share of rows on or after the earlier date", *share));
+            }
+        }
+        let certain = rule == Rule::Certain || (rule == Rule::Likely && hint.is_some());
+        let (severity, fix) = if certain {
+            (
                 Severity::Critical,
                 format!(
                     "Drop `{}` unless its value is truly known at the moment you will predict.",
                     c.name
                 ),
-            ),
-            Tier::Likely => (
+            )
+        } else {
+            (
                 Severity::Warning,
                 format!(
                     "Drop `{}` if it is recorded after `{}` is known; keep it if you will have it when you predict.",
                     c.name, t.name
                 ),
-            ),
+            )
         };
-        out.push(finding(
+        let f = finding(
             K::TargetLeakage,
             severity,
             vec![c.name.clone(), t.name.clone()],
@@ -181,9 +227,62 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
             },
             fix,
             super::drop_column(&c.name),
-        ));
+        );
+        found.push((rule, hint.is_some(), score.skill(), f));
     }
-    out
+    // The surest first: by the rule met, those with a hint, then by skill.
+    found.sort_by(|a, b| {
+        (a.0, !a.1)
+            .cmp(&(b.0, !b.1))
+            .then(b.2.total_cmp(&a.2))
+    });
+    found.into_iter().map(|(.., f)| f).collect()
+}
+
+/// Whether `scored[i]` leaks, and by which rule: its lead is over the best
+/// column not `excluded` (by place in `scored`).
+fn verdict(
+    scored: &[Scored],
+    i: usize,
+    excluded: impl Fn(usize) -> bool,
+    hinted: bool,
+) -> Option<Verdict<'_>> {
+    let s = &scored[i];
+    // The best other column, by its values.
+    let next = scored
+        .iter()
+        .enumerate()
+        .filter(|&(o, _)| o != i && !excluded(o))
+        .map(|(_, o)| (o.values.skill(), o.j))
+        .filter(|(k, _)| k.is_finite())
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let next_skill = next.map_or(f64::NEG_INFINITY, |n| n.0);
+    let rule = |score: &Score| Rule::met(score, next_skill, hinted);
+    // Whether the fact that the column is missing carries the leak.
+    let by_indicator = s.indicator.as_ref().and_then(|ind| {
+        let r = rule(ind)?;
+        (ind.skill() >= s.values.skill() - INDICATOR_CARRIES).then_some((ind, r))
+    });
+    let (score, rule, missing) = match (by_indicator, rule(&s.values)) {
+        (Some((ind, r)), _) => (ind, r, true),
+        (None, Some(r)) => (&s.values, r, false),
+        (None, None) => return None,
+    };
+    Some(Verdict {
+        score,
+        rule,
+        missing,
+        next,
+    })
+}
+
+/// A leak: its score, the rule it meets, whether its missingness carries
+/// it, and the best other column (skill, place in the frame).
+struct Verdict<'a> {
+    score: &'a Score,
+    rule: Rule,
+    missing: bool,
+    next: Option<(f64, usize)>,
 }
 
 /// A column's held-out scores: by its values, and by whether it is missing.
@@ -193,10 +292,41 @@ struct Scored {
     indicator: Option<Score>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Tier {
+/// The rule a leak meets, surest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rule {
+    /// Almost perfect ([`LEAK_SCORE`]).
     Certain,
+    /// [`LIKELY_SKILL`] and [`LIKELY_MARGIN`].
     Likely,
+    /// With a timing hint, [`HINTED_SKILL`] and [`HINTED_MARGIN`].
+    Hinted,
+}
+
+impl Rule {
+    /// The surest rule `score` meets, `next_skill` being the best other
+    /// column's skill.
+    fn met(score: &Score, next_skill: f64, hinted: bool) -> Option<Rule> {
+        let apart = |skill: f64, margin: f64| score.skill() >= skill && score.skill() >= next_skill + margin;
+        if score.certain() {
+            Some(Rule::Certain)
+        } else if apart(LIKELY_SKILL, LIKELY_MARGIN) {
+            Some(Rule::Likely)
+        } else if hinted && apart(HINTED_SKILL, HINTED_MARGIN) {
+            Some(Rule::Hinted)
+        } else {
+            None
+        }
+    }
+
+    /// The share of the gap and the lead it needs; none for certain.
+    fn bars(self) -> Option<(f64, f64)> {
+        match self {
+            Rule::Certain => None,
+            Rule::Likely => Some((LIKELY_SKILL, LIKELY_MARGIN)),
+            Rule::Hinted => Some((HINTED_SKILL, HINTED_MARGIN)),
+        }
+    }
 }
 
 /// The binned model's held-out score against the target.
@@ -277,15 +407,17 @@ fn presence_words(values: &Values, target: &automl::Target, h: &Holdout, name: &
     }
 }
 
-/// The message and statistics of a leak of `tier`: by the column's values,
+/// The message and statistics of a leak meeting `rule`: by the column's values,
 /// or (with `presence`, how presence follows the target) by whether it is
-/// missing; `next` is the best other column and its skill.
+/// missing; `next` is the best other column with no sign of being later
+/// (`some_later`: some columns had one) and its skill.
 fn leak_words(
     score: &Score,
-    tier: Tier,
+    rule: Rule,
     column: &str,
     target: &str,
     next: Option<(&str, f64)>,
+    some_later: bool,
     presence: Option<String>,
 ) -> (String, Vec<api::Stat>) {
     let subject = match &presence {
@@ -303,28 +435,33 @@ fn leak_words(
             display::percent(*r2)
         ),
     };
-    let why = match (tier, &presence) {
+    let why = match (rule, &presence) {
         (_, Some(p)) => format!(
             ": {p}. A value recorded only for some outcomes is usually filled in after them"
         ),
-        (Tier::Certain, None) => {
+        (Rule::Certain, None) => {
             ": it probably contains the answer, or is only known after it".to_owned()
         }
-        (Tier::Likely, None) => {
+        (Rule::Likely | Rule::Hinted, None) => {
             ": it is probably recorded after the outcome, or derived from it".to_owned()
         }
     };
-    let apart = match (tier, next) {
-        (Tier::Likely, Some((other, k))) => format!(
-            ", closing {} of the gap to a perfect score, far more than any other column (next: `{other}`, {})",
+    let apart = match (rule.bars(), next) {
+        (Some(_), Some((other, k))) => format!(
+            ", closing {} of the gap to a perfect score, far more than any other column{} (next: `{other}`, {})",
             display::percent(score.skill()),
+            if some_later {
+                " that shows no sign of being recorded later"
+            } else {
+                ""
+            },
             display::percent(k.max(0.0))
         ),
-        (Tier::Likely, None) => format!(
+        (Some(_), None) => format!(
             ", closing {} of the gap to a perfect score",
             display::percent(score.skill())
         ),
-        (Tier::Certain, _) => String::new(),
+        (None, _) => String::new(),
     };
     let mut stats_ = match score {
         Score::Accuracy { accuracy, baseline } => vec![
@@ -333,15 +470,15 @@ fn leak_words(
         ],
         Score::R2(r2) => vec![stat("held-out R²", *r2)],
     };
-    if tier == Tier::Likely {
+    if let Some((skill, margin)) = rule.bars() {
         stats_.push(stat("share of the gap to perfect closed", score.skill()));
         if let Some((_, k)) = next {
             stats_.push(stat("next best column's share", k));
         }
-        stats_.push(stat("likely from a share of", LIKELY_SKILL));
-        stats_.push(stat("and a lead over the next of", LIKELY_MARGIN));
+        stats_.push(stat("likely from a share of", skill));
+        stats_.push(stat("and a lead over the next of", margin));
     }
-    (format!("{subject} {how}{apart}{why}"), stats_)
+    (format!("{subject} {how}{apart}{why}."), stats_)
 }
 
 /// The bin of each of `rows`: category codes, or quantile bins of the
@@ -349,29 +486,32 @@ fn leak_words(
 fn bin_column(values: &Values, rows: &[usize], holdout: &[bool]) -> Vec<u32> {
     match values {
         Values::Categories { codes, .. } => rows.iter().map(|&r| codes[r]).collect(),
-        Values::Numbers { values, .. } => {
-            let train: Vec<f64> = rows
-                .iter()
-                .zip(holdout)
-                .filter(|(_, h)| !**h)
-                .map(|(&r, _)| values[r])
-                .collect();
-            let sorted = stats::finite_sorted(&train);
-            let k = (sorted.len() / LEAK_ROWS_PER_BIN).clamp(1, MAX_LEAK_BINS);
-            let mut edges: Vec<f64> = (1..k).map(|i| sorted[i * sorted.len() / k]).collect();
-            edges.dedup();
-            rows.iter()
-                .map(|&r| {
-                    let x = values[r];
-                    if x.is_nan() {
-                        u32::MAX
-                    } else {
-                        edges.partition_point(|&e| e < x) as u32
-                    }
-                })
-                .collect()
-        }
+        Values::Numbers { values, .. } => bin_numbers(values, rows, holdout),
     }
+}
+
+/// Quantile bins of the training rows' numbers; NaN is bin `u32::MAX`.
+fn bin_numbers(values: &[f64], rows: &[usize], holdout: &[bool]) -> Vec<u32> {
+    let train: Vec<f64> = rows
+        .iter()
+        .zip(holdout)
+        .filter(|(_, h)| !**h)
+        .map(|(&r, _)| values[r])
+        .collect();
+    let sorted = stats::finite_sorted(&train);
+    let k = (sorted.len() / LEAK_ROWS_PER_BIN).clamp(1, MAX_LEAK_BINS);
+    let mut edges: Vec<f64> = (1..k).map(|i| sorted[i * sorted.len() / k]).collect();
+    edges.dedup();
+    rows.iter()
+        .map(|&r| {
+            let x = values[r];
+            if x.is_nan() {
+                u32::MAX
+            } else {
+                edges.partition_point(|&e| e < x) as u32
+            }
+        })
+        .collect()
 }
 
 enum Score {

@@ -13,6 +13,7 @@
 
 #[cfg(test)]
 mod tests;
+mod timing;
 
 use api::display;
 use automl::Rng;
@@ -25,10 +26,11 @@ use crate::stats::{self, MISSING, Values};
 pub use columns::{HIGH_CARDINALITY_LEVELS, HIGH_CARDINALITY_SHARE, ID_SHARE};
 pub use derived::{ALONE_CEILING, DERIVED_CLASS_SCORE, DERIVED_ROWS, DERIVED_SCORE, GAP_CLOSED};
 pub use distribution::{OUTLIER_SPREADS, SKEW_LIMIT};
-pub use leakage::LEAK_SCORE;
+pub use leakage::{HINTED_MARGIN, HINTED_SKILL, LEAK_SCORE, LIKELY_MARGIN, LIKELY_SKILL};
 pub use missing::{MISSING_CRITICAL, MISSING_WARNING};
 pub use related::{COLLINEAR_R, NEAR_DUPLICATE_R};
 pub use target::{IMBALANCE_CRITICAL, IMBALANCE_WARNING};
+pub use timing::{AFTER_SHARE, LATER_WORDS};
 
 /// Declares each check's module and lists its checks in [`CHECKS`]: one
 /// line per file, `module: CHECK, ...;`.

@@ -7,6 +7,7 @@ Each file is a family of checks; the cases that read them are the table in
 """
 
 import csv
+import datetime
 import math
 import os
 import random
@@ -232,6 +233,55 @@ def leaks():
     write("leak_controls.csv", ["a", "b", "c", "outcome", "length", "width", "depth", "size"], rows)
 
 
+def timing():
+    """Leaks that only a timing hint raises: a date after the screening date
+    and a number named for the outcome, each a little weaker than a likely
+    leak; and the same strengths with no hint, which must not be flagged."""
+    n = 2000
+    r = random.Random(17)
+    start = datetime.date(2014, 1, 1)
+    hinted, named, control = [], [], []
+    for _ in range(n):
+        yes = r.random() < 0.45
+        screening = start + datetime.timedelta(days=r.randrange(30))
+        age = num(r.gauss(35, 10))
+        priors = str(max(0, round(r.gauss(3 if yes else 2, 2))))
+        # Released soon after screening, whatever the outcome: after it, but no skill.
+        jail_out = screening + datetime.timedelta(days=r.randrange(1, 20))
+        result_code = r.choice(["A", "B", "C", "D"])
+        days = max(1, round(r.gauss(200 if yes else 440, 90)))
+        later = screening + datetime.timedelta(days=days)
+        before = screening - datetime.timedelta(days=days)
+        hinted.append([screening.isoformat(), age, priors, jail_out.isoformat(), result_code,
+                       later.isoformat(), "yes" if yes else "no"])
+        named.append([age, priors, result_code, days, "yes" if yes else "no"])
+        control.append([screening.isoformat(), age, priors, jail_out.isoformat(), result_code,
+                        before.isoformat(), days, "yes" if yes else "no"])
+    # A block of later records, as in a recidivism table: a flag copied from the outcome,
+    # and a later case's number, charge and date, present (almost) only when there was one.
+    block = []
+    for i in range(n):
+        yes = r.random() < 0.45
+        screening = start + datetime.timedelta(days=r.randrange(30))
+        recorded = yes or r.random() < 0.05
+        flag = yes if r.random() > 0.03 else not yes
+        block.append([screening.isoformat(), num(r.gauss(35, 10)),
+                      str(max(0, round(r.gauss(3 if yes else 2, 2)))),
+                      "1" if flag else "0",
+                      f"15{i:06}CF" if recorded else "",
+                      r.choice("FM") if recorded else "",
+                      (screening + datetime.timedelta(days=r.randrange(10, 700))).isoformat()
+                      if recorded else "",
+                      "yes" if yes else "no"])
+    write("leak_block.csv", ["screening_date", "age", "priors", "reoffended", "r_case", "r_charge",
+                             "r_date", "recid"], block)
+    write("leak_timing.csv", ["screening_date", "age", "priors", "jail_out", "result_code",
+                              "custody_date", "recid"], hinted)
+    write("leak_named.csv", ["age", "priors", "result_code", "days_after", "recid"], named)
+    write("leak_timing_control.csv", ["screening_date", "age", "priors", "jail_out", "result_code",
+                                      "intake_date", "wait_days", "recid"], control)
+
+
 for make in (missing, placeholders, identifiers, categories, outliers, skew, related, churn,
-             price, imbalance, derived, leaks):
+             price, imbalance, derived, leaks, timing):
     make()

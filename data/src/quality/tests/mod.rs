@@ -143,9 +143,10 @@ const CASES: &[Case] = &[
         No(K::UnusableTarget),
         No(K::TargetLeakage),
     ]),
+    // The surest leak first: `status` copies the class, `x` nearly does.
     ("columns that give the class away", File("churn.csv"), Some("y"), &[
-        Finds(K::TargetLeakage, S::Critical, &["x", "y"]),
         Finds(K::TargetLeakage, S::Critical, &["status", "y"]),
+        Finds(K::TargetLeakage, S::Critical, &["x", "y"]),
     ]),
     ("no target, no target checks", File("churn.csv"), None, &[
         No(K::TargetLeakage),
@@ -165,8 +166,28 @@ const CASES: &[Case] = &[
     ("a score recorded after the outcome", File("leak_soft.csv"), Some("recid"), &[
         Finds(K::TargetLeakage, S::Warning, &["followup_score", "recid"]),
     ]),
+    // Likely by its missingness, and certain with the word “later” in its name.
     ("a date recorded only after a reoffence", File("leak_missing.csv"), Some("recid"), &[
-        Finds(K::TargetLeakage, S::Warning, &["later_offence_date", "recid"]),
+        Finds(K::TargetLeakage, S::Critical, &["later_offence_date", "recid"]),
+    ]),
+    // A timing hint raises a leak a little weaker than likely, and a likely one to certain
+    // (`make_fixtures.py`'s `timing`); the same strengths without a hint are not flagged,
+    // and columns with a hint but no skill (`jail_out`, `result_code`) never are.
+    ("a date after the screening date", File("leak_timing.csv"), Some("recid"), &[
+        Finds(K::TargetLeakage, S::Warning, &["custody_date", "recid"]),
+    ]),
+    ("a number named for after the outcome", File("leak_named.csv"), Some("recid"), &[
+        Finds(K::TargetLeakage, S::Warning, &["days_after", "recid"]),
+    ]),
+    // Later records in a block do not hide each other (nor does the flag copied from the outcome).
+    ("a block of later records", File("leak_block.csv"), Some("recid"), &[
+        Finds(K::TargetLeakage, S::Critical, &["r_date", "recid"]),
+        Finds(K::TargetLeakage, S::Warning, &["r_case", "recid"]),
+        Finds(K::TargetLeakage, S::Warning, &["r_charge", "recid"]),
+        Finds(K::TargetLeakage, S::Warning, &["reoffended", "recid"]),
+    ]),
+    ("the same strengths without a timing hint", File("leak_timing_control.csv"), Some("recid"), &[
+        No(K::TargetLeakage),
     ]),
     ("honest predictors of a class", File("leak_controls.csv"), Some("outcome"), &[No(K::TargetLeakage)]),
     ("near-copies of one strong number", File("leak_controls.csv"), Some("size"), &[No(K::TargetLeakage)]),

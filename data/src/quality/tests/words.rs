@@ -354,6 +354,49 @@ fn likely_leaks_state_their_rule_and_missingness_leaks_say_who_has_a_value() {
 }
 
 #[test]
+fn timing_hints_say_what_raised_the_finding() {
+    let fs = report_of(&fixture("leak_timing.csv"), Some("recid"))
+        .unwrap()
+        .findings;
+    let f = about(&fs, K::TargetLeakage, "custody_date").unwrap();
+    assert!(
+        f.message
+            .starts_with("`custody_date` alone predicts `recid` with ")
+            && f.message
+                .contains(" Its dates fall on or after `jail_out` in ")
+            && f.message.ends_with(
+                " of the rows with both (and after 1 other date column), as a later record's would."
+            ),
+        "{}",
+        f.message
+    );
+    let value = |name: &str| {
+        f.evidence
+            .stats
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} in {:?}", f.evidence.stats))
+            .value
+    };
+    // Under the likely bar, over the hinted one.
+    let skill = value("share of the gap to perfect closed");
+    assert!((HINTED_SKILL..LIKELY_SKILL).contains(&skill), "{skill}");
+    assert_eq!(value("likely from a share of"), HINTED_SKILL);
+    assert_eq!(value("and a lead over the next of"), HINTED_MARGIN);
+    assert!(value("share of rows on or after the earlier date") >= AFTER_SHARE);
+    let fs = report_of(&fixture("leak_named.csv"), Some("recid"))
+        .unwrap()
+        .findings;
+    let f = about(&fs, K::TargetLeakage, "days_after").unwrap();
+    assert!(
+        f.message
+            .ends_with(" Its name (“after” in `days_after`) suggests a record made later."),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
 fn large_frames_say_which_checks_ran_on_a_sample() {
     let x = uniform(1000, 12);
     let mut heavy: Vec<f64> = (1..=1000).map(|i| 1e6 / f64::from(i * i)).collect();
