@@ -477,6 +477,24 @@ pub struct LeftOut {
     pub reason: String,
 }
 
+/// What a build's best single model scored with the columns it left out
+/// as leaks: that leaderboard row validated once more, with them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeakCost {
+    pub trial: u32,
+    pub family: String,
+    /// The build's ranking metric.
+    pub metric: String,
+    /// Its validation score without them (its leaderboard score).
+    pub without: f64,
+    /// With them; absent when it could not be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<f64>,
+    /// Why `with` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmeasured: Option<String>,
+}
+
 /// A model family a build can try (`GET /api/families`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FamilyInfo {
@@ -573,6 +591,9 @@ pub struct Build {
     /// Columns it left out because they leak the target, with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<LeftOut>,
+    /// With columns left out: what its best single model scored with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak_cost: Option<LeakCost>,
     /// The model families it was asked to try (empty: the default set).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<String>,
@@ -650,6 +671,9 @@ pub struct ModelSummary {
     /// Columns its build left out because they leak the target.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<LeftOut>,
+    /// What its build's best single model scored with those columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak_cost: Option<LeakCost>,
     /// The leaderboard row of its build that it is (absent for models made
     /// before rows were kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -107,6 +107,44 @@ impl Dataset {
             .ok_or_else(|| Error::MissingColumn(name.to_owned()))
     }
 
+    /// Adds `columns` after the others, with the checks of [`Dataset::new`];
+    /// on error nothing is added.
+    pub fn extend(&mut self, columns: Vec<(String, Column)>) -> Result<()> {
+        let n_rows = if self.names.is_empty() {
+            columns.first().map_or(0, |(_, c)| c.len())
+        } else {
+            self.n_rows
+        };
+        for (i, (name, col)) in columns.iter().enumerate() {
+            if col.len() != n_rows {
+                return Err(Error::ColumnLength {
+                    name: name.clone(),
+                    got: col.len(),
+                    expected: n_rows,
+                });
+            }
+            if self.names.contains(name) || columns[..i].iter().any(|(n, _)| n == name) {
+                return Err(Error::DuplicateColumn(name.clone()));
+            }
+        }
+        self.n_rows = n_rows;
+        for (name, col) in columns {
+            self.names.push(name);
+            self.columns.push(col);
+        }
+        Ok(())
+    }
+
+    /// Takes the columns from place `at` on, leaving the first `at`.
+    pub fn split_off(&mut self, at: usize) -> Vec<(String, Column)> {
+        let at = at.min(self.names.len());
+        self.names
+            .split_off(at)
+            .into_iter()
+            .zip(self.columns.split_off(at))
+            .collect()
+    }
+
     /// The named columns, in order.
     pub fn into_columns(self) -> Vec<(String, Column)> {
         self.names.into_iter().zip(self.columns).collect()

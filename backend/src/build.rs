@@ -64,9 +64,94 @@ pub fn run(
     started: Instant,
     progress: &dyn Progress,
 ) -> Result<(), Failure> {
-    let prepared = prepare(store, plan, build, progress)?;
-    let outcome = search(plan, &prepared.data, build, cancel, started, progress)?;
+    let mut prepared = prepare(store, plan, build, progress)?;
+    let budget = Duration::from_secs(u64::from(plan.time_budget_secs));
+    // With leaks left out, the budget's last share measures what they would have scored.
+    let search_budget = if build.left_out.is_empty() {
+        budget
+    } else {
+        budget.mul_f64(1.0 - LEAK_COST_SHARE)
+    };
+    let outcome = search(
+        plan,
+        &prepared.data,
+        build,
+        cancel,
+        started,
+        started + search_budget,
+        progress,
+    )?;
+    if !build.left_out.is_empty() && !outcome.cancelled {
+        build.leak_cost = leak_cost(
+            plan,
+            build,
+            &mut prepared,
+            &outcome,
+            cancel,
+            started + budget,
+            progress,
+        );
+    }
     keep(store, plan, build, outcome, prepared, started, progress)
+}
+
+/// The share of a build's budget kept for measuring what the columns it
+/// left out as leaks would have scored ([`leak_cost`]).
+const LEAK_COST_SHARE: f64 = 0.1;
+
+/// What the search's best single model (not an ensemble) scores with the
+/// columns the build left out as leaks: its row validated again on the
+/// same splits with them (`automl::rescore`), by `by`. `None` without such
+/// a row; unmeasured, with why, when it cannot finish.
+fn leak_cost(
+    plan: &BuildPlan,
+    build: &mut api::Build,
+    prepared: &mut Prepared,
+    outcome: &automl::SearchOutcome,
+    cancel: &AtomicBool,
+    by: Instant,
+    progress: &dyn Progress,
+) -> Option<api::LeakCost> {
+    let row = outcome.leaderboard.iter().find(|r| !r.is_ensemble())?;
+    build.message = format!(
+        "measuring what {} would score with the columns left out",
+        row.family
+    );
+    progress.update(build);
+    let config = search_config(plan, &build.created);
+    let control = automl::Control {
+        deadline: Some(by),
+        cancel,
+    };
+    // The leak columns join the data for one validation and leave again.
+    let width = prepared.data.names().len();
+    let leaks = std::mem::take(&mut prepared.leaks);
+    let with = match prepared.data.extend(leaks) {
+        Ok(()) => {
+            let with = automl::rescore(&prepared.data, &config, &row.spec, control);
+            prepared.leaks = prepared.data.split_off(width);
+            with
+        }
+        Err(e) => Err(e),
+    };
+    let (with, unmeasured) = match with {
+        Ok(score) if score.is_finite() => (Some(score), None),
+        Ok(_) => (None, Some("its score was not a finite number".to_owned())),
+        Err(automl::Error::DeadlineEmpty) => (
+            None,
+            Some("the time budget ran out before it finished".to_owned()),
+        ),
+        Err(automl::Error::CancelledEmpty) => (None, Some("the build was cancelled".to_owned())),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Some(api::LeakCost {
+        trial: row.trial,
+        family: row.family.clone(),
+        metric: outcome.metric.name().to_owned(),
+        without: row.score,
+        with,
+        unmeasured,
+    })
 }
 
 /// The data a build trains on.
@@ -78,6 +163,8 @@ pub struct Prepared {
     pub raw: Option<automl::Dataset>,
     /// The recipe's fitted row-wise steps.
     pub fitted: Vec<automl::FittedStep>,
+    /// The columns left out as leaks, prepared as `data` is.
+    pub leaks: Vec<(String, automl::Column)>,
 }
 
 /// The stored dataset prepared by the plan's recipe version, checked, and
@@ -109,8 +196,17 @@ pub fn prepare(
             data: convert::frame_to_dataset(&raw)?,
             raw: None,
             fitted: Vec::new(),
+            leaks: Vec::new(),
         });
     }
+    let leaks = if left_out.is_empty() {
+        Vec::new()
+    } else {
+        let columns = frame
+            .select(&left_out)
+            .map_err(|e| Failure::Failed(format!("the columns that leak the target: {e}")))?;
+        convert::frame_to_dataset(&columns)?.into_columns()
+    };
     let kept = frame.drop_many(plan.exclude.iter().chain(&left_out).map(String::as_str));
     let data = convert::frame_to_dataset(&kept)?;
     drop(kept);
@@ -118,6 +214,7 @@ pub fn prepare(
         data,
         raw: Some(convert::frame_to_dataset(&raw)?),
         fitted,
+        leaks,
     })
 }
 
@@ -142,18 +239,19 @@ fn leaks(
     Ok(build.left_out.iter().map(|l| l.column.clone()).collect())
 }
 
-/// `automl::search` on `data` under the plan's budget, reporting each event.
+/// `automl::search` on `data` until `deadline`, reporting each event.
 pub fn search(
     plan: &BuildPlan,
     data: &automl::Dataset,
     build: &mut api::Build,
     cancel: &AtomicBool,
     started: Instant,
+    deadline: Instant,
     progress: &dyn Progress,
 ) -> Result<automl::SearchOutcome, Failure> {
     let config = search_config(plan, &build.created);
     let control = automl::Control {
-        deadline: Some(started + Duration::from_secs(u64::from(plan.time_budget_secs))),
+        deadline: Some(deadline),
         cancel,
     };
     let mut on_event = |ev: &automl::SearchEvent| {

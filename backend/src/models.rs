@@ -89,6 +89,7 @@ pub fn summary(
                 reason: l.reason.clone(),
             })
             .collect(),
+        leak_cost: build.leak_cost.clone(),
         trial: None,
     }
 }

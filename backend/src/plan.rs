@@ -107,6 +107,7 @@ impl BuildPlan {
             ranking_metric: self.metric,
             allowed: self.allow.clone(),
             left_out: Vec::new(),
+            leak_cost: None,
             metric: None,
             higher_is_better: false,
             validation: None,

@@ -2666,6 +2666,20 @@ async fn an_api_build_leaves_leaking_columns_out_unless_allowed() {
         .collect();
     assert!(!inputs.contains(&"account"), "{inputs:?}");
     assert_eq!(model["left_out"], build["left_out"]);
+    // What the best single model would have scored with it, on the same splits.
+    let cost = &build["leak_cost"];
+    assert_eq!(cost["family"], "linear", "{build}");
+    assert_eq!(cost["metric"], build["metric"], "{build}");
+    let row = build["leaderboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["trial"] == cost["trial"])
+        .expect("the row it measured");
+    assert_eq!(cost["without"], row["score"], "{build}");
+    let (with, without) = (cost["with"].as_f64().unwrap(), cost["without"].as_f64().unwrap());
+    assert!(with > 0.95 && with > without + 0.1, "{build}");
+    assert_eq!(model["leak_cost"], build["leak_cost"]);
     let req = Request::get(format!("/api/models/{model_id}/artifact"))
         .body(Body::empty())
         .unwrap();
@@ -2684,6 +2698,7 @@ async fn an_api_build_leaves_leaking_columns_out_unless_allowed() {
         .wait_final(build["id"].as_str().unwrap(), Duration::from_secs(60))
         .await;
     assert!(build.get("left_out").is_none(), "{build}");
+    assert!(build.get("leak_cost").is_none(), "{build}");
     assert_eq!(build["allowed"], serde_json::json!(["account"]));
     let (_, model) = t
         .json(

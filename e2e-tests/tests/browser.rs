@@ -661,6 +661,17 @@ async fn a_leaking_column_is_left_out_unless_kept() -> Result<()> {
     studio
         .wait_text("#left-out-leaks", LONG, |t| t.contains("status_code"))
         .await?;
+    // Its model says what the best single model scored with the leak.
+    let model = done["model_id"].as_str().unwrap_or_default();
+    studio.open(&format!("/models/{model}")).await?;
+    let cost = studio
+        .wait_text("#model-leak-cost", LONG, |t| t.contains("With them"))
+        .await?;
+    ensure!(
+        cost.contains("best single model (linear, trial") && cost.contains("would not hold"),
+        "leak cost: {cost}"
+    );
+    studio.screenshot("6-leak-cost").await?;
     studio
         .open(&format!("{dataset_path}/build?from={id}"))
         .await?;

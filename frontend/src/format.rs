@@ -28,6 +28,23 @@ pub fn score(mean: f64, std: f64) -> String {
     }
 }
 
+/// What a build's best single model scored with the columns it left out.
+pub fn leak_cost(c: &api::LeakCost) -> String {
+    let model = format!("its build's best single model ({}, trial {})", c.family, c.trial);
+    match c.with {
+        Some(with) => format!(
+            "With them, {model} scored {} {} in validation, against {} without them: a score that would not hold when you predict, before those values are known.",
+            c.metric,
+            number(with),
+            number(c.without)
+        ),
+        None => format!(
+            "What {model} would have scored with them was not measured: {}.",
+            c.unmeasured.as_deref().unwrap_or("no reason was given")
+        ),
+    }
+}
+
 pub fn seconds(s: f64) -> String {
     if s < 1.0 {
         format!("{:.0} ms", s * 1000.0)

@@ -35,7 +35,7 @@ use folds::{Split, splits};
 use trial::{Evaluation, evaluate};
 
 use retrain::TrialSpec;
-pub use retrain::retrain;
+pub use retrain::{rescore, retrain};
 
 /// Trials when neither a deadline nor `max_trials` bounds the search.
 const DEFAULT_MAX_TRIALS: usize = 30;
@@ -122,6 +122,11 @@ pub struct TrialRecord {
 }
 
 impl TrialRecord {
+    /// Whether the row is an ensemble of other rows.
+    pub fn is_ensemble(&self) -> bool {
+        self.family == families::ENSEMBLE
+    }
+
     /// The record of candidate `cand`'s evaluation as trial `trial`.
     fn of(trial: u32, cand: &dyn Candidate, eval: &Evaluation) -> TrialRecord {
         TrialRecord {
@@ -896,6 +901,26 @@ mod tests {
             }
             assert!(retrained >= 3, "{:?}", out.leaderboard);
         }
+        // With a column that copies the target, the winner's family scores better.
+        let data = toy_with_noise(300, 7);
+        let config = SearchConfig {
+            max_trials: Some(8),
+            ..SearchConfig::new("y")
+        };
+        let out = search(&data, &config, control, &mut |_| {}).unwrap();
+        let row = out
+            .leaderboard
+            .iter()
+            .find(|r| r.family != families::ENSEMBLE && !r.params.contains("stopped after fold"))
+            .unwrap();
+        let same = rescore(&data, &config, &row.spec, control).unwrap();
+        assert!((same - row.score).abs() <= 1e-12, "{same} against {}", row.score);
+        let mut columns = data.clone().into_columns();
+        let copy = columns.iter().find(|(n, _)| n == "y").unwrap().1.clone();
+        columns.push(("copy".into(), copy));
+        let leaky = Dataset::new(columns).unwrap();
+        let with = rescore(&leaky, &config, &row.spec, control).unwrap();
+        assert!(with > row.score && with > 0.99, "{with} against {}", row.score);
         let err = retrain(
             &toy(50),
             &SearchConfig::new("y"),

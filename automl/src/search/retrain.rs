@@ -74,6 +74,30 @@ fn unreadable(reason: String) -> Error {
     }
 }
 
+/// The validation score one family's leaderboard row (`spec`, not an
+/// ensemble) gets on `data`, which may hold more or fewer columns than the
+/// search's: its candidate validated on the same splits (same seed, same
+/// rows), not refit. What the score would have been with columns the build
+/// left out.
+pub fn rescore(data: &Dataset, config: &SearchConfig, spec: &str, control: Control<'_>) -> Result<f64> {
+    let spec: TrialSpec = serde_json::from_str(spec)
+        .map_err(|e| unreadable(format!("the trial's settings do not read back: {e}")))?;
+    if !spec.members.is_empty() {
+        return Err(unreadable(
+            "an ensemble is scored again through its members".into(),
+        ));
+    }
+    let (problem, _) = Problem::new(data, config)?;
+    let cand = families::revive(&spec.family, spec.params)?;
+    let stop = || control.cancelled() || control.past(std::time::Duration::ZERO);
+    let eval = evaluate(cand.as_ref(), &problem, None, &stop)?.ok_or(if control.cancelled() {
+        Error::CancelledEmpty
+    } else {
+        Error::DeadlineEmpty
+    })?;
+    Ok(eval.score)
+}
+
 /// Trains leaderboard row `trial` of a finished search again, from its
 /// `spec` ([`TrialRecord::spec`]), on the data and settings the search
 /// had (`config` with the same seed, task and metric): its metrics and

@@ -20,6 +20,7 @@ fn build(id: &str, state: api::BuildState) -> api::Build {
         ranking_metric: None,
         allowed: Vec::new(),
         left_out: Vec::new(),
+        leak_cost: None,
         metric: None,
         higher_is_better: false,
         validation: None,

@@ -19,6 +19,12 @@
 //! leaks through that alone (a later offence's date, present only when
 //! there was one): the same tiers are applied to its missing/present
 //! indicator, and when the indicator carries the leak the finding says so.
+//! A class target can also leak through one side of it: where the column is
+//! present (or missing), the target is nearly always one class (a later
+//! jail date, present for a third of those who reoffended and almost none
+//! of the others). That side's rows are scored as a column is, by the share
+//! of the gap between that class's overall share and always being it that
+//! they close, when they are at least [`MIN_SIDE_SHARE`] of the rows.
 //!
 //! A column of dates that falls after another date column of the row is
 //! binned as times; other dates as categories, since a row's own time
@@ -59,6 +65,8 @@ pub const HINTED_MARGIN: f64 = 0.15;
 /// A missing/present pattern that alone closes this share of the gap is a
 /// sign of a later record: the column does not shield others.
 const LATER_MISSING_SKILL: f64 = 0.5;
+/// A side of a column's missingness is scored when it holds this share of the rows.
+pub const MIN_SIDE_SHARE: f64 = 0.05;
 /// Missing (and present) held-out and training rows a missingness leak needs.
 const MIN_MISSING_ROWS: usize = 10;
 /// The indicator carries the leak when its skill is within this of the
@@ -148,6 +156,7 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
                 j,
                 values,
                 indicator,
+                side: one_side(&c.values, target, &h),
             })
         })
         .collect();
@@ -159,6 +168,7 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
         .map(|s| {
             hints[s.j].is_some()
                 || s.indicator.as_ref().is_some_and(|i| i.skill() >= LATER_MISSING_SKILL)
+                || s.side.as_ref().is_some_and(|d| d.score.skill() >= HINTED_SKILL)
         })
         .collect();
     let any_later = later.iter().any(|&l| l);
@@ -178,7 +188,7 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
         let Some(Verdict {
             score,
             rule,
-            missing,
+            by,
             next,
         }) = v
         else {
@@ -187,9 +197,20 @@ fn leakage(cx: &Context) -> Vec<api::Finding> {
         let c = &cx.cols[s.j];
         let hint = hints[s.j].as_ref();
         let next = next.map(|(k, j)| (cx.cols[j].name.as_str(), k));
-        let presence = missing.then(|| presence_words(&c.values, target, &h, &t.name));
-        let (mut message, mut stats_) =
-            leak_words(score, rule, &c.name, &t.name, next, any_later, presence);
+        let presence = match by {
+            By::Values => None,
+            By::Missing => Some(presence_words(&c.values, target, &h, &t.name)),
+            By::Side(side) => Some(side_words(side, &c.name, target, &t.name)),
+        };
+        let (mut message, mut stats_) = leak_words(
+            score,
+            rule,
+            &c.name,
+            &t.name,
+            next,
+            any_later,
+            presence.map(|p| (by, p)),
+        );
         if let Some(hint) = hint {
             message.push_str(&hint.words(&c.name));
             if let Hint::After { share, .. } = hint {
@@ -263,33 +284,117 @@ fn verdict(
         let r = rule(ind)?;
         (ind.skill() >= s.values.skill() - INDICATOR_CARRIES).then_some((ind, r))
     });
-    let (score, rule, missing) = match (by_indicator, rule(&s.values)) {
-        (Some((ind, r)), _) => (ind, r, true),
-        (None, Some(r)) => (&s.values, r, false),
-        (None, None) => return None,
+    let by_side = s
+        .side
+        .as_ref()
+        .and_then(|side| Some((side, rule(&side.score)?)));
+    let (score, rule, by) = match (by_indicator, rule(&s.values), by_side) {
+        (Some((ind, r)), ..) => (ind, r, By::Missing),
+        (None, Some(r), _) => (&s.values, r, By::Values),
+        (None, None, Some((side, r))) => (&side.score, r, By::Side(side)),
+        (None, None, None) => return None,
     };
     Some(Verdict {
         score,
         rule,
-        missing,
+        by,
         next,
     })
 }
 
-/// A leak: its score, the rule it meets, whether its missingness carries
-/// it, and the best other column (skill, place in the frame).
+/// A leak: its score, the rule it meets, what carries it, and the best
+/// other column (skill, place in the frame).
 struct Verdict<'a> {
     score: &'a Score,
     rule: Rule,
-    missing: bool,
+    by: By<'a>,
     next: Option<(f64, usize)>,
 }
 
-/// A column's held-out scores: by its values, and by whether it is missing.
+/// What carries a leak: the column's values, whether it is missing, or one
+/// side of that.
+#[derive(Clone, Copy)]
+enum By<'a> {
+    Values,
+    Missing,
+    Side(&'a Side),
+}
+
+/// A column's held-out scores: by its values, by whether it is missing,
+/// and by the side of that which gives a class away.
 struct Scored {
     j: usize,
     values: Score,
     indicator: Option<Score>,
+    side: Option<Side>,
+}
+
+/// Where a column is present (or missing), the target's most common
+/// class there, and how much of the gap between that class's share of all
+/// rows and always being it those rows close ([`Score::Accuracy`]: the
+/// class's share there, and of all rows).
+struct Side {
+    present: bool,
+    class: usize,
+    score: Score,
+}
+
+/// The side of `values`' missingness on which a class target is most
+/// nearly one class, among sides of at least [`MIN_SIDE_SHARE`] of the
+/// sampled rows (and [`MIN_LEAK_HOLDOUT`] rows); `None` for numbers, or
+/// when no side is purer than the class is overall.
+fn one_side(values: &Values, target: &automl::Target, h: &Holdout) -> Option<Side> {
+    let automl::Target::Classes { classes, y } = target else {
+        return None;
+    };
+    let k = classes.len();
+    let mut all = vec![0usize; k];
+    let mut by_side = [vec![0usize; k], vec![0usize; k]];
+    for (&r, &pos) in h.rows.iter().zip(&h.positions) {
+        all[y[pos]] += 1;
+        by_side[usize::from(!values.is_missing(r))][y[pos]] += 1;
+    }
+    let n = h.rows.len();
+    [false, true]
+        .into_iter()
+        .filter_map(|present| {
+            let counts = &by_side[usize::from(present)];
+            let here: usize = counts.iter().sum();
+            if here < MIN_LEAK_HOLDOUT || (here as f64) < MIN_SIDE_SHARE * n as f64 || here == n {
+                return None;
+            }
+            let class = (0..k).max_by(|&a, &b| counts[a].cmp(&counts[b]).then(b.cmp(&a)))?;
+            let (share, overall) = (
+                counts[class] as f64 / here as f64,
+                all[class] as f64 / n as f64,
+            );
+            (share > overall).then_some(Side {
+                present,
+                class,
+                score: Score::Accuracy {
+                    accuracy: share,
+                    baseline: overall,
+                },
+            })
+        })
+        .max_by(|a, b| a.score.skill().total_cmp(&b.score.skill()))
+}
+
+/// How one side gives the class away, in words.
+fn side_words(side: &Side, column: &str, target: &automl::Target, name: &str) -> String {
+    let automl::Target::Classes { classes, .. } = target else {
+        return String::new();
+    };
+    let Score::Accuracy { accuracy, baseline } = side.score else {
+        return String::new();
+    };
+    format!(
+        "Where `{column}` is {}, `{name}` is “{}” in {} of the rows, against {} of all rows",
+        if side.present { "present" } else { "missing" },
+        classes[side.class],
+        display::percent(accuracy),
+        display::percent(baseline)
+    )
 }
 
 /// The rule a leak meets, surest first.
@@ -418,13 +523,17 @@ fn leak_words(
     target: &str,
     next: Option<(&str, f64)>,
     some_later: bool,
-    presence: Option<String>,
+    presence: Option<(By, String)>,
 ) -> (String, Vec<api::Stat>) {
+    let side = matches!(presence, Some((By::Side(_), _)));
     let subject = match &presence {
+        // The side's words are the whole statement.
+        Some((By::Side(_), words)) => words.clone(),
         Some(_) => format!("Whether `{column}` is missing"),
         None => format!("`{column}` alone"),
     };
     let how = match score {
+        _ if side => String::new(),
         Score::Accuracy { accuracy, baseline } => format!(
             "predicts `{target}` with {} accuracy on held-out rows (always guessing the most common class: {})",
             display::percent(*accuracy),
@@ -435,7 +544,10 @@ fn leak_words(
             display::percent(*r2)
         ),
     };
-    let why = match (rule, &presence) {
+    let why = match (rule, presence.as_ref().map(|p| &p.1)) {
+        _ if side => {
+            ". A value recorded only for some outcomes is usually filled in after them".to_owned()
+        }
         (_, Some(p)) => format!(
             ": {p}. A value recorded only for some outcomes is usually filled in after them"
         ),
@@ -448,8 +560,9 @@ fn leak_words(
     };
     let apart = match (rule.bars(), next) {
         (Some(_), Some((other, k))) => format!(
-            ", closing {} of the gap to a perfect score, far more than any other column{} (next: `{other}`, {})",
+            ", closing {} of the gap to a perfect score{}, far more than any other column{} (next: `{other}`, {})",
             display::percent(score.skill()),
+            if side { " there" } else { "" },
             if some_later {
                 " that shows no sign of being recorded later"
             } else {
@@ -464,6 +577,10 @@ fn leak_words(
         (None, _) => String::new(),
     };
     let mut stats_ = match score {
+        Score::Accuracy { accuracy, baseline } if side => vec![
+            stat("share of the side's rows in its most common class", *accuracy),
+            stat("that class's share of all rows", *baseline),
+        ],
         Score::Accuracy { accuracy, baseline } => vec![
             stat("held-out accuracy", *accuracy),
             stat("majority-class accuracy", *baseline),
@@ -478,7 +595,8 @@ fn leak_words(
         stats_.push(stat("likely from a share of", skill));
         stats_.push(stat("and a lead over the next of", margin));
     }
-    (format!("{subject} {how}{apart}{why}."), stats_)
+    let space = if how.is_empty() { "" } else { " " };
+    (format!("{subject}{space}{how}{apart}{why}."), stats_)
 }
 
 /// The bin of each of `rows`: category codes, or quantile bins of the

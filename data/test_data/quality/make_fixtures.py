@@ -236,7 +236,9 @@ def leaks():
 def timing():
     """Leaks that only a timing hint raises: a date after the screening date
     and a number named for the outcome, each a little weaker than a likely
-    leak; and the same strengths with no hint, which must not be flagged."""
+    leak; and the same strengths with no hint, which must not be flagged.
+    And a block of later records that must not hide each other, one of them
+    present for only some of one class (a one-sided missingness leak)."""
     n = 2000
     r = random.Random(17)
     start = datetime.date(2014, 1, 1)
@@ -264,7 +266,7 @@ def timing():
         yes = r.random() < 0.45
         screening = start + datetime.timedelta(days=r.randrange(30))
         recorded = yes or r.random() < 0.05
-        flag = yes if r.random() > 0.03 else not yes
+        flag = yes if r.random() > 0.01 else not yes
         block.append([screening.isoformat(), num(r.gauss(35, 10)),
                       str(max(0, round(r.gauss(3 if yes else 2, 2)))),
                       "1" if flag else "0",
@@ -272,9 +274,13 @@ def timing():
                       r.choice("FM") if recorded else "",
                       (screening + datetime.timedelta(days=r.randrange(10, 700))).isoformat()
                       if recorded else "",
+                      # Jailed again: a third of those who reoffended, almost none of the others.
+                      str(r.randrange(1, 90)) if r.random() < (0.35 if yes else 0.01) else "",
+                      # An honest optional field, more often filled in for one class.
+                      str(r.randrange(100, 999)) if r.random() < (0.6 if yes else 0.25) else "",
                       "yes" if yes else "no"])
     write("leak_block.csv", ["screening_date", "age", "priors", "reoffended", "r_case", "r_charge",
-                             "r_date", "recid"], block)
+                             "r_date", "r_jail_days", "referral", "recid"], block)
     write("leak_timing.csv", ["screening_date", "age", "priors", "jail_out", "result_code",
                               "custody_date", "recid"], hinted)
     write("leak_named.csv", ["age", "priors", "result_code", "days_after", "recid"], named)

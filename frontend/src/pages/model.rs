@@ -214,6 +214,7 @@ fn ModelView(
             <div id="model-left-out" class="small">
                 <p class="muted">"Its build left these columns out because they leak the target:"</p>
                 <ul>{model.left_out.iter().map(|l| view! { <li><code>{l.column.clone()}</code>": "{with_code(&l.reason)}</li> }).collect_view()}</ul>
+                {model.leak_cost.as_ref().map(|c| view! { <p id="model-leak-cost">{format::leak_cost(c)}</p> })}
             </div>
         })}
         {(!model.recipe.is_empty()).then(|| view! {

@@ -179,12 +179,15 @@ const CASES: &[Case] = &[
     ("a number named for after the outcome", File("leak_named.csv"), Some("recid"), &[
         Finds(K::TargetLeakage, S::Warning, &["days_after", "recid"]),
     ]),
-    // Later records in a block do not hide each other (nor does the flag copied from the outcome).
+    // Later records in a block do not hide each other (nor does the flag copied from the
+    // outcome); `r_jail_days`, present for a third of the reoffenders only, leaks through that
+    // side of its missingness; `referral`, filled in more often for one class, does not.
     ("a block of later records", File("leak_block.csv"), Some("recid"), &[
         Finds(K::TargetLeakage, S::Critical, &["r_date", "recid"]),
+        Finds(K::TargetLeakage, S::Warning, &["reoffended", "recid"]),
         Finds(K::TargetLeakage, S::Warning, &["r_case", "recid"]),
         Finds(K::TargetLeakage, S::Warning, &["r_charge", "recid"]),
-        Finds(K::TargetLeakage, S::Warning, &["reoffended", "recid"]),
+        Finds(K::TargetLeakage, S::Warning, &["r_jail_days", "recid"]),
     ]),
     ("the same strengths without a timing hint", File("leak_timing_control.csv"), Some("recid"), &[
         No(K::TargetLeakage),

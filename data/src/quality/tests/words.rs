@@ -397,6 +397,34 @@ fn timing_hints_say_what_raised_the_finding() {
 }
 
 #[test]
+fn one_sided_missingness_leaks_say_which_side() {
+    let fs = report_of(&fixture("leak_block.csv"), Some("recid"))
+        .unwrap()
+        .findings;
+    let f = about(&fs, K::TargetLeakage, "r_jail_days").unwrap();
+    assert!(
+        f.message
+            .starts_with("Where `r_jail_days` is present, `recid` is “yes” in ")
+            && f.message
+                .contains("% of the gap to a perfect score there, far more than")
+            && f.message.ends_with(
+                "A value recorded only for some outcomes is usually filled in after them."
+            ),
+        "{}",
+        f.message
+    );
+    let named: Vec<&str> = f.evidence.stats.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        named[..2],
+        [
+            "share of the side's rows in its most common class",
+            "that class's share of all rows"
+        ],
+        "{named:?}"
+    );
+}
+
+#[test]
 fn large_frames_say_which_checks_ran_on_a_sample() {
     let x = uniform(1000, 12);
     let mut heavy: Vec<f64> = (1..=1000).map(|i| 1e6 / f64::from(i * i)).collect();
