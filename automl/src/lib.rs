@@ -43,5 +43,7 @@ pub use metrics::{Metric, MetricValue};
 pub use mlp::{MlpModel, MlpParams};
 pub use recipe::{Fill, FittedStep, Recipe};
 pub use rng::Rng;
-pub use search::{Control, SearchConfig, SearchEvent, SearchOutcome, TrialRecord, rescore, retrain, search};
+pub use search::{
+    Control, SearchConfig, SearchEvent, SearchOutcome, TrialRecord, rescore, retrain, search,
+};
 pub use task::{MAX_CLASSES, Target, Task, detect_task};

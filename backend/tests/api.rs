@@ -2677,7 +2677,10 @@ async fn an_api_build_leaves_leaking_columns_out_unless_allowed() {
         .find(|r| r["trial"] == cost["trial"])
         .expect("the row it measured");
     assert_eq!(cost["without"], row["score"], "{build}");
-    let (with, without) = (cost["with"].as_f64().unwrap(), cost["without"].as_f64().unwrap());
+    let (with, without) = (
+        cost["with"].as_f64().unwrap(),
+        cost["without"].as_f64().unwrap(),
+    );
     assert!(with > 0.95 && with > without + 0.1, "{build}");
     assert_eq!(model["leak_cost"], build["leak_cost"]);
     let req = Request::get(format!("/api/models/{model_id}/artifact"))

@@ -30,7 +30,10 @@ pub fn score(mean: f64, std: f64) -> String {
 
 /// What a build's best single model scored with the columns it left out.
 pub fn leak_cost(c: &api::LeakCost) -> String {
-    let model = format!("its build's best single model ({}, trial {})", c.family, c.trial);
+    let model = format!(
+        "its build's best single model ({}, trial {})",
+        c.family, c.trial
+    );
     match c.with {
         Some(with) => format!(
             "With them, {model} scored {} {} in validation, against {} without them: a score that would not hold when you predict, before those values are known.",

@@ -914,13 +914,21 @@ mod tests {
             .find(|r| r.family != families::ENSEMBLE && !r.params.contains("stopped after fold"))
             .unwrap();
         let same = rescore(&data, &config, &row.spec, control).unwrap();
-        assert!((same - row.score).abs() <= 1e-12, "{same} against {}", row.score);
+        assert!(
+            (same - row.score).abs() <= 1e-12,
+            "{same} against {}",
+            row.score
+        );
         let mut columns = data.clone().into_columns();
         let copy = columns.iter().find(|(n, _)| n == "y").unwrap().1.clone();
         columns.push(("copy".into(), copy));
         let leaky = Dataset::new(columns).unwrap();
         let with = rescore(&leaky, &config, &row.spec, control).unwrap();
-        assert!(with > row.score && with > 0.99, "{with} against {}", row.score);
+        assert!(
+            with > row.score && with > 0.99,
+            "{with} against {}",
+            row.score
+        );
         let err = retrain(
             &toy(50),
             &SearchConfig::new("y"),

@@ -79,7 +79,12 @@ fn unreadable(reason: String) -> Error {
 /// search's: its candidate validated on the same splits (same seed, same
 /// rows), not refit. What the score would have been with columns the build
 /// left out.
-pub fn rescore(data: &Dataset, config: &SearchConfig, spec: &str, control: Control<'_>) -> Result<f64> {
+pub fn rescore(
+    data: &Dataset,
+    config: &SearchConfig,
+    spec: &str,
+    control: Control<'_>,
+) -> Result<f64> {
     let spec: TrialSpec = serde_json::from_str(spec)
         .map_err(|e| unreadable(format!("the trial's settings do not read back: {e}")))?;
     if !spec.members.is_empty() {
