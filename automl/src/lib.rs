@@ -11,6 +11,7 @@ mod data;
 mod encode;
 mod error;
 mod explain;
+pub mod fairness;
 mod families;
 mod gbdt;
 mod insights;
