@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 pub mod display;
+mod fairness;
 mod recipe;
+
+pub use fairness::{BiasReport, BiasStage, BiasValue, FacetRate, SuggestedFacet};
 
 pub use recipe::{
     BinStrategy, CastTo, ColumnChange, ColumnStats, Imputation, OutlierAction, Recipe,

@@ -45,6 +45,7 @@ pub use mlp::{MlpModel, MlpParams};
 pub use recipe::{Fill, FittedStep, Recipe};
 pub use rng::Rng;
 pub use search::{
-    Control, SearchConfig, SearchEvent, SearchOutcome, TrialRecord, rescore, retrain, search,
+    Control, OutOfFold, SearchConfig, SearchEvent, SearchOutcome, TrialRecord, rescore, retrain,
+    search,
 };
 pub use task::{MAX_CLASSES, Target, Task, detect_task};

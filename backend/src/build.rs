@@ -463,6 +463,8 @@ fn save_model(
         return Err(Failure::Failed(unsavable_model(&outcome.artifact, &found)));
     }
     let model_id = new_id();
+    let oof = serde_json::to_vec(&crate::fairness::OutOfFold::of(&outcome.oof))
+        .map_err(|e| Failure::Failed(format!("keeping the out-of-fold predictions: {e}")))?;
     let bytes = outcome.artifact.to_json();
     let mut summary = models::summary(&model_id, build, &outcome.artifact, bytes.len() as u64);
     summary.recipe = plan
@@ -486,7 +488,7 @@ fn save_model(
             None
         }
     };
-    store.save_model(&summary, &bytes)?;
+    store.save_model(&summary, &bytes, &oof)?;
     Ok(model_id)
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::artifact::{FittedModel, ModelArtifact, Schema};
+use crate::artifact::{FittedModel, ModelArtifact, Predictions, Schema};
 use crate::data::Dataset;
 use crate::encode::{FeatureStats, select_features};
 use crate::error::{Error, Result};
@@ -169,8 +169,36 @@ pub struct SearchOutcome {
     pub artifact: ModelArtifact,
     /// Curves, confusion matrix or residuals of the winner's held-out predictions.
     pub evaluation: metrics::Evaluation,
+    /// The winner's held-out predictions, by row.
+    pub oof: OutOfFold,
     /// The search was cancelled; the artifact is the best finished trial, not refit.
     pub cancelled: bool,
+}
+
+/// A model's out-of-fold predictions: each row of the data searched that
+/// it covers, predicted by a model that did not train on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutOfFold {
+    /// Rows of the dataset, in order.
+    pub rows: Vec<usize>,
+    pub predictions: Predictions,
+}
+
+impl OutOfFold {
+    /// The predictions `oof` (row-major, one per class for classes) at
+    /// `covered`, places in `problem`'s target.
+    fn new(problem: &Problem<'_>, covered: &[usize], oof: &[f64]) -> OutOfFold {
+        let rows = covered.iter().map(|&i| problem.rows[i]).collect();
+        let predictions = match &problem.target {
+            Target::Regression(_) => Predictions::Regression(oof.to_vec()),
+            Target::Classes { classes, .. } => Predictions::Classes {
+                classes: classes.clone(),
+                probabilities: oof.to_vec(),
+                labels: metrics::argmax_rows(oof, classes.len()),
+            },
+        };
+        OutOfFold { rows, predictions }
+    }
 }
 
 /// What every trial of a search shares.
@@ -495,13 +523,14 @@ impl<'a> Trials<'a> {
             trial: best_trial,
             metrics: metrics::report(&covered_target, &best.oof),
             evaluation: metrics::evaluation(&covered_target, &best.oof),
+            oof: OutOfFold::new(problem, &best.covered, &best.oof),
         };
         if !cancelled {
             let ensemble = self
                 .select(&covered_target, &best.covered)
                 .filter(|e| e.weights.len() >= 2 && problem.metric.better(e.score, best.score));
             if let Some(e) = ensemble {
-                self.ship_ensemble(e, &covered_target, &mut shipped, on_event)?;
+                self.ship_ensemble(e, &covered_target, &best.covered, &mut shipped, on_event)?;
             }
             if shipped.trial == best_trial {
                 on_event(&SearchEvent::Refitting { trial: best_trial });
@@ -543,6 +572,7 @@ impl<'a> Trials<'a> {
         &mut self,
         e: Selection,
         covered_target: &Target,
+        covered: &[usize],
         shipped: &mut Shipped,
         on_event: &mut dyn FnMut(&SearchEvent),
     ) -> Result<()> {
@@ -592,6 +622,7 @@ impl<'a> Trials<'a> {
             trial: t,
             metrics: metrics::report(covered_target, &e.oof),
             evaluation: metrics::evaluation(covered_target, &e.oof),
+            oof: OutOfFold::new(self.problem, covered, &e.oof),
         };
         Ok(())
     }
@@ -607,6 +638,7 @@ struct Shipped {
     trial: u32,
     metrics: Vec<metrics::MetricValue>,
     evaluation: metrics::Evaluation,
+    oof: OutOfFold,
 }
 
 impl Shipped {
@@ -637,6 +669,7 @@ impl Shipped {
             best_trial: self.trial,
             artifact,
             evaluation: self.evaluation,
+            oof: self.oof,
             cancelled,
         }
     }
@@ -861,6 +894,46 @@ mod tests {
             msg.contains("RMSE cannot rank") && msg.contains("macro F1"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn the_winners_out_of_fold_predictions_are_those_its_metrics_come_from() {
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            deadline: None,
+            cancel: &cancel,
+        };
+        let data = toy_with_noise(300, 7);
+        let config = SearchConfig {
+            max_trials: Some(6),
+            ..SearchConfig::new("y")
+        };
+        let out = search(&data, &config, control, &mut |_| {}).unwrap();
+        assert_eq!(out.oof.rows, (0..300).collect::<Vec<_>>());
+        let Predictions::Classes {
+            classes, labels, ..
+        } = &out.oof.predictions
+        else {
+            panic!("{:?}", out.oof.predictions)
+        };
+        let Column::Categorical(y) = data.require("y").unwrap() else {
+            panic!()
+        };
+        let right = out
+            .oof
+            .rows
+            .iter()
+            .zip(labels)
+            .filter(|&(&r, &l)| y[r].as_deref() == Some(classes[l].as_str()))
+            .count();
+        let accuracy = out
+            .artifact
+            .metrics
+            .iter()
+            .find(|m| m.name == "accuracy")
+            .unwrap()
+            .value;
+        assert!((accuracy - right as f64 / 300.0).abs() < 1e-12, "{accuracy} {right}");
     }
 
     #[test]

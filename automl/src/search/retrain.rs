@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::ensemble::blend;
 use super::trial::{Evaluation, evaluate};
-use super::{Control, Problem, SearchConfig, SearchOutcome, Shipped, TrialRecord};
+use super::{Control, OutOfFold, Problem, SearchConfig, SearchOutcome, Shipped, TrialRecord};
 use crate::artifact::link_inverse;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -142,6 +142,7 @@ pub fn retrain(
             trial,
             metrics: metrics::report(&target, &eval.oof),
             evaluation: metrics::evaluation(&target, &eval.oof),
+            oof: OutOfFold::new(&problem, &eval.covered, &eval.oof),
         };
         return Ok(shipped.outcome(config, &problem, vec![record], false));
     }
@@ -208,6 +209,7 @@ pub fn retrain(
         trial,
         metrics: metrics::report(&target, &blended.oof),
         evaluation: metrics::evaluation(&target, &blended.oof),
+        oof: OutOfFold::new(&problem, &covered, &blended.oof),
     };
     Ok(shipped.outcome(config, &problem, vec![record], false))
 }

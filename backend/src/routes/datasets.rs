@@ -1,13 +1,13 @@
 //! `/datasets`: upload, list, read, delete; profile, rows, quality report,
 //! recipe and its preview, target information and column charts.
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::{ApiJson, ApiQuery, listed, svg_response, with_store};
+use super::{ApiJson, ApiQuery, bias_response, listed, svg_response, with_store};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::storage::Received;
@@ -30,6 +30,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/datasets/{id}/charts/{name}", get(dataset_chart))
         .route("/datasets/{id}/recipe/preview", post(preview_recipe))
         .route("/datasets/{id}/target", get(target_info))
+        .route("/datasets/{id}/fairness", get(dataset_fairness))
+        .route("/datasets/{id}/facets", get(suggested_facets))
 }
 
 /// A display name from an uploaded file name: no directories, no extension.
@@ -227,6 +229,35 @@ async fn quality_report(
     })
     .await?;
     Ok(Json(report))
+}
+
+/// The pre-training bias report of one facet (`fairness::BiasQuery`).
+async fn dataset_fairness(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
+    let html = q.html;
+    let (name, report) = with_store(&st, move |store| {
+        let name = store.dataset(&id)?.summary.name;
+        Ok((name, crate::fairness::dataset_report(store, &id, &q)?))
+    })
+    .await?;
+    Ok(bias_response(
+        &format!("Bias before training: {name}"),
+        &report,
+        html,
+    ))
+}
+
+/// Columns that look like sensitive attributes.
+async fn suggested_facets(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<api::SuggestedFacet>>> {
+    let facets = with_store(&st, move |store| crate::fairness::suggest(store, &id)).await?;
+    Ok(Json(facets))
 }
 
 /// Recipes longer than this are refused.

@@ -103,6 +103,19 @@ pub(super) fn listed<T: serde::Serialize>(listed: crate::storage::Listed<T>) -> 
     response
 }
 
+/// A bias report as JSON, or as the printable page `fairness::html`.
+pub(super) fn bias_response(title: &str, report: &api::BiasReport, html: bool) -> Response {
+    if html {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            crate::fairness::html(title, report),
+        )
+            .into_response()
+    } else {
+        Json(report).into_response()
+    }
+}
+
 pub(super) fn svg_response(svg: String) -> Response {
     (
         [

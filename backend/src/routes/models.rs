@@ -4,20 +4,41 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::datasets::receive_file;
-use super::{ApiJson, ApiQuery, blocking, svg_response, with_store};
+use super::{ApiJson, ApiQuery, bias_response, blocking, svg_response, with_store};
 use crate::AppState;
 use crate::charts::Series;
 use crate::error::{AppError, AppResult};
 use crate::storage::is_valid_id;
 use crate::{charts, datasets, models};
 use data::ingest;
+
+/// The bias report of one facet before and after training: the model's
+/// training rows with its out-of-fold predictions (`fairness::BiasQuery`).
+async fn model_fairness(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
+    let html = q.html;
+    let (target, report) = with_store(&st, move |store| {
+        let target = store.model(&id)?.target;
+        Ok((target, crate::fairness::model_report(store, &id, &q)?))
+    })
+    .await?;
+    Ok(bias_response(
+        &format!("Bias of the model for “{target}”"),
+        &report,
+        html,
+    ))
+}
 
 /// Rows accepted by one JSON predict call.
 const MAX_PREDICT_ROWS: usize = 10_000;
@@ -29,6 +50,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/models/{id}", get(get_model).delete(delete_model))
         .route("/models/{id}/artifact", get(download_artifact))
+        .route("/models/{id}/fairness", get(model_fairness))
         .route(
             "/models/{id}/threshold",
             axum::routing::put(set_threshold).layer(DefaultBodyLimit::max(4 << 10)),

@@ -10,15 +10,18 @@ use super::{
 };
 
 impl Store {
-    /// Stores a new model: its artifact file, then its record.
-    pub fn save_model(&self, m: &api::ModelSummary, artifact: &[u8]) -> Result<()> {
+    /// Stores a new model: its out-of-fold predictions (`oof`, JSON) and
+    /// artifact files, then its record.
+    pub fn save_model(&self, m: &api::ModelSummary, artifact: &[u8], oof: &[u8]) -> Result<()> {
         if !is_valid_id(&m.id) {
             return Err(StorageError::NotFound(format!("model {}", m.id)));
         }
         let doc = to_json(&format!("model {}", m.id), m)?;
+        let held_out = self.file("models", &m.id, "oof.json");
+        self.write_file(&held_out, oof)?;
         let path = self.file("models", &m.id, "json");
-        self.write_file(&path, artifact)?;
-        let inserted = self.conn().and_then(|conn| {
+        let inserted = self.write_file(&path, artifact).and_then(|()| {
+            let conn = self.conn()?;
             conn.execute(
                 "INSERT INTO models (id, build_id, created, summary) VALUES (?1, ?2, ?3, ?4)",
                 params![m.id, m.build_id, m.created, doc],
@@ -27,7 +30,22 @@ impl Store {
         });
         inserted.inspect_err(|_| {
             let _ = remove_if_present(path);
+            let _ = remove_if_present(held_out);
         })
+    }
+
+    /// A model's out-of-fold predictions (JSON), kept since they were;
+    /// `None` for a model made before.
+    pub fn model_oof(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        if !self.exists("SELECT 1 FROM models WHERE id = ?1", id)? {
+            return Err(StorageError::NotFound(format!("model {id}")));
+        }
+        let path = self.file("models", id, "oof.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
     }
 
     /// Replaces a stored model's artifact and record (a new decision
@@ -49,6 +67,7 @@ impl Store {
     /// Deletes the model's record (readable or not) and its artifact file.
     pub fn delete_model(&self, id: &str) -> Result<()> {
         self.delete_row("model", "DELETE FROM models WHERE id = ?1", id)?;
+        remove_if_present(self.file("models", id, "oof.json"))?;
         remove_if_present(self.file("models", id, "json"))
     }
 

@@ -1,0 +1,850 @@
+//! Bias reports, as SageMaker Clarify computes them (`automl::fairness`):
+//! before training on a dataset's labels (`GET /api/datasets/{id}/fairness`)
+//! and after, on a model's out-of-fold predictions for its training rows
+//! (`GET /api/models/{id}/fairness`), as JSON or a printable HTML page.
+//! Computed on request; nothing is stored. Facet columns are suggested by
+//! name or values (`GET /api/datasets/{id}/facets`), never assumed.
+
+use automl::fairness::{self, BiasMetric, Facets, Selector, Value};
+use automl::{Column, Dataset};
+use data::convert;
+
+use crate::error::{AppError, AppResult};
+use crate::storage::Store;
+
+/// A facet with fewer rows than this gets a warning: its rates move by
+/// several points with one row.
+pub const FEW_ROWS: u64 = 30;
+
+/// What a report is asked for (`?facet=…&value=…&above=…&target=…&
+/// favourable=…&favourable_above=…&group=…&format=html`; `value` and
+/// `favourable` may repeat).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BiasQuery {
+    pub facet: String,
+    pub values: Vec<String>,
+    pub above: Option<f64>,
+    /// The label column (datasets only: a model has its target).
+    pub target: Option<String>,
+    pub favourable: Vec<String>,
+    pub favourable_above: Option<f64>,
+    pub group: Option<String>,
+    pub html: bool,
+}
+
+impl BiasQuery {
+    /// Reads a query string; 400 for a key it does not know or a threshold
+    /// that is not a number, 422 when the facet is not chosen.
+    pub fn parse(raw: Option<&str>) -> AppResult<BiasQuery> {
+        let mut q = BiasQuery::default();
+        let number = |key: &str, v: &str| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        "invalid_query",
+                        format!("`{key}` must be a number, not “{v}”"),
+                    )
+                })
+        };
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "facet" => q.facet = value,
+                "value" => q.values.push(value),
+                "above" => q.above = Some(number("above", &value)?),
+                "target" => q.target = Some(value).filter(|t| !t.is_empty()),
+                "favourable" => q.favourable.push(value),
+                "favourable_above" => {
+                    q.favourable_above = Some(number("favourable_above", &value)?)
+                }
+                "group" => q.group = Some(value).filter(|g| !g.is_empty()),
+                "format" => match value.as_str() {
+                    "json" => q.html = false,
+                    "html" => q.html = true,
+                    other => {
+                        return Err(AppError::bad_request(
+                            "invalid_query",
+                            format!("`format` is json or html, not “{other}”"),
+                        ));
+                    }
+                },
+                other => {
+                    return Err(AppError::bad_request(
+                        "invalid_query",
+                        format!(
+                            "unknown parameter `{other}`: use facet, value or above, target, favourable or favourable_above, group, format"
+                        ),
+                    ));
+                }
+            }
+        }
+        if q.facet.is_empty() {
+            return Err(invalid("choose a facet column (`facet=`)"));
+        }
+        Ok(q)
+    }
+}
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::unprocessable("invalid_facet", message)
+}
+
+/// The pre-training report of dataset `id` as uploaded.
+pub fn dataset_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::BiasReport> {
+    let frame = store.dataset_frame(id)?;
+    let data = convert::frame_to_dataset(&frame)?;
+    let target = q.target.as_deref().ok_or_else(|| {
+        invalid("choose the target column whose outcome is favourable (`target=`)")
+    })?;
+    let label = column(&data, target)?;
+    let label_sel = favourable(q, target, label)?;
+    let labels = label_sel.rows(target, label).map_err(bad)?;
+    let facets = facets(&data, q, target, &labels, None)?;
+    let metrics = fairness::pre_training(&facets);
+    Ok(report(
+        "the dataset as uploaded".to_owned(),
+        q,
+        target,
+        &label_sel,
+        &facets,
+        &metrics,
+    ))
+}
+
+/// The report of model `id`: pre- and post-training, on its training
+/// rows (its dataset through its recipe) with its out-of-fold predictions
+/// (a binary model's decision threshold applied).
+pub fn model_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::BiasReport> {
+    let summary = store.model(id)?;
+    let artifact = automl::ModelArtifact::from_json(&store.model_bytes(id)?)?;
+    let oof: OutOfFold = match store.model_oof(id)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            AppError::Internal(format!("model {id}'s out-of-fold predictions: {e}"))
+        })?,
+        None => {
+            return Err(AppError::unprocessable(
+                "no_predictions",
+                "this model was made before Kiln kept out-of-fold predictions: train it again (Change and run again) for a bias report",
+            ));
+        }
+    };
+    let target = summary.target.as_str();
+    let mut frame = store.dataset_frame(&summary.dataset_id)?;
+    if let Some(version) = artifact
+        .recipe
+        .as_ref()
+        .map(|r| r.version)
+        .filter(|&v| v > 0)
+    {
+        let recipe = store.recipe(&summary.dataset_id, Some(version))?.recipe;
+        frame = data::recipe::apply(frame, &recipe, Some(target))?.frame;
+    }
+    let data = convert::frame_to_dataset(&frame)?;
+    if oof.rows.iter().any(|&r| r >= data.n_rows()) {
+        return Err(AppError::Internal(format!(
+            "model {id}'s out-of-fold rows do not fit its dataset"
+        )));
+    }
+    let predicted = oof.column(data.n_rows(), artifact.threshold);
+    let label = column(&data, target)?;
+    let label_sel = favourable(q, target, label)?;
+    let labels = label_sel.rows(target, label).map_err(bad)?;
+    let predicted = label_sel.rows(target, &predicted).or_else(|_| {
+        // A favourable class no prediction took is still a class.
+        Ok::<_, AppError>(
+            (0..predicted.len())
+                .map(|r| predicted.label(r).map(|_| false))
+                .collect(),
+        )
+    })?;
+    let facets = facets(&data, q, target, &labels, Some(&predicted))?;
+    let features: Vec<&str> = data
+        .columns()
+        .filter(|(n, c)| *n != q.facet && *n != target && matches!(c, Column::Numeric(_)))
+        .map(|(n, _)| n)
+        .collect();
+    let all: Vec<usize> = (0..data.n_rows()).collect();
+    let features = data.select(&features, &all)?;
+    let mut metrics = fairness::pre_training(&facets);
+    metrics.extend(fairness::post_training(&facets, Some(&features), 0));
+    Ok(report(
+        format!(
+            "the model's {} training rows, each predicted by a model that did not train on it (out-of-fold)",
+            api::display::count(facets.rows.len() as u64)
+        ),
+        q,
+        target,
+        &label_sel,
+        &facets,
+        &metrics,
+    ))
+}
+
+/// A model's out-of-fold predictions as kept with it: the rows of its
+/// (prepared) dataset, and per row the most probable class (with the
+/// second class's probability for a binary model) or the number.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OutOfFold {
+    pub rows: Vec<usize>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<usize>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positive: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f64>,
+}
+
+impl OutOfFold {
+    pub fn of(oof: &automl::OutOfFold) -> OutOfFold {
+        match &oof.predictions {
+            automl::Predictions::Regression(v) => OutOfFold {
+                rows: oof.rows.clone(),
+                classes: Vec::new(),
+                labels: Vec::new(),
+                positive: Vec::new(),
+                values: v.clone(),
+            },
+            automl::Predictions::Classes {
+                classes,
+                probabilities,
+                labels,
+            } => OutOfFold {
+                rows: oof.rows.clone(),
+                classes: classes.clone(),
+                labels: labels.clone(),
+                positive: if classes.len() == 2 {
+                    probabilities.chunks(2).map(|p| p[1]).collect()
+                } else {
+                    Vec::new()
+                },
+                values: Vec::new(),
+            },
+        }
+    }
+
+    /// The predictions as a column of `n` rows, missing where not covered.
+    fn column(&self, n: usize, threshold: Option<f64>) -> Column {
+        if self.classes.is_empty() {
+            let mut v = vec![f64::NAN; n];
+            for (&r, &x) in self.rows.iter().zip(&self.values) {
+                v[r] = x;
+            }
+            return Column::Numeric(v);
+        }
+        let mut v = vec![None; n];
+        for (i, &r) in self.rows.iter().enumerate() {
+            let class = match (threshold, self.positive.get(i)) {
+                (Some(t), Some(&p)) => usize::from(p >= t),
+                _ => self.labels[i],
+            };
+            v[r] = self.classes.get(class).cloned();
+        }
+        Column::Categorical(v)
+    }
+}
+
+fn column<'a>(data: &'a Dataset, name: &str) -> AppResult<&'a Column> {
+    data.column(name).ok_or_else(|| {
+        AppError::unprocessable(
+            "unknown_column",
+            format!("the dataset has no column `{name}`"),
+        )
+    })
+}
+
+fn bad(e: automl::Error) -> AppError {
+    match e {
+        automl::Error::Parameter { reason, .. } => invalid(reason),
+        other => other.into(),
+    }
+}
+
+/// The favourable outcome of `target`: values, or a threshold for numbers
+/// (a number target with many values must have one).
+fn favourable(q: &BiasQuery, target: &str, label: &Column) -> AppResult<Selector> {
+    match (&q.favourable[..], q.favourable_above) {
+        ([], Some(t)) => Ok(Selector::Above(t)),
+        ([_, ..], None) => Ok(Selector::Values(q.favourable.clone())),
+        ([_, ..], Some(_)) => Err(invalid(
+            "give the favourable outcome as values (`favourable=`) or a threshold (`favourable_above=`), not both",
+        )),
+        ([], None) => Err(invalid(match label {
+            Column::Numeric(_) => format!(
+                "`{target}` is numeric: give the threshold above which it is favourable (`favourable_above=`), or its favourable values (`favourable=`)"
+            ),
+            Column::Categorical(_) => {
+                format!("choose the favourable value(s) of `{target}` (`favourable=`)")
+            }
+        })),
+    }
+}
+
+/// The rows of the facet against the others, with `labels` (and
+/// `predicted`) and the group column; 422 when the facet cannot split them.
+fn facets(
+    data: &Dataset,
+    q: &BiasQuery,
+    target: &str,
+    labels: &[Option<bool>],
+    predicted: Option<&[Option<bool>]>,
+) -> AppResult<Facets> {
+    if q.facet == target {
+        return Err(invalid(format!(
+            "`{target}` is the target: choose another facet column"
+        )));
+    }
+    let facet = column(data, &q.facet)?;
+    let present: Vec<String> = (0..facet.len()).filter_map(|r| facet.label(r)).collect();
+    if present.is_empty() {
+        return Err(invalid(format!("`{}` has no values", q.facet)));
+    }
+    if present.iter().all(|v| *v == present[0]) {
+        return Err(invalid(format!(
+            "`{}` has one value, “{}”: a facet needs rows on both sides",
+            q.facet, present[0]
+        )));
+    }
+    let selector = match (&q.values[..], q.above) {
+        ([], Some(t)) => Selector::Above(t),
+        ([_, ..], None) => Selector::Values(q.values.clone()),
+        ([_, ..], Some(_)) => {
+            return Err(invalid(
+                "give the facet as values (`value=`) or a threshold (`above=`), not both",
+            ));
+        }
+        ([], None) => {
+            return Err(invalid(format!(
+                "choose the value(s) of `{}` to compare with the rest (`value=`), or a threshold (`above=`)",
+                q.facet
+            )));
+        }
+    };
+    let rows = selector.rows(&q.facet, facet).map_err(bad)?;
+    let group = match &q.group {
+        Some(g) if g == &q.facet || g == target => {
+            return Err(invalid(format!(
+                "the group column `{g}` must differ from the facet and the target"
+            )));
+        }
+        Some(g) => Some(column(data, g)?),
+        None => None,
+    };
+    let facets = Facets::new(&rows, labels, predicted, group);
+    let (d, a) = facets.sizes();
+    if d == 0 {
+        return Err(invalid(format!(
+            "no row with a known outcome is in the facet ({})",
+            facet_words(q)
+        )));
+    }
+    if a == 0 {
+        return Err(invalid(format!(
+            "every row with a known outcome is in the facet ({}): there is nothing to compare it with",
+            facet_words(q)
+        )));
+    }
+    Ok(facets)
+}
+
+/// The facet of interest in words.
+fn facet_words(q: &BiasQuery) -> String {
+    match q.above {
+        Some(t) => format!("`{}` > {}", q.facet, api::display::number(t)),
+        None => format!("`{}` is {}", q.facet, quoted(&q.values)),
+    }
+}
+
+fn quoted(values: &[String]) -> String {
+    let v: Vec<String> = values.iter().map(|v| format!("“{v}”")).collect();
+    match v.len() {
+        1 => v[0].clone(),
+        _ => format!("one of {}", v.join(", ")),
+    }
+}
+
+fn report(
+    source: String,
+    q: &BiasQuery,
+    target: &str,
+    label: &Selector,
+    facets: &Facets,
+    metrics: &[BiasMetric],
+) -> api::BiasReport {
+    let (d, a) = facets.sizes();
+    let rate = |side: bool, of: &[bool]| {
+        let (n, k) = facets
+            .facet
+            .iter()
+            .zip(of)
+            .filter(|(f, _)| **f == side)
+            .fold((0usize, 0usize), |(n, k), (_, &o)| {
+                (n + 1, k + usize::from(o))
+            });
+        k as f64 / n.max(1) as f64
+    };
+    let rates = [(true, "facet", d), (false, "others", a)]
+        .into_iter()
+        .map(|(side, name, rows)| api::FacetRate {
+            side: name.to_owned(),
+            rows: rows as u64,
+            labels: rate(side, &facets.label),
+            predictions: facets.predicted.as_ref().map(|p| rate(side, p)),
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    for (name, n) in [("The facet", d), ("The rest", a)] {
+        if (n as u64) < FEW_ROWS {
+            warnings.push(format!(
+                "{name} has only {}: its rates move by {} or more with a single row, so read the numbers as rough.",
+                api::display::plural(n as u64, "row", "rows"),
+                api::display::percent(1.0 / n as f64)
+            ));
+        }
+    }
+    let favourable = match label {
+        Selector::Above(t) => format!("`{target}` > {}", api::display::number(*t)),
+        Selector::Values(v) => format!("`{target}` is {}", quoted(v)),
+    };
+    api::BiasReport {
+        source,
+        facet: facet_words(q),
+        favourable,
+        group: q.group.clone(),
+        facet_rows: d as u64,
+        other_rows: a as u64,
+        missing_rows: facets.missing as u64,
+        rates,
+        metrics: metrics.iter().map(value).collect(),
+        warnings,
+    }
+}
+
+/// A metric with its name, range, fair value and a sentence for its value.
+fn value(m: &BiasMetric) -> api::BiasValue {
+    let (name, stage, range, fair) = catalogue(m.code);
+    let (value, undefined) = match &m.value {
+        Value::Number(x) => (Some(*x), None),
+        Value::Undefined(why) => (None, Some(why.clone())),
+    };
+    api::BiasValue {
+        code: m.code.to_owned(),
+        name: name.to_owned(),
+        stage,
+        value,
+        undefined,
+        range: range.to_owned(),
+        fair,
+        reading: reading(m.code, value),
+    }
+}
+
+/// Each metric's name, stage, range and the value that means no difference.
+fn catalogue(code: &str) -> (&'static str, api::BiasStage, &'static str, f64) {
+    use api::BiasStage::{PostTraining as Post, PreTraining as Pre};
+    match code {
+        "CI" => ("Class imbalance", Pre, "−1 to 1", 0.0),
+        "DPL" => ("Difference in proportions of labels", Pre, "−1 to 1", 0.0),
+        "KL" => ("Kullback-Leibler divergence", Pre, "0 to ∞", 0.0),
+        "JS" => ("Jensen-Shannon divergence", Pre, "0 to ln 2", 0.0),
+        "LP" => (
+            "Lp-norm (L2) of the label distributions",
+            Pre,
+            "0 to √2",
+            0.0,
+        ),
+        "TVD" => ("Total variation distance", Pre, "0 to 1", 0.0),
+        "KS" => ("Kolmogorov-Smirnov distance", Pre, "0 to 1", 0.0),
+        "CDDL" => (
+            "Conditional demographic disparity in labels",
+            Pre,
+            "−1 to 1",
+            0.0,
+        ),
+        "DPPL" => (
+            "Difference in positive proportions in predicted labels",
+            Post,
+            "−1 to 1",
+            0.0,
+        ),
+        "DI" => ("Disparate impact", Post, "0 to ∞", 1.0),
+        "DCA" => ("Difference in conditional acceptance", Post, "−∞ to ∞", 0.0),
+        "DCR" => ("Difference in conditional rejection", Post, "−∞ to ∞", 0.0),
+        "DAR" => ("Difference in acceptance rates", Post, "−1 to 1", 0.0),
+        "DRR" => ("Difference in rejection rates", Post, "−1 to 1", 0.0),
+        "RD" => ("Recall difference", Post, "−1 to 1", 0.0),
+        "SD" => ("Specificity difference", Post, "−1 to 1", 0.0),
+        "AD" => ("Accuracy difference", Post, "−1 to 1", 0.0),
+        "TE" => ("Treatment equality", Post, "−∞ to ∞", 0.0),
+        "GE" => ("Generalized entropy", Post, "0 to 0.5", 0.0),
+        "CDDPL" => (
+            "Conditional demographic disparity in predicted labels",
+            Post,
+            "−1 to 1",
+            0.0,
+        ),
+        "FT" => ("Counterfactual flip test", Post, "−1 to 1", 0.0),
+        _ => ("", Pre, "", 0.0),
+    }
+}
+
+/// A sentence that reads `value` of metric `code`.
+fn reading(code: &str, value: Option<f64>) -> String {
+    let Some(x) = value else {
+        return "Not defined for these rows.".to_owned();
+    };
+    let pts = |x: f64| api::display::percent(x.abs());
+    if x == 0.0 && code != "DI" {
+        return "No difference between the facet and the other rows.".to_owned();
+    }
+    match code {
+        "CI" => format!(
+            "The facet is {} of the rows than the rest ({} of the difference in size).",
+            if x > 0.0 {
+                "a smaller share"
+            } else {
+                "a larger share"
+            },
+            pts(x)
+        ),
+        "DPL" => format!(
+            "Favourable labels are {} points more common among {}.",
+            pts(x),
+            if x > 0.0 {
+                "the other rows"
+            } else {
+                "the facet"
+            }
+        ),
+        "KL" | "JS" | "LP" | "TVD" | "KS" => format!(
+            "The label distributions of the facet and the rest differ by {} ({}: none).",
+            api::display::number(x),
+            0
+        ),
+        "CDDL" | "CDDPL" => format!(
+            "Within groups, the facet is {} among the unfavourable {} than among the favourable ones, by {} points on average.",
+            if x > 0.0 {
+                "more common"
+            } else {
+                "less common"
+            },
+            if code == "CDDL" {
+                "labels"
+            } else {
+                "predictions"
+            },
+            pts(x)
+        ),
+        "DPPL" => format!(
+            "The model predicts the favourable outcome {} points more often for {}.",
+            pts(x),
+            if x > 0.0 {
+                "the other rows"
+            } else {
+                "the facet"
+            }
+        ),
+        "DI" => format!(
+            "The facet is predicted favourable {} times as often as the other rows{}.",
+            api::display::number(x),
+            if x < 0.8 {
+                " (below the four-fifths rule's 0.8)"
+            } else {
+                ""
+            }
+        ),
+        "DCA" => format!(
+            "Per favourable prediction, {} had {} more favourable outcomes: the model accepts them less readily.",
+            if x > 0.0 {
+                "the other rows"
+            } else {
+                "the facet"
+            },
+            api::display::number(x.abs())
+        ),
+        "DCR" => format!(
+            "Per unfavourable prediction, {} more often had an unfavourable outcome (by {}).",
+            if x > 0.0 {
+                "the facet"
+            } else {
+                "the other rows"
+            },
+            api::display::number(x.abs())
+        ),
+        "DAR" => format!(
+            "Favourable predictions are right {} points more often for {}.",
+            pts(x),
+            if x > 0.0 {
+                "the other rows"
+            } else {
+                "the facet"
+            }
+        ),
+        "DRR" => format!(
+            "Unfavourable predictions are right {} points more often for {}.",
+            pts(x),
+            if x > 0.0 {
+                "the facet"
+            } else {
+                "the other rows"
+            }
+        ),
+        "RD" => format!(
+            "The model finds {} points more of the favourable outcomes among {}.",
+            pts(x),
+            if x > 0.0 {
+                "the other rows"
+            } else {
+                "the facet"
+            }
+        ),
+        "SD" => format!(
+            "The model finds {} points more of the unfavourable outcomes among {}.",
+            pts(x),
+            if x > 0.0 {
+                "the facet"
+            } else {
+                "the other rows"
+            }
+        ),
+        "AD" => format!(
+            "The model is {} points more accurate on {}.",
+            pts(x),
+            if x > 0.0 {
+                "the other rows"
+            } else {
+                "the facet"
+            }
+        ),
+        "TE" => format!(
+            "False negatives per false positive are {} higher for {}.",
+            api::display::number(x.abs()),
+            if x > 0.0 {
+                "the facet"
+            } else {
+                "the other rows"
+            }
+        ),
+        "GE" => format!(
+            "Benefits (favourable predictions against outcomes) are spread unequally across all rows: {} (0: equal).",
+            api::display::number(x)
+        ),
+        "FT" => format!(
+            "Judged as their nearest other rows are, {} of the facet would get {} outcome.",
+            pts(x),
+            if x > 0.0 { "a worse" } else { "a better" }
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Columns that look like sensitive attributes, by name or by values.
+pub fn suggest(store: &Store, id: &str) -> AppResult<Vec<api::SuggestedFacet>> {
+    let profile = store.profile(id)?;
+    Ok(profile
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let numeric = c.kind == api::ColumnKind::Numeric;
+            let values: Vec<String> = c.top_values.iter().map(|t| t.value.clone()).collect();
+            let reason = by_name(&c.name)
+                .map(|w| format!("its name says “{w}”"))
+                .or_else(|| {
+                    (!numeric)
+                        .then(|| by_values(&values))
+                        .flatten()
+                        .map(|v| format!("its values include “{v}”"))
+                })?;
+            Some(api::SuggestedFacet {
+                column: c.name.clone(),
+                reason,
+                numeric,
+                values: if numeric { Vec::new() } else { values },
+            })
+        })
+        .collect())
+}
+
+/// Words of a column name that name a sensitive attribute.
+const SENSITIVE_NAMES: &[&str] = &[
+    "sex",
+    "gender",
+    "race",
+    "racial",
+    "ethnicity",
+    "ethnic",
+    "age",
+    "marital",
+    "married",
+    "nationality",
+    "national",
+    "citizenship",
+    "citizen",
+    "religion",
+    "religious",
+    "disability",
+    "disabled",
+    "foreign",
+];
+
+/// Values that name a sensitive attribute's categories.
+const SENSITIVE_VALUES: &[&str] = &[
+    "female",
+    "male",
+    "woman",
+    "man",
+    "women",
+    "men",
+    "nonbinary",
+    "non-binary",
+    "white",
+    "black",
+    "asian",
+    "hispanic",
+    "latino",
+    "latina",
+    "caucasian",
+    "african-american",
+    "married",
+    "single",
+    "divorced",
+    "widowed",
+    "christian",
+    "muslim",
+    "jewish",
+    "hindu",
+    "buddhist",
+];
+
+fn by_name(name: &str) -> Option<&'static str> {
+    let lower = name.to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .find_map(|w| SENSITIVE_NAMES.iter().find(|s| **s == w).copied())
+}
+
+fn by_values(values: &[String]) -> Option<String> {
+    values.iter().find_map(|v| {
+        let lower = v.to_lowercase();
+        lower
+            .split(|c: char| !c.is_alphanumeric() && c != '-')
+            .any(|w| SENSITIVE_VALUES.contains(&w))
+            .then(|| v.clone())
+    })
+}
+
+/// The report as a printable HTML page (no scripts, no styles: the
+/// browser's own, which print well).
+pub fn html(title: &str, r: &api::BiasReport) -> String {
+    let e = escape;
+    let mut s = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>\
+         <h1>{}</h1><p>Facet: {} against the other rows. Favourable: {}.{}</p><p>Read on {}.</p>",
+        e(title),
+        e(title),
+        e(&r.facet),
+        e(&r.favourable),
+        r.group
+            .as_ref()
+            .map(|g| format!(" Groups for the conditional metrics: `{}`.", e(g)))
+            .unwrap_or_default(),
+        e(&r.source)
+    );
+    s.push_str("<table><tr><th>Rows</th><th>count</th><th>favourable labels</th><th>favourable predictions</th></tr>");
+    for rate in &r.rates {
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(&rate.side),
+            rate.rows,
+            api::display::percent(rate.labels),
+            rate.predictions
+                .map(api::display::percent)
+                .unwrap_or_default()
+        ));
+    }
+    s.push_str(&format!(
+        "</table><p>{} left out for a missing value.</p>",
+        api::display::plural(r.missing_rows, "row", "rows")
+    ));
+    for w in &r.warnings {
+        s.push_str(&format!("<p><strong>{}</strong></p>", e(w)));
+    }
+    s.push_str(
+        "<table><tr><th>Metric</th><th>value</th><th>fair</th><th>range</th><th>reading</th></tr>",
+    );
+    for m in &r.metrics {
+        let value = match (m.value, &m.undefined) {
+            (Some(x), _) => api::display::number(x),
+            (None, Some(why)) => format!("undefined: {why}"),
+            (None, None) => String::new(),
+        };
+        s.push_str(&format!(
+            "<tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e(&m.name),
+            e(&m.code),
+            e(&value),
+            api::display::number(m.fair),
+            e(&m.range),
+            e(&m.reading)
+        ));
+    }
+    s.push_str(
+        "</table><p>Metrics as SageMaker Clarify defines them (smclarify 0.5).</p></body></html>",
+    );
+    s
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_read_repeated_values_and_refuse_what_they_do_not_know() {
+        let q = BiasQuery::parse(Some(
+            "facet=personal_status&value=a%2C+b&value=c&target=y&favourable=good&group=purpose&format=html",
+        ))
+        .unwrap();
+        assert_eq!(q.values, ["a, b", "c"]);
+        assert!(q.html);
+        assert_eq!(q.group.as_deref(), Some("purpose"));
+        let err = BiasQuery::parse(Some("facet=age&above=forty")).unwrap_err();
+        assert!(
+            err.to_string().contains("`above` must be a number"),
+            "{err}"
+        );
+        let err = BiasQuery::parse(Some("facet=age&colour=red")).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown parameter `colour`"),
+            "{err}"
+        );
+        let err = BiasQuery::parse(Some("value=x")).unwrap_err();
+        assert!(err.to_string().contains("choose a facet column"), "{err}");
+    }
+
+    #[test]
+    fn facets_are_suggested_by_whole_words_of_names_and_values() {
+        assert_eq!(by_name("personal_status_and_sex"), Some("sex"));
+        assert_eq!(by_name("Age"), Some("age"));
+        assert_eq!(by_name("average_balance"), None);
+        assert_eq!(by_name("usage"), None);
+        assert_eq!(
+            by_values(&["Yes".into(), "female : divorced".into()]).as_deref(),
+            Some("female : divorced")
+        );
+        assert_eq!(
+            by_values(&["manufacturing".into(), "management".into()]),
+            None
+        );
+    }
+}
