@@ -31,6 +31,9 @@ pub struct BiasReport {
     /// The favourable shares in the facet and the rest: labels, and
     /// predictions after training.
     pub rates: Vec<FacetRate>,
+    /// The favourable shares by value of the facet column (its 12 most
+    /// common values; for a threshold, each side of it).
+    pub by_value: Vec<FacetRate>,
     /// Pre-training metrics, then post-training ones for a model.
     pub metrics: Vec<BiasValue>,
     /// What limits what the numbers can say (few rows in a facet...).
@@ -41,7 +44,7 @@ pub struct BiasReport {
 /// The share of favourable outcomes among some rows.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FacetRate {
-    /// "facet" or "others".
+    /// "facet" or "others"; in `by_value`, the value.
     pub side: String,
     pub rows: u64,
     pub labels: f64,

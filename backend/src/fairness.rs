@@ -29,7 +29,18 @@ pub struct BiasQuery {
     pub favourable: Vec<String>,
     pub favourable_above: Option<f64>,
     pub group: Option<String>,
-    pub html: bool,
+    pub format: Format,
+}
+
+/// How a report is answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Format {
+    #[default]
+    Json,
+    /// The printable page.
+    Html,
+    /// The chart of favourable shares by facet value.
+    Svg,
 }
 
 impl BiasQuery {
@@ -61,16 +72,19 @@ impl BiasQuery {
                     q.favourable_above = Some(number("favourable_above", &value)?)
                 }
                 "group" => q.group = Some(value).filter(|g| !g.is_empty()),
-                "format" => match value.as_str() {
-                    "json" => q.html = false,
-                    "html" => q.html = true,
-                    other => {
-                        return Err(AppError::bad_request(
-                            "invalid_query",
-                            format!("`format` is json or html, not “{other}”"),
-                        ));
+                "format" => {
+                    q.format = match value.as_str() {
+                        "json" => Format::Json,
+                        "html" => Format::Html,
+                        "svg" => Format::Svg,
+                        other => {
+                            return Err(AppError::bad_request(
+                                "invalid_query",
+                                format!("`format` is json, html or svg, not “{other}”"),
+                            ));
+                        }
                     }
-                },
+                }
                 other => {
                     return Err(AppError::bad_request(
                         "invalid_query",
@@ -104,6 +118,7 @@ pub fn dataset_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::
     let labels = label_sel.rows(target, label).map_err(bad)?;
     let facets = facets(&data, q, target, &labels, None)?;
     let metrics = fairness::pre_training(&facets);
+    let by_value = by_value(&data, q, &facets);
     Ok(report(
         "the dataset as uploaded".to_owned(),
         q,
@@ -111,6 +126,7 @@ pub fn dataset_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::
         &label_sel,
         &facets,
         &metrics,
+        by_value,
     ))
 }
 
@@ -170,6 +186,7 @@ pub fn model_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::Bi
     let features = data.select(&features, &all)?;
     let mut metrics = fairness::pre_training(&facets);
     metrics.extend(fairness::post_training(&facets, Some(&features), 0));
+    let by_value = by_value(&data, q, &facets);
     Ok(report(
         format!(
             "the model's {} training rows, each predicted by a model that did not train on it (out-of-fold)",
@@ -180,7 +197,79 @@ pub fn model_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::Bi
         &label_sel,
         &facets,
         &metrics,
+        by_value,
     ))
+}
+
+/// Values of the facet column drawn, at most.
+const CHART_VALUES: usize = 12;
+
+/// The favourable shares by value of the facet column (its most common
+/// values), or on each side of the threshold.
+fn by_value(data: &Dataset, q: &BiasQuery, facets: &Facets) -> Vec<api::FacetRate> {
+    let Some(facet) = data.column(&q.facet) else {
+        return Vec::new();
+    };
+    let key = |i: usize| -> String {
+        let r = facets.rows[i];
+        match q.above {
+            Some(t) => {
+                let side = if facets.facet[i] { ">" } else { "≤" };
+                format!("{side} {}", api::display::number(t))
+            }
+            None => facet.label(r).unwrap_or_default(),
+        }
+    };
+    // (value, rows, favourable labels, favourable predictions), first seen first.
+    let mut counts: Vec<(String, usize, usize, usize)> = Vec::new();
+    for i in 0..facets.rows.len() {
+        let k = key(i);
+        let at = match counts.iter().position(|c| c.0 == k) {
+            Some(at) => at,
+            None => {
+                counts.push((k, 0, 0, 0));
+                counts.len() - 1
+            }
+        };
+        let c = &mut counts[at];
+        c.1 += 1;
+        c.2 += usize::from(facets.label[i]);
+        c.3 += usize::from(facets.predicted.as_ref().is_some_and(|p| p[i]));
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts.truncate(CHART_VALUES);
+    counts
+        .into_iter()
+        .map(|(side, n, labels, predictions)| api::FacetRate {
+            side,
+            rows: n as u64,
+            labels: labels as f64 / n as f64,
+            predictions: facets
+                .predicted
+                .as_ref()
+                .map(|_| predictions as f64 / n as f64),
+        })
+        .collect()
+}
+
+/// The favourable shares by facet value as horizontal bars (labels, and
+/// predictions after training).
+pub fn chart(r: &api::BiasReport) -> AppResult<String> {
+    let mut items = Vec::new();
+    for v in &r.by_value {
+        items.push((format!("{} ({})", v.side, v.rows), v.labels));
+        if let Some(p) = v.predictions {
+            items.push((format!("{}: predicted", v.side), p));
+        }
+    }
+    crate::charts::bars(
+        &format!(
+            "Favourable share by value: {}",
+            r.favourable.replace('`', "")
+        ),
+        "share of rows with the favourable outcome",
+        &items,
+    )
 }
 
 /// A model's out-of-fold predictions as kept with it: the rows of its
@@ -374,6 +463,7 @@ fn report(
     label: &Selector,
     facets: &Facets,
     metrics: &[BiasMetric],
+    by_value: Vec<api::FacetRate>,
 ) -> api::BiasReport {
     let (d, a) = facets.sizes();
     let rate = |side: bool, of: &[bool]| {
@@ -419,6 +509,7 @@ fn report(
         other_rows: a as u64,
         missing_rows: facets.missing as u64,
         rates,
+        by_value,
         metrics: metrics.iter().map(value).collect(),
         warnings,
     }
@@ -816,7 +907,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(q.values, ["a, b", "c"]);
-        assert!(q.html);
+        assert_eq!(q.format, Format::Html);
         assert_eq!(q.group.as_deref(), Some("purpose"));
         let err = BiasQuery::parse(Some("facet=age&above=forty")).unwrap_err();
         assert!(

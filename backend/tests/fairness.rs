@@ -38,6 +38,11 @@ fn metric(report: &serde_json::Value, code: &str) -> f64 {
         .unwrap_or_else(|| panic!("{code} has no value in {report}"))
 }
 
+/// How many facet values the report's chart draws.
+fn report_values(report: &serde_json::Value) -> usize {
+    report["by_value"].as_array().unwrap().len()
+}
+
 const FEMALE: &str = "female+%3A+divorced%2Fseparated%2Fmarried";
 
 #[tokio::test]
@@ -97,6 +102,17 @@ async fn a_dataset_reports_clarifys_pre_training_metrics_and_suggests_facets() {
         page.contains("Bias before training: german") && page.contains("Class imbalance (CI)"),
         "{page}"
     );
+    // The chart of favourable shares by facet value.
+    let req = Request::get(format!("{uri}&format=svg"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, headers) = t.call(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+    let svg = String::from_utf8(body).unwrap();
+    assert!(svg.contains("Favourable share by value"), "{svg}");
+    // For a threshold, each side of it.
+    assert_eq!(report_values(&report), 2);
     // Suggested, by name: sex and age; foreign_worker too.
     let (_, facets) = t
         .json("GET", &format!("/api/datasets/{id}/facets"), None)

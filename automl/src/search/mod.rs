@@ -933,7 +933,10 @@ mod tests {
             .find(|m| m.name == "accuracy")
             .unwrap()
             .value;
-        assert!((accuracy - right as f64 / 300.0).abs() < 1e-12, "{accuracy} {right}");
+        assert!(
+            (accuracy - right as f64 / 300.0).abs() < 1e-12,
+            "{accuracy} {right}"
+        );
     }
 
     #[test]

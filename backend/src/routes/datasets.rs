@@ -238,17 +238,13 @@ async fn dataset_fairness(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
-    let html = q.html;
+    let format = q.format;
     let (name, report) = with_store(&st, move |store| {
         let name = store.dataset(&id)?.summary.name;
         Ok((name, crate::fairness::dataset_report(store, &id, &q)?))
     })
     .await?;
-    Ok(bias_response(
-        &format!("Bias before training: {name}"),
-        &report,
-        html,
-    ))
+    bias_response(&format!("Bias before training: {name}"), &report, format)
 }
 
 /// Columns that look like sensitive attributes.

@@ -103,17 +103,22 @@ pub(super) fn listed<T: serde::Serialize>(listed: crate::storage::Listed<T>) -> 
     response
 }
 
-/// A bias report as JSON, or as the printable page `fairness::html`.
-pub(super) fn bias_response(title: &str, report: &api::BiasReport, html: bool) -> Response {
-    if html {
-        (
+/// A bias report as JSON, the printable page `fairness::html`, or its chart.
+pub(super) fn bias_response(
+    title: &str,
+    report: &api::BiasReport,
+    format: crate::fairness::Format,
+) -> AppResult<Response> {
+    use crate::fairness::Format;
+    Ok(match format {
+        Format::Json => Json(report).into_response(),
+        Format::Html => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             crate::fairness::html(title, report),
         )
-            .into_response()
-    } else {
-        Json(report).into_response()
-    }
+            .into_response(),
+        Format::Svg => svg_response(crate::fairness::chart(report)?),
+    })
 }
 
 pub(super) fn svg_response(svg: String) -> Response {

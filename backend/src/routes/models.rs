@@ -27,17 +27,17 @@ async fn model_fairness(
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
-    let html = q.html;
+    let format = q.format;
     let (target, report) = with_store(&st, move |store| {
         let target = store.model(&id)?.target;
         Ok((target, crate::fairness::model_report(store, &id, &q)?))
     })
     .await?;
-    Ok(bias_response(
+    bias_response(
         &format!("Bias of the model for “{target}”"),
         &report,
-        html,
-    ))
+        format,
+    )
 }
 
 /// Rows accepted by one JSON predict call.
