@@ -588,19 +588,15 @@ fn reading(code: &str, value: Option<f64>) -> String {
     let Some(x) = value else {
         return "Not defined for these rows.".to_owned();
     };
-    let pts = |x: f64| api::display::percent(x.abs());
+    let pts = |x: f64| format!("{:.1} percentage", x.abs() * 100.0);
     if x == 0.0 && code != "DI" {
         return "No difference between the facet and the other rows.".to_owned();
     }
     match code {
         "CI" => format!(
-            "The facet is {} of the rows than the rest ({} of the difference in size).",
-            if x > 0.0 {
-                "a smaller share"
-            } else {
-                "a larger share"
-            },
-            pts(x)
+            "The facet holds {} of the rows, the others {}.",
+            api::display::percent((1.0 - x) / 2.0),
+            api::display::percent((1.0 + x) / 2.0)
         ),
         "DPL" => format!(
             "Favourable labels are {} points more common among {}.",
@@ -726,7 +722,7 @@ fn reading(code: &str, value: Option<f64>) -> String {
         ),
         "FT" => format!(
             "Judged as their nearest other rows are, {} of the facet would get {} outcome.",
-            pts(x),
+            api::display::percent(x.abs()),
             if x > 0.0 { "a worse" } else { "a better" }
         ),
         _ => String::new(),

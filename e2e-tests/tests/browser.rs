@@ -720,6 +720,156 @@ async fn a_target_rebuilt_by_two_columns_is_asked_about_never_dropped_silently()
     studio.close().await
 }
 
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn fairness_sections_report_clarifys_metrics_before_and_after_training() -> Result<()> {
+    let studio = Studio::start("fairness").await?;
+    let csv = include_str!("../../data/test_data/fairness/german_credit_scored.csv");
+    let path = studio.data_dir.join("german.csv");
+    std::fs::write(&path, csv)?;
+    studio.open("/").await?;
+    studio
+        .find("#upload-input", SHORT)
+        .await?
+        .send_keys(&path.display().to_string())
+        .await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
+    // Suggested, not assumed: nothing is chosen until the user does.
+    let suggested = studio
+        .wait_text("#fairness-suggested", LONG, |t| {
+            t.contains("personal_status_and_sex")
+        })
+        .await?;
+    ensure!(suggested.contains("age_in_years"), "suggested: {suggested}");
+    studio
+        .find("#fairness-facet", SHORT)
+        .await?
+        .select_by_value("age_in_years")
+        .await?;
+    studio
+        .find("#fairness-above", SHORT)
+        .await?
+        .send_keys("40")
+        .await?;
+    studio
+        .find("#fairness-target", SHORT)
+        .await?
+        .select_by_value("creditability")
+        .await?;
+    studio.find(".fairness-favourable", SHORT).await?;
+    // Tick "good" among the favourable values.
+    for tick in studio
+        .client
+        .find_all(fantoccini::Locator::Css(".ticks label"))
+        .await?
+    {
+        if tick.text().await?.trim() == "good" {
+            tick.click().await?;
+        }
+    }
+    studio.find("#fairness-run", SHORT).await?.click().await?;
+    studio
+        .wait_text("#fairness-metrics tr[data-code=\"DPL\"]", LONG, |t| {
+            t.contains("DPL")
+        })
+        .await?;
+    let dpl = shown_value(&studio, "DPL").await?;
+    let api: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch(
+                "GET",
+                &format!("/api/datasets/{dataset}/fairness?facet=age_in_years&above=40&target=creditability&favourable=good"),
+                None,
+            )
+            .await?,
+    )?;
+    let value = api["metrics"][1]["value"].as_f64().context("DPL")?;
+    ensure!((dpl - value).abs() < 1e-4, "page: {dpl}; API: {value}");
+    studio.screenshot("7-fairness-dataset").await?;
+    // The build page notes a suggested facet used as a feature; one click leaves it out.
+    studio.open(&format!("{dataset_path}/build")).await?;
+    studio
+        .find("#target-select", SHORT)
+        .await?
+        .select_by_value("creditability")
+        .await?;
+    let note = studio
+        .wait_text("#excluded-columns", LONG, |t| {
+            t.contains("personal_status_and_sex")
+        })
+        .await?;
+    ensure!(
+        note.contains(
+            "personal_status_and_sex is used as a feature and may be a sensitive attribute"
+        ),
+        "note: {note}"
+    );
+    studio.find(".exclude-column", SHORT).await?.click().await?;
+    studio
+        .wait_text("#excluded-columns", SHORT, |t| {
+            t.contains("personal_status_and_sex is left out: it may be a sensitive attribute")
+        })
+        .await?;
+    // After training: the model's out-of-fold predictions.
+    let request = serde_json::json!({ "dataset_id": dataset, "target": "creditability", "time_budget_secs": 5, "families": ["linear"], "exclude": ["predicted"] });
+    let id = start_build(&studio, &request).await?;
+    let done = wait_build_done(&studio, &id).await?;
+    let model = done["model_id"].as_str().context("model")?.to_owned();
+    studio.open(&format!("/models/{model}")).await?;
+    studio
+        .find("#fairness-facet", LONG)
+        .await?
+        .select_by_value("personal_status_and_sex")
+        .await?;
+    for tick in studio
+        .client
+        .find_all(fantoccini::Locator::Css(".ticks label"))
+        .await?
+    {
+        let text = tick.text().await?;
+        if text.trim().starts_with("female") || text.trim() == "good" {
+            tick.click().await?;
+        }
+    }
+    studio.find("#fairness-run", SHORT).await?.click().await?;
+    studio
+        .wait_text("#fairness-metrics tr[data-code=\"DI\"]", LONG, |t| {
+            t.contains("Disparate impact")
+        })
+        .await?;
+    let di = shown_value(&studio, "DI").await?;
+    let api: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch(
+                "GET",
+                &format!("/api/models/{model}/fairness?facet=personal_status_and_sex&value=female+%3A+divorced%2Fseparated%2Fmarried&favourable=good"),
+                None,
+            )
+            .await?,
+    )?;
+    let value = api["metrics"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["code"] == "DI"))
+        .and_then(|m| m["value"].as_f64())
+        .context("DI")?;
+    ensure!((di - value).abs() < 1e-3, "page: {di}; API: {value}");
+    studio.screenshot("7-fairness-model").await?;
+    studio.close().await
+}
+
+/// The value the Fairness section shows for metric `code`.
+async fn shown_value(studio: &Studio, code: &str) -> Result<f64> {
+    let text = fresh_text(
+        studio,
+        &format!("#fairness-metrics tr[data-code=\"{code}\"] td.num"),
+    )
+    .await?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("{code} shows “{text}”"))
+}
+
 /// Uploads `csv` as `name` from the datasets page and chooses `target` on
 /// its build page; the dataset's path.
 async fn upload_and_choose_target(

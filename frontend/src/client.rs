@@ -147,6 +147,42 @@ pub fn column_chart_url(id: &str, column: usize) -> String {
     format!("{}/charts/column-{column}.svg", dataset_path(id))
 }
 
+/// Columns that look like sensitive attributes (`[api::SuggestedFacet]`).
+/// The bias endpoints' answers are read as JSON values, not as their `api`
+/// types: typed, their decoders cost the bundle about 10 KB over the wire,
+/// and `serde_json::Value`'s is there already.
+pub async fn facets(id: &str) -> ClientResult<serde_json::Value> {
+    get(&format!("{}/facets", dataset_path(id))).await
+}
+
+/// A bias report (`api::BiasReport`): of a dataset (`model` absent) or of
+/// a model, with the query's `(key, value)` pairs.
+pub async fn bias(
+    dataset: &str,
+    model: Option<&str>,
+    query: &[(&str, String)],
+) -> ClientResult<serde_json::Value> {
+    get(&bias_url(dataset, model, query, "json")).await
+}
+
+/// The address of a bias report in `format` (json, html or svg).
+pub fn bias_url(
+    dataset: &str,
+    model: Option<&str>,
+    query: &[(&str, String)],
+    format: &str,
+) -> String {
+    let base = match model {
+        Some(m) => format!("/api/models/{}/fairness", percent_encode(m)),
+        None => format!("{}/fairness", dataset_path(dataset)),
+    };
+    let pairs: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
+    format!("{base}?{}&format={format}", pairs.join("&"))
+}
+
 fn dataset_path(id: &str) -> String {
     format!("/api/datasets/{}", percent_encode(id))
 }

@@ -6,6 +6,7 @@
 
 mod client;
 mod components;
+mod fairness;
 mod format;
 mod leaderboard;
 mod pages;

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::client;
 use crate::components::{CorrelationHeatmap, Distribution, FindingList, Loaded};
+use crate::fairness::FairnessSection;
 use crate::format;
 use crate::pages::use_dataset;
 
@@ -154,6 +155,7 @@ pub fn DatasetPage() -> impl IntoView {
                             }}
                         </Loaded>
                     </section>
+                    <FairnessSection dataset=d.summary.id.clone() columns=d.profile.columns.clone()/>
                     <h2>{format!("First {}", display::plural(d.profile.head.rows.len() as u64, "row", "rows"))}</h2>
                     <div class="scroll" tabindex="0">
                         <table class="data rows"><thead><tr>{head_cols}</tr></thead><tbody>{head_rows}</tbody></table>

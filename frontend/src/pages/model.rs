@@ -9,6 +9,7 @@ mod threshold;
 
 use crate::client::{self, ModelChart};
 use crate::components::{DeleteButton, Deleted, ErrorBox, Loaded, RowsTable, with_code};
+use crate::fairness::{FairnessSection, ModelFacts};
 use crate::format;
 use crate::leaderboard::{BoardBuild, LeaderboardTable};
 use crate::pages::route_id;
@@ -243,6 +244,8 @@ fn ModelView(
 
         <BatchPredict model_id=model.id.clone()/>
 
+        <ModelFairness model=model.clone()/>
+
         <h2>"Use it elsewhere"</h2>
         <p>"The downloaded file holds everything needed to score new rows: the schema, the fitted preprocessing and the model. Score a CSV with the "<code>"kiln"</code>" binary:"</p>
         <pre class="code" tabindex="0">{usage}</pre>
@@ -292,6 +295,26 @@ fn Standing(model_id: String, trial: Option<u32>, parent: api::Build) -> impl In
             }}
         </p>
         {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+    }
+}
+
+/// The Fairness section on the model's dataset's columns.
+#[component]
+fn ModelFairness(model: api::ModelSummary) -> impl IntoView {
+    let dataset = model.dataset_id.clone();
+    let detail = LocalResource::new(move || {
+        let dataset = dataset.clone();
+        async move { client::dataset(&dataset).await }
+    });
+    let facts = ModelFacts {
+        id: model.id.clone(),
+        target: model.target.clone(),
+        classes: model.classes.clone(),
+    };
+    view! {
+        <Loaded resource=detail quiet=true let:d>
+            <FairnessSection dataset=d.summary.id.clone() columns=d.profile.columns.clone() model=facts.clone()/>
+        </Loaded>
     }
 }
 

@@ -221,6 +221,28 @@ pub fn BuildSetupPage() -> impl IntoView {
             _ => Vec::new(),
         }
     });
+    // Columns that look like sensitive attributes (suggested facets): noted
+    // when used as features, one click to leave out, never left out silently.
+    let suggested = LocalResource::new(move || {
+        let id = id.get();
+        async move { client::facets(&id).await }
+    });
+    let sensitive_columns = Memo::new(move |_| -> Vec<String> {
+        let t = target.get();
+        match suggested.get() {
+            Some(Ok(v)) => v
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| f["column"].as_str())
+                        .filter(|c| !t.is_empty() && *c != t)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    });
     Effect::new(move || {
         let leaky = leaky_columns.get();
         let t = target.get();
@@ -406,8 +428,8 @@ pub fn BuildSetupPage() -> impl IntoView {
                         </button>
                     </div>
                     {move || {
-                        let (leaky, questioned) = (leaky_columns.get(), questioned_columns.get());
-                        (!leaky.is_empty() || !questioned.is_empty()).then(|| view! { <ExcludedColumns leaky=leaky questioned=questioned excluded=excluded/> })
+                        let (leaky, questioned, sensitive) = (leaky_columns.get(), questioned_columns.get(), sensitive_columns.get());
+                        (!leaky.is_empty() || !questioned.is_empty() || !sensitive.is_empty()).then(|| view! { <ExcludedColumns leaky=leaky questioned=questioned sensitive=sensitive excluded=excluded/> })
                     }}
                     {
                         let raw: Vec<String> = d.profile.columns.iter().map(|c| c.name.clone()).collect();
@@ -499,29 +521,36 @@ fn TargetHint(info: Option<api::TargetInfo>) -> impl IntoView {
         .into_any()
 }
 
-/// Columns that leak the target, each left out or kept at the person's choice.
+/// Columns that leak the target, or may be sensitive attributes, each left
+/// out or kept at the person's choice.
 #[component]
 fn ExcludedColumns(
     leaky: Vec<String>,
     /// Columns that rebuild the target together with others.
     questioned: Vec<String>,
+    /// Columns that look like sensitive attributes (not already listed).
+    sensitive: Vec<String>,
     excluded: RwSignal<Vec<String>>,
 ) -> impl IntoView {
+    let listed: Vec<String> = leaky.iter().chain(&questioned).cloned().collect();
     let items = leaky
         .into_iter()
-        .map(|c| (c, false))
-        .chain(questioned.into_iter().map(|c| (c, true)))
-        .map(|(c, together)| {
+        .map(|c| (c, 0))
+        .chain(questioned.into_iter().map(|c| (c, 1)))
+        .chain(sensitive.into_iter().filter(|c| !listed.contains(c)).map(|c| (c, 2)))
+        .map(|(c, why)| {
             let (c1, c2, c3) = (c.clone(), c.clone(), c.clone());
             let is_out = move || excluded.with(|e| e.contains(&c1));
             view! {
                 <li class="excluded-column">
                     <code>{c.clone()}</code>
-                    {move || match (together, is_out()) {
-                        (false, true) => " is left out: on its own, or by whether it is missing, it predicts the target far better than it should, which usually means it is only known after the fact (leakage). ",
-                        (false, false) => " is used as a feature, although it looks like a leak. ",
-                        (true, true) => " is left out: together with other columns it rebuilds the target almost exactly (see below). ",
-                        (true, false) => " rebuilds the target almost exactly together with other columns (see below). If it is known only after the target, leave it out. ",
+                    {move || match (why, is_out()) {
+                        (0, true) => " is left out: on its own, or by whether it is missing, it predicts the target far better than it should, which usually means it is only known after the fact (leakage). ",
+                        (0, false) => " is used as a feature, although it looks like a leak. ",
+                        (1, true) => " is left out: together with other columns it rebuilds the target almost exactly (see below). ",
+                        (1, false) => " rebuilds the target almost exactly together with other columns (see below). If it is known only after the target, leave it out. ",
+                        (_, true) => " is left out: it may be a sensitive attribute, so the model cannot use it directly (its bias can still be checked on the Model page). ",
+                        (_, false) => " is used as a feature and may be a sensitive attribute: a model that uses it can treat its groups differently. ",
                     }}
                     {move || if excluded.with(|e| e.contains(&c2)) {
                         let c = c3.clone();
@@ -534,7 +563,7 @@ fn ExcludedColumns(
             }
         })
         .collect_view();
-    view! { <section id="excluded-columns"><h3>"Columns that may leak the target"</h3><ul>{items}</ul></section> }
+    view! { <section id="excluded-columns"><h3>"Columns to decide about"</h3><ul>{items}</ul></section> }
 }
 
 /// The families a request names: none when they are the default set (so a
