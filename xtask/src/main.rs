@@ -11,6 +11,8 @@
 //! - `cargo xtask bench gbdt|shap|automl [N] [SPLITS]`: Kiln against
 //!   LightGBM and FLAML on the same 80/20 splits (`bench/`; the AutoML
 //!   bench on SPLITS of them, 3 by default).
+//! - `cargo xtask bench fairness [ROWS]`: the pre- and post-training bias
+//!   reports on a ROWS-row table against reading it (bar: pre-training < 1 s).
 //! - `cargo xtask bench ingest [MB]`: Kiln's ingest + profile against Python
 //!   Polars on the same files, and its peak memory on a generated CSV of MB
 //!   megabytes (default 1024; 0 skips it).
@@ -35,12 +37,12 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("load") => bench_load(&root, &args[2..]),
-            Some(mode @ ("gbdt" | "shap" | "automl" | "ingest")) => {
+            Some(mode @ ("gbdt" | "shap" | "automl" | "ingest" | "fairness")) => {
                 bench_models(&root, mode, &args[2..])
             }
             _ => {
                 eprintln!(
-                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB]>"
+                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB] | fairness [ROWS]>"
                 );
                 std::process::exit(2);
             }
