@@ -272,6 +272,66 @@ pub fn chart(r: &api::BiasReport) -> AppResult<String> {
     )
 }
 
+/// The post-training report of a scored file that holds the outcomes
+/// (its model's target column): its rows, their predictions and outcomes.
+pub fn batch_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::BiasReport> {
+    let batch = store.batch(id)?;
+    let Some(evaluation) = &batch.evaluation else {
+        return Err(AppError::unprocessable(
+            "no_outcomes",
+            format!(
+                "the scored file “{}” holds no outcomes (its model's target column): bias after training compares predictions with them",
+                batch.file_name
+            ),
+        ));
+    };
+    let path = store.predictions_file(id)?;
+    let frame = data::ingest::read_csv(&path, &data::ingest::ReadOptions::default())?.frame;
+    let data = convert::frame_to_dataset(&frame)?;
+    // The scored columns come last: the prediction, then a probability per class.
+    let names = data.names();
+    let at = names
+        .len()
+        .checked_sub(evaluation.classes.len() + 1)
+        .ok_or_else(|| AppError::Internal(format!("scored file {id} lost its prediction")))?;
+    let (inputs, prediction) = (&names[..at], names[at].clone());
+    let target = evaluation.target.as_str();
+    let label = column(&data, target)?;
+    let label_sel = favourable(q, target, label)?;
+    let labels = label_sel.rows(target, label).map_err(bad)?;
+    let predicted = column(&data, &prediction)?;
+    let predicted = label_sel.rows(target, predicted).unwrap_or_else(|_| {
+        (0..predicted.len())
+            .map(|r| predicted.label(r).map(|_| false))
+            .collect()
+    });
+    let facets = facets(&data, q, target, &labels, Some(&predicted))?;
+    let numeric: Vec<&str> = inputs
+        .iter()
+        .filter(|n| **n != q.facet && *n != target)
+        .filter(|n| matches!(data.column(n), Some(Column::Numeric(_))))
+        .map(String::as_str)
+        .collect();
+    let all: Vec<usize> = (0..data.n_rows()).collect();
+    let features = data.select(&numeric, &all)?;
+    let mut metrics = fairness::pre_training(&facets);
+    metrics.extend(fairness::post_training(&facets, Some(&features), 0));
+    let by_value = by_value(&data, q, &facets);
+    Ok(report(
+        format!(
+            "the {} scored rows of “{}” with their outcomes",
+            api::display::count(facets.rows.len() as u64),
+            batch.file_name
+        ),
+        q,
+        target,
+        &label_sel,
+        &facets,
+        &metrics,
+        by_value,
+    ))
+}
+
 /// A model's out-of-fold predictions as kept with it: the rows of its
 /// (prepared) dataset, and per row the most probable class (with the
 /// second class's probability for a binary model) or the number.

@@ -178,6 +178,66 @@ async fn a_model_reports_post_training_metrics_on_its_out_of_fold_predictions() 
             .contains("1,000 training rows"),
         "{report}"
     );
+    // A scored file that holds the outcomes: its predictions against them.
+    let (status, batch) = t
+        .upload_to(
+            &format!("/api/models/{model}/batch"),
+            "applicants.csv",
+            GERMAN,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{batch}");
+    let scored = batch["id"].as_str().unwrap();
+    let (status, report) = t
+        .json(
+            "GET",
+            &format!(
+                "/api/predictions/{scored}/fairness?facet=age_in_years&above=40&favourable=good"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (ours, theirs) = (metric(&report, "DPL"), clarify("german_age_gt40", "DPL"));
+    assert!((ours - theirs).abs() <= 1e-9, "{ours} against {theirs}");
+    assert!(
+        report["source"]
+            .as_str()
+            .unwrap()
+            .contains("scored rows of “applicants.csv”"),
+        "{report}"
+    );
+    let rates = report["rates"].as_array().unwrap();
+    let predicted = |i: usize| rates[i]["predictions"].as_f64().unwrap();
+    let dppl = metric(&report, "DPPL");
+    assert!(
+        (dppl - (predicted(1) - predicted(0))).abs() < 1e-12,
+        "{report}"
+    );
+    // Without the outcomes, there is nothing to compare with.
+    let inputs: String = String::from_utf8_lossy(GERMAN)
+        .lines()
+        .map(|l| l.rsplitn(3, ',').nth(2).unwrap_or(l).to_owned() + "\n")
+        .collect();
+    let (_, unlabelled) = t
+        .upload_to(
+            &format!("/api/models/{model}/batch"),
+            "no outcomes.csv",
+            inputs.as_bytes(),
+        )
+        .await;
+    let (status, err) = t
+        .json(
+            "GET",
+            &format!(
+                "/api/predictions/{}/fairness?facet=age_in_years&above=40&favourable=good",
+                unlabelled["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert!(error_message(&err).contains("holds no outcomes"), "{err}");
 }
 
 #[tokio::test]

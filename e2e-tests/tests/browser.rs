@@ -855,6 +855,26 @@ async fn fairness_sections_report_clarifys_metrics_before_and_after_training() -
         .context("DI")?;
     ensure!((di - value).abs() < 1e-3, "page: {di}; API: {value}");
     studio.screenshot("7-fairness-model").await?;
+    // A scored file with the outcomes: its predictions can be read instead.
+    studio
+        .find("#batch-input", SHORT)
+        .await?
+        .send_keys(&path.display().to_string())
+        .await?;
+    studio
+        .wait_text("#batch-metrics", LONG, |t| t.contains("accuracy"))
+        .await?;
+    studio
+        .find("#fairness-source", LONG)
+        .await?
+        .select_by_value("scored")
+        .await?;
+    studio.find("#fairness-run", SHORT).await?.click().await?;
+    studio
+        .wait_text("#fairness-report", LONG, |t| {
+            t.contains("scored rows of “german.csv”")
+        })
+        .await?;
     studio.close().await
 }
 

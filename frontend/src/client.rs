@@ -155,26 +155,25 @@ pub async fn facets(id: &str) -> ClientResult<serde_json::Value> {
     get(&format!("{}/facets", dataset_path(id))).await
 }
 
-/// A bias report (`api::BiasReport`): of a dataset (`model` absent) or of
-/// a model, with the query's `(key, value)` pairs.
-pub async fn bias(
-    dataset: &str,
-    model: Option<&str>,
-    query: &[(&str, String)],
-) -> ClientResult<serde_json::Value> {
-    get(&bias_url(dataset, model, query, "json")).await
+/// Whose bias report: a dataset's, a model's or a scored file's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BiasOf {
+    Dataset(String),
+    Model(String),
+    Scored(String),
+}
+
+/// A bias report (`api::BiasReport`) with the query's `(key, value)` pairs.
+pub async fn bias(of: &BiasOf, query: &[(&str, String)]) -> ClientResult<serde_json::Value> {
+    get(&bias_url(of, query, "json")).await
 }
 
 /// The address of a bias report in `format` (json, html or svg).
-pub fn bias_url(
-    dataset: &str,
-    model: Option<&str>,
-    query: &[(&str, String)],
-    format: &str,
-) -> String {
-    let base = match model {
-        Some(m) => format!("/api/models/{}/fairness", percent_encode(m)),
-        None => format!("{}/fairness", dataset_path(dataset)),
+pub fn bias_url(of: &BiasOf, query: &[(&str, String)], format: &str) -> String {
+    let base = match of {
+        BiasOf::Dataset(d) => format!("{}/fairness", dataset_path(d)),
+        BiasOf::Model(m) => format!("/api/models/{}/fairness", percent_encode(m)),
+        BiasOf::Scored(p) => format!("/api/predictions/{}/fairness", percent_encode(p)),
     };
     let pairs: Vec<String> = query
         .iter()

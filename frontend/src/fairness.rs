@@ -64,7 +64,12 @@ pub fn FairnessSection(
     /// After training: the model whose out-of-fold predictions are read.
     #[prop(optional)]
     model: Option<ModelFacts>,
+    /// A file scored on the page that holds the outcomes (id, name): its
+    /// predictions can be read instead.
+    #[prop(optional)]
+    scored: Option<RwSignal<Option<(String, String)>>>,
 ) -> impl IntoView {
+    let read_scored = RwSignal::new(false);
     let facet = RwSignal::new(String::new());
     let values = RwSignal::new(Vec::<String>::new());
     let above = RwSignal::new(String::new());
@@ -72,7 +77,8 @@ pub fn FairnessSection(
     let favourable = RwSignal::new(Vec::<String>::new());
     let favourable_above = RwSignal::new(String::new());
     let group = RwSignal::new(String::new());
-    let report = RwSignal::new(None::<Result<(Value, Vec<(&'static str, String)>), String>>);
+    let report =
+        RwSignal::new(None::<Result<(Value, Vec<(&'static str, String)>, client::BiasOf), String>>);
     let suggested = LocalResource::new({
         let dataset = dataset.clone();
         move || {
@@ -91,16 +97,26 @@ pub fn FairnessSection(
     let model_id = model.as_ref().map(|m| m.id.clone());
     let classes = model.as_ref().map(|m| m.classes.clone());
     let cols = StoredValue::new(columns);
+    let of = {
+        let (dataset, model_id) = (dataset.clone(), model_id.clone());
+        move || match (
+            &model_id,
+            scored.and_then(|s| s.get()).filter(|_| read_scored.get()),
+        ) {
+            (_, Some((batch, _))) => client::BiasOf::Scored(batch),
+            (Some(m), None) => client::BiasOf::Model(m.clone()),
+            (None, None) => client::BiasOf::Dataset(dataset.clone()),
+        }
+    };
+    let is_model = model.is_some();
     let run = {
-        let dataset = dataset.clone();
-        let model_id = model_id.clone();
         move |_| {
             let mut q: Vec<(&'static str, String)> = vec![("facet", facet.get())];
             q.extend(values.get().into_iter().map(|v| ("value", v)));
             if !above.get().is_empty() {
                 q.push(("above", above.get()));
             }
-            if model_id.is_none() {
+            if !is_model {
                 q.push(("target", target.get()));
             }
             q.extend(favourable.get().into_iter().map(|v| ("favourable", v)));
@@ -110,10 +126,12 @@ pub fn FairnessSection(
             if !group.get().is_empty() {
                 q.push(("group", group.get()));
             }
-            let (dataset, model_id) = (dataset.clone(), model_id.clone());
+            let of = of();
             leptos::task::spawn_local(async move {
-                let answer = client::bias(&dataset, model_id.as_deref(), &q).await;
-                report.set(Some(answer.map(|r| (r, q)).map_err(|e| e.error.message)));
+                let answer = client::bias(&of, &q).await;
+                report.set(Some(
+                    answer.map(|r| (r, q, of)).map_err(|e| e.error.message),
+                ));
             });
         }
     };
@@ -178,11 +196,18 @@ pub fn FairnessSection(
                     <option value="">"None"</option>
                     {group_options}
                 </select>
+                {move || scored.and_then(|s| s.get()).map(|(_, name)| view! {
+                    <label for="fairness-source">"Predictions"</label>
+                    <select id="fairness-source" on:change=move |ev| read_scored.set(event_target_value(&ev) == "scored")>
+                        <option value="oof">"Out-of-fold, on its training rows"</option>
+                        <option value="scored">{format!("The scored file “{name}”")}</option>
+                    </select>
+                })}
                 <button class="button primary" id="fairness-run" on:click=run>"Report"</button>
             </div>
             {move || report.get().map(|r| match r {
                 Err(message) => view! { <ErrorBox message=message/> }.into_any(),
-                Ok((r, q)) => view! { <BiasView report=r dataset=dataset.clone() model=model_id.clone() query=q/> }.into_any(),
+                Ok((r, q, of)) => view! { <BiasView report=r of=of query=q/> }.into_any(),
             })}
         </section>
     }
@@ -208,11 +233,10 @@ fn number(v: &Value) -> String {
 fn BiasView(
     /// An `api::BiasReport`.
     report: Value,
-    dataset: String,
-    model: Option<String>,
+    of: client::BiasOf,
     query: Vec<(&'static str, String)>,
 ) -> impl IntoView {
-    let url = |format| client::bias_url(&dataset, model.as_deref(), &query, format);
+    let url = |format| client::bias_url(&of, &query, format);
     let percent = |v: &Value| v.as_f64().map(api::display::percent);
     let rates = items(&report["rates"])
         .iter()

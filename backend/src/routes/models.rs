@@ -40,6 +40,26 @@ async fn model_fairness(
     )
 }
 
+/// The bias report of a scored file that holds the outcomes.
+async fn batch_fairness(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
+    let format = q.format;
+    let (name, report) = with_store(&st, move |store| {
+        let name = store.batch(&id)?.file_name;
+        Ok((name, crate::fairness::batch_report(store, &id, &q)?))
+    })
+    .await?;
+    bias_response(
+        &format!("Bias of the predictions in “{name}”"),
+        &report,
+        format,
+    )
+}
+
 /// Rows accepted by one JSON predict call.
 const MAX_PREDICT_ROWS: usize = 10_000;
 
@@ -70,6 +90,7 @@ pub(super) fn router() -> Router<AppState> {
             post(batch_predict).layer(DefaultBodyLimit::disable()),
         )
         .route("/predictions/{id}", get(download_predictions))
+        .route("/predictions/{id}/fairness", get(batch_fairness))
         .route("/predictions/{id}/charts/{name}", get(batch_chart))
 }
 

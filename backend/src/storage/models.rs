@@ -136,6 +136,15 @@ impl Store {
     }
 
     /// A scored file made by a batch prediction.
+    /// Where scored file `id` is, when it exists.
+    pub fn predictions_file(&self, id: &str) -> Result<std::path::PathBuf> {
+        let path = is_valid_id(id).then(|| self.file("predictions", id, "csv"));
+        match path {
+            Some(p) if p.is_file() => Ok(p),
+            _ => Err(StorageError::NotFound(format!("predictions {id}"))),
+        }
+    }
+
     pub fn predictions(&self, id: &str) -> Result<Vec<u8>> {
         let not_found = || StorageError::NotFound(format!("predictions {id}"));
         if !is_valid_id(id) {

@@ -96,6 +96,7 @@ fn ModelView(
     on_delete: Callback<()>,
 ) -> impl IntoView {
     let note = metrics_note(parent.as_ref(), model.trial);
+    let scored = RwSignal::new(None::<(String, String)>);
     let threshold = model
         .evaluation
         .clone()
@@ -242,9 +243,9 @@ fn ModelView(
             </div>
         </div>
 
-        <BatchPredict model_id=model.id.clone()/>
+        <BatchPredict model_id=model.id.clone() scored=scored/>
 
-        <ModelFairness model=model.clone()/>
+        <ModelFairness model=model.clone() scored=scored/>
 
         <h2>"Use it elsewhere"</h2>
         <p>"The downloaded file holds everything needed to score new rows: the schema, the fitted preprocessing and the model. Score a CSV with the "<code>"kiln"</code>" binary:"</p>
@@ -300,7 +301,11 @@ fn Standing(model_id: String, trial: Option<u32>, parent: api::Build) -> impl In
 
 /// The Fairness section on the model's dataset's columns.
 #[component]
-fn ModelFairness(model: api::ModelSummary) -> impl IntoView {
+fn ModelFairness(
+    model: api::ModelSummary,
+    /// A file scored on the page that holds the outcomes.
+    scored: RwSignal<Option<(String, String)>>,
+) -> impl IntoView {
     let dataset = model.dataset_id.clone();
     let detail = LocalResource::new(move || {
         let dataset = dataset.clone();
@@ -313,7 +318,7 @@ fn ModelFairness(model: api::ModelSummary) -> impl IntoView {
     };
     view! {
         <Loaded resource=detail quiet=true let:d>
-            <FairnessSection dataset=d.summary.id.clone() columns=d.profile.columns.clone() model=facts.clone()/>
+            <FairnessSection dataset=d.summary.id.clone() columns=d.profile.columns.clone() model=facts.clone() scored=scored/>
         </Loaded>
     }
 }
@@ -555,7 +560,11 @@ fn Waterfall(explanation: api::RowExplanation, inputs: Vec<String>) -> impl Into
 
 /// Score a CSV file with the model and download the predictions.
 #[component]
-fn BatchPredict(model_id: String) -> impl IntoView {
+fn BatchPredict(
+    model_id: String,
+    /// Set to the scored file (id, name) when it holds the outcomes.
+    scored: RwSignal<Option<(String, String)>>,
+) -> impl IntoView {
     let progress = RwSignal::new(None::<f64>);
     let report = RwSignal::new(None::<Result<api::BatchReport, String>>);
     let on_pick = move |ev: leptos::ev::Event| {
@@ -569,8 +578,15 @@ fn BatchPredict(model_id: String) -> impl IntoView {
             &model_id,
             file,
             move |p| progress.set(Some(p)),
-            move |res| {
+            move |res: Result<api::BatchReport, client::ApiError>| {
                 progress.set(None);
+                if let Ok(r) = &res {
+                    scored.set(
+                        r.evaluation
+                            .is_some()
+                            .then(|| (r.id.clone(), r.file_name.clone())),
+                    );
+                }
                 report.set(Some(res.map_err(|e| e.error.message)));
             },
         );
