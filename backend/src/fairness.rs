@@ -885,8 +885,8 @@ fn by_values(values: &[String]) -> Option<String> {
 }
 
 /// The report as a printable HTML page (no scripts, no styles: the
-/// browser's own, which print well).
-pub fn html(title: &str, r: &api::BiasReport) -> String {
+/// browser's own, which print well), with its chart from `chart`.
+pub fn html(title: &str, r: &api::BiasReport, chart: &str) -> String {
     let e = escape;
     let mut s = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>\
@@ -939,9 +939,10 @@ pub fn html(title: &str, r: &api::BiasReport) -> String {
             e(&m.reading)
         ));
     }
-    s.push_str(
-        "</table><p>Metrics as SageMaker Clarify defines them (smclarify 0.5).</p></body></html>",
-    );
+    s.push_str(&format!(
+        "</table><p><img src=\"{}\" alt=\"Favourable share by facet value\"></p><p>Metrics as SageMaker Clarify defines them (smclarify 0.5).</p></body></html>",
+        e(chart)
+    ));
     s
 }
 

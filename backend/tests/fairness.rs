@@ -99,7 +99,9 @@ async fn a_dataset_reports_clarifys_pre_training_metrics_and_suggests_facets() {
     );
     let page = String::from_utf8(body).unwrap();
     assert!(
-        page.contains("Bias before training: german") && page.contains("Class imbalance (CI)"),
+        page.contains("Bias before training: german")
+            && page.contains("Class imbalance (CI)")
+            && page.contains("format=svg\" alt=\"Favourable share"),
         "{page}"
     );
     // The chart of favourable shares by facet value.

@@ -725,15 +725,8 @@ async fn a_target_rebuilt_by_two_columns_is_asked_about_never_dropped_silently()
 async fn fairness_sections_report_clarifys_metrics_before_and_after_training() -> Result<()> {
     let studio = Studio::start("fairness").await?;
     let csv = include_str!("../../data/test_data/fairness/german_credit_scored.csv");
+    let dataset_path = upload(&studio, "german.csv", csv).await?;
     let path = studio.data_dir.join("german.csv");
-    std::fs::write(&path, csv)?;
-    studio.open("/").await?;
-    studio
-        .find("#upload-input", SHORT)
-        .await?
-        .send_keys(&path.display().to_string())
-        .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
     let dataset = dataset_path.trim_start_matches("/datasets/").to_owned();
     // Suggested, not assumed: nothing is chosen until the user does.
     let suggested = studio
@@ -890,14 +883,9 @@ async fn shown_value(studio: &Studio, code: &str) -> Result<f64> {
         .with_context(|| format!("{code} shows “{text}”"))
 }
 
-/// Uploads `csv` as `name` from the datasets page and chooses `target` on
-/// its build page; the dataset's path.
-async fn upload_and_choose_target(
-    studio: &Studio,
-    name: &str,
-    csv: &str,
-    target: &str,
-) -> Result<String> {
+/// Uploads `csv` as `name` (a file in the studio's data folder) from the
+/// datasets page; the dataset's path.
+async fn upload(studio: &Studio, name: &str, csv: &str) -> Result<String> {
     let path = studio.data_dir.join(name);
     std::fs::write(&path, csv)?;
     studio.open("/").await?;
@@ -906,7 +894,18 @@ async fn upload_and_choose_target(
         .await?
         .send_keys(&path.display().to_string())
         .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    studio.wait_path("/datasets/", LONG).await
+}
+
+/// Uploads `csv` as `name` from the datasets page and chooses `target` on
+/// its build page; the dataset's path.
+async fn upload_and_choose_target(
+    studio: &Studio,
+    name: &str,
+    csv: &str,
+    target: &str,
+) -> Result<String> {
+    let dataset_path = upload(studio, name, csv).await?;
     studio.open(&format!("{dataset_path}/build")).await?;
     studio
         .find("#target-select", SHORT)

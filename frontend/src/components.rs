@@ -168,8 +168,24 @@ where
     C: Fn(T) -> V + Send + Sync + 'static,
     V: IntoView + 'static,
 {
-    let children = Arc::new(children);
-    let loading = loading.unwrap_or_else(|| "Loading…".into());
+    // Erased here, so the loading machinery below exists once per `T`,
+    // not once per call site (it is most of each call site's code).
+    let children: Arc<dyn Fn(T) -> AnyView + Send + Sync> =
+        Arc::new(move |value| children(value).into_any());
+    loaded(
+        resource,
+        loading.unwrap_or_else(|| "Loading…".into()),
+        quiet,
+        children,
+    )
+}
+
+fn loaded<T: Clone + Send + Sync + 'static>(
+    resource: LocalResource<Result<T, ApiError>>,
+    loading: String,
+    quiet: bool,
+    children: Arc<dyn Fn(T) -> AnyView + Send + Sync>,
+) -> AnyView {
     let fallback = move || (!quiet).then(|| view! { <p class="muted">{loading}</p> });
     view! {
         <Transition fallback=fallback>
@@ -177,13 +193,14 @@ where
                 let children = Arc::clone(&children);
                 Suspend::new(async move {
                     match resource.await {
-                        Ok(value) => children(value).into_any(),
+                        Ok(value) => children(value),
                         Err(e) => view! { <ErrorBox message=e.error.message/> }.into_any(),
                     }
                 })
             }}
         </Transition>
     }
+    .into_any()
 }
 
 #[component]

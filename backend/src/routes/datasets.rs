@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::{ApiJson, ApiQuery, bias_response, listed, svg_response, with_store};
+use super::{ApiJson, ApiQuery, bias_answer, listed, svg_response, with_store};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::storage::Received;
@@ -237,14 +237,11 @@ async fn dataset_fairness(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
-    let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
-    let format = q.format;
-    let (name, report) = with_store(&st, move |store| {
-        let name = store.dataset(&id)?.summary.name;
-        Ok((name, crate::fairness::dataset_report(store, &id, &q)?))
+    bias_answer(&st, raw, move |store, q| {
+        let title = format!("Bias before training: {}", store.dataset(&id)?.summary.name);
+        Ok((title, crate::fairness::dataset_report(store, &id, q)?))
     })
-    .await?;
-    bias_response(&format!("Bias before training: {name}"), &report, format)
+    .await
 }
 
 /// Columns that look like sensitive attributes.

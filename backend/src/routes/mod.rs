@@ -103,21 +103,35 @@ pub(super) fn listed<T: serde::Serialize>(listed: crate::storage::Listed<T>) -> 
     response
 }
 
-/// A bias report as JSON, the printable page `fairness::html`, or its chart.
-pub(super) fn bias_response(
-    title: &str,
-    report: &api::BiasReport,
-    format: crate::fairness::Format,
+/// Answers a bias report request (`fairness::BiasQuery` in `raw`):
+/// `report` gives the page's title and the report, answered as JSON, the
+/// printable page `fairness::html`, or its chart.
+pub(super) async fn bias_answer(
+    st: &AppState,
+    raw: Option<String>,
+    report: impl FnOnce(&Store, &crate::fairness::BiasQuery) -> AppResult<(String, api::BiasReport)>
+    + Send
+    + 'static,
 ) -> AppResult<Response> {
-    use crate::fairness::Format;
+    use crate::fairness::{BiasQuery, Format};
+    let q = BiasQuery::parse(raw.as_deref())?;
+    let format = q.format;
+    let (title, report) = with_store(st, move |store| report(store, &q)).await?;
     Ok(match format {
         Format::Json => Json(report).into_response(),
-        Format::Html => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            crate::fairness::html(title, report),
-        )
-            .into_response(),
-        Format::Svg => svg_response(crate::fairness::chart(report)?),
+        Format::Html => {
+            // The chart is the same address with `format=svg`.
+            let chart = format!(
+                "?{}",
+                raw.unwrap_or_default().replace("format=html", "format=svg")
+            );
+            (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                crate::fairness::html(&title, &report, &chart),
+            )
+                .into_response()
+        }
+        Format::Svg => svg_response(crate::fairness::chart(&report)?),
     })
 }
 

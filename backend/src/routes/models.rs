@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::datasets::receive_file;
-use super::{ApiJson, ApiQuery, bias_response, blocking, svg_response, with_store};
+use super::{ApiJson, ApiQuery, bias_answer, blocking, svg_response, with_store};
 use crate::AppState;
 use crate::charts::Series;
 use crate::error::{AppError, AppResult};
@@ -26,18 +26,11 @@ async fn model_fairness(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
-    let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
-    let format = q.format;
-    let (target, report) = with_store(&st, move |store| {
-        let target = store.model(&id)?.target;
-        Ok((target, crate::fairness::model_report(store, &id, &q)?))
+    bias_answer(&st, raw, move |store, q| {
+        let title = format!("Bias of the model for “{}”", store.model(&id)?.target);
+        Ok((title, crate::fairness::model_report(store, &id, q)?))
     })
-    .await?;
-    bias_response(
-        &format!("Bias of the model for “{target}”"),
-        &report,
-        format,
-    )
+    .await
 }
 
 /// The bias report of a scored file that holds the outcomes.
@@ -46,18 +39,14 @@ async fn batch_fairness(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
-    let q = crate::fairness::BiasQuery::parse(raw.as_deref())?;
-    let format = q.format;
-    let (name, report) = with_store(&st, move |store| {
-        let name = store.batch(&id)?.file_name;
-        Ok((name, crate::fairness::batch_report(store, &id, &q)?))
+    bias_answer(&st, raw, move |store, q| {
+        let title = format!(
+            "Bias of the predictions in “{}”",
+            store.batch(&id)?.file_name
+        );
+        Ok((title, crate::fairness::batch_report(store, &id, q)?))
     })
-    .await?;
-    bias_response(
-        &format!("Bias of the predictions in “{name}”"),
-        &report,
-        format,
-    )
+    .await
 }
 
 /// Rows accepted by one JSON predict call.
