@@ -57,26 +57,8 @@ pub struct Dataset {
 
 impl Dataset {
     pub fn new(columns: Vec<(String, Column)>) -> Result<Self> {
-        let n_rows = columns.first().map_or(0, |(_, c)| c.len());
-        let mut ds = Dataset {
-            names: Vec::with_capacity(columns.len()),
-            columns: Vec::with_capacity(columns.len()),
-            n_rows,
-        };
-        for (name, col) in columns {
-            if col.len() != n_rows {
-                return Err(Error::ColumnLength {
-                    name,
-                    got: col.len(),
-                    expected: n_rows,
-                });
-            }
-            if ds.names.contains(&name) {
-                return Err(Error::DuplicateColumn(name));
-            }
-            ds.names.push(name);
-            ds.columns.push(col);
-        }
+        let mut ds = Dataset::default();
+        ds.extend(columns)?;
         Ok(ds)
     }
 
@@ -107,8 +89,8 @@ impl Dataset {
             .ok_or_else(|| Error::MissingColumn(name.to_owned()))
     }
 
-    /// Adds `columns` after the others, with the checks of [`Dataset::new`];
-    /// on error nothing is added.
+    /// Adds `columns` after the others: each as long as the first (or the
+    /// columns already there), and no name twice; on error nothing is added.
     pub fn extend(&mut self, columns: Vec<(String, Column)>) -> Result<()> {
         let n_rows = if self.names.is_empty() {
             columns.first().map_or(0, |(_, c)| c.len())

@@ -83,9 +83,7 @@ impl Selector {
                 if values.is_empty() {
                     return Err(fairness(format!("no values of `{name}` were chosen")));
                 }
-                let rows: Vec<Option<bool>> = (0..column.len())
-                    .map(|r| column.label(r).map(|l| values.contains(&l)))
-                    .collect();
+                let rows = self.predicted(column);
                 if let Some(absent) = values
                     .iter()
                     .find(|v| !(0..column.len()).any(|r| column.label(r).as_ref() == Some(*v)))
@@ -94,6 +92,26 @@ impl Selector {
                 }
                 Ok(rows)
             }
+        }
+    }
+}
+
+impl Selector {
+    /// Each prediction in `column` chosen or not (`None` where missing): as
+    /// [`Selector::rows`], but a chosen value no prediction took is no
+    /// error (a model may never predict the favourable class), and a
+    /// threshold on text chooses nothing.
+    pub fn predicted(&self, column: &Column) -> Vec<Option<bool>> {
+        match (self, column) {
+            (Selector::Above(t), Column::Numeric(v)) => {
+                v.iter().map(|x| (!x.is_nan()).then_some(*x > *t)).collect()
+            }
+            (Selector::Values(values), _) => (0..column.len())
+                .map(|r| column.label(r).map(|l| values.contains(&l)))
+                .collect(),
+            (Selector::Above(_), Column::Categorical(_)) => (0..column.len())
+                .map(|r| column.label(r).map(|_| false))
+                .collect(),
         }
     }
 }

@@ -161,13 +161,7 @@ fn compute(case: &Json) -> Result<Vec<BiasMetric>, String> {
     let label_sel = selector(&case["label_values"], &case["label_threshold"]);
     let label_name = case["label_column"].as_str().unwrap();
     let label = label_sel.rows(label_name, col(label_name)).unwrap();
-    // A favourable value no prediction took is still a value (as the API reads it).
-    let predicted = label_sel
-        .rows("predicted", col("predicted"))
-        .unwrap_or_else(|_| {
-            let p = col("predicted");
-            (0..p.len()).map(|r| p.label(r).map(|_| false)).collect()
-        });
+    let predicted = label_sel.predicted(col("predicted"));
     let group = case["group_column"].as_str().map(col);
     let facets = Facets::new(&facet, &label, Some(&predicted), group);
     if facets.sizes().1 == 0 {

@@ -105,7 +105,8 @@ pub(super) fn listed<T: serde::Serialize>(listed: crate::storage::Listed<T>) -> 
 
 /// Answers a bias report request (`fairness::BiasQuery` in `raw`):
 /// `report` gives the page's title and the report, answered as JSON, the
-/// printable page `fairness::html`, or its chart.
+/// printable page `fairness::html`, or its chart, all made on the blocking
+/// thread.
 pub(super) async fn bias_answer(
     st: &AppState,
     raw: Option<String>,
@@ -116,23 +117,26 @@ pub(super) async fn bias_answer(
     use crate::fairness::{BiasQuery, Format};
     let q = BiasQuery::parse(raw.as_deref())?;
     let format = q.format;
-    let (title, report) = with_store(st, move |store| report(store, &q)).await?;
-    Ok(match format {
-        Format::Json => Json(report).into_response(),
-        Format::Html => {
-            // The chart is the same address with `format=svg`.
-            let chart = format!(
-                "?{}",
-                raw.unwrap_or_default().replace("format=html", "format=svg")
-            );
-            (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                crate::fairness::html(&title, &report, &chart),
-            )
-                .into_response()
-        }
-        Format::Svg => svg_response(crate::fairness::chart(&report)?),
+    with_store(st, move |store| {
+        let (title, report) = report(store, &q)?;
+        Ok(match format {
+            Format::Json => Json(report).into_response(),
+            Format::Html => {
+                // The chart is the same address with `format=svg`.
+                let chart = format!(
+                    "?{}",
+                    raw.unwrap_or_default().replace("format=html", "format=svg")
+                );
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    crate::fairness::html(&title, &report, &chart),
+                )
+                    .into_response()
+            }
+            Format::Svg => svg_response(crate::fairness::chart(&report)?),
+        })
     })
+    .await
 }
 
 pub(super) fn svg_response(svg: String) -> Response {
