@@ -4,9 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 pub mod display;
+mod explore;
 mod fairness;
 mod recipe;
 
+pub use explore::{
+    Colouring, Explore, KScore, Loading, RowMap, Segment, Segments, Trait, Unusual, UnusualRow,
+};
 pub use fairness::{BiasReport, BiasStage, BiasValue, FacetRate, SuggestedFacet};
 
 pub use recipe::{

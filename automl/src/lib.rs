@@ -14,6 +14,7 @@ mod explain;
 pub mod fairness;
 mod families;
 mod gbdt;
+pub mod iforest;
 mod insights;
 mod linear;
 pub mod metrics;
@@ -22,6 +23,7 @@ pub mod recipe;
 mod rng;
 pub mod scored;
 mod search;
+pub mod segments;
 mod task;
 pub mod values;
 

@@ -1,6 +1,7 @@
 //! Kiln's data side, on Polars: a CSV becomes a typed frame (`ingest`), a
 //! profile (`profile`, with `stats`), a data-quality report (`quality`), a
-//! cleaned frame by a recipe (`recipe`), and an engine `Dataset`
+//! cleaned frame by a recipe (`recipe`), segments, a map and unusual rows
+//! (`explore`, on linfa), and an engine `Dataset`
 //! (`convert`, the one Polars-to-engine boundary).
 //!
 //! Invariants: Polars lives here and nowhere else (the engine and the
@@ -10,6 +11,7 @@
 
 pub mod convert;
 pub mod error;
+pub mod explore;
 pub mod ingest;
 pub mod profile;
 pub mod quality;
