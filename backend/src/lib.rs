@@ -9,6 +9,7 @@ pub mod build;
 pub mod charts;
 pub mod datasets;
 pub mod error;
+pub mod explore;
 pub mod fairness;
 pub mod guard;
 pub mod jobs;

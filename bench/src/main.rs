@@ -30,6 +30,7 @@ use anyhow::{Context, Result, bail};
 use automl::{Dataset, GbdtParams, Target, Task};
 use polars::prelude::*;
 
+mod explore;
 mod fairness;
 mod ingest;
 
@@ -674,6 +675,7 @@ fn main() -> Result<()> {
     match mode {
         "ingest" => return ingest::bench_ingest(&root, &args[1..]),
         "fairness" => return fairness::bench_fairness(&root, &args[1..]),
+        "explore" => return explore::bench_explore(&root, &args[1..]),
         "ingest-child" => {
             let file = args.get(1).context("usage: kiln-bench ingest-child FILE")?;
             return ingest::ingest_child(Path::new(file));
@@ -712,7 +714,7 @@ fn main() -> Result<()> {
             bench_automl(&root, &sets, &dir, number(60)?)
         }
         _ => bail!(
-            "usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB] | fairness [ROWS]>"
+            "usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB] | fairness [ROWS] | explore [FILE]>"
         ),
     };
     if std::env::var_os("KILN_BENCH_KEEP").is_some() {

@@ -182,6 +182,25 @@ pub fn bias_url(of: &BiasOf, query: &[(&str, String)], format: &str) -> String {
     format!("{base}?{}&format={format}", pairs.join("&"))
 }
 
+/// Explore (`api::Explore`) with the query's `(key, value)` pairs.
+pub async fn explore(dataset: &str, query: &[(&str, String)]) -> ClientResult<serde_json::Value> {
+    get(&explore_url(dataset, query, "json")).await
+}
+
+/// The address of Explore's answer in `format`: json, or csv (the rows
+/// with their segment and unusual score).
+pub fn explore_url(dataset: &str, query: &[(&str, String)], format: &str) -> String {
+    let pairs: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
+    format!(
+        "{}/explore?{}format={format}",
+        dataset_path(dataset),
+        pairs.iter().map(|p| format!("{p}&")).collect::<String>()
+    )
+}
+
 fn dataset_path(id: &str) -> String {
     format!("/api/datasets/{}", percent_encode(id))
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::client;
 use crate::components::{ErrorBox, with_code};
+use crate::json::{items, number, text};
 
 /// The model a section reports on: its id, target and classes (none for
 /// regression).
@@ -211,22 +212,6 @@ pub fn FairnessSection(
             })}
         </section>
     }
-}
-
-/// A JSON string's text ("" for anything else).
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
-}
-
-/// A JSON array's items (none for anything else).
-fn items(v: &Value) -> &[Value] {
-    v.as_array().map_or(&[], Vec::as_slice)
-}
-
-/// A JSON number as the studio writes numbers, or "—".
-fn number(v: &Value) -> String {
-    v.as_f64()
-        .map_or_else(|| "—".to_owned(), api::display::number)
 }
 
 #[component]

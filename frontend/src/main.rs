@@ -8,6 +8,7 @@ mod client;
 mod components;
 mod fairness;
 mod format;
+mod json;
 mod leaderboard;
 mod pages;
 mod plot;
@@ -33,6 +34,7 @@ fn App() -> impl IntoView {
                     <ParentRoute path=path!("/datasets/:id") view=pages::DatasetRoute>
                         <Route path=path!("") view=pages::dataset::DatasetPage/>
                         <Route path=path!("prepare") view=pages::prepare::PreparePage/>
+                        <Route path=path!("explore") view=pages::explore::ExplorePage/>
                         <Route path=path!("build") view=pages::setup::BuildSetupPage/>
                     </ParentRoute>
                     <Route path=path!("/builds") view=pages::builds::BuildsPage/>

@@ -1,5 +1,6 @@
 //! `/datasets`: upload, list, read, delete; profile, rows, quality report,
-//! recipe and its preview, target information and column charts.
+//! recipe and its preview, target information and column charts; bias
+//! reports and Explore.
 
 use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -32,6 +33,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/datasets/{id}/target", get(target_info))
         .route("/datasets/{id}/fairness", get(dataset_fairness))
         .route("/datasets/{id}/facets", get(suggested_facets))
+        .route("/datasets/{id}/explore", get(explore))
 }
 
 /// A display name from an uploaded file name: no directories, no extension.
@@ -251,6 +253,34 @@ async fn suggested_facets(
 ) -> AppResult<Json<Vec<api::SuggestedFacet>>> {
     let facets = with_store(&st, move |store| crate::fairness::suggest(store, &id)).await?;
     Ok(Json(facets))
+}
+
+/// Segments, a map of the rows and unusual rows (`explore::parse`).
+async fn explore(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let (q, csv) = crate::explore::parse(raw.as_deref())?;
+    if csv {
+        let name = format!("kiln-segments-{id}.csv");
+        let bytes = with_store(&st, move |store| crate::explore::rows_csv(store, &id, &q)).await?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    let found = with_store(&st, move |store| crate::explore::explore(store, &id, &q)).await?;
+    Ok(Json(found).into_response())
 }
 
 /// Recipes longer than this are refused.

@@ -365,7 +365,7 @@ fn describe_encoding(encoding: &Encoding) -> String {
         .count();
     let categories = encoding.inputs.len() - numbers;
     format!(
-        "{} scaled to mean 0 and standard deviation 1, a missing number read as the mean; {} as a 0/1 column for each of its {} most frequent values (others and missing values are 0 in all of them). {} numbers a row.",
+        "{} scaled to mean 0 and standard deviation 1, a missing number read as the mean; {} as a 0/1 column for each of their {} most frequent values (others and missing values are 0 in all of them). {} numbers a row.",
         display::plural(numbers as u64, "number column", "number columns"),
         display::plural(categories as u64, "category column", "category columns"),
         automl::segments::MAX_LEVELS,
@@ -653,9 +653,16 @@ fn colouring(data: &Dataset, column: &str, rows: &[usize]) -> api::Colouring {
     }
 }
 
+/// How rare a share is, in the standard deviations of a normal tail that
+/// rare (`√(−2 ln p)`), to rank rare labels and missing values with numbers
+/// far from their mean.
+fn rarity(share: f64) -> f64 {
+    (-2.0 * share.max(1e-300).ln()).sqrt()
+}
+
 /// The rows scoring highest, each with the values that set it apart: a
 /// number's distance from the mean in standard deviations, or how rare a
-/// label is (written as the standard deviations of a normal tail that rare).
+/// label or a missing value is ([`rarity`]).
 fn unusual_rows(data: &Dataset, encoding: &Encoding, scores: &[f64], n: usize) -> api::Unusual {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
@@ -663,13 +670,19 @@ fn unusual_rows(data: &Dataset, encoding: &Encoding, scores: &[f64], n: usize) -
     let mut shares: Vec<HashMap<String, usize>> = Vec::new();
     for input in &encoding.inputs {
         let mut counts = HashMap::new();
-        if let (Input::Category { column, .. }, Some(col)) = (input, data.column(input.column())) {
-            let _ = column;
-            for r in 0..n {
-                if let Some(l) = col.label(r) {
-                    *counts.entry(l).or_default() += 1;
+        match (input, data.column(input.column())) {
+            (Input::Category { .. }, Some(col)) => {
+                for r in 0..n {
+                    if let Some(l) = col.label(r) {
+                        *counts.entry(l).or_default() += 1;
+                    }
                 }
             }
+            // A number column's one count: its missing values.
+            (Input::Number { .. }, Some(Column::Numeric(v))) => {
+                counts.insert(String::new(), v.iter().filter(|x| !x.is_finite()).count());
+            }
+            _ => {}
         }
         shares.push(counts);
     }
@@ -692,7 +705,16 @@ fn unusual_rows(data: &Dataset, encoding: &Encoding, scores: &[f64], n: usize) -
                         Column::Numeric(v),
                     ) => {
                         let x = v[r];
-                        if x.is_finite() {
+                        if !x.is_finite() {
+                            let share = counts.get("").copied().unwrap_or(0) as f64 / n as f64;
+                            reasons.push((
+                                rarity(share),
+                                format!(
+                                    "`{column}` is missing (in {} of rows)",
+                                    display::percent(share)
+                                ),
+                            ));
+                        } else {
                             let z = (x - mean) / scale;
                             reasons.push((
                                 z.abs(),
@@ -710,10 +732,8 @@ fn unusual_rows(data: &Dataset, encoding: &Encoding, scores: &[f64], n: usize) -
                         if let Some(l) = col.label(r) {
                             let c = counts.get(&l).copied().unwrap_or(0);
                             let share = c as f64 / n as f64;
-                            // A tail as rare as the label, in standard deviations.
-                            let z = (-2.0 * share.max(1e-300).ln()).sqrt();
                             reasons.push((
-                                z,
+                                rarity(share),
                                 format!(
                                     "`{column}` = {l} (in {} of rows)",
                                     display::percent(share)

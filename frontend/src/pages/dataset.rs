@@ -41,6 +41,7 @@ pub fn DatasetPage() -> impl IntoView {
                 let rows = d.summary.rows;
                 let build_href = format!("/datasets/{}/build", d.summary.id);
                 let prepare_href = format!("/datasets/{}/prepare", d.summary.id);
+                let explore_href = format!("/datasets/{}/explore", d.summary.id);
                 let prepare_link = prepare_href.clone();
                 let notes = d.notes.clone();
                 let sample_note = d.profile.sampled_rows.map(|n| view! {
@@ -112,6 +113,7 @@ pub fn DatasetPage() -> impl IntoView {
                             </p>
                         </div>
                         <div class="actions">
+                            <a class="button" id="explore-data" href=explore_href>"Explore"</a>
                             <a class="button" id="prepare-data" href=prepare_href>"Prepare the data"</a>
                             <a class="button primary" id="build-model" href=build_href>"Build a model"</a>
                         </div>

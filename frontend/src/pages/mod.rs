@@ -6,6 +6,7 @@ pub mod builds;
 pub mod compare;
 pub mod dataset;
 pub mod datasets;
+pub mod explore;
 pub mod model;
 pub mod prepare;
 pub mod setup;
