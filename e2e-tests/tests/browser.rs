@@ -1416,6 +1416,112 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
     studio.close().await
 }
 
+/// The adjusted Rand index of two labellings (pair counts, as
+/// scikit-learn's `adjusted_rand_score`).
+fn adjusted_rand_index(a: &[String], b: &[String]) -> f64 {
+    use std::collections::HashMap;
+    let pairs = |c: usize| (c * c.saturating_sub(1) / 2) as f64;
+    let mut table: HashMap<(&str, &str), usize> = HashMap::new();
+    let (mut rows, mut cols): (HashMap<&str, usize>, HashMap<&str, usize>) = Default::default();
+    for (x, y) in a.iter().zip(b) {
+        *table.entry((x, y)).or_default() += 1;
+        *rows.entry(x).or_default() += 1;
+        *cols.entry(y).or_default() += 1;
+    }
+    let index: f64 = table.values().map(|&c| pairs(c)).sum();
+    let sum_a: f64 = rows.values().map(|&c| pairs(c)).sum();
+    let sum_b: f64 = cols.values().map(|&c| pairs(c)).sum();
+    let expected = sum_a * sum_b / pairs(a.len());
+    (index - expected) / ((sum_a + sum_b) / 2.0 - expected)
+}
+
+#[tokio::test]
+#[ignore = "needs chromium, chromedriver and the built studio (cargo xtask test)"]
+async fn explore_finds_the_penguin_species_as_three_segments() -> Result<()> {
+    let studio = Studio::start("explore").await?;
+    let (dataset_path, _) = open_penguins_sample(&studio).await?;
+    studio.find("#explore-data", LONG).await?.click().await?;
+    studio
+        .wait_path(&format!("{dataset_path}/explore"), LONG)
+        .await?;
+    studio
+        .wait_text("#segments-chosen", LONG, |t| t.contains("silhouette"))
+        .await?;
+    let shown = studio.find("#map-shown", SHORT).await?.text().await?;
+    ensure!(shown.contains("344 of 344 rows shown"), "map: {shown}");
+    // The four measurements only, and three segments.
+    studio
+        .find("details.hint summary", SHORT)
+        .await?
+        .click()
+        .await?;
+    for tick in studio
+        .client
+        .find_all(fantoccini::Locator::Css(".ticks label"))
+        .await?
+    {
+        if ["species", "island", "sex", "year"].contains(&tick.text().await?.trim()) {
+            tick.click().await?;
+        }
+    }
+    studio
+        .find("#explore-k", SHORT)
+        .await?
+        .select_by_value("3")
+        .await?;
+    studio
+        .wait_text("#segments h2", LONG, |t| t.contains("3 segments"))
+        .await?;
+    studio
+        .wait_text("#explore-method", LONG, |t| t.contains("4 number columns"))
+        .await?;
+    let sentences = studio.find("#segments-table", SHORT).await?.text().await?;
+    ensure!(sentences.contains("Segment 3"), "segments: {sentences}");
+    // Every row with its segment, from the page's own link.
+    let href = studio
+        .find("#segments-csv", SHORT)
+        .await?
+        .attr("href")
+        .await?
+        .context("the CSV link")?;
+    ensure!(
+        href.contains("k=3") && href.contains("column=bill_length_mm"),
+        "{href}"
+    );
+    let csv = studio.fetch("GET", &href, None).await?;
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().context("header")?.split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).context("column");
+    let (species, segment) = (at("species")?, at("segment")?);
+    let (mut truth, mut found) = (Vec::new(), Vec::new());
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        truth.push(cells[species].to_owned());
+        found.push(cells[segment].to_owned());
+    }
+    ensure!(truth.len() == 344, "{} rows", truth.len());
+    let ari = adjusted_rand_index(&truth, &found);
+    ensure!(ari >= 0.6, "ARI against species {ari}");
+    // Coloured by a column: its values are the legend.
+    studio
+        .find("#explore-colour", SHORT)
+        .await?
+        .select_by_value("species")
+        .await?;
+    studio
+        .wait_text("#map-legend", LONG, |t| {
+            t.contains("Adelie") && t.contains("Gentoo")
+        })
+        .await?;
+    let unusual = studio.find("#unusual-table", SHORT).await?.text().await?;
+    ensure!(
+        unusual.contains("sd above") || unusual.contains("sd below"),
+        "{unusual}"
+    );
+    studio.screenshot("9-explore").await?;
+    Ok(())
+}
+
 /// axe-core's serious and critical violations on the open page, one line each.
 async fn serious_violations(studio: &Studio, axe: &str) -> Result<Vec<String>> {
     studio.client.execute(axe, vec![]).await?;
@@ -1469,6 +1575,7 @@ async fn every_page_fits_a_phone() -> Result<()> {
             "#preview-rows",
         ),
         ("build-setup", format!("{dataset_path}/build"), "#task-hint"),
+        ("explore", format!("{dataset_path}/explore"), "#map-chart"),
         ("experiments", "/builds".to_owned(), "#builds-table"),
         ("build", format!("/builds/{}", builds[0].0), ".leaderboard"),
         (

@@ -364,12 +364,25 @@ fn describe_encoding(encoding: &Encoding) -> String {
         .filter(|i| matches!(i, Input::Number { .. }))
         .count();
     let categories = encoding.inputs.len() - numbers;
+    let mut parts = Vec::new();
+    if numbers > 0 {
+        parts.push(format!(
+            "{} scaled to mean 0 and standard deviation 1, a missing number read as the mean",
+            display::plural(numbers as u64, "number column", "number columns"),
+        ));
+    }
+    if categories > 0 {
+        parts.push(format!(
+            "{} as a 0/1 column for each of {} {} most frequent values (other and missing values are 0 in all of them)",
+            display::plural(categories as u64, "category column", "category columns"),
+            if categories == 1 { "its" } else { "their" },
+            automl::segments::MAX_LEVELS,
+        ));
+    }
     format!(
-        "{} scaled to mean 0 and standard deviation 1, a missing number read as the mean; {} as a 0/1 column for each of their {} most frequent values (others and missing values are 0 in all of them). {} numbers a row.",
-        display::plural(numbers as u64, "number column", "number columns"),
-        display::plural(categories as u64, "category column", "category columns"),
-        automl::segments::MAX_LEVELS,
-        display::count(encoding.width() as u64)
+        "{}; {} a row.",
+        parts.join("; "),
+        display::plural(encoding.width() as u64, "number", "numbers")
     )
 }
 
