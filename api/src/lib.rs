@@ -301,6 +301,8 @@ finding_kinds! {
     Outliers = "outliers", "Outliers", false;
     Skewed = "skewed", "Skewed distribution", false;
     NearDuplicateColumns = "near_duplicate_columns", "Near-duplicate columns", false;
+    /// Rows an isolation forest sets apart quickly (Explore's unusual rows).
+    UnusualRows = "unusual_rows", "Unusual rows", false;
     Multicollinearity = "multicollinearity", "Multicollinearity", false;
     /// Numbers written as text (`$1,200`, `3,5`).
     NumbersAsText = "numbers_as_text", "Numbers stored as text", false;

@@ -79,6 +79,30 @@ pub enum Step {
         #[serde(default = "default_group_rare")]
         min_rows: u32,
     },
+    /// Drops the rows an isolation forest scores at `threshold` or more
+    /// (Explore's unusual rows, on every column it compares). Training only.
+    DropUnusual {
+        #[serde(default = "default_unusual")]
+        threshold: f64,
+    },
+    /// Adds a category column `name`: the nearest of `k` segments that
+    /// k-means finds in `columns` (scaled as Explore scales them). The
+    /// centres are fitted once and travel with a model, which assigns new
+    /// rows the same way.
+    AddSegments {
+        columns: Vec<String>,
+        k: u32,
+        #[serde(default = "default_segment_name")]
+        name: String,
+    },
+}
+
+fn default_unusual() -> f64 {
+    Step::UNUSUAL_SCORE
+}
+
+fn default_segment_name() -> String {
+    "segment".into()
 }
 
 fn default_one_hot() -> u32 {
@@ -129,6 +153,8 @@ impl Step {
     /// The smallest category [`Step::GroupRare`] keeps by default: 10 rows,
     /// about the fewest from which a category's own effect can be learned.
     pub const GROUP_RARE_MIN_ROWS: u32 = 10;
+    /// The isolation-forest score from which a row is unusual.
+    pub const UNUSUAL_SCORE: f64 = 0.65;
 
     /// The operation's name on the wire.
     pub fn op(&self) -> &'static str {
@@ -146,16 +172,18 @@ impl Step {
             Step::DateParts { .. } => "date_parts",
             Step::Rename { .. } => "rename",
             Step::GroupRare { .. } => "group_rare",
+            Step::DropUnusual { .. } => "drop_unusual",
+            Step::AddSegments { .. } => "add_segments",
         }
     }
 
     /// The columns the step names.
     pub fn columns(&self) -> Vec<&str> {
         match self {
-            Step::DropColumns { columns } | Step::DropMissing { columns } => {
-                columns.iter().map(String::as_str).collect()
-            }
-            Step::DropDuplicates => Vec::new(),
+            Step::DropColumns { columns }
+            | Step::DropMissing { columns }
+            | Step::AddSegments { columns, .. } => columns.iter().map(String::as_str).collect(),
+            Step::DropDuplicates | Step::DropUnusual { .. } => Vec::new(),
             Step::SetMissing { column, .. }
             | Step::Impute { column, .. }
             | Step::Outliers { column, .. }
@@ -175,6 +203,7 @@ impl Step {
         matches!(
             self,
             Step::DropDuplicates
+                | Step::DropUnusual { .. }
                 | Step::DropMissing { .. }
                 | Step::Outliers {
                     action: OutlierAction::Remove,
@@ -264,6 +293,15 @@ impl Step {
             Step::GroupRare { column, min_rows } => format!(
                 "Group the categories of `{column}` in fewer than {min_rows} rows into \"other\""
             ),
+            Step::DropUnusual { threshold } => {
+                format!("Drop unusual rows (isolation forest score {threshold} or more)")
+            }
+            Step::AddSegments { columns, k, name } => {
+                format!(
+                    "Add `{name}`: the nearest of {k} segments of {}",
+                    list(columns)
+                )
+            }
         }
     }
 }

@@ -290,11 +290,18 @@ impl ModelArtifact {
         if let Some(recipe) = &self.recipe {
             recipe.validate()?;
             let features: Vec<String> = s.features.iter().map(|f| f.name.clone()).collect();
-            for (f, source) in features.iter().zip(recipe.sources(&features)) {
-                if !recipe.inputs.iter().any(|i| i.name == source) {
+            for (f, sources) in features.iter().zip(recipe.sources(&features)) {
+                if sources.is_empty() {
                     return Err(Error::Artifact(format!(
-                        "feature `{f}` comes from `{source}`, which is not a recipe input"
+                        "feature `{f}` comes from no recipe input"
                     )));
+                }
+                for source in sources {
+                    if !recipe.inputs.iter().any(|i| i.name == source) {
+                        return Err(Error::Artifact(format!(
+                            "feature `{f}` comes from `{source}`, which is not a recipe input"
+                        )));
+                    }
                 }
             }
         }
@@ -377,8 +384,8 @@ impl ModelArtifact {
                 .iter()
                 .map(|f| f.name.clone())
                 .collect();
-            for (f, source) in self.schema.features.iter().zip(recipe.sources(&names)) {
-                if parsed.contains(&source.as_str()) {
+            for (f, sources) in self.schema.features.iter().zip(recipe.sources(&names)) {
+                if sources.iter().any(|s| parsed.contains(&s.as_str())) {
                     check_feature(f, prepared.require(&f.name)?, &mut issues)?;
                 }
             }

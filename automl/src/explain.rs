@@ -58,16 +58,25 @@ impl ModelArtifact {
             return Ok(e);
         };
         let inputs: Vec<String> = recipe.inputs.iter().map(|f| f.name.clone()).collect();
-        let to_input: Vec<usize> = recipe
+        // A feature made of several inputs (a segment column) shares its
+        // value equally among them, so the row's values still add up.
+        let to_inputs: Vec<Vec<usize>> = recipe
             .sources(&e.features)
             .iter()
-            .map(|s| inputs.iter().position(|i| i == s).unwrap_or(0))
+            .map(|s| {
+                s.iter()
+                    .filter_map(|s| inputs.iter().position(|i| i == s))
+                    .collect()
+            })
             .collect();
         let (nf, ni) = (e.features.len(), inputs.len());
         let mut values = vec![0.0; e.values.len() / nf.max(1) * ni];
         for (block, out) in e.values.chunks(nf).zip(values.chunks_mut(ni)) {
             for (j, v) in block.iter().enumerate() {
-                out[to_input[j]] += v;
+                let to = &to_inputs[j];
+                for &i in to {
+                    out[i] += v / to.len() as f64;
+                }
             }
         }
         Ok(Explanation {

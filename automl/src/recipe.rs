@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Column, Dataset, category_label};
 use crate::encode::FeatureStats;
 use crate::error::{Error, Result};
+use crate::segments::Segments;
 use crate::values::{DateTime, bin_of, parse_datetime, parse_number, signed_log};
 
 /// A fitted, row-wise step.
@@ -79,6 +80,13 @@ pub enum FittedStep {
     },
     /// Category labels outside `keep` (rare in training, or never seen
     /// there) become `other`; missing values stay missing.
+    /// A category column `name` added: the segment (`1` to `k`) of each
+    /// row's nearest centre ([`Segments::assign`]), read from the step's
+    /// input columns, which stay.
+    Segments {
+        name: String,
+        segments: Segments,
+    },
     GroupRare {
         column: String,
         keep: Vec<String>,
@@ -106,10 +114,11 @@ pub struct Recipe {
 }
 
 impl FittedStep {
-    /// The column the step reads (`Drop` reads none).
+    /// The column the step reads (`Drop` reads none, `Segments` several:
+    /// [`FittedStep::reads`]).
     pub fn column(&self) -> Option<&str> {
         match self {
-            FittedStep::Drop { .. } => None,
+            FittedStep::Drop { .. } | FittedStep::Segments { .. } => None,
             FittedStep::SetMissing { column, .. }
             | FittedStep::Impute { column, .. }
             | FittedStep::Clip { column, .. }
@@ -124,6 +133,19 @@ impl FittedStep {
         }
     }
 
+    /// The columns the step reads.
+    pub fn reads(&self) -> Vec<String> {
+        match self {
+            FittedStep::Segments { segments, .. } => segments
+                .encoding
+                .inputs
+                .iter()
+                .map(|i| i.column().to_owned())
+                .collect(),
+            other => other.column().map(str::to_owned).into_iter().collect(),
+        }
+    }
+
     /// The columns the step puts in place of its input column.
     pub fn outputs(&self) -> Vec<String> {
         match self {
@@ -133,6 +155,7 @@ impl FittedStep {
             }
             FittedStep::DateParts { column, time, .. } => date_part_names(column, *time),
             FittedStep::Rename { to, .. } => vec![to.clone()],
+            FittedStep::Segments { name, .. } => vec![name.clone()],
             other => other.column().map(str::to_owned).into_iter().collect(),
         }
     }
@@ -143,6 +166,20 @@ impl FittedStep {
         let mut cols = data.into_columns();
         if let FittedStep::Drop { columns } = self {
             cols.retain(|(n, _)| !columns.contains(n));
+            return Dataset::new(cols);
+        }
+        if let FittedStep::Segments { name, segments } = self {
+            let data = Dataset::new(cols)?;
+            if data.column(name).is_some() {
+                return Err(fail(format!("a column named `{name}` already exists")));
+            }
+            let labels = segments
+                .assign(&data)?
+                .into_iter()
+                .map(|s| Some((s + 1).to_string()))
+                .collect();
+            let mut cols = data.into_columns();
+            cols.push((name.clone(), Column::Categorical(labels)));
             return Dataset::new(cols);
         }
         let name = self.column().unwrap_or_default();
@@ -173,7 +210,8 @@ impl FittedStep {
         fail: &dyn Fn(String) -> Error,
     ) -> Result<Vec<(String, Column)>> {
         Ok(match self {
-            FittedStep::Drop { .. } => Vec::new(),
+            // Applied whole in `apply`.
+            FittedStep::Drop { .. } | FittedStep::Segments { .. } => Vec::new(),
             FittedStep::SetMissing { values, .. } => {
                 vec![(name.to_owned(), set_missing(col, values))]
             }
@@ -242,6 +280,15 @@ impl FittedStep {
                 ..
             } => x.is_finite(),
             FittedStep::GroupRare { keep, other, .. } => !other.is_empty() && !keep.contains(other),
+            FittedStep::Segments { name, segments } => {
+                return if name.is_empty() {
+                    Err(Error::Artifact(
+                        "the segment step has no column name".into(),
+                    ))
+                } else {
+                    segments.validate()
+                };
+            }
             _ => true,
         };
         if ok {
@@ -267,21 +314,35 @@ impl Recipe {
         Ok(Cow::Owned(out))
     }
 
-    /// The input column each of `outputs` (columns after the recipe) comes from.
-    pub fn sources(&self, outputs: &[String]) -> Vec<String> {
-        outputs.iter().map(|o| self.source_of(o)).collect()
+    /// The input columns each of `outputs` (columns after the recipe)
+    /// comes from: one for most steps, several for a segment column.
+    pub fn sources(&self, outputs: &[String]) -> Vec<Vec<String>> {
+        outputs.iter().map(|o| self.sources_of(o)).collect()
     }
 
-    fn source_of(&self, output: &str) -> String {
-        let mut name = output.to_owned();
+    fn sources_of(&self, output: &str) -> Vec<String> {
+        let mut names = vec![output.to_owned()];
         for step in self.steps.iter().rev() {
-            if let Some(col) = step.column()
-                && step.outputs().contains(&name)
-            {
-                name = col.to_owned();
+            let made = step.outputs();
+            if !names.iter().any(|n| made.contains(n)) {
+                continue;
             }
+            let mut next = Vec::new();
+            for n in names {
+                let from = if made.contains(&n) {
+                    step.reads()
+                } else {
+                    vec![n]
+                };
+                for f in from {
+                    if !next.contains(&f) {
+                        next.push(f);
+                    }
+                }
+            }
+            names = next;
         }
-        name
+        names
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -534,7 +595,7 @@ mod tests {
         assert!(wd[2].is_nan() && wd[3].is_nan());
         assert_eq!(
             recipe.sources(&["size".into(), "c=b".into(), "d_day".into()]),
-            ["x", "c", "d"]
+            [["x"], ["c"], ["d"]]
         );
     }
 

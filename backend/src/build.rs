@@ -507,7 +507,7 @@ fn model_recipe(
     };
     let features: Vec<String> = schema.features.iter().map(|f| f.name.clone()).collect();
     let rows: Vec<usize> = (0..raw.n_rows()).collect();
-    for source in recipe.sources(&features) {
+    for source in recipe.sources(&features).into_iter().flatten() {
         if recipe.inputs.iter().any(|i| i.name == source) {
             continue;
         }

@@ -160,3 +160,119 @@ async fn bad_explore_requests_get_a_4xx_naming_the_problem() {
     assert_eq!(status, StatusCode::OK, "{e}");
     assert_eq!(e["segments"]["k"], 2);
 }
+
+#[tokio::test]
+async fn segments_as_a_recipe_step_travel_with_the_model() {
+    use serde_json::json;
+    let t = TestApp::new(Config::default());
+    let (_, ds) = t.upload("blobs.csv", BLOBS).await;
+    let id = ds["id"].as_str().unwrap().to_owned();
+    let inputs = ["x1", "x2", "x3", "x4", "x5"];
+    // Explore's segments, then the same as a recipe step.
+    let (_, e) = t
+        .json(
+            "GET",
+            &format!("/api/datasets/{id}/explore?column=x1&column=x2&column=x3&column=x4&column=x5&k=4&format=json"),
+            None,
+        )
+        .await;
+    assert_eq!(e["segments"]["k"], 4);
+    let step = json!({ "op": "add_segments", "columns": inputs, "k": 4 });
+    let (status, v1) = t
+        .json(
+            "PUT",
+            &format!("/api/datasets/{id}/recipe"),
+            Some(json!({ "steps": [step.clone()] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v1}");
+    // A step that reads the target is refused before any build.
+    let (status, refused) = t
+        .json(
+            "POST",
+            "/api/builds",
+            Some(json!({ "dataset_id": id, "target": "x1", "time_budget_secs": 5, "recipe_version": 1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        error_message(&refused).contains("its segments read the target `x1`"),
+        "{refused}"
+    );
+    // A build on the recipe: the fitted centres travel in its artifact.
+    let (status, build) = t
+        .json(
+            "POST",
+            "/api/builds",
+            Some(json!({ "dataset_id": id, "target": "truth", "time_budget_secs": 5, "recipe_version": 1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{build}");
+    let done = t
+        .wait_final(
+            build["id"].as_str().unwrap(),
+            std::time::Duration::from_secs(120),
+        )
+        .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let model = done["model_id"].as_str().unwrap();
+    let (_, bytes, _) = t
+        .call(
+            axum::http::Request::get(format!("/api/models/{model}/artifact"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let artifact: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let steps = artifact["recipe"]["steps"].as_array().unwrap();
+    let fitted = steps
+        .iter()
+        .find(|s| s["op"] == "segments")
+        .expect("the segment step");
+    assert_eq!(fitted["segments"]["centroids"].as_array().unwrap().len(), 4);
+    let inputs_kept: Vec<&str> = artifact["recipe"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs_kept, inputs);
+    // New rows: the first rows of the file, scored and explained through the
+    // recipe, the segment's contribution shared among its columns.
+    let text = std::str::from_utf8(BLOBS).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|l| {
+            let c: Vec<f64> = l.split(',').take(5).map(|v| v.parse().unwrap()).collect();
+            json!({ "x1": c[0], "x2": c[1], "x3": c[2], "x4": c[3], "x5": c[4] })
+        })
+        .collect();
+    let truth: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    let (status, ex) = t
+        .json(
+            "POST",
+            &format!("/api/models/{model}/explain"),
+            Some(json!({ "rows": rows })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ex}");
+    for (i, want) in truth.iter().enumerate() {
+        assert_eq!(ex["prediction"]["predictions"][i]["value"], *want, "{ex}");
+        let e = &ex["explanations"][i];
+        let contributions = e["contributions"].as_array().unwrap();
+        assert_eq!(contributions.len(), 5, "{e}");
+        let sum: f64 = contributions
+            .iter()
+            .map(|c| c["shap"].as_f64().unwrap())
+            .sum();
+        let (base, raw) = (e["base"].as_f64().unwrap(), e["raw"].as_f64().unwrap());
+        assert!((base + sum - raw).abs() < 1e-9, "{base} + {sum} vs {raw}");
+    }
+}

@@ -254,38 +254,10 @@ pub fn explore_dataset(data: &Dataset, query: &Query) -> Result<Explored> {
             (best, scores, chosen)
         }
     };
-    let fit_rows = sample_rows(n, FIT_ROWS, seed ^ 0xf17);
-    let (centres, _) = kmeans(
-        &matrix(&fit_rows),
-        k,
-        seed,
-        if fit_rows.len() > 5_000 { 3 } else { 10 },
-    )?;
-    let mut centroids: Vec<Vec<f64>> = centres.rows().into_iter().map(|r| r.to_vec()).collect();
-    let first: Vec<usize> = x_all
-        .chunks_exact(width)
-        .map(|row| automl::segments::nearest(&centroids, row))
-        .collect();
-    // Largest first.
-    let mut sizes = vec![0usize; k];
-    for &s in &first {
-        sizes[s] += 1;
-    }
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
-    let mut rank = vec![0usize; k];
-    for (i, &o) in order.iter().enumerate() {
-        rank[o] = i;
-    }
-    centroids = order.iter().map(|&o| centroids[o].clone()).collect();
-    let of_row: Vec<usize> = first.iter().map(|&s| rank[s]).collect();
-    let segments = Segments {
-        encoding: encoding.clone(),
-        centroids,
-    };
+    let (segments, of_row, fitted_on) = fit_segments(&encoding, &x_all, k, seed)?;
     method.push(format!(
         "Segments: k-means (linfa-clustering, k-means++ starts, seed {seed}) fitted on {}; every row then joins the segment of its nearest centre.",
-        sampled(fit_rows.len(), n)
+        sampled(fitted_on, n)
     ));
     let described = describe_segments(data, &encoding, &of_row, k);
 
@@ -308,8 +280,7 @@ pub fn explore_dataset(data: &Dataset, query: &Query) -> Result<Explored> {
     };
 
     // Unusual rows.
-    let forest = iforest::Forest::fit(&x_all, width, &sample, seed ^ 0x1f0);
-    let scores = forest.score(&x_all, width);
+    let scores = score_rows(&x_all, width, &sample, seed);
     let unusual = unusual_rows(data, &encoding, &scores, n);
 
     let report = api::Explore {
@@ -342,6 +313,78 @@ pub fn explore_dataset(data: &Dataset, query: &Query) -> Result<Explored> {
         of_row,
         scores,
     })
+}
+
+/// k-means' `k` segments of the encoded rows `x_all` (row-major, in
+/// `encoding`'s numbers): centres fitted by linfa on at most [`FIT_ROWS`]
+/// seeded rows, numbered largest first over every row. Returns them, each
+/// row's segment and the rows fitted on. The recipe's "add segments" step
+/// fits through here too, so a model's segments are Explore's.
+pub fn fit_segments(
+    encoding: &Encoding,
+    x_all: &[f64],
+    k: usize,
+    seed: u64,
+) -> Result<(Segments, Vec<usize>, usize)> {
+    let width = encoding.width();
+    let n = x_all.len() / width.max(1);
+    let fit_rows = sample_rows(n, FIT_ROWS, seed ^ 0xf17);
+    let mut x = Array2::zeros((fit_rows.len(), width));
+    for (i, &r) in fit_rows.iter().enumerate() {
+        x.row_mut(i)
+            .assign(&Array1::from(x_all[r * width..(r + 1) * width].to_vec()));
+    }
+    let runs = if fit_rows.len() > 5_000 { 3 } else { 10 };
+    let (centres, _) = kmeans(&x, k, seed, runs)?;
+    let centroids: Vec<Vec<f64>> = centres.rows().into_iter().map(|r| r.to_vec()).collect();
+    let first: Vec<usize> = x_all
+        .chunks_exact(width)
+        .map(|row| automl::segments::nearest(&centroids, row))
+        .collect();
+    // Largest first.
+    let mut sizes = vec![0usize; k];
+    for &s in &first {
+        sizes[s] += 1;
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+    let mut rank = vec![0usize; k];
+    for (i, &o) in order.iter().enumerate() {
+        rank[o] = i;
+    }
+    let segments = Segments {
+        encoding: encoding.clone(),
+        centroids: order.iter().map(|&o| centroids[o].clone()).collect(),
+    };
+    let of_row = first.iter().map(|&s| rank[s]).collect();
+    Ok((segments, of_row, fit_rows.len()))
+}
+
+/// The isolation forest's score of every row of `x` (row-major, `width`
+/// numbers a row), its trees grown on rows drawn from `sample`.
+fn score_rows(x: &[f64], width: usize, sample: &[usize], seed: u64) -> Vec<f64> {
+    iforest::Forest::fit(x, width, sample, seed ^ 0x1f0).score(x, width)
+}
+
+/// The unusual-row score of every row of `data`, on every column Explore
+/// would compare by default, exactly as Explore scores them with the
+/// default seed; `None` when fewer than 3 rows or no column can be compared.
+/// The quality report's "unusual rows" finding and the recipe step that
+/// drops them both read it, so they name the same rows.
+pub fn unusual_scores(data: &Dataset) -> Result<Option<Vec<f64>>> {
+    let n = data.n_rows();
+    if n < 3 {
+        return Ok(None);
+    }
+    let (columns, _) = choose_columns(data, &Query::default())?;
+    let (encoding, _) = Encoding::fit(data, &columns, None)?;
+    if encoding.inputs.is_empty() {
+        return Ok(None);
+    }
+    let width = encoding.width();
+    let x = encoding.encode(data, &(0..n).collect::<Vec<_>>())?;
+    let sample = sample_rows(n, SAMPLE_ROWS, SEED ^ 0x9ca);
+    Ok(Some(score_rows(&x, width, &sample, SEED)))
 }
 
 /// "1,500 of 336,776 rows (a seeded sample)", or "all 344 rows".

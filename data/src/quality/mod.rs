@@ -57,6 +57,7 @@ checks! {
     target: TARGET;
     leakage: LEAKAGE;
     derived: DERIVED_TARGET;
+    unusual: UNUSUAL_ROWS;
 }
 
 /// One check: the kinds of finding it makes (each kind is made by exactly
@@ -223,6 +224,8 @@ impl Col {
 /// What every check reads: the frame's columns, its row samples and the
 /// target.
 struct Context {
+    /// The frame itself (its columns are shared, not copied).
+    frame: DataFrame,
     cols: Vec<Col>,
     rows: usize,
     /// Rows of the distribution sample, increasing (every row when small).
@@ -263,6 +266,7 @@ impl Context {
             None => None,
         };
         Ok(Context {
+            frame: frame.clone(),
             cols,
             rows,
             sample,

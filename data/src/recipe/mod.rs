@@ -23,6 +23,7 @@ mod group;
 mod missing;
 mod preview;
 mod rows;
+mod segments;
 mod structure;
 #[cfg(test)]
 mod tests;
@@ -83,6 +84,13 @@ pub fn apply(frame: DataFrame, recipe: &api::Recipe, target: Option<&str>) -> Re
 /// than a row filter that names the target would change what the model
 /// predicts.
 fn changes_target(step: &api::Step, target: &str) -> Option<String> {
+    if let api::Step::AddSegments { columns, .. } = step {
+        return columns.iter().any(|c| c == target).then(|| {
+            format!(
+                "its segments read the target `{target}`, which a model does not have when it predicts; take `{target}` out of the step's columns or choose another target"
+            )
+        });
+    }
     step.changes(target).then(|| {
         format!(
             "it changes the target `{target}`; a model predicts the target as it is in the data, so remove this step or choose another target"
@@ -185,5 +193,7 @@ fn run_step(at: &Ctx) -> StepResult {
         Step::DateParts { column } => transform::date_parts(at, column),
         Step::Rename { column, to } => structure::rename(at, column, to),
         Step::GroupRare { column, min_rows } => group::group_rare(at, column, *min_rows),
+        Step::DropUnusual { threshold } => rows::drop_unusual(at, *threshold),
+        Step::AddSegments { columns, k, name } => segments::add_segments(at, columns, *k, name),
     }
 }

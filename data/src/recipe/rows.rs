@@ -82,3 +82,33 @@ pub(super) fn outliers(at: &Ctx, column: &str, action: api::OutlierAction) -> St
         }
     }
 }
+
+/// Drops the rows Explore's isolation forest scores at `threshold` or more
+/// (`explore::unusual_scores`: every column it compares, its default seed),
+/// the rows the quality report's "unusual rows" finding counts.
+pub(super) fn drop_unusual(at: &Ctx, threshold: f64) -> StepResult {
+    if !(threshold > 0.5 && threshold <= 1.0) {
+        return Err(at.invalid(format!(
+            "the score threshold must be above 0.5 (an ordinary row) and at most 1; it was {threshold}"
+        )));
+    }
+    let data = crate::convert::frame_to_dataset(at.frame)?;
+    let Some(scores) = crate::explore::unusual_scores(&data)? else {
+        return Ok((
+            at.frame.clone(),
+            None,
+            "nothing to do: no column can be compared across rows".into(),
+        ));
+    };
+    let keep: BooleanChunked = scores.iter().map(|&s| s < threshold).collect();
+    let out = at.frame.filter(&keep).map_err(|e| at.invalid(e))?;
+    let gone = at.frame.height() - out.height();
+    Ok((
+        out,
+        None,
+        format!(
+            "{} (isolation forest score {threshold} or more)",
+            counted(gone, "unusual row removed", "unusual rows removed")
+        ),
+    ))
+}

@@ -400,3 +400,127 @@ fn a_computed_fill_value_is_shown_without_binary_noise() {
         );
     }
 }
+
+/// Two groups of rows in `x` and `c`, and a constant column.
+fn two_groups() -> DataFrame {
+    let x: Vec<f64> = (0..40)
+        .map(|i| {
+            if i % 2 == 0 {
+                i as f64 * 0.01
+            } else {
+                10.0 + i as f64 * 0.01
+            }
+        })
+        .collect();
+    let c: Vec<&str> = (0..40)
+        .map(|i| if i % 2 == 0 { "low" } else { "high" })
+        .collect();
+    let y: Vec<&str> = (0..40)
+        .map(|i| if i % 3 == 0 { "a" } else { "b" })
+        .collect();
+    df!("x" => x, "c" => c, "same" => vec![1i64; 40], "y" => y).expect("frame")
+}
+
+#[test]
+fn segments_are_added_alike_by_polars_and_the_engine() {
+    let frame = two_groups();
+    let recipe = api::Recipe {
+        steps: vec![Step::AddSegments {
+            columns: vec!["x".into(), "c".into()],
+            k: 2,
+            name: "segment".into(),
+        }],
+    };
+    let applied = apply(frame.clone(), &recipe, Some("y")).expect("applies");
+    assert_same(&frame, &applied);
+    let labels = convert::labels(applied.frame.column("segment").expect("added")).expect("l");
+    // Each group is one segment, and the two differ.
+    assert!(labels.iter().step_by(2).all(|l| *l == labels[0]));
+    assert!(labels.iter().skip(1).step_by(2).all(|l| *l == labels[1]));
+    assert_ne!(labels[0], labels[1]);
+    assert!(matches!(
+        applied.fitted.as_slice(),
+        [FittedStep::Segments { name, .. }] if name == "segment"
+    ));
+    assert!(applied.outcomes[0].message.contains("2 segments"));
+    for (step, target, want) in [
+        (
+            Step::AddSegments {
+                columns: vec!["x".into(), "y".into()],
+                k: 2,
+                name: "s".into(),
+            },
+            Some("y"),
+            "its segments read the target `y`",
+        ),
+        (
+            Step::AddSegments {
+                columns: vec!["x".into()],
+                k: 1,
+                name: "s".into(),
+            },
+            None,
+            "between 2 and 20",
+        ),
+        (
+            Step::AddSegments {
+                columns: vec!["x".into()],
+                k: 2,
+                name: "c".into(),
+            },
+            None,
+            "a column `c` already exists",
+        ),
+        (
+            Step::AddSegments {
+                columns: vec!["same".into()],
+                k: 2,
+                name: "s".into(),
+            },
+            None,
+            "`same` cannot set segments apart",
+        ),
+        (
+            Step::AddSegments {
+                columns: vec!["nope".into()],
+                k: 2,
+                name: "s".into(),
+            },
+            None,
+            "no column `nope`",
+        ),
+        (Step::DropUnusual { threshold: 0.4 }, None, "above 0.5"),
+    ] {
+        let err = apply(two_groups(), &api::Recipe { steps: vec![step] }, target)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+}
+
+#[test]
+fn unusual_rows_are_dropped_for_training_only() {
+    let mut x: Vec<f64> = (0..200).map(|i| (i % 20) as f64).collect();
+    let mut z: Vec<f64> = (0..200).map(|i| (i / 20) as f64).collect();
+    x[7] = 400.0;
+    z[7] = -300.0;
+    let frame = df!("x" => x, "z" => z).expect("frame");
+    let data = convert::frame_to_dataset(&frame).expect("data");
+    let scores = crate::explore::unusual_scores(&data)
+        .expect("scores")
+        .expect("some");
+    let unusual = scores.iter().filter(|&&s| s >= 0.65).count();
+    assert!(unusual >= 1 && scores[7] >= 0.65, "{:?}", &scores[..10]);
+    let recipe = api::Recipe {
+        steps: vec![Step::DropUnusual { threshold: 0.65 }],
+    };
+    let applied = apply(frame, &recipe, None).expect("applies");
+    assert_eq!(applied.frame.height(), 200 - unusual);
+    // A row filter: nothing for scoring to apply.
+    assert!(applied.fitted.is_empty());
+    assert!(
+        applied.outcomes[0].message.contains("unusual row"),
+        "{:?}",
+        applied.outcomes[0]
+    );
+}

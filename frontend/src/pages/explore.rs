@@ -118,7 +118,7 @@ pub fn ExplorePage() -> impl IntoView {
             }
         </Loaded>
         <Loaded resource=found loading="Exploring the rows…" let:e>
-            <ExploreView found=e.0 csv=e.1/>
+            <ExploreView found=e.0 csv=e.1 dataset=dataset.id.get_untracked()/>
         </Loaded>
     }
 }
@@ -129,7 +129,33 @@ fn ExploreView(
     found: Value,
     /// The address of the rows with their segment and score.
     csv: String,
+    dataset: String,
 ) -> impl IntoView {
+    // The segments as a recipe step: appended to the dataset's recipe, then
+    // the Prepare page shows it.
+    let adding = RwSignal::new(None::<Result<(), String>>);
+    let step = api::Step::AddSegments {
+        columns: items(&found["columns"]).iter().map(text).collect(),
+        k: found["segments"]["k"].as_u64().unwrap_or(2) as u32,
+        name: "segment".into(),
+    };
+    let navigate = leptos_router::hooks::use_navigate();
+    let add = move |_| {
+        let (dataset, step, navigate) = (dataset.clone(), step.clone(), navigate.clone());
+        adding.set(Some(Ok(())));
+        leptos::task::spawn_local(async move {
+            let saved = async {
+                let mut recipe = client::recipe(&dataset).await?.recipe;
+                recipe.steps.push(step);
+                client::save_recipe(&dataset, &recipe).await
+            }
+            .await;
+            match saved {
+                Ok(_) => navigate(&format!("/datasets/{dataset}/prepare"), Default::default()),
+                Err(e) => adding.set(Some(Err(e.error.message))),
+            }
+        });
+    };
     let rows = found["rows"].as_u64().unwrap_or(0);
     let method = items(&found["method"])
         .iter()
@@ -190,7 +216,18 @@ fn ExploreView(
                 <thead><tr><th>"Segment"</th><th>"Rows"</th><th>"Share"</th><th>"What sets it apart"</th></tr></thead>
                 <tbody>{segments}</tbody>
             </table>
-            <p class="small"><a id="segments-csv" href=csv download="">"Download every row with its segment and unusual score (CSV)"</a></p>
+            <p class="small actions">
+                <button id="add-segments" on:click=add disabled=move || matches!(adding.get(), Some(Ok(())))>
+                    "Add the segment as a column in the recipe"
+                </button>
+                " "
+                <a id="segments-csv" href=csv download="">"Download every row with its segment and unusual score (CSV)"</a>
+            </p>
+            <p class="muted small">"As a recipe step, the centres are fitted once on the data the recipe reaches, kept with any model built on it, and new rows join their nearest segment."</p>
+            {move || match adding.get() {
+                Some(Err(message)) => Some(view! { <div class="error" role="alert">{with_code(&message)}</div> }),
+                _ => None,
+            }}
         </section>
         {found.get("map").filter(|m| !m.is_null()).map(|m| view! { <MapView map=m.clone() rows=rows/> })}
         <section id="unusual">

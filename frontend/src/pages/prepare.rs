@@ -18,6 +18,7 @@ const OPS: &[(&str, &str)] = &[
     ("set_missing", "Read values as missing"),
     ("drop_missing", "Drop rows with missing values"),
     ("drop_duplicates", "Drop duplicate rows"),
+    ("drop_unusual", "Drop unusual rows"),
     ("drop_columns", "Drop a column"),
     ("outliers_clip", "Clip outliers"),
     ("outliers_remove", "Drop rows with outliers"),
@@ -50,7 +51,7 @@ impl Form {
         let text = self.text.get_untracked().trim().to_owned();
         let needs_column = !matches!(
             self.op.get_untracked().as_str(),
-            "drop_duplicates" | "drop_missing"
+            "drop_duplicates" | "drop_missing" | "drop_unusual"
         );
         if needs_column && column.is_empty() {
             return Err("choose a column".into());
@@ -87,6 +88,9 @@ impl Form {
                 columns: (!column.is_empty()).then_some(column).into_iter().collect(),
             },
             "drop_duplicates" => api::Step::DropDuplicates,
+            "drop_unusual" => api::Step::DropUnusual {
+                threshold: api::Step::UNUSUAL_SCORE,
+            },
             "drop_columns" => api::Step::DropColumns {
                 columns: vec![column],
             },

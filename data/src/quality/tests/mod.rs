@@ -48,6 +48,9 @@ use Csv::{File, Text};
 /// (what the case shows, its data, its target, what it expects).
 type Case = (&'static str, Csv, Option<&'static str>, &'static [Expect]);
 
+/// Ten by ten points on a grid: nothing stands apart.
+const GRID: &str = "a,b\n0,0\n0,1\n0,2\n0,3\n0,4\n0,5\n0,6\n0,7\n0,8\n0,9\n1,0\n1,1\n1,2\n1,3\n1,4\n1,5\n1,6\n1,7\n1,8\n1,9\n2,0\n2,1\n2,2\n2,3\n2,4\n2,5\n2,6\n2,7\n2,8\n2,9\n3,0\n3,1\n3,2\n3,3\n3,4\n3,5\n3,6\n3,7\n3,8\n3,9\n4,0\n4,1\n4,2\n4,3\n4,4\n4,5\n4,6\n4,7\n4,8\n4,9\n5,0\n5,1\n5,2\n5,3\n5,4\n5,5\n5,6\n5,7\n5,8\n5,9\n6,0\n6,1\n6,2\n6,3\n6,4\n6,5\n6,6\n6,7\n6,8\n6,9\n7,0\n7,1\n7,2\n7,3\n7,4\n7,5\n7,6\n7,7\n7,8\n7,9\n8,0\n8,1\n8,2\n8,3\n8,4\n8,5\n8,6\n8,7\n8,8\n8,9\n9,0\n9,1\n9,2\n9,3\n9,4\n9,5\n9,6\n9,7\n9,8\n9,9\n";
+
 #[rustfmt::skip]
 const CASES: &[Case] = &[
     ("a repeated row", Text("a,b\n1,x\n2,y\n1,x\n3,z\n"), None, &[Finds(K::DuplicateRows, S::Warning, &[])]),
@@ -94,6 +97,8 @@ const CASES: &[Case] = &[
     ]),
     ("60 levels in 2,000 rows", File("categories_common.csv"), None, &[No(K::HighCardinality)]),
     ("two far values", File("outliers.csv"), None, &[Finds(K::Outliers, S::Info, &["x"])]),
+    ("twenty planted anomalies", File("../explore/planted.csv"), None, &[Finds(K::UnusualRows, S::Info, &[])]),
+    ("a regular grid", Text(GRID), None, &[No(K::UnusualRows)]),
     ("skewed both ways", File("skew.csv"), None, &[
         Finds(K::Skewed, S::Info, &["heavy"]),
         Finds(K::Skewed, S::Info, &["left"]),
@@ -456,6 +461,7 @@ fn fixes_come_with_their_recipe_steps() {
     #[rustfmt::skip]
     let cases: Vec<Fix> = vec![
         (Text("a\n1\n1\n2\n"), None, K::DuplicateRows, "", vec![Step::DropDuplicates]),
+        (File("../explore/planted.csv"), None, K::UnusualRows, "", vec![Step::DropUnusual { threshold: 0.65 }]),
         (File("missing.csv"), None, K::MissingValues, "empty", drop("empty")),
         (File("missing.csv"), None, K::MissingValues, "tenth", vec![impute("tenth", api::Imputation::Median)]),
         (File("missing.csv"), None, K::MissingValues, "few", vec![
