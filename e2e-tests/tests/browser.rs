@@ -1519,6 +1519,18 @@ async fn explore_finds_the_penguin_species_as_three_segments() -> Result<()> {
         "{unusual}"
     );
     studio.screenshot("9-explore").await?;
+    // The segments as a recipe step: saved as the next version, shown on Prepare.
+    studio.find("#add-segments", SHORT).await?.click().await?;
+    studio
+        .wait_path(&format!("{dataset_path}/prepare"), LONG)
+        .await?;
+    let steps = studio
+        .wait_text("#recipe-steps", LONG, |t| t.contains("segments of"))
+        .await?;
+    ensure!(
+        steps.contains("the nearest of 3 segments of") && steps.contains("bill_length_mm"),
+        "recipe: {steps}"
+    );
     Ok(())
 }
 

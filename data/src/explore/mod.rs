@@ -43,6 +43,8 @@ pub const MAX_DISTINCT: usize = 100;
 pub const UNUSUAL_SCORE: f64 = 0.65;
 /// Unusual rows listed.
 pub const UNUSUAL_LISTED: usize = 10;
+/// Below this best silhouette the answer says the groups are not clear.
+pub const WEAK_SILHOUETTE: f64 = 0.25;
 /// The default seed.
 pub const SEED: u64 = 42;
 
@@ -246,11 +248,21 @@ pub fn explore_dataset(data: &Dataset, query: &Query) -> Result<Explored> {
                     _ => Some(*s),
                 })
                 .map_or(2, |b| b.k as usize);
-            let chosen = format!(
+            let mut chosen = format!(
                 "by silhouette, the best of k = 2 to {} on {}",
                 top.max(2),
                 sampled(choose.len(), n)
             );
+            let s = scores
+                .iter()
+                .find(|s| s.k as usize == best)
+                .map_or(0.0, |s| s.silhouette);
+            if s < WEAK_SILHOUETTE {
+                chosen.push_str(&format!(
+                    "; at {} the rows form no clearly separate groups (0.5 and above is clear structure), so the segments are slices of one cloud",
+                    display::number((s * 100.0).round() / 100.0)
+                ));
+            }
             (best, scores, chosen)
         }
     };

@@ -217,7 +217,7 @@ fn ExploreView(
                 <tbody>{segments}</tbody>
             </table>
             <p class="small actions">
-                <button id="add-segments" on:click=add disabled=move || matches!(adding.get(), Some(Ok(())))>
+                <button class="button" id="add-segments" on:click=add disabled=move || matches!(adding.get(), Some(Ok(())))>
                     "Add the segment as a column in the recipe"
                 </button>
                 " "
