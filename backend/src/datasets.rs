@@ -10,17 +10,19 @@ use crate::storage::{Received, Store, new_id};
 use crate::{models, time};
 use data::{convert, ingest, profile, quality, recipe};
 
-/// Ingests a received file (removed afterwards) as a new dataset.
+/// Ingests a received file (removed afterwards) as a new dataset; `sheet`
+/// chooses the sheet of a workbook.
 pub fn create(
     store: &Store,
     name: &str,
     file_label: &str,
     file: Received,
     options: &ingest::ReadOptions,
+    sheet: Option<String>,
 ) -> AppResult<api::DatasetDetail> {
     let bytes = file.size();
     let ingested = file
-        .read_csv(options)
+        .read(file_label, options, sheet)
         .map_err(|e| name_file(file_label, e.into()))?;
     drop(file);
     let mut frame = ingested.frame;

@@ -125,9 +125,14 @@ impl From<StorageError> for AppError {
 impl From<IngestError> for AppError {
     fn from(e: IngestError) -> Self {
         let code = e.code();
-        let details = e
-            .location()
-            .map(|(line, column)| serde_json::json!({ "line": line, "column": column }));
+        let details = match &e {
+            IngestError::ChooseSheet { sheets } | IngestError::NoSuchSheet { sheets, .. } => {
+                Some(serde_json::json!({ "sheets": sheets }))
+            }
+            _ => e
+                .location()
+                .map(|(line, column)| serde_json::json!({ "line": line, "column": column })),
+        };
         AppError::Unprocessable {
             code,
             message: e.to_string(),

@@ -67,7 +67,11 @@ async fn the_corpus_through_the_upload_endpoint() {
         };
         let (status, body) = upload(config, &query, &case.file, &bytes).await;
         let file = &case.file;
-        match (&case.read, &case.error) {
+        let (read, error) = match &case.upload {
+            Some(u) => (&u.read, &u.error),
+            None => (&case.read, &case.error),
+        };
+        match (read, error) {
             (Some(want), _) => {
                 if status != StatusCode::CREATED
                     || body["rows"] != want.rows

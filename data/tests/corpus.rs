@@ -308,6 +308,7 @@ fn no_byte_string_makes_ingest_panic() {
             max_columns: 4,
             max_rows: 5,
             max_cell_bytes: 16,
+            ..Limits::default()
         },
     ];
     let cases: u64 = std::env::var("KILN_FUZZ_CASES")

@@ -1416,6 +1416,42 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
     studio.close().await
 }
 
+#[tokio::test]
+#[ignore = "needs chromium, chromedriver and the built studio (cargo xtask test)"]
+async fn a_workbook_of_two_sheets_is_read_from_the_sheet_chosen() -> Result<()> {
+    let studio = Studio::start("workbook").await?;
+    let book = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/test_data/formats/two_sheets.xlsx"),
+    )?;
+    let path = studio.data_dir.join("birds.xlsx");
+    std::fs::write(&path, book)?;
+    studio.open("/").await?;
+    studio
+        .find("#upload-input", SHORT)
+        .await?
+        .send_keys(&path.display().to_string())
+        .await?;
+    let message = studio
+        .wait_text(".error", LONG, |t| t.contains("choose one"))
+        .await?;
+    ensure!(message.contains("`Notes`, `Penguins`"), "{message}");
+    studio
+        .find("#sheet-select", SHORT)
+        .await?
+        .select_by_value("Penguins")
+        .await?;
+    studio.find("#read-sheet", SHORT).await?.click().await?;
+    studio.wait_path("/datasets/", LONG).await?;
+    let title = studio
+        .wait_text("#dataset-name", LONG, |t| !t.is_empty())
+        .await?;
+    ensure!(title == "birds", "{title}");
+    let notes = studio.find(".notes", LONG).await?.text().await?;
+    ensure!(notes.contains("read the sheet `Penguins` of 2"), "{notes}");
+    Ok(())
+}
+
 /// The adjusted Rand index of two labellings (pair counts, as
 /// scikit-learn's `adjusted_rand_score`).
 fn adjusted_rand_index(a: &[String], b: &[String]) -> f64 {

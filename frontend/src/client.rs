@@ -77,18 +77,27 @@ pub fn upload(
     file: web_sys::File,
     latin1: bool,
     nulls: &str,
+    sheet: Option<&str>,
     on_progress: impl Fn(f64) + 'static,
     on_done: impl Fn(ClientResult<api::DatasetSummary>) + 'static,
 ) -> ClientResult<()> {
-    upload_file(&upload_url(latin1, nulls), file, on_progress, on_done)
+    upload_file(
+        &upload_url(latin1, nulls, sheet),
+        file,
+        on_progress,
+        on_done,
+    )
 }
 
-/// The upload address: Latin-1 when asked, and the extra missing-value
-/// tokens (comma-separated, as typed) when there are any.
-pub fn upload_url(latin1: bool, nulls: &str) -> String {
+/// The upload address: Latin-1 when asked, the extra missing-value tokens
+/// (comma-separated, as typed) when there are any, and a workbook's sheet.
+pub fn upload_url(latin1: bool, nulls: &str, sheet: Option<&str>) -> String {
     let mut params = Vec::new();
     if latin1 {
         params.push("encoding=latin1".to_owned());
+    }
+    if let Some(sheet) = sheet {
+        params.push(format!("sheet={}", percent_encode(sheet)));
     }
     if !nulls.trim().is_empty() {
         params.push(format!("nulls={}", percent_encode(nulls.trim())));
@@ -598,10 +607,10 @@ mod tests {
 
     #[test]
     fn upload_url_carries_encoding_and_missing_tokens() {
-        assert_eq!(upload_url(false, "  "), "/api/datasets");
-        assert_eq!(upload_url(true, ""), "/api/datasets?encoding=latin1");
+        assert_eq!(upload_url(false, "  ", None), "/api/datasets");
+        assert_eq!(upload_url(true, "", None), "/api/datasets?encoding=latin1");
         assert_eq!(
-            upload_url(true, " -999, n/a & ? "),
+            upload_url(true, " -999, n/a & ? ", None),
             "/api/datasets?encoding=latin1&nulls=-999%2C%20n%2Fa%20%26%20%3F"
         );
     }

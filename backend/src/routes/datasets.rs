@@ -39,10 +39,15 @@ pub(super) fn router() -> Router<AppState> {
 /// A display name from an uploaded file name: no directories, no extension.
 fn display_name(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    let base = base
-        .strip_suffix(".csv")
-        .or_else(|| base.strip_suffix(".CSV"))
-        .unwrap_or(base);
+    let lower = base.to_ascii_lowercase();
+    let known = [
+        ".csv.gz", ".tsv.gz", ".csv", ".tsv", ".txt", ".gz", ".zip", ".xlsx", ".xlsm", ".xls",
+        ".parquet", ".arrow", ".ipc", ".feather", ".jsonl", ".ndjson", ".json",
+    ];
+    let base = known
+        .iter()
+        .find(|ext| lower.ends_with(*ext))
+        .map_or(base, |ext| &base[..base.len() - ext.len()]);
     let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
     if clean.trim().is_empty() {
         "dataset".into()
@@ -60,6 +65,9 @@ struct UploadQuery {
     /// besides `ingest::NULL_TOKENS`.
     #[serde(default)]
     nulls: Option<String>,
+    /// The sheet to read from an Excel workbook with several.
+    #[serde(default)]
+    sheet: Option<String>,
 }
 
 async fn upload(
@@ -84,17 +92,18 @@ async fn upload(
     };
     let (file, file_label) = receive_file(&st, &mut multipart).await?;
     let name = display_name(&file_label);
-    let options = ingest::ReadOptions {
-        limits: st.config.limits.clone(),
-        nulls,
-    };
+    let mut limits = st.config.limits.clone();
+    limits.max_expanded_bytes = st.config.max_upload_bytes;
+    let options = ingest::ReadOptions { limits, nulls };
+    let sheet = q.sheet.filter(|s| !s.is_empty());
     let detail = with_store(&st, move |store| {
-        let file = if latin1 {
+        // Latin-1 is a text encoding: a workbook or Parquet file keeps its bytes.
+        let file = if latin1 && file.format(&file_label)? == ingest::Format::Csv {
             store.transcode_latin1(file)?
         } else {
             file
         };
-        datasets::create(store, &name, &file_label, file, &options)
+        datasets::create(store, &name, &file_label, file, &options, sheet)
     })
     .await?;
     tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");

@@ -437,7 +437,8 @@ fn compare_svg(store: &crate::storage::Store, q: &CompareQuery, name: &str) -> A
     })
 }
 
-/// Scores an uploaded CSV; the result is stored for download.
+/// Scores an uploaded file (CSV, or any format a dataset may be); the
+/// result is stored for download.
 async fn batch_predict(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -447,7 +448,9 @@ async fn batch_predict(
     let (file, file_label) = receive_file(&st, &mut multipart).await?;
     let report = with_store(&st, move |store| {
         let scored = (|| -> AppResult<_> {
-            let frame = file.read_csv(&ingest::ReadOptions::default())?.frame;
+            let frame = file
+                .read(&file_label, &ingest::ReadOptions::default(), None)?
+                .frame;
             drop(file);
             let mut out = store.new_file()?;
             let outcome = models::predict_frame(&model, &frame, &mut out)?;

@@ -128,9 +128,25 @@ impl Received {
         self.size
     }
 
-    /// Reads it as a CSV file.
-    pub fn read_csv(&self, options: &ingest::ReadOptions) -> Result<ingest::Ingested> {
-        Ok(ingest::read_csv(self.temp.path(), options)?)
+    /// Reads it in whatever format it is (`ingest::read_file`: CSV,
+    /// compressed CSV, Excel, JSON Lines, Parquet, Arrow IPC), `name` being
+    /// the client's file name; files made on the way sit beside it.
+    pub fn read(
+        &self,
+        name: &str,
+        options: &ingest::ReadOptions,
+        sheet: Option<String>,
+    ) -> Result<ingest::Ingested> {
+        let file = ingest::FileOptions {
+            sheet,
+            scratch: self.temp.path().parent().map(Path::to_path_buf),
+        };
+        Ok(ingest::read_file(self.temp.path(), name, options, &file)?)
+    }
+
+    /// What it is, from its first bytes (and `name`).
+    pub fn format(&self, name: &str) -> Result<ingest::Format> {
+        Ok(ingest::detect(self.temp.path(), name)?)
     }
 }
 

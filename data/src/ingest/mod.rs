@@ -10,6 +10,7 @@
 //! stored as Parquet ([`parquet`]). `tests/corpus.rs` holds the cases.
 
 mod encoding;
+mod formats;
 mod parquet;
 mod read;
 mod repair;
@@ -20,6 +21,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 pub use encoding::latin1_to_utf8;
+pub use formats::{FileOptions, Format, detect, read_file};
 pub use parquet::{read_parquet, write_parquet};
 pub use sniff::{Sniffed, detect_delimiter, scan};
 
@@ -34,6 +36,9 @@ pub struct Limits {
     pub max_columns: usize,
     pub max_rows: u64,
     pub max_cell_bytes: usize,
+    /// The most a compressed file may decompress to (the server sets its
+    /// upload limit), so that a decompression bomb is refused.
+    pub max_expanded_bytes: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +47,7 @@ impl Default for Limits {
             max_columns: 2_000,
             max_rows: 50_000_000,
             max_cell_bytes: 1 << 20,
+            max_expanded_bytes: 1 << 30,
         }
     }
 }
@@ -90,6 +96,23 @@ pub enum IngestError {
     TooManyColumns { found: usize, limit: usize },
     #[error("could not parse the CSV: {0}")]
     Parse(String),
+    /// A file in a format Kiln reads, which cannot be read as one.
+    #[error("{0}")]
+    Damaged(String),
+    #[error("the {what} decompresses to more than {} MB, the upload limit; upload a smaller file", limit >> 20)]
+    TooLarge { what: &'static str, limit: u64 },
+    #[error("the workbook has {} sheets: choose one ({})", sheets.len(), sheets.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))]
+    ChooseSheet { sheets: Vec<String> },
+    #[error("the workbook has no sheet `{sheet}`; its sheets are {}", sheets.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))]
+    NoSuchSheet { sheet: String, sheets: Vec<String> },
+    #[error("sheet `{sheet}`: {reason}")]
+    Sheet { sheet: String, reason: String },
+    #[error("line {line}, column {column}: not valid JSON: {reason}")]
+    JsonLine {
+        line: u64,
+        column: u64,
+        reason: String,
+    },
     #[error("reading the file failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -104,6 +127,11 @@ impl IngestError {
             | IngestError::TooManyRows { .. }
             | IngestError::CellTooLong { .. } => "limit_exceeded",
             IngestError::Io(_) => "io",
+            IngestError::TooLarge { .. } => "limit_exceeded",
+            IngestError::Damaged(_) => "unreadable_file",
+            IngestError::ChooseSheet { .. } => "choose_sheet",
+            IngestError::NoSuchSheet { .. } => "unknown_sheet",
+            IngestError::JsonLine { .. } => "invalid_json",
             _ => "invalid_csv",
         }
     }
@@ -116,7 +144,8 @@ impl IngestError {
             | IngestError::UnterminatedQuote { line, column }
             | IngestError::TextAfterQuote { line, column }
             | IngestError::QuoteInCell { line, column }
-            | IngestError::CellTooLong { line, column, .. } => Some((*line, *column)),
+            | IngestError::CellTooLong { line, column, .. }
+            | IngestError::JsonLine { line, column, .. } => Some((*line, *column)),
             IngestError::Ragged { line, .. } => Some((*line, 1)),
             _ => None,
         }

@@ -626,6 +626,7 @@ impl Scanner {
                 max_columns: usize::MAX,
                 max_rows: u64::MAX,
                 max_cell_bytes: usize::MAX,
+                max_expanded_bytes: u64::MAX,
             })?;
         }
         Ok(())

@@ -31,6 +31,19 @@ pub struct Case {
     pub read: Option<Read>,
     #[serde(default)]
     pub error: Option<Failure>,
+    /// Where the upload endpoint, which reads more than CSV (compressed
+    /// CSV, workbooks, Parquet), answers otherwise than `read_csv`.
+    #[serde(default)]
+    pub upload: Option<Upload>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    #[serde(default)]
+    pub read: Option<Read>,
+    #[serde(default)]
+    pub error: Option<Failure>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -48,6 +61,7 @@ impl LimitsSpec {
             max_columns: self.max_columns.unwrap_or(d.max_columns),
             max_rows: self.max_rows.unwrap_or(d.max_rows),
             max_cell_bytes: self.max_cell_bytes.unwrap_or(d.max_cell_bytes),
+            ..d
         }
     }
 }
@@ -121,6 +135,7 @@ pub fn generated() -> Vec<(Case, Vec<u8>)> {
         nulls: Vec::new(),
         read: Some(serde_json::from_value(read).expect("a read")),
         error: None,
+        upload: None,
     };
     vec![
         (

@@ -28,11 +28,15 @@ pub fn DatasetsPage() -> impl IntoView {
 
     // A file that was not UTF-8, kept so it can be read again as Latin-1.
     let retry_latin1 = RwSignal::new_local(None::<web_sys::File>);
+    // A workbook of several sheets, kept with them so one can be chosen.
+    let choose_sheet = RwSignal::new_local(None::<(web_sys::File, Vec<String>)>);
+    let sheet = RwSignal::new(String::new());
     let start_upload = {
         let navigate = navigate.clone();
-        move |file: web_sys::File, latin1: bool| {
+        move |file: web_sys::File, latin1: bool, chosen: Option<String>| {
             error.set(None);
             retry_latin1.set(None);
+            choose_sheet.set(None);
             progress.set(Some(0.0));
             let navigate = navigate.clone();
             let kept = file.clone();
@@ -40,6 +44,7 @@ pub fn DatasetsPage() -> impl IntoView {
                 file,
                 latin1,
                 &nulls.get_untracked(),
+                chosen.as_deref(),
                 move |p| progress.set(Some(p)),
                 move |res| {
                     progress.set(None);
@@ -48,6 +53,21 @@ pub fn DatasetsPage() -> impl IntoView {
                         Err(e) => {
                             if e.error.code == "invalid_utf8" && !latin1 {
                                 retry_latin1.set(Some(kept.clone()));
+                            }
+                            if e.error.code == "choose_sheet" || e.error.code == "unknown_sheet" {
+                                let sheets: Vec<String> = e
+                                    .error
+                                    .details
+                                    .as_ref()
+                                    .and_then(|d| d["sheets"].as_array())
+                                    .map(|a| {
+                                        a.iter()
+                                            .filter_map(|s| s.as_str().map(str::to_owned))
+                                            .collect()
+                                    })
+                                    .unwrap_or_default();
+                                sheet.set(sheets.first().cloned().unwrap_or_default());
+                                choose_sheet.set(Some((kept.clone(), sheets)));
                             }
                             error.set(Some(e.error.message));
                         }
@@ -61,6 +81,7 @@ pub fn DatasetsPage() -> impl IntoView {
         }
     };
     let start_upload_again = start_upload.clone();
+    let start_upload_sheet = start_upload.clone();
     let on_pick = {
         let start_upload = start_upload.clone();
         move |ev: leptos::ev::Event| {
@@ -71,7 +92,7 @@ pub fn DatasetsPage() -> impl IntoView {
                 return;
             };
             if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                start_upload(file, false);
+                start_upload(file, false, None);
             }
             input.set_value("");
         }
@@ -84,7 +105,7 @@ pub fn DatasetsPage() -> impl IntoView {
             .and_then(|d| d.files())
             .and_then(|f| f.get(0))
         {
-            start_upload(file, false);
+            start_upload(file, false, None);
         }
     };
     let load_sample = move |name: String| {
@@ -159,13 +180,13 @@ pub fn DatasetsPage() -> impl IntoView {
             on:dragleave=move |_| dragging.set(false)
             on:drop=on_drop
         >
-            <p class="drop-title">"Drop a CSV file here"</p>
+            <p class="drop-title">"Drop a data file here"</p>
             <p class="muted">"or"</p>
             <label class="button primary">
                 "Choose a file…"
-                <input id="upload-input" type="file" accept=".csv,.tsv,.txt,text/csv" class="visually-hidden" on:change=on_pick/>
+                <input id="upload-input" type="file" accept=".csv,.tsv,.txt,.gz,.zip,.xlsx,.xlsm,.xls,.parquet,.arrow,.ipc,.feather,.jsonl,.ndjson,text/csv" class="visually-hidden" on:change=on_pick/>
             </label>
-            <p class="muted small">"Comma, semicolon, tab or pipe separated; up to 1 GB."</p>
+            <p class="muted small">"CSV (comma, semicolon, tab or pipe separated; also gzip or in a ZIP), Excel, Parquet, Arrow IPC or JSON Lines; up to 1 GB."</p>
             <div class="form">
                 <label for="nulls-input">"Also read as missing"</label>
                 <input
@@ -188,9 +209,25 @@ pub fn DatasetsPage() -> impl IntoView {
         {move || retry_latin1.get().map(|file| {
             let start_upload = start_upload_again.clone();
             view! {
-                <button id="read-latin1" class="button" on:click=move |_| start_upload(file.clone(), true)>
+                <button id="read-latin1" class="button" on:click=move |_| start_upload(file.clone(), true, None)>
                     "Read it as Latin-1 (Windows-1252)"
                 </button>
+            }
+        })}
+
+        {move || choose_sheet.get().map(|(file, sheets)| {
+            let start_upload = start_upload_sheet.clone();
+            view! {
+                <div class="form" id="sheet-picker">
+                    <label for="sheet-select">"Sheet"</label>
+                    <select id="sheet-select" prop:value=move || sheet.get() on:change=move |ev| sheet.set(event_target_value(&ev))>
+                        {sheets.into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                    </select>
+                    <span></span>
+                    <button id="read-sheet" class="button primary" on:click=move |_| start_upload(file.clone(), false, Some(sheet.get_untracked()))>
+                        "Read this sheet"
+                    </button>
+                </div>
             }
         })}
 
