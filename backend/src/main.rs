@@ -42,8 +42,20 @@ enum Command {
         #[arg(long, default_value_t = 1024)]
         max_upload_mb: u64,
     },
-    /// Score a CSV with a model artifact; writes the input columns plus predictions.
+    /// Score a file (CSV, Excel, Parquet, Arrow IPC, JSON Lines, gzip or ZIP
+    /// CSV) with a model artifact; writes the input columns plus predictions.
     Predict {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Explain each row of a file with a model artifact: writes, per row and
+    /// model output, the base value, the raw output and each input column's
+    /// SHAP value (they add up to the raw output).
+    Explain {
         #[arg(long)]
         model: PathBuf,
         #[arg(long)]
@@ -78,6 +90,11 @@ fn main() -> anyhow::Result<()> {
             input,
             output,
         } => predict(&model, &input, &output),
+        Command::Explain {
+            model,
+            input,
+            output,
+        } => explain(&model, &input, &output),
     }
 }
 
@@ -221,5 +238,28 @@ fn predict(
         );
     }
     eprintln!("wrote {} predictions to {}", outcome.rows, output.display());
+    Ok(())
+}
+
+fn explain(
+    model: &std::path::Path,
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
+    let artifact = automl::ModelArtifact::from_json(&bytes)
+        .with_context(|| format!("loading {}", model.display()))?;
+    let tmp = output.with_extension("partial");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    let rows = backend::models::explain_file(&artifact, input, &mut out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    drop(out);
+    std::fs::rename(&tmp, output)?;
+    eprintln!(
+        "wrote the SHAP values of {rows} rows to {}",
+        output.display()
+    );
     Ok(())
 }

@@ -350,8 +350,66 @@ pub fn predict_csv(
     input: &Path,
     output: &mut dyn Write,
 ) -> Result<BatchOutcome, AppError> {
-    let frame = ingest::read_csv(input, &ingest::ReadOptions::default())?.frame;
-    predict_frame(artifact, &frame, output)
+    predict_frame(artifact, &read_input(input)?, output)
+}
+
+/// A file to score or explain, in any format an upload may be.
+fn read_input(input: &Path) -> Result<DataFrame, AppError> {
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(ingest::read_file(
+        input,
+        &name,
+        &ingest::ReadOptions::default(),
+        &ingest::FileOptions::default(),
+    )?
+    .frame)
+}
+
+/// Explains every row of the file at `input` (`kiln explain`): a CSV with,
+/// per row and model output, `row`, `output`, `base`, `raw` and one SHAP
+/// value per input column, in the raw output space (values, log-odds,
+/// logits), so that `base` plus the row's values is `raw`. The number of rows.
+pub fn explain_file(
+    artifact: &ModelArtifact,
+    input: &Path,
+    output: &mut dyn Write,
+) -> Result<usize, AppError> {
+    let frame = read_input(input)?;
+    let data = convert::frame_for_model(&frame, artifact.inputs())?;
+    let e = artifact.explain(&data)?;
+    let io = |e: std::io::Error| AppError::Internal(format!("writing explanations: {e}"));
+    let mut header = vec![
+        "row".to_owned(),
+        "output".into(),
+        "base".into(),
+        "raw".into(),
+    ];
+    header.extend(e.features.iter().cloned());
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .map(|c| csv_cell(c))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    writeln!(output, "{}", line(&header)).map_err(io)?;
+    let outputs = e.outputs.len().max(1);
+    for r in 0..e.n_rows() {
+        for (o, name) in e.outputs.iter().enumerate() {
+            let mut cells = vec![
+                (r + 1).to_string(),
+                name.clone(),
+                e.base[o].to_string(),
+                e.raw[r * outputs + o].to_string(),
+            ];
+            cells.extend(e.row(r, o).iter().map(|v| v.to_string()));
+            writeln!(output, "{}", line(&cells)).map_err(io)?;
+        }
+    }
+    Ok(e.n_rows())
 }
 
 /// Scores the rows of a CSV file already read (see [`predict_csv`]).

@@ -275,4 +275,49 @@ async fn segments_as_a_recipe_step_travel_with_the_model() {
         let (base, raw) = (e["base"].as_f64().unwrap(), e["raw"].as_f64().unwrap());
         assert!((base + sum - raw).abs() < 1e-9, "{base} + {sum} vs {raw}");
     }
+
+    // `kiln explain` on the same rows, from the downloaded artifact, gives
+    // the API's values: one line per row and output.
+    let dir = std::env::temp_dir().join(format!("kiln-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model_file, rows_file, out_file) = (
+        dir.join("model.json"),
+        dir.join("rows.csv"),
+        dir.join("shap.csv"),
+    );
+    std::fs::write(&model_file, &bytes).unwrap();
+    let first: Vec<&str> = text.lines().take(4).collect();
+    std::fs::write(&rows_file, first.join("\n") + "\n").unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .arg("explain")
+        .arg("--model")
+        .arg(&model_file)
+        .arg("--input")
+        .arg(&rows_file)
+        .arg("--output")
+        .arg(&out_file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cli = std::fs::read_to_string(&out_file).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let mut lines = cli.lines();
+    assert_eq!(lines.next().unwrap(), "row,output,base,raw,x1,x2,x3,x4,x5");
+    let lines: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(lines.len(), 3 * 4, "a line per row and class");
+    for i in 0..3 {
+        let e = &ex["explanations"][i];
+        let line = lines
+            .iter()
+            .find(|l| l[0] == (i + 1).to_string() && l[1] == e["output"].as_str().unwrap())
+            .expect("the explained output");
+        let raw: f64 = line[3].parse().unwrap();
+        assert!(
+            (raw - e["raw"].as_f64().unwrap()).abs() < 1e-9,
+            "{line:?} vs {e}"
+        );
+        let shap: f64 = line[4..].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+        let base: f64 = line[2].parse().unwrap();
+        assert!((base + shap - raw).abs() < 1e-9, "{line:?}");
+    }
 }
