@@ -24,17 +24,41 @@ pub enum Failure {
     Cancelled,
     /// The reason, for the person who started it.
     Failed(String),
+    /// The data or the request cannot make a model (too few rows, an
+    /// unusable target, no feature, a recipe that does not apply): the
+    /// reason, which `kiln train` reports as bad input.
+    Refused(String),
 }
 
 impl From<AppError> for Failure {
     fn from(e: AppError) -> Self {
-        Failure::Failed(e.to_string())
+        match e {
+            AppError::BadRequest { .. } | AppError::Unprocessable { .. } => {
+                Failure::Refused(e.to_string())
+            }
+            other => Failure::Failed(other.to_string()),
+        }
     }
 }
 
 impl From<data::Error> for Failure {
     fn from(e: data::Error) -> Self {
-        Failure::Failed(e.to_string())
+        match e {
+            data::Error::Internal(_) => Failure::Failed(e.to_string()),
+            other => Failure::Refused(other.to_string()),
+        }
+    }
+}
+
+/// An engine error as a failure: the data's fault, or not.
+fn engine_failure(e: automl::Error) -> Failure {
+    match e {
+        automl::Error::TooFewRows { .. }
+        | automl::Error::Target { .. }
+        | automl::Error::NoFeatures
+        | automl::Error::MissingColumn(_)
+        | automl::Error::Recipe { .. } => Failure::Refused(e.to_string()),
+        other => Failure::Failed(other.to_string()),
     }
 }
 
@@ -264,7 +288,7 @@ pub fn search(
     };
     automl::search(data, &config, control, &mut on_event).map_err(|e| match e {
         automl::Error::CancelledEmpty => Failure::Cancelled,
-        other => Failure::Failed(other.to_string()),
+        other => engine_failure(other),
     })
 }
 

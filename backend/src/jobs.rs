@@ -226,7 +226,7 @@ impl Jobs {
                 tracing::info!(build = %build.id, trial, %model, "leaderboard row trained");
                 None
             }
-            Ok(Err(Failure::Failed(why))) => Some(why),
+            Ok(Err(Failure::Failed(why) | Failure::Refused(why))) => Some(why),
             Ok(Err(Failure::Cancelled)) => Some("it was cancelled".to_owned()),
             Err(_) => {
                 tracing::error!(build = %build.id, trial, "training a leaderboard row panicked");
@@ -299,7 +299,7 @@ impl Jobs {
                 build.state = api::BuildState::Cancelled;
                 build.message = "cancelled before any model finished".into();
             }
-            Ok(Err(Failure::Failed(message))) => {
+            Ok(Err(Failure::Failed(message) | Failure::Refused(message))) => {
                 build.state = api::BuildState::Failed;
                 build.message = "the build failed".into();
                 build.error = Some(message);

@@ -20,6 +20,7 @@ pub mod routes;
 pub mod samples;
 pub mod storage;
 pub mod time;
+pub mod train;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -52,6 +52,37 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Train a model without a browser, as a studio build does (the same
+    /// checks, engine and artifact). Exit code 0 on success, 2 for bad
+    /// input, 1 otherwise.
+    Train {
+        /// The data: CSV, Excel, Parquet, Arrow IPC, JSON Lines, gzip or ZIP CSV.
+        #[arg(long)]
+        data: PathBuf,
+        /// The sheet of a workbook with several.
+        #[arg(long)]
+        sheet: Option<String>,
+        /// The column to predict.
+        #[arg(long)]
+        target: String,
+        /// Seconds the search may take (5 to 86,400).
+        #[arg(long, default_value_t = 60)]
+        budget: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Columns to leave out, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// A recipe as JSON (`{"steps": [...]}`, as the Prepare page saves it).
+        #[arg(long)]
+        recipe: Option<PathBuf>,
+        /// Where to write the model artifact.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print a JSON summary on stdout at the end.
+        #[arg(long)]
+        json: bool,
+    },
     /// Explain each row of a file with a model artifact: writes, per row and
     /// model output, the base value, the raw output and each input column's
     /// SHAP value (they add up to the raw output).
@@ -66,14 +97,23 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The terminal is the training's: only warnings are logged there.
+    let quiet = matches!(cli.command, Command::Train { .. });
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                if quiet {
+                    "warn"
+                } else {
+                    "info,tower_http=info"
+                }
+                .into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve {
             addr,
             token,
@@ -95,6 +135,32 @@ fn main() -> anyhow::Result<()> {
             input,
             output,
         } => explain(&model, &input, &output),
+        Command::Train {
+            data,
+            sheet,
+            target,
+            budget,
+            seed,
+            exclude,
+            recipe,
+            out,
+            json,
+        } => {
+            let req = backend::train::TrainRequest {
+                data,
+                sheet,
+                target,
+                budget_secs: budget,
+                seed,
+                exclude,
+                recipe,
+            };
+            if let Err(e) = train(&req, &out, json) {
+                eprintln!("kiln train: {e}");
+                std::process::exit(e.exit_code());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -261,5 +327,93 @@ fn explain(
         "wrote the SHAP values of {rows} rows to {}",
         output.display()
     );
+    Ok(())
+}
+
+/// `kiln train`: the build's progress on stderr (a status line redrawn on
+/// a terminal, one line per trial either way), the artifact to `out`, and
+/// a JSON summary on stdout with `json`.
+fn train(
+    req: &backend::train::TrainRequest,
+    out: &std::path::Path,
+    json: bool,
+) -> Result<(), backend::train::TrainError> {
+    use std::io::IsTerminal;
+    use std::io::Write as _;
+    backend::train::check_out(out)?;
+    let tty = std::io::stderr().is_terminal();
+    let budget = f64::from(req.budget_secs);
+    let status = |b: &api::Build| {
+        if !tty {
+            return;
+        }
+        let done = (b.elapsed_secs / budget).clamp(0.0, 1.0);
+        let filled = (done * 30.0).round() as usize;
+        eprint!(
+            "\r[{}{}] {:>4.0}/{} s · {} · {}\x1b[K",
+            "=".repeat(filled),
+            " ".repeat(30 - filled),
+            b.elapsed_secs,
+            req.budget_secs,
+            api::display::plural(u64::from(b.trials_done), "trial", "trials"),
+            b.message
+        );
+        let _ = std::io::stderr().flush();
+    };
+    let trial = |b: &api::Build, e: &api::LeaderboardEntry| {
+        let metric = b.metric.as_deref().unwrap_or("score");
+        if tty {
+            eprint!("\r\x1b[K");
+        }
+        eprintln!(
+            "trial {:>3}  {:<14} {metric} {:<10} ± {:<8} {}",
+            e.trial,
+            e.family,
+            api::display::number(e.score),
+            api::display::number(e.score_std),
+            e.params
+        );
+        status(b);
+    };
+    let trained = backend::train::train(req, &status, &trial)?;
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let tmp = out.with_extension("partial");
+    std::fs::write(&tmp, &trained.artifact)
+        .and_then(|()| std::fs::rename(&tmp, out))
+        .map_err(|e| backend::train::TrainError::Failed(format!("{}: {e}", out.display())))?;
+    let b = &trained.build;
+    let metric = b.metric.clone().unwrap_or_default();
+    eprintln!("leaderboard ({metric}, best first):");
+    for e in b.leaderboard.iter().take(10) {
+        eprintln!(
+            "  trial {:>3}  {:<14} {} ± {}",
+            e.trial,
+            e.family,
+            api::display::number(e.score),
+            api::display::number(e.score_std)
+        );
+    }
+    eprintln!(
+        "wrote the model ({}) to {} after {:.1} s",
+        api::display::plural(u64::from(b.trials_done), "trial", "trials"),
+        out.display(),
+        b.elapsed_secs
+    );
+    if json {
+        let summary = serde_json::json!({
+            "model": out.display().to_string(),
+            "target": b.target,
+            "task": b.task,
+            "metric": b.metric,
+            "higher_is_better": b.higher_is_better,
+            "trials": b.trials_done,
+            "elapsed_secs": b.elapsed_secs,
+            "left_out": b.left_out,
+            "leaderboard": b.leaderboard,
+        });
+        println!("{summary}");
+    }
     Ok(())
 }

@@ -246,6 +246,13 @@ impl Store {
         Ok(Received::new(temp, bytes.len() as u64))
     }
 
+    /// A local file (`kiln train`), copied in as a received file.
+    pub fn receive_path(&self, path: &Path) -> Result<Received> {
+        let temp = self.temp();
+        let size = fs::copy(path, temp.path()).map_err(io(path))?;
+        Ok(Received::new(temp, size))
+    }
+
     /// The received file rewritten from Latin-1 (Windows-1252) to UTF-8.
     pub fn transcode_latin1(&self, from: Received) -> Result<Received> {
         let temp = self.temp();
