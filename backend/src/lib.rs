@@ -8,6 +8,7 @@
 pub mod build;
 pub mod charts;
 pub mod datasets;
+pub mod embedded;
 pub mod error;
 pub mod explore;
 pub mod fairness;
@@ -84,8 +85,9 @@ impl AppState {
     }
 }
 
-/// The whole application: `/api` plus the frontend bundle from `site`
-/// (any other path serves `index.html`, so deep links work).
+/// The whole application: `/api` plus the frontend bundle from `site`, or
+/// else the one embedded in the binary (any other path serves
+/// `index.html`, so deep links work).
 pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
     let access = Arc::new(state.config.access.clone());
     let api = routes::router(state);
@@ -106,6 +108,7 @@ pub fn app(state: AppState, site: Option<PathBuf>) -> Router {
                     .fallback(index),
             )
         }
+        None if embedded::present() => router.fallback(embedded::serve),
         None => router
             .fallback(|| async { "The Kiln frontend is not built here: run `cargo xtask run`." }),
     };

@@ -201,10 +201,20 @@ fn serve(
     site: Option<PathBuf>,
     max_upload_mb: u64,
 ) -> anyhow::Result<()> {
-    let site = site.or_else(default_site);
+    // `--site` first; then the studio embedded in this binary; then `target/site`.
+    let site = site.or_else(|| {
+        if backend::embedded::present() {
+            None
+        } else {
+            default_site()
+        }
+    });
     match &site {
         Some(dir) if dir.join("index.html").is_file() => {
             tracing::info!(site = %dir.display(), "serving the frontend")
+        }
+        None if backend::embedded::present() => {
+            tracing::info!("serving the frontend embedded in this binary")
         }
         _ => tracing::warn!("no built frontend found; only /api is served (run `cargo xtask run`)"),
     }

@@ -6,6 +6,10 @@
 //! - `cargo xtask test`: fmt check, clippy (warnings denied, host and wasm),
 //!   every test, the wasm build, and the browser tests in headless Chromium.
 //! - `cargo xtask site`: only build the frontend bundle into `target/site`.
+//! - `cargo xtask dist`: the studio embedded in a release `kiln`
+//!   (`KILN_EMBED_SITE`, read by `backend/build.rs`), archived with the
+//!   README and SECURITY.md as `target/dist/kiln-VERSION-OS-ARCH.tar.gz`:
+//!   one binary that serves the studio from any folder.
 //! - `cargo xtask bench load [CLIENTS] [SECONDS]`: a bounded load test of a
 //!   release `kiln` on loopback (default 50 clients for 30 s).
 //! - `cargo xtask bench gbdt|shap|automl [N] [SPLITS]`: Kiln against
@@ -53,11 +57,46 @@ fn main() -> Result<()> {
             prepare_toolchain()?;
             build_site(&root)
         }
+        Some("dist") => dist(&root),
         _ => {
-            eprintln!("usage: cargo xtask <run [serve args…] | test | site | bench load>");
+            eprintln!("usage: cargo xtask <run [serve args…] | test | site | dist | bench …>");
             std::process::exit(2);
         }
     }
+}
+
+fn dist(root: &Path) -> Result<()> {
+    prepare_toolchain()?;
+    build_site(root)?;
+    let site = root.join("target/site");
+    status(
+        cargo()
+            .args(["build", "--release", "-p", "backend"])
+            .env("KILN_EMBED_SITE", &site),
+    )?;
+    let version = env!("CARGO_PKG_VERSION");
+    let name = format!("kiln-{version}-{}-{}", env::consts::OS, env::consts::ARCH);
+    let stage = root.join("target/dist").join(&name);
+    let _ = fs::remove_dir_all(&stage);
+    fs::create_dir_all(&stage)?;
+    fs::copy(root.join("target/release/kiln"), stage.join("kiln"))?;
+    for doc in ["README.md", "SECURITY.md"] {
+        fs::copy(root.join(doc), stage.join(doc))?;
+    }
+    let archive = root.join("target/dist").join(format!("{name}.tar.gz"));
+    status(
+        Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(root.join("target/dist"))
+            .arg(&name),
+    )?;
+    eprintln!(
+        "xtask: wrote {} (the studio is inside `kiln`: `./kiln serve` from any folder)",
+        archive.display()
+    );
+    Ok(())
 }
 
 fn root() -> PathBuf {
