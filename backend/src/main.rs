@@ -146,6 +146,13 @@ fn main() -> anyhow::Result<()> {
             out,
             json,
         } => {
+            let recipe = match recipe.as_deref().map(read_recipe).transpose() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("kiln train: {e}");
+                    std::process::exit(2);
+                }
+            };
             let req = backend::train::TrainRequest {
                 data,
                 sheet,
@@ -426,4 +433,10 @@ fn train(
         println!("{summary}");
     }
     Ok(())
+}
+
+/// A recipe file (`{"steps": [...]}`), or why it cannot be read.
+fn read_recipe(path: &std::path::Path) -> Result<api::Recipe, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }

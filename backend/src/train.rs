@@ -6,6 +6,7 @@
 //! is removed afterwards.
 
 use std::path::{Path, PathBuf};
+
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -27,8 +28,8 @@ pub struct TrainRequest {
     pub budget_secs: u32,
     pub seed: u64,
     pub exclude: Vec<String>,
-    /// A recipe as JSON (`{"steps": [...]}`, what the Prepare page saves).
-    pub recipe: Option<PathBuf>,
+    /// A recipe (`{"steps": [...]}` in a file, what the Prepare page saves).
+    pub recipe: Option<api::Recipe>,
 }
 
 /// Why training stopped: the input (exit code 2) or anything else (1).
@@ -79,15 +80,6 @@ pub struct Trained {
     pub build: api::Build,
 }
 
-/// A throwaway store's folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Trains as the studio would, reporting each finished trial to `on_trial`
 /// and each change of the build to `on_update`.
 pub fn train(
@@ -95,12 +87,7 @@ pub fn train(
     on_update: &dyn Fn(&api::Build),
     on_trial: &dyn Fn(&api::Build, &api::LeaderboardEntry),
 ) -> Result<Trained, TrainError> {
-    let scratch = Scratch(std::env::temp_dir().join(format!(
-        "kiln-train-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    )));
-    let store = Store::open(&scratch.0)?;
+    let store = Store::throwaway()?;
     let label = req
         .data
         .file_name()
@@ -113,13 +100,7 @@ pub fn train(
     let detail = datasets::create(&store, &label, &label, file, &options, req.sheet.clone())?;
     let id = detail.summary.id;
     let recipe_version = match &req.recipe {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| TrainError::BadInput(format!("{}: {e}", path.display())))?;
-            let recipe: api::Recipe = serde_json::from_str(&text)
-                .map_err(|e| TrainError::BadInput(format!("{}: {e}", path.display())))?;
-            Some(datasets::save_recipe(&store, &id, &recipe)?.version)
-        }
+        Some(recipe) => Some(datasets::save_recipe(&store, &id, recipe)?.version),
         None => None,
     };
     let request = api::BuildRequest {

@@ -19,6 +19,12 @@ fn scratch(name: &str) -> PathBuf {
 fn kiln_train_writes_a_model_and_a_summary() {
     let dir = scratch("ok");
     let out = dir.join("model.json");
+    let recipe = dir.join("recipe.json");
+    std::fs::write(
+        &recipe,
+        r#"{"steps": [{"op": "drop_columns", "columns": ["island"]}]}"#,
+    )
+    .unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(["train", "--data"])
         .arg(root().join("assets/samples/penguins.csv"))
@@ -32,8 +38,10 @@ fn kiln_train_writes_a_model_and_a_summary() {
             "--exclude",
             "year",
             "--json",
-            "--out",
+            "--recipe",
         ])
+        .arg(&recipe)
+        .arg("--out")
         .arg(&out)
         .output()
         .unwrap();
@@ -51,7 +59,9 @@ fn kiln_train_writes_a_model_and_a_summary() {
     let artifact = automl::ModelArtifact::from_json(&std::fs::read(&out).unwrap()).unwrap();
     let inputs: Vec<&str> = artifact.inputs().iter().map(|f| f.name.as_str()).collect();
     assert!(
-        !inputs.contains(&"year") && inputs.contains(&"bill_length_mm"),
+        !inputs.contains(&"year")
+            && !inputs.contains(&"island")
+            && inputs.contains(&"bill_length_mm"),
         "{inputs:?}"
     );
     // It scores like any model: `kiln predict` on the same file.
@@ -109,6 +119,19 @@ fn kiln_train_refuses_bad_input_with_exit_code_2() {
         .unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("does not exist"));
+    // A recipe that is not JSON.
+    std::fs::write(dir.join("bad.json"), "steps: drop").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["train", "--data"])
+        .arg(&penguins)
+        .args(["--target", "species", "--recipe"])
+        .arg(dir.join("bad.json"))
+        .arg("--out")
+        .arg(dir.join("m.json"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("bad.json"));
     // A workbook asks for its sheet; five rows are too few to train.
     let book = root().join("data/test_data/formats/two_sheets.xlsx");
     for (args, words) in [

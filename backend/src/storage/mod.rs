@@ -246,6 +246,18 @@ impl Store {
         Ok(Received::new(temp, bytes.len() as u64))
     }
 
+    /// A store in a new folder under the system's temporary one, removed
+    /// with everything in it when the returned value is dropped (`kiln train`).
+    pub fn throwaway() -> Result<Throwaway> {
+        let dir =
+            std::env::temp_dir().join(format!("kiln-train-{}-{}", std::process::id(), new_id()));
+        let store = Store::open(&dir)?;
+        Ok(Throwaway {
+            store: Some(store),
+            dir,
+        })
+    }
+
     /// A local file (`kiln train`), copied in as a received file.
     pub fn receive_path(&self, path: &Path) -> Result<Received> {
         let temp = self.temp();
@@ -264,6 +276,29 @@ impl Store {
     /// then keep with a `save_*` method (scored files) or drop.
     pub fn new_file(&self) -> Result<NewFile> {
         NewFile::create(self.temp())
+    }
+}
+
+/// A store whose folder goes when it does ([`Store::throwaway`]).
+#[derive(Debug)]
+pub struct Throwaway {
+    store: Option<Store>,
+    dir: PathBuf,
+}
+
+impl std::ops::Deref for Throwaway {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        self.store.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        // The database closes before its folder goes.
+        drop(self.store.take());
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
