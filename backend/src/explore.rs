@@ -4,7 +4,7 @@
 use data::explore::{MAX_K, Query};
 
 use crate::error::{AppError, AppResult};
-use crate::models::csv_cell;
+use crate::models::{csv_line, text_columns};
 use crate::storage::Store;
 
 /// Reads `?column=a&column=b&k=3&colour=c&seed=7&format=json|csv` (repeated
@@ -68,29 +68,14 @@ pub fn rows_csv(store: &Store, id: &str, q: &Query) -> AppResult<Vec<u8>> {
     let frame = store.dataset_frame(id)?;
     let dataset = data::convert::frame_to_dataset(&frame)?;
     let found = data::explore::explore_dataset(&dataset, q)?;
-    let text: Vec<Vec<Option<String>>> = frame
-        .columns()
-        .iter()
-        .map(|c| data::profile::text_cells(c).map_err(|e| AppError::Internal(e.to_string())))
-        .collect::<Result<_, AppError>>()?;
+    let text = text_columns(&frame)?;
     let mut header: Vec<String> = frame
         .get_column_names()
         .iter()
         .map(|s| s.to_string())
         .collect();
     header.extend(["segment".to_owned(), "unusual_score".to_owned()]);
-    let mut out = String::new();
-    let line = |cells: &[String], out: &mut String| {
-        out.push_str(
-            &cells
-                .iter()
-                .map(|c| csv_cell(c))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
-    };
-    line(&header, &mut out);
+    let mut out = csv_line(&header) + "\n";
     for r in 0..dataset.n_rows() {
         let mut cells: Vec<String> = text
             .iter()
@@ -98,7 +83,8 @@ pub fn rows_csv(store: &Store, id: &str, q: &Query) -> AppResult<Vec<u8>> {
             .collect();
         cells.push((found.of_row[r] + 1).to_string());
         cells.push(found.scores[r].to_string());
-        line(&cells, &mut out);
+        out.push_str(&csv_line(&cells));
+        out.push('\n');
     }
     Ok(out.into_bytes())
 }

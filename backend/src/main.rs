@@ -282,11 +282,17 @@ async fn shutdown() {
     tracing::info!("shutting down");
 }
 
-fn predict(
+/// Loads the artifact at `model` and has `write` make `output` from
+/// `input`, through a `.partial` file renamed once complete.
+fn with_model<T>(
     model: &std::path::Path,
     input: &std::path::Path,
     output: &std::path::Path,
-) -> anyhow::Result<()> {
+    write: impl FnOnce(
+        &automl::ModelArtifact,
+        &mut dyn std::io::Write,
+    ) -> Result<T, backend::error::AppError>,
+) -> anyhow::Result<T> {
     let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
     let artifact = automl::ModelArtifact::from_json(&bytes)
         .with_context(|| format!("loading {}", model.display()))?;
@@ -294,10 +300,22 @@ fn predict(
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
     );
-    let outcome = backend::models::predict_csv(&artifact, input, &mut out)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    let done =
+        write(&artifact, &mut out).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    std::io::Write::flush(&mut out)?;
     drop(out);
     std::fs::rename(&tmp, output)?;
+    Ok(done)
+}
+
+fn predict(
+    model: &std::path::Path,
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
+    let outcome = with_model(model, input, output, |artifact, out| {
+        backend::models::predict_csv(artifact, input, out)
+    })?;
     if !outcome.extra_columns.is_empty() {
         eprintln!(
             "ignored columns the model does not use: {}",
@@ -329,17 +347,9 @@ fn explain(
     input: &std::path::Path,
     output: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
-    let artifact = automl::ModelArtifact::from_json(&bytes)
-        .with_context(|| format!("loading {}", model.display()))?;
-    let tmp = output.with_extension("partial");
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
-    let rows = backend::models::explain_file(&artifact, input, &mut out)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-    drop(out);
-    std::fs::rename(&tmp, output)?;
+    let rows = with_model(model, input, output, |artifact, out| {
+        backend::models::explain_file(artifact, input, out)
+    })?;
     eprintln!(
         "wrote the SHAP values of {rows} rows to {}",
         output.display()

@@ -388,14 +388,7 @@ pub fn explain_file(
         "raw".into(),
     ];
     header.extend(e.features.iter().cloned());
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .map(|c| csv_cell(c))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    writeln!(output, "{}", line(&header)).map_err(io)?;
+    writeln!(output, "{}", csv_line(&header)).map_err(io)?;
     let outputs = e.outputs.len().max(1);
     for r in 0..e.n_rows() {
         for (o, name) in e.outputs.iter().enumerate() {
@@ -406,7 +399,7 @@ pub fn explain_file(
                 e.raw[r * outputs + o].to_string(),
             ];
             cells.extend(e.row(r, o).iter().map(|v| v.to_string()));
-            writeln!(output, "{}", line(&cells)).map_err(io)?;
+            writeln!(output, "{}", csv_line(&cells)).map_err(io)?;
         }
     }
     Ok(e.n_rows())
@@ -447,11 +440,7 @@ pub fn predict_frame(
         Predictions::Regression(_) => (Vec::new(), None),
     };
     header.extend(classes.iter().map(|c| format!("probability_{c}")));
-    let text: Vec<Vec<Option<String>>> = frame
-        .columns()
-        .iter()
-        .map(|c| data::profile::text_cells(c).map_err(|e| AppError::Internal(e.to_string())))
-        .collect::<Result<_, AppError>>()?;
+    let text = text_columns(frame)?;
     let evaluation = evaluate_labelled(artifact, frame, &preds)?;
     let api = to_api_predictions(&preds);
     let mut preview = api::RowsPage {
@@ -461,16 +450,7 @@ pub fn predict_frame(
         rows: Vec::new(),
     };
     let io = |e: std::io::Error| AppError::Internal(format!("writing predictions: {e}"));
-    writeln!(
-        output,
-        "{}",
-        header
-            .iter()
-            .map(|h| csv_cell(h))
-            .collect::<Vec<_>>()
-            .join(",")
-    )
-    .map_err(io)?;
+    writeln!(output, "{}", csv_line(&header)).map_err(io)?;
     for (r, p) in api.predictions.iter().enumerate() {
         let mut cells: Vec<Option<String>> = text.iter().map(|c| c[r].clone()).collect();
         cells.push(Some(match &p.value {
@@ -485,11 +465,8 @@ pub fn predict_frame(
                     .map(|p| Some(p.to_string())),
             );
         }
-        let line: Vec<String> = cells
-            .iter()
-            .map(|c| c.as_deref().map_or(String::new(), csv_cell))
-            .collect();
-        writeln!(output, "{}", line.join(",")).map_err(io)?;
+        let line: Vec<&str> = cells.iter().map(|c| c.as_deref().unwrap_or("")).collect();
+        writeln!(output, "{}", csv_line(&line)).map_err(io)?;
         if r < PREVIEW_ROWS {
             preview.rows.push(cells);
         }
@@ -501,6 +478,24 @@ pub fn predict_frame(
         evaluation,
         preview,
     })
+}
+
+/// One CSV line of `cells` ([`csv_cell`] each), without its newline.
+pub fn csv_line<S: AsRef<str>>(cells: &[S]) -> String {
+    cells
+        .iter()
+        .map(|c| csv_cell(c.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Every column of `frame` as text cells (`None` when missing), for writing it out.
+pub fn text_columns(frame: &DataFrame) -> Result<Vec<Vec<Option<String>>>, AppError> {
+    frame
+        .columns()
+        .iter()
+        .map(|c| data::profile::text_cells(c).map_err(|e| AppError::Internal(e.to_string())))
+        .collect()
 }
 
 /// One CSV cell: quoted when needed, and neutralised (a leading `'`) when a

@@ -81,74 +81,77 @@ fn kiln_train_writes_a_model_and_a_summary() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `kiln train --data DATA ARGS… --out OUT`: its exit code and stderr.
+fn train(data: &Path, args: &[&str], out: &Path) -> (Option<i32>, String) {
+    let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["train", "--data"])
+        .arg(data)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    (
+        run.status.code(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn kiln_train_refuses_bad_input_with_exit_code_2() {
     let dir = scratch("bad");
     let penguins = root().join("assets/samples/penguins.csv");
-    for (args, words) in [
-        (vec!["--target", "wingspan"], "no column `wingspan`"),
-        (vec!["--target", "species", "--budget", "1"], "budget"),
-    ] {
-        let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(["train", "--data"])
-            .arg(&penguins)
-            .args(&args)
-            .arg("--out")
-            .arg(dir.join("m.json"))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(words), "{args:?}: {stderr}");
-    }
-    let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["train", "--data"])
-        .arg(dir.join("absent.csv"))
-        .args(["--target", "y", "--out"])
-        .arg(dir.join("m.json"))
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("absent.csv"));
-    let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["train", "--data"])
-        .arg(&penguins)
-        .args(["--target", "species", "--out"])
-        .arg(dir.join("no/such/folder/m.json"))
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("does not exist"));
-    // A recipe that is not JSON.
-    std::fs::write(dir.join("bad.json"), "steps: drop").unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["train", "--data"])
-        .arg(&penguins)
-        .args(["--target", "species", "--recipe"])
-        .arg(dir.join("bad.json"))
-        .arg("--out")
-        .arg(dir.join("m.json"))
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("bad.json"));
-    // A workbook asks for its sheet; five rows are too few to train.
     let book = root().join("data/test_data/formats/two_sheets.xlsx");
-    for (args, words) in [
-        (vec![], "choose one (`Notes`, `Penguins`)"),
-        (vec!["--sheet", "Penguins"], "not enough rows to train"),
-    ] {
-        let run = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args(["train", "--data"])
-            .arg(&book)
-            .args(["--target", "species", "--budget", "5"])
-            .args(&args)
-            .arg("--out")
-            .arg(dir.join("m.json"))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+    let out = dir.join("m.json");
+    let (absent, nowhere) = (dir.join("absent.csv"), dir.join("no/such/folder/m.json"));
+    std::fs::write(dir.join("bad.json"), "steps: drop").unwrap();
+    let bad_recipe = dir.join("bad.json").display().to_string();
+    let cases: Vec<(&Path, Vec<&str>, &Path, &str)> = vec![
+        (
+            &penguins,
+            vec!["--target", "wingspan"],
+            &out,
+            "no column `wingspan`",
+        ),
+        (
+            &penguins,
+            vec!["--target", "species", "--budget", "1"],
+            &out,
+            "budget",
+        ),
+        (&absent, vec!["--target", "y"], &out, "absent.csv"),
+        (
+            &penguins,
+            vec!["--target", "species"],
+            &nowhere,
+            "does not exist",
+        ),
+        // A recipe that is not JSON.
+        (
+            &penguins,
+            vec!["--target", "species", "--recipe", &bad_recipe],
+            &out,
+            "bad.json",
+        ),
+        // A workbook asks for its sheet; five rows are too few to train.
+        (
+            &book,
+            vec!["--target", "species", "--budget", "5"],
+            &out,
+            "choose one (`Notes`, `Penguins`)",
+        ),
+        (
+            &book,
+            vec![
+                "--target", "species", "--budget", "5", "--sheet", "Penguins",
+            ],
+            &out,
+            "not enough rows to train",
+        ),
+    ];
+    for (data, args, out, words) in cases {
+        let (code, stderr) = train(data, &args, out);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(words), "{args:?}: {stderr}");
     }
     std::fs::remove_dir_all(&dir).ok();
