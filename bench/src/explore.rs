@@ -7,7 +7,6 @@
 //! Bar (#21): Explore on flights in under 5 s (release), reading included.
 
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::{Result, anyhow};
 use data::explore::{self, Query};
@@ -33,23 +32,14 @@ pub fn bench_explore(root: &Path, args: &[String]) -> Result<()> {
         let frame = ingest::read_parquet(&path).map_err(|e| anyhow!("{e}"))?;
         Ok(convert::frame_to_dataset(&frame)?)
     };
-    let best = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
-        let mut best = f64::INFINITY;
-        for _ in 0..REPEATS {
-            let start = Instant::now();
-            f()?;
-            best = best.min(start.elapsed().as_secs_f64());
-        }
-        Ok(best)
-    };
-    let floor = best(&mut || read().map(drop))?;
+    let floor = crate::fastest(REPEATS, &mut || read().map(drop))?;
     let mut report = None;
-    let auto = best(&mut || {
+    let auto = crate::fastest(REPEATS, &mut || {
         let data = read()?;
         report = Some(explore::explore_dataset(&data, &Query::default())?.report);
         Ok(())
     })?;
-    let set = best(&mut || {
+    let set = crate::fastest(REPEATS, &mut || {
         let data = read()?;
         let q = Query {
             k: Some(5),

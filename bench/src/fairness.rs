@@ -9,7 +9,6 @@
 //! Bar: the pre-training report, reading included, in under 1 s (release).
 
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use automl::fairness::{self, Facets, Selector};
@@ -62,23 +61,14 @@ pub fn bench_fairness(root: &Path, args: &[String]) -> Result<()> {
             Some(col("purpose")?),
         ))
     };
-    let best = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
-        let mut best = f64::INFINITY;
-        for _ in 0..REPEATS {
-            let start = Instant::now();
-            f()?;
-            best = best.min(start.elapsed().as_secs_f64());
-        }
-        Ok(best)
-    };
-    let floor = best(&mut || read().map(drop))?;
-    let pre = best(&mut || {
+    let floor = crate::fastest(REPEATS, &mut || read().map(drop))?;
+    let pre = crate::fastest(REPEATS, &mut || {
         let data = read()?;
         let metrics = fairness::pre_training(&facets(&data, false)?);
         anyhow::ensure!(metrics.len() == 8, "{metrics:?}");
         Ok(())
     })?;
-    let post = best(&mut || {
+    let post = crate::fastest(REPEATS, &mut || {
         let data = read()?;
         let names: Vec<&str> = data
             .columns()

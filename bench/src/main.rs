@@ -724,3 +724,15 @@ fn main() -> Result<()> {
     }
     result
 }
+
+/// The fastest of `repeats` runs of `f`, in seconds (the fairness and
+/// Explore benches time their reports so).
+pub(crate) fn fastest(repeats: usize, f: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats {
+        let start = std::time::Instant::now();
+        f()?;
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}

@@ -886,15 +886,21 @@ async fn shown_value(studio: &Studio, code: &str) -> Result<f64> {
 /// Uploads `csv` as `name` (a file in the studio's data folder) from the
 /// datasets page; the dataset's path.
 async fn upload(studio: &Studio, name: &str, csv: &str) -> Result<String> {
+    choose_file(studio, name, csv.as_bytes()).await?;
+    studio.wait_path("/datasets/", LONG).await
+}
+
+/// Writes `bytes` as `name` and gives it to the Datasets page's file picker.
+async fn choose_file(studio: &Studio, name: &str, bytes: &[u8]) -> Result<()> {
     let path = studio.data_dir.join(name);
-    std::fs::write(&path, csv)?;
+    std::fs::write(&path, bytes)?;
     studio.open("/").await?;
     studio
         .find("#upload-input", SHORT)
         .await?
         .send_keys(&path.display().to_string())
         .await?;
-    studio.wait_path("/datasets/", LONG).await
+    Ok(())
 }
 
 /// Uploads `csv` as `name` from the datasets page and chooses `target` on
@@ -1424,14 +1430,7 @@ async fn a_workbook_of_two_sheets_is_read_from_the_sheet_chosen() -> Result<()> 
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../data/test_data/formats/two_sheets.xlsx"),
     )?;
-    let path = studio.data_dir.join("birds.xlsx");
-    std::fs::write(&path, book)?;
-    studio.open("/").await?;
-    studio
-        .find("#upload-input", SHORT)
-        .await?
-        .send_keys(&path.display().to_string())
-        .await?;
+    choose_file(&studio, "birds.xlsx", &book).await?;
     let message = studio
         .wait_text(".error", LONG, |t| t.contains("choose one"))
         .await?;

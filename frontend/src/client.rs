@@ -184,11 +184,7 @@ pub fn bias_url(of: &BiasOf, query: &[(&str, String)], format: &str) -> String {
         BiasOf::Model(m) => format!("/api/models/{}/fairness", percent_encode(m)),
         BiasOf::Scored(p) => format!("/api/predictions/{}/fairness", percent_encode(p)),
     };
-    let pairs: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect();
-    format!("{base}?{}&format={format}", pairs.join("&"))
+    format!("{base}?{}format={format}", query_pairs(query))
 }
 
 /// Explore (`api::Explore`) with the query's `(key, value)` pairs.
@@ -199,15 +195,19 @@ pub async fn explore(dataset: &str, query: &[(&str, String)]) -> ClientResult<se
 /// The address of Explore's answer in `format`: json, or csv (the rows
 /// with their segment and unusual score).
 pub fn explore_url(dataset: &str, query: &[(&str, String)], format: &str) -> String {
-    let pairs: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect();
     format!(
         "{}/explore?{}format={format}",
         dataset_path(dataset),
-        pairs.iter().map(|p| format!("{p}&")).collect::<String>()
+        query_pairs(query)
     )
+}
+
+/// `key=value&` for each pair, values percent-encoded (repeated keys kept).
+fn query_pairs(query: &[(&str, String)]) -> String {
+    query
+        .iter()
+        .map(|(k, v)| format!("{k}={}&", percent_encode(v)))
+        .collect()
 }
 
 fn dataset_path(id: &str) -> String {
