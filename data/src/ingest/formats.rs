@@ -400,16 +400,7 @@ fn excel_date(serial: f64, datetime: bool) -> String {
     }
     let days = serial.floor() as i64;
     let secs = ((serial - serial.floor()) * 86_400.0).round() as i64;
-    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
-    let z = days - 25_569 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = automl::values::civil_from_days(days - 25_569);
     if datetime && secs > 0 {
         format!(
             "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
