@@ -19,6 +19,7 @@ mod insights;
 mod linear;
 pub mod metrics;
 mod mlp;
+pub mod onnx;
 pub mod recipe;
 mod rng;
 pub mod scored;

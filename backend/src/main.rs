@@ -79,9 +79,23 @@ enum Command {
         /// Where to write the model artifact.
         #[arg(long)]
         out: PathBuf,
+        /// Also write the model as ONNX here (refused, exit code 2, when a
+        /// recipe step has no ONNX form; the artifact is written anyway).
+        #[arg(long)]
+        onnx: Option<PathBuf>,
         /// Print a JSON summary on stdout at the end.
         #[arg(long)]
         json: bool,
+    },
+    /// Write a model artifact as ONNX, scored by any ONNX runtime as Kiln
+    /// scores it: one [N, 1] input per column (numbers as double, NaN
+    /// missing; text as string, "" missing); outputs `prediction`, or
+    /// `label` and `probabilities`.
+    Onnx {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Explain each row of a file with a model artifact: writes, per row and
     /// model output, the base value, the raw output and each input column's
@@ -135,6 +149,15 @@ fn main() -> anyhow::Result<()> {
             input,
             output,
         } => explain(&model, &input, &output),
+        Command::Onnx { model, out } => {
+            let bytes =
+                std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
+            let artifact = automl::ModelArtifact::from_json(&bytes)
+                .with_context(|| format!("loading {}", model.display()))?;
+            write_onnx(&artifact, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("wrote the ONNX model to {}", out.display());
+            Ok(())
+        }
         Command::Train {
             data,
             sheet,
@@ -144,6 +167,7 @@ fn main() -> anyhow::Result<()> {
             exclude,
             recipe,
             out,
+            onnx,
             json,
         } => {
             let recipe = match recipe.as_deref().map(read_recipe).transpose() {
@@ -162,7 +186,7 @@ fn main() -> anyhow::Result<()> {
                 exclude,
                 recipe,
             };
-            if let Err(e) = train(&req, &out, json) {
+            if let Err(e) = train(&req, &out, onnx.as_deref(), json) {
                 eprintln!("kiln train: {e}");
                 std::process::exit(e.exit_code());
             }
@@ -363,11 +387,15 @@ fn explain(
 fn train(
     req: &backend::train::TrainRequest,
     out: &std::path::Path,
+    onnx: Option<&std::path::Path>,
     json: bool,
 ) -> Result<(), backend::train::TrainError> {
     use std::io::IsTerminal;
     use std::io::Write as _;
     backend::train::check_out(out)?;
+    if let Some(path) = onnx {
+        backend::train::check_out(path)?;
+    }
     let tty = std::io::stderr().is_terminal();
     let budget = f64::from(req.budget_secs);
     let status = |b: &api::Build| {
@@ -428,6 +456,12 @@ fn train(
         out.display(),
         b.elapsed_secs
     );
+    if let Some(path) = onnx {
+        let artifact = automl::ModelArtifact::from_json(&trained.artifact)
+            .map_err(|e| backend::train::TrainError::Failed(e.to_string()))?;
+        write_onnx(&artifact, path)?;
+        eprintln!("wrote the ONNX model to {}", path.display());
+    }
     if json {
         let summary = serde_json::json!({
             "model": out.display().to_string(),
@@ -443,6 +477,20 @@ fn train(
         println!("{summary}");
     }
     Ok(())
+}
+
+/// The artifact as ONNX at `path` (written whole or not at all); a step
+/// with no ONNX form is the input's fault.
+fn write_onnx(
+    artifact: &automl::ModelArtifact,
+    path: &std::path::Path,
+) -> Result<(), backend::train::TrainError> {
+    let bytes = automl::onnx::export(artifact)
+        .map_err(|e| backend::train::TrainError::BadInput(e.to_string()))?;
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| backend::train::TrainError::Failed(format!("{}: {e}", path.display())))
 }
 
 /// A recipe file (`{"steps": [...]}`), or why it cannot be read.

@@ -132,6 +132,27 @@ async fn upload_profile_build_predict_and_download() {
     );
     let artifact = automl::ModelArtifact::from_json(&bytes).expect("a valid artifact");
     assert_eq!(artifact.schema.target, "species");
+    // The same model as ONNX (scored against onnxruntime in data/tests/onnx.rs).
+    let req = Request::get(format!("/api/models/{model_id}/onnx"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, onnx, headers) = t.call(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .ends_with(".onnx\"")
+    );
+    assert_eq!(onnx, automl::onnx::export(&artifact).unwrap());
+    let (status, _) = t
+        .json(
+            "GET",
+            &format!("/api/models/{model_id}/onnx?check=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 
     // Everything acknowledged survives a restart.
     let again = t.reopen();
@@ -632,6 +653,7 @@ async fn bad_input_on_every_endpoint_is_a_4xx_with_a_message() {
             ("POST", format!("/api/builds/{id}/rerun")),
             ("GET", format!("/api/models/{id}")),
             ("GET", format!("/api/models/{id}/artifact")),
+            ("GET", format!("/api/models/{id}/onnx")),
             ("POST", format!("/api/samples/{id}")),
         ] {
             let (status, v) = t.json(method, &path, None).await;
@@ -1483,6 +1505,24 @@ async fn recipes_are_validated_versioned_previewed_and_built_with() {
         .map(|i| i["feature"].as_str().unwrap())
         .collect();
     assert_eq!(importance.len(), 5, "{importance:?}");
+    // ONNX has no operator that reads dates from text: the export says so.
+    let (status, e) = t
+        .json("GET", &format!("/api/models/{model_id}/onnx"), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["code"], "onnx_unsupported", "{e}");
+    let (status, checked) = t
+        .json(
+            "GET",
+            &format!("/api/models/{model_id}/onnx?check=true"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &checked), (StatusCode::UNPROCESSABLE_ENTITY, &e));
+    assert!(
+        error_message(&e).contains("`date parts` step on `joined` cannot be exported"),
+        "{e}"
+    );
 
     // Raw rows, as uploaded, are scored and explained per raw column.
     let row = json!({ "age": -1, "income": "$4,500", "city": "unknown", "joined": "2023-06-15", "score": 3.5 });

@@ -19,6 +19,7 @@ fn scratch(name: &str) -> PathBuf {
 fn kiln_train_writes_a_model_and_a_summary() {
     let dir = scratch("ok");
     let out = dir.join("model.json");
+    let onnx = dir.join("model.onnx");
     let recipe = dir.join("recipe.json");
     std::fs::write(
         &recipe,
@@ -43,10 +44,13 @@ fn kiln_train_writes_a_model_and_a_summary() {
         .arg(&recipe)
         .arg("--out")
         .arg(&out)
+        .arg("--onnx")
+        .arg(&onnx)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("wrote the ONNX model to"), "{stderr}");
     assert!(stderr.contains("leaderboard (log loss"), "{stderr}");
     assert!(stderr.contains("trial   1"), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
@@ -78,6 +82,47 @@ fn kiln_train_writes_a_model_and_a_summary() {
     assert!(status.success());
     let text = std::fs::read_to_string(&predictions).unwrap();
     assert_eq!(text.lines().count(), 345);
+    // `kiln onnx` on the artifact writes the same ONNX model as `--onnx`.
+    let again = dir.join("again.onnx");
+    let status = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["onnx", "--model"])
+        .arg(&out)
+        .arg("--out")
+        .arg(&again)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&onnx).unwrap();
+    assert_eq!(bytes, std::fs::read(&again).unwrap());
+    assert_eq!(bytes, automl::onnx::export(&artifact).unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn kiln_train_keeps_the_model_when_onnx_cannot_express_its_recipe() {
+    let dir = scratch("onnx");
+    let recipe = dir.join("recipe.json");
+    std::fs::write(
+        &recipe,
+        r#"{"steps": [{"op": "date_parts", "column": "date"}]}"#,
+    )
+    .unwrap();
+    let (out, onnx) = (dir.join("m.json"), dir.join("m.onnx"));
+    let recipe = recipe.display().to_string();
+    let onnx_arg = onnx.display().to_string();
+    let (code, stderr) = train(
+        &root().join("assets/samples/seattle_weather.csv"),
+        &[
+            "--target", "weather", "--budget", "5", "--recipe", &recipe, "--onnx", &onnx_arg,
+        ],
+        &out,
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the recipe's `date parts` step on `date` cannot be exported"),
+        "{stderr}"
+    );
+    assert!(out.is_file() && !onnx.exists());
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -411,6 +411,43 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
     let artifact_file = studio.data_dir.join("downloaded-model.json");
     std::fs::write(&artifact_file, &artifact)?;
 
+    // The ONNX button's file, scored by the page's own Python example.
+    let onnx_href = studio
+        .find("#download-onnx", SHORT)
+        .await?
+        .attr("href")
+        .await?
+        .context("the ONNX link has no href")?;
+    let port: u16 = studio
+        .base
+        .rsplit(':')
+        .next()
+        .context("no port in the studio's address")?
+        .parse()?;
+    let onnx = e2e_tests::http::request(port, "GET", &onnx_href, None, &[]).await?;
+    ensure!(onnx.status == 200, "ONNX download: {}", onnx.text());
+    std::fs::write(
+        studio.data_dir.join(format!("kiln-model-{model_id}.onnx")),
+        &onnx.body,
+    )?;
+    let example = studio.find("#onnx-usage", SHORT).await?.text().await?;
+    let run = Command::new("python3")
+        .arg("-c")
+        .arg(format!("{example}\nprint(label[0], probabilities.shape)"))
+        .current_dir(&studio.data_dir)
+        .output()?;
+    let printed = String::from_utf8_lossy(&run.stdout);
+    ensure!(
+        run.status.success() && printed.trim().ends_with("(1, 3)"),
+        "the page's ONNX example failed: {printed} {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let species = printed.split_whitespace().next().unwrap_or_default();
+    ensure!(
+        ["Adelie", "Chinstrap", "Gentoo"].contains(&species),
+        "the ONNX example predicted {printed}"
+    );
+
     // The CLI and the API agree on every row.
     let out_file = studio.data_dir.join("predictions.csv");
     let status = Command::new(studio.kiln_bin()?)

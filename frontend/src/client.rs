@@ -351,6 +351,19 @@ pub fn artifact_url(id: &str) -> String {
     format!("{}/artifact", model_path(id))
 }
 
+/// The model as ONNX, to download.
+pub fn onnx_url(id: &str) -> String {
+    format!("{}/onnx", model_path(id))
+}
+
+/// Whether model `id` exports to ONNX: the error names the recipe step or
+/// feature ONNX cannot express when it does not.
+pub async fn onnx_check(id: &str) -> ClientResult<()> {
+    send("GET", &format!("{}?check=true", onnx_url(id)), None)
+        .await
+        .map(|_| ())
+}
+
 /// A chart drawn for a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelChart {

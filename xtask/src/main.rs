@@ -27,7 +27,7 @@ use std::env;
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
@@ -392,6 +392,7 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    ensure_onnxruntime()?;
     status(cargo().args(["test", "--workspace", "--exclude", "e2e-tests"]))?;
     build_site(root)?;
     if env::var_os("KILN_SKIP_BROWSER").is_some() {
@@ -539,6 +540,61 @@ fn ensure_chromium() -> Result<()> {
     }
     apt_install(&["chromium", "chromium-driver"])
 }
+
+/// onnxruntime for Python, which the ONNX export's parity tests
+/// (`data/tests/onnx.rs`) score with: installed with pip when missing
+/// (Python 3 and pip from apt-get first, as root, when they are missing).
+fn ensure_onnxruntime() -> Result<()> {
+    let python = || {
+        let mut c = Command::new("python3");
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    let imports = || {
+        python()
+            .args(["-c", "import onnxruntime, numpy"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if imports() {
+        return Ok(());
+    }
+    let has_pip = || {
+        python()
+            .args(["-m", "pip", "--version"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has_pip() {
+        if !is_root() {
+            bail!(
+                "the ONNX tests need Python 3 with pip (to install onnxruntime): install the Debian packages `python3` and `python3-pip`"
+            );
+        }
+        apt_install(&["python3", "python3-pip"])?;
+    }
+    let pip = |extra: &[&str]| {
+        Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", ONNXRUNTIME])
+            .args(extra)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // Debian's own Python refuses pip outside a virtual environment unless told.
+    if !(pip(&[])
+        || pip(&["--break-system-packages"])
+        || pip(&["--user", "--break-system-packages"]))
+    {
+        bail!("could not install {ONNXRUNTIME} with pip for the ONNX tests");
+    }
+    if !imports() {
+        bail!("{ONNXRUNTIME} was installed but `import onnxruntime` still fails");
+    }
+    Ok(())
+}
+
+/// The onnxruntime the ONNX tests need (`TreeEnsemble` of `ai.onnx.ml` 5).
+const ONNXRUNTIME: &str = "onnxruntime>=1.21";
 
 /// Installs Debian `packages` (as root), the package lists updated first.
 fn apt_install(packages: &[&str]) -> Result<()> {

@@ -11,6 +11,7 @@ use crate::artifact::{Schema, link_inverse};
 use crate::data::Dataset;
 use crate::encode::tree_matrix;
 use crate::error::{Error, Result};
+use crate::onnx::{Features, Graph, models};
 use crate::task::{Target, Task};
 
 pub(crate) static FAMILY: BaselineFamily = BaselineFamily;
@@ -125,6 +126,12 @@ impl Model for BaselineFit {
         let raw: Vec<f64> = rows.iter().flat_map(|_| base.iter().copied()).collect();
         let values = vec![0.0; raw.len() * schema.features.len()];
         Ok(Shap { base, raw, values })
+    }
+
+    fn onnx(&self, schema: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {
+        let raw = link_inverse(schema.task, &self.outputs, schema.classes.len());
+        let zeros = x.zeros(g);
+        Ok(models::constant_rows(g, &zeros, &raw))
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {

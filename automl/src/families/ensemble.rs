@@ -11,6 +11,7 @@ use super::{Candidate, Family, FittedModel, Model, Shap};
 use crate::artifact::Schema;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::onnx::{Features, Graph};
 use crate::task::Target;
 
 /// Ensembles are built by the search from finished trials, not proposed.
@@ -84,6 +85,21 @@ impl Model for Ensemble {
             add_weighted(&mut values, m.weight, &s.values);
         }
         Ok(Shap { base, raw, values })
+    }
+
+    /// The weighted sum of the members' raw outputs, as [`Model::raw`].
+    fn onnx(&self, schema: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {
+        let mut total: Option<String> = None;
+        for m in &self.members {
+            let raw = m.model.onnx(schema, g, x)?;
+            let w = g.scalar(m.weight);
+            let weighted = g.op("Mul", &[&raw, &w]);
+            total = Some(match total {
+                None => weighted,
+                Some(t) => g.op("Add", &[&t, &weighted]),
+            });
+        }
+        total.ok_or_else(|| Error::Onnx("the ensemble has no members".into()))
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {

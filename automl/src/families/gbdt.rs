@@ -13,6 +13,7 @@ use crate::encode::tree_matrix;
 use crate::error::{Error, Result};
 use crate::gbdt::{self, Booster, GbdtParams, Objective};
 use crate::metrics::Metric;
+use crate::onnx::{Features, Graph, models};
 use crate::rng::Rng;
 use crate::search::space::{Point, Space, Tpe};
 use crate::task::{Target, Task};
@@ -220,6 +221,11 @@ impl Model for GbdtFit {
         let raw = self.booster.raw(&cols);
         let (base, values) = self.booster.shap(&cols);
         Ok(Shap { base, raw, values })
+    }
+
+    fn onnx(&self, _: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {
+        let matrix = x.tree_matrix(g);
+        Ok(models::trees(g, &self.booster, &matrix))
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {

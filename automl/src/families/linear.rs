@@ -11,6 +11,7 @@ use crate::artifact::Schema;
 use crate::data::Dataset;
 use crate::encode::LinearEncoder;
 use crate::error::{Error, Result};
+use crate::onnx::{Features, Graph, models};
 use crate::explain::linear_shap;
 use crate::linear::{LinearModel, LinearParams};
 use crate::task::Target;
@@ -103,6 +104,19 @@ impl Model for LinearFit {
         let raw = self.model.raw(&x);
         let (base, values) = linear_shap(&self.encoder, &self.model, &schema.features, &x);
         Ok(Shap { base, raw, values })
+    }
+
+    fn onnx(&self, _: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {
+        let encoded = x.linear(g, &self.encoder);
+        let m = &self.model;
+        Ok(models::dense(
+            g,
+            &encoded,
+            &m.weights,
+            m.width,
+            m.outputs,
+            &m.intercepts,
+        ))
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {

@@ -13,6 +13,7 @@ use crate::encode::LinearEncoder;
 use crate::error::Result;
 use crate::explain::{encoded_means, permutation_shap};
 use crate::metrics::Metric;
+use crate::onnx::{Features, Graph, models};
 use crate::mlp::{MlpModel, MlpParams};
 use crate::rng::Rng;
 use crate::task::Target;
@@ -168,6 +169,22 @@ impl Model for MlpFit {
         let (_, source) = encoded_means(&self.encoder, &schema.features);
         let (base, values) = permutation_shap(&self.model, &source, schema.features.len(), &x);
         Ok(Shap { base, raw, values })
+    }
+
+    fn onnx(&self, _: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {
+        let mut h = x.linear(g, &self.encoder);
+        let layers = &self.model.layers;
+        for (i, l) in layers.iter().enumerate() {
+            h = models::dense(g, &h, &l.weights, l.inputs, l.outputs, &l.bias);
+            if i + 1 < layers.len() {
+                h = g.op("Relu", &[&h]);
+            }
+        }
+        // Regression targets were trained standardised.
+        let scale = g.scalar(self.model.y_scale);
+        let scaled = g.op("Mul", &[&h, &scale]);
+        let mean = g.scalar(self.model.y_mean);
+        Ok(g.op("Add", &[&scaled, &mean]))
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {

@@ -24,6 +24,7 @@ use crate::data::Dataset;
 use crate::encode::{FeatureStats, LinearEncoder};
 use crate::error::{Error, Result};
 use crate::metrics::Metric;
+use crate::onnx::{Features, Graph};
 use crate::rng::Rng;
 use crate::task::Target;
 
@@ -104,6 +105,10 @@ pub(crate) trait Model {
     /// Checks a loaded model against the schema, so that a malformed file
     /// is an error and never a panic.
     fn validate(&self, schema: &Schema) -> Result<()>;
+    /// Its raw outputs as ONNX operators on the features (`[N, outputs]`
+    /// doubles, the same values as [`Model::raw`]), or why they cannot be
+    /// ([`Error::Onnx`]).
+    fn onnx(&self, schema: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String>;
 }
 
 /// How a family takes part in the search.
@@ -305,6 +310,15 @@ impl FittedModel {
 
     pub(crate) fn raw(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
         self.model().raw(schema, data, rows)
+    }
+
+    pub(crate) fn onnx(
+        &self,
+        schema: &Schema,
+        g: &mut Graph,
+        x: &mut Features<'_>,
+    ) -> Result<String> {
+        self.model().onnx(schema, g, x)
     }
 
     pub(crate) fn predict(

@@ -196,6 +196,17 @@ impl Model for StumpFit {
         Ok(Shap { base, raw, values })
     }
 
+    fn onnx(
+        &self,
+        _: &Schema,
+        _: &mut crate::onnx::Graph,
+        _: &mut crate::onnx::Features<'_>,
+    ) -> Result<String> {
+        Err(crate::error::Error::Onnx(
+            "the test-only stump family has no ONNX form".into(),
+        ))
+    }
+
     fn validate(&self, schema: &Schema) -> Result<()> {
         let k = n_outputs(schema);
         if self.feature >= schema.features.len()

@@ -1,6 +1,6 @@
-//! `/models` and `/predictions`: a model's summary, its artifact, JSON
-//! prediction and explanation, charts, scoring a whole file and the scored
-//! file's download.
+//! `/models` and `/predictions`: a model's summary, its artifact and its
+//! ONNX form, JSON prediction and explanation, charts, scoring a whole file
+//! and the scored file's download.
 
 use std::sync::Arc;
 
@@ -59,6 +59,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/models/{id}", get(get_model).delete(delete_model))
         .route("/models/{id}/artifact", get(download_artifact))
+        .route("/models/{id}/onnx", get(download_onnx))
         .route("/models/{id}/fairness", get(model_fairness))
         .route(
             "/models/{id}/threshold",
@@ -148,6 +149,41 @@ async fn download_artifact(
     Ok((
         [
             (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnnxQuery {
+    /// Only whether the model exports: 204, or the 422 a download gets.
+    #[serde(default)]
+    check: bool,
+}
+
+/// The model as ONNX (`automl::onnx`), made on request; a 422 naming the
+/// recipe step or the feature ONNX cannot express as Kiln computes it.
+async fn download_onnx(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<OnnxQuery>,
+) -> AppResult<Response> {
+    let model = artifact(&st, &id).await?;
+    let bytes = blocking(move || {
+        automl::onnx::export(&model)
+            .map_err(|e| AppError::unprocessable("onnx_unsupported", e.to_string()))
+    })
+    .await?;
+    if q.check {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let disposition = format!("attachment; filename=\"kiln-model-{id}.onnx\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,

@@ -23,6 +23,40 @@ fn typical_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// Python that scores one row of typical values with the ONNX file, its
+/// inputs named as the model's columns.
+fn onnx_example(file: &str, features: &[api::FeatureInfo], task: api::Task) -> String {
+    let row = features
+        .iter()
+        .map(|f| {
+            let value = match (&f.typical, f.kind) {
+                (serde_json::Value::Number(n), _) => format!("[[{}]]", n),
+                (serde_json::Value::String(s), api::FeatureKind::Categorical) => {
+                    format!("[[{}]]", serde_json::Value::from(s.as_str()))
+                }
+                (_, api::FeatureKind::Numeric) => "[[float('nan')]]".into(),
+                _ => "[[\"\"]]".into(),
+            };
+            let dtype = match f.kind {
+                api::FeatureKind::Numeric => "np.float64",
+                api::FeatureKind::Categorical => "object",
+            };
+            format!(
+                "    {}: np.array({value}, {dtype}),\n",
+                serde_json::Value::from(f.name.as_str())
+            )
+        })
+        .collect::<String>();
+    let outputs = if task == api::Task::Regression {
+        "prediction"
+    } else {
+        "label, probabilities"
+    };
+    format!(
+        "import numpy as np, onnxruntime as ort\nsession = ort.InferenceSession(\"{file}\")\nrow = {{\n{row}}}\n{outputs} = session.run(None, row)"
+    )
+}
+
 /// One JSON row from the form's values: numbers where the feature is numeric, empty as missing.
 pub fn form_row(
     features: &[api::FeatureInfo],
@@ -106,6 +140,33 @@ fn ModelView(
     let file_name = format!("kiln-model-{}.json", model.id);
     let usage =
         format!("kiln predict --model {file_name} --input new.csv --output predictions.csv");
+    let onnx_name = format!("kiln-model-{}.onnx", model.id);
+    let onnx_usage = onnx_example(&onnx_name, &model.features, model.task);
+    let onnx = LocalResource::new({
+        let id = model.id.clone();
+        move || {
+            let id = id.clone();
+            async move { client::onnx_check(&id).await }
+        }
+    });
+    let onnx_href = client::onnx_url(&model.id);
+    let onnx_button = move || {
+        matches!(onnx.get(), Some(Ok(()))).then(|| {
+            view! { <a class="button" id="download-onnx" href=onnx_href.clone() download=onnx_name.clone()>"Download ONNX"</a> }
+        })
+    };
+    let onnx_note = move || {
+        match onnx.get() {
+        Some(Ok(())) => Some(view! {
+            <p>"Or score it without Kiln, from Python, Java, C# or JavaScript, with any ONNX runtime (onnxruntime 1.21 or newer): one input per column, numbers as doubles (NaN when missing) and text as strings (empty when missing). In Python:"</p>
+            <pre class="code" tabindex="0" id="onnx-usage">{onnx_usage.clone()}</pre>
+        }.into_any()),
+        Some(Err(e)) => Some(view! {
+            <p class="muted small" id="onnx-refused">{format!("No ONNX download for this model: {}", e.error.message)}</p>
+        }.into_any()),
+        None => None,
+    }
+    };
     let metrics = model.metrics.iter().map(|m| view! {
         <div class="metric"><span class="metric-value">{display::number(m.value)}</span><span class="metric-name">{m.name.clone()}</span></div>
     }).collect_view();
@@ -203,6 +264,7 @@ fn ModelView(
             </div>
             <div class="actions" id="model-actions">
                 <DeleteButton on_delete=on_delete label="Delete model" question="Delete this model and its file?"/>
+                {onnx_button}
                 <a class="button primary" id="download-artifact" href=artifact_href download=file_name>"Download model"</a>
             </div>
         </div>
@@ -250,6 +312,7 @@ fn ModelView(
         <h2>"Use it elsewhere"</h2>
         <p>"The downloaded file holds everything needed to score new rows: the schema, the fitted preprocessing and the model. Score a CSV with the "<code>"kiln"</code>" binary:"</p>
         <pre class="code" tabindex="0">{usage}</pre>
+        {onnx_note}
 
         {parent.map(|b| {
             let board = BoardBuild { id: b.id.clone(), model_id: b.model_id.clone() };

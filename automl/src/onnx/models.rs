@@ -1,0 +1,138 @@
+//! The families' fitted forms as ONNX operators, shared by their
+//! `Model::onnx`: a dense layer, a tree ensemble, a constant per row.
+
+use super::graph::Graph;
+use super::proto::{Attr, Data, Tensor};
+use crate::gbdt::Booster;
+
+/// `x · Wᵀ + b` for `W` of `outputs × inputs`, row-major (`[N, outputs]`).
+pub(crate) fn dense(
+    g: &mut Graph,
+    x: &str,
+    weights: &[f64],
+    inputs: usize,
+    outputs: usize,
+    bias: &[f64],
+) -> String {
+    let mut transposed = vec![0.0; inputs * outputs];
+    for k in 0..outputs {
+        for j in 0..inputs {
+            transposed[j * outputs + k] = weights[k * inputs + j];
+        }
+    }
+    let w = g.doubles(vec![inputs as i64, outputs as i64], transposed);
+    let product = g.op("MatMul", &[x, &w]);
+    let b = g.doubles(vec![outputs as i64], bias.to_vec());
+    g.op("Add", &[&product, &b])
+}
+
+/// The same `values` (`[K]`) in every row of `zeros` (`[N, 1]`): `[N, K]`.
+pub(crate) fn constant_rows(g: &mut Graph, zeros: &str, values: &[f64]) -> String {
+    let v = g.doubles(vec![1, values.len() as i64], values.to_vec());
+    g.op("Add", &[zeros, &v])
+}
+
+/// The booster's raw scores `[N, outputs]` on the tree matrix `x`: one
+/// `ai.onnx.ml` `TreeEnsemble` (version 5, doubles throughout) plus the
+/// base scores. Kiln's nodes send `x <= threshold` left and missing values
+/// to their learned side; here that is `BRANCH_LEQ` with the left child as
+/// the true branch and `nodes_missing_value_tracks_true` as the side. A
+/// tree that is one leaf gets a node whose branches both reach it.
+pub(crate) fn trees(g: &mut Graph, booster: &Booster, x: &str) -> String {
+    let k = booster.outputs.max(1);
+    let mut e = Ensemble::default();
+    for (t, tree) in booster.trees.iter().enumerate() {
+        let target = (t % k) as i64;
+        // Kiln node index → (is leaf, index in its list).
+        let mut place = vec![(false, 0i64); tree.nodes.len()];
+        for (i, n) in tree.nodes.iter().enumerate() {
+            place[i] = if n.is_leaf() {
+                e.leaf_targets.push(target);
+                e.leaf_weights.push(n.value);
+                (true, e.leaf_weights.len() as i64 - 1)
+            } else {
+                e.features.push(i64::from(n.feature));
+                e.splits.push(n.threshold);
+                e.missing_left.push(i64::from(n.default_left));
+                e.true_ids.push(0);
+                e.true_leaf.push(0);
+                e.false_ids.push(0);
+                e.false_leaf.push(0);
+                (false, e.features.len() as i64 - 1)
+            };
+        }
+        if tree.nodes[0].is_leaf() {
+            let leaf = place[0].1;
+            e.features.push(0);
+            e.splits.push(0.0);
+            e.missing_left.push(1);
+            e.true_ids.push(leaf);
+            e.true_leaf.push(1);
+            e.false_ids.push(leaf);
+            e.false_leaf.push(1);
+            e.roots.push(e.features.len() as i64 - 1);
+            continue;
+        }
+        e.roots.push(place[0].1);
+        for (i, n) in tree.nodes.iter().enumerate() {
+            if n.is_leaf() {
+                continue;
+            }
+            let at = place[i].1 as usize;
+            let (l, r) = (place[n.left as usize], place[n.right as usize]);
+            e.true_ids[at] = l.1;
+            e.true_leaf[at] = i64::from(l.0);
+            e.false_ids[at] = r.1;
+            e.false_leaf[at] = i64::from(r.0);
+        }
+    }
+    let nodes = e.features.len();
+    let raw = g.ml(
+        "TreeEnsemble",
+        &[x],
+        vec![
+            ("aggregate_function", Attr::Int(1)),
+            ("post_transform", Attr::Int(0)),
+            ("n_targets", Attr::Int(k as i64)),
+            ("tree_roots", Attr::Ints(e.roots)),
+            ("nodes_featureids", Attr::Ints(e.features)),
+            ("nodes_splits", super::doubles_attr(e.splits)),
+            (
+                "nodes_modes",
+                // BRANCH_LEQ everywhere.
+                Attr::Tensor(Tensor {
+                    name: String::new(),
+                    dims: vec![nodes as i64],
+                    data: Data::Uint8s(vec![0; nodes]),
+                }),
+            ),
+            ("nodes_truenodeids", Attr::Ints(e.true_ids)),
+            ("nodes_trueleafs", Attr::Ints(e.true_leaf)),
+            ("nodes_falsenodeids", Attr::Ints(e.false_ids)),
+            ("nodes_falseleafs", Attr::Ints(e.false_leaf)),
+            (
+                "nodes_missing_value_tracks_true",
+                Attr::Ints(e.missing_left),
+            ),
+            ("leaf_targetids", Attr::Ints(e.leaf_targets)),
+            ("leaf_weights", super::doubles_attr(e.leaf_weights)),
+        ],
+    );
+    let base = g.doubles(vec![k as i64], booster.base_score.clone());
+    g.op("Add", &[&raw, &base])
+}
+
+/// `TreeEnsemble`'s attributes, node by node and leaf by leaf.
+#[derive(Default)]
+struct Ensemble {
+    roots: Vec<i64>,
+    features: Vec<i64>,
+    splits: Vec<f64>,
+    missing_left: Vec<i64>,
+    true_ids: Vec<i64>,
+    true_leaf: Vec<i64>,
+    false_ids: Vec<i64>,
+    false_leaf: Vec<i64>,
+    leaf_targets: Vec<i64>,
+    leaf_weights: Vec<f64>,
+}
