@@ -45,6 +45,50 @@ pub struct DatasetSummary {
     pub bytes: u64,
     /// RFC 3339 timestamp of the upload.
     pub created: String,
+    /// Where it came from when it was not uploaded: `PostgreSQL query on
+    /// DB at HOST: SELECT …` or `s3://bucket/key` (never a password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// The places this server can import a dataset from
+/// (`GET /api/imports`), as the operator configured them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ImportSources {
+    /// The PostgreSQL database queries read, described without its
+    /// password (`shop on db.example.com:5432 as analyst`); absent when
+    /// the server was started without `--postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<String>,
+    /// The S3-compatible endpoint objects are read from (absent: AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint: Option<String>,
+    /// Most rows a query may return.
+    pub max_rows: u64,
+    /// Longest a query may run, in seconds.
+    pub timeout_secs: u64,
+}
+
+/// `POST /api/imports/postgres`: the rows of a query become a dataset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresImport {
+    /// One `SELECT` (or `WITH … SELECT`, `VALUES`, `TABLE t`), run read-only.
+    pub query: String,
+    /// The dataset's name (default: `query`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `POST /api/imports/s3`: an object (any upload format) becomes a dataset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct S3Import {
+    /// `s3://bucket/path/to/file.csv` (or `.parquet`, `.xlsx`, `.csv.gz`, …).
+    pub url: String,
+    /// The sheet of a workbook with several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 /// What a column holds, as a person would say it.
@@ -477,6 +521,12 @@ pub struct BuildRequest {
     /// The metric that ranks the candidates; the task's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<RankingMetric>,
+    /// Stop after this many trials: a budget that does not depend on the
+    /// machine's speed, so that the same data, settings, seed and trial
+    /// budget give the same model file byte for byte. The time budget
+    /// still applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trials: Option<u32>,
 }
 
 /// A column a build left out by itself, and why (a leakage finding).
@@ -609,6 +659,9 @@ pub struct Build {
     /// The ranking metric it was asked for (absent: the task's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranking_metric: Option<RankingMetric>,
+    /// Its trial budget ([`BuildRequest::max_trials`]; absent: time only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trials: Option<u32>,
     /// Name of the metric the leaderboard is ranked by, e.g. `AUC`.
     pub metric: Option<String>,
     /// Whether a larger score is better for `metric`.

@@ -77,7 +77,11 @@ pub fn link(task: Task, raw: Vec<f64>, k: usize) -> Vec<f64> {
 pub struct ModelArtifact {
     pub format_version: u32,
     pub kiln_version: String,
-    /// RFC 3339 time of the build (given by the caller; the engine has no clock).
+    /// RFC 3339 time of the build, in files written before Kiln 0.2's
+    /// reproducible artifacts; empty (and not written) since, so that the
+    /// same data, settings, seed and trial budget give the same file byte
+    /// for byte. The studio keeps the time in the model's record.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub created: String,
     /// The model's features (after the recipe) and task.
     pub schema: Schema,

@@ -142,7 +142,7 @@ fn leak_cost(
         row.family
     );
     progress.update(build);
-    let config = search_config(plan, &build.created);
+    let config = search_config(plan);
     let control = automl::Control {
         deadline: Some(by),
         cancel,
@@ -273,7 +273,7 @@ pub fn search(
     deadline: Instant,
     progress: &dyn Progress,
 ) -> Result<automl::SearchOutcome, Failure> {
-    let config = search_config(plan, &build.created);
+    let config = search_config(plan);
     let control = automl::Control {
         deadline: Some(deadline),
         cancel,
@@ -292,14 +292,14 @@ pub fn search(
     })
 }
 
-/// The engine's settings for the plan; `created` is stamped into the artifact.
-fn search_config(plan: &BuildPlan, created: &str) -> automl::SearchConfig {
+/// The engine's settings for the plan.
+fn search_config(plan: &BuildPlan) -> automl::SearchConfig {
     let mut config = automl::SearchConfig::new(&plan.target);
     config.task = plan.task.map(models::to_automl_task);
     config.seed = plan.seed;
     config.families = plan.families.clone();
     config.metric = plan.metric.map(models::to_automl_metric);
-    config.created = created.to_owned();
+    config.max_trials = plan.max_trials.map(|n| n as usize);
     config
 }
 
@@ -418,7 +418,7 @@ pub fn train_trial(
     let started = Instant::now();
     let mut scratch = build.clone();
     let prepared = prepare(store, plan, &mut scratch, &Quiet)?;
-    let config = search_config(plan, &crate::time::now_rfc3339());
+    let config = search_config(plan);
     // As long as the whole build was given, and explanations the same again.
     let budget = Duration::from_secs(u64::from(plan.time_budget_secs).max(60));
     let control = automl::Control {

@@ -20,6 +20,19 @@ pub fn create(
     options: &ingest::ReadOptions,
     sheet: Option<String>,
 ) -> AppResult<api::DatasetDetail> {
+    create_from(store, name, file_label, file, options, sheet, None)
+}
+
+/// [`create`], recording where the file came from (an import).
+pub fn create_from(
+    store: &Store,
+    name: &str,
+    file_label: &str,
+    file: Received,
+    options: &ingest::ReadOptions,
+    sheet: Option<String>,
+    source: Option<String>,
+) -> AppResult<api::DatasetDetail> {
     let bytes = file.size();
     let ingested = file
         .read(file_label, options, sheet)
@@ -37,6 +50,7 @@ pub fn create(
             columns: frame.width() as u32,
             bytes,
             created: time::now_rfc3339(),
+            source,
         },
         profile,
         notes: ingested.notes,

@@ -70,6 +70,11 @@ enum Command {
         budget: u32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Stop after this many trials (1 to 100,000): with the same data,
+        /// settings and seed, the same model file as a studio build with
+        /// this trial budget, byte for byte.
+        #[arg(long)]
+        trials: Option<u32>,
         /// Columns to leave out, comma-separated.
         #[arg(long, value_delimiter = ',')]
         exclude: Vec<String>,
@@ -164,6 +169,7 @@ fn main() -> anyhow::Result<()> {
             target,
             budget,
             seed,
+            trials,
             exclude,
             recipe,
             out,
@@ -183,6 +189,7 @@ fn main() -> anyhow::Result<()> {
                 target,
                 budget_secs: budget,
                 seed,
+                max_trials: trials,
                 exclude,
                 recipe,
             };

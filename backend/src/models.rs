@@ -49,7 +49,7 @@ pub fn summary(
         id: id.to_owned(),
         build_id: build.id.clone(),
         dataset_id: build.dataset_id.clone(),
-        created: artifact.created.clone(),
+        created: build.created.clone(),
         target: s.target.clone(),
         task: to_api_task(s.task),
         family: artifact.model.family().to_owned(),

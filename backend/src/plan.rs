@@ -22,6 +22,9 @@ use data::{DataFrame, convert};
 /// The shortest and longest time budgets, in seconds.
 pub const BUDGET_SECS: std::ops::RangeInclusive<u32> = 5..=86_400;
 
+/// The smallest and largest trial budgets.
+pub const TRIALS: std::ops::RangeInclusive<u32> = 1..=100_000;
+
 /// A checked build request, with its recipe version resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildPlan {
@@ -39,6 +42,8 @@ pub struct BuildPlan {
     pub metric: Option<api::RankingMetric>,
     /// Columns the leakage check flags that the build keeps anyway.
     pub allow: Vec<String>,
+    /// Stop after this many trials (`None`: the time budget only).
+    pub max_trials: Option<u32>,
 }
 
 impl BuildPlan {
@@ -50,6 +55,12 @@ impl BuildPlan {
             return Err(AppError::unprocessable(
                 "invalid_budget",
                 "the time budget must be between 5 seconds and 24 hours",
+            ));
+        }
+        if let Some(n) = req.max_trials.filter(|n| !TRIALS.contains(n)) {
+            return Err(AppError::unprocessable(
+                "invalid_trials",
+                format!("the trial budget must be between 1 and 100,000 trials, not {n}"),
             ));
         }
         let recipe = store.recipe(&req.dataset_id, req.recipe_version)?;
@@ -71,6 +82,7 @@ impl BuildPlan {
             families: req.families,
             metric: req.metric,
             allow: req.allow,
+            max_trials: req.max_trials,
         })
     }
 
@@ -87,6 +99,7 @@ impl BuildPlan {
             families: build.families.clone(),
             metric: build.ranking_metric,
             allow: build.allowed.clone(),
+            max_trials: build.max_trials,
         }
     }
 
@@ -105,6 +118,7 @@ impl BuildPlan {
             excluded: self.exclude.clone(),
             families: self.families.clone(),
             ranking_metric: self.metric,
+            max_trials: self.max_trials,
             allowed: self.allow.clone(),
             left_out: Vec::new(),
             leak_cost: None,

@@ -27,6 +27,8 @@ pub struct TrainRequest {
     pub target: String,
     pub budget_secs: u32,
     pub seed: u64,
+    /// Stop after this many trials (the studio's trial budget).
+    pub max_trials: Option<u32>,
     pub exclude: Vec<String>,
     /// A recipe (`{"steps": [...]}` in a file, what the Prepare page saves).
     pub recipe: Option<api::Recipe>,
@@ -114,6 +116,7 @@ pub fn train(
         recipe_version,
         families: Vec::new(),
         metric: None,
+        max_trials: req.max_trials,
     };
     let plan = BuildPlan::new(&store, request)?;
     let mut build = plan.queued();

@@ -58,8 +58,6 @@ pub struct SearchConfig {
     /// At or above this many rows, a single holdout replaces k-fold.
     pub cv_max_rows: usize,
     pub kiln_version: String,
-    /// Stamped into the artifact.
-    pub created: String,
     /// The families to try, by their leaderboard names ("boosted trees",
     /// "ensemble", ...); empty for the default set.
     pub families: Vec<String>,
@@ -78,7 +76,6 @@ impl SearchConfig {
             cv_folds: 5,
             cv_max_rows: 50_000,
             kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
-            created: String::new(),
             families: Vec::new(),
             metric: None,
         }
@@ -652,7 +649,7 @@ impl Shipped {
         let artifact = ModelArtifact {
             format_version: crate::artifact::FORMAT_VERSION,
             kiln_version: config.kiln_version.clone(),
-            created: config.created.clone(),
+            created: String::new(),
             schema: self.schema,
             recipe: None,
             model: self.model,

@@ -18,6 +18,7 @@ fn build(id: &str, state: api::BuildState) -> api::Build {
         excluded: Vec::new(),
         families: Vec::new(),
         ranking_metric: None,
+        max_trials: None,
         allowed: Vec::new(),
         left_out: Vec::new(),
         leak_cost: None,

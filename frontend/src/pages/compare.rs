@@ -207,6 +207,14 @@ fn settings(builds: &[Compared]) -> Vec<(&'static str, Vec<String>)> {
             "Time budget",
             each(&|c| format::seconds(f64::from(c.build.time_budget_secs))),
         ),
+        (
+            "Trial budget",
+            each(&|c| {
+                c.build
+                    .max_trials
+                    .map_or_else(|| "none".to_owned(), |n| display::count(u64::from(n)))
+            }),
+        ),
         ("Seed", each(&|c| c.build.seed.to_string())),
         (
             "Left-out columns",

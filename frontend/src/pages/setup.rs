@@ -60,6 +60,8 @@ pub fn BuildSetupPage() -> impl IntoView {
     let task_override = RwSignal::new(String::new());
     let budget = RwSignal::new(60u32);
     let seed = RwSignal::new(0u64);
+    // Empty: the time budget only.
+    let trials = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let starting = RwSignal::new(false);
     // Both are `None` until a target is chosen.
@@ -161,6 +163,7 @@ pub fn BuildSetupPage() -> impl IntoView {
             task_override.set(task_value(b.task).to_owned());
             budget.set(b.time_budget_secs);
             seed.set(b.seed);
+            trials.set(b.max_trials.map(|n| n.to_string()).unwrap_or_default());
             metric.set(b.ranking_metric);
             if !b.families.is_empty() {
                 families.set(Some(b.families.clone()));
@@ -271,6 +274,7 @@ pub fn BuildSetupPage() -> impl IntoView {
             task: parse_task(&task_override.get_untracked()),
             time_budget_secs: budget.get_untracked(),
             seed: seed.get_untracked(),
+            max_trials: trials.get_untracked().trim().parse().ok(),
             exclude: excluded.get_untracked(),
             recipe_version: recipe
                 .get_untracked()
@@ -392,6 +396,13 @@ pub fn BuildSetupPage() -> impl IntoView {
 
                         <label for="seed-input">"Random seed"</label>
                         <input id="seed-input" type="number" min="0" prop:value=move || seed.get().to_string() on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { seed.set(v) } }/>
+
+                        <label for="trials-input">"Trial budget"</label>
+                        <div>
+                            <input id="trials-input" type="number" min="1" max="100000" placeholder="no limit: the time budget decides"
+                                prop:value=move || trials.get() on:change=move |ev| trials.set(event_target_value(&ev))/>
+                            <p class="muted small">"Stop after this many candidate models (an ensemble of the best may follow). The same data, settings, seed and trial budget give the same model file, byte for byte, in the studio and with kiln train --trials; the time budget still applies."</p>
+                        </div>
 
                         <span class="form-label">"Model families"</span>
                         <div id="families">
