@@ -13,6 +13,7 @@ pub mod error;
 pub mod explore;
 pub mod fairness;
 pub mod guard;
+pub mod imports;
 pub mod jobs;
 pub mod leaderboard;
 pub mod models;
@@ -48,6 +49,8 @@ pub struct Config {
     pub max_live_builds: usize,
     pub limits: data::ingest::Limits,
     pub access: guard::Access,
+    /// Where datasets may be imported from (a database, S3), and the limits.
+    pub imports: imports::ImportConfig,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             max_live_builds: 32,
             limits: data::ingest::Limits::default(),
             access: guard::Access::default(),
+            imports: imports::ImportConfig::default(),
         }
     }
 }

@@ -41,6 +41,21 @@ enum Command {
         /// Largest accepted upload, in MiB.
         #[arg(long, default_value_t = 1024)]
         max_upload_mb: u64,
+        /// A PostgreSQL database the studio may import query results from
+        /// (`postgres://user:password@host/db`). Kept in memory only, never
+        /// stored; queries run read-only.
+        #[arg(long, env = "KILN_POSTGRES", hide_env_values = true)]
+        postgres: Option<String>,
+        /// An S3-compatible endpoint (MinIO, R2…) for `s3://` imports;
+        /// AWS when absent. Credentials come from the usual AWS_* variables.
+        #[arg(long, env = "KILN_S3_ENDPOINT")]
+        s3_endpoint: Option<String>,
+        /// Most rows a database import may return.
+        #[arg(long, default_value_t = 5_000_000)]
+        import_max_rows: u64,
+        /// Longest a database query or an S3 download may take, in seconds.
+        #[arg(long, default_value_t = 120)]
+        import_timeout_secs: u64,
     },
     /// Score a file (CSV, Excel, Parquet, Arrow IPC, JSON Lines, gzip or ZIP
     /// CSV) with a model artifact; writes the input columns plus predictions.
@@ -140,9 +155,22 @@ fn main() -> anyhow::Result<()> {
             data,
             site,
             max_upload_mb,
+            postgres,
+            s3_endpoint,
+            import_max_rows,
+            import_timeout_secs,
         } => {
             let access = access(addr, token, &allow_hosts)?;
-            serve(addr, access, data, site, max_upload_mb)
+            let imports = backend::imports::ImportConfig {
+                postgres,
+                s3_endpoint,
+                s3_settings: std::env::vars()
+                    .filter(|(k, _)| k.starts_with("AWS_"))
+                    .collect(),
+                max_rows: import_max_rows.max(1),
+                timeout: std::time::Duration::from_secs(import_timeout_secs.max(1)),
+            };
+            serve(addr, access, data, site, max_upload_mb, imports)
         }
         Command::Predict {
             model,
@@ -238,6 +266,7 @@ fn serve(
     data: PathBuf,
     site: Option<PathBuf>,
     max_upload_mb: u64,
+    imports: backend::imports::ImportConfig,
 ) -> anyhow::Result<()> {
     // `--site` first; then the studio embedded in this binary; then `target/site`.
     let site = site.or_else(|| {
@@ -259,6 +288,7 @@ fn serve(
     let config = backend::Config {
         max_upload_bytes: max_upload_mb << 20,
         access,
+        imports,
         ..backend::Config::default()
     };
     let state = backend::AppState::open(&data, config)

@@ -50,6 +50,11 @@ pub struct Studio {
 
 impl Studio {
     pub async fn start(name: &str) -> Result<Studio> {
+        Studio::start_with(name, &[], &[]).await
+    }
+
+    /// A studio whose `kiln serve` gets `args` more and the environment `env`.
+    pub async fn start_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Studio> {
         let bin = env_path("KILN_BIN")?;
         let site = env_path("KILN_SITE")?;
         let data_dir = std::env::temp_dir().join(format!("kiln-e2e-{name}-{}", std::process::id()));
@@ -60,6 +65,8 @@ impl Studio {
             .arg(&data_dir)
             .arg("--site")
             .arg(&site)
+            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

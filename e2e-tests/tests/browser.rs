@@ -1720,3 +1720,91 @@ async fn every_page_fits_a_phone() -> Result<()> {
     );
     studio.close().await
 }
+
+/// The real peers the import tests use, shared with the backend's tests.
+#[path = "../../backend/tests/common/peers.rs"]
+#[allow(dead_code)]
+mod peers;
+
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary, Chromium, PostgreSQL and moto: run `cargo xtask test`"]
+async fn a_postgres_query_and_an_s3_url_are_imported_from_the_datasets_page() -> Result<()> {
+    let pg = peers::Postgres::start();
+    let moto = peers::Moto::start();
+    moto.put("/lake", b"");
+    let penguins = std::fs::read(env_path("KILN_SAMPLES")?.join("penguins.csv"))?;
+    moto.put("/lake/birds/penguins.csv", &penguins);
+    let (url, endpoint) = (pg.url(), moto.endpoint());
+    let studio = Studio::start_with(
+        "imports",
+        &["--postgres", &url, "--s3-endpoint", &endpoint],
+        &[
+            ("AWS_ACCESS_KEY_ID", "e2e"),
+            ("AWS_SECRET_ACCESS_KEY", "e2e-secret"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ],
+    )
+    .await?;
+
+    // A query's rows, named, open as a dataset that says where it came from.
+    studio.open("/").await?;
+    studio.find("#import summary", SHORT).await?.click().await?;
+    studio
+        .find("#pg-query", SHORT)
+        .await?
+        .send_keys("SELECT i AS n, i % 3 AS grp, i * 1.5 AS x FROM generate_series(1, 120) AS i")
+        .await?;
+    studio
+        .find("#pg-name", SHORT)
+        .await?
+        .send_keys("series")
+        .await?;
+    studio.screenshot("13-import").await?;
+    studio.find("#pg-import", SHORT).await?.click().await?;
+    studio.wait_path("/datasets/", LONG).await?;
+    let source = studio
+        .wait_text("#dataset-source", LONG, |t| t.contains("PostgreSQL query"))
+        .await?;
+    ensure!(
+        source.contains("generate_series") && !source.contains("do-not-show"),
+        "source: {source}"
+    );
+    studio
+        .wait_text("#profile-table", SHORT, |t| t.contains("grp"))
+        .await?;
+    studio.screenshot("13-imported-query").await?;
+
+    // An S3 object, in any upload format (once the sources are read and
+    // the form stands still).
+    studio.open("/").await?;
+    studio.find("#import summary", SHORT).await?.click().await?;
+    studio.find("#pg-query", SHORT).await?;
+    studio
+        .find("#s3-url", SHORT)
+        .await?
+        .send_keys("s3://lake/birds/penguins.csv")
+        .await?;
+    studio.find("#s3-import", SHORT).await?.click().await?;
+    studio
+        .wait_text("#dataset-source", LONG, |t| {
+            t.contains("s3://lake/birds/penguins.csv")
+        })
+        .await?;
+    studio
+        .wait_text("#profile-table", SHORT, |t| t.contains("bill_length_mm"))
+        .await?;
+    // A bad URL is named, and nothing is opened.
+    studio.open("/").await?;
+    studio.find("#import summary", SHORT).await?.click().await?;
+    studio.find("#pg-query", SHORT).await?;
+    studio
+        .find("#s3-url", SHORT)
+        .await?
+        .send_keys("s3://lake/birds/albatross.csv")
+        .await?;
+    studio.find("#s3-import", SHORT).await?.click().await?;
+    studio
+        .wait_text(".error", LONG, |t| t.contains("no such object"))
+        .await?;
+    studio.close().await
+}

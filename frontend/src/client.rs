@@ -52,6 +52,21 @@ pub async fn datasets() -> ClientResult<Listed<api::DatasetSummary>> {
     get_listed("/api/datasets").await
 }
 
+/// Where this server may import datasets from.
+pub async fn import_sources() -> ClientResult<api::ImportSources> {
+    get("/api/imports").await
+}
+
+/// The rows of a query on the server's database, as a new dataset.
+pub async fn import_postgres(req: &api::PostgresImport) -> ClientResult<api::DatasetSummary> {
+    post("/api/imports/postgres", req).await
+}
+
+/// An S3 object, as a new dataset.
+pub async fn import_s3(req: &api::S3Import) -> ClientResult<api::DatasetSummary> {
+    post("/api/imports/s3", req).await
+}
+
 /// One dataset with its profile.
 pub async fn dataset(id: &str) -> ClientResult<api::DatasetDetail> {
     get(&dataset_path(id)).await

@@ -392,7 +392,8 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    ensure_onnxruntime()?;
+    ensure_python_peers()?;
+    ensure_postgres()?;
     status(cargo().args(["test", "--workspace", "--exclude", "e2e-tests"]))?;
     build_site(root)?;
     if env::var_os("KILN_SKIP_BROWSER").is_some() {
@@ -541,22 +542,34 @@ fn ensure_chromium() -> Result<()> {
     apt_install(&["chromium", "chromium-driver"])
 }
 
-/// onnxruntime for Python, which the ONNX export's parity tests
-/// (`data/tests/onnx.rs`) score with: installed with pip when missing
-/// (Python 3 and pip from apt-get first, as root, when they are missing).
-fn ensure_onnxruntime() -> Result<()> {
+/// The Python packages the tests drive as real peers, installed with pip
+/// when missing (Python 3 and pip from apt-get first, as root, when they
+/// are missing): onnxruntime scores the ONNX exports (`data/tests/onnx.rs`,
+/// `TreeEnsemble` of `ai.onnx.ml` 5 needs 1.21 or newer), moto's server is
+/// the S3 of the import tests (`backend/tests/imports.rs`).
+const PYTHON_PEERS: &[(&str, &str)] = &[
+    ("onnxruntime>=1.21", "import onnxruntime, numpy"),
+    ("moto[server]>=5", "import moto.server"),
+];
+
+fn ensure_python_peers() -> Result<()> {
     let python = || {
         let mut c = Command::new("python3");
         c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     };
-    let imports = || {
+    let imports = |check: &str| {
         python()
-            .args(["-c", "import onnxruntime, numpy"])
+            .args(["-c", check])
             .status()
             .is_ok_and(|s| s.success())
     };
-    if imports() {
+    let missing: Vec<&str> = PYTHON_PEERS
+        .iter()
+        .filter(|(_, check)| !imports(check))
+        .map(|(package, _)| *package)
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
     let has_pip = || {
@@ -568,14 +581,16 @@ fn ensure_onnxruntime() -> Result<()> {
     if !has_pip() {
         if !is_root() {
             bail!(
-                "the ONNX tests need Python 3 with pip (to install onnxruntime): install the Debian packages `python3` and `python3-pip`"
+                "the tests need Python 3 with pip (to install {}): install the Debian packages `python3` and `python3-pip`",
+                missing.join(", ")
             );
         }
         apt_install(&["python3", "python3-pip"])?;
     }
     let pip = |extra: &[&str]| {
         Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", ONNXRUNTIME])
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(&missing)
             .args(extra)
             .status()
             .is_ok_and(|s| s.success())
@@ -585,16 +600,37 @@ fn ensure_onnxruntime() -> Result<()> {
         || pip(&["--break-system-packages"])
         || pip(&["--user", "--break-system-packages"]))
     {
-        bail!("could not install {ONNXRUNTIME} with pip for the ONNX tests");
+        bail!(
+            "could not install {} with pip for the tests",
+            missing.join(", ")
+        );
     }
-    if !imports() {
-        bail!("{ONNXRUNTIME} was installed but `import onnxruntime` still fails");
+    for (package, check) in PYTHON_PEERS {
+        if !imports(check) {
+            bail!("{package} was installed but `{check}` still fails");
+        }
     }
     Ok(())
 }
 
-/// The onnxruntime the ONNX tests need (`TreeEnsemble` of `ai.onnx.ml` 5).
-const ONNXRUNTIME: &str = "onnxruntime>=1.21";
+/// PostgreSQL's server programs (`initdb`, `pg_ctl`), which the import
+/// tests start a throwaway database with: Debian's `postgresql`, installed
+/// as root when missing.
+fn ensure_postgres() -> Result<()> {
+    let on_path = output(Command::new("which").arg("initdb")).is_some();
+    let in_debian_folder = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|d| d.path().join("bin/initdb").is_file());
+    if on_path || in_debian_folder {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!("the import tests need PostgreSQL's server: install the Debian package `postgresql`");
+    }
+    apt_install(&["postgresql"])
+}
 
 /// Installs Debian `packages` (as root), the package lists updated first.
 fn apt_install(packages: &[&str]) -> Result<()> {

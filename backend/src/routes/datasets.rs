@@ -37,7 +37,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// A display name from an uploaded file name: no directories, no extension.
-fn display_name(file_name: &str) -> String {
+pub(super) fn display_name(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     let lower = base.to_ascii_lowercase();
     let known = [

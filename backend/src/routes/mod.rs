@@ -1,11 +1,12 @@
-//! The `/api` router, one module per resource (`datasets`, `builds`,
-//! `models`, `samples`), each with its own router. Handlers are thin: parse,
+//! The `/api` router, one module per resource (`datasets`, `imports`,
+//! `builds`, `models`, `samples`), each with its own router. Handlers are thin: parse,
 //! call a domain function or the store on a blocking thread
 //! ([`with_store`], [`blocking`]), map the result; errors become responses
 //! in one place (`crate::error`).
 
 mod builds;
 mod datasets;
+mod imports;
 mod models;
 mod samples;
 
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(crate::guard::login))
         .merge(samples::router())
         .merge(datasets::router())
+        .merge(imports::router())
         .merge(builds::router())
         .merge(models::router())
         .fallback(|| async { AppError::NotFound("this API route".into()) })

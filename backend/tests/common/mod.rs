@@ -3,6 +3,8 @@
 //! What the API tests share: a Kiln on a fresh data directory, driven
 //! through the `Router` with `oneshot` (no socket), and its requests.
 
+pub mod peers;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -101,7 +101,8 @@ pub fn DatasetPage() -> impl IntoView {
                     <div class="title-row">
                         <div>
                             <h1 id="dataset-name">{d.summary.name.clone()}</h1>
-                            <p class="muted">{format!("{} · {} · {} · uploaded {}", display::plural(d.summary.rows, "row", "rows"), display::plural(u64::from(d.summary.columns), "column", "columns"), format::bytes(d.summary.bytes), format::timestamp(&d.summary.created))}</p>
+                            <p class="muted">{format!("{} · {} · {} · {} {}", display::plural(d.summary.rows, "row", "rows"), display::plural(u64::from(d.summary.columns), "column", "columns"), format::bytes(d.summary.bytes), if d.summary.source.is_some() { "imported" } else { "uploaded" }, format::timestamp(&d.summary.created))}</p>
+                            {d.summary.source.clone().map(|s| view! { <p class="muted small" id="dataset-source">"From "<code>{s}</code></p> })}
                             <p class="small" id="quality-summary">
                                 <Loaded resource=quality quiet=true let:r>
                                     {if r.findings.is_empty() {

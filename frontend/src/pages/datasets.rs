@@ -1,5 +1,5 @@
-//! Datasets: upload (file picker or drag and drop, with progress), the
-//! stored datasets (each deletable, and those that do not read back named
+//! Datasets: upload (file picker or drag and drop, with progress), import
+//! (a PostgreSQL query, an S3 object), the stored datasets (each deletable, and those that do not read back named
 //! above them, deletable too), and one-click samples.
 
 use api::display;
@@ -205,6 +205,7 @@ pub fn DatasetsPage() -> impl IntoView {
                 </div>
             })}
         </section>
+        <ImportSection error=error/>
         {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
         {move || retry_latin1.get().map(|file| {
             let start_upload = start_upload_again.clone();
@@ -267,5 +268,101 @@ pub fn DatasetsPage() -> impl IntoView {
         </Loaded>
 
         {move || (few() == Some(false)).then(samples_section.clone())}
+    }
+}
+
+/// Import from where data lives: a query on the database the server was
+/// started with, or an S3 object; either opens the new dataset.
+#[component]
+fn ImportSection(error: RwSignal<Option<String>>) -> impl IntoView {
+    let sources = LocalResource::new(client::import_sources);
+    let query = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let url = RwSignal::new(String::new());
+    let sheet = RwSignal::new(String::new());
+    let busy = RwSignal::new(None::<&'static str>);
+    let navigate = use_navigate();
+    let opened = move |res: Result<api::DatasetSummary, client::ApiError>| {
+        busy.set(None);
+        match res {
+            Ok(ds) => navigate(&format!("/datasets/{}", ds.id), Default::default()),
+            Err(e) => error.set(Some(e.error.message)),
+        }
+    };
+    let from_postgres = {
+        let opened = opened.clone();
+        move |_| {
+            error.set(None);
+            busy.set(Some("Running the query…"));
+            let req = api::PostgresImport {
+                query: query.get_untracked(),
+                name: Some(name.get_untracked()).filter(|n| !n.trim().is_empty()),
+            };
+            let opened = opened.clone();
+            spawn_local(async move { opened(client::import_postgres(&req).await) });
+        }
+    };
+    let from_s3 = move |_| {
+        error.set(None);
+        busy.set(Some("Downloading…"));
+        let req = api::S3Import {
+            url: url.get_untracked(),
+            sheet: Some(sheet.get_untracked()).filter(|s| !s.trim().is_empty()),
+        };
+        let opened = opened.clone();
+        spawn_local(async move { opened(client::import_s3(&req).await) });
+    };
+    view! {
+        <details class="import" id="import">
+            <summary>"Import from an S3 URL or a PostgreSQL query"</summary>
+            <div class="form" id="s3-form">
+                <label for="s3-url">"S3 URL"</label>
+                <div>
+                    <input id="s3-url" type="text" placeholder="s3://bucket/path/to/file.parquet" prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
+                    <p class="muted small">{move || {
+                        let endpoint = sources.get().and_then(Result::ok).and_then(|s| s.s3_endpoint);
+                        format!(
+                            "Any format an upload may be, up to 1 GB, from {}; credentials from the server's AWS_* settings.",
+                            endpoint.unwrap_or_else(|| "AWS".into())
+                        )
+                    }}</p>
+                </div>
+                <label for="s3-sheet">"Sheet (workbooks)"</label>
+                <input id="s3-sheet" type="text" placeholder="the only sheet" prop:value=move || sheet.get() on:input=move |ev| sheet.set(event_target_value(&ev))/>
+                <span></span>
+                <button id="s3-import" class="button primary" on:click=from_s3 disabled=move || busy.get().is_some()>"Import"</button>
+            </div>
+            {move || sources.get().map(|s| match s {
+                Ok(s) => {
+                    let limits = format!(
+                        "Read-only, at most {} rows and {} s.",
+                        display::count(s.max_rows),
+                        display::count(s.timeout_secs)
+                    );
+                    let from_postgres = from_postgres.clone();
+                    match s.postgres {
+                        Some(db) => view! {
+                            <div class="form" id="postgres-form">
+                                <label for="pg-query">"Query"</label>
+                                <div>
+                                    <textarea id="pg-query" rows="4" placeholder="SELECT * FROM orders WHERE created > now() - interval '1 year'"
+                                        prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))></textarea>
+                                    <p class="muted small">{format!("On {db}. {limits}")}</p>
+                                </div>
+                                <label for="pg-name">"Dataset name"</label>
+                                <input id="pg-name" type="text" placeholder="query" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                                <span></span>
+                                <button id="pg-import" class="button primary" on:click=from_postgres disabled=move || busy.get().is_some()>"Run and import"</button>
+                            </div>
+                        }.into_any(),
+                        None => view! {
+                            <p class="muted small" id="postgres-off">"No database to query: start Kiln with "<code>"--postgres postgres://user:password@host/db"</code>" (or KILN_POSTGRES) to import query results."</p>
+                        }.into_any(),
+                    }
+                }
+                Err(e) => view! { <ErrorBox message=e.error.message/> }.into_any(),
+            })}
+            {move || busy.get().map(|b| view! { <p class="muted" id="import-busy">{b}</p> })}
+        </details>
     }
 }
