@@ -10,6 +10,9 @@ use crate::storage::{Received, Store, new_id};
 use crate::{models, time};
 use data::{convert, ingest, profile, quality, recipe};
 
+/// How the source of a dataset made by a query begins.
+pub const POSTGRES_SOURCE: &str = "PostgreSQL query on ";
+
 /// Ingests a received file (removed afterwards) as a new dataset; `sheet`
 /// chooses the sheet of a workbook.
 pub fn create(
@@ -50,10 +53,24 @@ pub fn create_from(
             columns: frame.width() as u32,
             bytes,
             created: time::now_rfc3339(),
-            source,
+            source: source.clone(),
         },
         profile,
-        notes: ingested.notes,
+        notes: match &source {
+            // How a query's rows travel is not the person's concern.
+            Some(s) if s.starts_with(POSTGRES_SOURCE) => ingested
+                .notes
+                .into_iter()
+                .map(|n| {
+                    if n == "read as a JSON Lines file" {
+                        "read from the query's rows, each PostgreSQL value as JSON".into()
+                    } else {
+                        n
+                    }
+                })
+                .collect(),
+            _ => ingested.notes,
+        },
     };
     store.create_dataset(&detail, &mut frame, &prepared)?;
     Ok(detail)

@@ -130,7 +130,11 @@ pub async fn postgres(
         ));
     };
     let query = one_statement(query)?;
-    let source = format!("PostgreSQL query on {}: {query}", describe_postgres(conn));
+    let source = format!(
+        "{}{}: {query}",
+        crate::datasets::POSTGRES_SOURCE,
+        describe_postgres(conn)
+    );
     let limit = config.timeout;
     let received = tokio::time::timeout(
         limit + Duration::from_secs(5),

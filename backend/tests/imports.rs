@@ -96,6 +96,10 @@ async fn a_postgres_query_becomes_a_dataset_read_only_and_within_limits() {
     let id = ds["id"].as_str().unwrap();
     let (_, detail) = t.json("GET", &format!("/api/datasets/{id}"), None).await;
     assert!(!detail.to_string().contains("do-not-show"));
+    assert_eq!(
+        detail["notes"][0],
+        "read from the query's rows, each PostgreSQL value as JSON"
+    );
     let kinds: Vec<(&str, &str)> = detail["profile"]["columns"]
         .as_array()
         .unwrap()

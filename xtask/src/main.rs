@@ -68,7 +68,7 @@ fn main() -> Result<()> {
 fn dist(root: &Path) -> Result<()> {
     prepare_toolchain()?;
     build_site(root)?;
-    let site = root.join("target/site");
+    let site = target_dir(root).join("site");
     status(
         cargo()
             .args(["build", "--release", "-p", "backend"])
@@ -171,6 +171,15 @@ fn wasm_bindgen_version() -> Result<String> {
 /// the static assets into `target/site`, each text and wasm file beside
 /// its Brotli (`.br`) and gzip (`.gz`) forms, which `kiln serve` sends to
 /// browsers that accept them.
+/// Cargo's target folder: `CARGO_TARGET_DIR` (the backend's build script
+/// builds the studio to embed in a folder of its own), else `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// The frontend built for size into `site/` of the target folder.
 fn build_site(root: &Path) -> Result<()> {
     status(cargo().args([
         "build",
@@ -181,15 +190,16 @@ fn build_site(root: &Path) -> Result<()> {
         "--target",
         WASM_TARGET,
     ]))?;
-    let site = root.join("target/site");
+    let target = target_dir(root);
+    let site = target.join("site");
     let _ = fs::remove_dir_all(&site);
     fs::create_dir_all(site.join("pkg"))?;
-    let built = root.join(format!("target/{WASM_TARGET}/wasm/frontend.wasm"));
+    let built = target.join(format!("{WASM_TARGET}/wasm/frontend.wasm"));
     // wasm-opt runs before wasm-bindgen: Debian's binaryen 108, run on
     // wasm-bindgen's output, points the exported externref table at the
     // function table, and the page fails to start ("failed to grow table").
-    let wasm = root.join("target/site-wasm/frontend.wasm");
-    fs::create_dir_all(root.join("target/site-wasm"))?;
+    let wasm = target.join("site-wasm/frontend.wasm");
+    fs::create_dir_all(target.join("site-wasm"))?;
     fs::copy(&built, &wasm).with_context(|| format!("copying {}", built.display()))?;
     let before = fs::metadata(&wasm).map_or(0, |m| m.len());
     optimise_wasm(&wasm)?;
@@ -307,11 +317,16 @@ fn precompress(file: &Path) -> Result<(u64, u64)> {
 fn run(root: &Path, extra: &[String]) -> Result<()> {
     prepare_toolchain()?;
     build_site(root)?;
-    status(cargo().args(["build", "--release", "-p", "backend"]))?;
-    let mut serve = Command::new(root.join("target/release/kiln"));
+    // The site just built is embedded too, so the binary also serves it alone.
+    status(
+        cargo()
+            .args(["build", "--release", "-p", "backend"])
+            .env("KILN_EMBED_SITE", target_dir(root).join("site")),
+    )?;
+    let mut serve = Command::new(target_dir(root).join("release/kiln"));
     serve
         .arg("serve")
-        .args(serve_args(&root.join("target/site"), extra));
+        .args(serve_args(&target_dir(root).join("site"), extra));
     status(&mut serve)
 }
 
@@ -469,18 +484,23 @@ fn ensure_axe(root: &Path) -> Result<PathBuf> {
 fn bench_load(root: &Path, args: &[String]) -> Result<()> {
     let clients = args.first().map_or("50", String::as_str);
     let secs = args.get(1).map_or("30", String::as_str);
-    status(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "backend",
-        "-p",
-        "e2e-tests",
-        "--bin",
-        "kiln",
-        "--bin",
-        "kiln-load",
-    ]))?;
+    // The load test needs the API only: no studio in the binary.
+    status(
+        cargo()
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "backend",
+                "-p",
+                "e2e-tests",
+                "--bin",
+                "kiln",
+                "--bin",
+                "kiln-load",
+            ])
+            .env("KILN_EMBED_SITE", ""),
+    )?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
