@@ -1726,6 +1726,17 @@ async fn every_page_fits_a_phone() -> Result<()> {
 #[allow(dead_code)]
 mod peers;
 
+/// Imports `url` from the Datasets page's S3 form, once the import
+/// sources are read and the form stands still.
+async fn import_s3(studio: &Studio, url: &str) -> Result<()> {
+    studio.open("/").await?;
+    studio.find("#import summary", SHORT).await?.click().await?;
+    studio.find("#pg-query", SHORT).await?;
+    studio.find("#s3-url", SHORT).await?.send_keys(url).await?;
+    studio.find("#s3-import", SHORT).await?.click().await?;
+    Ok(())
+}
+
 #[tokio::test]
 #[ignore = "needs the built site, the kiln binary, Chromium, PostgreSQL and moto: run `cargo xtask test`"]
 async fn a_postgres_query_and_an_s3_url_are_imported_from_the_datasets_page() -> Result<()> {
@@ -1774,17 +1785,8 @@ async fn a_postgres_query_and_an_s3_url_are_imported_from_the_datasets_page() ->
         .await?;
     studio.screenshot("13-imported-query").await?;
 
-    // An S3 object, in any upload format (once the sources are read and
-    // the form stands still).
-    studio.open("/").await?;
-    studio.find("#import summary", SHORT).await?.click().await?;
-    studio.find("#pg-query", SHORT).await?;
-    studio
-        .find("#s3-url", SHORT)
-        .await?
-        .send_keys("s3://lake/birds/penguins.csv")
-        .await?;
-    studio.find("#s3-import", SHORT).await?.click().await?;
+    // An S3 object, in any upload format.
+    import_s3(&studio, "s3://lake/birds/penguins.csv").await?;
     studio
         .wait_text("#dataset-source", LONG, |t| {
             t.contains("s3://lake/birds/penguins.csv")
@@ -1794,15 +1796,7 @@ async fn a_postgres_query_and_an_s3_url_are_imported_from_the_datasets_page() ->
         .wait_text("#profile-table", SHORT, |t| t.contains("bill_length_mm"))
         .await?;
     // A bad URL is named, and nothing is opened.
-    studio.open("/").await?;
-    studio.find("#import summary", SHORT).await?.click().await?;
-    studio.find("#pg-query", SHORT).await?;
-    studio
-        .find("#s3-url", SHORT)
-        .await?
-        .send_keys("s3://lake/birds/albatross.csv")
-        .await?;
-    studio.find("#s3-import", SHORT).await?.click().await?;
+    import_s3(&studio, "s3://lake/birds/albatross.csv").await?;
     studio
         .wait_text(".error", LONG, |t| t.contains("no such object"))
         .await?;
