@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 pub mod display;
 mod explore;
 mod fairness;
+mod imports;
 mod recipe;
 
 pub use explore::{
     Colouring, Explore, KScore, Loading, RowMap, Segment, Segments, Trait, Unusual, UnusualRow,
 };
 pub use fairness::{BiasReport, BiasStage, BiasValue, FacetRate, SuggestedFacet};
+pub use imports::{ImportSources, PostgresImport, S3Import};
 
 pub use recipe::{
     BinStrategy, CastTo, ColumnChange, ColumnStats, Imputation, OutlierAction, Recipe,
@@ -49,46 +51,6 @@ pub struct DatasetSummary {
     /// DB at HOST: SELECT …` or `s3://bucket/key` (never a password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-}
-
-/// The places this server can import a dataset from
-/// (`GET /api/imports`), as the operator configured them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ImportSources {
-    /// The PostgreSQL database queries read, described without its
-    /// password (`shop on db.example.com:5432 as analyst`); absent when
-    /// the server was started without `--postgres`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postgres: Option<String>,
-    /// The S3-compatible endpoint objects are read from (absent: AWS).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3_endpoint: Option<String>,
-    /// Most rows a query may return.
-    pub max_rows: u64,
-    /// Longest a query may run, in seconds.
-    pub timeout_secs: u64,
-}
-
-/// `POST /api/imports/postgres`: the rows of a query become a dataset.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PostgresImport {
-    /// One `SELECT` (or `WITH … SELECT`, `VALUES`, `TABLE t`), run read-only.
-    pub query: String,
-    /// The dataset's name (default: `query`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-
-/// `POST /api/imports/s3`: an object (any upload format) becomes a dataset.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct S3Import {
-    /// `s3://bucket/path/to/file.csv` (or `.parquet`, `.xlsx`, `.csv.gz`, …).
-    pub url: String,
-    /// The sheet of a workbook with several.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sheet: Option<String>,
 }
 
 /// What a column holds, as a person would say it.

@@ -302,6 +302,34 @@ impl FittedStep {
 }
 
 impl Recipe {
+    /// The recipe a model carries: `steps`, and as inputs the columns of
+    /// `raw` (the data as uploaded) that `features` come from, with their
+    /// statistics over every row, in `raw`'s column order.
+    pub fn for_features(
+        version: u32,
+        steps: Vec<FittedStep>,
+        features: &[String],
+        raw: &Dataset,
+    ) -> Recipe {
+        let mut recipe = Recipe {
+            version,
+            inputs: Vec::new(),
+            steps,
+        };
+        let rows: Vec<usize> = (0..raw.n_rows()).collect();
+        for source in recipe.sources(features).into_iter().flatten() {
+            if recipe.inputs.iter().any(|i| i.name == source) {
+                continue;
+            }
+            if let Some(col) = raw.column(&source) {
+                recipe.inputs.push(FeatureStats::fit(&source, col, &rows));
+            }
+        }
+        let order = |name: &str| raw.names().iter().position(|n| n == name);
+        recipe.inputs.sort_by_key(|i| order(&i.name));
+        recipe
+    }
+
     /// Applies every step to `data` (the caller's columns; extra columns pass through).
     pub fn apply<'a>(&self, data: &'a Dataset) -> Result<Cow<'a, Dataset>> {
         if self.steps.is_empty() {

@@ -524,26 +524,13 @@ fn model_recipe(
     schema: &automl::Schema,
     raw: &automl::Dataset,
 ) -> automl::Recipe {
-    let mut recipe = automl::Recipe {
-        version,
-        inputs: Vec::new(),
-        steps,
-    };
     let features: Vec<String> = schema.features.iter().map(|f| f.name.clone()).collect();
-    let rows: Vec<usize> = (0..raw.n_rows()).collect();
-    for source in recipe.sources(&features).into_iter().flatten() {
-        if recipe.inputs.iter().any(|i| i.name == source) {
-            continue;
-        }
-        if let Some(col) = raw.column(&source) {
-            let mut stats = automl::FeatureStats::fit(&source, col, &rows);
-            finite_moments(&mut stats, col);
-            recipe.inputs.push(stats);
+    let mut recipe = automl::Recipe::for_features(version, steps, &features, raw);
+    for input in &mut recipe.inputs {
+        if let Some(col) = raw.column(&input.name) {
+            finite_moments(input, col);
         }
     }
-    // Inputs in the dataset's column order.
-    let order = |name: &str| raw.names().iter().position(|n| n == name);
-    recipe.inputs.sort_by_key(|i| order(&i.name));
     recipe
 }
 

@@ -14,20 +14,9 @@ use data::{convert, ingest, profile, quality, recipe};
 pub const POSTGRES_SOURCE: &str = "PostgreSQL query on ";
 
 /// Ingests a received file (removed afterwards) as a new dataset; `sheet`
-/// chooses the sheet of a workbook.
+/// chooses the sheet of a workbook, `source` records where an imported
+/// file came from.
 pub fn create(
-    store: &Store,
-    name: &str,
-    file_label: &str,
-    file: Received,
-    options: &ingest::ReadOptions,
-    sheet: Option<String>,
-) -> AppResult<api::DatasetDetail> {
-    create_from(store, name, file_label, file, options, sheet, None)
-}
-
-/// [`create`], recording where the file came from (an import).
-pub fn create_from(
     store: &Store,
     name: &str,
     file_label: &str,
@@ -62,7 +51,7 @@ pub fn create_from(
                 .notes
                 .into_iter()
                 .map(|n| {
-                    if n == "read as a JSON Lines file" {
+                    if n == ingest::format_note(ingest::Format::JsonLines) {
                         "read from the query's rows, each PostgreSQL value as JSON".into()
                     } else {
                         n

@@ -92,6 +92,9 @@ pub fn describe_postgres(conn: &str) -> String {
     )
 }
 
+/// Bytes of query rows gathered before one write to the upload.
+const CHUNK_BYTES: usize = 1 << 20;
+
 fn refused(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::unprocessable(code, message)
 }
@@ -100,8 +103,7 @@ fn refused(code: &'static str, message: impl Into<String>) -> AppError {
 fn one_statement(query: &str) -> AppResult<String> {
     let q = query
         .trim()
-        .trim_end_matches([';', ' ', '\n', '\r', '\t'])
-        .trim();
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace());
     if q.is_empty() {
         return Err(refused("invalid_query", "the query is empty"));
     }
@@ -226,6 +228,9 @@ async fn run_query(
         .map_err(|e| database_error(&e))?;
     let mut rows = std::pin::pin!(rows);
     let mut upload = store.upload().await?;
+    // Rows are gathered into chunks: each async file write is a trip to a
+    // blocking thread, too many for one per row.
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
     let mut count: u64 = 0;
     while let Some(row) = rows.try_next().await.map_err(|e| database_error(&e))? {
         count += 1;
@@ -239,14 +244,19 @@ async fn run_query(
             ));
         }
         let line: &str = row.try_get(0).map_err(|e| database_error(&e))?;
-        if upload.size() + line.len() as u64 + 1 > max_bytes {
+        if upload.size() + (chunk.len() + line.len()) as u64 + 1 > max_bytes {
             return Err(AppError::TooLarge {
                 limit_mb: max_bytes >> 20,
             });
         }
-        upload.write(line.as_bytes()).await?;
-        upload.write(b"\n").await?;
+        chunk.extend_from_slice(line.as_bytes());
+        chunk.push(b'\n');
+        if chunk.len() >= CHUNK_BYTES {
+            upload.write(&chunk).await?;
+            chunk.clear();
+        }
     }
+    upload.write(&chunk).await?;
     // Read-only: nothing to keep.
     let _ = tx.rollback().await;
     drop(client);

@@ -183,11 +183,7 @@ fn main() -> anyhow::Result<()> {
             output,
         } => explain(&model, &input, &output),
         Command::Onnx { model, out } => {
-            let bytes =
-                std::fs::read(&model).with_context(|| format!("reading {}", model.display()))?;
-            let artifact = automl::ModelArtifact::from_json(&bytes)
-                .with_context(|| format!("loading {}", model.display()))?;
-            write_onnx(&artifact, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
+            write_onnx(&load_artifact(&model)?, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!("wrote the ONNX model to {}", out.display());
             Ok(())
         }
@@ -354,9 +350,7 @@ fn with_model<T>(
         &mut dyn std::io::Write,
     ) -> Result<T, backend::error::AppError>,
 ) -> anyhow::Result<T> {
-    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
-    let artifact = automl::ModelArtifact::from_json(&bytes)
-        .with_context(|| format!("loading {}", model.display()))?;
+    let artifact = load_artifact(model)?;
     let tmp = output.with_extension("partial");
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
@@ -471,10 +465,7 @@ fn train(
     if tty {
         eprint!("\r\x1b[K");
     }
-    let tmp = out.with_extension("partial");
-    std::fs::write(&tmp, &trained.artifact)
-        .and_then(|()| std::fs::rename(&tmp, out))
-        .map_err(|e| backend::train::TrainError::Failed(format!("{}: {e}", out.display())))?;
+    write_whole(out, &trained.artifact)?;
     let b = &trained.build;
     let metric = b.metric.clone().unwrap_or_default();
     eprintln!("leaderboard ({metric}, best first):");
@@ -524,10 +515,21 @@ fn write_onnx(
 ) -> Result<(), backend::train::TrainError> {
     let bytes = automl::onnx::export(artifact)
         .map_err(|e| backend::train::TrainError::BadInput(e.to_string()))?;
+    write_whole(path, &bytes)
+}
+
+/// `bytes` at `path`, through a `.partial` file and a rename: whole or not at all.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> Result<(), backend::train::TrainError> {
     let tmp = path.with_extension("partial");
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| backend::train::TrainError::Failed(format!("{}: {e}", path.display())))
+}
+
+/// A model artifact file, read and validated.
+fn load_artifact(path: &std::path::Path) -> anyhow::Result<automl::ModelArtifact> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    automl::ModelArtifact::from_json(&bytes).with_context(|| format!("loading {}", path.display()))
 }
 
 /// A recipe file (`{"steps": [...]}`), or why it cannot be read.

@@ -99,7 +99,15 @@ pub fn train(
         .receive_path(&req.data)
         .map_err(|e| TrainError::BadInput(format!("{}: {e}", req.data.display())))?;
     let options = ingest::ReadOptions::default();
-    let detail = datasets::create(&store, &label, &label, file, &options, req.sheet.clone())?;
+    let detail = datasets::create(
+        &store,
+        &label,
+        &label,
+        file,
+        &options,
+        req.sheet.clone(),
+        None,
+    )?;
     let id = detail.summary.id;
     let recipe_version = match &req.recipe {
         Some(recipe) => Some(datasets::save_recipe(&store, &id, recipe)?.version),

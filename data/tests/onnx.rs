@@ -272,27 +272,18 @@ fn with_recipe(path: &str, target: &str, steps: Json, families: &[&str]) -> Case
     let applied = data::recipe::apply(ingested.frame, &recipe, Some(target)).unwrap();
     let prepared = convert::frame_to_dataset(&applied.frame).unwrap();
     let mut artifact = train(&prepared, target, families, 2);
-    let mut fitted = automl::Recipe {
-        version: 1,
-        inputs: Vec::new(),
-        steps: applied.fitted,
-    };
     let features: Vec<String> = artifact
         .schema
         .features
         .iter()
         .map(|f| f.name.clone())
         .collect();
-    let rows: Vec<usize> = (0..raw.n_rows()).collect();
-    for source in fitted.sources(&features).into_iter().flatten() {
-        if !fitted.inputs.iter().any(|i| i.name == source) {
-            let col = raw.column(&source).unwrap();
-            fitted
-                .inputs
-                .push(automl::FeatureStats::fit(&source, col, &rows));
-        }
-    }
-    artifact.recipe = Some(fitted);
+    artifact.recipe = Some(automl::Recipe::for_features(
+        1,
+        applied.fitted,
+        &features,
+        &raw,
+    ));
     Case {
         name: format!("recipe-{}", families.join("-").replace(' ', "_")),
         artifact,

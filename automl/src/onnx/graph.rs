@@ -221,11 +221,6 @@ impl Graph {
         values: &[f64],
         default: f64,
     ) -> String {
-        let default_t = Tensor {
-            name: String::new(),
-            dims: vec![1],
-            data: Data::Doubles(vec![default]),
-        };
         let (x, keys, kept): (String, Data, Vec<f64>) = match col {
             Col::Text(t) => {
                 let pairs: Vec<(String, f64)> = levels
@@ -260,28 +255,13 @@ impl Graph {
             let d = self.scalar(default);
             return self.op("Add", &[&zero, &d]);
         }
-        let n = kept.len() as i64;
         self.ml(
             "LabelEncoder",
             &[&x],
             vec![
-                (
-                    "keys_tensor",
-                    Attr::Tensor(Tensor {
-                        name: String::new(),
-                        dims: vec![n],
-                        data: keys,
-                    }),
-                ),
-                (
-                    "values_tensor",
-                    Attr::Tensor(Tensor {
-                        name: String::new(),
-                        dims: vec![n],
-                        data: Data::Doubles(kept),
-                    }),
-                ),
-                ("default_tensor", Attr::Tensor(default_t)),
+                ("keys_tensor", Attr::tensor(keys)),
+                ("values_tensor", Attr::tensor(Data::Doubles(kept))),
+                ("default_tensor", Attr::tensor(Data::Doubles(vec![default]))),
             ],
         )
     }

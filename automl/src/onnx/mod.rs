@@ -34,7 +34,6 @@ use crate::task::Task;
 
 pub(crate) use encode::Features;
 pub(crate) use graph::Graph;
-use proto::{Data, Tensor};
 
 /// The default-domain operator set the graph uses.
 const OPSET: i64 = 21;
@@ -169,13 +168,4 @@ fn head(g: &mut Graph, artifact: &ModelArtifact, raw: &str) -> Vec<ValueInfo> {
             dims: vec![None, Some(k)],
         },
     ]
-}
-
-/// A tensor attribute of doubles.
-pub(crate) fn doubles_attr(v: Vec<f64>) -> Attr {
-    Attr::Tensor(Tensor {
-        name: String::new(),
-        dims: vec![v.len() as i64],
-        data: Data::Doubles(v),
-    })
 }

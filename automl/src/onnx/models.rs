@@ -2,7 +2,7 @@
 //! `Model::onnx`: a dense layer, a tree ensemble, a constant per row.
 
 use super::graph::Graph;
-use super::proto::{Attr, Data, Tensor};
+use super::proto::{Attr, Data};
 use crate::gbdt::Booster;
 
 /// `x · Wᵀ + b` for `W` of `outputs × inputs`, row-major (`[N, outputs]`).
@@ -96,16 +96,9 @@ pub(crate) fn trees(g: &mut Graph, booster: &Booster, x: &str) -> String {
             ("n_targets", Attr::Int(k as i64)),
             ("tree_roots", Attr::Ints(e.roots)),
             ("nodes_featureids", Attr::Ints(e.features)),
-            ("nodes_splits", super::doubles_attr(e.splits)),
-            (
-                "nodes_modes",
-                // BRANCH_LEQ everywhere.
-                Attr::Tensor(Tensor {
-                    name: String::new(),
-                    dims: vec![nodes as i64],
-                    data: Data::Uint8s(vec![0; nodes]),
-                }),
-            ),
+            ("nodes_splits", Attr::tensor(Data::Doubles(e.splits))),
+            // BRANCH_LEQ everywhere.
+            ("nodes_modes", Attr::tensor(Data::Uint8s(vec![0; nodes]))),
             ("nodes_truenodeids", Attr::Ints(e.true_ids)),
             ("nodes_trueleafs", Attr::Ints(e.true_leaf)),
             ("nodes_falsenodeids", Attr::Ints(e.false_ids)),
@@ -115,7 +108,7 @@ pub(crate) fn trees(g: &mut Graph, booster: &Booster, x: &str) -> String {
                 Attr::Ints(e.missing_left),
             ),
             ("leaf_targetids", Attr::Ints(e.leaf_targets)),
-            ("leaf_weights", super::doubles_attr(e.leaf_weights)),
+            ("leaf_weights", Attr::tensor(Data::Doubles(e.leaf_weights))),
         ],
     );
     let base = g.doubles(vec![k as i64], booster.base_score.clone());

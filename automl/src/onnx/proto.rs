@@ -30,6 +30,15 @@ pub(crate) enum Data {
 }
 
 impl Data {
+    fn len(&self) -> usize {
+        match self {
+            Data::Doubles(v) => v.len(),
+            Data::Int64s(v) => v.len(),
+            Data::Strings(v) => v.len(),
+            Data::Uint8s(v) => v.len(),
+        }
+    }
+
     pub(crate) fn elem(&self) -> Elem {
         match self {
             Data::Doubles(_) => Elem::Double,
@@ -46,6 +55,17 @@ pub(crate) enum Attr {
     Int(i64),
     Ints(Vec<i64>),
     Tensor(Tensor),
+}
+
+impl Attr {
+    /// A one-dimensional tensor attribute holding `data`.
+    pub(crate) fn tensor(data: Data) -> Attr {
+        Attr::Tensor(Tensor {
+            name: String::new(),
+            dims: vec![data.len() as i64],
+            data,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -37,6 +37,14 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// A display name from an uploaded file name: no directories, no extension.
+/// How a received file is read: the server's limits, a compressed file
+/// expanding to at most the upload limit, and `nulls` read as missing.
+pub(super) fn read_options(st: &AppState, nulls: Vec<String>) -> ingest::ReadOptions {
+    let mut limits = st.config.limits.clone();
+    limits.max_expanded_bytes = st.config.max_upload_bytes;
+    ingest::ReadOptions { limits, nulls }
+}
+
 pub(super) fn display_name(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     let lower = base.to_ascii_lowercase();
@@ -92,9 +100,7 @@ async fn upload(
     };
     let (file, file_label) = receive_file(&st, &mut multipart).await?;
     let name = display_name(&file_label);
-    let mut limits = st.config.limits.clone();
-    limits.max_expanded_bytes = st.config.max_upload_bytes;
-    let options = ingest::ReadOptions { limits, nulls };
+    let options = read_options(&st, nulls);
     let sheet = q.sheet.filter(|s| !s.is_empty());
     let detail = with_store(&st, move |store| {
         // Latin-1 is a text encoding: a workbook or Parquet file keeps its bytes.
@@ -103,7 +109,7 @@ async fn upload(
         } else {
             file
         };
-        datasets::create(store, &name, &file_label, file, &options, sheet)
+        datasets::create(store, &name, &file_label, file, &options, sheet, None)
     })
     .await?;
     tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, "dataset uploaded");

@@ -6,12 +6,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::datasets::display_name;
+use super::datasets::{display_name, read_options};
 use super::{ApiJson, with_store};
 use crate::error::AppResult;
 use crate::storage::Received;
 use crate::{AppState, datasets, imports};
-use data::ingest;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -74,14 +73,9 @@ async fn create(
     sheet: Option<String>,
     source: String,
 ) -> AppResult<(StatusCode, Json<api::DatasetSummary>)> {
-    let mut limits = st.config.limits.clone();
-    limits.max_expanded_bytes = st.config.max_upload_bytes;
-    let options = ingest::ReadOptions {
-        limits,
-        nulls: Vec::new(),
-    };
+    let options = read_options(st, Vec::new());
     let detail = with_store(st, move |store| {
-        datasets::create_from(store, &name, &label, file, &options, sheet, Some(source))
+        datasets::create(store, &name, &label, file, &options, sheet, Some(source))
     })
     .await?;
     tracing::info!(id = %detail.summary.id, rows = detail.summary.rows, source = ?detail.summary.source, "dataset imported");

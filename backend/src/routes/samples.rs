@@ -45,7 +45,7 @@ async fn load_sample(
     let detail = with_store(&st, move |store| {
         let file = store.receive_bytes(sample.bytes)?;
         let label = format!("{}.csv", sample.name);
-        datasets::create(store, sample.name, &label, file, &options, None)
+        datasets::create(store, sample.name, &label, file, &options, None, None)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(detail.summary)))

@@ -161,10 +161,13 @@ pub fn read_file(
         }
         Format::Parquet | Format::ArrowIpc => read_columnar(path, format, options)?,
     };
-    ingested
-        .notes
-        .insert(0, format!("read as a {}", format.name()));
+    ingested.notes.insert(0, format_note(format));
     Ok(ingested)
+}
+
+/// The note that says which format a file other than a CSV was read as.
+pub fn format_note(format: Format) -> String {
+    format!("read as a {}", format.name())
 }
 
 /// Copies `input` to `out`, refusing it past `limit` bytes.

@@ -21,7 +21,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 pub use encoding::latin1_to_utf8;
-pub use formats::{FileOptions, Format, detect, read_file};
+pub use formats::{FileOptions, Format, detect, format_note, read_file};
 pub use parquet::{read_parquet, write_parquet};
 pub use sniff::{Sniffed, detect_delimiter, scan};
 
