@@ -93,6 +93,10 @@ async fn build_models(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<Json<Vec<api::TrialModel>>> {
+    // The rows in training first: a row's model is stored before its
+    // state goes, so a row that finishes between the two reads is found in
+    // the store (the other order could miss it in both).
+    let training = st.jobs.trials(&id);
     let key = id.clone();
     let stored = with_store(&st, move |store| {
         store.build(&key)?;
@@ -110,7 +114,7 @@ async fn build_models(
             })
         })
         .collect();
-    for t in st.jobs.trials(&id) {
+    for t in training {
         if !rows.iter().any(|r| r.trial == t.trial) {
             rows.push(t);
         }
