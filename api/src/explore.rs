@@ -8,6 +8,7 @@ use crate::LeftOut;
 
 /// What Explore found.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explore {
     /// Rows in the table.
     pub rows: u64,
@@ -28,6 +29,7 @@ pub struct Explore {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Segments {
     pub k: u32,
     /// How k was chosen ("set by you", or by silhouette on a sample).
@@ -42,12 +44,14 @@ pub struct Segments {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KScore {
     pub k: u32,
     pub silhouette: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Segment {
     pub number: u32,
     pub rows: u64,
@@ -60,6 +64,7 @@ pub struct Segment {
 
 /// A column that sets a segment apart.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trait {
     pub column: String,
     /// Numbers: the segment's mean minus the table's, in standard
@@ -72,6 +77,7 @@ pub struct Trait {
 
 /// The rows projected on their first two principal components.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowMap {
     /// Points drawn, of `rows` rows.
     pub shown: u64,
@@ -89,6 +95,7 @@ pub struct RowMap {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Loading {
     /// A column, or `column = label` for a category's 0/1 column.
     pub name: String,
@@ -97,6 +104,7 @@ pub struct Loading {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Colouring {
     pub column: String,
     /// The groups' labels (categories, or ranges of numbers).
@@ -106,6 +114,7 @@ pub struct Colouring {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unusual {
     /// Rows scored (every row).
     pub scored: u64,
@@ -119,6 +128,7 @@ pub struct Unusual {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnusualRow {
     /// The data row, counted from 1.
     pub row: u64,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Before training (the labels) or after (a model's predicted labels).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BiasStage {
     PreTraining,
@@ -14,6 +15,7 @@ pub enum BiasStage {
 
 /// One facet's bias report.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BiasReport {
     /// Which rows were read: the dataset as uploaded, or a model's
     /// training rows with its out-of-fold predictions.
@@ -43,6 +45,7 @@ pub struct BiasReport {
 
 /// The share of favourable outcomes among some rows.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FacetRate {
     /// "facet" or "others"; in `by_value`, the value.
     pub side: String,
@@ -56,6 +59,7 @@ pub struct FacetRate {
 /// range it takes, the value that means no difference, and a sentence that
 /// reads this value.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BiasValue {
     pub code: String,
     pub name: String,
@@ -72,6 +76,7 @@ pub struct BiasValue {
 /// A column that looks like a sensitive attribute (`GET
 /// /api/datasets/{id}/facets`): a suggestion, never assumed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuggestedFacet {
     pub column: String,
     /// Why: its name or its values.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The places this server can import a dataset from
 /// (`GET /api/imports`), as the operator configured them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportSources {
     /// The PostgreSQL database queries read, described without its
     /// password (`shop on db.example.com:5432 as analyst`); absent when
@@ -24,6 +25,7 @@ pub struct ImportSources {
 
 /// `POST /api/imports/postgres`: the rows of a query become a dataset.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PostgresImport {
     /// One `SELECT` (or `WITH … SELECT`, `VALUES`, `TABLE t`), run read-only.
@@ -35,6 +37,7 @@ pub struct PostgresImport {
 
 /// `POST /api/imports/s3`: an object (any upload format) becomes a dataset.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct S3Import {
     /// `s3://bucket/path/to/file.csv` (or `.parquet`, `.xlsx`, `.csv.gz`, …).

@@ -22,11 +22,13 @@ pub use recipe::{
 
 /// The body of every error response: `{ "error": { "code", "message", "details" } }`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub error: ErrorBody,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A stable machine-readable code such as `not_found` or `invalid_csv`.
     pub code: String,
@@ -38,6 +40,7 @@ pub struct ErrorBody {
 
 /// One stored dataset as listed on the Datasets page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetSummary {
     pub id: String,
     pub name: String,
@@ -55,6 +58,7 @@ pub struct DatasetSummary {
 
 /// What a column holds, as a person would say it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnKind {
     Numeric,
@@ -79,6 +83,7 @@ impl ColumnKind {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValueCount {
     pub value: String,
     pub count: u64,
@@ -86,6 +91,7 @@ pub struct ValueCount {
 
 /// Per-column statistics shown on the Profile page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnProfile {
     pub name: String,
     pub kind: ColumnKind,
@@ -124,6 +130,7 @@ pub struct ColumnProfile {
 /// Quantiles of a numeric column, interpolated linearly between the two
 /// nearest values (numpy's default `linear` method).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quantiles {
     pub p05: f64,
     pub p25: f64,
@@ -135,6 +142,7 @@ pub struct Quantiles {
 /// Counts of numbers in consecutive bins: bin `i` is `[edges[i], edges[i + 1])`,
 /// the last bin also holds its right edge (numpy's `histogram`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Histogram {
     /// `counts.len() + 1` increasing edges.
     pub edges: Vec<f64>,
@@ -143,6 +151,7 @@ pub struct Histogram {
 
 /// The most frequent values of a column and how many rows hold any other value.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bars {
     /// Most frequent first, at most 10.
     pub top: Vec<ValueCount>,
@@ -154,6 +163,7 @@ pub struct Bars {
 
 /// Pairwise association between the most relevant columns.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Correlations {
     /// The columns of the matrix, in dataset order (at most 12).
     pub columns: Vec<String>,
@@ -173,6 +183,7 @@ pub struct Correlations {
 
 /// A window of rows rendered as text cells (`None` is a missing value).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowsPage {
     pub columns: Vec<String>,
     pub offset: u64,
@@ -181,6 +192,7 @@ pub struct RowsPage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     pub rows: u64,
     pub columns: Vec<ColumnProfile>,
@@ -196,6 +208,7 @@ pub struct Profile {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetDetail {
     pub summary: DatasetSummary,
     pub profile: Profile,
@@ -206,6 +219,7 @@ pub struct DatasetDetail {
 
 /// The data-quality findings of a dataset (`GET /api/datasets/{id}/quality`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QualityReport {
     pub rows: u64,
     /// The target the target checks (imbalance, leakage) were run for.
@@ -217,6 +231,7 @@ pub struct QualityReport {
 
 /// One problem found in the data, with what shows it and what to do.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,
@@ -234,6 +249,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Critical,
@@ -261,6 +277,7 @@ impl Severity {
 macro_rules! finding_kinds {
     ($($(#[$doc:meta])* $variant:ident = $wire:literal, $label:literal, $about_target:literal;)+) => {
         #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum FindingKind {
             $($(#[$doc])* $variant,)+
@@ -328,6 +345,7 @@ finding_kinds! {
 
 /// What shows a finding. Row numbers count data rows from 1 (the header is not a row).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     /// How many rows (or cells) are affected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -351,6 +369,7 @@ pub struct Evidence {
 
 /// One affected row and what is notable in it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Example {
     /// 1-based data row number.
     pub row: u64,
@@ -358,6 +377,7 @@ pub struct Example {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stat {
     pub name: String,
     pub value: f64,
@@ -365,6 +385,7 @@ pub struct Stat {
 
 /// A bundled sample dataset, loadable with one click.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sample {
     pub name: String,
     pub description: String,
@@ -373,12 +394,14 @@ pub struct Sample {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoadSampleRequest {
     pub name: String,
 }
 
 /// The kind of prediction problem.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
     Regression,
@@ -399,6 +422,7 @@ impl Task {
 /// A metric a build can rank its candidates by (`BuildRequest::metric`);
 /// the engine's `automl::Metric`, variant for variant.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RankingMetric {
     Auc,
@@ -455,6 +479,7 @@ impl RankingMetric {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BuildRequest {
     pub dataset_id: String,
     pub target: String,
@@ -493,6 +518,7 @@ pub struct BuildRequest {
 
 /// A column a build left out by itself, and why (a leakage finding).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeftOut {
     pub column: String,
     pub reason: String,
@@ -501,6 +527,7 @@ pub struct LeftOut {
 /// What a build's best single model scored with the columns it left out
 /// as leaks: that leaderboard row validated once more, with them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeakCost {
     pub trial: u32,
     pub family: String,
@@ -518,6 +545,7 @@ pub struct LeakCost {
 
 /// A model family a build can try (`GET /api/families`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FamilyInfo {
     pub name: String,
     /// Whether a build tries it when no families are named.
@@ -534,6 +562,7 @@ fn default_budget() -> u32 {
 
 /// What the backend can tell about a target before a build starts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TargetInfo {
     pub task: Task,
     pub classes: Vec<String>,
@@ -541,6 +570,7 @@ pub struct TargetInfo {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BuildState {
     Queued,
@@ -570,6 +600,7 @@ impl BuildState {
 
 /// One trained candidate on the leaderboard.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaderboardEntry {
     pub trial: u32,
     pub family: String,
@@ -591,6 +622,7 @@ pub struct LeaderboardEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Build {
     pub id: String,
     pub dataset_id: String,
@@ -641,6 +673,7 @@ pub struct Build {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeatureKind {
     Numeric,
@@ -649,6 +682,7 @@ pub enum FeatureKind {
 
 /// One input of a model, with what the predict form needs to prefill it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeatureInfo {
     pub name: String,
     pub kind: FeatureKind,
@@ -659,12 +693,14 @@ pub struct FeatureInfo {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricValue {
     pub name: String,
     pub value: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelSummary {
     pub id: String,
     pub build_id: String,
@@ -707,6 +743,7 @@ pub struct ModelSummary {
 /// A leaderboard row as a model (`GET /api/builds/{id}/models`): trained
 /// by the build (its winner), or on request afterwards.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrialModel {
     pub trial: u32,
     pub state: TrialModelState,
@@ -719,6 +756,7 @@ pub struct TrialModel {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TrialModelState {
     Queued,
@@ -729,6 +767,7 @@ pub enum TrialModelState {
 
 /// `PUT /api/builds/{id}/model`: which of the build's models is its model.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChooseModel {
     pub model_id: String,
 }
@@ -736,12 +775,14 @@ pub struct ChooseModel {
 /// `PUT /api/models/{id}/threshold`: a binary classifier's decision
 /// threshold, or `null` for the more probable class.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThresholdRequest {
     pub threshold: Option<f64>,
 }
 
 /// What the Model page draws of the out-of-fold predictions.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evaluation {
     /// Binary: `(false positive rate, true positive rate)`.
     pub roc: Vec<(f64, f64)>,
@@ -760,6 +801,7 @@ pub struct Evaluation {
 
 /// Global explanations of a model on a sample of its training rows.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Insights {
     pub sample_rows: u64,
     /// What the SHAP values are in, e.g. "log-odds of yes".
@@ -773,12 +815,14 @@ pub struct Insights {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Importance {
     pub feature: String,
     pub mean_abs_shap: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Beeswarm {
     pub feature: String,
     /// `(shap, position of the feature value in [0, 1] or null when missing)`.
@@ -786,6 +830,7 @@ pub struct Beeswarm {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dependence {
     pub feature: String,
     pub categorical: bool,
@@ -797,6 +842,7 @@ pub struct Dependence {
 
 /// One row's prediction, explained.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExplainResponse {
     pub prediction: PredictResponse,
     pub explanations: Vec<RowExplanation>,
@@ -810,6 +856,7 @@ pub struct ExplainResponse {
 /// SHAP contributions of one row to one model output, in the model's raw
 /// output space: `base + sum(contributions) = raw`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowExplanation {
     /// The output explained: "value" or a class label.
     pub output: String,
@@ -822,6 +869,7 @@ pub struct RowExplanation {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     pub feature: String,
     pub shap: f64,
@@ -829,6 +877,7 @@ pub struct Contribution {
 
 /// The outcome of scoring an uploaded CSV.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchReport {
     pub id: String,
     pub file_name: String,
@@ -851,6 +900,7 @@ pub struct BatchReport {
 /// A scored file's metrics and charts on the rows whose target it holds,
 /// as the Model page shows them for the out-of-fold predictions.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchEvaluation {
     pub target: String,
     /// Rows with a target value the model can be scored on.
@@ -868,6 +918,7 @@ pub struct BatchEvaluation {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InputWarning {
     pub column: String,
     /// "unseen_category", "out_of_range" or "missing".
@@ -878,11 +929,13 @@ pub struct InputWarning {
 
 /// Rows to score: each row maps a feature name to a JSON number, string or null.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PredictRequest {
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
     /// A number (regression) or a class label.
     pub value: serde_json::Value,
@@ -892,6 +945,7 @@ pub struct Prediction {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PredictResponse {
     pub classes: Vec<String>,
     pub predictions: Vec<Prediction>,

@@ -8,12 +8,14 @@ use crate::{ColumnKind, RowsPage};
 
 /// An ordered list of steps; each reads the columns the steps before it made.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recipe {
     pub steps: Vec<Step>,
 }
 
 /// One cleaning step.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Step {
     DropColumns {
@@ -114,6 +116,7 @@ fn default_group_rare() -> u32 {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Imputation {
     Mean,
@@ -123,6 +126,7 @@ pub enum Imputation {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutlierAction {
     /// Values beyond the bounds become the bounds.
@@ -132,6 +136,7 @@ pub enum OutlierAction {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CastTo {
     /// Text read as numbers (`1,234.5`, `3,5`, `$12`, `7%`); the rest is missing.
@@ -140,6 +145,7 @@ pub enum CastTo {
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BinStrategy {
     /// Bins with about as many rows each.
@@ -309,6 +315,7 @@ impl Step {
 /// A saved recipe (`GET`/`PUT /api/datasets/{id}/recipe`). Version 0 is
 /// the empty recipe every dataset starts with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecipeVersion {
     pub dataset_id: String,
     pub version: u32,
@@ -318,6 +325,7 @@ pub struct RecipeVersion {
 
 /// What a recipe does to a dataset (`POST /api/datasets/{id}/recipe/preview`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecipePreview {
     pub rows_before: u64,
     pub rows_after: u64,
@@ -331,6 +339,7 @@ pub struct RecipePreview {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepOutcome {
     /// 1-based position in the recipe.
     pub step: u32,
@@ -340,6 +349,7 @@ pub struct StepOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnChange {
     pub column: String,
     /// `None` when the recipe added the column.
@@ -350,6 +360,7 @@ pub struct ColumnChange {
 
 /// The statistics a preview compares.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnStats {
     pub kind: ColumnKind,
     pub missing: u64,

@@ -140,7 +140,7 @@ pub async fn guard(State(access): State<Arc<Access>>, req: Request, next: Next) 
     next.run(req).await
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct LoginForm {
     token: String,
 }
@@ -166,6 +166,7 @@ pub async fn login_page(query: axum::extract::Query<LoginQuery>) -> Html<String>
     ))
 }
 
+#[utoipa::path(post, path = "/api/login", tag = "system", request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Signed in (the cookie is set) and sent to the studio, or back to the form when the token is wrong")))]
 pub async fn login(State(st): State<crate::AppState>, Form(form): Form<LoginForm>) -> Response {
     match &st.config.access.token {
         Some(token) if same(form.token.trim(), token) => {

@@ -2643,3 +2643,38 @@ async fn an_api_build_leaves_leaking_columns_out_unless_allowed() {
         .await;
     assert_eq!(again["allowed"], serde_json::json!(["account"]));
 }
+
+/// axum's own rejections (a path segment that is not a number, a form or
+/// multipart body that does not parse) answer as every API error does.
+#[tokio::test]
+async fn rejections_before_a_handler_are_json_errors() {
+    let t = TestApp::new(Config::default());
+    let cases = [
+        (
+            "/api/builds/abc/trials/x/model",
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/datasets", "text/plain", StatusCode::BAD_REQUEST),
+        (
+            "/api/login",
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ];
+    for (uri, content_type, status) in cases {
+        let req = Request::post(uri)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from("x"))
+            .unwrap();
+        let (got, body, headers) = t.call(req).await;
+        assert_eq!(got, status, "{uri}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{uri}");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(!error_message(&v).is_empty(), "{uri}: {v}");
+        assert!(v["error"]["code"].is_string(), "{uri}: {v}");
+    }
+    let (status, spec) = t.json("GET", "/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(spec["openapi"], "3.1.0");
+}

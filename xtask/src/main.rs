@@ -566,10 +566,12 @@ fn ensure_chromium() -> Result<()> {
 /// when missing (Python 3 and pip from apt-get first, as root, when they
 /// are missing): onnxruntime scores the ONNX exports (`data/tests/onnx.rs`,
 /// `TreeEnsemble` of `ai.onnx.ml` 5 needs 1.21 or newer), moto's server is
-/// the S3 of the import tests (`backend/tests/imports.rs`).
+/// the S3 of the import tests (`backend/tests/imports.rs`), schemathesis
+/// fuzzes the OpenAPI contract (`backend/tests/contract.rs`).
 const PYTHON_PEERS: &[(&str, &str)] = &[
     ("onnxruntime>=1.21", "import onnxruntime, numpy"),
     ("moto[server]>=5", "import moto.server"),
+    ("schemathesis>=4.32", "import schemathesis.cli"),
 ];
 
 fn ensure_python_peers() -> Result<()> {

@@ -33,6 +33,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// The model families a build can be asked to try.
+#[utoipa::path(get, path = "/api/families", tag = "builds", responses((status = 200, body = [api::FamilyInfo])))]
 async fn list_families() -> Json<Vec<api::FamilyInfo>> {
     Json(
         automl::available_families()
@@ -47,6 +48,7 @@ async fn list_families() -> Json<Vec<api::FamilyInfo>> {
 
 /// Plans a build (checked against the store, without reading the data)
 /// and queues it.
+#[utoipa::path(post, path = "/api/builds", tag = "builds", request_body = api::BuildRequest, responses((status = 202, description = "Queued", body = api::Build)))]
 async fn create_build(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::BuildRequest>,
@@ -63,6 +65,7 @@ async fn create_build(
 
 /// Starts a new build with the settings of an earlier one (for example an
 /// interrupted one), planned as a new build is.
+#[utoipa::path(post, path = "/api/builds/{id}/rerun", tag = "builds", params(("id" = String, Path, description = "Build id")), responses((status = 202, description = "A new build with the same settings, queued", body = api::Build)))]
 async fn rerun_build(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -89,6 +92,7 @@ async fn rerun_build(
 
 /// The build's leaderboard rows that are models (its winner, rows trained
 /// on request) or are being trained, or failed to.
+#[utoipa::path(get, path = "/api/builds/{id}/models", tag = "builds", params(("id" = String, Path, description = "Build id")), responses((status = 200, description = "The leaderboard rows opened as models, and those in training", body = [api::TrialModel])))]
 async fn build_models(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -125,6 +129,7 @@ async fn build_models(
 
 /// Trains leaderboard row `trial` of a finished build as a model: 202 with
 /// its state while it is queued or training, 200 when it already is one.
+#[utoipa::path(post, path = "/api/builds/{id}/trials/{trial}/model", tag = "builds", params(("id" = String, Path, description = "Build id"), ("trial" = u32, Path, description = "The leaderboard row's trial number", example = 1)), responses((status = 200, description = "Already a model", body = api::TrialModel), (status = 202, description = "Training started", body = api::TrialModel)))]
 async fn train_trial(
     State(st): State<AppState>,
     Path((id, trial)): Path<(String, u32)>,
@@ -175,6 +180,7 @@ async fn train_trial(
 
 /// Makes one of the build's models its model ("use this one"): the one
 /// the Experiments list, Compare and "Predict" use.
+#[utoipa::path(put, path = "/api/builds/{id}/model", tag = "builds", params(("id" = String, Path, description = "Build id")), request_body = api::ChooseModel, responses((status = 200, body = api::Build)))]
 async fn choose_model(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -207,6 +213,7 @@ async fn choose_model(
     .await
 }
 
+#[utoipa::path(get, path = "/api/builds", tag = "builds", responses((status = 200, description = "Every build that reads back; the `x-kiln-skipped` header names the rest", body = [api::Build])))]
 async fn list_builds(State(st): State<AppState>) -> AppResult<Response> {
     Ok(listed(
         with_store(&st, |store| Ok(store.list_builds()?)).await?,
@@ -214,6 +221,7 @@ async fn list_builds(State(st): State<AppState>) -> AppResult<Response> {
 }
 
 /// Deletes a finished build's record (readable or not); its model stays.
+#[utoipa::path(delete, path = "/api/builds/{id}", tag = "builds", params(("id" = String, Path, description = "Build id")), responses((status = 204, description = "Deleted, with its models")))]
 async fn delete_build(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {
     if st.jobs.is_live(&id) {
         return Err(AppError::Conflict(format!(
@@ -231,6 +239,7 @@ async fn delete_build(State(st): State<AppState>, Path(id): Path<String>) -> App
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/builds/{id}", tag = "builds", params(("id" = String, Path, description = "Build id")), responses((status = 200, body = api::Build)))]
 async fn get_build(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -240,6 +249,7 @@ async fn get_build(
     ))
 }
 
+#[utoipa::path(get, path = "/api/builds/{id}/events", tag = "builds", params(("id" = String, Path, description = "Build id")), responses((status = 200, description = "Server-sent events until the build finishes: each `build` event's data is the whole build as JSON (`Build`)", body = super::openapi::BuildEvent, content_type = "text/event-stream")))]
 async fn build_events(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -280,6 +290,7 @@ async fn build_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+#[utoipa::path(post, path = "/api/builds/{id}/cancel", tag = "builds", params(("id" = String, Path, description = "Build id")), responses((status = 202, description = "Cancelling", body = api::Build)))]
 async fn cancel_build(
     State(st): State<AppState>,
     Path(id): Path<String>,

@@ -64,7 +64,8 @@ pub(super) fn display_name(file_name: &str) -> String {
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
     /// `latin1` reads the file as Latin-1 / Windows-1252; UTF-8 otherwise.
     #[serde(default)]
@@ -78,6 +79,7 @@ struct UploadQuery {
     sheet: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/datasets", tag = "datasets", params(UploadQuery), request_body(content = super::openapi::Upload, content_type = "multipart/form-data"), responses((status = 201, description = "The file, stored and profiled", body = api::DatasetSummary)))]
 async fn upload(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<UploadQuery>,
@@ -171,12 +173,14 @@ pub(super) async fn receive_file(
     ))
 }
 
+#[utoipa::path(get, path = "/api/datasets", tag = "datasets", responses((status = 200, description = "Every dataset that reads back; the `x-kiln-skipped` header names the rest", body = [api::DatasetSummary])))]
 async fn list_datasets(State(st): State<AppState>) -> AppResult<Response> {
     Ok(listed(
         with_store(&st, |store| Ok(store.list_datasets()?)).await?,
     ))
 }
 
+#[utoipa::path(get, path = "/api/datasets/{id}", tag = "datasets", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, body = api::DatasetDetail)))]
 async fn get_dataset(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -186,6 +190,7 @@ async fn get_dataset(
     ))
 }
 
+#[utoipa::path(get, path = "/api/datasets/{id}/profile", tag = "datasets", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, body = api::Profile)))]
 async fn get_profile(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -195,6 +200,7 @@ async fn get_profile(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/datasets/{id}", tag = "datasets", params(("id" = String, Path, description = "Dataset id")), responses((status = 204, description = "Deleted")))]
 async fn delete_dataset(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -203,7 +209,8 @@ async fn delete_dataset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RowsQuery {
     #[serde(default)]
     offset: u64,
@@ -215,6 +222,7 @@ fn default_limit() -> u64 {
     50
 }
 
+#[utoipa::path(get, path = "/api/datasets/{id}/rows", tag = "datasets", params(("id" = String, Path, description = "Dataset id"), RowsQuery), responses((status = 200, body = api::RowsPage)))]
 async fn get_rows(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -225,7 +233,8 @@ async fn get_rows(
     Ok(Json(page))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct QualityQuery {
     /// Adds the target checks (imbalance, leakage) for this column.
     #[serde(default)]
@@ -235,6 +244,7 @@ struct QualityQuery {
     prepared: bool,
 }
 
+#[utoipa::path(get, path = "/api/datasets/{id}/quality", tag = "datasets", params(("id" = String, Path, description = "Dataset id"), QualityQuery), responses((status = 200, body = api::QualityReport)))]
 async fn quality_report(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -249,6 +259,7 @@ async fn quality_report(
 }
 
 /// The pre-training bias report of one facet (`fairness::BiasQuery`).
+#[utoipa::path(get, path = "/api/datasets/{id}/fairness", tag = "fairness", params(("id" = String, Path, description = "Dataset id"), super::openapi::BiasParams), responses((status = 200, description = "Bias before training, as JSON, a printable page or its chart (`format`)", content((api::BiasReport = "application/json"), (String = "text/html"), (String = "image/svg+xml")))))]
 async fn dataset_fairness(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -262,6 +273,7 @@ async fn dataset_fairness(
 }
 
 /// Columns that look like sensitive attributes.
+#[utoipa::path(get, path = "/api/datasets/{id}/facets", tag = "fairness", params(("id" = String, Path, description = "Dataset id")), responses((status = 200, body = [api::SuggestedFacet])))]
 async fn suggested_facets(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -271,6 +283,7 @@ async fn suggested_facets(
 }
 
 /// Segments, a map of the rows and unusual rows (`explore::parse`).
+#[utoipa::path(get, path = "/api/datasets/{id}/explore", tag = "datasets", params(("id" = String, Path, description = "Dataset id"), super::openapi::ExploreParams), responses((status = 200, description = "Segments and a map of the rows, or the rows with their segment as CSV (`format=csv`)", content((api::Explore = "application/json"), (String = "text/csv")))))]
 async fn explore(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -301,12 +314,14 @@ async fn explore(
 /// Recipes longer than this are refused.
 const MAX_RECIPE_STEPS: usize = 200;
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RecipeQuery {
     #[serde(default)]
     version: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/datasets/{id}/recipe", tag = "datasets", params(("id" = String, Path, description = "Dataset id"), RecipeQuery), responses((status = 200, body = api::RecipeVersion)))]
 async fn get_recipe(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -328,6 +343,7 @@ fn check_recipe_length(recipe: &api::Recipe) -> AppResult<()> {
 }
 
 /// Validates the recipe on the dataset and saves it as a new version.
+#[utoipa::path(put, path = "/api/datasets/{id}/recipe", tag = "datasets", params(("id" = String, Path, description = "Dataset id")), request_body = api::Recipe, responses((status = 200, description = "Saved as the next version", body = api::RecipeVersion)))]
 async fn put_recipe(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -344,6 +360,7 @@ async fn put_recipe(
     Ok(Json(saved))
 }
 
+#[utoipa::path(post, path = "/api/datasets/{id}/recipe/preview", tag = "datasets", params(("id" = String, Path, description = "Dataset id")), request_body = api::Recipe, responses((status = 200, body = api::RecipePreview)))]
 async fn preview_recipe(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -358,11 +375,13 @@ async fn preview_recipe(
     Ok(Json(preview))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TargetQuery {
     column: String,
 }
 
+#[utoipa::path(get, path = "/api/datasets/{id}/target", tag = "datasets", params(("id" = String, Path, description = "Dataset id"), TargetQuery), responses((status = 200, body = api::TargetInfo)))]
 async fn target_info(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -376,6 +395,7 @@ async fn target_info(
 }
 
 /// `column-{i}.svg`: the distribution of the dataset's `i`-th column, from its profile.
+#[utoipa::path(get, path = "/api/datasets/{id}/charts/{name}", tag = "datasets", params(("id" = String, Path, description = "Dataset id"), ("name" = String, Path, description = "`column-{i}.svg`: the distribution of the `i`-th column", example = "column-0.svg")), responses((status = 200, description = "The chart", body = String, content_type = "image/svg+xml")))]
 async fn dataset_chart(
     State(st): State<AppState>,
     Path((id, name)): Path<(String, String)>,

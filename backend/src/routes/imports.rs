@@ -25,10 +25,12 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
+#[utoipa::path(get, path = "/api/imports", tag = "imports", responses((status = 200, description = "Which imports this server was started with", body = api::ImportSources)))]
 async fn sources(State(st): State<AppState>) -> Json<api::ImportSources> {
     Json(st.config.imports.sources())
 }
 
+#[utoipa::path(post, path = "/api/imports/postgres", tag = "imports", request_body = api::PostgresImport, responses((status = 201, description = "The query's rows, stored as a dataset", body = api::DatasetSummary)))]
 async fn postgres(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::PostgresImport>,
@@ -48,6 +50,7 @@ async fn postgres(
     create(&st, name, "query.jsonl".into(), file, None, source).await
 }
 
+#[utoipa::path(post, path = "/api/imports/s3", tag = "imports", request_body = api::S3Import, responses((status = 201, description = "The object, stored as a dataset", body = api::DatasetSummary)))]
 async fn s3(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<api::S3Import>,

@@ -2,12 +2,14 @@
 //! `builds`, `models`, `samples`), each with its own router. Handlers are thin: parse,
 //! call a domain function or the store on a blocking thread
 //! ([`with_store`], [`blocking`]), map the result; errors become responses
-//! in one place (`crate::error`).
+//! in one place (`crate::error`). `openapi` describes them all as the
+//! OpenAPI 3.1 document served at `/api/openapi.json`.
 
 mod builds;
 mod datasets;
 mod imports;
 mod models;
+mod openapi;
 mod samples;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -32,6 +34,7 @@ pub const SKIPPED_HEADER: &str = "x-kiln-skipped";
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::document))
         .route("/login", post(crate::guard::login))
         .merge(samples::router())
         .merge(datasets::router())
@@ -39,7 +42,58 @@ pub fn router(state: AppState) -> Router {
         .merge(builds::router())
         .merge(models::router())
         .fallback(|| async { AppError::NotFound("this API route".into()) })
+        .layer(axum::middleware::map_response(errors_as_json))
         .with_state(state)
+}
+
+/// Makes every error answer of `/api` an [`api::ApiError`], as the OpenAPI
+/// document promises: axum's own rejections (a path segment that is not a
+/// number, a malformed form or multipart body) come as plain text, and keep
+/// their status and message here.
+async fn errors_as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        s if s.is_server_error() => "internal",
+        _ => "invalid_request",
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_owned()
+    } else {
+        text
+    };
+    let body = api::ApiError {
+        error: api::ErrorBody {
+            code: code.to_owned(),
+            message,
+            details: None,
+        },
+    };
+    let mut out = (status, Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    out
 }
 
 /// `Json` whose rejections are API errors.
@@ -89,8 +143,21 @@ pub(super) async fn with_store<T: Send + 'static>(
     blocking(move || f(&store)).await
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// `GET /api/health`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`.
+    status: &'static str,
+    /// The server's version.
+    version: &'static str,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "system", responses((status = 200, description = "The server is up", body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// A list response: the readable records, and [`SKIPPED_HEADER`] for the rest.

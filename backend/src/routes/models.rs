@@ -21,6 +21,7 @@ use data::ingest;
 
 /// The bias report of one facet before and after training: the model's
 /// training rows with its out-of-fold predictions (`fairness::BiasQuery`).
+#[utoipa::path(get, path = "/api/models/{id}/fairness", tag = "fairness", params(("id" = String, Path, description = "Model id"), super::openapi::BiasParams), responses((status = 200, description = "Bias of the model's out-of-fold predictions, as JSON, a printable page or its chart (`format`)", content((api::BiasReport = "application/json"), (String = "text/html"), (String = "image/svg+xml")))))]
 async fn model_fairness(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -34,6 +35,7 @@ async fn model_fairness(
 }
 
 /// The bias report of a scored file that holds the outcomes.
+#[utoipa::path(get, path = "/api/predictions/{id}/fairness", tag = "fairness", params(("id" = String, Path, description = "Scored file id"), super::openapi::BiasParams), responses((status = 200, description = "Bias of a scored file's predictions, as JSON, a printable page or its chart (`format`)", content((api::BiasReport = "application/json"), (String = "text/html"), (String = "image/svg+xml")))))]
 async fn batch_fairness(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -84,6 +86,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/predictions/{id}/charts/{name}", get(batch_chart))
 }
 
+#[utoipa::path(get, path = "/api/models/{id}", tag = "models", params(("id" = String, Path, description = "Model id")), responses((status = 200, body = api::ModelSummary)))]
 async fn get_model(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -95,6 +98,7 @@ async fn get_model(
 
 /// Deletes a model's record (readable or not) and its artifact. Scored
 /// files it made stay downloadable.
+#[utoipa::path(delete, path = "/api/models/{id}", tag = "models", params(("id" = String, Path, description = "Model id")), responses((status = 204, description = "Deleted")))]
 async fn delete_model(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {
     let key = id.clone();
     with_store(&st, move |store| Ok(store.delete_model(&key)?)).await?;
@@ -109,6 +113,7 @@ async fn delete_model(State(st): State<AppState>, Path(id): Path<String>) -> App
 /// Sets (or, with `null`, clears) a binary classifier's decision threshold.
 /// The artifact is rewritten with it, so the downloaded file and `kiln
 /// predict` decide as the studio does.
+#[utoipa::path(put, path = "/api/models/{id}/threshold", tag = "models", params(("id" = String, Path, description = "Model id")), request_body = api::ThresholdRequest, responses((status = 200, body = api::ModelSummary)))]
 async fn set_threshold(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -139,6 +144,7 @@ async fn set_threshold(
     Ok(Json(summary))
 }
 
+#[utoipa::path(get, path = "/api/models/{id}/artifact", tag = "models", params(("id" = String, Path, description = "Model id")), responses((status = 200, description = "The self-contained model file (Kiln's artifact format)", body = Object, content_type = "application/json")))]
 async fn download_artifact(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -156,8 +162,9 @@ async fn download_artifact(
         .into_response())
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct OnnxQuery {
     /// Only whether the model exports: 204, or the 422 a download gets.
     #[serde(default)]
@@ -166,6 +173,7 @@ struct OnnxQuery {
 
 /// The model as ONNX (`automl::onnx`), made on request; a 422 naming the
 /// recipe step or the feature ONNX cannot express as Kiln computes it.
+#[utoipa::path(get, path = "/api/models/{id}/onnx", tag = "models", params(("id" = String, Path, description = "Model id"), OnnxQuery), responses((status = 200, description = "The model as ONNX", body = String, content_type = "application/octet-stream"), (status = 204, description = "With `check=true`: the model exports")))]
 async fn download_onnx(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -223,6 +231,7 @@ async fn artifact(st: &AppState, id: &str) -> AppResult<Arc<automl::ModelArtifac
     Ok(loaded)
 }
 
+#[utoipa::path(post, path = "/api/models/{id}/predict", tag = "models", params(("id" = String, Path, description = "Model id")), request_body = api::PredictRequest, responses((status = 200, body = api::PredictResponse)))]
 async fn predict(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -251,6 +260,7 @@ fn check_rows(req: &api::PredictRequest, max: usize, more: &str) -> AppResult<()
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/models/{id}/explain", tag = "models", params(("id" = String, Path, description = "Model id")), request_body = api::PredictRequest, responses((status = 200, body = api::ExplainResponse)))]
 async fn explain(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -267,6 +277,7 @@ async fn explain(
 }
 
 /// `importance.svg`, `beeswarm.svg` or `dependence-<i>.svg` from the model's insights.
+#[utoipa::path(get, path = "/api/models/{id}/charts/{name}", tag = "models", params(("id" = String, Path, description = "Model id"), ("name" = String, Path, description = "`importance.svg`, `beeswarm.svg`, `dependence-{i}.svg`, `roc.svg`, `pr.svg`, `confusion.svg` or `residuals.svg`", example = "importance.svg")), responses((status = 200, description = "The chart", body = String, content_type = "image/svg+xml")))]
 async fn model_chart(
     State(st): State<AppState>,
     Path((id, name)): Path<(String, String)>,
@@ -352,6 +363,7 @@ fn evaluation_chart(
 
 /// `roc.svg`, `pr.svg`, `confusion.svg` or `residuals.svg` of a scored
 /// file that held the target column.
+#[utoipa::path(get, path = "/api/predictions/{id}/charts/{name}", tag = "models", params(("id" = String, Path, description = "Scored file id"), ("name" = String, Path, description = "`roc.svg`, `pr.svg`, `confusion.svg` or `residuals.svg`", example = "confusion.svg")), responses((status = 200, description = "The chart", body = String, content_type = "image/svg+xml")))]
 async fn batch_chart(
     State(st): State<AppState>,
     Path((id, name)): Path<(String, String)>,
@@ -374,7 +386,8 @@ async fn batch_chart(
 /// The most models one comparison chart draws (one colour each).
 const MAX_COMPARED: usize = 8;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CompareQuery {
     /// Model ids, comma-separated.
     models: String,
@@ -386,6 +399,7 @@ struct CompareQuery {
 
 /// `roc.svg`, `pr.svg` or `residuals.svg` of several models drawn over
 /// each other, numbered in the order given (the Compare page).
+#[utoipa::path(get, path = "/api/compare/charts/{name}", tag = "models", params(("name" = String, Path, description = "`roc.svg`, `pr.svg` or `residuals.svg`", example = "roc.svg"), CompareQuery), responses((status = 200, description = "The models' curves on one chart", body = String, content_type = "image/svg+xml")))]
 async fn compare_chart(
     State(st): State<AppState>,
     Path(name): Path<String>,
@@ -475,6 +489,7 @@ fn compare_svg(store: &crate::storage::Store, q: &CompareQuery, name: &str) -> A
 
 /// Scores an uploaded file (CSV, or any format a dataset may be); the
 /// result is stored for download.
+#[utoipa::path(post, path = "/api/models/{id}/batch", tag = "models", params(("id" = String, Path, description = "Model id")), request_body(content = super::openapi::Upload, content_type = "multipart/form-data"), responses((status = 201, description = "Scored; the predictions are at `download`", body = api::BatchReport)))]
 async fn batch_predict(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -544,12 +559,14 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DownloadQuery {
     /// The file name to save as (see [`predictions_name`]).
     name: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/predictions/{id}", tag = "models", params(("id" = String, Path, description = "Scored file id"), DownloadQuery), responses((status = 200, description = "The scored rows", body = String, content_type = "text/csv")))]
 async fn download_predictions(
     State(st): State<AppState>,
     Path(id): Path<String>,

@@ -18,6 +18,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/samples/{name}", post(load_sample))
 }
 
+#[utoipa::path(get, path = "/api/samples", tag = "samples", responses((status = 200, description = "The sample datasets built into the binary", body = [api::Sample])))]
 async fn list_samples() -> Json<Vec<api::Sample>> {
     Json(
         samples::SAMPLES
@@ -32,6 +33,7 @@ async fn list_samples() -> Json<Vec<api::Sample>> {
     )
 }
 
+#[utoipa::path(post, path = "/api/samples/{name}", tag = "samples", params(("name" = String, Path, description = "The sample's name (`GET /api/samples`)", example = "penguins")), responses((status = 201, description = "The sample, stored as a dataset", body = api::DatasetSummary)))]
 async fn load_sample(
     State(st): State<AppState>,
     Path(name): Path<String>,
