@@ -42,8 +42,9 @@ enum Command {
         #[arg(long, default_value_t = 1024)]
         max_upload_mb: u64,
         /// A PostgreSQL database the studio may import query results from
-        /// (`postgres://user:password@host/db`). Kept in memory only, never
-        /// stored; queries run read-only.
+        /// (`postgres://user:password@host/db`, with libpq's `sslmode` and
+        /// `sslrootcert` for TLS). Kept in memory only, never stored;
+        /// queries run read-only.
         #[arg(long, env = "KILN_POSTGRES", hide_env_values = true)]
         postgres: Option<String>,
         /// An S3-compatible endpoint (MinIO, R2…) for `s3://` imports;
@@ -161,6 +162,11 @@ fn main() -> anyhow::Result<()> {
             import_timeout_secs,
         } => {
             let access = access(addr, token, &allow_hosts)?;
+            let postgres = postgres
+                .as_deref()
+                .map(backend::imports::tls::Target::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--postgres: {e}"))?;
             let imports = backend::imports::ImportConfig {
                 postgres,
                 s3_endpoint,

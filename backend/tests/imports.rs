@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use backend::Config;
 use backend::imports::ImportConfig;
+use backend::imports::tls::Target;
 use common::peers::{Moto, Postgres, free_port};
 use common::{TestApp, error_message};
 use serde_json::json;
@@ -61,7 +62,7 @@ async fn a_postgres_query_becomes_a_dataset_read_only_and_within_limits() {
     let pg = Postgres::start();
     seed_sales(&pg.url()).await;
     let t = app_with(ImportConfig {
-        postgres: Some(pg.url()),
+        postgres: Some(Target::parse(&pg.url()).unwrap()),
         ..ImportConfig::default()
     });
     let (status, sources) = t.json("GET", "/api/imports", None).await;
@@ -165,7 +166,7 @@ async fn a_postgres_query_becomes_a_dataset_read_only_and_within_limits() {
 
     // The row and time limits.
     let small = app_with(ImportConfig {
-        postgres: Some(pg.url()),
+        postgres: Some(Target::parse(&pg.url()).unwrap()),
         max_rows: 150,
         timeout: Duration::from_secs(1),
         ..ImportConfig::default()
@@ -211,10 +212,13 @@ async fn a_postgres_query_becomes_a_dataset_read_only_and_within_limits() {
     assert!(error_message(&e).contains("--postgres"), "{e}");
     // A database that is not there.
     let gone = app_with(ImportConfig {
-        postgres: Some(format!(
-            "postgres://kiln@127.0.0.1:{}/postgres",
-            free_port()
-        )),
+        postgres: Some(
+            Target::parse(&format!(
+                "postgres://kiln@127.0.0.1:{}/postgres",
+                free_port()
+            ))
+            .unwrap(),
+        ),
         ..ImportConfig::default()
     });
     let (status, e) = gone
@@ -331,4 +335,76 @@ async fn an_s3_object_becomes_a_dataset_in_any_upload_format() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
     let (_, datasets) = small.json("GET", "/api/datasets", None).await;
     assert_eq!(datasets, json!([]));
+}
+
+/// The TLS a connection string asks for, as libpq reads `sslmode` and
+/// `sslrootcert`, against a server that takes TLS connections only, with a
+/// certificate for `db.example.internal` (not the address connected to).
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_over_tls_as_sslmode_asks() {
+    let pg = Postgres::start_tls();
+    let ca = pg.ca();
+    let url = |query: &str| format!("postgres://kiln@127.0.0.1:{}/postgres?{query}", pg.port);
+    // 20 rows saying whether this session is encrypted, and how.
+    let ask = json!({
+        "query": "SELECT s.ssl, s.version, n FROM pg_stat_ssl s, generate_series(1, 20) n \
+                  WHERE s.pid = pg_backend_pid()"
+    });
+    let import = |conn: String| {
+        let ask = ask.clone();
+        async move {
+            let t = app_with(ImportConfig {
+                postgres: Some(Target::parse(&conn).unwrap()),
+                ..ImportConfig::default()
+            });
+            let (status, body) = t.json("POST", "/api/imports/postgres", Some(ask)).await;
+            let first_row = if status == StatusCode::CREATED {
+                let id = body["id"].as_str().unwrap();
+                let (_, page) = t
+                    .json("GET", &format!("/api/datasets/{id}/rows?limit=1"), None)
+                    .await;
+                page["rows"][0].clone()
+            } else {
+                serde_json::Value::Null
+            };
+            (status, body, first_row)
+        }
+    };
+    let ca = ca.display().to_string();
+    // Encrypted without checking the certificate: `require`, and `prefer`
+    // (the default) when the server offers TLS.
+    for mode in ["sslmode=require", ""] {
+        let (status, body, row) = import(url(mode)).await;
+        assert_eq!(status, StatusCode::CREATED, "{mode}: {body}");
+        assert_eq!(row[0], "true", "{mode}: {row}");
+        assert!(row[1].as_str().unwrap().starts_with("TLSv1."), "{row}");
+    }
+    // The chain checked against sslrootcert: the authority signed it.
+    let (status, body, row) = import(url(&format!("sslmode=verify-ca&sslrootcert={ca}"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(row[0], "true");
+    // `require` with a root certificate checks the chain as verify-ca does.
+    let (status, body, _) = import(url(&format!("sslmode=require&sslrootcert={ca}"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // verify-full: the certificate is for db.example.internal, not 127.0.0.1.
+    let (status, body, _) = import(url(&format!("sslmode=verify-full&sslrootcert={ca}"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = error_message(&body);
+    assert!(
+        message.contains("certificate") && message.contains("verify-full"),
+        "{message}"
+    );
+    // verify-ca against the system's authorities, which did not sign it.
+    let (status, body, _) = import(url("sslmode=verify-ca&sslrootcert=system")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(error_message(&body).contains("UnknownIssuer"), "{body}");
+    // Without TLS, the server's pg_hba.conf refuses, and says so.
+    let (status, body, _) = import(url("sslmode=disable")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = error_message(&body);
+    assert!(
+        message.starts_with("the database refused the connection")
+            && message.contains("no encryption"),
+        "{message}"
+    );
 }

@@ -75,11 +75,30 @@ impl Postgres {
     }
 
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// A server that takes TLS connections only (`hostssl` in
+    /// `pg_hba.conf`), with a certificate for `db.example.internal` signed
+    /// by a throwaway authority: its certificate is [`Postgres::ca`].
+    /// The certificates come from the `openssl` command.
+    pub fn start_tls() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    /// The authority that signed a TLS server's certificate (PEM).
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("ca.crt")
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let root_user = Command::new("id")
             .arg("-u")
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-        let dir = std::env::temp_dir().join(format!("kiln-pg-{}", std::process::id()));
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kiln-pg-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let pg = Postgres {
@@ -111,11 +130,20 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&init.stderr)
         );
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1",
             pg.port,
             dir.display()
         );
+        if tls {
+            make_certificates(&dir, &data, pg.user);
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+            )
+            .unwrap();
+            options.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         let started = pg.run(
             "pg_ctl",
             &[
@@ -154,6 +182,99 @@ impl Drop for Postgres {
             &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"],
         );
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A throwaway authority (`dir/ca.crt`) and a server certificate for
+/// `db.example.internal` only (`data/server.crt`, `data/server.key`, owned
+/// by the server's user), by the `openssl` command.
+fn make_certificates(dir: &std::path::Path, data: &std::path::Path, user: Option<&str>) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("the `openssl` command");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Kiln test authority",
+    ];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&ca);
+    let mut csr = vec!["req", "-subj", "/CN=db.example.internal"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&csr);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:db.example.internal\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ]);
+    for file in ["server.crt", "server.key"] {
+        std::fs::copy(dir.join(file), data.join(file)).unwrap();
+    }
+    let key = data.join("server.key");
+    assert!(
+        Command::new("chmod")
+            .arg("600")
+            .arg(&key)
+            .status()
+            .unwrap()
+            .success()
+    );
+    if let Some(u) = user {
+        for file in ["server.crt", "server.key"] {
+            let ok = Command::new("chown")
+                .arg(format!("{u}:"))
+                .arg(data.join(file))
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
     }
 }
 

@@ -13,6 +13,8 @@
 //! Each dataset records where it came from (`DatasetSummary::source`),
 //! without a password.
 
+pub mod tls;
+
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -26,8 +28,9 @@ use crate::storage::{Received, Store};
 /// command line and environment).
 #[derive(Debug, Clone)]
 pub struct ImportConfig {
-    /// The PostgreSQL connection string queries run on.
-    pub postgres: Option<String>,
+    /// The PostgreSQL database queries run on, with its TLS
+    /// ([`tls::Target::parse`] reads the connection string).
+    pub postgres: Option<tls::Target>,
     /// An S3-compatible endpoint (MinIO, moto, R2…) instead of AWS.
     pub s3_endpoint: Option<String>,
     /// `AWS_*` settings (`AmazonS3Builder::from_env`'s keys: credentials,
@@ -56,7 +59,7 @@ impl ImportConfig {
     /// password, the endpoint, the limits.
     pub fn sources(&self) -> api::ImportSources {
         api::ImportSources {
-            postgres: self.postgres.as_deref().map(describe_postgres),
+            postgres: self.postgres.as_ref().map(|t| describe_postgres(&t.config)),
             s3_endpoint: self.s3_endpoint.clone(),
             max_rows: self.max_rows,
             timeout_secs: self.timeout.as_secs(),
@@ -64,12 +67,9 @@ impl ImportConfig {
     }
 }
 
-/// `shop on db.example.com:5432 as analyst`: the database a connection
-/// string names, without its password.
-pub fn describe_postgres(conn: &str) -> String {
-    let Ok(c) = conn.parse::<tokio_postgres::Config>() else {
-        return "a database whose connection string does not read".into();
-    };
+/// `shop on db.example.com:5432 as analyst, over TLS`: the database a
+/// connection names, without its password.
+pub fn describe_postgres(c: &tokio_postgres::Config) -> String {
     let hosts: Vec<String> = c
         .get_hosts()
         .iter()
@@ -125,7 +125,7 @@ pub async fn postgres(
     max_bytes: u64,
     query: &str,
 ) -> AppResult<(Received, String)> {
-    let Some(conn) = &config.postgres else {
+    let Some(target) = &config.postgres else {
         return Err(refused(
             "no_database",
             "this server has no database to import from: start it with `kiln serve --postgres postgres://user:password@host/db` (or KILN_POSTGRES)",
@@ -135,12 +135,12 @@ pub async fn postgres(
     let source = format!(
         "{}{}: {query}",
         crate::datasets::POSTGRES_SOURCE,
-        describe_postgres(conn)
+        describe_postgres(&target.config)
     );
     let limit = config.timeout;
     let received = tokio::time::timeout(
         limit + Duration::from_secs(5),
-        run_query(store, conn, &query, config, max_bytes),
+        run_query(store, target, &query, config, max_bytes),
     )
     .await
     .map_err(|_| {
@@ -183,25 +183,55 @@ fn database_error(e: &tokio_postgres::Error) -> AppError {
     }
 }
 
+/// Why the connection failed, with the causes tokio-postgres keeps apart
+/// (a TLS handshake's reason is one level down).
+fn connect_error(e: &tokio_postgres::Error, target: &tls::Target) -> AppError {
+    if let Some(db) = e.as_db_error() {
+        return refused(
+            "database_unreachable",
+            format!("the database refused the connection: {}", db.message()),
+        );
+    }
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = c.source();
+    }
+    let hint = match target.verify {
+        _ if !message.contains("certificate") => "",
+        tls::Verify::Full => {
+            " (sslmode=verify-full wants a certificate signed by an authority in `sslrootcert`, or the system's, for the host named)"
+        }
+        _ => {
+            " (sslmode=verify-ca wants a certificate signed by an authority in `sslrootcert`, or the system's)"
+        }
+    };
+    refused(
+        "database_unreachable",
+        format!("the database cannot be reached: {message}{hint}"),
+    )
+}
+
 async fn run_query(
     store: &Store,
-    conn: &str,
+    target: &tls::Target,
     query: &str,
     config: &ImportConfig,
     max_bytes: u64,
 ) -> AppResult<Received> {
-    let (mut client, connection) = tokio::time::timeout(
-        Duration::from_secs(15),
-        tokio_postgres::connect(conn, tokio_postgres::NoTls),
-    )
-    .await
-    .map_err(|_| {
-        refused(
-            "database_unreachable",
-            "the database did not answer within 15 s",
-        )
-    })?
-    .map_err(|e| database_error(&e))?;
+    let (mut client, connection) = tokio::time::timeout(Duration::from_secs(15), target.connect())
+        .await
+        .map_err(|_| {
+            refused(
+                "database_unreachable",
+                "the database did not answer within 15 s",
+            )
+        })?
+        .map_err(|e| connect_error(&e, target))?;
     let connection = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "PostgreSQL connection closed with an error");
@@ -367,9 +397,16 @@ mod tests {
 
     #[test]
     fn a_database_is_described_without_its_password() {
-        let d = describe_postgres("postgres://analyst:s3cret@db.example.com:6543/shop");
+        let d = describe_postgres(
+            &"postgres://analyst:s3cret@db.example.com:6543/shop"
+                .parse()
+                .unwrap(),
+        );
         assert_eq!(d, "shop on db.example.com:6543 as analyst");
-        assert!(!describe_postgres("host=h user=u password=pw dbname=d").contains("pw"));
+        assert!(
+            !describe_postgres(&"host=h user=u password=pw dbname=d".parse().unwrap())
+                .contains("pw")
+        );
     }
 
     #[test]
