@@ -636,22 +636,35 @@ fn ensure_python_peers() -> Result<()> {
 }
 
 /// PostgreSQL's server programs (`initdb`, `pg_ctl`), which the import
-/// tests start a throwaway database with: Debian's `postgresql`, installed
-/// as root when missing.
+/// tests start a throwaway database with, and the `openssl` command the
+/// TLS one makes certificates with: Debian's `postgresql` and `openssl`,
+/// installed as root when missing.
 fn ensure_postgres() -> Result<()> {
+    // The TLS import test makes its certificates with the `openssl` command.
+    let has_openssl = output(Command::new("which").arg("openssl")).is_some();
     let on_path = output(Command::new("which").arg("initdb")).is_some();
     let in_debian_folder = fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
         .flatten()
         .any(|d| d.path().join("bin/initdb").is_file());
-    if on_path || in_debian_folder {
+    let mut missing = Vec::new();
+    if !(on_path || in_debian_folder) {
+        missing.push("postgresql");
+    }
+    if !has_openssl {
+        missing.push("openssl");
+    }
+    if missing.is_empty() {
         return Ok(());
     }
     if !is_root() {
-        bail!("the import tests need PostgreSQL's server: install the Debian package `postgresql`");
+        bail!(
+            "the import tests need PostgreSQL's server and the openssl command: install the Debian packages {}",
+            missing.join(" ")
+        );
     }
-    apt_install(&["postgresql"])
+    apt_install(&missing)
 }
 
 /// Installs Debian `packages` (as root), the package lists updated first.
