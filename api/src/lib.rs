@@ -738,6 +738,27 @@ pub struct ModelSummary {
     /// before rows were kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trial: Option<u32>,
+    /// How its probabilities are calibrated (absent when they are the
+    /// model's own: calibration did not lower the out-of-fold log loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationInfo>,
+}
+
+/// A classifier's calibration: a map from its raw outputs to probabilities,
+/// fitted on its out-of-fold predictions. SHAP values explain the raw
+/// outputs, before it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CalibrationInfo {
+    /// `platt` (binary) or `temperature` (multiclass).
+    pub method: String,
+    /// The map in words, e.g. "temperature scaling (logits ÷ 1.412)".
+    pub description: String,
+    /// Out-of-fold log loss of the model's own probabilities.
+    pub log_loss_before: f64,
+    /// Out-of-fold log loss of the calibrated probabilities (each row
+    /// calibrated by a map fitted without it).
+    pub log_loss_after: f64,
 }
 
 /// A leaderboard row as a model (`GET /api/builds/{id}/models`): trained

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calibrate::Calibration;
 use crate::data::Dataset;
 use crate::encode::{FeatureStats, tree_matrix};
 use crate::error::{Error, Result};
@@ -99,6 +100,11 @@ pub struct ModelArtifact {
     /// this (chosen by the user; `None`: the more probable class).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Classification: the map from raw outputs to calibrated
+    /// probabilities, when it lowered the out-of-fold log loss (absent
+    /// otherwise, so older files read and write back unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
     /// Columns of the data its build left out because they leak the
     /// target, with why (absent when none, so older files read and write
     /// back unchanged).
@@ -291,6 +297,9 @@ impl ModelArtifact {
         if let Some(t) = self.threshold {
             check_threshold(s.task, t)?;
         }
+        if let Some(c) = &self.calibration {
+            c.validate(s.task)?;
+        }
         if let Some(recipe) = &self.recipe {
             recipe.validate()?;
             let features: Vec<String> = s.features.iter().map(|f| f.name.clone()).collect();
@@ -329,10 +338,17 @@ impl ModelArtifact {
     }
 
     /// Output probabilities or values (`rows * outputs`) of the caller's rows.
+    /// Calibrated, when the artifact has a calibration: the model's raw
+    /// outputs mapped, then the link.
     pub(crate) fn outputs(&self, data: &Dataset) -> Result<Vec<f64>> {
         let data = self.prepare(data)?;
         let rows: Vec<usize> = (0..data.n_rows()).collect();
-        self.model.predict(&self.schema, &data, &rows)
+        let Some(c) = &self.calibration else {
+            return self.model.predict(&self.schema, &data, &rows);
+        };
+        let mut raw = self.model.raw(&self.schema, &data, &rows)?;
+        c.method.apply(&mut raw);
+        Ok(link(self.schema.task, raw, self.schema.classes.len()))
     }
 
     /// Scores every row of `data`; columns are matched by name, extra columns are ignored.

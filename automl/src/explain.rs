@@ -380,6 +380,7 @@ mod tests {
             metrics: Vec::new(),
             training_rows: 0,
             threshold: None,
+            calibration: None,
             left_out: Vec::new(),
         }
     }

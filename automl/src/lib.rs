@@ -7,6 +7,7 @@
 //! trees, weights), so scoring needs only this crate.
 
 mod artifact;
+pub mod calibrate;
 mod data;
 mod encode;
 mod error;

@@ -550,3 +550,58 @@ fn a_binary_models_threshold_decides_its_classes_and_travels_with_it() {
         .to_string();
     assert!(err.contains("only a binary classifier"), "{err}");
 }
+
+#[test]
+fn a_calibration_maps_the_raw_outputs_and_travels_with_the_model() {
+    use automl::calibrate::{Calibration, Method};
+    for (target, method) in [
+        (
+            "two",
+            Method::Platt {
+                scale: 0.5,
+                shift: 0.25,
+            },
+        ),
+        ("three", Method::Temperature { temperature: 2.5 }),
+    ] {
+        let data = for_target(&data(), target);
+        let mut a = build(&data, target, 2);
+        a.calibration = None;
+        let raw = a.raw(&data).unwrap();
+        let k = a.schema.classes.len();
+        a.calibration = Some(Calibration {
+            method,
+            log_loss_before: 0.5,
+            log_loss_after: 0.4,
+        });
+        let b = ModelArtifact::from_json(&a.to_json()).unwrap();
+        assert_eq!(b.calibration, a.calibration);
+        let mut mapped = raw.clone();
+        method.apply(&mut mapped);
+        let want = automl::link(a.schema.task, mapped, k);
+        let automl::Predictions::Classes { probabilities, .. } = b.predict(&data).unwrap() else {
+            panic!("classes")
+        };
+        assert_eq!(probabilities, want, "{target}");
+        // SHAP still explains the raw outputs, before the calibration.
+        assert_eq!(b.raw(&data).unwrap(), raw);
+        // A calibration of the other kind of classifier is refused.
+        let mut wrong = a.clone();
+        wrong.calibration = Some(Calibration {
+            method: if target == "two" {
+                Method::Temperature { temperature: 2.0 }
+            } else {
+                Method::Platt {
+                    scale: 1.0,
+                    shift: 0.0,
+                }
+            },
+            log_loss_before: 0.5,
+            log_loss_after: 0.4,
+        });
+        let err = ModelArtifact::from_json(&wrong.to_json())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("calibration"), "{err}");
+    }
+}

@@ -81,6 +81,16 @@ pub fn summary(
         insights: None,
         evaluation: None,
         threshold: artifact.threshold,
+        calibration: artifact.calibration.map(|c| api::CalibrationInfo {
+            method: match c.method {
+                automl::calibrate::Method::Platt { .. } => "platt",
+                automl::calibrate::Method::Temperature { .. } => "temperature",
+            }
+            .to_owned(),
+            description: c.method.describe(),
+            log_loss_before: c.log_loss_before,
+            log_loss_after: c.log_loss_after,
+        }),
         left_out: artifact
             .left_out
             .iter()

@@ -261,6 +261,21 @@ fn every_family_on_every_shared_table_scores_the_same_in_onnxruntime() {
         seen.contains("ensemble"),
         "no default search kept an ensemble: {seen:?}"
     );
+    // Calibrated classifiers of both kinds (Platt, temperature) are among them.
+    let calibrated: Vec<String> = cases
+        .iter()
+        .filter_map(|c| {
+            let m = c.artifact.calibration?.method;
+            Some(format!("{} ({})", c.name, m.describe()))
+        })
+        .collect();
+    eprintln!("calibrated: {}", calibrated.join("; "));
+    for kind in ["Platt", "temperature"] {
+        assert!(
+            calibrated.iter().any(|c| c.contains(kind)),
+            "no model with {kind} scaling: {calibrated:?}"
+        );
+    }
     check(&cases);
 }
 

@@ -553,6 +553,73 @@ async fn a_broken_csv_gets_a_message_with_its_line() -> Result<()> {
     studio.close().await
 }
 
+/// A classifier whose out-of-fold probabilities calibration improves says
+/// so on its Model page, and its predictions are the calibrated ones.
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn the_model_page_says_how_its_probabilities_are_calibrated() -> Result<()> {
+    let studio = Studio::start("calibration").await?;
+    let sample: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch("POST", "/api/samples/german_credit", None)
+            .await?,
+    )?;
+    let dataset = sample["id"].as_str().context("dataset id")?;
+    // Eight trials with seed 0: the same search, so the same calibration, on any machine.
+    let request = serde_json::json!({
+        "dataset_id": dataset, "target": "creditability",
+        "time_budget_secs": 600, "max_trials": 8, "seed": 0
+    });
+    let id = start_build(&studio, &request).await?;
+    let done = wait_build_done(&studio, &id).await?;
+    ensure!(done["state"] == "succeeded", "the build ended: {done}");
+    let model_id = done["model_id"].as_str().context("model")?;
+    let model: serde_json::Value = serde_json::from_str(
+        &studio
+            .fetch("GET", &format!("/api/models/{model_id}"), None)
+            .await?,
+    )?;
+    let c = &model["calibration"];
+    ensure!(c["method"] == "platt", "{model}");
+    let (before, after) = (
+        c["log_loss_before"].as_f64().context("before")?,
+        c["log_loss_after"].as_f64().context("after")?,
+    );
+    ensure!(after < before, "{c}");
+    studio.open(&format!("/models/{model_id}")).await?;
+    let note = studio
+        .wait_text("#model-calibration", LONG, |t| t.contains("Platt scaling"))
+        .await?;
+    ensure!(
+        note.contains("before calibration") && note.contains("log-odds"),
+        "{note}"
+    );
+    studio.screenshot("calibration").await?;
+    studio.close().await
+}
+
+/// Every page's footer links the OpenAPI document, and the browser (not
+/// the studio's router) opens it.
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn the_footer_opens_the_api_document() -> Result<()> {
+    let studio = Studio::start("openapi").await?;
+    studio.open("/builds").await?;
+    studio.find("#api-link", SHORT).await?.click().await?;
+    // Chromium shows a JSON response as text in a `pre`.
+    let text = studio
+        .wait_text("pre", SHORT, |t| t.contains("\"openapi\""))
+        .await?;
+    let doc: serde_json::Value = serde_json::from_str(text.trim())
+        .with_context(|| format!("the page is not the JSON document: {text:.200}"))?;
+    ensure!(doc["openapi"] == "3.1.0", "{}", doc["openapi"]);
+    ensure!(
+        doc["paths"]["/api/models/{id}/predict"]["post"].is_object(),
+        "no predict operation"
+    );
+    studio.close().await
+}
+
 /// Column names, cells, category labels and file names that look like HTML
 /// are shown as text on every page, and none of them runs.
 #[tokio::test]

@@ -43,6 +43,12 @@ fn App() -> impl IntoView {
                     <Route path=path!("/models/:id") view=pages::model::ModelPage/>
                 </Routes>
             </main>
+            <footer class="site-footer muted">
+                // `rel="external"`: the router leaves it to the browser.
+                <a id="api-link" href="/api/openapi.json" rel="external">
+                    "The API (OpenAPI 3.1)"
+                </a>
+            </footer>
         </Router>
     }
 }

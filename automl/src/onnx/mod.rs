@@ -28,6 +28,7 @@ use graph::Col;
 use proto::{Attr, Elem, ValueInfo};
 
 use crate::artifact::ModelArtifact;
+use crate::calibrate::Method;
 use crate::encode::FeatureKind;
 use crate::error::Result;
 use crate::task::Task;
@@ -97,14 +98,18 @@ fn doc(artifact: &ModelArtifact) -> String {
     let out = match s.task {
         Task::Regression => format!("`prediction` ([N] double): the predicted `{}`", s.target),
         _ => format!(
-            "`label` ([N] string): the predicted `{}`{}; `probabilities` ([N, {}] double): one per class, in the order {}",
+            "`label` ([N] string): the predicted `{}`{}; `probabilities` ([N, {}] double): one per class, in the order {}{}",
             s.target,
             artifact
                 .threshold
                 .map(|t| format!(" (the second class from probability {t})"))
                 .unwrap_or_default(),
             s.classes.len(),
-            s.classes.join(", ")
+            s.classes.join(", "),
+            artifact
+                .calibration
+                .map(|c| format!(", calibrated by {}", c.method.describe()))
+                .unwrap_or_default()
         ),
     };
     format!(
@@ -127,6 +132,20 @@ fn head(g: &mut Graph, artifact: &ModelArtifact, raw: &str) -> Vec<ValueInfo> {
         }];
     }
     let k = s.classes.len() as i64;
+    // The calibration acts on the raw outputs, before the link, as
+    // `ModelArtifact::outputs` applies it.
+    let calibrated = artifact.calibration.map(|c| match c.method {
+        Method::Platt { scale, shift } => {
+            let (a, b) = (g.scalar(scale), g.scalar(shift));
+            let scaled = g.op("Mul", &[raw, &a]);
+            g.op("Add", &[&scaled, &b])
+        }
+        Method::Temperature { temperature } => {
+            let t = g.scalar(temperature);
+            g.op("Div", &[raw, &t])
+        }
+    });
+    let raw = calibrated.as_deref().unwrap_or(raw);
     let probabilities = if s.task == Task::Binary {
         let p = g.op("Sigmoid", &[raw]);
         let one = g.scalar(1.0);

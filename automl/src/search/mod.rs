@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::artifact::{FittedModel, ModelArtifact, Predictions, Schema};
+use crate::calibrate::Calibration;
 use crate::data::Dataset;
 use crate::encode::{FeatureStats, select_features};
 use crate::error::{Error, Result};
@@ -512,22 +513,20 @@ impl<'a> Trials<'a> {
         let covered_target = problem.target.subset(&best.covered);
         let (last_fit, last_schema) = best.last;
         let last_rows = problem.splits.last().map_or(0, |s| s.0.len());
-        let mut shipped = Shipped {
-            model: last_fit.model,
-            params: last_fit.params,
-            schema: last_schema,
-            rows: last_rows,
-            trial: best_trial,
-            metrics: metrics::report(&covered_target, &best.oof),
-            evaluation: metrics::evaluation(&covered_target, &best.oof),
-            oof: OutOfFold::new(problem, &best.covered, &best.oof),
-        };
+        let mut shipped = Shipped::new(
+            problem,
+            (last_fit.model, last_fit.params),
+            (last_schema, last_rows),
+            best_trial,
+            &best.covered,
+            &best.oof,
+        );
         if !cancelled {
             let ensemble = self
                 .select(&covered_target, &best.covered)
                 .filter(|e| e.weights.len() >= 2 && problem.metric.better(e.score, best.score));
             if let Some(e) = ensemble {
-                self.ship_ensemble(e, &covered_target, &best.covered, &mut shipped, on_event)?;
+                self.ship_ensemble(e, &best.covered, &mut shipped, on_event)?;
             }
             if shipped.trial == best_trial {
                 on_event(&SearchEvent::Refitting { trial: best_trial });
@@ -568,7 +567,6 @@ impl<'a> Trials<'a> {
     fn ship_ensemble(
         &mut self,
         e: Selection,
-        covered_target: &Target,
         covered: &[usize],
         shipped: &mut Shipped,
         on_event: &mut dyn FnMut(&SearchEvent),
@@ -611,16 +609,14 @@ impl<'a> Trials<'a> {
                 None => return Ok(()),
             }
         }
-        *shipped = Shipped {
-            model: families::Ensemble { members: fitted }.into(),
-            params: record.params,
-            schema: self.problem.full_schema(),
-            rows: self.problem.rows.len(),
-            trial: t,
-            metrics: metrics::report(covered_target, &e.oof),
-            evaluation: metrics::evaluation(covered_target, &e.oof),
-            oof: OutOfFold::new(self.problem, covered, &e.oof),
-        };
+        *shipped = Shipped::new(
+            self.problem,
+            (families::Ensemble { members: fitted }.into(), record.params),
+            (self.problem.full_schema(), self.problem.rows.len()),
+            t,
+            covered,
+            &e.oof,
+        );
         Ok(())
     }
 }
@@ -633,12 +629,51 @@ struct Shipped {
     /// Rows it was fitted on.
     rows: usize,
     trial: u32,
+    /// Its probabilities' calibration, when one lowers their log loss.
+    calibration: Option<Calibration>,
     metrics: Vec<metrics::MetricValue>,
     evaluation: metrics::Evaluation,
     oof: OutOfFold,
 }
 
 impl Shipped {
+    /// `model` (with its parameters in words) on `schema` (fitted on
+    /// `rows` rows), shipped as trial `trial`, with its out-of-fold
+    /// predictions `oof` of the target positions `covered`: a classifier's
+    /// are calibrated first when that lowers their log loss, and the
+    /// metrics are those of the cross-fitted calibrated probabilities.
+    fn new(
+        problem: &Problem<'_>,
+        (model, params): (FittedModel, String),
+        (schema, rows): (Schema, usize),
+        trial: u32,
+        covered: &[usize],
+        oof: &[f64],
+    ) -> Shipped {
+        let target = problem.target.subset(covered);
+        let calibrated = match &target {
+            Target::Classes { classes, y } => {
+                crate::calibrate::choose(problem.task(), oof, y, classes.len())
+            }
+            Target::Regression(_) => None,
+        };
+        let (calibration, oof) = match calibrated {
+            Some((c, crossed)) => (Some(c), std::borrow::Cow::Owned(crossed)),
+            None => (None, std::borrow::Cow::Borrowed(oof)),
+        };
+        Shipped {
+            model,
+            params,
+            schema,
+            rows,
+            trial,
+            calibration,
+            metrics: metrics::report(&target, &oof),
+            evaluation: metrics::evaluation(&target, &oof),
+            oof: OutOfFold::new(problem, covered, &oof),
+        }
+    }
+
     fn outcome(
         self,
         config: &SearchConfig,
@@ -657,6 +692,7 @@ impl Shipped {
             metrics: self.metrics,
             training_rows: self.rows as u64,
             threshold: None,
+            calibration: self.calibration,
             left_out: Vec::new(),
         };
         SearchOutcome {

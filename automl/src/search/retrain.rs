@@ -10,12 +10,11 @@ use serde_json::Value;
 
 use super::ensemble::blend;
 use super::trial::{Evaluation, evaluate};
-use super::{Control, OutOfFold, Problem, SearchConfig, SearchOutcome, Shipped, TrialRecord};
+use super::{Control, Problem, SearchConfig, SearchOutcome, Shipped, TrialRecord};
 use crate::artifact::link_inverse;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::families::{self, Candidate};
-use crate::metrics;
 
 /// What a leaderboard row was: one family's candidate, or an ensemble of
 /// trials' candidates with their weights.
@@ -132,18 +131,15 @@ pub fn retrain(
         let model = problem
             .refit(cand.as_ref(), eval.rounds, control)?
             .ok_or_else(stopped)?;
-        let target = problem.target.subset(&eval.covered);
         let record = TrialRecord::of(trial, cand.as_ref(), &eval);
-        let shipped = Shipped {
-            model,
-            params: eval.last.0.params.clone(),
-            schema: problem.full_schema(),
-            rows: problem.rows.len(),
+        let shipped = Shipped::new(
+            &problem,
+            (model, eval.last.0.params.clone()),
+            (problem.full_schema(), problem.rows.len()),
             trial,
-            metrics: metrics::report(&target, &eval.oof),
-            evaluation: metrics::evaluation(&target, &eval.oof),
-            oof: OutOfFold::new(&problem, &eval.covered, &eval.oof),
-        };
+            &eval.covered,
+            &eval.oof,
+        );
         return Ok(shipped.outcome(config, &problem, vec![record], false));
     }
     // An ensemble: each member validated and refit, blended with its weight.
@@ -201,15 +197,13 @@ pub fn retrain(
         size_bytes: 0,
         spec: spec.to_json(),
     };
-    let shipped = Shipped {
-        model: families::Ensemble { members }.into(),
-        params,
-        schema: problem.full_schema(),
-        rows: problem.rows.len(),
+    let shipped = Shipped::new(
+        &problem,
+        (families::Ensemble { members }.into(), params),
+        (problem.full_schema(), problem.rows.len()),
         trial,
-        metrics: metrics::report(&target, &blended.oof),
-        evaluation: metrics::evaluation(&target, &blended.oof),
-        oof: OutOfFold::new(&problem, &covered, &blended.oof),
-    };
+        &covered,
+        &blended.oof,
+    );
     Ok(shipped.outcome(config, &problem, vec![record], false))
 }

@@ -271,6 +271,9 @@ fn ModelView(
         <h2>"Held-out metrics"</h2>
         <p class="muted small" id="metrics-note">{note}</p>
         <div class="metrics" id="model-metrics">{metrics}</div>
+        {model.calibration.as_ref().map(|c| view! {
+            <p class="small" id="model-calibration">{calibration_note(c)}</p>
+        })}
         {evaluation}
         {threshold}
         <p class="muted small">{format!("Hyperparameters: {}", model.params)}</p>
@@ -435,6 +438,22 @@ fn BatchEvaluation(id: String, evaluation: api::BatchEvaluation) -> impl IntoVie
             <div class="charts">{charts}</div>
         </section>
     }
+}
+
+/// What the calibration of a classifier's probabilities did, and what it
+/// leaves alone.
+fn calibration_note(c: &api::CalibrationInfo) -> String {
+    let raw = if c.method == "platt" {
+        "log-odds"
+    } else {
+        "logits"
+    };
+    format!(
+        "Probabilities are calibrated by {}, fitted on the out-of-fold predictions: their log loss goes from {} to {} (each row calibrated by a map fitted without it). The metrics above are of the calibrated probabilities, as every prediction and download is; the leaderboard ranks the models before calibration. The explanations below are in the model's {raw}, before calibration: it changes how sure a probability is, not which way a feature pushes it.",
+        c.description,
+        display::number(c.log_loss_before),
+        display::number(c.log_loss_after)
+    )
 }
 
 /// How the held-out metrics are computed, and why the leaderboard's score
