@@ -194,6 +194,10 @@ impl Candidate for GbdtParams {
         super::spec_of(self)
     }
 
+    fn stops_early(&self) -> bool {
+        self.early_stopping_rounds > 0
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

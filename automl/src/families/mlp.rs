@@ -141,6 +141,10 @@ impl Candidate for MlpParams {
         super::spec_of(self)
     }
 
+    fn stops_early(&self) -> bool {
+        self.patience > 0
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -74,6 +74,13 @@ pub(crate) trait Candidate: Debug + Send + Sync {
     fn competes(&self) -> bool {
         true
     }
+    /// Whether it stops on [`FitJob::valid`] (boosting rounds, epochs):
+    /// then, on small data, the search holds out part of each training
+    /// fold for it to stop on, so that the fold it is scored on did not
+    /// choose its rounds.
+    fn stops_early(&self) -> bool {
+        false
+    }
     fn as_any(&self) -> &dyn Any;
 }
 

@@ -18,7 +18,7 @@ fn groups(target: &Target) -> Vec<Vec<usize>> {
 }
 
 /// Splits positions `0..n` into train and validation, stratified by class.
-fn holdout(target: &Target, fraction: f64, seed: u64) -> Split {
+pub(crate) fn holdout(target: &Target, fraction: f64, seed: u64) -> Split {
     let mut rng = Rng::derive(seed, 0x5e11);
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     for mut g in groups(target) {
