@@ -46,11 +46,12 @@ struct Fold {
 }
 
 /// Below this many rows, a candidate that stops early
-/// ([`Candidate::stops_early`]) stops on a fifth of its training fold, not
-/// on the fold it is scored on: on small data, rounds chosen on the scored
-/// rows make the score optimistic (a target with no signal scored above
-/// chance). Above it, the folds are large enough that this costs nothing
-/// worth a fifth of the training rows.
+/// ([`Candidate::stops_early`]) chooses its rounds on a fifth of its
+/// training fold and is then fitted on the whole fold with them
+/// ([`Candidate::for_refit`], as the final model is on every row): on
+/// small data, rounds chosen on the rows a fold is scored on make its
+/// score optimistic (a target with no signal scored above chance). Above
+/// it, the folds are large enough for that to cost less than a second fit.
 const INNER_STOP_MAX_ROWS: usize = 20_000;
 /// The share of the training fold held out to stop on.
 const INNER_STOP_FRACTION: f64 = 0.2;
@@ -63,22 +64,9 @@ fn fit_fold(
     (tr, va): (&[usize], &[usize]),
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Option<Fold>> {
-    let inner = (cand.stops_early() && problem.rows.len() < INNER_STOP_MAX_ROWS).then(|| {
-        // Seeded by the split, so each fold's inner holdout is its own and the same every run.
-        let seed = tr.len() as u64 ^ va.first().map_or(0, |&v| v as u64) << 20;
-        let (fit, stop_on) =
-            super::folds::holdout(&problem.target.subset(tr), INNER_STOP_FRACTION, seed);
-        let at = |p: Vec<usize>| p.into_iter().map(|i| tr[i]).collect::<Vec<usize>>();
-        (at(fit), at(stop_on))
-    });
-    let (tr, stop_on): (&[usize], &[usize]) = match &inner {
-        Some((fit, stop_on)) if !fit.is_empty() && !stop_on.is_empty() => (fit, stop_on),
-        _ => (tr, va),
-    };
-    let train_rows: Vec<usize> = tr.iter().map(|&i| problem.rows[i]).collect();
-    let stop_rows: Vec<usize> = stop_on.iter().map(|&i| problem.rows[i]).collect();
-    let stop_target = problem.target.subset(stop_on);
-    let valid_rows: Vec<usize> = va.iter().map(|&i| problem.rows[i]).collect();
+    let rows_of = |p: &[usize]| p.iter().map(|&i| problem.rows[i]).collect::<Vec<usize>>();
+    let train_rows = rows_of(tr);
+    let valid_rows = rows_of(va);
     let features: Vec<FeatureStats> = problem
         .features
         .iter()
@@ -87,15 +75,42 @@ fn fit_fold(
             FeatureStats::fit(&f.name, column, &train_rows)
         })
         .collect();
+    let fit = |cand: &dyn Candidate, fit_on: &[usize], stop_on: Option<&[usize]>| {
+        let stop_rows = stop_on.map(rows_of);
+        let stop_target = stop_on.map(|s| problem.target.subset(s));
+        cand.fit(&FitJob {
+            features: &features,
+            data: problem.data,
+            rows: &rows_of(fit_on),
+            target: &problem.target.subset(fit_on),
+            valid: stop_rows.as_deref().zip(stop_target.as_ref()),
+            stop,
+        })
+    };
+    let inner = (cand.stops_early() && problem.rows.len() < INNER_STOP_MAX_ROWS)
+        .then(|| {
+            // Seeded by the split, so each fold's inner holdout is its own and the same every run.
+            let seed = (tr.len() as u64) ^ (va.first().map_or(0, |&v| v as u64) << 20);
+            let (fit_on, stop_on) =
+                super::folds::holdout(&problem.target.subset(tr), INNER_STOP_FRACTION, seed);
+            let at = |p: Vec<usize>| p.into_iter().map(|i| tr[i]).collect::<Vec<usize>>();
+            (at(fit_on), at(stop_on))
+        })
+        .filter(|(fit_on, stop_on)| !fit_on.is_empty() && !stop_on.is_empty());
     let start = Instant::now();
-    let fitted = cand.fit(&FitJob {
-        features: &features,
-        data: problem.data,
-        rows: &train_rows,
-        target: &problem.target.subset(tr),
-        valid: Some((&stop_rows, &stop_target)),
-        stop,
-    })?;
+    let fitted = match &inner {
+        Some((fit_on, stop_on)) => {
+            let chose = fit(cand, fit_on, Some(stop_on))?;
+            if chose.stopped {
+                return Ok(None);
+            }
+            let mut whole = fit(cand.for_refit(chose.rounds).as_ref(), tr, None)?;
+            // The rounds the stopping chose, for the final refit's mean.
+            whole.rounds = chose.rounds;
+            whole
+        }
+        None => fit(cand, tr, Some(va))?,
+    };
     let fit_time = start.elapsed();
     if fitted.stopped {
         return Ok(None);
