@@ -559,16 +559,19 @@ async fn a_broken_csv_gets_a_message_with_its_line() -> Result<()> {
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn the_model_page_says_how_its_probabilities_are_calibrated() -> Result<()> {
     let studio = Studio::start("calibration").await?;
+    studio.open("/").await?;
     let sample: serde_json::Value = serde_json::from_str(
         &studio
             .fetch("POST", "/api/samples/german_credit", None)
             .await?,
     )?;
     let dataset = sample["id"].as_str().context("dataset id")?;
-    // Eight trials with seed 0: the same search, so the same calibration, on any machine.
+    // Two linear trials with seed 0: the same search, so the same
+    // calibration, on any machine (the linear model's log-odds are too
+    // confident here; data/tests/onnx.rs finds the same).
     let request = serde_json::json!({
-        "dataset_id": dataset, "target": "creditability",
-        "time_budget_secs": 600, "max_trials": 8, "seed": 0
+        "dataset_id": dataset, "target": "creditability", "families": ["linear"],
+        "time_budget_secs": 600, "max_trials": 2, "seed": 0
     });
     let id = start_build(&studio, &request).await?;
     let done = wait_build_done(&studio, &id).await?;
@@ -580,7 +583,7 @@ async fn the_model_page_says_how_its_probabilities_are_calibrated() -> Result<()
             .await?,
     )?;
     let c = &model["calibration"];
-    ensure!(c["method"] == "platt", "{model}");
+    ensure!(c["method"] == "platt", "calibration: {c}");
     let (before, after) = (
         c["log_loss_before"].as_f64().context("before")?,
         c["log_loss_after"].as_f64().context("after")?,
