@@ -15,6 +15,7 @@
 //! - `ingest [MB]`: Kiln's ingest + profile against Python Polars, and its
 //!   peak memory on a generated CSV of MB megabytes (`ingest.rs`).
 //!
+//! `automl` prints each search's best validation score per family;
 //! `KILN_BENCH_DATASETS=a,b` runs only those datasets; `KILN_BENCH_KEEP=1`
 //! keeps the matrices written for the reference side; `KILN_BENCH_VERBOSE=1`
 //! prints the top of each AutoML leaderboard and the best of each family;
@@ -79,6 +80,27 @@ const SOURCES: &[Source] = &[
         name: "diabetes",
         file: "assets/samples/diabetes.csv",
         target: "progression",
+    },
+    // Small regression tables (#15), the copies the ONNX tests use.
+    Source {
+        name: "carseats",
+        file: "data/test_data/onnx/carseats.csv",
+        target: "Sales",
+    },
+    Source {
+        name: "hitters",
+        file: "data/test_data/onnx/hitters.csv",
+        target: "Salary",
+    },
+    Source {
+        name: "cps1985_wages",
+        file: "data/test_data/onnx/cps1985_wages.csv",
+        target: "wage",
+    },
+    Source {
+        name: "windsor_house_prices",
+        file: "data/test_data/onnx/windsor_house_prices.csv",
+        target: "price",
     },
 ];
 
@@ -631,6 +653,20 @@ fn automl_on_split(
         cancel: &cancel,
     };
     let outcome = automl::search(&train, &config, control, &mut |_| {})?;
+    // The leaderboard's best of each family (ranked best first).
+    let mut best: Vec<String> = Vec::new();
+    for t in &outcome.leaderboard {
+        if !best.iter().any(|b| b.starts_with(&format!("{} ", t.family))) {
+            best.push(format!("{} {:.4}", t.family, t.score));
+        }
+    }
+    eprintln!(
+        "{} ({} trials, validation {}): best per family: {}",
+        s.name,
+        outcome.leaderboard.len(),
+        outcome.metric.name(),
+        best.join(", ")
+    );
     if std::env::var_os("KILN_BENCH_VERBOSE").is_some() {
         // The top 12, then the best of each family not among them.
         let mut families = Vec::new();
