@@ -490,9 +490,17 @@ fn train(
         out.display(),
         b.elapsed_secs
     );
+    let artifact = automl::ModelArtifact::from_json(&trained.artifact)
+        .map_err(|e| backend::train::TrainError::Failed(e.to_string()))?;
+    if let Some(c) = &artifact.calibration {
+        eprintln!(
+            "its probabilities are calibrated by {}: out-of-fold log loss {} before, {} after",
+            c.method.describe(),
+            api::display::number(c.log_loss_before),
+            api::display::number(c.log_loss_after)
+        );
+    }
     if let Some(path) = onnx {
-        let artifact = automl::ModelArtifact::from_json(&trained.artifact)
-            .map_err(|e| backend::train::TrainError::Failed(e.to_string()))?;
         write_onnx(&artifact, path)?;
         eprintln!("wrote the ONNX model to {}", path.display());
     }
@@ -506,6 +514,7 @@ fn train(
             "trials": b.trials_done,
             "elapsed_secs": b.elapsed_secs,
             "left_out": b.left_out,
+            "calibration": artifact.calibration,
             "leaderboard": b.leaderboard,
         });
         println!("{summary}");

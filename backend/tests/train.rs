@@ -68,6 +68,16 @@ fn kiln_train_writes_a_model_and_a_summary() {
         "{summary}"
     );
     let artifact = automl::ModelArtifact::from_json(&std::fs::read(&out).unwrap()).unwrap();
+    // The summary and the terminal say whether the probabilities are calibrated, as the file does.
+    assert_eq!(
+        summary["calibration"],
+        serde_json::to_value(artifact.calibration).unwrap()
+    );
+    assert_eq!(
+        stderr.contains("its probabilities are calibrated by"),
+        artifact.calibration.is_some(),
+        "{stderr}"
+    );
     let inputs: Vec<&str> = artifact.inputs().iter().map(|f| f.name.as_str()).collect();
     assert!(
         !inputs.contains(&"year")

@@ -656,7 +656,10 @@ fn automl_on_split(
     // The leaderboard's best of each family (ranked best first).
     let mut best: Vec<String> = Vec::new();
     for t in &outcome.leaderboard {
-        if !best.iter().any(|b| b.starts_with(&format!("{} ", t.family))) {
+        if !best
+            .iter()
+            .any(|b| b.starts_with(&format!("{} ", t.family)))
+        {
             best.push(format!("{} {:.4}", t.family, t.score));
         }
     }
