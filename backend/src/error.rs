@@ -88,15 +88,27 @@ impl IntoResponse for AppError {
             AppError::Unprocessable { details, .. } => details,
             _ => None,
         };
-        let body = api::ApiError {
-            error: api::ErrorBody {
-                code: code.to_owned(),
-                message,
-                details,
-            },
-        };
-        (status, Json(body)).into_response()
+        error_response(status, code, message, details)
     }
+}
+
+/// The one shape of every `/api` error answer, [`api::ApiError`]: for
+/// [`AppError`], the guard's refusals, and axum's own rejections
+/// (`routes::errors_as_json`).
+pub fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    details: Option<serde_json::Value>,
+) -> Response {
+    let body = api::ApiError {
+        error: api::ErrorBody {
+            code: code.to_owned(),
+            message,
+            details,
+        },
+    };
+    (status, Json(body)).into_response()
 }
 
 impl From<StorageError> for AppError {

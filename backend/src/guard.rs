@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
+use axum::Form;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 
 /// The cookie that carries the token in a browser.
 pub const COOKIE: &str = "kiln_token";
@@ -82,14 +82,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 fn deny(status: StatusCode, code: &str, message: String) -> Response {
-    let body = api::ApiError {
-        error: api::ErrorBody {
-            code: code.to_owned(),
-            message,
-            details: None,
-        },
-    };
-    (status, Json(body)).into_response()
+    crate::error::error_response(status, code, message, None)
 }
 
 pub async fn guard(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {

@@ -67,8 +67,8 @@ impl ImportConfig {
     }
 }
 
-/// `shop on db.example.com:5432 as analyst, over TLS`: the database a
-/// connection names, without its password.
+/// `shop on db.example.com:5432 as analyst`: the database a connection
+/// names, without its password.
 pub fn describe_postgres(c: &tokio_postgres::Config) -> String {
     let hosts: Vec<String> = c
         .get_hosts()
@@ -178,20 +178,14 @@ fn database_error(e: &tokio_postgres::Error) -> AppError {
         }
         None => refused(
             "database_unreachable",
-            format!("the database cannot be reached: {e}"),
+            format!("the database cannot be reached: {}", with_causes(e)),
         ),
     }
 }
 
-/// Why the connection failed, with the causes tokio-postgres keeps apart
-/// (a TLS handshake's reason is one level down).
-fn connect_error(e: &tokio_postgres::Error, target: &tls::Target) -> AppError {
-    if let Some(db) = e.as_db_error() {
-        return refused(
-            "database_unreachable",
-            format!("the database refused the connection: {}", db.message()),
-        );
-    }
+/// `e` with the causes tokio-postgres keeps apart (a TLS handshake's
+/// reason is one level down).
+fn with_causes(e: &tokio_postgres::Error) -> String {
     let mut message = e.to_string();
     let mut cause = std::error::Error::source(e);
     while let Some(c) = cause {
@@ -201,6 +195,18 @@ fn connect_error(e: &tokio_postgres::Error, target: &tls::Target) -> AppError {
         }
         cause = c.source();
     }
+    message
+}
+
+/// Why the connection failed, and which check refused a certificate.
+fn connect_error(e: &tokio_postgres::Error, target: &tls::Target) -> AppError {
+    if let Some(db) = e.as_db_error() {
+        return refused(
+            "database_unreachable",
+            format!("the database refused the connection: {}", db.message()),
+        );
+    }
+    let message = with_causes(e);
     let hint = match target.verify {
         _ if !message.contains("certificate") => "",
         tls::Verify::Full => {

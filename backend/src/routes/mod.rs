@@ -80,14 +80,7 @@ async fn errors_as_json(response: Response) -> Response {
     } else {
         text
     };
-    let body = api::ApiError {
-        error: api::ErrorBody {
-            code: code.to_owned(),
-            message,
-            details: None,
-        },
-    };
-    let mut out = (status, Json(body)).into_response();
+    let mut out = crate::error::error_response(status, code, message, None);
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             out.headers_mut().insert(name, value.clone());

@@ -14,6 +14,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, SecurityRequirement};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::error::{AppError, AppResult};
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -215,15 +217,14 @@ fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// `GET /api/openapi.json`.
-pub(super) async fn document() -> Response {
-    static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| {
-        openapi()
-            .to_pretty_json()
-            .expect("the OpenAPI document serialises")
-    });
-    ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response()
+/// `GET /api/openapi.json`, made once.
+pub(super) async fn document() -> AppResult<Response> {
+    static JSON: OnceLock<Result<String, String>> = OnceLock::new();
+    let json = JSON
+        .get_or_init(|| openapi().to_pretty_json().map_err(|e| e.to_string()))
+        .as_deref()
+        .map_err(|e| AppError::Internal(format!("the OpenAPI document: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 #[cfg(test)]
@@ -286,7 +287,7 @@ mod tests {
 
     #[test]
     fn the_document_is_openapi_3_1_with_the_shared_errors() {
-        let json: serde_json::Value = serde_json::from_str(&openapi().to_json().unwrap()).unwrap();
+        let json = serde_json::to_value(openapi()).expect("the document serialises");
         assert_eq!(json["openapi"], "3.1.0");
         let predict = &json["paths"]["/api/models/{id}/predict"]["post"];
         assert_eq!(
