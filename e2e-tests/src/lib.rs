@@ -193,6 +193,18 @@ impl Studio {
         Ok(text)
     }
 
+    /// [`Studio::fetch`], the answer read as JSON.
+    pub async fn fetch_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<serde_json::Value> {
+        let text = self.fetch(method, path, body).await?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{method} {path} answered: {text:.200}"))
+    }
+
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let png = self.client.screenshot().await?;
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");

@@ -462,15 +462,13 @@ async fn upload_build_predict_and_download_penguins() -> Result<()> {
     let cli = std::fs::read_to_string(&out_file)?;
     let (_, rows) = json_rows(&std::fs::read_to_string(&penguins)?);
     let body = serde_json::json!({ "rows": rows }).to_string();
-    let api: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch(
-                "POST",
-                &format!("/api/models/{model_id}/predict"),
-                Some(body),
-            )
-            .await?,
-    )?;
+    let api = studio
+        .fetch_json(
+            "POST",
+            &format!("/api/models/{model_id}/predict"),
+            Some(body),
+        )
+        .await?;
     let api_preds = api["predictions"].as_array().context("predictions")?;
     let mut cli_lines = cli.lines();
     let header: Vec<&str> = cli_lines
@@ -560,11 +558,9 @@ async fn a_broken_csv_gets_a_message_with_its_line() -> Result<()> {
 async fn the_model_page_says_how_its_probabilities_are_calibrated() -> Result<()> {
     let studio = Studio::start("calibration").await?;
     studio.open("/").await?;
-    let sample: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch("POST", "/api/samples/german_credit", None)
-            .await?,
-    )?;
+    let sample = studio
+        .fetch_json("POST", "/api/samples/german_credit", None)
+        .await?;
     let dataset = sample["id"].as_str().context("dataset id")?;
     // Two linear trials with seed 0: the same search, so the same
     // calibration, on any machine (the linear model's log-odds are too
@@ -577,11 +573,9 @@ async fn the_model_page_says_how_its_probabilities_are_calibrated() -> Result<()
     let done = wait_build_done(&studio, &id).await?;
     ensure!(done["state"] == "succeeded", "the build ended: {done}");
     let model_id = done["model_id"].as_str().context("model")?;
-    let model: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch("GET", &format!("/api/models/{model_id}"), None)
-            .await?,
-    )?;
+    let model = studio
+        .fetch_json("GET", &format!("/api/models/{model_id}"), None)
+        .await?;
     let c = &model["calibration"];
     ensure!(c["method"] == "platt", "calibration: {c}");
     let (before, after) = (
@@ -875,15 +869,10 @@ async fn fairness_sections_report_clarifys_metrics_before_and_after_training() -
         })
         .await?;
     let dpl = shown_value(&studio, "DPL").await?;
-    let api: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch(
-                "GET",
-                &format!("/api/datasets/{dataset}/fairness?facet=age_in_years&above=40&target=creditability&favourable=good"),
-                None,
-            )
-            .await?,
-    )?;
+    let fairness = format!(
+        "/api/datasets/{dataset}/fairness?facet=age_in_years&above=40&target=creditability&favourable=good"
+    );
+    let api = studio.fetch_json("GET", &fairness, None).await?;
     let value = api["metrics"][1]["value"].as_f64().context("DPL")?;
     ensure!((dpl - value).abs() < 1e-4, "page: {dpl}; API: {value}");
     studio.screenshot("7-fairness-dataset").await?;
@@ -939,15 +928,10 @@ async fn fairness_sections_report_clarifys_metrics_before_and_after_training() -
         })
         .await?;
     let di = shown_value(&studio, "DI").await?;
-    let api: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch(
-                "GET",
-                &format!("/api/models/{model}/fairness?facet=personal_status_and_sex&value=female+%3A+divorced%2Fseparated%2Fmarried&favourable=good"),
-                None,
-            )
-            .await?,
-    )?;
+    let fairness = format!(
+        "/api/models/{model}/fairness?facet=personal_status_and_sex&value=female+%3A+divorced%2Fseparated%2Fmarried&favourable=good"
+    );
+    let api = studio.fetch_json("GET", &fairness, None).await?;
     let value = api["metrics"]
         .as_array()
         .and_then(|m| m.iter().find(|m| m["code"] == "DI"))
@@ -1043,11 +1027,9 @@ async fn open_penguins_sample(studio: &Studio) -> Result<(String, String)> {
 
 /// Starts a build of `request` through the API; its id.
 async fn start_build(studio: &Studio, request: &serde_json::Value) -> Result<String> {
-    let started: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch("POST", "/api/builds", Some(request.to_string()))
-            .await?,
-    )?;
+    let started = studio
+        .fetch_json("POST", "/api/builds", Some(request.to_string()))
+        .await?;
     Ok(started["id"].as_str().context("build id")?.to_owned())
 }
 
@@ -1088,11 +1070,9 @@ async fn fresh_text(studio: &Studio, css: &str) -> Result<String> {
 async fn wait_build_done(studio: &Studio, id: &str) -> Result<serde_json::Value> {
     let start = std::time::Instant::now();
     loop {
-        let b: serde_json::Value = serde_json::from_str(
-            &studio
-                .fetch("GET", &format!("/api/builds/{id}"), None)
-                .await?,
-        )?;
+        let b = studio
+            .fetch_json("GET", &format!("/api/builds/{id}"), None)
+            .await?;
         if !["queued", "running"].contains(&b["state"].as_str().unwrap_or_default()) {
             return Ok(b);
         }
@@ -1437,11 +1417,9 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
 
     // A binary model's decision threshold: moving it changes the confusion
     // matrix; saving it makes the model decide so.
-    let build: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch("GET", &format!("/api/builds/{}", builds[0]), None)
-            .await?,
-    )?;
+    let build = studio
+        .fetch_json("GET", &format!("/api/builds/{}", builds[0]), None)
+        .await?;
     let model = build["model_id"].as_str().context("model id")?.to_owned();
     studio.open(&format!("/models/{model}")).await?;
     let before = studio
@@ -1461,11 +1439,9 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
     studio
         .wait_text("#threshold-status", SHORT, |t| t.contains("0.99"))
         .await?;
-    let saved: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch("GET", &format!("/api/models/{model}"), None)
-            .await?,
-    )?;
+    let saved = studio
+        .fetch_json("GET", &format!("/api/models/{model}"), None)
+        .await?;
     ensure!(saved["threshold"] == 0.99, "saved: {}", saved["threshold"]);
     studio.screenshot("11-threshold").await?;
 
@@ -1504,11 +1480,9 @@ async fn two_builds_are_compared_side_by_side() -> Result<()> {
             t.contains("The build's model")
         })
         .await?;
-    let chosen: serde_json::Value = serde_json::from_str(
-        &studio
-            .fetch("GET", &format!("/api/builds/{}", builds[0]), None)
-            .await?,
-    )?;
+    let chosen = studio
+        .fetch_json("GET", &format!("/api/builds/{}", builds[0]), None)
+        .await?;
     ensure!(
         chosen["model_id"] == opened.as_str(),
         "the build's model: {}",
