@@ -340,6 +340,43 @@ mod tests {
         assert!(cal.log_loss_after < cal.log_loss_before, "{cal:?}");
     }
 
+    /// scikit-learn's Platt and temperature scaling on the same data
+    /// (`test_data/calibration/make_reference.py`, scikit-learn 1.9.1).
+    #[test]
+    fn fits_match_scikit_learn() {
+        let r: serde_json::Value =
+            serde_json::from_str(include_str!("../test_data/calibration/reference.json")).unwrap();
+        let floats = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let labels = |v: &serde_json::Value| -> Vec<usize> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect()
+        };
+        let b = &r["binary"];
+        let Some(Method::Platt { scale, shift }) = platt(&floats(&b["z"]), &labels(&b["y"])) else {
+            panic!("no fit")
+        };
+        let (want_scale, want_shift) = (b["scale"].as_f64().unwrap(), b["shift"].as_f64().unwrap());
+        assert!((scale - want_scale).abs() < 1e-4, "{scale} vs {want_scale}");
+        assert!((shift - want_shift).abs() < 1e-4, "{shift} vs {want_shift}");
+        let m = &r["multiclass"];
+        let Some(Method::Temperature { temperature: t }) =
+            temperature(&floats(&m["logits"]), &labels(&m["y"]), 3)
+        else {
+            panic!("no fit")
+        };
+        let want = m["temperature"].as_f64().unwrap();
+        assert!((t - want).abs() < 1e-4 * want, "{t} vs {want}");
+    }
+
     #[test]
     fn the_map_acts_on_raw_outputs() {
         let mut raw = vec![1.0, -2.0];
