@@ -6,6 +6,11 @@
 //! - Boosted trees: exact path-dependent TreeSHAP (Lundberg et al. 2018,
 //!   Algorithm 2), using the training rows that reached each node as cover.
 //!   O(T · L · D²) per row.
+//! - Random forests and extra trees: the same TreeSHAP of their averaged
+//!   trees, which output class shares; for classes, each row's values are
+//!   scaled by the ratio of its log-odds' (or log share's) difference from
+//!   the expected share's to its share's difference, so they add up exactly
+//!   in the raw space with their signs and proportions.
 //! - Linear models: exact SHAP for independent features, `w · (x - E[x])`,
 //!   with `E[x]` from the training statistics in the schema; one-hot and
 //!   missing-indicator columns are summed back into their source column.

@@ -38,10 +38,10 @@ pub use encode::{FeatureKind, FeatureStats, select_features, tree_matrix};
 pub use error::{Error, Result};
 pub use explain::Explanation;
 pub use families::{
-    BaselineFit, Ensemble, FittedModel, GbdtFit, LinearFit, Member, MlpFit,
-    available as available_families, check_names as check_families,
+    BaselineFit, Ensemble, ExtraTreesFit, FittedModel, GbdtFit, LinearFit, Member, MlpFit,
+    RandomForestFit, Trees, available as available_families, check_names as check_families,
 };
-pub use gbdt::{Booster, GbdtParams, Objective, fit as gbdt_fit};
+pub use gbdt::{Booster, ForestParams, GbdtParams, Objective, fit as gbdt_fit, fit_forest};
 pub use insights::{Beeswarm, Dependence, Importance, Insights};
 pub use linear::{LinearModel, LinearParams};
 pub use metrics::{Metric, MetricValue};

@@ -2303,11 +2303,11 @@ async fn a_build_tries_the_families_it_names() {
     assert!(!names.contains(&"stump"), "the test family is not offered");
     let (_, ds) = t.upload("penguins.csv", PENGUINS).await;
     let id = ds["id"].as_str().unwrap();
-    let (status, err) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear", "forest"] }))).await;
+    let (status, err) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear", "xgboost"] }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     let msg = error_message(&err);
     assert!(
-        msg.contains("`forest`") && msg.contains("boosted trees"),
+        msg.contains("`xgboost`") && msg.contains("boosted trees"),
         "{msg}"
     );
     let (status, build) = t.json("POST", "/api/builds", Some(serde_json::json!({ "dataset_id": id, "target": "species", "time_budget_secs": 5, "families": ["linear"] }))).await;

@@ -68,6 +68,8 @@ const FAMILIES: &[(&str, &[&str], usize)] = &[
     ("linear", &["linear"], 2),
     ("mlp", &["neural network"], 1),
     ("gbdt", &["boosted trees"], 2),
+    ("random_forest", &["random forest"], 1),
+    ("extra_trees", &["extra trees"], 1),
     ("default", &[], 8),
 ];
 

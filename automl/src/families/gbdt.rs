@@ -6,17 +6,17 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Candidate, Family, FitJob, Fitted, Model, Proposer, Shap, n_outputs};
+use super::{Candidate, Family, FitJob, Fitted, Model, Proposer, Shap};
 use crate::artifact::Schema;
 use crate::data::Dataset;
 use crate::encode::tree_matrix;
-use crate::error::{Error, Result};
-use crate::gbdt::{self, Booster, GbdtParams, Objective};
+use crate::error::Result;
+use crate::gbdt::{self, Booster, GbdtParams};
 use crate::metrics::Metric;
 use crate::onnx::{Features, Graph, models};
 use crate::rng::Rng;
 use crate::search::space::{Point, Space, Tpe};
-use crate::task::{Target, Task};
+use crate::task::Target;
 
 pub(crate) static FAMILY: GbdtFamily = GbdtFamily;
 
@@ -100,7 +100,7 @@ impl Family for GbdtFamily {
         out
     }
 
-    fn proposer(&self) -> Option<Box<dyn Proposer>> {
+    fn proposer(&self, _: &Target) -> Option<Box<dyn Proposer>> {
         Some(Box::new(TreeSearch(Tpe::new(&SPACE))))
     }
 }
@@ -233,21 +233,6 @@ impl Model for GbdtFit {
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {
-        let b = &self.booster;
-        b.validate()?;
-        let want = match schema.task {
-            Task::Regression => Objective::SquaredError,
-            Task::Binary => Objective::Logistic,
-            Task::Multiclass => Objective::Softmax,
-        };
-        if b.n_features != schema.features.len()
-            || b.outputs != n_outputs(schema)
-            || b.objective != want
-        {
-            return Err(Error::Artifact(
-                "boosted trees do not match the schema".into(),
-            ));
-        }
-        Ok(())
+        super::check_booster(&self.booster, schema, NAME)
     }
 }

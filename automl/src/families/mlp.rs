@@ -56,7 +56,7 @@ impl Family for MlpFamily {
         ]
     }
 
-    fn proposer(&self) -> Option<Box<dyn Proposer>> {
+    fn proposer(&self, _: &Target) -> Option<Box<dyn Proposer>> {
         Some(Box::new(RandomNetworks))
     }
 }

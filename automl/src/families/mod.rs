@@ -125,8 +125,9 @@ pub(crate) trait Family: Sync {
     /// Its strong defaults, each with its place in the portfolio (candidates
     /// of all families run in ascending place; ties in registry order).
     fn portfolio(&self, target: &Target, seed: u64) -> Vec<(u32, Arc<dyn Candidate>)>;
-    /// Its source of further candidates after the portfolio, if any.
-    fn proposer(&self) -> Option<Box<dyn Proposer>> {
+    /// Its source of further candidates after the portfolio, if any, for
+    /// a search on `target`.
+    fn proposer(&self, _target: &Target) -> Option<Box<dyn Proposer>> {
         None
     }
     /// Whether a search tries it when the caller names no families.
@@ -239,6 +240,28 @@ pub(crate) fn check_encoder(encoder: &LinearEncoder, schema: &Schema) -> Result<
     Ok(())
 }
 
+/// Checks a loaded booster (boosted or averaged trees of `family`)
+/// against the schema: its trees, features, outputs and objective.
+pub(crate) fn check_booster(b: &crate::gbdt::Booster, schema: &Schema, family: &str) -> Result<()> {
+    use crate::gbdt::Objective;
+    use crate::task::Task;
+    b.validate()?;
+    let want = match schema.task {
+        Task::Regression => Objective::SquaredError,
+        Task::Binary => Objective::Logistic,
+        Task::Multiclass => Objective::Softmax,
+    };
+    if b.n_features != schema.features.len()
+        || b.outputs != n_outputs(schema)
+        || b.objective != want
+    {
+        return Err(Error::Artifact(format!(
+            "the {family} model does not match the schema"
+        )));
+    }
+    Ok(())
+}
+
 /// Rounds (or epochs) for a refit on every row: those early stopping kept
 /// on the folds, plus a tenth for the extra rows.
 pub(crate) fn refit_rounds(kept: Option<usize>) -> usize {
@@ -297,6 +320,8 @@ families! {
     Linear => linear::LinearFit,
     Mlp => mlp::MlpFit,
     Gbdt => gbdt::GbdtFit,
+    RandomForest => forest::RandomForestFit,
+    ExtraTrees => extra_trees::ExtraTreesFit,
     Ensemble => ensemble::Ensemble,
     #[cfg(test)]
     Stump => stump::StumpFit,
@@ -305,6 +330,8 @@ families! {
 pub use baseline::BaselineFit;
 pub(crate) use ensemble::NAME as ENSEMBLE;
 pub use ensemble::{Ensemble, Member};
+pub use extra_trees::ExtraTreesFit;
+pub use forest::{RandomForestFit, Trees};
 pub use gbdt::GbdtFit;
 pub use linear::LinearFit;
 pub use mlp::MlpFit;
@@ -431,9 +458,9 @@ mod tests {
         let linear = run(&["linear"]).unwrap();
         assert_eq!(linear.leaderboard.len(), 3);
         assert!(linear.leaderboard.iter().all(|t| t.family == "linear"));
-        let err = run(&["forest"]).unwrap_err().to_string();
+        let err = run(&["xgboost"]).unwrap_err().to_string();
         assert!(
-            err.contains("`forest`") && err.contains("boosted trees"),
+            err.contains("`xgboost`") && err.contains("boosted trees"),
             "{err}"
         );
     }

@@ -27,6 +27,11 @@ impl BinMapper {
     /// their share of the bins), so a split at zero is always possible and
     /// zero-heavy features keep their resolution on both sides.
     pub(super) fn fit(values: &[f64], max_bins: usize) -> BinMapper {
+        BinMapper::fit_with(values, max_bins, MIN_ROWS_IN_BIN)
+    }
+
+    /// [`BinMapper::fit`] with at least `min_rows` rows per value bin.
+    pub(super) fn fit_with(values: &[f64], max_bins: usize, min_rows: usize) -> BinMapper {
         let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
         v.sort_by(f64::total_cmp);
         // Missing values take one of the bins, as in LightGBM.
@@ -47,13 +52,13 @@ impl BinMapper {
         if neg > 0 && max_bins > 1 {
             let share = neg_rows as f64 / (v.len() - zero_rows) as f64;
             let neg_bins = ((share * (max_bins - 1) as f64) as usize).max(1);
-            bounds = greedy_bounds(&distinct[..neg], neg_bins);
+            bounds = greedy_bounds(&distinct[..neg], neg_bins, min_rows);
             bounds.push(-ZERO);
         }
         let pos_bins = max_bins.saturating_sub(1 + bounds.len());
         if pos < distinct.len() && pos_bins > 0 {
             bounds.push(ZERO);
-            bounds.extend(greedy_bounds(&distinct[pos..], pos_bins));
+            bounds.extend(greedy_bounds(&distinct[pos..], pos_bins, min_rows));
         }
         let mut m = BinMapper {
             bounds,
@@ -99,8 +104,12 @@ impl BinMapper {
 pub(super) const ZERO: f64 = 1e-35;
 
 /// Interior bin boundaries for sorted `(value, rows)` pairs, at most
-/// `max_bins` bins (LightGBM's `GreedyFindBin`).
-pub(super) fn greedy_bounds(distinct: &[(f64, usize)], max_bins: usize) -> Vec<f64> {
+/// `max_bins` bins of at least `min_rows` rows (LightGBM's `GreedyFindBin`).
+pub(super) fn greedy_bounds(
+    distinct: &[(f64, usize)],
+    max_bins: usize,
+    min_rows: usize,
+) -> Vec<f64> {
     let mut bounds = Vec::new();
     let total: usize = distinct.iter().map(|d| d.1).sum();
     if distinct.len() <= max_bins {
@@ -108,14 +117,14 @@ pub(super) fn greedy_bounds(distinct: &[(f64, usize)], max_bins: usize) -> Vec<f
         let mut in_bin = 0;
         for w in distinct.windows(2) {
             in_bin += w[0].1;
-            if in_bin >= MIN_ROWS_IN_BIN {
+            if in_bin >= min_rows {
                 bounds.push(midpoint(w[0].0, w[1].0));
                 in_bin = 0;
             }
         }
         return bounds;
     }
-    let max_bins = max_bins.min(total / MIN_ROWS_IN_BIN).max(1);
+    let max_bins = max_bins.min(total / min_rows.max(1)).max(1);
     // Greedy equal-frequency bins: a value holding at least a bin's share
     // of rows gets a bin of its own, and the other values share the
     // remaining bins evenly, so frequent values do not use up the bins the

@@ -10,6 +10,7 @@
 
 mod bins;
 mod booster;
+mod forest;
 mod grow;
 mod histogram;
 mod objective;
@@ -24,6 +25,7 @@ use crate::task::Target;
 use bins::{BinMapper, Binned};
 pub use booster::Booster;
 use booster::{Tree, add_tree};
+pub use forest::{ForestParams, fit_forest};
 use grow::{Gradients, Grower};
 use histogram::Sums;
 pub(crate) use objective::loss;

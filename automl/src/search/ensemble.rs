@@ -3,7 +3,6 @@
 //! 2004) weighs them in the raw output space.
 
 use super::TrialRecord;
-use super::folds::Split;
 use super::trial::{Evaluation, mean_and_std};
 use crate::artifact::{link, link_inverse};
 use crate::metrics::Metric;
@@ -65,7 +64,7 @@ pub(crate) fn select_ensemble(
     target: &Target,
     task: Task,
     metric: Metric,
-    splits: &[Split],
+    validation: &[Vec<usize>],
     covered: &[usize],
 ) -> Option<Selection> {
     if pool.len() < 2 {
@@ -106,19 +105,22 @@ pub(crate) fn select_ensemble(
         .map(|(i, c)| (i, *c as f64 / total as f64))
         .collect();
     weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    Some(blend(&raws, weights, target, task, metric, splits, covered))
+    Some(blend(
+        &raws, weights, target, task, metric, validation, covered,
+    ))
 }
 
 /// The weighted average of `raws` (members' out-of-fold raw outputs at the
 /// covered positions) with `weights` (`(index into raws, weight)`), scored
-/// fold by fold as single candidates are.
+/// fold by fold as single candidates are (`validation`: each split's
+/// out-of-fold positions, [`super::Problem::validation`]).
 pub(crate) fn blend(
     raws: &[Vec<f64>],
     weights: Vec<(usize, f64)>,
     target: &Target,
     task: Task,
     metric: Metric,
-    splits: &[Split],
+    validation: &[Vec<usize>],
     covered: &[usize],
 ) -> Selection {
     let k = target.n_classes();
@@ -130,9 +132,9 @@ pub(crate) fn blend(
     let oof = link(task, raw, k);
     // Spread over folds, as for single candidates.
     let width = oof.len() / covered.len().max(1);
-    let fold_scores: Vec<f64> = splits
+    let fold_scores: Vec<f64> = validation
         .iter()
-        .map(|(_, va)| {
+        .map(|va| {
             let idx: Vec<usize> = va
                 .iter()
                 .filter_map(|p| covered.binary_search(p).ok())

@@ -58,6 +58,11 @@ pub struct SearchConfig {
     pub cv_folds: usize,
     /// At or above this many rows, a single holdout replaces k-fold.
     pub cv_max_rows: usize,
+    /// Below [`SearchConfig::cv_repeat_max_rows`] rows, the k-fold is
+    /// repeated this many times with other seeded partitions, so that one
+    /// partition's luck does not pick the model (1: no repeats).
+    pub cv_repeats: usize,
+    pub cv_repeat_max_rows: usize,
     pub kiln_version: String,
     /// The families to try, by their leaderboard names ("boosted trees",
     /// "ensemble", ...); empty for the default set.
@@ -76,6 +81,8 @@ impl SearchConfig {
             holdout_fraction: 0.2,
             cv_folds: 5,
             cv_max_rows: 50_000,
+            cv_repeats: 3,
+            cv_repeat_max_rows: 3_000,
             kiln_version: env!("CARGO_PKG_VERSION").to_owned(),
             families: Vec::new(),
             metric: None,
@@ -208,7 +215,13 @@ pub(crate) struct Problem<'a> {
     pub metric: Metric,
     /// The features, with statistics over every row.
     pub features: Vec<FeatureStats>,
+    /// Every split of every repeat, repeat by repeat (positions in the target).
     pub splits: Vec<Split>,
+    /// Repeats of the k-fold (1: none). Out-of-fold predictions of repeat
+    /// `r` sit at positions `r * n + p` (`n` the target's rows): each
+    /// repeat predicts every row once, and [`Problem::validation`] gives
+    /// each split's positions in that numbering.
+    pub repeats: usize,
     /// The artifact's schema, without its features.
     pub schema: Schema,
 }
@@ -239,7 +252,14 @@ impl<'a> Problem<'a> {
             1
         };
         let holdout_fraction = config.holdout_fraction.clamp(0.05, 0.5);
-        let validation = if k >= 2 {
+        let repeats = if k >= 2 && rows.len() < config.cv_repeat_max_rows {
+            config.cv_repeats.max(1)
+        } else {
+            1
+        };
+        let validation = if repeats > 1 {
+            format!("{k}-fold cross-validation repeated {repeats} times")
+        } else if k >= 2 {
             format!("{k}-fold cross-validation")
         } else {
             format!("a {:.0}% holdout", holdout_fraction * 100.0)
@@ -269,7 +289,16 @@ impl<'a> Problem<'a> {
         };
         let problem = Problem {
             data,
-            splits: splits(&target, k, holdout_fraction, config.seed),
+            // Repeat 0 is the partition a search without repeats uses.
+            splits: (0..repeats as u64)
+                .flat_map(|r| {
+                    let seed = config
+                        .seed
+                        .wrapping_add(r.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    splits(&target, k, holdout_fraction, seed)
+                })
+                .collect(),
+            repeats,
             metric,
             rows,
             target,
@@ -281,6 +310,33 @@ impl<'a> Problem<'a> {
 
     fn task(&self) -> Task {
         self.schema.task
+    }
+
+    /// The validation positions of each split, in the numbering of
+    /// out-of-fold predictions (see [`Problem::repeats`]).
+    pub(crate) fn validation(&self) -> Vec<Vec<usize>> {
+        let (n, per_repeat) = (self.target.len(), self.splits.len() / self.repeats);
+        self.splits
+            .iter()
+            .enumerate()
+            .map(|(i, (_, va))| va.iter().map(|&p| (i / per_repeat) * n + p).collect())
+            .collect()
+    }
+
+    /// The target at out-of-fold positions `covered`.
+    pub(crate) fn covered_target(&self, covered: &[usize]) -> Target {
+        let n = self.target.len();
+        let real: Vec<usize> = covered.iter().map(|&p| p % n).collect();
+        self.target.subset(&real)
+    }
+
+    /// The first repeat's part of out-of-fold predictions `oof` at sorted
+    /// positions `covered`: one prediction per row, at its position.
+    fn first_repeat<'o>(&self, covered: &[usize], oof: &'o [f64]) -> (Vec<usize>, &'o [f64]) {
+        let n = self.target.len();
+        let end = covered.partition_point(|&p| p < n);
+        let width = oof.len() / covered.len().max(1);
+        (covered[..end].to_vec(), &oof[..end * width])
     }
 
     /// The schema of a model fitted on every row.
@@ -366,8 +422,10 @@ impl<'a> Trials<'a> {
             .collect();
         portfolio.sort_by_key(|(place, _)| *place);
         let candidates: Vec<Arc<dyn Candidate>> = portfolio.into_iter().map(|(_, c)| c).collect();
-        let mut proposers: Vec<Box<dyn Proposer>> =
-            chosen.iter().filter_map(|f| f.proposer()).collect();
+        let mut proposers: Vec<Box<dyn Proposer>> = chosen
+            .iter()
+            .filter_map(|f| f.proposer(&problem.target))
+            .collect();
         for p in &mut proposers {
             candidates.iter().for_each(|c| p.queued(c.as_ref()));
         }
@@ -510,7 +568,7 @@ impl<'a> Trials<'a> {
             });
         };
         let problem = self.problem;
-        let covered_target = problem.target.subset(&best.covered);
+        let covered_target = problem.covered_target(&best.covered);
         let (last_fit, last_schema) = best.last;
         let last_rows = problem.splits.last().map_or(0, |s| s.0.len());
         let mut shipped = Shipped::new(
@@ -550,7 +608,7 @@ impl<'a> Trials<'a> {
             covered_target,
             p.task(),
             p.metric,
-            &p.splits,
+            &p.validation(),
             covered,
         )
     }
@@ -639,9 +697,11 @@ struct Shipped {
 impl Shipped {
     /// `model` (with its parameters in words) on `schema` (fitted on
     /// `rows` rows), shipped as trial `trial`, with its out-of-fold
-    /// predictions `oof` of the target positions `covered`: a classifier's
-    /// are calibrated first when that lowers their log loss, and the
-    /// metrics are those of the cross-fitted calibrated probabilities.
+    /// predictions `oof` at positions `covered` (every repeat's): a
+    /// classifier's are calibrated first, on every repeat's predictions,
+    /// when that lowers their log loss. The metrics, curves and
+    /// out-of-fold predictions are those of the first repeat (one
+    /// prediction per row, as without repeats), cross-fitted calibrated.
     fn new(
         problem: &Problem<'_>,
         (model, params): (FittedModel, String),
@@ -650,7 +710,7 @@ impl Shipped {
         covered: &[usize],
         oof: &[f64],
     ) -> Shipped {
-        let target = problem.target.subset(covered);
+        let target = problem.covered_target(covered);
         let calibrated = match &target {
             Target::Classes { classes, y } => {
                 crate::calibrate::choose(problem.task(), oof, y, classes.len())
@@ -661,6 +721,8 @@ impl Shipped {
             Some((c, crossed)) => (Some(c), std::borrow::Cow::Owned(crossed)),
             None => (None, std::borrow::Cow::Borrowed(oof)),
         };
+        let (covered, oof) = problem.first_repeat(covered, &oof);
+        let target = problem.target.subset(&covered);
         Shipped {
             model,
             params,
@@ -668,9 +730,9 @@ impl Shipped {
             rows,
             trial,
             calibration,
-            metrics: metrics::report(&target, &oof),
-            evaluation: metrics::evaluation(&target, &oof),
-            oof: OutOfFold::new(problem, covered, &oof),
+            metrics: metrics::report(&target, oof),
+            evaluation: metrics::evaluation(&target, oof),
+            oof: OutOfFold::new(problem, &covered, oof),
         }
     }
 
@@ -783,7 +845,10 @@ mod tests {
             deadline: None,
             cancel: &cancel,
         };
-        for (cv_max_rows, want) in [(50_000, "5-fold cross-validation"), (100, "a 20% holdout")] {
+        for (cv_max_rows, want) in [
+            (50_000, "5-fold cross-validation repeated 3 times"),
+            (100, "a 20% holdout"),
+        ] {
             let config = SearchConfig {
                 max_trials: Some(3),
                 cv_max_rows,
@@ -927,6 +992,72 @@ mod tests {
             msg.contains("RMSE cannot rank") && msg.contains("macro F1"),
             "{msg}"
         );
+    }
+
+    /// Below `cv_repeat_max_rows`, every repeat partitions the rows anew and
+    /// predicts each row once; a trial's score and spread are over every
+    /// repeat's folds; the shipped out-of-fold rows are one per row.
+    #[test]
+    fn small_data_is_validated_by_repeated_k_fold() {
+        let data = toy_with_noise(300, 7);
+        let config = SearchConfig {
+            max_trials: Some(3),
+            families: vec!["linear".into()],
+            ..SearchConfig::new("y")
+        };
+        let (problem, words) = Problem::new(&data, &config).unwrap();
+        assert_eq!(words, "5-fold cross-validation repeated 3 times");
+        assert_eq!((problem.repeats, problem.splits.len()), (3, 15));
+        let validation = problem.validation();
+        for r in 0..3 {
+            let mut seen: Vec<usize> = validation[r * 5..(r + 1) * 5].concat();
+            seen.sort_unstable();
+            assert_eq!(
+                seen,
+                (r * 300..(r + 1) * 300).collect::<Vec<_>>(),
+                "repeat {r}"
+            );
+        }
+        assert_ne!(problem.splits[0].1, problem.splits[5].1, "repeats differ");
+        let stop = || false;
+        let cand = crate::families::revive(
+            "linear",
+            serde_json::json!({"l2": 0.01, "l1": 0.0, "max_iter": 200}),
+        )
+        .unwrap();
+        let eval = trial::evaluate(cand.as_ref(), &problem, None, &stop)
+            .unwrap()
+            .unwrap();
+        assert_eq!(eval.covered, (0..900).collect::<Vec<_>>());
+        assert!(eval.oof.iter().all(|p| p.is_finite()));
+        // The score is the mean of the 15 fold scores.
+        let folds: Vec<f64> = validation
+            .iter()
+            .map(|va| {
+                let pred: Vec<f64> = va
+                    .iter()
+                    .flat_map(|&p| eval.oof[p * 2..p * 2 + 2].to_vec())
+                    .collect();
+                problem.metric.score(&problem.covered_target(va), &pred)
+            })
+            .collect();
+        let (mean, std) = trial::mean_and_std(&folds);
+        assert!((mean - eval.score).abs() < 1e-12 && (std - eval.score_std).abs() < 1e-12);
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            deadline: None,
+            cancel: &cancel,
+        };
+        let out = search(&data, &config, control, &mut |_| {}).unwrap();
+        assert_eq!(out.oof.rows, (0..300).collect::<Vec<_>>());
+        // Without repeats, the first partition alone.
+        let once = SearchConfig {
+            cv_repeats: 1,
+            ..config
+        };
+        let (single, words) = Problem::new(&data, &once).unwrap();
+        assert_eq!(words, "5-fold cross-validation");
+        assert_eq!(single.splits, problem.splits[..5]);
     }
 
     #[test]

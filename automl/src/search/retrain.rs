@@ -164,7 +164,7 @@ pub fn retrain(
         evals.push(eval);
     }
     let covered = evals[0].covered.clone();
-    let target = problem.target.subset(&covered);
+    let target = problem.covered_target(&covered);
     let k = target.n_classes();
     let raws: Vec<Vec<f64>> = evals
         .iter()
@@ -177,7 +177,7 @@ pub fn retrain(
         &target,
         problem.task(),
         problem.metric,
-        &problem.splits,
+        &problem.validation(),
         &covered,
     );
     let params = spec

@@ -144,17 +144,22 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, fold: Fold, va: &[usize], metric: Metric, problem: &Problem<'_>) {
+    /// Adds the fold of split `split` (validation positions `va`).
+    fn add(&mut self, fold: Fold, split: usize, problem: &Problem<'_>) {
         let w = self.width;
+        let va = &problem.splits[split].1;
+        let per_repeat = problem.splits.len() / problem.repeats;
+        let offset = (split / per_repeat) * problem.target.len();
         self.fit_time += fold.fit_time;
         self.slowest_fold = self.slowest_fold.max(fold.fit_time);
         self.predict_time += fold.predict_time;
         self.predicted += va.len();
         for (j, &pos) in va.iter().enumerate() {
+            let pos = offset + pos;
             self.oof[pos * w..(pos + 1) * w].copy_from_slice(&fold.pred[j * w..(j + 1) * w]);
         }
         self.scores
-            .push(metric.score(&problem.target.subset(va), &fold.pred));
+            .push(problem.metric.score(&problem.target.subset(va), &fold.pred));
         self.rounds.extend(fold.fitted.rounds);
         self.last = Some((fold.fitted, fold.schema));
     }
@@ -186,11 +191,7 @@ impl Tally {
         let predict_us = self.predict_us();
         let w = self.width;
         let last = self.last?;
-        let mut covered: Vec<usize> = problem
-            .splits
-            .iter()
-            .flat_map(|(_, va)| va.iter().copied())
-            .collect();
+        let mut covered: Vec<usize> = problem.validation().into_iter().flatten().collect();
         covered.sort_unstable();
         let oof = covered
             .iter()
@@ -236,7 +237,7 @@ pub(crate) fn evaluate(
     let metric = problem.metric;
     let mut tally = Tally {
         width,
-        oof: vec![f64::NAN; problem.target.len() * width],
+        oof: vec![f64::NAN; problem.repeats * problem.target.len() * width],
         scores: Vec::new(),
         rounds: Vec::new(),
         last: None,
@@ -246,14 +247,14 @@ pub(crate) fn evaluate(
         predicted: 0,
     };
     let folds = problem.splits.len();
-    for (tr, va) in &problem.splits {
+    for (split, (tr, va)) in problem.splits.iter().enumerate() {
         if stop() {
             return Ok(None);
         }
         let Some(fold) = fit_fold(cand, problem, (tr, va), stop)? else {
             return Ok(None);
         };
-        tally.add(fold, va, metric, problem);
+        tally.add(fold, split, problem);
         if tally.scores.len() == 1
             && folds >= 3
             && let Some((best, best_std)) = prune

@@ -1,0 +1,426 @@
+//! Random forests and extra trees (`crate::gbdt::fit_forest`) on the tree
+//! matrix: two families of one kind, for tables up to [`MAX_ROWS`] rows,
+//! where exact-split averaged trees are cheap and often the strongest
+//! model. Tuned by TPE over leaves, rows per leaf, features per node and
+//! trees; explained by the boosting's exact TreeSHAP (a forest is a
+//! [`Booster`] of averaged trees). `extra_trees.rs` declares the second
+//! family on the same code.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Candidate, Family, FitJob, Fitted, Model, Proposer, Shap};
+use crate::artifact::Schema;
+use crate::data::Dataset;
+use crate::encode::tree_matrix;
+use crate::error::Result;
+use crate::gbdt::{self, Booster, ForestParams, Objective};
+use crate::metrics::Metric;
+use crate::onnx::{Features, Graph, models};
+use crate::rng::Rng;
+use crate::search::space::{Point, Space, Tpe};
+use crate::task::Target;
+
+pub(crate) static FAMILY: ForestFamily = ForestFamily { extra: false };
+
+/// Training rows above which forests are left out: there, boosting is
+/// stronger per second and a forest's artifact grows large.
+pub(crate) const MAX_ROWS: usize = 20_000;
+
+const RANDOM_FOREST: &str = "random forest";
+const EXTRA_TREES: &str = "extra trees";
+
+/// Dimensions of the forest search space.
+const DIMS: usize = 4;
+
+/// Trees, leaves per tree, rows per leaf, and the share of features drawn
+/// at each node (0: the square root of their number).
+static SPACE: Space<DIMS> = [
+    &[100.0, 200.0, 300.0],
+    &[16.0, 64.0, 256.0, 512.0],
+    &[1.0, 2.0, 4.0, 8.0, 16.0],
+    &[0.0, 0.2, 0.35, 0.5, 0.7, 1.0],
+];
+
+/// A forest family: random forests (bootstrap samples, every boundary
+/// scanned) or extra trees (every row, one random boundary per feature).
+pub(crate) struct ForestFamily {
+    pub(super) extra: bool,
+}
+
+impl ForestFamily {
+    fn at(&self, values: [f64; DIMS], seed: u64) -> ForestParams {
+        ForestParams {
+            n_trees: values[0] as usize,
+            extra: self.extra,
+            bootstrap: !self.extra,
+            max_leaves: values[1] as usize,
+            min_samples_leaf: values[2] as usize,
+            max_features: values[3],
+            class_weights: Vec::new(),
+            seed,
+        }
+    }
+}
+
+fn coordinates(p: &ForestParams) -> [f64; DIMS] {
+    [
+        p.n_trees as f64,
+        p.max_leaves as f64,
+        p.min_samples_leaf as f64,
+        p.max_features,
+    ]
+}
+
+fn name(extra: bool) -> &'static str {
+    if extra { EXTRA_TREES } else { RANDOM_FOREST }
+}
+
+impl Family for ForestFamily {
+    fn name(&self) -> &'static str {
+        name(self.extra)
+    }
+
+    fn revive(&self, params: serde_json::Value) -> Result<Arc<dyn Candidate>> {
+        super::revive_as::<ForestParams>(params)
+    }
+
+    /// scikit-learn's defaults (a third of the features per node for a
+    /// random forest's regression, as R's `randomForest` draws), after the
+    /// first boosted trees; imbalanced classes also get a balanced forest.
+    fn portfolio(&self, target: &Target, seed: u64) -> Vec<(u32, Arc<dyn Candidate>)> {
+        if target.len() > MAX_ROWS {
+            return Vec::new();
+        }
+        let regression = matches!(target, Target::Regression(_));
+        let features = match (regression, self.extra) {
+            (false, _) => 0.0,
+            (true, false) => 0.35,
+            (true, true) => 1.0,
+        };
+        let place = if self.extra { 25 } else { 24 };
+        let mut out: Vec<(u32, Arc<dyn Candidate>)> = vec![(
+            place,
+            Arc::new(self.at([200.0, 512.0, 1.0, features], seed)),
+        )];
+        let weights = gbdt::balanced_weights(target);
+        if weights.iter().any(|&w| w > 2.5) {
+            let mut p = self.at([200.0, 256.0, 2.0, features], seed);
+            p.class_weights = weights;
+            out.push((place + 27, Arc::new(p)));
+        }
+        out
+    }
+
+    fn proposer(&self, target: &Target) -> Option<Box<dyn Proposer>> {
+        (target.len() <= MAX_ROWS).then(|| {
+            Box::new(ForestSearch {
+                extra: self.extra,
+                tpe: Tpe::new(&SPACE),
+            }) as Box<dyn Proposer>
+        })
+    }
+}
+
+/// TPE over [`SPACE`] for one of the two families, one proposal in eight.
+struct ForestSearch {
+    extra: bool,
+    tpe: Tpe<DIMS>,
+}
+
+impl ForestSearch {
+    fn point(&self, candidate: &dyn Candidate) -> Option<Point<DIMS>> {
+        let p = candidate.as_any().downcast_ref::<ForestParams>()?;
+        if p.extra != self.extra {
+            return None;
+        }
+        self.tpe.point(coordinates(p))
+    }
+}
+
+impl Proposer for ForestSearch {
+    fn weight(&self) -> usize {
+        1
+    }
+
+    fn queued(&mut self, candidate: &dyn Candidate) {
+        if let Some(x) = self.point(candidate) {
+            self.tpe.tried(x);
+        }
+    }
+
+    fn finished(&mut self, candidate: &dyn Candidate, score: f64) {
+        if let Some(x) = self.point(candidate) {
+            self.tpe.finished(x, score);
+        }
+    }
+
+    fn propose(&mut self, rng: &mut Rng, seed: u64, metric: Metric) -> Arc<dyn Candidate> {
+        let x = self.tpe.propose(rng, metric);
+        let family = ForestFamily { extra: self.extra };
+        Arc::new(family.at(
+            self.tpe.values(&x),
+            seed.wrapping_add(rng.next_u64() % 1000),
+        ))
+    }
+}
+
+impl Candidate for ForestParams {
+    fn family(&self) -> &'static str {
+        name(self.extra)
+    }
+
+    fn describe(&self) -> String {
+        let features = if self.max_features == 0.0 {
+            "sqrt".to_string()
+        } else {
+            self.max_features.to_string()
+        };
+        format!(
+            "trees={} leaves={} min_leaf={} features={}{}",
+            self.n_trees,
+            self.max_leaves,
+            self.min_samples_leaf,
+            features,
+            if self.class_weights.is_empty() {
+                ""
+            } else {
+                " balanced classes"
+            }
+        )
+    }
+
+    fn fit(&self, job: &FitJob<'_>) -> Result<Fitted> {
+        let x = tree_matrix(job.features, job.data, job.rows)?;
+        let (booster, trees) = gbdt::fit_forest(&x, job.target, self, job.stop)?;
+        Ok(Fitted {
+            model: if self.extra {
+                Trees::<true> { booster }.into()
+            } else {
+                Trees::<false> { booster }.into()
+            },
+            params: self.describe(),
+            rounds: None,
+            stopped: trees < self.n_trees,
+        })
+    }
+
+    fn for_refit(&self, _: Option<usize>) -> Arc<dyn Candidate> {
+        Arc::new(self.clone())
+    }
+
+    fn spec(&self) -> serde_json::Value {
+        super::spec_of(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Class shares are kept in `[SHARE_FLOOR, 1 - SHARE_FLOOR]` before their
+/// logarithm is taken (a forest's shares are smoothed and never reach 0,
+/// but sums of averaged leaves may round just past it).
+const SHARE_FLOOR: f64 = 1e-9;
+
+/// A fitted forest: a booster of averaged trees on the tree matrix whose
+/// output is the prediction itself (the mean, or the class shares). Its
+/// raw output is that in the link's space: the value, the log-odds of the
+/// second class's share, or each class's log share. `EXTRA` tells the
+/// two families apart in the artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trees<const EXTRA: bool> {
+    pub booster: Booster,
+}
+
+pub type RandomForestFit = Trees<false>;
+
+impl<const EXTRA: bool> Trees<EXTRA> {
+    /// A share's raw output (its log-odds or its log), and the slope of
+    /// that map at the share.
+    fn link(&self, p: f64) -> (f64, f64) {
+        let p = p.clamp(SHARE_FLOOR, 1.0 - SHARE_FLOOR);
+        match self.booster.objective {
+            Objective::SquaredError => (p, 1.0),
+            Objective::Logistic => ((p / (1.0 - p)).ln(), 1.0 / (p * (1.0 - p))),
+            Objective::Softmax => (p.ln(), 1.0 / p),
+        }
+    }
+
+    fn regression(&self) -> bool {
+        self.booster.objective == Objective::SquaredError
+    }
+
+    fn raw_of(&self, outputs: Vec<f64>) -> Vec<f64> {
+        if self.regression() {
+            return outputs;
+        }
+        outputs.into_iter().map(|p| self.link(p).0).collect()
+    }
+}
+
+impl<const EXTRA: bool> Model for Trees<EXTRA> {
+    fn family(&self) -> &'static str {
+        name(EXTRA)
+    }
+
+    fn raw(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
+        let cols = tree_matrix(&schema.features, data, rows)?;
+        Ok(self.raw_of(self.booster.raw(&cols)))
+    }
+
+    /// Exact TreeSHAP of the averaged trees. For classes, TreeSHAP divides
+    /// each share's difference from the expected share among the
+    /// features; each is scaled by the ratio of the raw output's
+    /// difference from the expected share's raw output to that share
+    /// difference (the link's slope where the two meet), so the values
+    /// keep their signs and proportions and add up exactly in the raw
+    /// space.
+    fn explain(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Shap> {
+        let cols = tree_matrix(&schema.features, data, rows)?;
+        let shares = self.booster.raw(&cols);
+        let (base, mut values) = self.booster.shap(&cols);
+        if self.regression() {
+            return Ok(Shap {
+                base,
+                raw: shares,
+                values,
+            });
+        }
+        let k = self.booster.outputs;
+        let f = schema.features.len();
+        let base_raw: Vec<f64> = base.iter().map(|&p| self.link(p).0).collect();
+        let mut raw = Vec::with_capacity(shares.len());
+        for (i, &p) in shares.iter().enumerate() {
+            let c = i % k;
+            let (z, slope) = self.link(p);
+            let dp = p - base[c];
+            let scale = if dp.abs() > 1e-9 {
+                (z - base_raw[c]) / dp
+            } else {
+                slope
+            };
+            values[i * f..(i + 1) * f]
+                .iter_mut()
+                .for_each(|v| *v *= scale);
+            raw.push(z);
+        }
+        Ok(Shap {
+            base: base_raw,
+            raw,
+            values,
+        })
+    }
+
+    /// The trees, then for classes the shares kept off 0 and 1 and their
+    /// log-odds (`Log(p) - Log(1 - p)`) or logs.
+    fn onnx(&self, _: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {
+        let matrix = x.tree_matrix(g);
+        let shares = models::trees(g, &self.booster, &matrix);
+        if self.regression() {
+            return Ok(shares);
+        }
+        let (lo, hi) = (g.scalar(SHARE_FLOOR), g.scalar(1.0 - SHARE_FLOOR));
+        let p = g.op("Max", &[&shares, &lo]);
+        let p = g.op("Min", &[&p, &hi]);
+        let log_p = g.op("Log", &[&p]);
+        if self.booster.objective == Objective::Softmax {
+            return Ok(log_p);
+        }
+        let one = g.scalar(1.0);
+        let q = g.op("Sub", &[&one, &p]);
+        let log_q = g.op("Log", &[&q]);
+        Ok(g.op("Sub", &[&log_p, &log_q]))
+    }
+
+    fn validate(&self, schema: &Schema) -> Result<()> {
+        super::check_booster(&self.booster, schema, name(EXTRA))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use crate::artifact::ModelArtifact;
+    use crate::data::{Column, Dataset};
+    use crate::search::{Control, SearchConfig, search};
+
+    /// `y` from two informative columns (one with missing values) and a
+    /// category, as a value, two classes or three.
+    fn data(kind: &str) -> Dataset {
+        let n = 400;
+        let a: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 10.0).collect();
+        let b: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 13 == 0 {
+                    f64::NAN
+                } else {
+                    ((i * 53) % 97) as f64
+                }
+            })
+            .collect();
+        let c: Vec<Option<String>> = (0..n).map(|i| Some(["p", "q", "r"][i % 3].into())).collect();
+        let value = |i: usize| a[i] + b[i].max(0.0) / 20.0 + (i % 3) as f64 + ((i * 7) % 5) as f64 * 0.3;
+        let y = match kind {
+            "regression" => Column::Numeric((0..n).map(value).collect()),
+            "binary" => Column::Categorical(
+                (0..n)
+                    .map(|i| Some(if value(i) > 9.0 { "yes" } else { "no" }.into()))
+                    .collect(),
+            ),
+            _ => Column::Categorical(
+                (0..n)
+                    .map(|i| Some(["low", "mid", "high"][(value(i) / 6.0).min(2.0) as usize].into()))
+                    .collect(),
+            ),
+        };
+        Dataset::new(vec![
+            ("a".into(), Column::Numeric(a)),
+            ("b".into(), Column::Numeric(b)),
+            ("c".into(), Column::Categorical(c)),
+            ("y".into(), y),
+        ])
+        .unwrap()
+    }
+
+    /// Each forest family, on each task, is searched, shipped, saved and
+    /// loaded; it predicts what it predicted, beats the baseline, and its
+    /// SHAP values add up to its raw outputs.
+    #[test]
+    fn forests_ship_predict_and_explain_on_every_task() {
+        for kind in ["regression", "binary", "multiclass"] {
+            for family in ["random forest", "extra trees"] {
+                let d = data(kind);
+                let cancel = AtomicBool::new(false);
+                let config = SearchConfig {
+                    max_trials: Some(3),
+                    families: vec![family.into(), "baseline".into()],
+                    ..SearchConfig::new("y")
+                };
+                let control = Control {
+                    deadline: None,
+                    cancel: &cancel,
+                };
+                let out = search(&d, &config, control, &mut |_| {}).unwrap();
+                assert_eq!(out.leaderboard[0].family, family, "{kind}");
+                let art = out.artifact;
+                assert_eq!(art.model.family(), family);
+                let back = ModelArtifact::from_json(&art.to_json()).unwrap();
+                assert_eq!(back, art);
+                assert_eq!(back.predict(&d).unwrap(), art.predict(&d).unwrap());
+                let e = back.explain(&d).unwrap();
+                let k = e.base.len();
+                for r in 0..e.n_rows() {
+                    for c in 0..k {
+                        let total = e.base[c] + e.row(r, c).iter().sum::<f64>();
+                        let raw = e.raw[r * k + c];
+                        assert!((total - raw).abs() < 1e-9, "{kind} {family} row {r}: {total} {raw}");
+                    }
+                }
+            }
+        }
+    }
+}
