@@ -14,6 +14,9 @@
 //! - Linear models: exact SHAP for independent features, `w · (x - E[x])`,
 //!   with `E[x]` from the training statistics in the schema; one-hot and
 //!   missing-indicator columns are summed back into their source column.
+//! - Networks, nearest neighbours and kernel ridge: seeded permutation
+//!   SHAP over 16 background rows ([`permutation_shap`]), which adds up
+//!   exactly.
 //! - Baseline: every contribution is zero.
 
 use crate::artifact::ModelArtifact;
@@ -207,24 +210,24 @@ pub(crate) fn linear_shap(
 /// Permutations per row of the sampling estimator (in antithetic pairs).
 const PERMUTATIONS: usize = 6;
 
-/// Permutation SHAP (a seeded sampling estimator) for a network on encoded
-/// rows `x`: for each permutation of the input columns and each background
-/// row, the columns of `x` replace the background's one source column at a
-/// time, and each change of the output is credited to that column. Every
-/// path adds up to `f(x) - f(background)`, so the values add up exactly to
-/// the output minus the base (the mean output over the background).
-/// Permutations are seeded by the row's values: a row always gets the same
-/// explanation.
+/// Permutation SHAP (a seeded sampling estimator) for a model `raw` of
+/// encoded rows (a batch, row-major, `width` columns, `k` outputs per row)
+/// on encoded rows `x`: for each permutation of the input columns and each
+/// `background` row, the columns of `x` replace the background's one
+/// source column at a time, and each change of the output is credited to
+/// that column. Every path adds up to `f(x) - f(background)`, so the values
+/// add up exactly to the output minus the base (the mean output over the
+/// background). Permutations are seeded by the row's values: a row always
+/// gets the same explanation.
 pub(crate) fn permutation_shap(
-    model: &crate::mlp::MlpModel,
+    raw: &dyn Fn(&[f64]) -> Vec<f64>,
+    (background, width, k): (&[Vec<f64>], usize, usize),
     source: &[usize],
     nf: usize,
     x: &[f64],
 ) -> (Vec<f64>, Vec<f64>) {
-    let d = model.inputs().max(1);
-    let k = model.outputs();
-    let background = &model.background;
-    let bg_raw: Vec<Vec<f64>> = background.iter().map(|b| model.raw(b)).collect();
+    let d = width.max(1);
+    let bg_raw: Vec<Vec<f64>> = background.iter().map(|b| raw(b)).collect();
     let base: Vec<f64> = (0..k)
         .map(|o| bg_raw.iter().map(|r| r[o]).sum::<f64>() / bg_raw.len().max(1) as f64)
         .collect();
@@ -262,7 +265,7 @@ pub(crate) fn permutation_shap(
                     states.extend_from_slice(&z);
                 }
             }
-            let out = model.raw(&states);
+            let out = raw(&states);
             for (b, path) in out.chunks(nf * k).enumerate() {
                 let mut prev = bg_raw[b].clone();
                 for (step, &f) in order.iter().enumerate() {

@@ -17,6 +17,7 @@ mod families;
 mod gbdt;
 pub mod iforest;
 mod insights;
+mod kernels;
 mod linear;
 pub mod metrics;
 mod mlp;
@@ -38,11 +39,13 @@ pub use encode::{FeatureKind, FeatureStats, select_features, tree_matrix};
 pub use error::{Error, Result};
 pub use explain::Explanation;
 pub use families::{
-    BaselineFit, Ensemble, ExtraTreesFit, FittedModel, GbdtFit, LinearFit, Member, MlpFit,
-    RandomForestFit, Trees, available as available_families, check_names as check_families,
+    BaselineFit, Ensemble, ExtraTreesFit, FittedModel, GbdtFit, KernelFit, LinearFit, Member,
+    MlpFit, NeighboursFit, RandomForestFit, Trees, available as available_families,
+    check_names as check_families,
 };
 pub use gbdt::{Booster, ForestParams, GbdtParams, Objective, fit as gbdt_fit, fit_forest};
 pub use insights::{Beeswarm, Dependence, Importance, Insights};
+pub use kernels::{KernelRidge, Neighbours};
 pub use linear::{LinearModel, LinearParams};
 pub use metrics::{Metric, MetricValue};
 pub use mlp::{MlpModel, MlpParams};

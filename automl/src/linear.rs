@@ -253,6 +253,13 @@ fn fista(
 
 /// Solves `a x = b` for symmetric positive definite `a` (overwritten).
 fn cholesky_solve(a: &mut [f64], b: &[f64], d: usize) -> Vec<f64> {
+    cholesky_factor(a, d);
+    cholesky_back(a, b, d)
+}
+
+/// Overwrites the lower triangle of symmetric positive definite `a`
+/// (`d × d`, row-major) with its Cholesky factor `L` (`a = L Lᵀ`).
+pub(crate) fn cholesky_factor(a: &mut [f64], d: usize) {
     for j in 0..d {
         let mut s = a[j * d + j];
         for k in 0..j {
@@ -268,18 +275,22 @@ fn cholesky_solve(a: &mut [f64], b: &[f64], d: usize) -> Vec<f64> {
             a[i * d + j] = s / diag;
         }
     }
+}
+
+/// Solves `L Lᵀ x = b` with the factor [`cholesky_factor`] left in `l`.
+pub(crate) fn cholesky_back(l: &[f64], b: &[f64], d: usize) -> Vec<f64> {
     let mut z = b.to_vec();
     for i in 0..d {
         for k in 0..i {
-            z[i] -= a[i * d + k] * z[k];
+            z[i] -= l[i * d + k] * z[k];
         }
-        z[i] /= a[i * d + i];
+        z[i] /= l[i * d + i];
     }
     for i in (0..d).rev() {
         for k in i + 1..d {
-            z[i] -= a[k * d + i] * z[k];
+            z[i] -= l[k * d + i] * z[k];
         }
-        z[i] /= a[i * d + i];
+        z[i] /= l[i * d + i];
     }
     z
 }

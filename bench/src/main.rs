@@ -670,6 +670,30 @@ fn automl_on_split(
         outcome.metric.name(),
         best.join(", ")
     );
+    // What the shipped ensemble weighs, by family (a single model: itself).
+    let mut weights: Vec<(String, f64)> = Vec::new();
+    match &outcome.artifact.model {
+        automl::FittedModel::Ensemble(e) => {
+            for m in &e.members {
+                let f = m.model.family().to_owned();
+                match weights.iter_mut().find(|(g, _)| *g == f) {
+                    Some((_, w)) => *w += m.weight,
+                    None => weights.push((f, m.weight)),
+                }
+            }
+        }
+        m => weights.push((m.family().to_owned(), 1.0)),
+    }
+    weights.sort_by(|a, b| b.1.total_cmp(&a.1));
+    eprintln!(
+        "{}: shipped weights by family: {}",
+        s.name,
+        weights
+            .iter()
+            .map(|(f, w)| format!("{f} {w:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if std::env::var_os("KILN_BENCH_VERBOSE").is_some() {
         // The top 12, then the best of each family not among them.
         let mut families = Vec::new();

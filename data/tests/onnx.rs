@@ -70,6 +70,8 @@ const FAMILIES: &[(&str, &[&str], usize)] = &[
     ("gbdt", &["boosted trees"], 2),
     ("random_forest", &["random forest"], 1),
     ("extra_trees", &["extra trees"], 1),
+    ("neighbours", &["nearest neighbours"], 1),
+    ("kernel_ridge", &["kernel ridge"], 1),
     ("default", &[], 8),
 ];
 

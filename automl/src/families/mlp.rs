@@ -171,7 +171,14 @@ impl Model for MlpFit {
         let x = self.encoder.transform(&schema.features, data, rows)?;
         let raw = self.model.raw(&x);
         let (_, source) = encoded_means(&self.encoder, &schema.features);
-        let (base, values) = permutation_shap(&self.model, &source, schema.features.len(), &x);
+        let m = &self.model;
+        let (base, values) = permutation_shap(
+            &|z| m.raw(z),
+            (&m.background, m.inputs(), m.outputs()),
+            &source,
+            schema.features.len(),
+            &x,
+        );
         Ok(Shap { base, raw, values })
     }
 

@@ -322,6 +322,8 @@ families! {
     Gbdt => gbdt::GbdtFit,
     RandomForest => forest::RandomForestFit,
     ExtraTrees => extra_trees::ExtraTreesFit,
+    Neighbours => neighbours::NeighboursFit,
+    KernelRidge => kernel_ridge::KernelFit,
     Ensemble => ensemble::Ensemble,
     #[cfg(test)]
     Stump => stump::StumpFit,
@@ -333,8 +335,10 @@ pub use ensemble::{Ensemble, Member};
 pub use extra_trees::ExtraTreesFit;
 pub use forest::{RandomForestFit, Trees};
 pub use gbdt::GbdtFit;
+pub use kernel_ridge::KernelFit;
 pub use linear::LinearFit;
 pub use mlp::MlpFit;
+pub use neighbours::NeighboursFit;
 
 impl FittedModel {
     /// The family's name on the leaderboard.
@@ -446,6 +450,95 @@ mod tests {
             let total = e.base[0] + e.row(r, 0).iter().sum::<f64>();
             assert!((total - e.raw[r]).abs() < 1e-12, "row {r}");
             assert_eq!(e.row(r, 0)[1], 0.0, "the stump splits on x only");
+        }
+    }
+
+    /// `y` from two informative columns (one with missing values) and a
+    /// category, as a value, two classes or three.
+    fn small_table(kind: &str) -> Dataset {
+        let n = 400;
+        let a: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 10.0).collect();
+        let b: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 13 == 0 {
+                    f64::NAN
+                } else {
+                    ((i * 53) % 97) as f64
+                }
+            })
+            .collect();
+        let c: Vec<Option<String>> = (0..n)
+            .map(|i| Some(["p", "q", "r"][i % 3].into()))
+            .collect();
+        let value =
+            |i: usize| a[i] + b[i].max(0.0) / 20.0 + (i % 3) as f64 + ((i * 7) % 5) as f64 * 0.3;
+        let y = match kind {
+            "regression" => Column::Numeric((0..n).map(value).collect()),
+            "binary" => Column::Categorical(
+                (0..n)
+                    .map(|i| Some(if value(i) > 9.0 { "yes" } else { "no" }.into()))
+                    .collect(),
+            ),
+            _ => Column::Categorical(
+                (0..n)
+                    .map(|i| {
+                        Some(["low", "mid", "high"][(value(i) / 6.0).min(2.0) as usize].into())
+                    })
+                    .collect(),
+            ),
+        };
+        Dataset::new(vec![
+            ("a".into(), Column::Numeric(a)),
+            ("b".into(), Column::Numeric(b)),
+            ("c".into(), Column::Categorical(c)),
+            ("y".into(), y),
+        ])
+        .unwrap()
+    }
+
+    /// Each small-data family, on each task, is searched, shipped, saved
+    /// and loaded; it predicts what it predicted, beats the baseline, and
+    /// its SHAP values add up to its raw outputs.
+    #[test]
+    fn small_data_families_ship_predict_and_explain_on_every_task() {
+        for kind in ["regression", "binary", "multiclass"] {
+            for family in [
+                "random forest",
+                "extra trees",
+                "nearest neighbours",
+                "kernel ridge",
+            ] {
+                let d = small_table(kind);
+                let cancel = AtomicBool::new(false);
+                let config = SearchConfig {
+                    max_trials: Some(3),
+                    families: vec![family.into(), "baseline".into()],
+                    ..SearchConfig::new("y")
+                };
+                let control = Control {
+                    deadline: None,
+                    cancel: &cancel,
+                };
+                let out = search(&d, &config, control, &mut |_| {}).unwrap();
+                assert_eq!(out.leaderboard[0].family, family, "{kind}");
+                let art = out.artifact;
+                assert_eq!(art.model.family(), family);
+                let back = ModelArtifact::from_json(&art.to_json()).unwrap();
+                assert_eq!(back, art);
+                assert_eq!(back.predict(&d).unwrap(), art.predict(&d).unwrap());
+                let e = back.explain(&d).unwrap();
+                let k = e.base.len();
+                for r in 0..e.n_rows() {
+                    for c in 0..k {
+                        let total = e.base[c] + e.row(r, c).iter().sum::<f64>();
+                        let raw = e.raw[r * k + c];
+                        assert!(
+                            (total - raw).abs() < 1e-9,
+                            "{kind} {family} row {r}: {total} {raw}"
+                        );
+                    }
+                }
+            }
         }
     }
 

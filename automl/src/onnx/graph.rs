@@ -82,6 +82,29 @@ impl Graph {
         self.push(op, "", inputs, attrs)
     }
 
+    /// A node of the default domain with `outputs` outputs, of which the
+    /// first is returned (the others are left unused).
+    pub(crate) fn op_first(
+        &mut self,
+        op: &'static str,
+        inputs: &[&str],
+        attrs: Vec<(&'static str, Attr)>,
+        outputs: usize,
+    ) -> String {
+        let first = self.fresh(&op.to_lowercase());
+        let mut names = vec![first.clone()];
+        names.extend((1..outputs).map(|_| self.fresh("unused")));
+        self.nodes.push(Node {
+            op,
+            domain: "",
+            name: format!("node_{}", self.nodes.len()),
+            inputs: inputs.iter().map(|s| (*s).to_owned()).collect(),
+            outputs: names,
+            attrs,
+        });
+        first
+    }
+
     /// A node of the `ai.onnx.ml` domain with one output.
     pub(crate) fn ml(
         &mut self,

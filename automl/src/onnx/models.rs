@@ -2,8 +2,9 @@
 //! `Model::onnx`: a dense layer, a tree ensemble, a constant per row.
 
 use super::graph::Graph;
-use super::proto::{Attr, Data};
+use super::proto::{Attr, Data, Elem};
 use crate::gbdt::Booster;
+use crate::kernels::{KernelRidge, Neighbours, SHARE_BOUNDS};
 
 /// `x · Wᵀ + b` for `W` of `outputs × inputs`, row-major (`[N, outputs]`).
 pub(crate) fn dense(
@@ -128,4 +129,122 @@ struct Ensemble {
     false_leaf: Vec<i64>,
     leaf_targets: Vec<i64>,
     leaf_weights: Vec<f64>,
+}
+
+/// Squared Euclidean distances `[N, M]` from the rows of `x` (`[N, width]`)
+/// to `rows` (`M × width`, row-major): `|x|² + |r|² - 2 x·r`, at least 0.
+fn squared_distances(g: &mut Graph, x: &str, rows: &[f64], width: usize) -> String {
+    let m = rows.len() / width.max(1);
+    let mut transposed = vec![0.0; rows.len()];
+    for (i, row) in rows.chunks(width).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            transposed[j * m + i] = *v;
+        }
+    }
+    let norms: Vec<f64> = rows
+        .chunks(width)
+        .map(|r| r.iter().map(|v| v * v).sum())
+        .collect();
+    let xx = g.op("Mul", &[x, x]);
+    let axes = g.int64s(vec![1], vec![1]);
+    let xx = g.op_with("ReduceSum", &[&xx, &axes], vec![("keepdims", Attr::Int(1))]);
+    let rt = g.doubles(vec![width as i64, m as i64], transposed);
+    let xr = g.op("MatMul", &[x, &rt]);
+    let two = g.scalar(2.0);
+    let xr2 = g.op("Mul", &[&xr, &two]);
+    let rr = g.doubles(vec![1, m as i64], norms);
+    let sum = g.op("Add", &[&xx, &rr]);
+    let d = g.op("Sub", &[&sum, &xr2]);
+    let zero = g.scalar(0.0);
+    g.op("Max", &[&d, &zero])
+}
+
+/// Values as they are, or shares kept off 0 and 1 as log-odds (one
+/// output, two classes) or log shares (`crate::kernels::shares_raw`).
+fn shares_raw(g: &mut Graph, classes: usize, shares: &str) -> String {
+    if classes == 0 {
+        return shares.to_owned();
+    }
+    let (lo, hi) = (g.scalar(SHARE_BOUNDS.0), g.scalar(SHARE_BOUNDS.1));
+    let p = g.op("Max", &[shares, &lo]);
+    let p = g.op("Min", &[&p, &hi]);
+    let log_p = g.op("Log", &[&p]);
+    if classes > 2 {
+        return log_p;
+    }
+    let one = g.scalar(1.0);
+    let q = g.op("Sub", &[&one, &p]);
+    let log_q = g.op("Log", &[&q]);
+    g.op("Sub", &[&log_p, &log_q])
+}
+
+/// A neighbours model's raw outputs on the encoded rows `x`: the `k`-th
+/// smallest distance by `TopK`, every training row within the tie
+/// tolerance of it weighted, the weighted mean of the targets.
+pub(crate) fn neighbours(g: &mut Graph, model: &Neighbours, x: &str) -> String {
+    let d = squared_distances(g, x, &model.rows, model.width);
+    let k = g.int64s(vec![1], vec![model.k as i64]);
+    let smallest = g.op_first(
+        "TopK",
+        &[&d, &k],
+        vec![
+            ("axis", Attr::Int(1)),
+            ("largest", Attr::Int(0)),
+            ("sorted", Attr::Int(1)),
+        ],
+        2,
+    );
+    let starts = g.int64s(vec![1], vec![model.k as i64 - 1]);
+    let ends = g.int64s(vec![1], vec![model.k as i64]);
+    let axes = g.int64s(vec![1], vec![1]);
+    let dk = g.op("Slice", &[&smallest, &starts, &ends, &axes]);
+    let (tie, one) = (
+        g.scalar(1.0 + crate::kernels::TIE),
+        g.scalar(crate::kernels::TIE),
+    );
+    let threshold = g.op("Mul", &[&dk, &tie]);
+    let threshold = g.op("Add", &[&threshold, &one]);
+    let within = g.op("LessOrEqual", &[&d, &threshold]);
+    let mut weights = g.cast(&within, Elem::Double);
+    if model.distance_weighted {
+        let floor = g.scalar(crate::kernels::DISTANCE_FLOOR);
+        let shifted = g.op("Add", &[&d, &floor]);
+        weights = g.op("Div", &[&weights, &shifted]);
+    }
+    let axes = g.int64s(vec![1], vec![1]);
+    let total = g.op_with(
+        "ReduceSum",
+        &[&weights, &axes],
+        vec![("keepdims", Attr::Int(1))],
+    );
+    let w = model.outputs();
+    let n = model.targets.len() / w;
+    let targets = g.doubles(vec![n as i64, w as i64], model.targets.clone());
+    let sums = g.op("MatMul", &[&weights, &targets]);
+    let mut out = g.op("Div", &[&sums, &total]);
+    if model.classes > 0 {
+        let beta = model.smoothing();
+        let prior: Vec<f64> = model.prior.iter().map(|p| beta * p).collect();
+        let prior = g.doubles(vec![1, w as i64], prior);
+        let shifted = g.op("Add", &[&out, &prior]);
+        let norm = g.scalar(1.0 + beta);
+        out = g.op("Div", &[&shifted, &norm]);
+    }
+    shares_raw(g, model.classes, &out)
+}
+
+/// A kernel ridge's raw outputs on the encoded rows `x`:
+/// `exp(-γ d²)` to the landmarks, times the coefficients, plus the intercept.
+pub(crate) fn kernel_ridge(g: &mut Graph, model: &KernelRidge, x: &str) -> String {
+    let d = squared_distances(g, x, &model.landmarks, model.width);
+    let gamma = g.scalar(-model.gamma);
+    let scaled = g.op("Mul", &[&d, &gamma]);
+    let k = g.op("Exp", &[&scaled]);
+    let w = model.outputs();
+    let m = model.alpha.len() / w;
+    let alpha = g.doubles(vec![m as i64, w as i64], model.alpha.clone());
+    let product = g.op("MatMul", &[&k, &alpha]);
+    let intercept = g.doubles(vec![1, w as i64], model.intercept.clone());
+    let out = g.op("Add", &[&product, &intercept]);
+    shares_raw(g, model.classes, &out)
 }

@@ -167,7 +167,7 @@ pub fn DatasetsPage() -> impl IntoView {
             <p>"Kiln turns a table into a model you can explain and take away, in four steps: "
             <strong>"1. Upload"</strong>" a CSV and read its profile and data-quality report. "
             <strong>"2. Prepare"</strong>" it with a cleaning recipe (missing values, outliers, duplicates), suggested by the report. "
-            <strong>"3. Build"</strong>": pick the column to predict and a time budget, and watch linear, boosted-tree, forest and neural models compete on a live leaderboard. "
+            <strong>"3. Build"</strong>": pick the column to predict and a time budget, and watch linear, boosted-tree, forest, nearest-neighbour, kernel and neural models compete on a live leaderboard. "
             <strong>"4. Use"</strong>" the best model: its scores and explanations, what-if predictions, scoring a whole file, and a download that runs anywhere with the "<code>"kiln"</code>" binary."</p>
         </section>
         <section
