@@ -542,6 +542,33 @@ mod tests {
         }
     }
 
+    /// Forests (up to 20,000 rows), neighbours and kernel ridge (up to
+    /// 5,000) neither enter the portfolio nor propose above their limits,
+    /// so a large table's search tries exactly what it tried before them.
+    #[test]
+    fn small_data_families_stay_out_of_large_searches() {
+        let small_only = [
+            "random forest",
+            "extra trees",
+            "nearest neighbours",
+            "kernel ridge",
+        ];
+        let target = |n: usize| crate::task::Target::Regression((0..n).map(|i| i as f64).collect());
+        for (n, present) in [(4_000, 4), (15_000, 2), (20_001, 0)] {
+            let t = target(n);
+            let mut with_portfolio = 0;
+            for f in super::registry()
+                .iter()
+                .filter(|f| small_only.contains(&f.name()))
+            {
+                let joins = !f.portfolio(&t, 0).is_empty();
+                assert_eq!(joins, f.proposer(&t).is_some(), "{} at {n} rows", f.name());
+                with_portfolio += usize::from(joins);
+            }
+            assert_eq!(with_portfolio, present, "{n} rows");
+        }
+    }
+
     #[test]
     fn families_are_chosen_by_name_and_unknown_names_are_refused() {
         // Not a default family: the default set leaves the stump out.
