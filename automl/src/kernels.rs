@@ -148,7 +148,7 @@ pub struct Neighbours {
 }
 
 impl Neighbours {
-    pub(crate) fn fit(
+    pub fn fit(
         x: &[f64],
         width: usize,
         target: &Target,
@@ -206,7 +206,7 @@ impl Neighbours {
     }
 
     /// Values or shares of encoded rows `x` (row-major).
-    pub(crate) fn predict(&self, x: &[f64]) -> Vec<f64> {
+    pub fn predict(&self, x: &[f64]) -> Vec<f64> {
         let w = self.outputs();
         let mut out = Vec::with_capacity(x.len() / self.width * w);
         for row in x.chunks(self.width) {
@@ -282,7 +282,7 @@ pub struct KernelRidge {
 impl KernelRidge {
     /// Fits on encoded rows `x` with penalty `lambda` (per row, on
     /// standardised values or on class indicators) and `gamma`.
-    pub(crate) fn fit(
+    pub fn fit(
         x: &[f64],
         width: usize,
         target: &Target,
@@ -405,7 +405,7 @@ impl KernelRidge {
     }
 
     /// Values or (unclipped) share estimates of encoded rows `x`.
-    pub(crate) fn predict(&self, x: &[f64]) -> Vec<f64> {
+    pub fn predict(&self, x: &[f64]) -> Vec<f64> {
         let w = self.outputs();
         let mut out = Vec::with_capacity(x.len() / self.width * w);
         for row in x.chunks(self.width) {

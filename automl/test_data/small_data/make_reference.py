@@ -1,10 +1,17 @@
-"""Reference forests from scikit-learn for automl/src/gbdt/forest.rs.
+"""Reference forests, neighbours and kernel ridge from scikit-learn for
+automl/src/gbdt/forest.rs and automl/src/kernels.rs.
 
 Four tables with numeric features (penguins keeps its missing values),
 each split 70/30 by a seeded permutation. On each, scikit-learn's
 RandomForest* and ExtraTrees* with 200 trees and their other defaults are
 fitted with seeds 0-4 and scored on the test rows; the mean of each metric
-is the reference. Run: python3 make_reference.py > reference.json
+is the reference. Neighbours and kernel ridge see the features
+standardised (missing values filled with the training median, then the
+training mean and standard deviation): KNeighbors* with 12 neighbours and
+equal weights, and KernelRidge with an RBF kernel, gamma 0.3 / columns and
+alpha 0.01 * training rows on centred values (regression standardised) or
+class indicators (the second class's for two), whose test predictions are
+the reference. Run: python3 make_reference.py > reference.json
 (the tables are read from the repository: carseats from
 data/test_data/onnx, penguins from assets/samples; diabetes and
 breast_cancer ship with scikit-learn).
@@ -17,6 +24,8 @@ import os
 import numpy as np
 import sklearn
 from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
                               RandomForestClassifier, RandomForestRegressor)
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
@@ -81,7 +90,57 @@ def case(name, x, y, task):
                     s["auc"] = roc_auc_score(y[test], p[:, 1])
                 scores.append(s)
         out[kind] = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+    out.update(kernels(x, y, train, test, task))
     return out
+
+
+def standardised(x, train):
+    x = x.copy()
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        med = np.nanmedian(col[train])
+        col[np.isnan(col)] = med
+        mean, std = col[train].mean(), col[train].std()
+        x[:, j] = (col - mean) / (std if std > 0 else 1.0)
+    return x
+
+
+def scores(task, y, p):
+    if task == "regression":
+        return {"rmse": float(np.sqrt(np.mean((p - y) ** 2)))}
+    s = {"accuracy": accuracy_score(y, p.argmax(1)),
+         "log_loss": log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=list(range(p.shape[1])))}
+    if task == "binary":
+        s["auc"] = roc_auc_score(y, p[:, 1])
+    return {k: float(v) for k, v in s.items()}
+
+
+def kernels(x, y, train, test, task):
+    z = standardised(x, train)
+    if task == "regression":
+        knn = KNeighborsRegressor(n_neighbors=12).fit(z[train], y[train]).predict(z[test])
+    else:
+        knn = KNeighborsClassifier(n_neighbors=12).fit(z[train], y[train]).predict_proba(z[test])
+    n = len(train)
+    krr = KernelRidge(alpha=0.01 * n, kernel="rbf", gamma=0.3 / z.shape[1])
+    if task == "regression":
+        mean, std = y[train].mean(), y[train].std()
+        pred = krr.fit(z[train], (y[train] - mean) / std).predict(z[test]) * std + mean
+        probs = pred
+    else:
+        k = int(y.max()) + 1
+        ind = np.eye(k)[y[train]] if k > 2 else (y[train] == 1).astype(float)[:, None]
+        means = ind.mean(0)
+        pred = krr.fit(z[train], ind - means).predict(z[test]).reshape(len(test), -1) + means
+        shares = np.clip(pred, 1e-4, 1 - 1e-4)
+        if k == 2:
+            probs = np.hstack([1 - shares, shares])
+        else:
+            probs = shares / shares.sum(1, keepdims=True)
+        pred = pred.ravel()
+    return {"neighbours": scores(task, y[test], knn),
+            "kernel_ridge": scores(task, y[test], probs),
+            "kernel_ridge_predictions": pred.tolist()}
 
 
 diabetes = load_diabetes()
