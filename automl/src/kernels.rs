@@ -17,6 +17,7 @@
 //! squares on standardised values or class indicators. Both keep 16
 //! training rows as the background of their permutation SHAP.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -26,6 +27,8 @@ use crate::task::Target;
 
 /// Kernel ridge uses at most this many training rows as landmarks.
 pub const LANDMARKS: usize = 500;
+/// Rows predicted per parallel task.
+const PARALLEL_ROWS: usize = 16;
 /// Rows kept as the SHAP background.
 const BACKGROUND_ROWS: usize = 16;
 /// Shares are kept in `[SHARE_FLOOR, 1 - SHARE_FLOOR]` before their log.
@@ -205,11 +208,17 @@ impl Neighbours {
             .collect()
     }
 
-    /// Values or shares of encoded rows `x` (row-major).
+    /// Values or shares of encoded rows `x` (row-major), rows in parallel.
     pub fn predict(&self, x: &[f64]) -> Vec<f64> {
+        x.par_chunks(self.width)
+            .with_min_len(PARALLEL_ROWS)
+            .flat_map_iter(|row| self.predict_row(row))
+            .collect()
+    }
+
+    fn predict_row(&self, row: &[f64]) -> Vec<f64> {
         let w = self.outputs();
-        let mut out = Vec::with_capacity(x.len() / self.width * w);
-        for row in x.chunks(self.width) {
+        {
             let weights = self.weights(row);
             let total: f64 = weights.iter().sum();
             let mut acc = vec![0.0; w];
@@ -225,9 +234,8 @@ impl Neighbours {
                     *a = (*a + beta * p) / (1.0 + beta);
                 }
             }
-            out.extend(acc);
+            acc
         }
-        out
     }
 
     /// The weight of the training shares in a row's shares.
@@ -404,22 +412,24 @@ impl KernelRidge {
             .collect()
     }
 
-    /// Values or (unclipped) share estimates of encoded rows `x`.
+    /// Values or (unclipped) share estimates of encoded rows `x`, rows in
+    /// parallel.
     pub fn predict(&self, x: &[f64]) -> Vec<f64> {
         let w = self.outputs();
-        let mut out = Vec::with_capacity(x.len() / self.width * w);
-        for row in x.chunks(self.width) {
-            let k = self.kernel_row(row);
-            for c in 0..w {
-                let s: f64 = k
-                    .iter()
-                    .enumerate()
-                    .map(|(j, kj)| kj * self.alpha[j * w + c])
-                    .sum();
-                out.push(self.intercept[c] + s);
-            }
-        }
-        out
+        x.par_chunks(self.width)
+            .with_min_len(PARALLEL_ROWS)
+            .flat_map_iter(|row| {
+                let k = self.kernel_row(row);
+                (0..w).map(move |c| {
+                    let s: f64 = k
+                        .iter()
+                        .enumerate()
+                        .map(|(j, kj)| kj * self.alpha[j * w + c])
+                        .sum();
+                    self.intercept[c] + s
+                })
+            })
+            .collect()
     }
 
     pub(crate) fn raw(&self, x: &[f64]) -> Vec<f64> {

@@ -28,7 +28,7 @@ pub(crate) struct KernelFamily;
 const NAME: &str = "kernel ridge";
 
 /// Training rows above which kernel ridge is left out.
-pub(crate) const MAX_ROWS: usize = 5_000;
+pub(crate) const MAX_ROWS: usize = 3_000;
 
 /// The kernel's `γ` times the encoded width (so `1` is `1 / width`), and
 /// the penalty per row.

@@ -543,7 +543,7 @@ mod tests {
     }
 
     /// Forests (up to 20,000 rows), neighbours and kernel ridge (up to
-    /// 5,000) neither enter the portfolio nor propose above their limits,
+    /// 3,000) neither enter the portfolio nor propose above their limits,
     /// so a large table's search tries exactly what it tried before them.
     #[test]
     fn small_data_families_stay_out_of_large_searches() {
@@ -554,7 +554,7 @@ mod tests {
             "kernel ridge",
         ];
         let target = |n: usize| crate::task::Target::Regression((0..n).map(|i| i as f64).collect());
-        for (n, present) in [(4_000, 4), (15_000, 2), (20_001, 0)] {
+        for (n, present) in [(3_000, 4), (15_000, 2), (20_001, 0)] {
             let t = target(n);
             let mut with_portfolio = 0;
             for f in super::registry()

@@ -28,7 +28,7 @@ const NAME: &str = "nearest neighbours";
 
 /// Training rows above which neighbours are left out: each prediction
 /// reads every training row.
-pub(crate) const MAX_ROWS: usize = 5_000;
+pub(crate) const MAX_ROWS: usize = 3_000;
 
 /// Neighbours, and equal (0) or inverse-squared-distance (1) weights.
 static SPACE: Space<2> = [&[3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0], &[0.0, 1.0]];
