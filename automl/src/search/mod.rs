@@ -489,8 +489,8 @@ impl<'a> Trials<'a> {
     fn run(&mut self, on_event: &mut dyn FnMut(&SearchEvent)) -> Result<()> {
         let parallel = rayon::current_num_threads().clamp(1, 4);
         while (self.trial as usize) < self.max_trials {
-            // Keep time to refit the best model (or a small ensemble) on every row.
-            let reserve = self.slowest_fit.mul_f64(3.0);
+            // Keep time to refit the best model, or the ensemble, on every row.
+            let reserve = self.refit_reserve();
             let control = self.control;
             if control.cancelled() || control.past(reserve) {
                 break;
@@ -513,6 +513,17 @@ impl<'a> Trials<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The time kept back for the refit on every row: three of the slowest
+    /// fold fits, or one fold fit of every candidate the ensemble may be
+    /// made of (refit in parallel, but each on more rows), if longer.
+    fn refit_reserve(&self) -> Duration {
+        let folds = self.problem.splits.len().max(1) as f64;
+        let pool: f64 = self.pool.iter().map(|p| p.fit_secs / folds).sum();
+        self.slowest_fit
+            .mul_f64(3.0)
+            .max(Duration::from_secs_f64(pool))
     }
 
     /// Lists a finished trial, tells the proposers, and keeps it for the
@@ -659,11 +670,31 @@ impl<'a> Trials<'a> {
         on_event(&SearchEvent::Trial(record.clone()));
         self.leaderboard.push(record.clone());
         on_event(&SearchEvent::Refitting { trial: t });
+        // The members refit in parallel.
+        let (problem, control) = (self.problem, self.control);
+        let jobs: Vec<(Arc<dyn Candidate>, Option<usize>, f64)> = e
+            .weights
+            .iter()
+            .map(|(i, w)| {
+                let entry = &self.pool[*i];
+                (
+                    self.candidates[entry.trial as usize].clone(),
+                    entry.rounds,
+                    *w,
+                )
+            })
+            .collect();
+        let refits: Vec<Result<Option<FittedModel>>> = jobs
+            .par_iter()
+            .map(|(cand, rounds, _)| problem.refit(cand.as_ref(), *rounds, control))
+            .collect();
         let mut fitted = Vec::new();
-        for (i, w) in &e.weights {
-            let entry = &self.pool[*i];
-            match self.refit(entry.trial, entry.rounds)? {
-                Some(model) => fitted.push(families::Member { weight: *w, model }),
+        for (refit, (_, _, weight)) in refits.into_iter().zip(&jobs) {
+            match refit? {
+                Some(model) => fitted.push(families::Member {
+                    weight: *weight,
+                    model,
+                }),
                 None => return Ok(()),
             }
         }
