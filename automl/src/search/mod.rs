@@ -516,14 +516,18 @@ impl<'a> Trials<'a> {
     }
 
     /// The time kept back for the refit on every row: three of the slowest
-    /// fold fits, or one fold fit of every candidate the ensemble may be
-    /// made of (refit in parallel, but each on more rows), if longer.
+    /// fold fits; on small data validated by repeats, where many families
+    /// fit quickly and the ensemble has more members, one fold fit of every
+    /// candidate the ensemble may be made of (refit in parallel, but each
+    /// on more rows), if longer. Larger data keeps the three fold fits.
     fn refit_reserve(&self) -> Duration {
-        let folds = self.problem.splits.len().max(1) as f64;
+        let three = self.slowest_fit.mul_f64(3.0);
+        if self.problem.repeats < 2 {
+            return three;
+        }
+        let folds = self.problem.splits.len() as f64;
         let pool: f64 = self.pool.iter().map(|p| p.fit_secs / folds).sum();
-        self.slowest_fit
-            .mul_f64(3.0)
-            .max(Duration::from_secs_f64(pool))
+        three.max(Duration::from_secs_f64(pool))
     }
 
     /// Lists a finished trial, tells the proposers, and keeps it for the
