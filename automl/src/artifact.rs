@@ -47,6 +47,37 @@ pub(crate) fn link_inverse(task: Task, probabilities: &[f64], k: usize) -> Vec<f
     }
 }
 
+/// The raw output of a model that predicts its values or class shares
+/// itself (forests, neighbours, kernel ridge; one share for two classes,
+/// the second class's): values as they are, shares kept in
+/// `[floor, 1 - floor]` as log-odds (two classes) or logs (more).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SharesLink {
+    pub task: Task,
+    pub floor: f64,
+}
+
+impl SharesLink {
+    /// An output's raw value, and the slope of the map there.
+    pub(crate) fn raw(self, p: f64) -> (f64, f64) {
+        if self.task == Task::Regression {
+            return (p, 1.0);
+        }
+        let p = p.clamp(self.floor, 1.0 - self.floor);
+        match self.task {
+            Task::Binary => ((p / (1.0 - p)).ln(), 1.0 / (p * (1.0 - p))),
+            _ => (p.ln(), 1.0 / p),
+        }
+    }
+
+    pub(crate) fn raws(self, outputs: Vec<f64>) -> Vec<f64> {
+        if self.task == Task::Regression {
+            return outputs;
+        }
+        outputs.into_iter().map(|p| self.raw(p).0).collect()
+    }
+}
+
 /// Values or class probabilities (row-major, one per class) from raw
 /// outputs: the identity, the sigmoid of the log-odds, or the softmax.
 pub fn link(task: Task, raw: Vec<f64>, k: usize) -> Vec<f64> {

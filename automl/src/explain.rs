@@ -219,13 +219,16 @@ const PERMUTATIONS: usize = 6;
 /// add up exactly to the output minus the base (the mean output over the
 /// background). Permutations are seeded by the row's values: a row always
 /// gets the same explanation.
+/// The encoded columns are credited to the schema `features` they come
+/// from (`encoder`'s sources).
 pub(crate) fn permutation_shap(
     raw: &dyn Fn(&[f64]) -> Vec<f64>,
     (background, width, k): (&[Vec<f64>], usize, usize),
-    source: &[usize],
-    nf: usize,
+    (encoder, features): (&LinearEncoder, &[FeatureStats]),
     x: &[f64],
-) -> (Vec<f64>, Vec<f64>) {
+) -> crate::families::Shap {
+    let (_, source) = encoded_means(encoder, features);
+    let nf = features.len();
     let d = width.max(1);
     let bg_raw: Vec<Vec<f64>> = background.iter().map(|b| raw(b)).collect();
     let base: Vec<f64> = (0..k)
@@ -279,7 +282,11 @@ pub(crate) fn permutation_shap(
         }
         phi.iter_mut().for_each(|v| *v /= paths);
     }
-    (base, values)
+    crate::families::Shap {
+        base,
+        raw: raw(x),
+        values,
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Two small-data methods on the scaled encoding (`LinearEncoder`'s rows):
 //! k-nearest neighbours and kernel ridge regression with a Gaussian (RBF)
 //! kernel. Both predict values or class shares (as least squares and
-//! neighbour votes estimate them); [`shares_raw`] turns shares into the
+//! neighbour votes estimate them); [`link`] turns shares into the
 //! raw output space (log-odds of the second class, or log shares), kept
 //! off 0 and 1.
 //!
@@ -20,10 +20,11 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::artifact::SharesLink;
 use crate::error::{Error, Result};
 use crate::linear::{cholesky_back, cholesky_factor};
 use crate::rng::Rng;
-use crate::task::Target;
+use crate::task::{Target, Task};
 
 /// Kernel ridge uses at most this many training rows as landmarks.
 pub const LANDMARKS: usize = 500;
@@ -39,27 +40,18 @@ pub(crate) const DISTANCE_FLOOR: f64 = 1e-3;
 /// Rows within this relative distance of the `k`-th neighbour tie with it.
 pub(crate) const TIE: f64 = 1e-9;
 
-/// Raw outputs from predicted values or shares: values as they are; for
-/// two classes, the log-odds of the second class's share (one output); for
-/// more, each class's log share.
-pub(crate) fn shares_raw(classes: usize, outputs: Vec<f64>) -> Vec<f64> {
-    match classes {
-        0 => outputs,
-        2 => outputs
-            .into_iter()
-            .map(|p| {
-                let p = p.clamp(SHARE_FLOOR, 1.0 - SHARE_FLOOR);
-                (p / (1.0 - p)).ln()
-            })
-            .collect(),
-        _ => outputs
-            .into_iter()
-            .map(|p| p.clamp(SHARE_FLOOR, 1.0 - SHARE_FLOOR).ln())
-            .collect(),
+/// How both models' values or shares become raw outputs.
+pub(crate) fn link(classes: usize) -> SharesLink {
+    let task = match classes {
+        0 => Task::Regression,
+        2 => Task::Binary,
+        _ => Task::Multiclass,
+    };
+    SharesLink {
+        task,
+        floor: SHARE_FLOOR,
     }
 }
-
-pub(crate) const SHARE_BOUNDS: (f64, f64) = (SHARE_FLOOR, 1.0 - SHARE_FLOOR);
 
 /// What a model predicts per row: a value (1), the second class's share
 /// (1), or every class's share.
@@ -244,7 +236,7 @@ impl Neighbours {
     }
 
     pub(crate) fn raw(&self, x: &[f64]) -> Vec<f64> {
-        shares_raw(self.classes, self.predict(x))
+        link(self.classes).raws(self.predict(x))
     }
 
     pub(crate) fn validate(&self, width: usize, outputs: usize) -> Result<()> {
@@ -433,7 +425,7 @@ impl KernelRidge {
     }
 
     pub(crate) fn raw(&self, x: &[f64]) -> Vec<f64> {
-        shares_raw(self.classes, self.predict(x))
+        link(self.classes).raws(self.predict(x))
     }
 
     pub(crate) fn validate(&self, width: usize, outputs: usize) -> Result<()> {

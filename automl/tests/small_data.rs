@@ -113,50 +113,12 @@ fn score(case: &Case, extra: bool, seed: u64) -> Vec<(&'static str, f64)> {
     )
     .unwrap();
     assert_eq!(trees, 200);
-    let raw = booster.raw(&take(&case.x, &case.test));
-    let y: Vec<f64> = case.test.iter().map(|&r| case.y[r]).collect();
-    if regression {
-        let mse = raw
-            .iter()
-            .zip(&y)
-            .map(|(p, t)| (p - t).powi(2))
-            .sum::<f64>()
-            / y.len() as f64;
-        return vec![("rmse", mse.sqrt())];
-    }
-    let classes: Vec<usize> = y.iter().map(|&v| v as usize).collect();
-    // The forest's output is the class shares: the second class's for two.
-    let p: Vec<Vec<f64>> = raw
-        .chunks(booster.outputs)
-        .map(|row| match row {
-            [q] => vec![1.0 - q, *q],
-            _ => row.to_vec(),
-        })
-        .collect();
-    let argmax = |row: &Vec<f64>| {
-        (0..row.len())
-            .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-            .unwrap()
-    };
-    let n = classes.len() as f64;
-    let accuracy = p
-        .iter()
-        .zip(&classes)
-        .filter(|(row, c)| argmax(row) == **c)
-        .count() as f64
-        / n;
-    let log_loss = -p
-        .iter()
-        .zip(&classes)
-        .map(|(row, &c)| row[c].clamp(1e-15, 1.0 - 1e-15).ln())
-        .sum::<f64>()
-        / n;
-    let mut out = vec![("accuracy", accuracy), ("log_loss", log_loss)];
-    if booster.outputs == 1 {
-        let p1: Vec<f64> = p.iter().map(|row| row[1]).collect();
-        out.push(("auc", auc(&p1, &classes)));
-    }
-    out
+    // The forest's output is the value or the class shares.
+    metrics_of(
+        case,
+        &booster.raw(&take(&case.x, &case.test)),
+        booster.outputs,
+    )
 }
 
 /// Kiln's mean metric may trail scikit-learn's by this much: RMSE 5% and

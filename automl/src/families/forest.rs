@@ -11,17 +11,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Candidate, Family, FitJob, Fitted, Model, Proposer, Shap};
-use crate::artifact::Schema;
+use super::{Candidate, Family, FitJob, Fitted, TpeProposer, Model, Proposer, Shap};
+use crate::artifact::{Schema, SharesLink};
 use crate::data::Dataset;
 use crate::encode::tree_matrix;
 use crate::error::Result;
 use crate::gbdt::{self, Booster, ForestParams, Objective};
-use crate::metrics::Metric;
 use crate::onnx::{Features, Graph, models};
-use crate::rng::Rng;
-use crate::search::space::{Point, Space, Tpe};
-use crate::task::Target;
+use crate::search::space::{Space, Tpe};
+use crate::task::{Target, Task};
 
 pub(crate) static FAMILY: ForestFamily = ForestFamily { extra: false };
 
@@ -115,55 +113,17 @@ impl Family for ForestFamily {
     }
 
     fn proposer(&self, target: &Target) -> Option<Box<dyn Proposer>> {
+        let extra = self.extra;
         (target.len() <= MAX_ROWS).then(|| {
-            Box::new(ForestSearch {
-                extra: self.extra,
+            Box::new(TpeProposer {
                 tpe: Tpe::new(&SPACE),
+                weight: 1,
+                coordinates: Box::new(move |p: &ForestParams| {
+                    (p.extra == extra).then(|| coordinates(p))
+                }),
+                at: Box::new(move |values, seed| ForestFamily { extra }.at(values, seed)),
             }) as Box<dyn Proposer>
         })
-    }
-}
-
-/// TPE over [`SPACE`] for one of the two families, one proposal in eight.
-struct ForestSearch {
-    extra: bool,
-    tpe: Tpe<DIMS>,
-}
-
-impl ForestSearch {
-    fn point(&self, candidate: &dyn Candidate) -> Option<Point<DIMS>> {
-        let p = candidate.as_any().downcast_ref::<ForestParams>()?;
-        if p.extra != self.extra {
-            return None;
-        }
-        self.tpe.point(coordinates(p))
-    }
-}
-
-impl Proposer for ForestSearch {
-    fn weight(&self) -> usize {
-        1
-    }
-
-    fn queued(&mut self, candidate: &dyn Candidate) {
-        if let Some(x) = self.point(candidate) {
-            self.tpe.tried(x);
-        }
-    }
-
-    fn finished(&mut self, candidate: &dyn Candidate, score: f64) {
-        if let Some(x) = self.point(candidate) {
-            self.tpe.finished(x, score);
-        }
-    }
-
-    fn propose(&mut self, rng: &mut Rng, seed: u64, metric: Metric) -> Arc<dyn Candidate> {
-        let x = self.tpe.propose(rng, metric);
-        let family = ForestFamily { extra: self.extra };
-        Arc::new(family.at(
-            self.tpe.values(&x),
-            seed.wrapping_add(rng.next_u64() % 1000),
-        ))
     }
 }
 
@@ -238,26 +198,20 @@ pub struct Trees<const EXTRA: bool> {
 pub type RandomForestFit = Trees<false>;
 
 impl<const EXTRA: bool> Trees<EXTRA> {
-    /// A share's raw output (its log-odds or its log), and the slope of
-    /// that map at the share.
-    fn link(&self, p: f64) -> (f64, f64) {
-        let p = p.clamp(SHARE_FLOOR, 1.0 - SHARE_FLOOR);
-        match self.booster.objective {
-            Objective::SquaredError => (p, 1.0),
-            Objective::Logistic => ((p / (1.0 - p)).ln(), 1.0 / (p * (1.0 - p))),
-            Objective::Softmax => (p.ln(), 1.0 / p),
+    fn link(&self) -> SharesLink {
+        let task = match self.booster.objective {
+            Objective::SquaredError => Task::Regression,
+            Objective::Logistic => Task::Binary,
+            Objective::Softmax => Task::Multiclass,
+        };
+        SharesLink {
+            task,
+            floor: SHARE_FLOOR,
         }
     }
 
     fn regression(&self) -> bool {
         self.booster.objective == Objective::SquaredError
-    }
-
-    fn raw_of(&self, outputs: Vec<f64>) -> Vec<f64> {
-        if self.regression() {
-            return outputs;
-        }
-        outputs.into_iter().map(|p| self.link(p).0).collect()
     }
 }
 
@@ -268,7 +222,7 @@ impl<const EXTRA: bool> Model for Trees<EXTRA> {
 
     fn raw(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
         let cols = tree_matrix(&schema.features, data, rows)?;
-        Ok(self.raw_of(self.booster.raw(&cols)))
+        Ok(self.link().raws(self.booster.raw(&cols)))
     }
 
     /// Exact TreeSHAP of the averaged trees. For classes, TreeSHAP divides
@@ -291,11 +245,12 @@ impl<const EXTRA: bool> Model for Trees<EXTRA> {
         }
         let k = self.booster.outputs;
         let f = schema.features.len();
-        let base_raw: Vec<f64> = base.iter().map(|&p| self.link(p).0).collect();
+        let link = self.link();
+        let base_raw: Vec<f64> = base.iter().map(|&p| link.raw(p).0).collect();
         let mut raw = Vec::with_capacity(shares.len());
         for (i, &p) in shares.iter().enumerate() {
             let c = i % k;
-            let (z, slope) = self.link(p);
+            let (z, slope) = link.raw(p);
             let dp = p - base[c];
             let scale = if dp.abs() > 1e-9 {
                 (z - base_raw[c]) / dp
@@ -319,20 +274,7 @@ impl<const EXTRA: bool> Model for Trees<EXTRA> {
     fn onnx(&self, _: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {
         let matrix = x.tree_matrix(g);
         let shares = models::trees(g, &self.booster, &matrix);
-        if self.regression() {
-            return Ok(shares);
-        }
-        let (lo, hi) = (g.scalar(SHARE_FLOOR), g.scalar(1.0 - SHARE_FLOOR));
-        let p = g.op("Max", &[&shares, &lo]);
-        let p = g.op("Min", &[&p, &hi]);
-        let log_p = g.op("Log", &[&p]);
-        if self.booster.objective == Objective::Softmax {
-            return Ok(log_p);
-        }
-        let one = g.scalar(1.0);
-        let q = g.op("Sub", &[&one, &p]);
-        let log_q = g.op("Log", &[&q]);
-        Ok(g.op("Sub", &[&log_p, &log_q]))
+        Ok(models::shares_raw(g, self.link(), &shares))
     }
 
     fn validate(&self, schema: &Schema) -> Result<()> {

@@ -6,16 +6,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Candidate, Family, FitJob, Fitted, Model, Proposer, Shap};
+use super::{Candidate, Family, FitJob, Fitted, TpeProposer, Model, Proposer, Shap};
 use crate::artifact::Schema;
 use crate::data::Dataset;
 use crate::encode::tree_matrix;
 use crate::error::Result;
 use crate::gbdt::{self, Booster, GbdtParams};
-use crate::metrics::Metric;
 use crate::onnx::{Features, Graph, models};
-use crate::rng::Rng;
-use crate::search::space::{Point, Space, Tpe};
+use crate::search::space::{Space, Tpe};
 use crate::task::Target;
 
 pub(crate) static FAMILY: GbdtFamily = GbdtFamily;
@@ -101,43 +99,13 @@ impl Family for GbdtFamily {
     }
 
     fn proposer(&self, _: &Target) -> Option<Box<dyn Proposer>> {
-        Some(Box::new(TreeSearch(Tpe::new(&SPACE))))
-    }
-}
-
-/// TPE over [`SPACE`], seven proposals in eight.
-struct TreeSearch(Tpe<DIMS>);
-
-impl TreeSearch {
-    fn point(&self, candidate: &dyn Candidate) -> Option<Point<DIMS>> {
-        let p = candidate.as_any().downcast_ref::<GbdtParams>()?;
-        self.0.point(coordinates(p))
-    }
-}
-
-impl Proposer for TreeSearch {
-    fn weight(&self) -> usize {
-        7
-    }
-
-    fn queued(&mut self, candidate: &dyn Candidate) {
-        if let Some(x) = self.point(candidate) {
-            self.0.tried(x);
-        }
-    }
-
-    fn finished(&mut self, candidate: &dyn Candidate, score: f64) {
-        if let Some(x) = self.point(candidate) {
-            self.0.finished(x, score);
-        }
-    }
-
-    fn propose(&mut self, rng: &mut Rng, seed: u64, metric: Metric) -> Arc<dyn Candidate> {
-        let x = self.0.propose(rng, metric);
-        Arc::new(at(
-            self.0.values(&x),
-            seed.wrapping_add(rng.next_u64() % 1000),
-        ))
+        // Seven proposals in eight.
+        Some(Box::new(TpeProposer {
+            tpe: Tpe::new(&SPACE),
+            weight: 7,
+            coordinates: Box::new(|p: &GbdtParams| Some(coordinates(p))),
+            at: Box::new(at),
+        }))
     }
 }
 

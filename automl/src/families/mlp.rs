@@ -11,7 +11,7 @@ use crate::artifact::Schema;
 use crate::data::Dataset;
 use crate::encode::LinearEncoder;
 use crate::error::Result;
-use crate::explain::{encoded_means, permutation_shap};
+use crate::explain::permutation_shap;
 use crate::metrics::Metric;
 use crate::onnx::{Features, Graph, models};
 use crate::mlp::{MlpModel, MlpParams};
@@ -169,17 +169,13 @@ impl Model for MlpFit {
 
     fn explain(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Shap> {
         let x = self.encoder.transform(&schema.features, data, rows)?;
-        let raw = self.model.raw(&x);
-        let (_, source) = encoded_means(&self.encoder, &schema.features);
         let m = &self.model;
-        let (base, values) = permutation_shap(
+        Ok(permutation_shap(
             &|z| m.raw(z),
             (&m.background, m.inputs(), m.outputs()),
-            &source,
-            schema.features.len(),
+            (&self.encoder, &schema.features),
             &x,
-        );
-        Ok(Shap { base, raw, values })
+        ))
     }
 
     fn onnx(&self, _: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {

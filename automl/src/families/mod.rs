@@ -181,6 +181,51 @@ pub(crate) trait Proposer: Send {
     fn propose(&mut self, rng: &mut Rng, seed: u64, metric: Metric) -> Arc<dyn Candidate>;
 }
 
+/// A family's proposer by TPE over its space (`crate::search::space`):
+/// `coordinates` reads one of its candidates as a point of the space
+/// (`None` for another family's candidate), `at` makes the candidate at a
+/// point with a seed.
+pub(crate) struct TpeProposer<P, const D: usize> {
+    pub tpe: crate::search::space::Tpe<D>,
+    pub weight: usize,
+    pub coordinates: Coordinates<P, D>,
+    pub at: Box<dyn Fn([f64; D], u64) -> P + Send>,
+}
+
+/// A candidate read as a point's values, if it is one of the space's.
+pub(crate) type Coordinates<P, const D: usize> = Box<dyn Fn(&P) -> Option<[f64; D]> + Send>;
+
+impl<P: Candidate + 'static, const D: usize> TpeProposer<P, D> {
+    fn point(&self, candidate: &dyn Candidate) -> Option<crate::search::space::Point<D>> {
+        let p = candidate.as_any().downcast_ref::<P>()?;
+        self.tpe.point((self.coordinates)(p)?)
+    }
+}
+
+impl<P: Candidate + 'static, const D: usize> Proposer for TpeProposer<P, D> {
+    fn weight(&self) -> usize {
+        self.weight
+    }
+
+    fn queued(&mut self, candidate: &dyn Candidate) {
+        if let Some(x) = self.point(candidate) {
+            self.tpe.tried(x);
+        }
+    }
+
+    fn finished(&mut self, candidate: &dyn Candidate, score: f64) {
+        if let Some(x) = self.point(candidate) {
+            self.tpe.finished(x, score);
+        }
+    }
+
+    fn propose(&mut self, rng: &mut Rng, seed: u64, metric: Metric) -> Arc<dyn Candidate> {
+        let x = self.tpe.propose(rng, metric);
+        let values = self.tpe.values(&x);
+        Arc::new((self.at)(values, seed.wrapping_add(rng.next_u64() % 1000)))
+    }
+}
+
 /// Every family a search can be asked for by name (`SearchConfig::families`),
 /// in registry order, and whether it is tried by default.
 pub fn available() -> Vec<(&'static str, bool)> {

@@ -7,17 +7,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Candidate, Family, FitJob, Fitted, Model, Proposer, Shap, check_encoder, n_outputs};
+use super::{Candidate, Family, FitJob, Fitted, TpeProposer, Model, Proposer, Shap, check_encoder, n_outputs};
 use crate::artifact::Schema;
 use crate::data::Dataset;
 use crate::encode::LinearEncoder;
 use crate::error::Result;
-use crate::explain::{encoded_means, permutation_shap};
+use crate::explain::permutation_shap;
 use crate::kernels::Neighbours;
-use crate::metrics::Metric;
 use crate::onnx::{Features, Graph, models};
-use crate::rng::Rng;
-use crate::search::space::{Point, Space, Tpe};
+use crate::search::space::{Space, Tpe};
 use crate::task::Target;
 
 pub(crate) static FAMILY: NeighboursFamily = NeighboursFamily;
@@ -65,41 +63,14 @@ impl Family for NeighboursFamily {
     }
 
     fn proposer(&self, target: &Target) -> Option<Box<dyn Proposer>> {
-        (target.len() <= MAX_ROWS)
-            .then(|| Box::new(NeighbourSearch(Tpe::new(&SPACE))) as Box<dyn Proposer>)
-    }
-}
-
-struct NeighbourSearch(Tpe<2>);
-
-impl NeighbourSearch {
-    fn point(&self, candidate: &dyn Candidate) -> Option<Point<2>> {
-        let p = candidate.as_any().downcast_ref::<NeighboursParams>()?;
-        self.0
-            .point([p.k as f64, f64::from(u8::from(p.distance_weighted))])
-    }
-}
-
-impl Proposer for NeighbourSearch {
-    fn weight(&self) -> usize {
-        1
-    }
-
-    fn queued(&mut self, candidate: &dyn Candidate) {
-        if let Some(x) = self.point(candidate) {
-            self.0.tried(x);
-        }
-    }
-
-    fn finished(&mut self, candidate: &dyn Candidate, score: f64) {
-        if let Some(x) = self.point(candidate) {
-            self.0.finished(x, score);
-        }
-    }
-
-    fn propose(&mut self, rng: &mut Rng, seed: u64, metric: Metric) -> Arc<dyn Candidate> {
-        let x = self.0.propose(rng, metric);
-        Arc::new(at(self.0.values(&x), seed.wrapping_add(rng.next_u64() % 1000)))
+        (target.len() <= MAX_ROWS).then(|| {
+            Box::new(TpeProposer {
+                tpe: Tpe::new(&SPACE),
+                weight: 1,
+                coordinates: Box::new(|p: &NeighboursParams| Some([p.k as f64, f64::from(u8::from(p.distance_weighted))])),
+                at: Box::new(at),
+            }) as Box<dyn Proposer>
+        })
     }
 }
 
@@ -172,16 +143,12 @@ impl Model for NeighboursFit {
     fn explain(&self, schema: &Schema, data: &Dataset, rows: &[usize]) -> Result<Shap> {
         let x = self.encoder.transform(&schema.features, data, rows)?;
         let m = &self.model;
-        let raw = m.raw(&x);
-        let (_, source) = encoded_means(&self.encoder, &schema.features);
-        let (base, values) = permutation_shap(
+        Ok(permutation_shap(
             &|z| m.raw(z),
             (&m.background, m.width, m.outputs()),
-            &source,
-            schema.features.len(),
+            (&self.encoder, &schema.features),
             &x,
-        );
-        Ok(Shap { base, raw, values })
+        ))
     }
 
     fn onnx(&self, _: &Schema, g: &mut Graph, x: &mut Features<'_>) -> Result<String> {

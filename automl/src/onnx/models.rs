@@ -3,8 +3,10 @@
 
 use super::graph::Graph;
 use super::proto::{Attr, Data, Elem};
+use crate::artifact::SharesLink;
 use crate::gbdt::Booster;
-use crate::kernels::{KernelRidge, Neighbours, SHARE_BOUNDS};
+use crate::kernels::{KernelRidge, Neighbours};
+use crate::task::Task;
 
 /// `x · Wᵀ + b` for `W` of `outputs × inputs`, row-major (`[N, outputs]`).
 pub(crate) fn dense(
@@ -160,16 +162,17 @@ fn squared_distances(g: &mut Graph, x: &str, rows: &[f64], width: usize) -> Stri
 }
 
 /// Values as they are, or shares kept off 0 and 1 as log-odds (one
-/// output, two classes) or log shares (`crate::kernels::shares_raw`).
-fn shares_raw(g: &mut Graph, classes: usize, shares: &str) -> String {
-    if classes == 0 {
+/// output, two classes) or log shares, as `link` maps them
+/// ([`SharesLink::raw`]).
+pub(crate) fn shares_raw(g: &mut Graph, link: SharesLink, shares: &str) -> String {
+    if link.task == Task::Regression {
         return shares.to_owned();
     }
-    let (lo, hi) = (g.scalar(SHARE_BOUNDS.0), g.scalar(SHARE_BOUNDS.1));
+    let (lo, hi) = (g.scalar(link.floor), g.scalar(1.0 - link.floor));
     let p = g.op("Max", &[shares, &lo]);
     let p = g.op("Min", &[&p, &hi]);
     let log_p = g.op("Log", &[&p]);
-    if classes > 2 {
+    if link.task == Task::Multiclass {
         return log_p;
     }
     let one = g.scalar(1.0);
@@ -230,7 +233,7 @@ pub(crate) fn neighbours(g: &mut Graph, model: &Neighbours, x: &str) -> String {
         let norm = g.scalar(1.0 + beta);
         out = g.op("Div", &[&shifted, &norm]);
     }
-    shares_raw(g, model.classes, &out)
+    shares_raw(g, crate::kernels::link(model.classes), &out)
 }
 
 /// A kernel ridge's raw outputs on the encoded rows `x`:
@@ -246,5 +249,5 @@ pub(crate) fn kernel_ridge(g: &mut Graph, model: &KernelRidge, x: &str) -> Strin
     let product = g.op("MatMul", &[&k, &alpha]);
     let intercept = g.doubles(vec![1, w as i64], model.intercept.clone());
     let out = g.op("Add", &[&product, &intercept]);
-    shares_raw(g, model.classes, &out)
+    shares_raw(g, crate::kernels::link(model.classes), &out)
 }
