@@ -14,6 +14,7 @@ mod error;
 mod explain;
 pub mod fairness;
 mod families;
+pub mod forecast;
 mod gbdt;
 pub mod iforest;
 mod insights;

@@ -1,0 +1,600 @@
+//! Forecasting: many series on a regular time grid go in; a leaderboard of
+//! forecasters scored on rolling-origin backtests, a weighted ensemble, and
+//! quantile forecasts come out.
+//!
+//! The local statistical methods (naive, seasonal naive, drift, automatic
+//! ETS, automatic Theta) are refitted on whatever history they are given,
+//! so a downloaded [`Forecaster`] extends a new history with the same
+//! numbers the studio showed. Quantiles are conformal: each forecaster's
+//! backtest errors, scaled per item and per horizon step, give the offsets
+//! of the band around its point forecast.
+//!
+//! Like the rest of the crate: no I/O, no clock except the deadline passed
+//! in, and every result a function of the inputs.
+
+mod band;
+pub mod ets;
+pub mod metrics;
+mod optim;
+mod season;
+pub mod theta;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+pub use band::Band;
+pub use metrics::{ForecastMetric, Scores};
+
+/// The fewest observations a series needs to be forecast at all.
+pub const MIN_HISTORY: usize = 3;
+
+/// One series on a regular grid, oldest first, every value finite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub item: String,
+    pub values: Vec<f64>,
+}
+
+/// A forecasting method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The last value, repeated.
+    Naive,
+    /// The value one season back, repeated each season.
+    SeasonalNaive,
+    /// The line through the first and last values (random walk with drift).
+    Drift,
+    /// Exponential smoothing, model chosen by AICc.
+    Ets,
+    /// The Theta method, variant chosen by in-sample MSE.
+    Theta,
+}
+
+impl Method {
+    pub const ALL: [Method; 5] = [
+        Method::SeasonalNaive,
+        Method::Naive,
+        Method::Drift,
+        Method::Ets,
+        Method::Theta,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Naive => "naive",
+            Method::SeasonalNaive => "seasonal naive",
+            Method::Drift => "drift",
+            Method::Ets => "ETS",
+            Method::Theta => "Theta",
+        }
+    }
+}
+
+/// A method's point forecast for one series, with what it chose (e.g. `ETS(M,Ad,M)`).
+pub struct Point {
+    pub values: Vec<f64>,
+    pub detail: String,
+}
+
+/// Fits `method` on `y` (season `m`) and forecasts `h` steps. Methods that
+/// cannot fit (a seasonal model on less than two seasons, say) fall back to
+/// the closest simpler one and say so in `detail`.
+pub fn point_forecast(method: Method, y: &[f64], m: usize, h: usize) -> Result<Point> {
+    let n = y.len();
+    if n == 0 || y.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Parameter {
+            name: "series",
+            reason: "a series must have at least one value, all of them finite".into(),
+        });
+    }
+    let last = y[n - 1];
+    let naive = || Point {
+        values: vec![last; h],
+        detail: "naive".into(),
+    };
+    Ok(match method {
+        Method::Naive => naive(),
+        Method::SeasonalNaive => {
+            if m > 1 && n >= m {
+                Point {
+                    values: (0..h).map(|i| y[n - m + i % m]).collect(),
+                    detail: format!("seasonal naive (season {m})"),
+                }
+            } else {
+                Point {
+                    detail: "naive (history shorter than one season)".into(),
+                    ..naive()
+                }
+            }
+        }
+        Method::Drift => {
+            if n >= 2 {
+                let slope = (last - y[0]) / (n - 1) as f64;
+                Point {
+                    values: (1..=h).map(|i| last + slope * i as f64).collect(),
+                    detail: "drift".into(),
+                }
+            } else {
+                naive()
+            }
+        }
+        Method::Ets => match ets::auto(y, m) {
+            Some(fit) => Point {
+                values: fit.forecast(h),
+                detail: fit.spec.to_string(),
+            },
+            None => Point {
+                detail: "naive (too short for ETS)".into(),
+                ..naive()
+            },
+        },
+        Method::Theta => match theta::auto(y, m) {
+            Some(fit) => Point {
+                values: fit.forecast(h),
+                detail: format!(
+                    "Theta ({}{})",
+                    fit.kind.label(),
+                    if fit.figures.is_empty() {
+                        ""
+                    } else {
+                        ", deseasonalised"
+                    }
+                ),
+            },
+            None => Point {
+                detail: "naive (too short for Theta)".into(),
+                ..naive()
+            },
+        },
+    })
+}
+
+/// What a forecast build is asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastSettings {
+    /// Steps to forecast.
+    pub horizon: usize,
+    /// Season length in steps (1: none).
+    pub season: usize,
+    /// Quantile levels in (0, 1), ascending (default 0.1, 0.5, 0.9).
+    pub quantiles: Vec<f64>,
+    /// Rolling-origin backtest windows, each one horizon long.
+    pub windows: usize,
+    /// What the leaderboard ranks by.
+    pub metric: ForecastMetric,
+}
+
+impl ForecastSettings {
+    pub fn check(&self) -> Result<()> {
+        let bad = |name: &'static str, reason: String| Err(Error::Parameter { name, reason });
+        if self.horizon == 0 {
+            return bad("horizon", "must be at least 1 step".into());
+        }
+        if self.season == 0 {
+            return bad("season", "must be at least 1 (1 means no season)".into());
+        }
+        if self.windows == 0 || self.windows > 20 {
+            return bad(
+                "windows",
+                format!("{} backtest windows: use 1 to 20", self.windows),
+            );
+        }
+        if self.quantiles.is_empty()
+            || self.quantiles.iter().any(|q| !(*q > 0.0 && *q < 1.0))
+            || self.quantiles.windows(2).any(|w| w[0] >= w[1])
+        {
+            return bad(
+                "quantiles",
+                format!(
+                    "{:?}: quantile levels must be strictly between 0 and 1, ascending, without repeats",
+                    self.quantiles
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One backtest fold: an item's history cut at `cutoff`, scored on the `horizon` steps after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fold {
+    pub item: usize,
+    /// 0 for the window that ends at the end of the history, 1 for the one before, …
+    pub window: usize,
+    pub cutoff: usize,
+}
+
+/// The rolling-origin folds: window `w` cuts each series `(w + 1) × horizon`
+/// steps before its end, while at least `MIN_HISTORY` observations stay before the cut.
+pub fn folds(series: &[Series], horizon: usize, windows: usize) -> Vec<Fold> {
+    let mut out = Vec::new();
+    for w in 0..windows {
+        for (item, s) in series.iter().enumerate() {
+            let back = (w + 1) * horizon;
+            if s.values.len() >= back + MIN_HISTORY {
+                out.push(Fold {
+                    item,
+                    window: w,
+                    cutoff: s.values.len() - back,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Each method's backtest point forecasts, aligned with the folds.
+pub struct Backtest {
+    pub folds: Vec<Fold>,
+    /// `(method, forecasts)`, one forecast (horizon long) per fold.
+    pub forecasts: Vec<(Method, Vec<Vec<f64>>)>,
+    /// Per fold, the MASE scale of its training history.
+    pub scales: Vec<f64>,
+}
+
+/// Runs every method on every fold, stopping early (with the methods finished so far) at `deadline`.
+pub fn backtest(
+    series: &[Series],
+    settings: &ForecastSettings,
+    methods: &[Method],
+    deadline: Option<Instant>,
+) -> Result<Backtest> {
+    settings.check()?;
+    let folds = folds(series, settings.horizon, settings.windows);
+    if folds.is_empty() {
+        let longest = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+        return Err(Error::Parameter {
+            name: "horizon",
+            reason: format!(
+                "a horizon of {} steps leaves no backtest: the longest series has {longest} values, and one window needs {} (the horizon plus {MIN_HISTORY} to fit on)",
+                settings.horizon,
+                settings.horizon + MIN_HISTORY
+            ),
+        });
+    }
+    let scales: Vec<f64> = folds
+        .iter()
+        .map(|f| {
+            let hist = &series[f.item].values[..f.cutoff];
+            metrics::mase_scale(hist, settings.season)
+                .or_else(|| metrics::mase_scale(hist, 1))
+                .unwrap_or_else(|| hist.iter().map(|v| v.abs()).fold(0.0, f64::max).max(1.0))
+        })
+        .collect();
+    let mut forecasts = Vec::new();
+    for &method in methods {
+        if deadline.is_some_and(|d| Instant::now() >= d) && !forecasts.is_empty() {
+            break;
+        }
+        let preds = folds
+            .par_iter()
+            .map(|f| {
+                let hist = &series[f.item].values[..f.cutoff];
+                point_forecast(method, hist, settings.season, settings.horizon).map(|p| p.values)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        forecasts.push((method, preds));
+    }
+    Ok(Backtest {
+        folds,
+        forecasts,
+        scales,
+    })
+}
+
+/// A candidate's backtest, scored: per-window scores, the ranking metric's
+/// mean and spread over windows, and the band's honest coverage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub windows: Vec<Scores>,
+    /// Mean of the ranking metric over windows, and its standard deviation.
+    pub mean: f64,
+    pub spread: f64,
+    /// Per quantile level, the share of backtest actuals at or below it, each
+    /// window's band fitted on the other windows' errors (`None` with one window).
+    pub coverage: Option<Vec<f64>>,
+}
+
+/// Scores one candidate's backtest forecasts (aligned with `bt.folds`).
+pub fn evaluate(
+    series: &[Series],
+    settings: &ForecastSettings,
+    bt: &Backtest,
+    preds: &[Vec<f64>],
+) -> Evaluation {
+    let errors = scaled_errors(series, bt, preds);
+    let n_windows = bt.folds.iter().map(|f| f.window + 1).max().unwrap_or(0);
+    let mut windows = Vec::with_capacity(n_windows);
+    let (mut below, mut total) = (vec![0usize; settings.quantiles.len()], 0usize);
+    for w in 0..n_windows {
+        let others: Vec<band::ScaledError> = errors
+            .iter()
+            .filter(|(f, _)| bt.folds[*f].window != w || n_windows == 1)
+            .map(|(_, e)| *e)
+            .collect();
+        let band = band::Band::fit(&others, settings.horizon, &settings.quantiles);
+        let mut quantiles = Vec::new();
+        let mut members = Vec::new();
+        for (k, f) in bt.folds.iter().enumerate().filter(|(_, f)| f.window == w) {
+            quantiles.push(band.apply(&preds[k], bt.scales[k]));
+            members.push((k, f));
+        }
+        let pieces: Vec<metrics::Piece<'_>> = members
+            .iter()
+            .zip(&quantiles)
+            .map(|((k, f), q)| metrics::Piece {
+                actual: &series[f.item].values[f.cutoff..f.cutoff + settings.horizon],
+                median: &preds[*k],
+                quantiles: q,
+                scale: bt.scales[*k],
+            })
+            .collect();
+        for p in &pieces {
+            for (t, a) in p.actual.iter().enumerate() {
+                total += 1;
+                for (l, row) in p.quantiles.iter().enumerate() {
+                    below[l] += usize::from(*a <= row[t]);
+                }
+            }
+        }
+        windows.push(metrics::score(&pieces, &settings.quantiles));
+    }
+    let values: Vec<f64> = windows.iter().map(|s| s.get(settings.metric)).collect();
+    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    let spread = if values.len() > 1 {
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    Evaluation {
+        windows,
+        mean,
+        spread,
+        coverage: (n_windows > 1 && total > 0)
+            .then(|| below.iter().map(|b| *b as f64 / total as f64).collect()),
+    }
+}
+
+/// Every backtest error of `preds`, scaled by its fold's MASE scale, with its fold index.
+fn scaled_errors(
+    series: &[Series],
+    bt: &Backtest,
+    preds: &[Vec<f64>],
+) -> Vec<(usize, band::ScaledError)> {
+    let mut out = Vec::new();
+    for (k, f) in bt.folds.iter().enumerate() {
+        let actual = &series[f.item].values[f.cutoff..];
+        for (step, (a, p)) in actual.iter().zip(&preds[k]).enumerate() {
+            out.push((
+                k,
+                band::ScaledError {
+                    step,
+                    z: (a - p) / bt.scales[k],
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// The weighted average of several methods' backtest forecasts.
+fn blend(bt: &Backtest, weights: &[(usize, f64)]) -> Vec<Vec<f64>> {
+    let total: f64 = weights.iter().map(|(_, w)| w).sum();
+    (0..bt.folds.len())
+        .map(|k| {
+            let h = bt.forecasts[weights[0].0].1[k].len();
+            (0..h)
+                .map(|t| {
+                    weights
+                        .iter()
+                        .map(|(m, w)| w * bt.forecasts[*m].1[k][t])
+                        .sum::<f64>()
+                        / total
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Caruana's greedy ensemble selection with replacement over the methods'
+/// backtests: returns `(method index, weight)` pairs whose weights sum to 1.
+fn select_ensemble(
+    series: &[Series],
+    settings: &ForecastSettings,
+    bt: &Backtest,
+    singles: &[Evaluation],
+) -> Vec<(usize, f64)> {
+    const ROUNDS: usize = 20;
+    let best = (0..singles.len())
+        .min_by(|&a, &b| rank_key(singles[a].mean).total_cmp(&rank_key(singles[b].mean)))
+        .unwrap_or(0);
+    let mut counts = vec![0usize; bt.forecasts.len()];
+    counts[best] = 1;
+    let mut current = rank_key(singles[best].mean);
+    for _ in 1..ROUNDS {
+        let mut choice: Option<(usize, f64)> = None;
+        for m in 0..bt.forecasts.len() {
+            let mut trial = counts.clone();
+            trial[m] += 1;
+            let weights: Vec<(usize, f64)> = trial
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, c)| (i, *c as f64))
+                .collect();
+            let score = rank_key(evaluate(series, settings, bt, &blend(bt, &weights)).mean);
+            if choice.is_none_or(|(_, s)| score < s) {
+                choice = Some((m, score));
+            }
+        }
+        match choice {
+            Some((m, score)) if score < current - 1e-12 * current.abs() => {
+                counts[m] += 1;
+                current = score;
+            }
+            // Adding the same member again changes nothing once it leads: stop.
+            _ => break,
+        }
+    }
+    let total: usize = counts.iter().sum();
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(i, c)| (i, *c as f64 / total as f64))
+        .collect()
+}
+
+/// NaN (MAPE undefined) sorts last.
+fn rank_key(v: f64) -> f64 {
+    if v.is_nan() { f64::INFINITY } else { v }
+}
+
+/// A leaderboard row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoardRow {
+    /// `None` for the weighted ensemble.
+    pub method: Option<Method>,
+    pub name: String,
+    pub evaluation: Evaluation,
+    /// Its weight in the ensemble (1 for the ensemble itself).
+    pub weight: f64,
+}
+
+/// What a forecast build ships: the methods and weights, and the band.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forecaster {
+    pub settings: ForecastSettings,
+    pub members: Vec<(Method, f64)>,
+    pub band: band::Band,
+}
+
+/// One item's forecast.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemForecast {
+    pub item: String,
+    pub point: Vec<f64>,
+    /// One row per quantile level.
+    pub quantiles: Vec<Vec<f64>>,
+    /// What each member chose for this item, e.g. `ETS(M,Ad,M)`.
+    pub details: Vec<String>,
+}
+
+impl Forecaster {
+    /// Forecasts the `horizon` steps after each series' end, refitting every member on it.
+    pub fn forecast(&self, series: &[Series]) -> Result<Vec<ItemForecast>> {
+        let s = &self.settings;
+        series
+            .par_iter()
+            .map(|one| {
+                let y = &one.values;
+                let mut point = vec![0.0; s.horizon];
+                let mut details = Vec::with_capacity(self.members.len());
+                for (method, w) in &self.members {
+                    let p = point_forecast(*method, y, s.season, s.horizon)?;
+                    for (acc, v) in point.iter_mut().zip(&p.values) {
+                        *acc += w * v;
+                    }
+                    details.push(p.detail);
+                }
+                let scale = metrics::mase_scale(y, s.season)
+                    .or_else(|| metrics::mase_scale(y, 1))
+                    .unwrap_or_else(|| y.iter().map(|v| v.abs()).fold(0.0, f64::max).max(1.0));
+                Ok(ItemForecast {
+                    item: one.item.clone(),
+                    quantiles: self.band.apply(&point, scale),
+                    point,
+                    details,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The result of a forecast build.
+pub struct ForecastOutcome {
+    /// Best first (by the ranking metric's mean over windows).
+    pub board: Vec<BoardRow>,
+    pub forecaster: Forecaster,
+    /// The shipped forecaster's backtest forecasts, aligned with `folds`.
+    pub folds: Vec<Fold>,
+    pub backtest: Vec<Vec<f64>>,
+}
+
+/// Backtests `methods`, ranks them, picks the ensemble and fits its band.
+pub fn build(
+    series: &[Series],
+    settings: &ForecastSettings,
+    methods: &[Method],
+    deadline: Option<Instant>,
+) -> Result<ForecastOutcome> {
+    let bt = backtest(series, settings, methods, deadline)?;
+    let singles: Vec<Evaluation> = bt
+        .forecasts
+        .iter()
+        .map(|(_, p)| evaluate(series, settings, &bt, p))
+        .collect();
+    if settings.metric == ForecastMetric::Mape && singles.iter().all(|e| e.mean.is_nan()) {
+        return Err(Error::Parameter {
+            name: "metric",
+            reason: "MAPE is undefined here: some actual values in the backtests are zero; rank by WAPE or MASE".into(),
+        });
+    }
+    let weights = select_ensemble(series, settings, &bt, &singles);
+    let ensemble_preds = blend(&bt, &weights);
+    let ensemble_eval = evaluate(series, settings, &bt, &ensemble_preds);
+    let mut board: Vec<BoardRow> = bt
+        .forecasts
+        .iter()
+        .zip(singles)
+        .enumerate()
+        .map(|(i, ((method, _), evaluation))| BoardRow {
+            method: Some(*method),
+            name: method.name().to_string(),
+            evaluation,
+            weight: weights
+                .iter()
+                .find(|(m, _)| *m == i)
+                .map_or(0.0, |(_, w)| *w),
+        })
+        .collect();
+    let single_member = weights.len() == 1;
+    let (shipped_preds, shipped_members) = if single_member {
+        let m = weights[0].0;
+        (bt.forecasts[m].1.clone(), vec![(bt.forecasts[m].0, 1.0)])
+    } else {
+        board.push(BoardRow {
+            method: None,
+            name: "weighted ensemble".into(),
+            evaluation: ensemble_eval,
+            weight: 1.0,
+        });
+        (
+            ensemble_preds,
+            weights
+                .iter()
+                .map(|(m, w)| (bt.forecasts[*m].0, *w))
+                .collect(),
+        )
+    };
+    board.sort_by(|a, b| rank_key(a.evaluation.mean).total_cmp(&rank_key(b.evaluation.mean)));
+    let errors: Vec<band::ScaledError> = scaled_errors(series, &bt, &shipped_preds)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let band = band::Band::fit(&errors, settings.horizon, &settings.quantiles);
+    Ok(ForecastOutcome {
+        board,
+        forecaster: Forecaster {
+            settings: settings.clone(),
+            members: shipped_members,
+            band,
+        },
+        folds: bt.folds,
+        backtest: shipped_preds,
+    })
+}

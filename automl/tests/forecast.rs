@@ -1,0 +1,200 @@
+//! Forecasting against statsforecast 2.0.1 on committed tables
+//! (`test_data/forecast/reference.json`, made by `make_reference.py`): the
+//! last `horizon` steps of each series are held out, as statsforecast's
+//! reference run held them out.
+//!
+//! Tolerances: seasonal naive is exact; automatic ETS and Theta are
+//! optimised differently (our Nelder–Mead, their own), so their holdout MASE
+//! must be within 10% of statsforecast's `AutoETS` and `AutoTheta`, or better.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use automl::forecast::{self, ForecastMetric, ForecastSettings, Method, Series};
+use serde_json::Value;
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test_data/forecast")
+}
+
+/// The series of a committed table, in file order (a small CSV reader: no quoting in these files).
+fn load(file: &str, item: Option<&str>, value: &str) -> Vec<Series> {
+    let text = std::fs::read_to_string(data_dir().join(file)).expect("committed table");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
+    let (vi, ii) = (col(value), item.map(col));
+    let mut order = Vec::new();
+    let mut by_item: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let key = ii.map_or("all".to_string(), |i| cells[i].to_string());
+        if !by_item.contains_key(&key) {
+            order.push(key.clone());
+        }
+        by_item
+            .entry(key)
+            .or_default()
+            .push(cells[vi].parse().expect("number"));
+    }
+    order
+        .into_iter()
+        .map(|item| Series {
+            values: by_item.remove(&item).expect("item"),
+            item,
+        })
+        .collect()
+}
+
+fn reference() -> Value {
+    let text = std::fs::read_to_string(data_dir().join("reference.json")).expect("reference");
+    serde_json::from_str(&text).expect("json")
+}
+
+const TABLES: [(&str, Option<&str>, &str); 4] = [
+    ("airpassengers.csv", None, "passengers"),
+    ("wineind.csv", None, "bottles"),
+    ("woolyrnq.csv", None, "tonnes"),
+    ("us_macro_quarterly.csv", Some("series"), "value"),
+];
+
+/// Holdout MASE (mean over items) of one method, and its forecasts by item.
+fn holdout(
+    method: Method,
+    series: &[Series],
+    m: usize,
+    h: usize,
+) -> (f64, BTreeMap<String, (Vec<f64>, String)>) {
+    let mut total = 0.0;
+    let mut out = BTreeMap::new();
+    for s in series {
+        let n = s.values.len();
+        let (train, test) = s.values.split_at(n - h);
+        let p = forecast::point_forecast(method, train, m, h).expect("forecast");
+        let scale = forecast::metrics::mase_scale(train, m).expect("scale");
+        let mae = test
+            .iter()
+            .zip(&p.values)
+            .map(|(a, f)| (a - f).abs())
+            .sum::<f64>()
+            / h as f64;
+        total += mae / scale;
+        out.insert(s.item.clone(), (p.values, p.detail));
+    }
+    (total / series.len() as f64, out)
+}
+
+#[test]
+fn statistical_forecasters_match_statsforecast_on_holdouts() {
+    let reference = reference();
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for (file, item, value) in TABLES {
+        let table = &reference["tables"][file];
+        let m = table["season"].as_u64().expect("season") as usize;
+        let h = table["horizon"].as_u64().expect("horizon") as usize;
+        let series = load(file, item, value);
+        // Seasonal naive: exactly statsforecast's numbers.
+        let (_, naive) = holdout(Method::SeasonalNaive, &series, m, h);
+        for (key, (values, _)) in &naive {
+            let want: Vec<f64> = table["models"]["seasonal_naive"]["forecasts"][key]
+                .as_array()
+                .expect("forecast")
+                .iter()
+                .map(|v| v.as_f64().expect("number"))
+                .collect();
+            for (a, b) in values.iter().zip(&want) {
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    "{file} {key}: {values:?} against {want:?}"
+                );
+            }
+        }
+        for (method, name) in [(Method::Ets, "auto_ets"), (Method::Theta, "auto_theta")] {
+            let (mase, fits) = holdout(method, &series, m, h);
+            let want = table["models"][name]["mase"].as_f64().expect("mase");
+            let chosen: Vec<&String> = fits.values().map(|(_, d)| d).take(3).collect();
+            report.push(format!(
+                "{file} {name}: Kiln {mase:.4} ({chosen:?}) statsforecast {want:.4} ({})",
+                table["models"][name]["chosen"]
+            ));
+            if mase > want * 1.10 {
+                failures.push(format!(
+                    "{file} {name}: MASE {mase:.4} against statsforecast's {want:.4}"
+                ));
+            }
+        }
+    }
+    println!("{}", report.join("\n"));
+    assert!(failures.is_empty(), "{failures:#?}\n{}", report.join("\n"));
+}
+
+#[test]
+fn a_build_ranks_backtests_ships_an_ensemble_and_covers_its_band() {
+    let series = load("us_macro_quarterly.csv", Some("series"), "value");
+    let settings = ForecastSettings {
+        horizon: 8,
+        season: 4,
+        quantiles: vec![0.1, 0.5, 0.9],
+        windows: 3,
+        metric: ForecastMetric::Mase,
+    };
+    let outcome = forecast::build(&series, &settings, &Method::ALL, None).expect("build");
+    let board: Vec<String> = outcome
+        .board
+        .iter()
+        .map(|r| {
+            format!(
+                "{:<18} MASE {:.4} ± {:.4} weight {:.2} coverage {:?}",
+                r.name, r.evaluation.mean, r.evaluation.spread, r.weight, r.evaluation.coverage
+            )
+        })
+        .collect();
+    println!("{}", board.join("\n"));
+    assert_eq!(outcome.folds.len(), 3 * series.len());
+    // The shipped forecaster is the board's best row (an ensemble or its one member).
+    let best = &outcome.board[0];
+    assert!(
+        best.weight == 1.0
+            || best
+                .method
+                .is_some_and(|m| outcome.forecaster.members == vec![(m, 1.0)])
+    );
+    // Its band: P10 below P90 everywhere, and backtest coverage near nominal.
+    let coverage = best
+        .evaluation
+        .coverage
+        .as_ref()
+        .expect("three windows give coverage");
+    let inside = coverage[2] - coverage[0];
+    assert!(
+        (inside - 0.8).abs() <= 0.10,
+        "P10–P90 covers {inside:.3} of backtest actuals"
+    );
+    let out = outcome.forecaster.forecast(&series).expect("forecast");
+    assert_eq!(out.len(), series.len());
+    for f in &out {
+        assert_eq!(f.point.len(), 8);
+        assert!(
+            f.quantiles[0]
+                .iter()
+                .zip(&f.quantiles[2])
+                .all(|(lo, hi)| lo <= hi),
+            "{f:?}"
+        );
+        assert_eq!(f.quantiles[1], f.point);
+    }
+    // Too long a horizon is refused with the numbers that make it so.
+    let err = forecast::build(
+        &series,
+        &ForecastSettings {
+            horizon: 400,
+            ..settings
+        },
+        &Method::ALL,
+        None,
+    )
+    .err()
+    .expect("no backtest fits");
+    assert!(err.to_string().contains("400 steps"), "{err}");
+}
