@@ -42,6 +42,7 @@ fn load(file: &str, item: Option<&str>, value: &str) -> Vec<Series> {
         .map(|item| Series {
             values: by_item.remove(&item).expect("item"),
             item,
+            phase: 0,
         })
         .collect()
 }
@@ -138,6 +139,7 @@ fn a_build_ranks_backtests_ships_an_ensemble_and_covers_its_band() {
         quantiles: vec![0.1, 0.5, 0.9],
         windows: 3,
         metric: ForecastMetric::Mase,
+        seed: 0,
     };
     let outcome = forecast::build(&series, &settings, &Method::ALL, None).expect("build");
     let board: Vec<String> = outcome

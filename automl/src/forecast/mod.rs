@@ -14,6 +14,7 @@
 
 mod band;
 pub mod ets;
+pub mod global;
 pub mod metrics;
 mod optim;
 mod season;
@@ -36,6 +37,9 @@ pub const MIN_HISTORY: usize = 3;
 pub struct Series {
     pub item: String,
     pub values: Vec<f64>,
+    /// The season position of `values[0]` (the month of year less one for
+    /// monthly data, say), so that items starting at different times line up.
+    pub phase: usize,
 }
 
 /// A forecasting method.
@@ -52,16 +56,24 @@ pub enum Method {
     Ets,
     /// The Theta method, variant chosen by in-sample MSE.
     Theta,
+    /// One boosted-tree model over every series ([`global`]).
+    GlobalTrees,
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 6] = [
         Method::SeasonalNaive,
         Method::Naive,
         Method::Drift,
         Method::Ets,
         Method::Theta,
+        Method::GlobalTrees,
     ];
+
+    /// Whether the method fits each series alone (and so refits on any history).
+    pub fn is_local(self) -> bool {
+        self != Method::GlobalTrees
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -70,6 +82,7 @@ impl Method {
             Method::Drift => "drift",
             Method::Ets => "ETS",
             Method::Theta => "Theta",
+            Method::GlobalTrees => "boosted trees (global)",
         }
     }
 }
@@ -150,6 +163,13 @@ pub fn point_forecast(method: Method, y: &[f64], m: usize, h: usize) -> Result<P
                 ..naive()
             },
         },
+        Method::GlobalTrees => {
+            return Err(Error::Parameter {
+                name: "method",
+                reason: "the global tree model forecasts from a fitted model, not one series"
+                    .into(),
+            });
+        }
     })
 }
 
@@ -166,6 +186,9 @@ pub struct ForecastSettings {
     pub windows: usize,
     /// What the leaderboard ranks by.
     pub metric: ForecastMetric,
+    /// Seed of the global model's row sampling and subsampling.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 impl ForecastSettings {
@@ -270,13 +293,23 @@ pub fn backtest(
         if deadline.is_some_and(|d| Instant::now() >= d) && !forecasts.is_empty() {
             break;
         }
-        let preds = folds
-            .par_iter()
-            .map(|f| {
-                let hist = &series[f.item].values[..f.cutoff];
-                point_forecast(method, hist, settings.season, settings.horizon).map(|p| p.values)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let preds = if method.is_local() {
+            folds
+                .par_iter()
+                .map(|f| {
+                    let hist = &series[f.item].values[..f.cutoff];
+                    point_forecast(method, hist, settings.season, settings.horizon)
+                        .map(|p| p.values)
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            match global_backtest(series, settings, &folds) {
+                Ok(p) => p,
+                // Too little data for the global model: it is left off the board.
+                Err(Error::TooFewRows { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        };
         forecasts.push((method, preds));
     }
     Ok(Backtest {
@@ -284,6 +317,39 @@ pub fn backtest(
         forecasts,
         scales,
     })
+}
+
+/// The global model's backtest: one fit per window, on every series cut at that window.
+fn global_backtest(
+    series: &[Series],
+    settings: &ForecastSettings,
+    folds: &[Fold],
+) -> Result<Vec<Vec<f64>>> {
+    let mut preds = vec![Vec::new(); folds.len()];
+    let n_windows = folds.iter().map(|f| f.window + 1).max().unwrap_or(0);
+    for w in 0..n_windows {
+        let back = (w + 1) * settings.horizon;
+        let cut: Vec<Series> = series
+            .iter()
+            .filter(|s| s.values.len() >= back + MIN_HISTORY)
+            .map(|s| Series {
+                item: s.item.clone(),
+                values: s.values[..s.values.len() - back].to_vec(),
+                phase: s.phase,
+            })
+            .collect();
+        let model = global::fit(&cut, settings.season, settings.horizon, settings.seed)?;
+        for (k, f) in folds.iter().enumerate().filter(|(_, f)| f.window == w) {
+            let s = &series[f.item];
+            let hist = Series {
+                item: s.item.clone(),
+                values: s.values[..f.cutoff].to_vec(),
+                phase: s.phase,
+            };
+            preds[k] = model.forecast(&hist)?.0;
+        }
+    }
+    Ok(preds)
 }
 
 /// A candidate's backtest, scored: per-window scores, the ranking metric's
@@ -471,6 +537,8 @@ pub struct Forecaster {
     pub settings: ForecastSettings,
     pub members: Vec<(Method, f64)>,
     pub band: band::Band,
+    /// The global tree model fitted on the whole history, when it is a member.
+    pub global: Option<global::GlobalTrees>,
 }
 
 /// One item's forecast.
@@ -485,6 +553,37 @@ pub struct ItemForecast {
 }
 
 impl Forecaster {
+    /// Checks a loaded forecaster so that forecasting cannot panic.
+    pub fn validate(&self) -> Result<()> {
+        self.settings.check()?;
+        let bad = |m: &str| Err(Error::Artifact(format!("forecaster: {m}")));
+        if self.members.is_empty()
+            || self
+                .members
+                .iter()
+                .any(|(_, w)| !(w.is_finite() && *w >= 0.0))
+        {
+            return bad("its members or their weights are invalid");
+        }
+        if self.band.levels != self.settings.quantiles
+            || self.band.offsets.len() != self.band.levels.len()
+            || self.band.growth.len() != self.settings.horizon
+        {
+            return bad("its band does not match its quantiles and horizon");
+        }
+        let needs_global = self.members.iter().any(|(m, _)| !m.is_local());
+        match &self.global {
+            Some(g) if needs_global => {
+                if g.horizon != self.settings.horizon || g.season != self.settings.season {
+                    return bad("its global tree model was fitted for another horizon or season");
+                }
+                g.validate()
+            }
+            None if needs_global => bad("the global tree model is missing"),
+            _ => Ok(()),
+        }
+    }
+
     /// Forecasts the `horizon` steps after each series' end, refitting every member on it.
     pub fn forecast(&self, series: &[Series]) -> Result<Vec<ItemForecast>> {
         let s = &self.settings;
@@ -495,11 +594,19 @@ impl Forecaster {
                 let mut point = vec![0.0; s.horizon];
                 let mut details = Vec::with_capacity(self.members.len());
                 for (method, w) in &self.members {
-                    let p = point_forecast(*method, y, s.season, s.horizon)?;
-                    for (acc, v) in point.iter_mut().zip(&p.values) {
+                    let (values, detail) = if method.is_local() {
+                        let p = point_forecast(*method, y, s.season, s.horizon)?;
+                        (p.values, p.detail)
+                    } else {
+                        let model = self.global.as_ref().ok_or_else(|| {
+                            Error::Artifact("the global tree model is missing".into())
+                        })?;
+                        (model.forecast(one)?.0, method.name().to_string())
+                    };
+                    for (acc, v) in point.iter_mut().zip(&values) {
                         *acc += w * v;
                     }
-                    details.push(p.detail);
+                    details.push(detail);
                 }
                 let scale = metrics::mase_scale(y, s.season)
                     .or_else(|| metrics::mase_scale(y, 1))
@@ -587,12 +694,23 @@ pub fn build(
         .map(|(_, e)| e)
         .collect();
     let band = band::Band::fit(&errors, settings.horizon, &settings.quantiles);
+    let global = if shipped_members.iter().any(|(m, _)| !m.is_local()) {
+        Some(global::fit(
+            series,
+            settings.season,
+            settings.horizon,
+            settings.seed,
+        )?)
+    } else {
+        None
+    };
     Ok(ForecastOutcome {
         board,
         forecaster: Forecaster {
             settings: settings.clone(),
             members: shipped_members,
             band,
+            global,
         },
         folds: bt.folds,
         backtest: shipped_preds,
