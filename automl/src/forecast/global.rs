@@ -295,7 +295,7 @@ mod tests {
         let pattern = [1.0, 3.0, 2.0, 0.0];
         let series: Vec<Series> = (0..6)
             .map(|i| {
-                let size = 10f64.powi(i as i32 % 3);
+                let size = 10f64.powi(i % 3);
                 Series {
                     item: format!("item {i}"),
                     values: (0..60)
