@@ -19,6 +19,7 @@ pub mod metrics;
 mod optim;
 mod season;
 pub mod theta;
+pub mod time;
 
 use std::time::Instant;
 
