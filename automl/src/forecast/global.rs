@@ -18,6 +18,8 @@
 //! compound, and one fit covers the whole horizon. (Measured against the
 //! recursive form: see the forecast bench's notes in ARCHITECTURE.md.)
 
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 
 use super::Series;
@@ -138,7 +140,18 @@ fn min_origin(m: usize) -> usize {
 }
 
 /// Fits the model on every series' history (each cut at its own length).
-pub fn fit(series: &[Series], m: usize, horizon: usize, seed: u64) -> Result<GlobalTrees> {
+/// With `rounds`, that many boosting rounds without validation; otherwise
+/// early stopping on each item's last `horizon` values picks them, and the
+/// model is refitted on everything. Training stops at `deadline` with the
+/// trees grown so far.
+pub fn fit(
+    series: &[Series],
+    m: usize,
+    horizon: usize,
+    seed: u64,
+    rounds: Option<usize>,
+    deadline: Option<Instant>,
+) -> Result<GlobalTrees> {
     let start = min_origin(m);
     // Every (item, origin, step) with the target observed.
     let mut cases: Vec<(u32, u32, u16)> = Vec::new();
@@ -191,8 +204,8 @@ pub fn fit(series: &[Series], m: usize, horizon: usize, seed: u64) -> Result<Glo
         )
     };
     let mut params = GbdtParams {
-        n_rounds: 1000,
-        learning_rate: 0.05,
+        n_rounds: 500,
+        learning_rate: 0.08,
         max_leaves: 31,
         min_samples_leaf: 20.min(cases.len() / 20).max(3),
         l2: 1.0,
@@ -202,16 +215,18 @@ pub fn fit(series: &[Series], m: usize, horizon: usize, seed: u64) -> Result<Glo
         seed,
         ..GbdtParams::default()
     };
-    let never = || false;
+    let stop = || deadline.is_some_and(|d| Instant::now() >= d);
     let (train_x, train_y) = pick(false);
     let (valid_x, valid_y) = pick(true);
-    let rounds = if train_y.len() >= 50 && valid_y.len() >= 10 {
+    let rounds = if let Some(r) = rounds {
+        r
+    } else if train_y.len() >= 50 && valid_y.len() >= 10 {
         let (_, report) = gbdt::fit(
             &train_x,
             &Target::Regression(train_y),
             Some((&valid_x, &Target::Regression(valid_y))),
             &params,
-            &never,
+            &stop,
         )?;
         report.rounds.max(10)
     } else {
@@ -219,7 +234,7 @@ pub fn fit(series: &[Series], m: usize, horizon: usize, seed: u64) -> Result<Glo
     };
     params.n_rounds = rounds;
     params.early_stopping_rounds = 0;
-    let (booster, _) = gbdt::fit(&x, &Target::Regression(y), None, &params, &never)?;
+    let (booster, _) = gbdt::fit(&x, &Target::Regression(y), None, &params, &stop)?;
     Ok(GlobalTrees {
         booster,
         season: m,
@@ -305,7 +320,7 @@ mod tests {
                 }
             })
             .collect();
-        let model = fit(&series, 4, 4, 1).expect("fits");
+        let model = fit(&series, 4, 4, 1, None, None).expect("fits");
         for s in &series {
             let size = s.values[0] / (50.0 + 5.0 * pattern[0]);
             let (f, _) = model.forecast(s).expect("forecast");

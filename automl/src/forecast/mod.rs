@@ -258,6 +258,8 @@ pub struct Backtest {
     pub forecasts: Vec<(Method, Vec<Vec<f64>>)>,
     /// Per fold, the MASE scale of its training history.
     pub scales: Vec<f64>,
+    /// The boosting rounds early stopping chose for the global model on the latest window.
+    pub global_rounds: Option<usize>,
 }
 
 /// Runs every method on every fold, stopping early (with the methods finished so far) at `deadline`.
@@ -290,24 +292,42 @@ pub fn backtest(
         })
         .collect();
     let mut forecasts = Vec::new();
+    let mut global_rounds = None;
     for &method in methods {
         if deadline.is_some_and(|d| Instant::now() >= d) && !forecasts.is_empty() {
             break;
         }
+        // The baselines always finish; a slower method that meets the deadline is left off the board.
+        let cheap = matches!(
+            method,
+            Method::Naive | Method::SeasonalNaive | Method::Drift
+        );
+        let late = || !cheap && deadline.is_some_and(|d| Instant::now() >= d);
         let preds = if method.is_local() {
-            folds
+            let done = folds
                 .par_iter()
                 .map(|f| {
+                    if late() {
+                        return Err(Error::DeadlineEmpty);
+                    }
                     let hist = &series[f.item].values[..f.cutoff];
                     point_forecast(method, hist, settings.season, settings.horizon)
                         .map(|p| p.values)
                 })
-                .collect::<Result<Vec<_>>>()?
-        } else {
-            match global_backtest(series, settings, &folds) {
+                .collect::<Result<Vec<_>>>();
+            match done {
                 Ok(p) => p,
-                // Too little data for the global model: it is left off the board.
-                Err(Error::TooFewRows { .. }) => continue,
+                Err(Error::DeadlineEmpty) => continue,
+                Err(e) => return Err(e),
+            }
+        } else {
+            match global_backtest(series, settings, &folds, deadline) {
+                Ok((p, rounds)) if !late() => {
+                    global_rounds = Some(rounds);
+                    p
+                }
+                // Out of time, or too little data for the global model: it is left off the board.
+                Ok(_) | Err(Error::TooFewRows { .. }) => continue,
                 Err(e) => return Err(e),
             }
         };
@@ -317,6 +337,7 @@ pub fn backtest(
         folds,
         forecasts,
         scales,
+        global_rounds,
     })
 }
 
@@ -325,8 +346,10 @@ fn global_backtest(
     series: &[Series],
     settings: &ForecastSettings,
     folds: &[Fold],
-) -> Result<Vec<Vec<f64>>> {
+    deadline: Option<Instant>,
+) -> Result<(Vec<Vec<f64>>, usize)> {
     let mut preds = vec![Vec::new(); folds.len()];
+    let mut latest_rounds = 0;
     let n_windows = folds.iter().map(|f| f.window + 1).max().unwrap_or(0);
     for w in 0..n_windows {
         let back = (w + 1) * settings.horizon;
@@ -339,7 +362,17 @@ fn global_backtest(
                 phase: s.phase,
             })
             .collect();
-        let model = global::fit(&cut, settings.season, settings.horizon, settings.seed)?;
+        let model = global::fit(
+            &cut,
+            settings.season,
+            settings.horizon,
+            settings.seed,
+            None,
+            deadline,
+        )?;
+        if w == 0 {
+            latest_rounds = model.booster.rounds();
+        }
         for (k, f) in folds.iter().enumerate().filter(|(_, f)| f.window == w) {
             let s = &series[f.item];
             let hist = Series {
@@ -350,7 +383,7 @@ fn global_backtest(
             preds[k] = model.forecast(&hist)?.0;
         }
     }
-    Ok(preds)
+    Ok((preds, latest_rounds))
 }
 
 /// A candidate's backtest, scored: per-window scores, the ranking metric's
@@ -634,13 +667,17 @@ pub struct ForecastOutcome {
 }
 
 /// Backtests `methods`, ranks them, picks the ensemble and fits its band.
+/// Backtests stop at four fifths of the time to `deadline`; the rest is
+/// kept for the ensemble and the final fit of the global model.
 pub fn build(
     series: &[Series],
     settings: &ForecastSettings,
     methods: &[Method],
     deadline: Option<Instant>,
 ) -> Result<ForecastOutcome> {
-    let bt = backtest(series, settings, methods, deadline)?;
+    let now = Instant::now();
+    let backtest_deadline = deadline.map(|d| now + d.saturating_duration_since(now).mul_f64(0.8));
+    let bt = backtest(series, settings, methods, backtest_deadline)?;
     let singles: Vec<Evaluation> = bt
         .forecasts
         .iter()
@@ -696,11 +733,14 @@ pub fn build(
         .collect();
     let band = band::Band::fit(&errors, settings.horizon, &settings.quantiles);
     let global = if shipped_members.iter().any(|(m, _)| !m.is_local()) {
+        // As many rounds as the latest window chose; the fit is not cut short, the reserve is for it.
         Some(global::fit(
             series,
             settings.season,
             settings.horizon,
             settings.seed,
+            bt.global_rounds,
+            None,
         )?)
     } else {
         None
