@@ -33,6 +33,7 @@ use polars::prelude::*;
 
 mod explore;
 mod fairness;
+mod forecast;
 mod ingest;
 
 const THREADS: usize = 2;
@@ -703,8 +704,8 @@ fn automl_on_split(
             }
             families.push(t.family.clone());
             eprintln!(
-                "{} trial {:>3} {:<14} {:.5} ± {:.5} {}",
-                s.name, t.trial, t.family, t.score, t.score_std, t.params
+                "{} trial {:>3} {:<14} {:.5} ± {:.5} fit {:.1} s {}",
+                s.name, t.trial, t.family, t.score, t.score_std, t.fit_secs, t.params
             );
         }
     }
@@ -739,6 +740,7 @@ fn main() -> Result<()> {
         "ingest" => return ingest::bench_ingest(&root, &args[1..]),
         "fairness" => return fairness::bench_fairness(&root, &args[1..]),
         "explore" => return explore::bench_explore(&root, &args[1..]),
+        "forecast" => return forecast::bench_forecast(&root, &args[1..]),
         "ingest-child" => {
             let file = args.get(1).context("usage: kiln-bench ingest-child FILE")?;
             return ingest::ingest_child(Path::new(file));
@@ -777,7 +779,7 @@ fn main() -> Result<()> {
             bench_automl(&root, &sets, &dir, number(60)?)
         }
         _ => bail!(
-            "usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB] | fairness [ROWS] | explore [FILE]>"
+            "usage: kiln-bench <gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB] | fairness [ROWS] | explore [FILE] | forecast [SECONDS]>"
         ),
     };
     if std::env::var_os("KILN_BENCH_KEEP").is_some() {

@@ -19,6 +19,9 @@
 //!   reports on a ROWS-row table against reading it (bar: pre-training < 1 s).
 //! - `cargo xtask bench explore [FILE]`: Explore (segments, map, unusual
 //!   rows) on flights.csv against reading it (bar: < 5 s).
+//! - `cargo xtask bench forecast [SECONDS]`: Kiln's forecast build against
+//!   statsforecast's SeasonalNaive, AutoETS, AutoARIMA and AutoTheta on the
+//!   final-horizon holdout of the forecast tables (MASE, WAPE).
 //! - `cargo xtask bench ingest [MB]`: Kiln's ingest + profile against Python
 //!   Polars on the same files, and its peak memory on a generated CSV of MB
 //!   megabytes (default 1024; 0 skips it).
@@ -43,12 +46,13 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("load") => bench_load(&root, &args[2..]),
-            Some(mode @ ("gbdt" | "shap" | "automl" | "ingest" | "fairness" | "explore")) => {
-                bench_models(&root, mode, &args[2..])
-            }
+            Some(
+                mode
+                @ ("gbdt" | "shap" | "automl" | "ingest" | "fairness" | "explore" | "forecast"),
+            ) => bench_models(&root, mode, &args[2..]),
             _ => {
                 eprintln!(
-                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB] | fairness [ROWS] | explore [FILE]>"
+                    "usage: cargo xtask bench <load [CLIENTS] [SECONDS] | gbdt [ROUNDS] | shap [ROUNDS] | automl [SECONDS] [SPLITS] | ingest [MB] | fairness [ROWS] | explore [FILE] | forecast [SECONDS]>"
                 );
                 std::process::exit(2);
             }

@@ -1,0 +1,345 @@
+//! `kiln-bench forecast [SECONDS]`: Kiln's forecast build against
+//! statsforecast (`SeasonalNaive`, `AutoETS`, `AutoARIMA`, `AutoTheta`) on the
+//! same final-horizon holdout of each series.
+//!
+//! Both sides get the same training series: Kiln's regularised ones (gaps
+//! interpolated, duplicates averaged), written to a CSV that the Python side
+//! reads. MASE (mean over items, scale: the training history's mean absolute
+//! seasonal difference) and WAPE are computed here for every side alike.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use automl::forecast::time::{Columns, prepare};
+use automl::forecast::{self, ForecastMetric, ForecastSettings, Method, Series};
+
+struct Table {
+    name: &'static str,
+    file: &'static str,
+    time: &'static str,
+    item: Option<&'static str>,
+    value: &'static str,
+    horizon: usize,
+}
+
+const TABLES: &[Table] = &[
+    Table {
+        name: "airpassengers",
+        file: "../shared/datasets/forecast/airpassengers.csv",
+        time: "month",
+        item: None,
+        value: "passengers",
+        horizon: 12,
+    },
+    Table {
+        name: "wineind",
+        file: "../shared/datasets/forecast/wineind.csv",
+        time: "month",
+        item: None,
+        value: "bottles",
+        horizon: 12,
+    },
+    Table {
+        name: "woolyrnq",
+        file: "../shared/datasets/forecast/woolyrnq.csv",
+        time: "quarter",
+        item: None,
+        value: "tonnes",
+        horizon: 8,
+    },
+    Table {
+        name: "co2_weekly",
+        file: "../shared/datasets/forecast/co2_weekly.csv",
+        time: "week",
+        item: None,
+        value: "co2",
+        horizon: 52,
+    },
+    Table {
+        name: "us_macro_quarterly",
+        file: "../shared/datasets/forecast/us_macro_quarterly.csv",
+        time: "quarter",
+        item: Some("series"),
+        value: "value",
+        horizon: 8,
+    },
+    Table {
+        name: "seattle_weather",
+        file: "../shared/datasets/seattle_weather.csv",
+        time: "date",
+        item: None,
+        value: "temp_max",
+        horizon: 28,
+    },
+];
+
+const PEERS: [&str; 4] = ["SeasonalNaive", "AutoETS", "AutoARIMA", "AutoTheta"];
+
+const SCRIPT: &str = r#"
+import sys, time, json
+import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import SeasonalNaive, AutoETS, AutoARIMA, AutoTheta
+path, season, horizon, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+df = pd.read_csv(path, dtype={"unique_id": str})
+result = {}
+for name, model in [("SeasonalNaive", SeasonalNaive(season_length=season)),
+                    ("AutoETS", AutoETS(season_length=season)),
+                    ("AutoARIMA", AutoARIMA(season_length=season)),
+                    ("AutoTheta", AutoTheta(season_length=season))]:
+    start = time.time()
+    sf = StatsForecast(models=[model], freq=1, n_jobs=1)
+    fc = sf.forecast(df=df, h=horizon)
+    col = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
+    result[name] = {"seconds": time.time() - start,
+                    "forecasts": {k: g[col].tolist() for k, g in fc.groupby("unique_id", sort=False)}}
+json.dump(result, open(out, "w"))
+"#;
+
+fn ensure_statsforecast() -> Result<()> {
+    let ok = Command::new(super::python())
+        .args(["-c", "import statsforecast, pandas"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Ok(());
+    }
+    eprintln!("installing statsforecast with pip");
+    let st = Command::new(super::python())
+        .args(["-m", "pip", "install", "--quiet", "statsforecast", "pandas"])
+        .status()
+        .context("running pip (is Python 3 installed?)")?;
+    if !st.success() {
+        bail!("pip could not install statsforecast");
+    }
+    Ok(())
+}
+
+/// The table's series, regularised by Kiln.
+fn load(root: &Path, t: &Table) -> Result<Option<(Vec<Series>, usize, String)>> {
+    let path = root.join(t.file);
+    if !path.exists() {
+        eprintln!("skipping {}: {} is not here", t.name, path.display());
+        return Ok(None);
+    }
+    let frame = data::ingest::read_csv(&path, &data::ingest::ReadOptions::default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        .frame;
+    let data =
+        data::convert::frame_to_dataset(&frame).map_err(|e| anyhow::anyhow!("{}: {e}", t.name))?;
+    let labels = |name: &str| -> Result<Vec<Option<String>>> {
+        Ok(match data.require(name)? {
+            automl::Column::Categorical(v) => v.clone(),
+            automl::Column::Numeric(v) => v
+                .iter()
+                .map(|x| x.is_finite().then(|| format!("{x}")))
+                .collect(),
+        })
+    };
+    let times = labels(t.time)?;
+    let values: Vec<Option<f64>> = match data.require(t.value)? {
+        automl::Column::Numeric(v) => v.iter().map(|x| x.is_finite().then_some(*x)).collect(),
+        automl::Column::Categorical(_) => bail!("{}: `{}` is not numeric", t.name, t.value),
+    };
+    let items = t.item.map(labels).transpose()?;
+    let prepared = prepare(
+        &Columns {
+            time_name: t.time,
+            times: &times,
+            target_name: t.value,
+            values: &values,
+            items: t.item.zip(items.as_deref()),
+        },
+        None,
+    )?;
+    let season = prepared.frequency.season();
+    let label = prepared.frequency.label();
+    for n in &prepared.notes {
+        eprintln!("{}: {}", t.name, n.sentence());
+    }
+    Ok(Some((prepared.series, season, label)))
+}
+
+struct Scored {
+    mase: f64,
+    wape: f64,
+}
+
+fn score(actual: &[Vec<f64>], train: &[Series], forecasts: &[Vec<f64>], season: usize) -> Scored {
+    let (mut mase, mut abs_err, mut abs_act) = (0.0, 0.0, 0.0);
+    for ((a, s), f) in actual.iter().zip(train).zip(forecasts) {
+        let scale = forecast::metrics::mase_scale(&s.values, season)
+            .or_else(|| forecast::metrics::mase_scale(&s.values, 1))
+            .unwrap_or(1.0);
+        let err: f64 = a.iter().zip(f).map(|(x, y)| (x - y).abs()).sum();
+        mase += err / a.len() as f64 / scale;
+        abs_err += err;
+        abs_act += a.iter().map(|x| x.abs()).sum::<f64>();
+    }
+    Scored {
+        mase: mase / actual.len() as f64,
+        wape: abs_err / abs_act,
+    }
+}
+
+pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
+    let budget: u64 = match args.first() {
+        Some(v) => v
+            .parse()
+            .map_err(|e| anyhow::anyhow!("`{v}` is not a number of seconds: {e}"))?,
+        None => 60,
+    };
+    let only: Option<Vec<String>> = std::env::var("KILN_BENCH_DATASETS")
+        .ok()
+        .map(|v| v.split(',').map(str::to_string).collect());
+    ensure_statsforecast()?;
+    let dir = std::env::temp_dir().join(format!("kiln-bench-forecast-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| dataset | frequency | items | h | metric | Kiln | SeasonalNaive | AutoETS | AutoARIMA | AutoTheta | Kiln s | peers s | Kiln P10–P90 coverage | shipped |"
+    );
+    let _ = writeln!(
+        table,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    let mut beats_ets = 0;
+    let mut beats_best = 0;
+    let mut count = 0;
+    for t in TABLES {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|n| n == t.name))
+        {
+            continue;
+        }
+        let Some((series, season, label)) = load(root, t)? else {
+            continue;
+        };
+        let h = t.horizon;
+        let (train, actual): (Vec<Series>, Vec<Vec<f64>>) = series
+            .iter()
+            .filter(|s| s.values.len() > h + forecast::MIN_HISTORY)
+            .map(|s| {
+                let cut = s.values.len() - h;
+                (
+                    Series {
+                        item: s.item.clone(),
+                        values: s.values[..cut].to_vec(),
+                        phase: s.phase,
+                    },
+                    s.values[cut..].to_vec(),
+                )
+            })
+            .unzip();
+        // Kiln.
+        let settings = ForecastSettings {
+            horizon: h,
+            season,
+            quantiles: vec![0.1, 0.5, 0.9],
+            windows: 3,
+            metric: ForecastMetric::Mase,
+            seed: 0,
+        };
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(budget);
+        let outcome = forecast::build(&train, &settings, &Method::ALL, Some(deadline))?;
+        let out = outcome.forecaster.forecast(&train)?;
+        let kiln_secs = start.elapsed().as_secs_f64();
+        let kiln_points: Vec<Vec<f64>> = out.iter().map(|f| f.point.clone()).collect();
+        let kiln = score(&actual, &train, &kiln_points, season);
+        let (mut inside, mut total) = (0usize, 0usize);
+        for (f, a) in out.iter().zip(&actual) {
+            for (k, v) in a.iter().enumerate() {
+                total += 1;
+                inside += usize::from(*v >= f.quantiles[0][k] && *v <= f.quantiles[2][k]);
+            }
+        }
+        let shipped: Vec<String> = outcome
+            .forecaster
+            .members
+            .iter()
+            .map(|(m, w)| format!("{} {:.2}", m.name(), w))
+            .collect();
+        for row in &outcome.board {
+            eprintln!(
+                "{} {:<24} backtest MASE {:.4} ± {:.4} weight {:.2}",
+                t.name, row.name, row.evaluation.mean, row.evaluation.spread, row.weight
+            );
+        }
+        // statsforecast on the same training series.
+        let csv = dir.join(format!("{}.csv", t.name));
+        let mut text = String::from("unique_id,ds,y\n");
+        for s in &train {
+            for (k, v) in s.values.iter().enumerate() {
+                let _ = writeln!(text, "{},{},{}", s.item, k + 1, v);
+            }
+        }
+        std::fs::write(&csv, text)?;
+        let json = dir.join(format!("{}.json", t.name));
+        let script = dir.join("peers.py");
+        std::fs::write(&script, SCRIPT)?;
+        let st = Command::new(super::python())
+            .arg(&script)
+            .arg(&csv)
+            .arg(season.to_string())
+            .arg(h.to_string())
+            .arg(&json)
+            .status()
+            .context("running statsforecast")?;
+        if !st.success() {
+            bail!("statsforecast failed on {}", t.name);
+        }
+        let peers: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+        let mut peer_scores = Vec::new();
+        let mut peer_secs = 0.0;
+        for p in PEERS {
+            let fc: Vec<Vec<f64>> = train
+                .iter()
+                .map(|s| {
+                    peers[p]["forecasts"][&s.item]
+                        .as_array()
+                        .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+                        .unwrap_or_else(|| vec![f64::NAN; h])
+                })
+                .collect();
+            peer_secs += peers[p]["seconds"].as_f64().unwrap_or(f64::NAN);
+            peer_scores.push(score(&actual, &train, &fc, season));
+        }
+        count += 1;
+        beats_ets += usize::from(kiln.mase <= peer_scores[1].mase);
+        let best = peer_scores
+            .iter()
+            .map(|s| s.mase)
+            .fold(f64::INFINITY, f64::min);
+        beats_best += usize::from(kiln.mase < best);
+        for (metric, get) in [
+            ("MASE", (|s: &Scored| s.mase) as fn(&Scored) -> f64),
+            ("WAPE", |s: &Scored| s.wape),
+        ] {
+            let cells: Vec<String> = peer_scores
+                .iter()
+                .map(|s| format!("{:.4}", get(s)))
+                .collect();
+            let _ = writeln!(
+                table,
+                "| {} | {label} (season {season}) | {} | {h} | {metric} | {:.4} | {} | {kiln_secs:.1} | {peer_secs:.1} | {:.2} | {} |",
+                t.name,
+                train.len(),
+                get(&kiln),
+                cells.join(" | "),
+                inside as f64 / total.max(1) as f64,
+                shipped.join(", ")
+            );
+        }
+    }
+    println!("{table}");
+    println!(
+        "Kiln's MASE is at most AutoETS's on {beats_ets} of {count} datasets, and below the best statsforecast model on {beats_best} of {count}."
+    );
+    Ok(())
+}
