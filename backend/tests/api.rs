@@ -2487,8 +2487,11 @@ async fn any_leaderboard_row_opens_as_a_model_and_can_become_the_builds() {
         c => {
             let after = c["log_loss_after"].as_f64().unwrap();
             assert!(log_loss < c["log_loss_before"].as_f64().unwrap(), "{c}");
+            // The model's metrics are its first repeat's folds, the
+            // calibration's all three repeats': near, not equal (a 5 s build
+            // on penguins once read 0.054 against 0.061).
             assert!(
-                (log_loss - after).abs() < 0.1 * after.max(0.05),
+                (log_loss - after).abs() < 0.1 * after + 0.01,
                 "{c} {log_loss}"
             );
             c["log_loss_before"].as_f64().unwrap()
