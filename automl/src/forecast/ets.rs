@@ -442,14 +442,7 @@ fn initial_states(y: &[f64], m: usize, spec: EtsSpec) -> Option<(f64, f64, Vec<f
         if form == Form::Multiplicative {
             fig.iter_mut().for_each(|f| *f = f.max(1e-2));
         }
-        let adjusted: Vec<f64> = y
-            .iter()
-            .enumerate()
-            .map(|(t, v)| match form {
-                Form::Additive => v - fig[t % m],
-                Form::Multiplicative => v / fig[t % m],
-            })
-            .collect();
+        let adjusted = season::adjust(y, &fig, form);
         // Most recent first: the state before y[0] holds season m − 1 first.
         let seasons: Vec<f64> = (0..m).map(|j| fig[(m - 1 - j) % m]).collect();
         (adjusted, seasons)

@@ -156,6 +156,15 @@ pub fn mase_scale(history: &[f64], m: usize) -> Option<f64> {
     (s > 0.0 && s.is_finite()).then_some(s)
 }
 
+/// The scale an item's errors are measured in: its MASE scale, at lag 1
+/// when the seasonal one is zero or undefined, else its largest absolute
+/// value (at least 1), so that a constant series still has one.
+pub fn item_scale(history: &[f64], m: usize) -> f64 {
+    mase_scale(history, m)
+        .or_else(|| mase_scale(history, 1))
+        .unwrap_or_else(|| history.iter().map(|v| v.abs()).fold(0.0, f64::max).max(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

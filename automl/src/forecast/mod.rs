@@ -284,12 +284,7 @@ pub fn backtest(
     }
     let scales: Vec<f64> = folds
         .iter()
-        .map(|f| {
-            let hist = &series[f.item].values[..f.cutoff];
-            metrics::mase_scale(hist, settings.season)
-                .or_else(|| metrics::mase_scale(hist, 1))
-                .unwrap_or_else(|| hist.iter().map(|v| v.abs()).fold(0.0, f64::max).max(1.0))
-        })
+        .map(|f| metrics::item_scale(&series[f.item].values[..f.cutoff], settings.season))
         .collect();
     let mut forecasts = Vec::new();
     let mut global_rounds = None;
@@ -642,9 +637,7 @@ impl Forecaster {
                     }
                     details.push(detail);
                 }
-                let scale = metrics::mase_scale(y, s.season)
-                    .or_else(|| metrics::mase_scale(y, 1))
-                    .unwrap_or_else(|| y.iter().map(|v| v.abs()).fold(0.0, f64::max).max(1.0));
+                let scale = metrics::item_scale(y, s.season);
                 Ok(ItemForecast {
                     item: one.item.clone(),
                     quantiles: self.band.apply(&point, scale),

@@ -14,17 +14,15 @@ pub(crate) fn minimise(
     steps: &[f64],
     max_evals: usize,
 ) -> (Vec<f64>, f64) {
-    let (mut best, mut value, mut used) = run(f, start, steps, max_evals);
+    let (mut best, mut value, used) = run(f, start, steps, max_evals);
     if used < max_evals {
         let restart: Vec<f64> = steps.iter().map(|s| s * 0.5).collect();
-        let (again, again_value, more) = run(f, &best, &restart, max_evals - used);
-        used += more;
+        let (again, again_value, _) = run(f, &best, &restart, max_evals - used);
         if again_value < value {
             best = again;
             value = again_value;
         }
     }
-    let _ = used;
     (best, value)
 }
 

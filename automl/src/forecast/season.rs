@@ -60,6 +60,18 @@ pub(crate) fn figures(y: &[f64], m: usize, form: Form) -> Option<Vec<f64>> {
     Some(fig)
 }
 
+/// `y` with each value's season taken out: minus its figure, or divided by it.
+pub(crate) fn adjust(y: &[f64], fig: &[f64], form: Form) -> Vec<f64> {
+    let m = fig.len();
+    y.iter()
+        .enumerate()
+        .map(|(t, v)| match form {
+            Form::Additive => v - fig[t % m],
+            Form::Multiplicative => v / fig[t % m],
+        })
+        .collect()
+}
+
 /// The centred moving average of order `m` (a 2×m average when `m` is even),
 /// `None` where the window runs off either end.
 fn centred_average(y: &[f64], m: usize) -> Vec<Option<f64>> {

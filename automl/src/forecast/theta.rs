@@ -147,14 +147,7 @@ fn deseasonalise(y: &[f64], m: usize) -> (Vec<f64>, Vec<f64>, bool) {
     if form == Form::Multiplicative && fig.iter().any(|f| *f <= 1e-8) {
         return (y.to_vec(), Vec::new(), false);
     }
-    let adjusted = y
-        .iter()
-        .enumerate()
-        .map(|(t, v)| match form {
-            Form::Additive => v - fig[t % m],
-            Form::Multiplicative => v / fig[t % m],
-        })
-        .collect();
+    let adjusted = season::adjust(y, &fig, form);
     (adjusted, fig, form == Form::Additive)
 }
 
@@ -203,7 +196,6 @@ struct Run {
 /// The filter: each step's one-step forecast `ℓ + (1 − 1/θ)[(1 − α)^t A + ((1 − (1 − α)^{t+1})/α) B]`,
 /// then the level, the mean and (when dynamic) the trend coefficients move.
 fn run(y: &[f64], kind: ThetaKind, l0: f64, alpha: f64, theta: f64) -> Option<Run> {
-    let n = y.len();
     let (mut intercept, mut slope) = if kind.dynamic() { (y[0], 0.0) } else { line(y) };
     let mut level = alpha * y[0] + (1.0 - alpha) * l0;
     let mut mean = y[0];
@@ -230,7 +222,6 @@ fn run(y: &[f64], kind: ThetaKind, l0: f64, alpha: f64, theta: f64) -> Option<Ru
             return None;
         }
     }
-    let _ = n;
     Some(Run {
         mse: sse / count.max(1) as f64,
         level,

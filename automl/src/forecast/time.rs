@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::Series;
-use crate::values::{DateTime, civil_from_days, parse_datetime};
+use crate::values::{DateTime, civil_from_days, days_in_month, parse_datetime};
 use crate::{Error, Result};
 
 /// At most this many items in one forecast.
@@ -164,15 +164,6 @@ impl Frequency {
 
 fn months(t: &DateTime) -> i64 {
     i64::from(t.year) * 12 + i64::from(t.month) - 1
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
 }
 
 fn from_seconds(secs: i64, has_time: bool) -> DateTime {
