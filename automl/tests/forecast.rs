@@ -200,3 +200,39 @@ fn a_build_ranks_backtests_ships_an_ensemble_and_covers_its_band() {
     .expect("no backtest fits");
     assert!(err.to_string().contains("400 steps"), "{err}");
 }
+
+#[test]
+fn extreme_values_end_in_a_forecast_or_a_named_error_never_a_panic() {
+    let settings = ForecastSettings {
+        horizon: 4,
+        season: 4,
+        quantiles: vec![0.1, 0.5, 0.9],
+        windows: 2,
+        metric: ForecastMetric::Wape,
+        seed: 0,
+    };
+    let huge: Vec<f64> = (0..40)
+        .map(|t| if t % 2 == 0 { 1e308 } else { -1e308 })
+        .collect();
+    let constant = vec![5.0; 40];
+    let one = vec![3.0];
+    for values in [huge, constant, one] {
+        let series = vec![Series {
+            item: "x".into(),
+            values,
+            phase: 0,
+        }];
+        match forecast::build(&series, &settings, &Method::ALL, None) {
+            Ok(out) => {
+                let f = out.forecaster.forecast(&series).expect("forecast");
+                assert_eq!(f[0].point.len(), 4);
+            }
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+    // Non-finite values are refused by name.
+    let err = forecast::point_forecast(Method::Ets, &[1.0, f64::NAN, 2.0], 1, 2)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("finite"), "{err}");
+}
