@@ -29,6 +29,8 @@ pub enum Error {
     Recipe { step: usize, reason: String },
     #[error("model artifact: {0}")]
     Artifact(String),
+    #[error("forecaster file: {0}")]
+    Forecaster(String),
     #[error("ONNX export: {0}")]
     Onnx(String),
 }

@@ -236,3 +236,108 @@ fn extreme_values_end_in_a_forecast_or_a_named_error_never_a_panic() {
         .expect("refused");
     assert!(err.to_string().contains("finite"), "{err}");
 }
+
+#[test]
+fn a_forecaster_file_round_trips_and_extends_a_history_with_the_same_numbers() {
+    use forecast::artifact::{ForecastArtifact, ForecastColumns};
+    use forecast::time::{Columns, prepare};
+    let text = std::fs::read_to_string(data_dir().join("us_macro_quarterly.csv")).expect("table");
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').collect())
+        .collect();
+    let items: Vec<Option<String>> = rows.iter().map(|r| Some(r[0].to_string())).collect();
+    let times: Vec<Option<String>> = rows.iter().map(|r| Some(r[1].to_string())).collect();
+    let values: Vec<Option<f64>> = rows.iter().map(|r| r[2].parse().ok()).collect();
+    let cols = Columns {
+        time_name: "quarter",
+        times: &times,
+        target_name: "value",
+        values: &values,
+        items: Some(("series", &items)),
+    };
+    let prepared = prepare(&cols, None).expect("quarterly series");
+    assert_eq!(prepared.frequency.label(), "quarterly");
+    let settings = ForecastSettings {
+        horizon: 4,
+        season: prepared.frequency.season(),
+        quantiles: vec![0.1, 0.5, 0.9],
+        windows: 2,
+        metric: ForecastMetric::Mase,
+        seed: 1,
+    };
+    let outcome = forecast::build(
+        &prepared.series,
+        &settings,
+        &[Method::SeasonalNaive, Method::GlobalTrees],
+        None,
+    )
+    .expect("build");
+    let file = ForecastArtifact::new(
+        "2026-12-01T00:00:00Z".into(),
+        ForecastColumns {
+            time: "quarter".into(),
+            target: "value".into(),
+            item: Some("series".into()),
+        },
+        prepared.frequency,
+        outcome.forecaster.clone(),
+        outcome.board.clone(),
+    );
+    let loaded = ForecastArtifact::from_json(&file.to_json()).expect("reads back");
+    assert_eq!(loaded, file);
+    let (again, extended) = loaded.extend(&cols).expect("extends");
+    assert_eq!(again.series, prepared.series);
+    assert_eq!(
+        extended,
+        outcome
+            .forecaster
+            .forecast(&prepared.series)
+            .expect("forecast")
+    );
+    // The global model's SHAP importance, when it is a member.
+    if let Some(imp) = outcome
+        .forecaster
+        .importance(&prepared.series)
+        .expect("shap")
+    {
+        assert_eq!(imp.len(), forecast::global::feature_names(4).len());
+        assert!(imp.windows(2).all(|w| w[0].1 >= w[1].1));
+        assert!(imp[0].1 > 0.0 && imp.iter().all(|(_, v)| v.is_finite()));
+    } else {
+        assert!(outcome.forecaster.members.iter().all(|(m, _)| m.is_local()));
+    }
+    // A history on another grid is refused, naming both frequencies.
+    let monthly: Vec<Option<String>> = (0..rows.len())
+        .map(|i| Some(format!("{}-{:02}-01", 1960 + (i % 120) / 12, i % 12 + 1)))
+        .collect();
+    let err = loaded
+        .extend(&Columns {
+            times: &monthly,
+            ..cols
+        })
+        .expect_err("monthly");
+    assert!(
+        err.to_string().contains("monthly") && err.to_string().contains("quarterly"),
+        "{err}"
+    );
+    // Files that are not forecasters say what they are.
+    for (bytes, says) in [
+        (&b"{\"format_version\": 3}"[..], "kiln predict"),
+        (b"[1, 2]", "not a Kiln forecaster"),
+        (
+            b"{\"kind\": \"kiln-forecaster\", \"format_version\": 9}",
+            "version 9",
+        ),
+        (b"not json", "not valid JSON"),
+    ] {
+        let err = ForecastArtifact::from_json(bytes).expect_err("refused");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    let mut broken = file.clone();
+    broken.forecaster.members.clear();
+    let err = ForecastArtifact::from_json(&broken.to_json()).expect_err("no members");
+    assert!(err.to_string().contains("members"), "{err}");
+}

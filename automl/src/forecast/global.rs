@@ -293,7 +293,7 @@ impl GlobalTrees {
         self.booster.validate()?;
         if self.booster.n_features != feature_names(self.season).len() || self.booster.outputs != 1
         {
-            return Err(Error::Artifact(
+            return Err(Error::Forecaster(
                 "the global tree model's features do not match its season".into(),
             ));
         }

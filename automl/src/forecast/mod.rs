@@ -12,11 +12,13 @@
 //! Like the rest of the crate: no I/O, no clock except the deadline passed
 //! in, and every result a function of the inputs.
 
+pub mod artifact;
 mod band;
 pub mod ets;
 pub mod global;
 pub mod metrics;
 mod optim;
+pub mod profile;
 mod season;
 pub mod theta;
 pub mod time;
@@ -251,6 +253,24 @@ pub fn folds(series: &[Series], horizon: usize, windows: usize) -> Vec<Fold> {
     out
 }
 
+/// Checks the settings, and that the history leaves at least one backtest window.
+pub fn check_history(series: &[Series], settings: &ForecastSettings) -> Result<()> {
+    settings.check()?;
+    let longest = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+    if longest < settings.horizon + MIN_HISTORY {
+        return Err(Error::Parameter {
+            name: "horizon",
+            reason: format!(
+                "a horizon of {} steps is longer than the history allows: the longest series has {longest} values, and one backtest window needs {} (the horizon plus {MIN_HISTORY} to fit on); use a horizon of at most {}",
+                settings.horizon,
+                settings.horizon + MIN_HISTORY,
+                longest.saturating_sub(MIN_HISTORY)
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Each method's backtest point forecasts, aligned with the folds.
 pub struct Backtest {
     pub folds: Vec<Fold>,
@@ -269,19 +289,8 @@ pub fn backtest(
     methods: &[Method],
     deadline: Option<Instant>,
 ) -> Result<Backtest> {
-    settings.check()?;
+    check_history(series, settings)?;
     let folds = folds(series, settings.horizon, settings.windows);
-    if folds.is_empty() {
-        let longest = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
-        return Err(Error::Parameter {
-            name: "horizon",
-            reason: format!(
-                "a horizon of {} steps leaves no backtest: the longest series has {longest} values, and one window needs {} (the horizon plus {MIN_HISTORY} to fit on)",
-                settings.horizon,
-                settings.horizon + MIN_HISTORY
-            ),
-        });
-    }
     let scales: Vec<f64> = folds
         .iter()
         .map(|f| metrics::item_scale(&series[f.item].values[..f.cutoff], settings.season))
@@ -585,7 +594,7 @@ impl Forecaster {
     /// Checks a loaded forecaster so that forecasting cannot panic.
     pub fn validate(&self) -> Result<()> {
         self.settings.check()?;
-        let bad = |m: &str| Err(Error::Artifact(format!("forecaster: {m}")));
+        let bad = |m: &str| Err(Error::Forecaster(m.to_string()));
         if self.members.is_empty()
             || self
                 .members
@@ -628,7 +637,7 @@ impl Forecaster {
                         (p.values, p.detail)
                     } else {
                         let model = self.global.as_ref().ok_or_else(|| {
-                            Error::Artifact("the global tree model is missing".into())
+                            Error::Forecaster("the global tree model is missing".into())
                         })?;
                         (model.forecast(one)?.0, method.name().to_string())
                     };
@@ -646,6 +655,38 @@ impl Forecaster {
                 })
             })
             .collect()
+    }
+}
+
+impl Forecaster {
+    /// The global tree model's mean absolute SHAP value per feature over
+    /// the forecasts of (at most the first 500 of) `series`, largest
+    /// first; in units of the model's scaled target. `None` when the
+    /// forecaster has no global model.
+    pub fn importance(&self, series: &[Series]) -> Result<Option<Vec<(String, f64)>>> {
+        let Some(model) = &self.global else {
+            return Ok(None);
+        };
+        let names = global::feature_names(model.season);
+        let mut sums = vec![0.0; names.len()];
+        let mut rows = 0usize;
+        for s in series.iter().take(500) {
+            let (_, cols) = model.forecast(s)?;
+            let (_, phi) = model.booster.shap(&cols);
+            for row in phi.chunks(names.len()) {
+                for (acc, v) in sums.iter_mut().zip(row) {
+                    *acc += v.abs();
+                }
+                rows += 1;
+            }
+        }
+        let mut out: Vec<(String, f64)> = names
+            .into_iter()
+            .zip(sums)
+            .map(|(n, s)| (n, s / rows.max(1) as f64))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Ok(Some(out))
     }
 }
 

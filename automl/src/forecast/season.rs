@@ -74,7 +74,7 @@ pub(crate) fn adjust(y: &[f64], fig: &[f64], form: Form) -> Vec<f64> {
 
 /// The centred moving average of order `m` (a 2×m average when `m` is even),
 /// `None` where the window runs off either end.
-fn centred_average(y: &[f64], m: usize) -> Vec<Option<f64>> {
+pub(super) fn centred_average(y: &[f64], m: usize) -> Vec<Option<f64>> {
     let n = y.len();
     let half = m / 2;
     let mut out = vec![None; n];
