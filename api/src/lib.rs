@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 pub mod display;
 mod explore;
 mod fairness;
+mod forecast;
 mod imports;
 mod recipe;
 
@@ -13,6 +14,10 @@ pub use explore::{
     Colouring, Explore, KScore, Loading, RowMap, Segment, Segments, Trait, Unusual, UnusualRow,
 };
 pub use fairness::{BiasReport, BiasStage, BiasValue, FacetRate, SuggestedFacet};
+pub use forecast::{
+    Forecast, ForecastExtension, ForecastImportance, ForecastItem, ForecastRequest, ForecastRow,
+    SeriesOverview, SeriesSummary,
+};
 pub use imports::{ImportSources, PostgresImport, S3Import};
 
 pub use recipe::{

@@ -8,12 +8,12 @@ use plotters::prelude::*;
 use crate::error::AppError;
 
 const WIDTH: u32 = 720;
-const FONT: &str = "sans-serif";
-const ACCENT: RGBColor = RGBColor(180, 72, 31);
-const GRID: RGBColor = RGBColor(226, 232, 240);
-const TEXT: RGBColor = RGBColor(51, 65, 85);
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const ACCENT: RGBColor = RGBColor(180, 72, 31);
+pub(crate) const GRID: RGBColor = RGBColor(226, 232, 240);
+pub(crate) const TEXT: RGBColor = RGBColor(51, 65, 85);
 /// Curve colours, one per class.
-const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(37, 99, 235),
     RGBColor(220, 38, 38),
     RGBColor(22, 163, 74),
@@ -24,12 +24,12 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(101, 163, 13),
 ];
 
-fn chart_error<E: std::fmt::Display>(e: E) -> AppError {
+pub(crate) fn chart_error<E: std::fmt::Display>(e: E) -> AppError {
     AppError::Internal(format!("drawing a chart: {e}"))
 }
 
 /// A label short enough for an axis.
-fn short(s: &str, max: usize) -> String {
+pub(crate) fn short(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {
@@ -38,7 +38,7 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
-fn render(
+pub(crate) fn render(
     height: u32,
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), AppError>,
 ) -> Result<String, AppError> {
@@ -57,14 +57,14 @@ fn render(
 /// near ±1.8e308), so beyond ±1e12 values are drawn in units of a power of
 /// ten, which the axis description names; the range is padded (a share of
 /// its span on each side) so points do not sit on the frame.
-struct Axis {
-    range: std::ops::Range<f64>,
+pub(crate) struct Axis {
+    pub(crate) range: std::ops::Range<f64>,
     unit: f64,
     exponent: i32,
 }
 
 impl Axis {
-    fn new(lo: f64, hi: f64, pad_low: f64, pad_high: f64) -> Axis {
+    pub(crate) fn new(lo: f64, hi: f64, pad_low: f64, pad_high: f64) -> Axis {
         let (lo, hi) = if lo.is_finite() && hi.is_finite() && lo <= hi {
             (lo, hi)
         } else {
@@ -87,17 +87,17 @@ impl Axis {
     }
 
     /// Padded by 5% on both sides.
-    fn padded(lo: f64, hi: f64) -> Axis {
+    pub(crate) fn padded(lo: f64, hi: f64) -> Axis {
         Axis::new(lo, hi, 0.05, 0.05)
     }
 
     /// A data value in the axis' units.
-    fn at(&self, x: f64) -> f64 {
+    pub(crate) fn at(&self, x: f64) -> f64 {
         x / self.unit
     }
 
     /// The axis description, with the unit when values are scaled.
-    fn desc(&self, what: &str) -> String {
+    pub(crate) fn desc(&self, what: &str) -> String {
         if self.exponent == 0 {
             what.to_owned()
         } else {
@@ -481,7 +481,7 @@ pub fn curve(
 }
 
 /// The legend of a chart with several series.
-fn legend<'a, DB: DrawingBackend + 'a>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     n: usize,
     at: SeriesLabelPosition,

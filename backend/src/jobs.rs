@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::build::{self, Failure};
 use crate::error::{AppError, AppResult};
+use crate::forecast::ForecastPlan;
 use crate::plan::BuildPlan;
 use crate::storage::Store;
 
@@ -35,6 +36,8 @@ enum Job {
         trial: u32,
         spec: String,
     },
+    /// A forecast build, checked and prepared.
+    Forecast(Box<ForecastPlan>),
 }
 
 struct Queued {
@@ -56,6 +59,8 @@ pub struct Jobs {
     queue: Mutex<mpsc::Sender<Job>>,
     live: Mutex<HashMap<String, Live>>,
     training: Mutex<HashMap<(String, u32), Training>>,
+    /// Forecasts queued or running.
+    forecasts: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Jobs {
@@ -77,6 +82,7 @@ impl Jobs {
             queue: Mutex::new(tx),
             live: Mutex::new(HashMap::new()),
             training: Mutex::new(HashMap::new()),
+            forecasts: Mutex::new(std::collections::HashSet::new()),
         });
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..workers.max(1) {
@@ -97,6 +103,7 @@ impl Jobs {
                                 trial,
                                 spec,
                             } => jobs.run_trial(&plan, &build, trial, &spec),
+                            Job::Forecast(plan) => jobs.run_forecast(*plan),
                         }
                     }
                 })
@@ -201,6 +208,75 @@ impl Jobs {
             .collect();
         rows.sort_by_key(|t| t.trial);
         rows
+    }
+
+    /// Saves a planned forecast as queued and queues it, unless `max_live`
+    /// builds, rows and forecasts are already queued or running.
+    pub fn submit_forecast(&self, plan: ForecastPlan, max_live: usize) -> AppResult<api::Forecast> {
+        let forecast = plan.forecast.clone();
+        {
+            let busy =
+                lock(&self.live).len() + self.active_training() + lock(&self.forecasts).len();
+            if busy >= max_live {
+                return Err(AppError::TooMany(format!(
+                    "{busy} builds, leaderboard rows or forecasts are already queued or running; wait for one to finish"
+                )));
+            }
+            lock(&self.forecasts).insert(forecast.id.clone());
+        }
+        if let Err(e) = self.store.save_forecast(&forecast) {
+            lock(&self.forecasts).remove(&forecast.id);
+            return Err(e.into());
+        }
+        let _ = lock(&self.queue).send(Job::Forecast(Box::new(plan)));
+        Ok(forecast)
+    }
+
+    /// Whether forecast `id` is queued or running.
+    pub fn is_forecasting(&self, id: &str) -> bool {
+        lock(&self.forecasts).contains(id)
+    }
+
+    fn run_forecast(&self, plan: ForecastPlan) {
+        let mut record = plan.forecast.clone();
+        record.state = api::BuildState::Running;
+        if let Err(e) = self.store.save_forecast(&record) {
+            tracing::error!(forecast = %record.id, error = %e, "saving a running forecast failed");
+        }
+        let started = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(|| crate::forecast::run(plan)));
+        let failed = match outcome {
+            Ok(Ok(done)) => {
+                match self
+                    .store
+                    .finish_forecast(&done.forecast, &done.artifact, &done.stored)
+                {
+                    Ok(()) => {
+                        tracing::info!(forecast = %record.id, secs = done.forecast.elapsed_secs, "forecast built");
+                        None
+                    }
+                    Err(e) => Some(format!("its result could not be saved: {e}")),
+                }
+            }
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => {
+                tracing::error!(forecast = %record.id, "a forecast build panicked");
+                Some(
+                    "an internal error stopped this forecast; the details are in the server log"
+                        .to_owned(),
+                )
+            }
+        };
+        if let Some(why) = failed {
+            tracing::warn!(forecast = %record.id, error = %why, "forecast failed");
+            record.state = api::BuildState::Failed;
+            record.error = Some(why);
+            record.elapsed_secs = started.elapsed().as_secs_f64();
+            if let Err(e) = self.store.save_forecast(&record) {
+                tracing::error!(forecast = %record.id, error = %e, "saving a failed forecast failed");
+            }
+        }
+        lock(&self.forecasts).remove(&record.id);
     }
 
     /// Whether a row of build `id` is queued or training.

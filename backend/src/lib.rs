@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod error;
 pub mod explore;
 pub mod fairness;
+pub mod forecast;
 pub mod guard;
 pub mod imports;
 pub mod jobs;

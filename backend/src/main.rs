@@ -1,5 +1,6 @@
 //! The `kiln` command: `kiln serve` runs the studio, `kiln predict` scores
-//! a CSV with a downloaded model artifact.
+//! a CSV with a downloaded model artifact, `kiln forecast` extends a
+//! downloaded forecaster from a new history.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +66,20 @@ enum Command {
         model: PathBuf,
         #[arg(long)]
         input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Forecast a new history with a forecaster downloaded from the studio:
+    /// the file holds the forecaster's timestamp, target and item columns;
+    /// writes `item, timestamp` and one column per quantile, the numbers
+    /// the studio and the API give for the same history.
+    Forecast {
+        /// The forecaster file (`/api/forecasts/{id}/artifact`).
+        #[arg(long)]
+        model: PathBuf,
+        /// The history: CSV, Excel, Parquet, Arrow IPC, JSON Lines, gzip or ZIP CSV.
+        #[arg(long)]
+        history: PathBuf,
         #[arg(long)]
         output: PathBuf,
     },
@@ -188,6 +203,11 @@ fn main() -> anyhow::Result<()> {
             input,
             output,
         } => explain(&model, &input, &output),
+        Command::Forecast {
+            model,
+            history,
+            output,
+        } => forecast(&model, &history, &output),
         Command::Onnx { model, out } => {
             write_onnx(&load_artifact(&model)?, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!("wrote the ONNX model to {}", out.display());
@@ -400,6 +420,37 @@ fn predict(
         );
     }
     eprintln!("wrote {} predictions to {}", outcome.rows, output.display());
+    Ok(())
+}
+
+fn forecast(
+    model: &std::path::Path,
+    history: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
+    let artifact = automl::forecast::artifact::ForecastArtifact::from_json(&bytes)
+        .with_context(|| format!("loading {}", model.display()))?;
+    let frame = backend::models::read_input(history)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", history.display()))?;
+    let tmp = output.with_extension("partial");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    let (items, notes) = backend::forecast::extend(&artifact, &frame, &mut out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", history.display()))?;
+    std::io::Write::flush(&mut out)?;
+    drop(out);
+    std::fs::rename(&tmp, output)?;
+    for note in &notes {
+        eprintln!("note: {note}");
+    }
+    eprintln!(
+        "wrote the next {} steps of {} to {}",
+        artifact.forecaster.settings.horizon,
+        api::display::plural(items as u64, "series", "series"),
+        output.display()
+    );
     Ok(())
 }
 

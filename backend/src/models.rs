@@ -364,7 +364,7 @@ pub fn predict_csv(
 }
 
 /// A file to score or explain, in any format an upload may be.
-fn read_input(input: &Path) -> Result<DataFrame, AppError> {
+pub fn read_input(input: &Path) -> Result<DataFrame, AppError> {
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -44,6 +44,18 @@ pub const SAMPLES: &[Sample] = &[
         target: "weather",
         bytes: include_bytes!("../../assets/samples/seattle_weather.csv"),
     },
+    Sample {
+        name: "us_macro_quarterly",
+        description: "12 US macroeconomic series by quarter, 1959–2009, in long format (series, quarter, value): forecast them all at once (forecasting).",
+        target: "value",
+        bytes: include_bytes!("../../assets/samples/us_macro_quarterly.csv"),
+    },
+    Sample {
+        name: "airpassengers",
+        description: "Monthly airline passengers, 1949–1960: one series with a trend and a growing season (forecasting).",
+        target: "passengers",
+        bytes: include_bytes!("../../assets/samples/airpassengers.csv"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Sample> {

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod profile;
 pub mod quality;
 pub mod recipe;
+pub mod series;
 pub mod stats;
 
 pub use error::{Error, Result};

@@ -1679,12 +1679,150 @@ async fn serious_violations(studio: &Studio, axe: &str) -> Result<Vec<String>> {
 /// Every page at 1280 × 800 and at 390 × 844 (a phone): screenshots of both,
 /// at 390 px no page is wider than the screen, and axe-core finds no
 /// serious or critical accessibility violation on any of them.
+/// Opens the `us_macro_quarterly` sample, sets up a forecast from its
+/// page (the columns guessed, a short budget) and waits for the forecast
+/// page to draw its first item; the forecast's path.
+async fn forecast_us_macro(studio: &Studio) -> Result<String> {
+    studio.open("/").await?;
+    studio
+        .find("button[data-sample='us_macro_quarterly']", SHORT)
+        .await?
+        .click()
+        .await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    studio.find("#forecast-data", LONG).await?.click().await?;
+    studio
+        .wait_path(&format!("{dataset_path}/forecast"), LONG)
+        .await?;
+    // The profile of the table as series, from the guessed columns.
+    studio
+        .wait_text("#series-frequency", LONG, |t| {
+            t.contains("quarterly, 12 series")
+        })
+        .await?;
+    let item = studio
+        .find("#forecast-item", SHORT)
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        item.as_deref() == Some("series"),
+        "item column guessed: {item:?}"
+    );
+    studio.find("#series-decomposition", SHORT).await?;
+    studio
+        .find("#forecast-budget", SHORT)
+        .await?
+        .select_by_value("30")
+        .await?;
+    studio.find("#start-forecast", SHORT).await?.click().await?;
+    let path = studio.wait_path("/forecasts/", LONG).await?;
+    studio
+        .wait_text("#forecast-state", Duration::from_secs(90), |t| {
+            t == "succeeded"
+        })
+        .await?;
+    Ok(path)
+}
+
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn a_forecast_of_us_macro_series_shows_its_band() -> Result<()> {
+    let studio = Studio::start("forecast").await?;
+    let path = forecast_us_macro(&studio).await?;
+    // The leaderboard, the band's coverage, and the chart with its band.
+    let board = studio.find("#forecast-board", LONG).await?.text().await?;
+    ensure!(
+        board.contains("ETS") && board.contains("Theta"),
+        "board: {board}"
+    );
+    studio
+        .wait_text("#forecast-coverage", SHORT, |t| {
+            t.contains("P10–P90 band held")
+        })
+        .await?;
+    studio
+        .find("#item-search", SHORT)
+        .await?
+        .send_keys("unemp")
+        .await?;
+    studio
+        .wait_text("#item-select", LONG, |t| t.starts_with("unemp"))
+        .await?;
+    let src = fresh_attr(&studio, "#forecast-chart", "src")
+        .await?
+        .context("chart address")?;
+    ensure!(src.contains("item=unemp"), "chart of {src}");
+    let svg = studio.fetch("GET", &src, None).await?;
+    ensure!(
+        svg.contains("P10–P90 band") && svg.contains("<polygon"),
+        "the chart has no band: {}",
+        &svg[..svg.len().min(400)]
+    );
+    // The image drew in the page.
+    let drawn = studio
+        .client
+        .execute(
+            "const i = document.querySelector('#forecast-chart'); return i.complete && i.naturalWidth > 0;",
+            vec![],
+        )
+        .await?;
+    ensure!(drawn == serde_json::json!(true), "the chart did not draw");
+    // The CSV, and the forecaster extending the same history alike.
+    let href = fresh_attr(&studio, "#download-forecast", "href")
+        .await?
+        .context("csv link")?;
+    let csv = studio.fetch("GET", &href, None).await?;
+    ensure!(
+        csv.starts_with("item,timestamp,p10,p50,p90\n"),
+        "csv: {}",
+        &csv[..csv.len().min(200)]
+    );
+    ensure!(
+        csv.lines().count() == 1 + 12 * 4,
+        "{} lines",
+        csv.lines().count()
+    );
+    let history = studio.data_dir.join("history.csv");
+    std::fs::write(
+        &history,
+        include_bytes!("../../assets/samples/us_macro_quarterly.csv"),
+    )?;
+    studio
+        .find("#extend-input", SHORT)
+        .await?
+        .send_keys(&history.display().to_string())
+        .await?;
+    let link = studio
+        .find("#extend-done a", LONG)
+        .await?
+        .attr("href")
+        .await?;
+    let extended = studio
+        .fetch("GET", &link.context("extension link")?, None)
+        .await?;
+    ensure!(
+        extended == csv,
+        "the extension differs from the studio's forecast"
+    );
+    studio.screenshot("forecast").await?;
+    ensure!(path.starts_with("/forecasts/"), "{path}");
+    studio.close().await
+}
+
 #[tokio::test]
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn every_page_fits_a_phone() -> Result<()> {
     let axe = std::fs::read_to_string(env_path("KILN_AXE")?).context("reading axe-core")?;
     let studio = Studio::start("phone").await?;
     let (dataset_path, dataset) = open_penguins_sample(&studio).await?;
+    let forecast = forecast_us_macro(&studio).await?;
+    let macro_dataset = studio
+        .fetch_json("GET", &format!("/api{forecast}"), None)
+        .await?["dataset_id"]
+        .as_str()
+        .context("forecast dataset")?
+        .to_owned();
     let mut builds = Vec::new();
     for target in ["sex", "species"] {
         let request =
@@ -1721,6 +1859,13 @@ async fn every_page_fits_a_phone() -> Result<()> {
             format!("/compare?builds={},{}", builds[0].0, builds[1].0),
             "#compare-families",
         ),
+        (
+            "forecast-setup",
+            format!("/datasets/{macro_dataset}/forecast"),
+            "#series-acf",
+        ),
+        ("forecast", forecast.clone(), "#forecast-chart"),
+        ("forecasts", "/forecasts".to_owned(), "#forecast-list"),
     ];
     let mut inaccessible = Vec::new();
     for (width, height) in [(1280, 800), (390, 844)] {

@@ -229,6 +229,113 @@ fn dataset_path(id: &str) -> String {
     format!("/api/datasets/{}", percent_encode(id))
 }
 
+// Forecasts.
+
+/// The query of a series profile: timestamp, target, item column, and the series drawn.
+pub fn series_query(time: &str, target: &str, item_column: &str, item: Option<&str>) -> String {
+    let mut q = format!(
+        "time={}&target={}",
+        percent_encode(time),
+        percent_encode(target)
+    );
+    if !item_column.is_empty() {
+        q.push_str(&format!("&item_column={}", percent_encode(item_column)));
+    }
+    if let Some(item) = item {
+        q.push_str(&format!("&item={}", percent_encode(item)));
+    }
+    q
+}
+
+/// The dataset read as time series (`series_query`).
+pub async fn series_overview(dataset: &str, query: &str) -> ClientResult<api::SeriesOverview> {
+    get(&format!("{}/series?{query}", dataset_path(dataset))).await
+}
+
+/// A chart of one series: `series.svg`, `decomposition.svg` or `acf.svg`.
+pub fn series_chart_url(dataset: &str, name: &str, query: &str) -> String {
+    format!("{}/series/charts/{name}?{query}", dataset_path(dataset))
+}
+
+/// Checks and queues a forecast of dataset `dataset`.
+pub async fn start_forecast(
+    dataset: &str,
+    request: &api::ForecastRequest,
+) -> ClientResult<api::Forecast> {
+    post(&format!("{}/forecasts", dataset_path(dataset)), request).await
+}
+
+/// The forecasts of one dataset, newest first.
+pub async fn dataset_forecasts(dataset: &str) -> ClientResult<Listed<api::Forecast>> {
+    get_listed(&format!("{}/forecasts", dataset_path(dataset))).await
+}
+
+/// Every forecast, newest first.
+pub async fn forecasts() -> ClientResult<Listed<api::Forecast>> {
+    get_listed("/api/forecasts").await
+}
+
+fn forecast_path(id: &str) -> String {
+    format!("/api/forecasts/{}", percent_encode(id))
+}
+
+pub async fn forecast(id: &str) -> ClientResult<api::Forecast> {
+    get(&forecast_path(id)).await
+}
+
+pub async fn delete_forecast(id: &str) -> ClientResult<()> {
+    delete(&forecast_path(id)).await
+}
+
+/// The forecast's items whose name contains `search`.
+pub async fn forecast_items(id: &str, search: &str) -> ClientResult<Vec<api::ForecastItem>> {
+    get(&format!(
+        "{}/items?search={}&limit=100",
+        forecast_path(id),
+        percent_encode(search)
+    ))
+    .await
+}
+
+/// One item's forecast chart (history, backtests, P50 and band).
+pub fn forecast_chart_url(id: &str, item: &str) -> String {
+    format!(
+        "{}/charts/forecast.svg?item={}",
+        forecast_path(id),
+        percent_encode(item)
+    )
+}
+
+/// The global tree model's SHAP importance chart.
+pub fn forecast_importance_url(id: &str) -> String {
+    format!("{}/charts/importance.svg", forecast_path(id))
+}
+
+/// Every item's forecast as CSV.
+pub fn forecast_csv_url(id: &str) -> String {
+    format!("{}/forecast.csv", forecast_path(id))
+}
+
+/// The forecaster file.
+pub fn forecaster_url(id: &str) -> String {
+    format!("{}/artifact", forecast_path(id))
+}
+
+/// Forecasts the history in `file` with forecast `id`'s forecaster.
+pub fn extend_forecast(
+    id: &str,
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl Fn(ClientResult<api::ForecastExtension>) + 'static,
+) -> ClientResult<()> {
+    upload_file(
+        &format!("{}/extend", forecast_path(id)),
+        file,
+        on_progress,
+        on_done,
+    )
+}
+
 // Builds.
 
 /// Every build, newest first, and the ids of those that do not read back.

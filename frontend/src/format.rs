@@ -48,6 +48,16 @@ pub fn leak_cost(c: &api::LeakCost) -> String {
     }
 }
 
+/// A quantile level as forecasts name it: `P10`, `P50`, `P97.5`.
+pub fn quantile_name(q: f64) -> String {
+    let p = (q * 1000.0).round() / 10.0;
+    if p.fract() == 0.0 {
+        format!("P{}", p as i64)
+    } else {
+        format!("P{p}")
+    }
+}
+
 pub fn seconds(s: f64) -> String {
     if s < 1.0 {
         format!("{:.0} ms", s * 1000.0)

@@ -26,6 +26,7 @@ fn App() -> impl IntoView {
                 <nav>
                     <A href="/">"Datasets"</A>
                     <A href="/builds">"Experiments"</A>
+                    <A href="/forecasts">"Forecasts"</A>
                 </nav>
             </header>
             <main class="page">
@@ -36,10 +37,13 @@ fn App() -> impl IntoView {
                         <Route path=path!("prepare") view=pages::prepare::PreparePage/>
                         <Route path=path!("explore") view=pages::explore::ExplorePage/>
                         <Route path=path!("build") view=pages::setup::BuildSetupPage/>
+                        <Route path=path!("forecast") view=pages::forecast_setup::ForecastSetupPage/>
                     </ParentRoute>
                     <Route path=path!("/builds") view=pages::builds::BuildsPage/>
                     <Route path=path!("/builds/:id") view=pages::build::BuildPage/>
                     <Route path=path!("/compare") view=pages::compare::ComparePage/>
+                    <Route path=path!("/forecasts") view=pages::forecasts::ForecastsPage/>
+                    <Route path=path!("/forecasts/:id") view=pages::forecast::ForecastPage/>
                     <Route path=path!("/models/:id") view=pages::model::ModelPage/>
                 </Routes>
             </main>

@@ -21,7 +21,8 @@ pub struct SeriesProfile {
     /// In [0, 1]; `None` when the series is too short to tell.
     pub trend_strength: Option<f64>,
     pub seasonal_strength: Option<f64>,
-    /// Whether the season passes the 90% autocorrelation test.
+    /// Whether the detrended series passes the 90% seasonality test
+    /// (its lag-season autocorrelation).
     pub seasonal_test: bool,
     /// Autocorrelations at lags 1, 2, …
     pub acf: Vec<f64>,
@@ -67,6 +68,9 @@ pub fn profile(y: &[f64], m: usize) -> SeriesProfile {
     } else {
         None
     };
+    // Tested on the detrended values, so a trend alone does not pass.
+    let detrended: Vec<f64> = (0..n).filter_map(|t| Some(y[t] - trend[t]?)).collect();
+    let seasonal_test = seasonal_fit.is_some() && season::is_seasonal(&detrended, m);
     let max_lag = (2 * m).max(24).min(n.saturating_sub(1));
     SeriesProfile {
         season: season_used,
@@ -75,7 +79,7 @@ pub fn profile(y: &[f64], m: usize) -> SeriesProfile {
         remainder,
         trend_strength,
         seasonal_strength,
-        seasonal_test: season::is_seasonal(y, m),
+        seasonal_test,
         acf: season::acf(y, max_lag),
     }
 }
@@ -112,10 +116,17 @@ mod tests {
         );
         assert!(p.seasonal_test);
         // The parts add up where the trend exists.
-        for t in 2..46 {
+        for (t, v) in y.iter().enumerate().take(46).skip(2) {
             let sum = p.trend[t].unwrap() + p.seasonal[t] + p.remainder[t].unwrap();
-            assert!((sum - y[t]).abs() < 1e-9);
+            assert!((sum - v).abs() < 1e-9);
         }
+        let line: Vec<f64> = (0..48)
+            .map(|t| 3.0 * t as f64 + 0.5 * rng.next_f64())
+            .collect();
+        assert!(
+            !profile(&line, 4).seasonal_test,
+            "a trend alone is not a season"
+        );
         let noise: Vec<f64> = (0..48).map(|_| rng.next_f64()).collect();
         let p = profile(&noise, 4);
         assert!(p.trend_strength.unwrap() < 0.6, "{:?}", p.trend_strength);

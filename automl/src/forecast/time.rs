@@ -466,7 +466,7 @@ pub fn prepare(cols: &Columns<'_>, season: Option<usize>) -> Result<Prepared> {
     }
     if !off_grid.is_empty() {
         return Err(time_err(format!(
-            "timestamps do not share one {} step, for example {}",
+            "timestamps are not on one regular grid (most steps fit “{}”), for example {}",
             frequency.label(),
             off_grid.join(", ")
         )));

@@ -1,5 +1,5 @@
 //! The `/api` router, one module per resource (`datasets`, `imports`,
-//! `builds`, `models`, `samples`), each with its own router. Handlers are thin: parse,
+//! `builds`, `models`, `forecasts`, `samples`), each with its own router. Handlers are thin: parse,
 //! call a domain function or the store on a blocking thread
 //! ([`with_store`], [`blocking`]), map the result; errors become responses
 //! in one place (`crate::error`). `openapi` describes them all as the
@@ -7,6 +7,7 @@
 
 mod builds;
 mod datasets;
+mod forecasts;
 mod imports;
 mod models;
 mod openapi;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(imports::router())
         .merge(builds::router())
         .merge(models::router())
+        .merge(forecasts::router())
         .fallback(|| async { AppError::NotFound("this API route".into()) })
         .layer(axum::middleware::map_response(errors_as_json))
         .with_state(state)

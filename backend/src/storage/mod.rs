@@ -1,6 +1,6 @@
 //! The only module that touches the data directory: SQLite (`kiln.db`, WAL,
 //! through a small pool of connections) for records, `datasets/`,
-//! `models/` and `predictions/` for files, `tmp/` for files being written.
+//! `models/`, `predictions/` and `forecasts/` for files, `tmp/` for files being written.
 //! No path leaves this module: the rest of the server gives and takes
 //! frames, bytes, [`Upload`]s, [`Received`] files and [`NewFile`]s, and
 //! names records by id. Files are written to `tmp/` and renamed into place,
@@ -16,12 +16,14 @@
 //!
 //! Records by resource: `datasets.rs` (datasets, their files, recipes and
 //! prepared columns), `builds.rs` (builds and their trials), `models.rs`
-//! (models, artifacts and scored files).
+//! (models, artifacts and scored files), `forecasts.rs` (forecasts, their
+//! forecaster and result files).
 
 mod builds;
 mod datasets;
 mod files;
 mod finite;
+mod forecasts;
 mod models;
 mod pool;
 
@@ -161,6 +163,13 @@ CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS forecasts (
+    id TEXT PRIMARY KEY,
+    dataset_id TEXT NOT NULL,
+    created TEXT NOT NULL,
+    state TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
 ";
 
 impl Store {
@@ -169,7 +178,7 @@ impl Store {
     /// earlier versions move to `trials`, and builds that were queued or
     /// running when the last process died are marked `interrupted`.
     pub fn open(root: &Path) -> Result<Store> {
-        for dir in ["datasets", "models", "predictions", "tmp"] {
+        for dir in ["datasets", "models", "predictions", "forecasts", "tmp"] {
             let p = root.join(dir);
             fs::create_dir_all(&p).map_err(io(&p))?;
         }
@@ -193,6 +202,7 @@ impl Store {
             builds::move_leaderboards(&mut conn)?;
         }
         store.mark_interrupted()?;
+        store.interrupt_forecasts()?;
         Ok(store)
     }
 

@@ -42,6 +42,7 @@ pub fn DatasetPage() -> impl IntoView {
                 let build_href = format!("/datasets/{}/build", d.summary.id);
                 let prepare_href = format!("/datasets/{}/prepare", d.summary.id);
                 let explore_href = format!("/datasets/{}/explore", d.summary.id);
+                let forecast_href = format!("/datasets/{}/forecast", d.summary.id);
                 let prepare_link = prepare_href.clone();
                 let notes = d.notes.clone();
                 let sample_note = d.profile.sampled_rows.map(|n| view! {
@@ -115,6 +116,7 @@ pub fn DatasetPage() -> impl IntoView {
                         </div>
                         <div class="actions">
                             <a class="button" id="explore-data" href=explore_href>"Explore"</a>
+                            <a class="button" id="forecast-data" href=forecast_href>"Forecast"</a>
                             <a class="button" id="prepare-data" href=prepare_href>"Prepare the data"</a>
                             <a class="button primary" id="build-model" href=build_href>"Build a model"</a>
                         </div>
@@ -159,12 +161,39 @@ pub fn DatasetPage() -> impl IntoView {
                         </Loaded>
                     </section>
                     <FairnessSection dataset=d.summary.id.clone() columns=d.profile.columns.clone()/>
+                    <DatasetForecasts dataset=d.summary.id.clone()/>
                     <h2>{format!("First {}", display::plural(d.profile.head.rows.len() as u64, "row", "rows"))}</h2>
                     <div class="scroll" tabindex="0">
                         <table class="data rows"><thead><tr>{head_cols}</tr></thead><tbody>{head_rows}</tbody></table>
                     </div>
                 }
             }
+        </Loaded>
+    }
+}
+
+/// The dataset's forecasts, when it has any.
+#[component]
+fn DatasetForecasts(dataset: String) -> impl IntoView {
+    let forecasts = LocalResource::new(move || {
+        let id = dataset.clone();
+        async move { client::dataset_forecasts(&id).await }
+    });
+    let error = RwSignal::new(None::<String>);
+    let delete = crate::components::delete_action(
+        |id: String| async move { client::delete_forecast(&id).await },
+        error,
+        move || forecasts.refetch(),
+    );
+    view! {
+        <Loaded resource=forecasts quiet=true let:list>
+            {(!list.items.is_empty()).then(|| view! {
+                <section id="dataset-forecasts">
+                    <h2>"Forecasts"</h2>
+                    {move || error.get().map(|e| view! { <crate::components::ErrorBox message=e/> })}
+                    <crate::pages::forecasts::ForecastTable forecasts=list.items.clone() on_delete=delete/>
+                </section>
+            })}
         </Loaded>
     }
 }
