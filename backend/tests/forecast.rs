@@ -178,6 +178,43 @@ async fn a_forecast_of_related_series_goes_from_set_up_to_csv_and_extends_alike(
     let (status, extended) = get_text(&t, ext["download"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(extended, csv);
+    // `kiln forecast` with the downloaded file gives the same CSV too.
+    let model = t.dir.join("forecaster.json");
+    let history = t.dir.join("history.csv");
+    let output = t.dir.join("forecast.csv");
+    std::fs::write(&model, &body).unwrap();
+    std::fs::write(&history, MACRO).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["forecast", "--model"])
+        .arg(&model)
+        .arg("--history")
+        .arg(&history)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), csv);
+    // A model file is not a forecaster, and says what to use.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["forecast", "--model"])
+        .arg(&history)
+        .arg("--history")
+        .arg(&history)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("not valid JSON"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     // A history without the target column is refused by name.
     let (status, e) = t
         .upload_to(
