@@ -35,7 +35,8 @@ pub struct ForecastRequest {
     /// The leaderboard's metric: `wql`, `wape`, `mase` (default), `rmse` or `mape`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
-    /// Rolling-origin backtest windows (default 3, at most 20).
+    /// Rolling-origin backtest windows, at most 20 (default: 3 for ten
+    /// series or more, else up to 6 as the history allows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows: Option<u32>,
     /// Season length in steps (absent: from the frequency; 1: none).
@@ -97,6 +98,9 @@ pub struct Forecast {
     pub frequency: String,
     /// The season length used (1: none).
     pub season: u32,
+    /// The backtest windows used.
+    #[serde(default)]
+    pub windows: u32,
     /// The metric the leaderboard ranks by, e.g. `MASE`.
     pub metric: String,
     /// Series forecast, and series left out as too short.

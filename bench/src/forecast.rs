@@ -221,6 +221,7 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut over_budget = Vec::new();
+    let mut global_rows = Vec::new();
     let mut beats_ets = 0;
     let mut beats_best = 0;
     let mut count = 0;
@@ -255,7 +256,7 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
             horizon: h,
             season,
             quantiles: vec![0.1, 0.5, 0.9],
-            windows: 3,
+            windows: forecast::default_windows(&train, h, season),
             metric: ForecastMetric::Mase,
             seed: 0,
         };
@@ -285,6 +286,18 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
                 t.name, row.name, row.evaluation.mean, row.evaluation.spread, row.weight
             );
         }
+        // The global model direct (one model, the step as a feature: what Kiln
+        // ships) against recursive (a one-step model fed its own forecasts).
+        let direct = recursive_or_direct(&train, season, h, false)?;
+        let recursive = recursive_or_direct(&train, season, h, true)?;
+        let (d, r) = (
+            score(&actual, &train, &direct, season),
+            score(&actual, &train, &recursive, season),
+        );
+        global_rows.push(format!(
+            "| {} | {:.4} | {:.4} | {:.4} | {:.4} |",
+            t.name, d.mase, r.mase, d.wape, r.wape
+        ));
         // statsforecast on the same training series.
         let csv = dir.join(format!("{}.csv", t.name));
         let mut text = String::from("unique_id,ds,y\n");
@@ -341,7 +354,9 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
             .board
             .iter()
             .find(|r| {
-                r.weight == 1.0 || r.method.is_some_and(|m| outcome.forecaster.members == vec![(m, 1.0)])
+                r.weight == 1.0
+                    || r.method
+                        .is_some_and(|m| outcome.forecaster.members == vec![(m, 1.0)])
             })
             .and_then(|r| r.evaluation.coverage.as_ref())
             .map_or("–".to_string(), |c| format!("{:.2}", c[2] - c[0]));
@@ -372,6 +387,13 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
             );
         }
     }
+    println!("\nThe global tree model on the same holdout, direct against recursive:\n");
+    println!("| dataset | direct MASE | recursive MASE | direct WAPE | recursive WAPE |");
+    println!("|---|---|---|---|---|");
+    for row in &global_rows {
+        println!("{row}");
+    }
+    println!();
     if over_budget.is_empty() {
         println!("Every Kiln build ended within 1.05 × {budget} s + 5 s.");
     } else {
@@ -381,4 +403,32 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
         "Kiln's MASE is at most AutoETS's on {beats_ets} of {count} datasets, and below the best statsforecast model on {beats_best} of {count}."
     );
     Ok(())
+}
+
+/// The global tree model's forecasts of the `h` steps after each series:
+/// direct (one model for every step, as Kiln ships it), or recursive (a
+/// model of the next step only, fed its own forecasts step by step).
+fn recursive_or_direct(
+    train: &[Series],
+    season: usize,
+    h: usize,
+    recursive: bool,
+) -> Result<Vec<Vec<f64>>> {
+    let model = forecast::global::fit(train, season, if recursive { 1 } else { h }, 0, None, None)?;
+    train
+        .iter()
+        .map(|s| {
+            if !recursive {
+                return Ok(model.forecast(s)?.0);
+            }
+            let mut grown = s.clone();
+            let mut out = Vec::with_capacity(h);
+            for _ in 0..h {
+                let next = model.forecast(&grown)?.0[0];
+                out.push(next);
+                grown.values.push(next);
+            }
+            Ok(out)
+        })
+        .collect()
 }

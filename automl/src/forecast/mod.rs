@@ -12,6 +12,7 @@
 //! Like the rest of the crate: no I/O, no clock except the deadline passed
 //! in, and every result a function of the inputs.
 
+pub mod ar;
 pub mod artifact;
 mod band;
 pub mod ets;
@@ -61,15 +62,18 @@ pub enum Method {
     Theta,
     /// One boosted-tree model over every series ([`global`]).
     GlobalTrees,
+    /// Autoregression on the values or their differences ([`ar`]), order by AICc.
+    Autoregression,
 }
 
 impl Method {
-    pub const ALL: [Method; 6] = [
+    pub const ALL: [Method; 7] = [
         Method::SeasonalNaive,
         Method::Naive,
         Method::Drift,
         Method::Ets,
         Method::Theta,
+        Method::Autoregression,
         Method::GlobalTrees,
     ];
 
@@ -86,6 +90,7 @@ impl Method {
             Method::Ets => "ETS",
             Method::Theta => "Theta",
             Method::GlobalTrees => "boosted trees (global)",
+            Method::Autoregression => "autoregression",
         }
     }
 }
@@ -163,6 +168,16 @@ pub fn point_forecast(method: Method, y: &[f64], m: usize, h: usize) -> Result<P
             },
             None => Point {
                 detail: "naive (too short for Theta)".into(),
+                ..naive()
+            },
+        },
+        Method::Autoregression => match ar::auto(y, m, h) {
+            Some(fit) => Point {
+                values: fit.forecast(h),
+                detail: fit.label(),
+            },
+            None => Point {
+                detail: "naive (too short for autoregression)".into(),
                 ..naive()
             },
         },
@@ -251,6 +266,20 @@ pub fn folds(series: &[Series], horizon: usize, windows: usize) -> Vec<Fold> {
         }
     }
     out
+}
+
+/// Backtest windows when none are asked for: 3 for ten series or more; for
+/// fewer, as many as the longest series allows while two seasons (or 20
+/// values) stay before the earliest window, from 3 to 6. Few series give
+/// few errors per window, and the choice of forecaster and the band's
+/// offsets need more of them.
+pub fn default_windows(series: &[Series], horizon: usize, season: usize) -> usize {
+    if series.len() >= 10 || horizon == 0 {
+        return 3;
+    }
+    let longest = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+    let keep = (2 * season).max(20);
+    (longest.saturating_sub(keep) / horizon).clamp(3, 6)
 }
 
 /// Checks the settings, and that the history leaves at least one backtest window.

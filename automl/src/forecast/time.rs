@@ -702,7 +702,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("weekly step") && err.contains("row 4"),
+            err.contains("not on one regular grid (most steps fit “weekly”)")
+                && err.contains("row 4"),
             "{err}"
         );
     }

@@ -26,8 +26,6 @@ use crate::storage::Store;
 
 /// The longest budget a forecast build may ask for, in seconds.
 pub const MAX_BUDGET: u32 = 3600;
-/// Backtest windows when the request names none.
-const DEFAULT_WINDOWS: usize = 3;
 
 /// A checked forecast request, ready for a worker.
 pub struct ForecastPlan {
@@ -146,11 +144,15 @@ pub fn plan(store: &Store, dataset_id: &str, req: api::ForecastRequest) -> AppRe
         return Err(invalid("the season must be at least 1 step (1: none)"));
     }
     let prepared = time::prepare(&engine_columns(&read, &columns), season).map_err(refused)?;
+    let m = season.unwrap_or_else(|| prepared.frequency.season());
     let settings = ForecastSettings {
         horizon: req.horizon as usize,
-        season: season.unwrap_or_else(|| prepared.frequency.season()),
+        season: m,
         quantiles: req.quantiles.clone(),
-        windows: req.windows.map_or(DEFAULT_WINDOWS, |w| w as usize),
+        windows: req.windows.map_or_else(
+            || forecast::default_windows(&prepared.series, req.horizon as usize, m),
+            |w| w as usize,
+        ),
         metric,
         seed: req.seed,
     };
@@ -172,6 +174,7 @@ pub fn plan(store: &Store, dataset_id: &str, req: api::ForecastRequest) -> AppRe
         error: None,
         frequency: prepared.frequency.label(),
         season: settings.season as u32,
+        windows: settings.windows as u32,
         metric: metric.name().to_owned(),
         items: prepared.series.len() as u32,
         items_left_out: left_out as u32,

@@ -209,7 +209,7 @@ fn Results(forecast: api::Forecast) -> impl IntoView {
             <h2>"Backtest leaderboard"</h2>
             <p class="muted small">{format!(
                 "Each forecaster forecast the last {} of every series from the history before it (rolling origin, never shuffled); ranked by {} (mean over windows ± its spread), lower is better.",
-                display::plural(u64::from(f.request.windows.unwrap_or(3)), "window", "windows"),
+                display::plural(u64::from(f.windows.max(1)), "window", "windows"),
                 metric
             )}</p>
             {coverage}

@@ -115,7 +115,7 @@ pub fn ForecastSetupPage() -> impl IntoView {
     let quantiles = RwSignal::new("0.1, 0.5, 0.9".to_owned());
     let metric = RwSignal::new("mase".to_owned());
     let budget = RwSignal::new(60u32);
-    let windows = RwSignal::new("3".to_owned());
+    let windows = RwSignal::new(String::new());
     let shown = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let starting = RwSignal::new(false);
@@ -207,7 +207,7 @@ pub fn ForecastSetupPage() -> impl IntoView {
                 let back = format!("/datasets/{}", d.summary.id);
                 view! {
                     <h1>"Forecast "<a href=back>{d.summary.name.clone()}</a></h1>
-                    <p class="muted">"Forecast a numeric column over time, for one series or many (one per item). Kiln reads the timestamps, finds the frequency, backtests seasonal naive, drift, exponential smoothing (ETS), Theta and a global boosted-tree model on the last windows of each series, and ships the best or a weighted ensemble, with a quantile band."</p>
+                    <p class="muted">"Forecast a numeric column over time, for one series or many (one per item). Kiln reads the timestamps, finds the frequency, backtests seasonal naive, drift, exponential smoothing (ETS), Theta, autoregression and a global boosted-tree model on the last windows of each series, and ships the best or a weighted ensemble, with a quantile band."</p>
                     <div class="form">
                         <label for="forecast-time">"Timestamp column"</label>
                         <select id="forecast-time" prop:value=move || time.get() on:change=move |ev| { chosen_time.set(Some(event_target_value(&ev))); typed_horizon.set(None); }>
@@ -239,7 +239,7 @@ pub fn ForecastSetupPage() -> impl IntoView {
                             {METRICS.iter().map(|(v, l)| view! { <option value=*v selected=*v == "mase">{*l}</option> }).collect_view()}
                         </select>
                         <label for="forecast-windows">"Backtest windows"</label>
-                        <input id="forecast-windows" type="number" min="1" max="20" prop:value=move || windows.get() on:change=move |ev| windows.set(event_target_value(&ev))/>
+                        <input id="forecast-windows" type="number" min="1" max="20" placeholder="automatic: 3 to 6" prop:value=move || windows.get() on:change=move |ev| windows.set(event_target_value(&ev))/>
                         <label for="forecast-budget">"Time budget"</label>
                         <select id="forecast-budget" prop:value=move || budget.get().to_string() on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { budget.set(v) } }>
                             {BUDGETS.iter().map(|(s, n)| view! { <option value=s.to_string() selected=*s == 60>{*n}</option> }).collect_view()}
