@@ -26,6 +26,18 @@ use crate::storage::Store;
 
 /// The longest budget a forecast build may ask for, in seconds.
 pub const MAX_BUDGET: u32 = 3600;
+/// The longest season a request may name, in steps (a year of days fits).
+pub const MAX_SEASON: u32 = 1000;
+
+/// A season asked for, checked: 1 (none) to [`MAX_SEASON`] steps.
+pub fn check_season(season: Option<u32>) -> AppResult<Option<usize>> {
+    match season {
+        Some(s) if !(1..=MAX_SEASON).contains(&s) => Err(invalid(format!(
+            "a season of {s} steps: use 1 (none) to {MAX_SEASON}"
+        ))),
+        s => Ok(s.map(|s| s as usize)),
+    }
+}
 
 /// A checked forecast request, ready for a worker.
 pub struct ForecastPlan {
@@ -117,6 +129,12 @@ pub fn plan(store: &Store, dataset_id: &str, req: api::ForecastRequest) -> AppRe
     if req.horizon == 0 {
         return Err(invalid("the horizon must be at least 1 step"));
     }
+    if req.quantiles.len() > 20 {
+        return Err(invalid(format!(
+            "{} quantile levels: ask for at most 20",
+            req.quantiles.len()
+        )));
+    }
     if !(5..=MAX_BUDGET).contains(&req.budget_seconds) {
         return Err(invalid(format!(
             "a budget of {} s: use 5 to {MAX_BUDGET} seconds",
@@ -139,10 +157,7 @@ pub fn plan(store: &Store, dataset_id: &str, req: api::ForecastRequest) -> AppRe
     let frame = store.dataset_frame(dataset_id)?;
     let read = read_columns(&frame, &columns)?;
     drop(frame);
-    let season = req.season.map(|s| s as usize);
-    if season == Some(0) {
-        return Err(invalid("the season must be at least 1 step (1: none)"));
-    }
+    let season = check_season(req.season)?;
     let prepared = time::prepare(&engine_columns(&read, &columns), season).map_err(refused)?;
     let m = season.unwrap_or_else(|| prepared.frequency.season());
     let settings = ForecastSettings {

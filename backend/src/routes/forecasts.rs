@@ -285,13 +285,7 @@ impl SeriesQuery {
     }
 
     fn season(&self) -> AppResult<Option<usize>> {
-        match self.season {
-            Some(0) => Err(AppError::bad_request(
-                "invalid_query",
-                "`season` must be at least 1 (1: none)",
-            )),
-            s => Ok(s.map(|s| s as usize)),
-        }
+        forecast::check_season(self.season)
     }
 }
 

@@ -253,6 +253,7 @@ mod tests {
             include_str!("imports.rs"),
             include_str!("builds.rs"),
             include_str!("models.rs"),
+            include_str!("forecasts.rs"),
         ];
         let mut out = Vec::new();
         for src in sources {
