@@ -36,10 +36,6 @@ fn stamps(start: &str, frequency: Frequency) -> impl Fn(&f64) -> String {
     }
 }
 
-fn frequency_season(f: Frequency) -> usize {
-    f.season()
-}
-
 fn bounds<'a>(values: impl Iterator<Item = &'a f64>) -> (f64, f64) {
     values
         .filter(|v| v.is_finite())
@@ -60,11 +56,7 @@ pub fn forecast(
     let h = item.point.len();
     let earliest_backtest = item.backtests.iter().map(|b| b.cutoff).min().unwrap_or(n);
     let from = n
-        .saturating_sub(
-            SHOWN_HISTORY
-                .max(8 * h)
-                .max(4 * frequency_season(frequency)),
-        )
+        .saturating_sub(SHOWN_HISTORY.max(8 * h).max(4 * frequency.season()))
         .min(earliest_backtest.saturating_sub(2 * h));
     let (lo, hi) = bounds(
         item.history[from..]

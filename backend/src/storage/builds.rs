@@ -162,31 +162,7 @@ impl Store {
     /// their documents as they are (a document that does not read as a
     /// build keeps its leaderboard and its other fields).
     pub(super) fn mark_interrupted(&self) -> Result<()> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let live: Vec<(String, String)> = {
-            let mut stmt =
-                tx.prepare("SELECT id, doc FROM builds WHERE state IN ('queued', 'running')")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let state = api::BuildState::Interrupted;
-        for (id, doc) in live {
-            let doc = match serde_json::from_str::<Value>(&doc) {
-                Ok(Value::Object(mut fields)) => {
-                    fields.insert("state".into(), state.label().into());
-                    fields.insert("message".into(), INTERRUPTED_MESSAGE.into());
-                    Value::Object(fields).to_string()
-                }
-                _ => doc,
-            };
-            tx.execute(
-                "UPDATE builds SET state = ?2, doc = ?3 WHERE id = ?1",
-                params![id, state.label(), doc],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.interrupt_live("builds", "message", INTERRUPTED_MESSAGE)
     }
 }
 

@@ -3,8 +3,7 @@
 //! `forecasts/`: the forecaster (`{id}.json`, the download that extends a
 //! new history) and what the forecast page draws (`{id}.result.json`).
 
-use rusqlite::{TransactionBehavior, params};
-use serde_json::Value;
+use rusqlite::params;
 
 use super::{Listed, Result, StorageError, Store, io, is_valid_id, remove_if_present, to_json};
 
@@ -107,30 +106,6 @@ impl Store {
 
     /// Marks forecasts that were queued or running when the last process died.
     pub(super) fn interrupt_forecasts(&self) -> Result<()> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let live: Vec<(String, String)> = {
-            let mut stmt =
-                tx.prepare("SELECT id, doc FROM forecasts WHERE state IN ('queued', 'running')")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let state = api::BuildState::Interrupted;
-        for (id, doc) in live {
-            let doc = match serde_json::from_str::<Value>(&doc) {
-                Ok(Value::Object(mut fields)) => {
-                    fields.insert("state".into(), state.label().into());
-                    fields.insert("error".into(), INTERRUPTED.into());
-                    Value::Object(fields).to_string()
-                }
-                _ => doc,
-            };
-            tx.execute(
-                "UPDATE forecasts SET state = ?2, doc = ?3 WHERE id = ?1",
-                params![id, state.label(), doc],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.interrupt_live("forecasts", "error", INTERRUPTED)
     }
 }

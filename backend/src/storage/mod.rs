@@ -33,7 +33,7 @@ pub use finite::{NonFinite, first_non_finite};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, TransactionBehavior};
 
 use data::ingest::{self, IngestError};
 use files::TempFile;
@@ -350,6 +350,40 @@ impl Store {
             }
         }
         Ok(listed)
+    }
+
+    /// Marks the records of `table` (`builds`, `forecasts`: a `state`
+    /// column and a JSON `doc`) left queued or running by a process that
+    /// died as interrupted, setting `state` and `field` (the reason) in
+    /// their documents as they are; a document that does not read as an
+    /// object keeps its text, and its row's state column still changes.
+    fn interrupt_live(&self, table: &'static str, field: &str, reason: &str) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let live: Vec<(String, String)> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT id, doc FROM {table} WHERE state IN ('queued', 'running')"
+            ))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let state = api::BuildState::Interrupted;
+        for (id, doc) in live {
+            let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
+                Ok(serde_json::Value::Object(mut fields)) => {
+                    fields.insert("state".into(), state.label().into());
+                    fields.insert(field.into(), reason.into());
+                    serde_json::Value::Object(fields).to_string()
+                }
+                _ => doc,
+            };
+            tx.execute(
+                &format!("UPDATE {table} SET state = ?2, doc = ?3 WHERE id = ?1"),
+                rusqlite::params![id, state.label(), doc],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Runs `sql` (a `DELETE ... WHERE id = ?1`) for a valid id; not found when it deletes nothing.

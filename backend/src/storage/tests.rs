@@ -54,6 +54,52 @@ fn reopening_marks_running_builds_interrupted_and_keeps_finished_ones() {
 }
 
 #[test]
+fn reopening_marks_queued_forecasts_interrupted_with_the_reason() {
+    let dir = tempdir();
+    let forecast = |state| api::Forecast {
+        id: new_id(),
+        dataset_id: new_id(),
+        created: "2026-01-01T00:00:00Z".into(),
+        request: serde_json::from_value(serde_json::json!({
+            "time_column": "day", "target": "y", "horizon": 3
+        }))
+        .unwrap(),
+        state,
+        error: None,
+        frequency: "daily".into(),
+        season: 7,
+        windows: 3,
+        metric: "MASE".into(),
+        items: 1,
+        items_left_out: 0,
+        notes: Vec::new(),
+        board: Vec::new(),
+        importance: Vec::new(),
+        summary: None,
+        elapsed_secs: 0.0,
+    };
+    let (queued, failed) = (
+        forecast(api::BuildState::Queued),
+        forecast(api::BuildState::Failed),
+    );
+    {
+        let store = Store::open(&dir).unwrap();
+        store.save_forecast(&queued).unwrap();
+        store.save_forecast(&failed).unwrap();
+    }
+    let store = Store::open(&dir).unwrap();
+    let read = store.forecast(&queued.id).unwrap();
+    assert_eq!(read.state, api::BuildState::Interrupted);
+    assert!(read.error.unwrap().contains("the server stopped"));
+    assert_eq!(
+        store.forecast(&failed.id).unwrap().state,
+        api::BuildState::Failed
+    );
+    assert_eq!(store.list_forecasts(None).unwrap().items.len(), 2);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_document_with_a_non_finite_number_is_refused_and_nothing_is_written() {
     let dir = tempdir();
     let store = Store::open(&dir).unwrap();
