@@ -289,23 +289,12 @@ async fn explore(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
-    use axum::http::header;
     use axum::response::IntoResponse;
     let (q, csv) = crate::explore::parse(raw.as_deref())?;
     if csv {
         let name = format!("kiln-segments-{id}.csv");
         let bytes = with_store(&st, move |store| crate::explore::rows_csv(store, &id, &q)).await?;
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response());
+        return Ok(super::download("text/csv; charset=utf-8", &name, bytes));
     }
     let found = with_store(&st, move |store| crate::explore::explore(store, &id, &q)).await?;
     Ok(Json(found).into_response())

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use automl::forecast::artifact::{ForecastArtifact, ForecastColumns};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use data::ingest;
 
 use super::datasets::receive_file;
-use super::{ApiJson, ApiQuery, listed, svg_response, with_store};
+use super::{ApiJson, ApiQuery, download, listed, svg_response, with_store};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::forecast::{self, Stored, charts};
@@ -178,20 +178,6 @@ async fn forecast_chart(
     })
     .await?;
     Ok(svg_response(svg))
-}
-
-fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
 }
 
 #[utoipa::path(get, path = "/api/forecasts/{id}/forecast.csv", tag = "forecasts", params(("id" = String, Path, description = "Forecast id")), responses((status = 200, description = "item, timestamp and one column per quantile", body = String, content_type = "text/csv")))]

@@ -203,6 +203,21 @@ pub(super) async fn bias_answer(
     .await
 }
 
+/// A file the browser saves as `name` (a plain name the server made).
+pub(super) fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 pub(super) fn svg_response(svg: String) -> Response {
     (
         [

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -151,15 +151,11 @@ async fn download_artifact(
 ) -> AppResult<Response> {
     let key = id.clone();
     let bytes = with_store(&st, move |store| Ok(store.model_bytes(&key)?)).await?;
-    let disposition = format!("attachment; filename=\"kiln-model-{id}.json\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(super::download(
+        "application/json",
+        &format!("kiln-model-{id}.json"),
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -188,15 +184,11 @@ async fn download_onnx(
     if q.check {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let disposition = format!("attachment; filename=\"kiln-model-{id}.onnx\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(super::download(
+        "application/octet-stream",
+        &format!("kiln-model-{id}.onnx"),
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 /// Loads a model's artifact, once per process.
@@ -584,13 +576,5 @@ async fn download_predictions(
                 && n.chars().all(is_name_char)
         })
         .unwrap_or_else(|| format!("kiln-predictions-{id}.csv"));
-    let disposition = format!("attachment; filename=\"{name}\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::download("text/csv; charset=utf-8", &name, bytes))
 }
