@@ -27,6 +27,15 @@ pub struct ForecastRequest {
     /// The column naming each series (absent: the table is one series).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_column: Option<String>,
+    /// Known covariates: columns whose values are known in advance (prices,
+    /// holidays, promotions), given for the horizon too, as rows after each
+    /// item's last target value with the target left empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covariates: Vec<String>,
+    /// Static item attributes: columns with one value per item (a store's
+    /// region, a product's category). Needs an item column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
     /// Steps to forecast after each series' end.
     pub horizon: u32,
     /// Quantile levels in (0, 1), ascending (default 0.1, 0.5, 0.9).

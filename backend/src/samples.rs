@@ -56,6 +56,12 @@ pub const SAMPLES: &[Sample] = &[
         target: "passengers",
         bytes: include_bytes!("../../assets/samples/airpassengers.csv"),
     },
+    Sample {
+        name: "bike_sharing_daily",
+        description: "Daily bike rentals in Washington, D.C., 2011–2012, with the day's holiday, working-day and weather columns; the last 14 days have the covariates but no count (forecasting with known covariates).",
+        target: "cnt",
+        bytes: include_bytes!("../../assets/samples/bike_sharing_daily.csv"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Sample> {

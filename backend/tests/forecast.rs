@@ -367,3 +367,110 @@ async fn bad_forecast_requests_are_refused_by_name_and_store_nothing() {
     let f = wait_forecast(&t, f["id"].as_str().unwrap()).await;
     assert_eq!(f["state"], "succeeded", "{f}");
 }
+
+const BIKES: &[u8] = include_bytes!("../../assets/samples/bike_sharing_daily.csv");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn known_covariates_carry_their_future_rows_into_the_forecast_and_its_forecaster() {
+    let t = TestApp::new(Config::default());
+    let (status, ds) = t.upload("bike_sharing_daily.csv", BIKES).await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let id = ds["id"].as_str().unwrap();
+    let request = |horizon: u32, covariates: Value, attributes: Value| {
+        json!({"time_column": "dteday", "target": "cnt", "horizon": horizon,
+               "covariates": covariates, "attributes": attributes, "budget_seconds": 20})
+    };
+    let covariates = json!(["holiday", "workingday", "weathersit", "temp"]);
+    // Bad requests name the problem and store nothing.
+    for (req, says) in [
+        (
+            request(20, covariates.clone(), json!([])),
+            "`holiday` has no value for 6 of the 20 steps after the history",
+        ),
+        (
+            request(14, json!(["holiday", "cnt"]), json!([])),
+            "`cnt` is named twice",
+        ),
+        (
+            request(14, json!(["promo"]), json!([])),
+            "column `promo` is not in the table",
+        ),
+        (
+            request(14, json!([]), json!(["season"])),
+            "item attributes need an item column",
+        ),
+    ] {
+        let (status, e) = t
+            .json("POST", &format!("/api/datasets/{id}/forecasts"), Some(req))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(error_message(&e).contains(says), "{says}: {e}");
+    }
+    let (_, list, _) = t.list("/api/forecasts").await;
+    assert_eq!(list, json!([]), "nothing is stored");
+
+    let (status, f) = t
+        .json(
+            "POST",
+            &format!("/api/datasets/{id}/forecasts"),
+            Some(request(14, covariates.clone(), json!([]))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{f}");
+    assert_eq!(f["request"]["covariates"], covariates);
+    let fid = f["id"].as_str().unwrap().to_owned();
+    let f = wait_forecast(&t, &fid).await;
+    assert_eq!(f["state"], "succeeded", "{f}");
+    // The forecast covers the 14 days whose covariates were given, after the last count.
+    let (status, csv) = get_text(&t, &format!("/api/forecasts/{fid}/forecast.csv")).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 14, "{csv}");
+    assert!(lines[1].starts_with("all,2012-12-18,"), "{}", lines[1]);
+    assert!(lines[14].starts_with("all,2012-12-31,"), "{}", lines[14]);
+    // When the global model earned weight, its importance names the covariates.
+    if f["summary"].as_str().unwrap().contains("global") {
+        let features: Vec<&str> = f["importance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["feature"].as_str().unwrap())
+            .collect();
+        assert!(
+            features.contains(&"temp at the forecast step"),
+            "{features:?}"
+        );
+    }
+    // The forecaster reads the covariates from a new history the same way.
+    let (status, ext) = t
+        .upload_to(
+            &format!("/api/forecasts/{fid}/extend"),
+            "history.csv",
+            BIKES,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ext}");
+    let (_, extended) = get_text(&t, ext["download"].as_str().unwrap()).await;
+    assert_eq!(extended, csv);
+    // A history without one of them is refused by name.
+    let text = std::str::from_utf8(BIKES).unwrap();
+    let no_temp: String = text
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            format!("{},{},{}\n", cells[0], cells[2..6].join(","), cells[9])
+        })
+        .collect();
+    let (status, e) = t
+        .upload_to(
+            &format!("/api/forecasts/{fid}/extend"),
+            "history.csv",
+            no_temp.as_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        error_message(&e).contains("`temp` is not in the table"),
+        "{e}"
+    );
+}

@@ -164,6 +164,7 @@ fn load(root: &Path, t: &Table) -> Result<Option<(Vec<Series>, usize, String)>> 
             target_name: t.value,
             values: &values,
             items: t.item.zip(items.as_deref()),
+            ..Columns::default()
         },
         None,
     )?;
@@ -241,14 +242,7 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
             .filter(|s| s.values.len() > h + forecast::MIN_HISTORY)
             .map(|s| {
                 let cut = s.values.len() - h;
-                (
-                    Series {
-                        item: s.item.clone(),
-                        values: s.values[..cut].to_vec(),
-                        phase: s.phase,
-                    },
-                    s.values[cut..].to_vec(),
-                )
+                (s.cut(cut), s.values[cut..].to_vec())
             })
             .unzip();
         // Kiln.
@@ -258,7 +252,7 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
             quantiles: vec![0.1, 0.5, 0.9],
             windows: forecast::default_windows(&train, h, season),
             metric: ForecastMetric::Mase,
-            seed: 0,
+            ..ForecastSettings::default()
         };
         let start = Instant::now();
         let deadline = start + Duration::from_secs(budget);
@@ -414,7 +408,12 @@ fn recursive_or_direct(
     h: usize,
     recursive: bool,
 ) -> Result<Vec<Vec<f64>>> {
-    let model = forecast::global::fit(train, season, if recursive { 1 } else { h }, 0, None, None)?;
+    let settings = ForecastSettings {
+        horizon: if recursive { 1 } else { h },
+        season,
+        ..ForecastSettings::default()
+    };
+    let model = forecast::global::fit(train, &settings, None, None)?;
     train
         .iter()
         .map(|s| {

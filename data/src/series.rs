@@ -1,8 +1,10 @@
 //! The columns a forecast reads, from a frame to what the engine's
 //! `automl::forecast::time::prepare` takes: timestamps and item names as
 //! text, the target as numbers (a numeric column, or text that reads as
-//! numbers throughout). A column that is missing, or a target that is not
-//! numbers, is refused with the column and rows named.
+//! numbers throughout), and the known covariates and item attributes as
+//! text (the engine decides how to code them). A column that is missing,
+//! named twice, or a target that is not numbers, is refused with the
+//! column and rows named.
 
 use polars::prelude::*;
 
@@ -18,18 +20,21 @@ pub struct SeriesColumns {
     pub values: Vec<Option<f64>>,
     /// `None` without an item column.
     pub items: Option<Vec<Option<String>>>,
+    /// The extra columns asked for (covariates, attributes), in order.
+    pub extra: Vec<Vec<Option<String>>>,
 }
 
 fn text(c: &Column) -> Result<Vec<Option<String>>> {
     crate::profile::text_cells(c).map_err(|e| Error::Internal(format!("reading text: {e}")))
 }
 
-/// Reads `time`, `target` and `item` from `frame`.
+/// Reads `time`, `target`, `item` and the `extra` columns from `frame`.
 pub fn read(
     frame: &DataFrame,
     time: &str,
     target: &str,
     item: Option<&str>,
+    extra: &[&str],
 ) -> Result<SeriesColumns> {
     let column = |name: &str, role: &str| -> Result<&Column> {
         frame.column(name).map_err(|_| {
@@ -60,16 +65,34 @@ pub fn read(
             format!("`{item}` cannot be both the item column and the timestamp or target"),
         ));
     }
+    let mut seen = vec![time, target];
+    seen.extend(item);
+    for name in extra {
+        if seen.contains(name) {
+            return Err(Error::unprocessable(
+                CODE,
+                format!(
+                    "`{name}` is named twice: a covariate or attribute must be a column other than the timestamp, target, item and the other covariates"
+                ),
+            ));
+        }
+        seen.push(name);
+    }
     let times = text(column(time, "timestamp")?)?;
     let values = numbers(column(target, "target")?, target)?;
     let items = match item {
         Some(item) => Some(text(column(item, "item")?)?),
         None => None,
     };
+    let extra = extra
+        .iter()
+        .map(|name| text(column(name, "covariate or attribute")?))
+        .collect::<Result<Vec<_>>>()?;
     Ok(SeriesColumns {
         times,
         values,
         items,
+        extra,
     })
 }
 
@@ -132,21 +155,31 @@ mod tests {
             "label" => ["x", "12", "y"],
         )
         .expect("frame");
-        let read = read(&frame, "month", "sales", Some("shop")).expect("reads");
+        let read = read(&frame, "month", "sales", Some("shop"), &["price"]).expect("reads");
         assert_eq!(read.values, vec![Some(1.5), None, Some(3.0)]);
         assert_eq!(read.times[1].as_deref(), Some("2024-02"));
         assert_eq!(read.items.expect("items")[2].as_deref(), Some("b"));
-        let price = super::read(&frame, "month", "price", None).expect("text numbers");
+        assert_eq!(read.extra[0][0].as_deref(), Some("1,200"));
+        let err =
+            super::read(&frame, "month", "sales", None, &["label", "label"]).expect_err("twice");
+        assert!(err.to_string().contains("`label` is named twice"), "{err}");
+        let err = super::read(&frame, "month", "sales", None, &["promo"]).expect_err("missing");
+        assert!(
+            err.to_string()
+                .contains("the covariate or attribute column `promo` is not in the table"),
+            "{err}"
+        );
+        let price = super::read(&frame, "month", "price", None, &[]).expect("text numbers");
         assert_eq!(price.values, vec![Some(1200.0), None, Some(3.5)]);
-        let err = super::read(&frame, "month", "label", None).expect_err("text");
+        let err = super::read(&frame, "month", "label", None, &[]).expect_err("text");
         assert!(
             err.to_string().contains("`label` is not numeric: 2 values")
                 && err.to_string().contains("row 1 (\"x\")"),
             "{err}"
         );
-        let err = super::read(&frame, "when", "sales", None).expect_err("missing");
+        let err = super::read(&frame, "when", "sales", None, &[]).expect_err("missing");
         assert!(err.to_string().contains("timestamp column `when`"), "{err}");
-        let err = super::read(&frame, "month", "sales", Some("sales")).expect_err("twice");
+        let err = super::read(&frame, "month", "sales", Some("sales"), &[]).expect_err("twice");
         assert!(err.to_string().contains("both"), "{err}");
     }
 }

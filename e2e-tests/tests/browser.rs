@@ -1812,6 +1812,86 @@ async fn a_forecast_of_us_macro_series_shows_its_band() -> Result<()> {
 
 #[tokio::test]
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn a_forecast_with_known_covariates_reads_their_future_rows() -> Result<()> {
+    let studio = Studio::start("covariates").await?;
+    studio.open("/").await?;
+    studio
+        .find("button[data-sample='bike_sharing_daily']", SHORT)
+        .await?
+        .click()
+        .await?;
+    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
+    studio.find("#forecast-data", LONG).await?.click().await?;
+    studio
+        .wait_path(&format!("{dataset_path}/forecast"), LONG)
+        .await?;
+    studio
+        .wait_text("#series-frequency", LONG, |t| t.contains("daily"))
+        .await?;
+    let target = studio
+        .find("#forecast-target", SHORT)
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        target.as_deref() == Some("cnt"),
+        "target guessed: {target:?}"
+    );
+    // The covariates, ticked in their list; the timestamp is not offered.
+    studio
+        .find("#forecast-covariates summary", SHORT)
+        .await?
+        .click()
+        .await?;
+    let time_tick = studio
+        .find(".forecast-covariates-tick[value='dteday']", SHORT)
+        .await?;
+    ensure!(
+        time_tick.attr("disabled").await?.is_some(),
+        "the timestamp column is offered as a covariate"
+    );
+    for name in ["holiday", "workingday", "temp"] {
+        studio
+            .find(&format!(".forecast-covariates-tick[value='{name}']"), SHORT)
+            .await?
+            .click()
+            .await?;
+    }
+    studio
+        .wait_text("#forecast-covariates summary", SHORT, |t| {
+            t.ends_with("3 chosen")
+        })
+        .await?;
+    studio
+        .find("#forecast-budget", SHORT)
+        .await?
+        .select_by_value("30")
+        .await?;
+    studio.find("#start-forecast", SHORT).await?.click().await?;
+    studio.wait_path("/forecasts/", LONG).await?;
+    studio
+        .wait_text("#forecast-state", Duration::from_secs(90), |t| {
+            t == "succeeded"
+        })
+        .await?;
+    studio
+        .wait_text("#forecast-covariates", SHORT, |t| {
+            t.contains("known covariates: holiday, workingday, temp")
+        })
+        .await?;
+    // The forecast starts the day after the last count, on the rows whose covariates were given.
+    let href = fresh_attr(&studio, "#download-forecast", "href")
+        .await?
+        .context("csv link")?;
+    let csv = studio.fetch("GET", &href, None).await?;
+    let first = csv.lines().nth(1).unwrap_or_default();
+    ensure!(first.starts_with("all,2012-12-18,"), "csv: {csv}");
+    studio.screenshot("forecast-covariates").await?;
+    studio.close().await
+}
+
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn every_page_fits_a_phone() -> Result<()> {
     let axe = std::fs::read_to_string(env_path("KILN_AXE")?).context("reading axe-core")?;
     let studio = Studio::start("phone").await?;

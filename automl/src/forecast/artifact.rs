@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::covariates::{Encoding, ExtraColumn};
 use super::time::{self, Columns, Frequency, Prepared};
 use super::{BoardRow, Forecaster, ItemForecast};
 use crate::{Error, Result};
@@ -19,12 +20,17 @@ pub const FORMAT_VERSION: u32 = 1;
 const MAX_STEP: u32 = 100_000;
 
 /// The columns a forecaster reads from a history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ForecastColumns {
     pub time: String,
     pub target: String,
     /// `None`: the table is one series.
     pub item: Option<String>,
+    /// The known covariates and item attributes, with how they were coded.
+    #[serde(default)]
+    pub covariates: Vec<Encoding>,
+    #[serde(default)]
+    pub attributes: Vec<Encoding>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,7 +104,17 @@ impl ForecastArtifact {
     /// horizon after each item's end. The history must have the frequency
     /// the forecaster was built on.
     pub fn extend(&self, cols: &Columns<'_>) -> Result<(Prepared, Vec<ItemForecast>)> {
-        let prepared = time::prepare(cols, Some(self.forecaster.settings.season))?;
+        // The covariates and attributes are read as they were at build time.
+        let cols = Columns {
+            covariates: recode(
+                &self.columns.covariates,
+                &cols.covariates,
+                "known covariate",
+            )?,
+            attributes: recode(&self.columns.attributes, &cols.attributes, "item attribute")?,
+            ..*cols
+        };
+        let prepared = time::prepare(&cols, Some(self.forecaster.settings.season))?;
         if prepared.frequency != self.frequency {
             return Err(Error::Parameter {
                 name: "timestamp",
@@ -113,4 +129,31 @@ impl ForecastArtifact {
         let forecasts = self.forecaster.forecast(&prepared.series)?;
         Ok((prepared, forecasts))
     }
+}
+
+/// The `given` columns named by `wanted`, each to be read with its encoding.
+fn recode<'a>(
+    wanted: &'a [Encoding],
+    given: &[ExtraColumn<'a>],
+    role: &str,
+) -> Result<Vec<ExtraColumn<'a>>> {
+    wanted
+        .iter()
+        .map(|e| {
+            let c = given
+                .iter()
+                .find(|c| c.name == e.name)
+                .ok_or_else(|| Error::Parameter {
+                    name: "covariates",
+                    reason: format!(
+                        "this forecaster reads the {role} `{}`, and the history does not have it",
+                        e.name
+                    ),
+                })?;
+            Ok(ExtraColumn {
+                encoding: Some(e),
+                ..*c
+            })
+        })
+        .collect()
 }

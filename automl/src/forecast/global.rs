@@ -10,9 +10,10 @@
 //! `max(2m, 12)` steps before the origin. Features: the step; lags 2…L;
 //! the value one and two seasons before the target step; rolling means over
 //! several windows and the latest window's spread; the recent change of
-//! level; the target step's season position; and the item's relative
-//! volatility. Missing lags (short histories) are missing values, which the
-//! trees route.
+//! level; the target step's season position; the item's relative
+//! volatility; each known covariate at the target step and at the origin;
+//! and each item attribute. Missing lags (short histories) are missing
+//! values, which the trees route.
 //!
 //! Direct rather than recursive: no forecast feeds the next, so errors do not
 //! compound, and one fit covers the whole horizon. (Measured against the
@@ -22,7 +23,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::Series;
+use super::{ForecastSettings, Series};
 use crate::gbdt::{self, Booster, GbdtParams};
 use crate::task::Target;
 use crate::{Error, Result, Rng};
@@ -38,10 +39,15 @@ pub struct GlobalTrees {
     pub booster: Booster,
     pub season: usize,
     pub horizon: usize,
+    /// The known covariates' and item attributes' names, as in the settings.
+    #[serde(default)]
+    pub covariates: Vec<String>,
+    #[serde(default)]
+    pub attributes: Vec<String>,
 }
 
 /// The names of the model's features, in column order.
-pub fn feature_names(season: usize) -> Vec<String> {
+pub fn feature_names(season: usize, covariates: &[String], attributes: &[String]) -> Vec<String> {
     let mut names = vec!["horizon step".to_string()];
     for j in 2..=LAGS {
         names.push(format!("lag {j}"));
@@ -55,6 +61,11 @@ pub fn feature_names(season: usize) -> Vec<String> {
     names.push("change of level".into());
     names.push("season position".into());
     names.push("volatility".into());
+    for c in covariates {
+        names.push(format!("{c} at the forecast step"));
+        names.push(format!("{c} at the origin"));
+    }
+    names.extend(attributes.iter().cloned());
     names
 }
 
@@ -131,6 +142,12 @@ fn features(s: &Series, c: usize, k: usize, m: usize, row: &mut Vec<f64>) -> (f6
         0.0
     });
     row.push(sc / (a.abs() + sc));
+    for cov in &s.covariates {
+        let at = |t: usize| cov.get(t).copied().unwrap_or(f64::NAN);
+        row.push(at(target));
+        row.push(at(c - 1));
+    }
+    row.extend(&s.attributes);
     (a, sc)
 }
 
@@ -139,19 +156,32 @@ fn min_origin(m: usize) -> usize {
     4.max(m.min(12))
 }
 
-/// Fits the model on every series' history (each cut at its own length).
-/// With `rounds`, that many boosting rounds without validation; otherwise
-/// early stopping on each item's last `horizon` values picks them, and the
-/// model is refitted on everything. Training stops at `deadline` with the
-/// trees grown so far.
+/// Fits the model on every series' history (each cut at its own length)
+/// for the settings' season, horizon, seed and covariates. With `rounds`,
+/// that many boosting rounds without validation; otherwise early stopping
+/// on each item's last `horizon` values picks them, and the model is
+/// refitted on everything. Training stops at `deadline` with the trees
+/// grown so far.
 pub fn fit(
     series: &[Series],
-    m: usize,
-    horizon: usize,
-    seed: u64,
+    settings: &ForecastSettings,
     rounds: Option<usize>,
     deadline: Option<Instant>,
 ) -> Result<GlobalTrees> {
+    let (m, horizon, seed) = (settings.season, settings.horizon, settings.seed);
+    let names = feature_names(m, &settings.covariates, &settings.attributes);
+    if let Some(s) = series.iter().find(|s| {
+        s.covariates.len() != settings.covariates.len()
+            || s.attributes.len() != settings.attributes.len()
+    }) {
+        return Err(Error::Parameter {
+            name: "covariates",
+            reason: format!(
+                "item `{}` does not have the settings' covariates and attributes",
+                s.item
+            ),
+        });
+    }
     let start = min_origin(m);
     // Every (item, origin, step) with the target observed.
     let mut cases: Vec<(u32, u32, u16)> = Vec::new();
@@ -186,7 +216,7 @@ pub fn fit(
     }
     // The last `horizon` targets of each item validate (early stopping picks the rounds),
     // then the model is refitted on everything with that many rounds.
-    let (x, y) = matrix(series, m, &cases);
+    let (x, y) = matrix(series, m, names.len(), &cases);
     let is_valid: Vec<bool> = cases
         .iter()
         .map(|(i, c, k)| {
@@ -239,12 +269,18 @@ pub fn fit(
         booster,
         season: m,
         horizon,
+        covariates: settings.covariates.clone(),
+        attributes: settings.attributes.clone(),
     })
 }
 
-/// Column-major features and targets of the cases.
-fn matrix(series: &[Series], m: usize, cases: &[(u32, u32, u16)]) -> (Vec<Vec<f64>>, Vec<f64>) {
-    let width = feature_names(m).len();
+/// Column-major features (`width` of them) and targets of the cases.
+fn matrix(
+    series: &[Series],
+    m: usize,
+    width: usize,
+    cases: &[(u32, u32, u16)],
+) -> (Vec<Vec<f64>>, Vec<f64>) {
     let mut x = vec![Vec::with_capacity(cases.len()); width];
     let mut y = Vec::with_capacity(cases.len());
     let mut row = Vec::with_capacity(width);
@@ -260,6 +296,11 @@ fn matrix(series: &[Series], m: usize, cases: &[(u32, u32, u16)]) -> (Vec<Vec<f6
 }
 
 impl GlobalTrees {
+    /// The names of the model's features, in column order.
+    pub fn feature_names(&self) -> Vec<String> {
+        feature_names(self.season, &self.covariates, &self.attributes)
+    }
+
     /// The next `horizon` values after `s`, with the features they were computed from (column-major).
     pub fn forecast(&self, s: &Series) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
         let c = s.values.len();
@@ -269,7 +310,18 @@ impl GlobalTrees {
                 reason: format!("series `{}` needs finite values", s.item),
             });
         }
-        let width = feature_names(self.season).len();
+        if s.covariates.len() != self.covariates.len()
+            || s.attributes.len() != self.attributes.len()
+        {
+            return Err(Error::Parameter {
+                name: "covariates",
+                reason: format!(
+                    "series `{}` does not have the model's covariates and attributes",
+                    s.item
+                ),
+            });
+        }
+        let width = self.feature_names().len();
         let mut cols = vec![Vec::with_capacity(self.horizon); width];
         let mut anchors = Vec::with_capacity(self.horizon);
         let mut row = Vec::with_capacity(width);
@@ -291,10 +343,9 @@ impl GlobalTrees {
     /// Checks a loaded model so that forecasting cannot panic.
     pub(crate) fn validate(&self) -> Result<()> {
         self.booster.validate()?;
-        if self.booster.n_features != feature_names(self.season).len() || self.booster.outputs != 1
-        {
+        if self.booster.n_features != self.feature_names().len() || self.booster.outputs != 1 {
             return Err(Error::Forecaster(
-                "the global tree model's features do not match its season".into(),
+                "the global tree model's features do not match its season and covariates".into(),
             ));
         }
         Ok(())
@@ -316,11 +367,17 @@ mod tests {
                     values: (0..60)
                         .map(|t| size * (50.0 + 0.2 * t as f64 + 5.0 * pattern[t % 4]))
                         .collect(),
-                    phase: 0,
+                    ..Series::default()
                 }
             })
             .collect();
-        let model = fit(&series, 4, 4, 1, None, None).expect("fits");
+        let settings = ForecastSettings {
+            horizon: 4,
+            season: 4,
+            seed: 1,
+            ..ForecastSettings::default()
+        };
+        let model = fit(&series, &settings, None, None).expect("fits");
         for s in &series {
             let size = s.values[0] / (50.0 + 5.0 * pattern[0]);
             let (f, _) = model.forecast(s).expect("forecast");

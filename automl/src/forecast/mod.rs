@@ -15,6 +15,7 @@
 pub mod ar;
 pub mod artifact;
 mod band;
+pub mod covariates;
 pub mod ets;
 pub mod global;
 pub mod metrics;
@@ -37,13 +38,32 @@ pub use metrics::{ForecastMetric, Scores};
 pub const MIN_HISTORY: usize = 3;
 
 /// One series on a regular grid, oldest first, every value finite.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Series {
     pub item: String,
     pub values: Vec<f64>,
     /// The season position of `values[0]` (the month of year less one for
     /// monthly data, say), so that items starting at different times line up.
     pub phase: usize,
+    /// Each known covariate on the same grid from `values[0]`, as long as
+    /// given: past the history when the future is known (NaN: missing).
+    pub covariates: Vec<Vec<f64>>,
+    /// Each static item attribute (NaN: missing).
+    pub attributes: Vec<f64>,
+}
+
+impl Series {
+    /// The series cut to its first `len` values, its covariates kept whole
+    /// (they are known in advance).
+    pub fn cut(&self, len: usize) -> Series {
+        Series {
+            item: self.item.clone(),
+            values: self.values[..len.min(self.values.len())].to_vec(),
+            phase: self.phase,
+            covariates: self.covariates.clone(),
+            attributes: self.attributes.clone(),
+        }
+    }
 }
 
 /// A forecasting method.
@@ -207,6 +227,28 @@ pub struct ForecastSettings {
     /// Seed of the global model's row sampling and subsampling.
     #[serde(default)]
     pub seed: u64,
+    /// The known covariates' names, in the order of `Series::covariates`.
+    #[serde(default)]
+    pub covariates: Vec<String>,
+    /// The item attributes' names, in the order of `Series::attributes`.
+    #[serde(default)]
+    pub attributes: Vec<String>,
+}
+
+impl Default for ForecastSettings {
+    /// One step ahead, no season, P10/P50/P90, three windows, ranked by MASE.
+    fn default() -> ForecastSettings {
+        ForecastSettings {
+            horizon: 1,
+            season: 1,
+            quantiles: vec![0.1, 0.5, 0.9],
+            windows: 3,
+            metric: ForecastMetric::Mase,
+            seed: 0,
+            covariates: Vec::new(),
+            attributes: Vec::new(),
+        }
+    }
 }
 
 impl ForecastSettings {
@@ -233,6 +275,16 @@ impl ForecastSettings {
                 format!(
                     "{:?}: quantile levels must be strictly between 0 and 1, ascending, without repeats",
                     self.quantiles
+                ),
+            );
+        }
+        if self.covariates.len() + self.attributes.len() > covariates::MAX_COLUMNS {
+            return bad(
+                "covariates",
+                format!(
+                    "{} covariates and attributes: use at most {}",
+                    self.covariates.len() + self.attributes.len(),
+                    covariates::MAX_COLUMNS
                 ),
             );
         }
@@ -282,9 +334,11 @@ pub fn default_windows(series: &[Series], horizon: usize, season: usize) -> usiz
     (longest.saturating_sub(keep) / horizon).clamp(3, 6)
 }
 
-/// Checks the settings, and that the history leaves at least one backtest window.
+/// Checks the settings, that the history leaves at least one backtest
+/// window, and that the known covariates cover the horizon.
 pub fn check_history(series: &[Series], settings: &ForecastSettings) -> Result<()> {
     settings.check()?;
+    covariates::check_future(series, settings.horizon, &settings.covariates)?;
     let longest = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
     if longest < settings.horizon + MIN_HISTORY {
         return Err(Error::Parameter {
@@ -389,31 +443,15 @@ fn global_backtest(
         let cut: Vec<Series> = series
             .iter()
             .filter(|s| s.values.len() >= back + MIN_HISTORY)
-            .map(|s| Series {
-                item: s.item.clone(),
-                values: s.values[..s.values.len() - back].to_vec(),
-                phase: s.phase,
-            })
+            .map(|s| s.cut(s.values.len() - back))
             .collect();
-        let model = global::fit(
-            &cut,
-            settings.season,
-            settings.horizon,
-            settings.seed,
-            None,
-            deadline,
-        )?;
+        let model = global::fit(&cut, settings, None, deadline)?;
         if w == 0 {
             latest_rounds = model.booster.rounds();
         }
         for (k, f) in folds.iter().enumerate().filter(|(_, f)| f.window == w) {
             let s = &series[f.item];
-            let hist = Series {
-                item: s.item.clone(),
-                values: s.values[..f.cutoff].to_vec(),
-                phase: s.phase,
-            };
-            preds[k] = model.forecast(&hist)?.0;
+            preds[k] = model.forecast(&s.cut(f.cutoff))?.0;
         }
     }
     Ok((preds, latest_rounds))
@@ -641,8 +679,14 @@ impl Forecaster {
         let needs_global = self.members.iter().any(|(m, _)| !m.is_local());
         match &self.global {
             Some(g) if needs_global => {
-                if g.horizon != self.settings.horizon || g.season != self.settings.season {
-                    return bad("its global tree model was fitted for another horizon or season");
+                if g.horizon != self.settings.horizon
+                    || g.season != self.settings.season
+                    || g.covariates != self.settings.covariates
+                    || g.attributes != self.settings.attributes
+                {
+                    return bad(
+                        "its global tree model was fitted for another horizon, season or covariates",
+                    );
                 }
                 g.validate()
             }
@@ -654,6 +698,21 @@ impl Forecaster {
     /// Forecasts the `horizon` steps after each series' end, refitting every member on it.
     pub fn forecast(&self, series: &[Series]) -> Result<Vec<ItemForecast>> {
         let s = &self.settings;
+        covariates::check_future(series, s.horizon, &s.covariates)?;
+        if let Some(one) = series
+            .iter()
+            .find(|x| x.attributes.len() != s.attributes.len())
+        {
+            return Err(Error::Parameter {
+                name: "attributes",
+                reason: format!(
+                    "item `{}` has {} attributes, the forecaster {}",
+                    one.item,
+                    one.attributes.len(),
+                    s.attributes.len()
+                ),
+            });
+        }
         series
             .par_iter()
             .map(|one| {
@@ -696,7 +755,7 @@ impl Forecaster {
         let Some(model) = &self.global else {
             return Ok(None);
         };
-        let names = global::feature_names(model.season);
+        let names = model.feature_names();
         let mut sums = vec![0.0; names.len()];
         let mut rows = 0usize;
         for s in series.iter().take(500) {
@@ -797,14 +856,7 @@ pub fn build(
     let band = band::Band::fit(&errors, settings.horizon, &settings.quantiles);
     let global = if shipped_members.iter().any(|(m, _)| !m.is_local()) {
         // As many rounds as the latest window chose; the fit is not cut short, the reserve is for it.
-        Some(global::fit(
-            series,
-            settings.season,
-            settings.horizon,
-            settings.seed,
-            bt.global_rounds,
-            None,
-        )?)
+        Some(global::fit(series, settings, bt.global_rounds, None)?)
     } else {
         None
     };

@@ -4,12 +4,15 @@
 //! (seconds to years; months, quarters and years by the calendar), each
 //! item's values placed on the grid, duplicated timestamps averaged, gaps
 //! filled by linear interpolation, and every such repair reported per item.
+//! Known covariates and item attributes ([`super::covariates`]) are placed
+//! on the same grid.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::Series;
+use super::covariates::{self, Encoding, ExtraColumn};
 use crate::values::{DateTime, civil_from_days, days_in_month, parse_datetime};
 use crate::{Error, Result};
 
@@ -284,6 +287,9 @@ pub struct Prepared {
     pub notes: Vec<SeriesNote>,
     /// Whether timestamps were read day first (`03/04/2024` is 3 April).
     pub day_first: bool,
+    /// How the known covariates and item attributes were read.
+    pub covariates: Vec<Encoding>,
+    pub attributes: Vec<Encoding>,
 }
 
 impl Prepared {
@@ -294,6 +300,7 @@ impl Prepared {
 }
 
 /// The columns a forecast reads, by name for messages.
+#[derive(Default)]
 pub struct Columns<'a> {
     pub time_name: &'a str,
     pub times: &'a [Option<String>],
@@ -301,6 +308,9 @@ pub struct Columns<'a> {
     pub values: &'a [Option<f64>],
     /// The item column: `None` for one series.
     pub items: Option<(&'a str, &'a [Option<String>])>,
+    /// Known covariates and static item attributes, if any.
+    pub covariates: Vec<ExtraColumn<'a>>,
+    pub attributes: Vec<ExtraColumn<'a>>,
 }
 
 /// Reads, orders and regularises the series; `season` sets the phase of each series.
@@ -315,6 +325,14 @@ pub fn prepare(cols: &Columns<'_>, season: Option<usize>) -> Result<Prepared> {
         return Err(time_err("has no values".into()));
     }
     let (_, day_first, _) = crate::values::date_format(present.iter().copied());
+    if !cols.attributes.is_empty() && cols.items.is_none() {
+        return Err(Error::Parameter {
+            name: "attributes",
+            reason: "item attributes need an item column: with one series there is nothing to tell apart".into(),
+        });
+    }
+    let (cov_enc, cov_coded) = covariates::encode_all(&cols.covariates)?;
+    let (attr_enc, attr_coded) = covariates::encode_all(&cols.attributes)?;
     // Every row with a timestamp must read as one.
     let mut stamps = Vec::with_capacity(n);
     let mut unreadable = Vec::new();
@@ -457,10 +475,36 @@ pub fn prepare(cols: &Columns<'_>, season: Option<usize>) -> Result<Prepared> {
             continue;
         }
         let start = frequency.advance(&origin, first + head as i64);
+        let slots: Vec<(usize, usize)> = points
+            .iter()
+            .filter(|(ord, _)| (ord - first) as usize >= head)
+            .map(|(ord, r)| ((ord - first) as usize - head, *r))
+            .collect();
+        let covariates = cov_enc
+            .iter()
+            .zip(&cov_coded)
+            .map(|(e, coded)| {
+                covariates::place(
+                    coded,
+                    e.categories.is_none(),
+                    &slots,
+                    span - head,
+                    values.len(),
+                )
+            })
+            .collect();
+        let attributes = attr_enc
+            .iter()
+            .zip(&attr_coded)
+            .zip(&cols.attributes)
+            .map(|((e, coded), col)| covariates::attribute(e, col.cells, coded, rows, item))
+            .collect::<Result<Vec<f64>>>()?;
         series.push(Series {
             item: item.clone(),
             phase: frequency.phase(&start, m),
             values,
+            covariates,
+            attributes,
         });
         starts.push(start);
     }
@@ -492,6 +536,8 @@ pub fn prepare(cols: &Columns<'_>, season: Option<usize>) -> Result<Prepared> {
         starts,
         notes,
         day_first,
+        covariates: cov_enc,
+        attributes: attr_enc,
     })
 }
 
@@ -613,6 +659,7 @@ mod tests {
                     target_name: "y",
                     values: &values,
                     items: None,
+                    ..Columns::default()
                 },
                 None,
             )
@@ -657,6 +704,7 @@ mod tests {
                 target_name: "y",
                 values: &values,
                 items: Some(("store", &items)),
+                ..Columns::default()
             },
             None,
         )
@@ -682,6 +730,7 @@ mod tests {
                 target_name: "y",
                 values: &values[..3],
                 items: None,
+                ..Columns::default()
             },
             None,
         )
@@ -696,6 +745,7 @@ mod tests {
                 target_name: "y",
                 values: &[Some(1.0); 4],
                 items: None,
+                ..Columns::default()
             },
             None,
         )

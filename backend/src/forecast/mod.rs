@@ -14,6 +14,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use automl::forecast::artifact::{ForecastArtifact, ForecastColumns};
+use automl::forecast::covariates::{Encoding, ExtraColumn};
 use automl::forecast::time::{self, Columns, Frequency, Prepared};
 use automl::forecast::{self, ForecastMetric, ForecastSettings, Method};
 use data::DataFrame;
@@ -103,24 +104,46 @@ fn refused(e: automl::Error) -> AppError {
     AppError::unprocessable("invalid_forecast", message)
 }
 
-/// The columns a forecast reads, from the table.
+/// The columns a forecast reads, from the table: time, target, item, then
+/// the known covariates and the item attributes.
 pub fn read_columns(frame: &DataFrame, names: &ForecastColumns) -> AppResult<SeriesColumns> {
+    let extra: Vec<&str> = names
+        .covariates
+        .iter()
+        .chain(&names.attributes)
+        .map(|e| e.name.as_str())
+        .collect();
     Ok(data::series::read(
         frame,
         &names.time,
         &names.target,
         names.item.as_deref(),
+        &extra,
     )?)
 }
 
-/// The columns as the engine takes them.
+/// The columns as the engine takes them. Covariates and attributes carry no
+/// encoding here: a build infers them, and a forecaster reads with its own.
 pub fn engine_columns<'a>(read: &'a SeriesColumns, names: &'a ForecastColumns) -> Columns<'a> {
+    let extra = |names: &'a [Encoding], from: usize| -> Vec<ExtraColumn<'a>> {
+        names
+            .iter()
+            .zip(&read.extra[from..])
+            .map(|(e, cells)| ExtraColumn {
+                name: &e.name,
+                cells,
+                encoding: None,
+            })
+            .collect()
+    };
     Columns {
         time_name: &names.time,
         times: &read.times,
         target_name: &names.target,
         values: &read.values,
         items: names.item.as_deref().zip(read.items.as_deref()),
+        covariates: extra(&names.covariates, 0),
+        attributes: extra(&names.attributes, names.covariates.len()),
     }
 }
 
@@ -149,16 +172,38 @@ pub fn plan(store: &Store, dataset_id: &str, req: api::ForecastRequest) -> AppRe
             ))
         })?,
     };
-    let columns = ForecastColumns {
+    if req.covariates.len() + req.attributes.len() > forecast::covariates::MAX_COLUMNS {
+        return Err(invalid(format!(
+            "{} covariates and attributes: use at most {}",
+            req.covariates.len() + req.attributes.len(),
+            forecast::covariates::MAX_COLUMNS
+        )));
+    }
+    // Named here; coded below, once the prepared series say how.
+    let named = |names: &[String]| -> Vec<Encoding> {
+        names
+            .iter()
+            .map(|n| Encoding {
+                name: n.clone(),
+                categories: None,
+            })
+            .collect()
+    };
+    let mut columns = ForecastColumns {
         time: req.time_column.clone(),
         target: req.target.clone(),
         item: req.item_column.clone().filter(|c| !c.is_empty()),
+        covariates: named(&req.covariates),
+        attributes: named(&req.attributes),
     };
     let frame = store.dataset_frame(dataset_id)?;
     let read = read_columns(&frame, &columns)?;
     drop(frame);
     let season = check_season(req.season)?;
     let prepared = time::prepare(&engine_columns(&read, &columns), season).map_err(refused)?;
+    drop(read);
+    columns.covariates = prepared.covariates.clone();
+    columns.attributes = prepared.attributes.clone();
     let m = season.unwrap_or_else(|| prepared.frequency.season());
     let settings = ForecastSettings {
         horizon: req.horizon as usize,
@@ -170,6 +215,8 @@ pub fn plan(store: &Store, dataset_id: &str, req: api::ForecastRequest) -> AppRe
         ),
         metric,
         seed: req.seed,
+        covariates: req.covariates.clone(),
+        attributes: req.attributes.clone(),
     };
     settings
         .check()

@@ -267,6 +267,7 @@ impl SeriesQuery {
             time: self.time.clone(),
             target: self.target.clone(),
             item: self.item_column.clone().filter(|c| !c.is_empty()),
+            ..ForecastColumns::default()
         }
     }
 

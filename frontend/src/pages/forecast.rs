@@ -94,6 +94,16 @@ fn ForecastView(forecast: api::Forecast, on_delete: Callback<()>) -> impl IntoVi
         format::seconds(f64::from(r.budget_seconds)),
         format::timestamp(&f.created)
     );
+    let mut read = Vec::new();
+    if !r.covariates.is_empty() {
+        read.push(format!("known covariates: {}", r.covariates.join(", ")));
+    }
+    if !r.attributes.is_empty() {
+        read.push(format!("item attributes: {}", r.attributes.join(", ")));
+    }
+    let read = (!read.is_empty()).then(|| {
+        view! { <p class="muted" id="forecast-covariates">{format!("The global model also reads the {}.", read.join("; and the "))}</p> }
+    });
     let dataset = format!("/datasets/{}", f.dataset_id);
     let state = f.state;
     let blocked = (!state.is_final()).then(|| "It is still running".to_owned());
@@ -104,6 +114,7 @@ fn ForecastView(forecast: api::Forecast, on_delete: Callback<()>) -> impl IntoVi
             <div>
                 <h1 id="forecast-title">{title}</h1>
                 <p class="muted">{facts}" · "<a href=dataset>"dataset"</a></p>
+                {read}
                 <p><span class=format!("state state-{}", state.label()) id="forecast-state">{state.label()}</span>
                     {(state.is_final()).then(|| format!(" in {}", format::seconds(f.elapsed_secs)))}</p>
             </div>
@@ -225,7 +236,7 @@ fn Results(forecast: api::Forecast) -> impl IntoView {
         </section>
         {importance}
         {unused_note}
-        <Extend id=id/>
+        <Extend id=id covariates=f.request.covariates.clone()/>
     }
 }
 
@@ -284,7 +295,7 @@ fn ItemChart(id: String) -> impl IntoView {
 
 /// Forecast a new history with this forecaster (the API's `extend`, as `kiln forecast` does).
 #[component]
-fn Extend(id: String) -> impl IntoView {
+fn Extend(id: String, covariates: Vec<String>) -> impl IntoView {
     let progress = RwSignal::new(None::<f64>);
     let report = RwSignal::new(None::<Result<api::ForecastExtension, String>>);
     let on_pick = move |ev: leptos::ev::Event| {
@@ -313,6 +324,9 @@ fn Extend(id: String) -> impl IntoView {
         <section id="forecast-extend">
             <h2>"Forecast a newer history"</h2>
             <p class="muted small">"Upload the same table with newer rows: the forecaster refits its methods on each series and forecasts the horizon after its new end, with the numbers "<code>"kiln forecast --model FILE --history new.csv --output f.csv"</code>" gives."</p>
+            {(!covariates.is_empty()).then(|| view! {
+                <p class="muted small">{format!("Include rows for the horizon after each series' end, with {} filled in and the column to forecast left empty.", covariates.join(", "))}</p>
+            })}
             <label class="button" for="extend-input">"Choose a history to forecast"</label>
             <input id="extend-input" type="file" accept=".csv,.tsv,.txt,.parquet,.xlsx,text/csv" class="visually-hidden" on:change=on_pick/>
             {move || progress.get().map(|p| view! { <progress max="100" value=(p * 100.0).round().to_string()></progress> })}

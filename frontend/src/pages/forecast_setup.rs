@@ -1,6 +1,7 @@
 //! Forecast set-up: the timestamp, the target and the optional item
-//! column (guessed from the profile), the horizon, the quantiles, the
-//! ranking metric and the budget; below, the table read as time series
+//! column (guessed from the profile), the known covariates and item
+//! attributes, the horizon, the quantiles, the ranking metric and the
+//! budget; below, the table read as time series
 //! (its frequency, per series the strength of trend and season, and one
 //! series' line, decomposition and autocorrelation charts).
 
@@ -90,6 +91,59 @@ fn default_horizon(season: u32) -> u32 {
     }
 }
 
+/// The ticked columns that are not the timestamp, target or item.
+fn free(chosen: Vec<String>, roles: &[String]) -> Vec<String> {
+    chosen.into_iter().filter(|c| !roles.contains(c)).collect()
+}
+
+/// A list of columns to tick for one role (covariates or attributes). A
+/// column in another role (`other`, or the timestamp, target or item) is
+/// disabled.
+#[component]
+fn ColumnTicks(
+    id: &'static str,
+    names: Vec<String>,
+    chosen: RwSignal<Vec<String>>,
+    other: RwSignal<Vec<String>>,
+    roles: Signal<Vec<String>>,
+    summary: &'static str,
+    help: &'static str,
+) -> impl IntoView {
+    let ticks = names
+        .into_iter()
+        .map(|n| {
+            let (checked, busy, toggled) = (n.clone(), n.clone(), n.clone());
+            view! {
+                <label class="inline">
+                    <input type="checkbox" class=format!("{id}-tick") value=n.clone()
+                        prop:checked=move || chosen.with(|c| c.contains(&checked)) && !roles.with(|r| r.contains(&checked))
+                        disabled=move || roles.with(|r| r.contains(&busy)) || other.with(|o| o.contains(&busy))
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            chosen.update(|c| {
+                                c.retain(|x| *x != toggled);
+                                if on {
+                                    c.push(toggled.clone());
+                                }
+                            });
+                        }/>
+                    {format!(" {n}")}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <details id=id class="hint">
+            <summary>{move || {
+                let n = chosen.with(|c| c.iter().filter(|x| !roles.with(|r| r.contains(x))).count());
+                if n == 0 { summary.to_owned() } else { format!("{summary}: {n} chosen") }
+            }}</summary>
+            <p class="muted small">{help}</p>
+            <div class="ticks">{ticks}</div>
+        </details>
+    }
+}
+
 fn strength(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |s| format!("{:.2}", s))
 }
@@ -116,6 +170,10 @@ pub fn ForecastSetupPage() -> impl IntoView {
     let metric = RwSignal::new("mase".to_owned());
     let budget = RwSignal::new(60u32);
     let windows = RwSignal::new(String::new());
+    let covariates = RwSignal::new(Vec::<String>::new());
+    let attributes = RwSignal::new(Vec::<String>::new());
+    // The columns already in a role: not offered as covariates or attributes.
+    let roles = Signal::derive(move || vec![time.get(), target.get(), item_column.get()]);
     let shown = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let starting = RwSignal::new(false);
@@ -169,6 +227,12 @@ pub fn ForecastSetupPage() -> impl IntoView {
             time_column: time.get_untracked(),
             target: target.get_untracked(),
             item_column: Some(item_column.get_untracked()).filter(|c| !c.is_empty()),
+            covariates: free(covariates.get_untracked(), &roles.get_untracked()),
+            attributes: if item_column.get_untracked().is_empty() {
+                Vec::new()
+            } else {
+                free(attributes.get_untracked(), &roles.get_untracked())
+            },
             horizon: h,
             quantiles: levels,
             metric: Some(metric.get_untracked()),
@@ -194,6 +258,7 @@ pub fn ForecastSetupPage() -> impl IntoView {
     view! {
         <Loaded resource=dataset.detail let:d>
             {
+                let all_names: Vec<String> = d.profile.columns.iter().map(|c| c.name.clone()).collect();
                 let names: Vec<(String, String)> = d.profile.columns.iter().map(|c| (c.name.clone(), format!("{} ({})", c.name, c.kind.label()))).collect();
                 let numeric: Vec<(String, String)> = d.profile.columns.iter().filter(|c| c.kind == api::ColumnKind::Numeric).map(|c| (c.name.clone(), c.name.clone())).collect();
                 let options = |list: Vec<(String, String)>, chosen: Memo<String>| {
@@ -227,6 +292,14 @@ pub fn ForecastSetupPage() -> impl IntoView {
                             </select>
                             <p class="muted small">"The column that names each series (a store, a product, a city), when the table holds many in long format."</p>
                         </div>
+                        <span class="form-label">"Known covariates"</span>
+                        <ColumnTicks id="forecast-covariates" names=all_names.clone() chosen=covariates other=attributes roles=roles
+                            summary="Columns known in advance (optional)"
+                            help="Prices, holidays, promotions: values known for the days to forecast. Give them for the horizon as rows after each series' last value, with the column to forecast left empty. The global boosted-tree model reads them at the forecast step and at the origin."/>
+                        <span class="form-label">"Item attributes"</span>
+                        <ColumnTicks id="forecast-attributes" names=all_names chosen=attributes other=covariates roles=roles
+                            summary="Columns that describe each item (optional)"
+                            help="A store's region, a product's category: one value per item, the same on every row of it. Needs an item column. The global model reads them, so similar items share what they learn."/>
                         <label for="forecast-horizon">"Horizon (steps)"</label>
                         <input id="forecast-horizon" type="number" min="1" prop:value=move || horizon.get() on:change=move |ev| typed_horizon.set(Some(event_target_value(&ev)))/>
                         <label for="forecast-quantiles">"Quantiles"</label>
