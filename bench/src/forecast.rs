@@ -346,9 +346,25 @@ pub fn bench_forecast(root: &Path, args: &[String]) -> Result<()> {
             .map(|(m, w)| format!("{} {:.2}", m.name(), w))
             .collect();
         for row in &outcome.board {
+            // Each local method's own holdout score beside its backtest, to read the choice by.
+            let holdout = row.method.filter(|m| m.is_local()).map(|m| {
+                let points: Vec<Vec<f64>> = train
+                    .iter()
+                    .map(|s| {
+                        forecast::point_forecast(m, &s.values, season, h)
+                            .map_or_else(|_| vec![f64::NAN; h], |p| p.values)
+                    })
+                    .collect();
+                score(&actual, &train, &points, season).mase
+            });
             eprintln!(
-                "{} {:<24} backtest MASE {:.4} ± {:.4} weight {:.2}",
-                t.name, row.name, row.evaluation.mean, row.evaluation.spread, row.weight
+                "{} {:<24} backtest MASE {:.4} ± {:.4} weight {:.2} holdout MASE {}",
+                t.name,
+                row.name,
+                row.evaluation.mean,
+                row.evaluation.spread,
+                row.weight,
+                holdout.map_or("–".into(), |v| format!("{v:.4}"))
             );
         }
         // The global model direct (one model, the step as a feature: what Kiln

@@ -82,6 +82,18 @@ fn kpss(y: &[f64]) -> f64 {
     eta / (n as f64 * n as f64) / var
 }
 
+/// How many differences make `y` level-stationary by the KPSS test at 5%
+/// (at most `max`), as `ndiffs` counts them.
+pub(super) fn kpss_differences(y: &[f64], max: usize) -> usize {
+    let mut w = y.to_vec();
+    let mut d = 0;
+    while d < max && w.len() > 3 && kpss(&w) > KPSS_CRITICAL {
+        w = w.windows(2).map(|p| p[1] - p[0]).collect();
+        d += 1;
+    }
+    d
+}
+
 /// Least squares of `z[t]` on an intercept and `z[t-1..=t-p]` over `t` in
 /// `from..z.len()`; the coefficients and the residual sum of squares.
 fn least_squares(z: &[f64], p: usize, from: usize) -> Option<(f64, Vec<f64>, f64)> {

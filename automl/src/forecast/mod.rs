@@ -13,6 +13,7 @@
 //! in, and every result a function of the inputs.
 
 pub mod ar;
+pub mod arima;
 pub mod artifact;
 mod band;
 pub mod covariates;
@@ -84,16 +85,19 @@ pub enum Method {
     GlobalTrees,
     /// Autoregression on the values or their differences ([`ar`]), order by AICc.
     Autoregression,
+    /// Seasonal ARIMA, orders by a stepwise AICc search ([`arima`]).
+    Arima,
 }
 
 impl Method {
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::SeasonalNaive,
         Method::Naive,
         Method::Drift,
         Method::Ets,
         Method::Theta,
         Method::Autoregression,
+        Method::Arima,
         Method::GlobalTrees,
     ];
 
@@ -111,6 +115,7 @@ impl Method {
             Method::Theta => "Theta",
             Method::GlobalTrees => "boosted trees (global)",
             Method::Autoregression => "autoregression",
+            Method::Arima => "ARIMA",
         }
     }
 }
@@ -198,6 +203,16 @@ pub fn point_forecast(method: Method, y: &[f64], m: usize, h: usize) -> Result<P
             },
             None => Point {
                 detail: "naive (too short for autoregression)".into(),
+                ..naive()
+            },
+        },
+        Method::Arima => match arima::auto(y, m) {
+            Some(fit) => Point {
+                values: fit.forecast(h),
+                detail: fit.label(),
+            },
+            None => Point {
+                detail: "naive (too short for ARIMA)".into(),
                 ..naive()
             },
         },
@@ -552,6 +567,42 @@ fn scaled_errors(
     out
 }
 
+/// Whether `ensemble` beats `single` on the backtests by more than one
+/// standard error of their paired differences (each fold's mean absolute
+/// error over its MASE scale): the one-standard-error rule, so that an
+/// ensemble fitted to few windows ships only when its gain is more than
+/// the noise of choosing it.
+fn clearly_better(
+    series: &[Series],
+    bt: &Backtest,
+    ensemble: &[Vec<f64>],
+    single: &[Vec<f64>],
+) -> bool {
+    let fold_error = |k: usize, preds: &[f64]| -> f64 {
+        let f = bt.folds[k];
+        let actual = &series[f.item].values[f.cutoff..];
+        let n = actual.len().min(preds.len()).max(1);
+        actual
+            .iter()
+            .zip(preds)
+            .map(|(a, p)| (a - p).abs())
+            .sum::<f64>()
+            / n as f64
+            / bt.scales[k]
+    };
+    let d: Vec<f64> = (0..bt.folds.len())
+        .map(|k| fold_error(k, &single[k]) - fold_error(k, &ensemble[k]))
+        .filter(|v| v.is_finite())
+        .collect();
+    if d.len() < 2 {
+        return false;
+    }
+    let n = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / n;
+    let sd = (d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    mean > sd / n.sqrt()
+}
+
 /// The weighted average of several methods' backtest forecasts.
 fn blend(bt: &Backtest, weights: &[(usize, f64)]) -> Vec<Vec<f64>> {
     let total: f64 = weights.iter().map(|(_, w)| w).sum();
@@ -811,7 +862,15 @@ pub fn build(
             reason: "MAPE is undefined here: some actual values in the backtests are zero; rank by WAPE or MASE".into(),
         });
     }
-    let weights = select_ensemble(series, settings, &bt, &singles);
+    let mut weights = select_ensemble(series, settings, &bt, &singles);
+    if weights.len() > 1 {
+        let best = (0..singles.len())
+            .min_by(|&a, &b| rank_key(singles[a].mean).total_cmp(&rank_key(singles[b].mean)))
+            .unwrap_or(0);
+        if !clearly_better(series, &bt, &blend(&bt, &weights), &bt.forecasts[best].1) {
+            weights = vec![(best, 1.0)];
+        }
+    }
     let ensemble_preds = blend(&bt, &weights);
     let ensemble_eval = evaluate(series, settings, &bt, &ensemble_preds);
     let mut board: Vec<BoardRow> = bt
@@ -871,4 +930,48 @@ pub fn build(
         folds: bt.folds,
         backtest: shipped_preds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ensemble_ships_only_when_its_gain_beats_the_noise() {
+        // Four folds of one item, each scored on 2 steps of actual 10.
+        let series = vec![Series {
+            item: "a".into(),
+            values: vec![10.0; 20],
+            ..Series::default()
+        }];
+        let bt = Backtest {
+            folds: (0..4)
+                .map(|w| Fold {
+                    item: 0,
+                    window: w,
+                    cutoff: 10 + 2 * w,
+                })
+                .collect(),
+            forecasts: Vec::new(),
+            scales: vec![1.0; 4],
+            global_rounds: None,
+        };
+        let single = vec![vec![12.0, 12.0]; 4];
+        // Better on every fold, by about the same amount.
+        let steady = vec![
+            vec![11.0, 11.0],
+            vec![11.1, 11.1],
+            vec![10.9, 10.9],
+            vec![11.0, 11.0],
+        ];
+        assert!(clearly_better(&series, &bt, &steady, &single));
+        // Better on average, by one lucky fold.
+        let lucky = vec![
+            vec![10.0, 10.0],
+            vec![12.2, 12.2],
+            vec![12.1, 12.1],
+            vec![12.2, 12.2],
+        ];
+        assert!(!clearly_better(&series, &bt, &lucky, &single));
+    }
 }

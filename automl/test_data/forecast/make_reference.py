@@ -1,7 +1,7 @@
 """Reference forecasts for automl/tests/forecast.rs from statsforecast.
 
-Each table's last `h` steps are held out; SeasonalNaive, AutoETS and
-AutoTheta are fitted on the rest of each series and scored by MASE (scale:
+Each table's last `h` steps are held out; SeasonalNaive, AutoETS,
+AutoTheta and AutoARIMA are fitted on the rest of each series and scored by MASE (scale:
 mean absolute seasonal difference of the fitted history) and WAPE.
 
     pip install statsforecast==2.0.1
@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pandas as pd
 import statsforecast
-from statsforecast.models import AutoETS, AutoTheta, SeasonalNaive
+from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, SeasonalNaive
 
 TABLES = [
     # file, item column (None: one series), value column, season, horizon
@@ -43,6 +43,7 @@ for file, item, value, m, h in TABLES:
         ("seasonal_naive", lambda: SeasonalNaive(season_length=m)),
         ("auto_ets", lambda: AutoETS(season_length=m)),
         ("auto_theta", lambda: AutoTheta(season_length=m)),
+        ("auto_arima", lambda: AutoARIMA(season_length=m)),
     ]:
         forecasts, mases, abs_err, abs_act, chosen = {}, [], 0.0, 0.0, {}
         for key, y in series(df, item, value):
@@ -57,6 +58,10 @@ for file, item, value, m, h in TABLES:
                 chosen[key] = model.model_["method"]
             if name == "auto_theta":
                 chosen[key] = str(model.model_["modeltype"])
+            if name == "auto_arima":
+                a = model.model_["arma"]  # p, q, P, Q, m, d, D
+                chosen[key] = f"ARIMA({a[0]},{a[5]},{a[1]})({a[2]},{a[6]},{a[3]})[{a[4]}]"
+
         table["models"][name] = {
             "mase": float(np.mean(mases)),
             "wape": abs_err / abs_act,

@@ -272,7 +272,7 @@ pub fn ForecastSetupPage() -> impl IntoView {
                 let back = format!("/datasets/{}", d.summary.id);
                 view! {
                     <h1>"Forecast "<a href=back>{d.summary.name.clone()}</a></h1>
-                    <p class="muted">"Forecast a numeric column over time, for one series or many (one per item). Kiln reads the timestamps, finds the frequency, backtests seasonal naive, drift, exponential smoothing (ETS), Theta, autoregression and a global boosted-tree model on the last windows of each series, and ships the best or a weighted ensemble, with a quantile band."</p>
+                    <p class="muted">"Forecast a numeric column over time, for one series or many (one per item). Kiln reads the timestamps, finds the frequency, backtests seasonal naive, drift, exponential smoothing (ETS), Theta, autoregression, ARIMA and a global boosted-tree model on the last windows of each series, and ships the best or a weighted ensemble, with a quantile band."</p>
                     <div class="form">
                         <label for="forecast-time">"Timestamp column"</label>
                         <select id="forecast-time" prop:value=move || time.get() on:change=move |ev| { chosen_time.set(Some(event_target_value(&ev))); typed_horizon.set(None); }>
