@@ -4,12 +4,17 @@
 use serde::{Deserialize, Serialize};
 
 pub mod display;
+mod endpoints;
 mod explore;
 mod fairness;
 mod forecast;
 mod imports;
 mod recipe;
 
+pub use endpoints::{
+    CaptureSettings, Endpoint, EndpointRequest, InvocationResponse, Invoked, Traffic, Variant,
+    VariantRequest,
+};
 pub use explore::{
     Colouring, Explore, KScore, Loading, RowMap, Segment, Segments, Trait, Unusual, UnusualRow,
 };

@@ -9,6 +9,7 @@ pub mod build;
 pub mod charts;
 pub mod datasets;
 pub mod embedded;
+pub mod endpoints;
 pub mod error;
 pub mod explore;
 pub mod fairness;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub jobs: Arc<jobs::Jobs>,
     pub config: Arc<Config>,
     pub artifacts: Arc<Mutex<HashMap<String, Arc<automl::ModelArtifact>>>>,
+    /// The endpoints serving, with their models loaded and their traffic.
+    pub endpoints: Arc<endpoints::Registry>,
 }
 
 impl AppState {
@@ -86,6 +89,7 @@ impl AppState {
             jobs,
             config: Arc::new(config),
             artifacts: Arc::default(),
+            endpoints: Arc::default(),
         })
     }
 }

@@ -252,7 +252,7 @@ fn evaluate_labelled(
     }))
 }
 
-fn to_api_warning(i: &automl::InputIssue) -> api::InputWarning {
+pub fn to_api_warning(i: &automl::InputIssue) -> api::InputWarning {
     let examples = if i.examples.is_empty() {
         String::new()
     } else {

@@ -7,6 +7,7 @@
 
 mod builds;
 mod datasets;
+mod endpoints;
 mod forecasts;
 mod imports;
 mod models;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(builds::router())
         .merge(models::router())
         .merge(forecasts::router())
+        .merge(endpoints::router())
         .fallback(|| async { AppError::NotFound("this API route".into()) })
         .layer(axum::middleware::map_response(errors_as_json))
         .with_state(state)

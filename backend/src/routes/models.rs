@@ -101,7 +101,21 @@ async fn get_model(
 #[utoipa::path(delete, path = "/api/models/{id}", tag = "models", params(("id" = String, Path, description = "Model id")), responses((status = 204, description = "Deleted")))]
 async fn delete_model(State(st): State<AppState>, Path(id): Path<String>) -> AppResult<StatusCode> {
     let key = id.clone();
-    with_store(&st, move |store| Ok(store.delete_model(&key)?)).await?;
+    with_store(&st, move |store| {
+        let serving = store.endpoints_serving(&key)?;
+        if !serving.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "model {key} is deployed on endpoint {}; point the endpoint at another model, or delete it, first",
+                serving
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(store.delete_model(&key)?)
+    })
+    .await?;
     st.artifacts
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -192,7 +206,7 @@ async fn download_onnx(
 }
 
 /// Loads a model's artifact, once per process.
-async fn artifact(st: &AppState, id: &str) -> AppResult<Arc<automl::ModelArtifact>> {
+pub(super) async fn artifact(st: &AppState, id: &str) -> AppResult<Arc<automl::ModelArtifact>> {
     if !is_valid_id(id) {
         return Err(AppError::NotFound(format!("model {id}")));
     }

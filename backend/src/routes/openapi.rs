@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 #[openapi(
     info(
         title = "Kiln",
-        description = "The REST API of Kiln, the local no-code machine-learning studio: datasets, recipes, builds, models, predictions, explanations and bias reports. Requests that change data must come from the same origin as the page (or none); a server started with `--token` needs it as `Authorization: Bearer` or the `kiln_token` cookie.",
+        description = "The REST API of Kiln, the local no-code machine-learning studio: datasets, recipes, builds, models, predictions, explanations, bias reports, forecasts and endpoints. Requests that change data must come from the same origin as the page (or none); a server started with `--token` needs it as `Authorization: Bearer` or the `kiln_token` cookie.",
         license(name = "MIT OR Apache-2.0")
     ),
     paths(
@@ -83,6 +83,13 @@ use crate::error::{AppError, AppResult};
         super::forecasts::extend,
         super::forecasts::series_overview,
         super::forecasts::series_chart,
+        super::endpoints::list_endpoints,
+        super::endpoints::create_endpoint,
+        super::endpoints::get_endpoint,
+        super::endpoints::update_endpoint,
+        super::endpoints::delete_endpoint,
+        super::endpoints::invoke,
+        super::endpoints::download_capture,
     ),
     components(schemas(api::ApiError)),
     tags(
@@ -90,6 +97,7 @@ use crate::error::{AppError, AppResult};
         (name = "imports", description = "Datasets from a PostgreSQL query or an S3 object"),
         (name = "forecasts", description = "Time-series forecasts: set-up, backtest leaderboard, charts, CSV, the forecaster and its extension to a new history"),
         (name = "builds", description = "AutoML builds and their leaderboards"),
+        (name = "endpoints", description = "Deployments: named endpoints serving models with traffic weights and a shadow, their invocations and captured traffic"),
         (name = "models", description = "Models: metrics, explanations, predictions, downloads"),
         (name = "fairness", description = "Bias reports before and after training"),
         (name = "samples", description = "The sample datasets built into the binary"),
@@ -254,6 +262,7 @@ mod tests {
             include_str!("builds.rs"),
             include_str!("models.rs"),
             include_str!("forecasts.rs"),
+            include_str!("endpoints.rs"),
         ];
         let mut out = Vec::new();
         for src in sources {

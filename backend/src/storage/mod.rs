@@ -21,12 +21,14 @@
 
 mod builds;
 mod datasets;
+mod endpoints;
 mod files;
 mod finite;
 mod forecasts;
 mod models;
 mod pool;
 
+pub use endpoints::is_valid_name as is_valid_endpoint_name;
 pub use files::{NewFile, Received, Upload};
 pub use finite::{NonFinite, first_non_finite};
 
@@ -106,6 +108,8 @@ pub struct Store {
     /// Fault injection for the crash tests: wait this long between writing
     /// a file and renaming it into place (`KILN_FAULT_PAUSE_BEFORE_RENAME_MS`).
     pause_before_rename: Option<std::time::Duration>,
+    /// Captures append to shared files: one writer at a time.
+    capture_lock: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -163,6 +167,17 @@ CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS endpoints (
+    name TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS capture_files (
+    endpoint TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, seq)
+);
 CREATE TABLE IF NOT EXISTS forecasts (
     id TEXT PRIMARY KEY,
     dataset_id TEXT NOT NULL,
@@ -195,6 +210,7 @@ impl Store {
             root: root.to_owned(),
             db,
             pause_before_rename,
+            capture_lock: std::sync::Mutex::new(()),
         };
         {
             let mut conn = store.conn()?;

@@ -17,19 +17,35 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub dir: PathBuf,
     pub state: AppState,
+    /// Whether dropping it removes the data directory (not for a `clone_app`).
+    owns_dir: bool,
 }
 
 impl TestApp {
     pub fn new(config: Config) -> TestApp {
         let dir = std::env::temp_dir().join(format!("kiln-api-{}", backend::storage::new_id()));
         let state = AppState::open(&dir, config).expect("open store");
-        TestApp { dir, state }
+        TestApp {
+            dir,
+            state,
+            owns_dir: true,
+        }
+    }
+
+    /// The same app (state and data directory), for another task to call.
+    pub fn clone_app(&self) -> TestApp {
+        TestApp {
+            dir: self.dir.clone(),
+            state: self.state.clone(),
+            owns_dir: false,
+        }
     }
 
     pub fn reopen(&self) -> TestApp {
         TestApp {
             dir: self.dir.clone(),
             state: AppState::open(&self.dir, Config::default()).expect("reopen store"),
+            owns_dir: true,
         }
     }
 
@@ -131,6 +147,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if !self.owns_dir {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
