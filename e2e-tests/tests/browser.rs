@@ -1892,6 +1892,64 @@ async fn a_forecast_with_known_covariates_reads_their_future_rows() -> Result<()
 
 #[tokio::test]
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
+async fn a_model_deploys_from_its_page_and_its_traffic_shows() -> Result<()> {
+    let studio = Studio::start("deploy").await?;
+    let (_, dataset) = open_penguins_sample(&studio).await?;
+    let request =
+        serde_json::json!({ "dataset_id": dataset, "target": "species", "time_budget_secs": 5 });
+    let build = start_build(&studio, &request).await?;
+    let build = wait_build_done(&studio, &build).await?;
+    let model = build["model_id"].as_str().context("model id")?.to_owned();
+    studio.open(&format!("/models/{model}")).await?;
+    studio.find("#deploy-model", LONG).await?.click().await?;
+    studio.wait_path("/deployments", LONG).await?;
+    // The form opens on the model, named after its target.
+    let name = studio
+        .find("#endpoint-name", LONG)
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(name.as_deref() == Some("species"), "name: {name:?}");
+    let chosen = studio
+        .find("#endpoint-model", SHORT)
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        chosen.as_deref() == Some(model.as_str()),
+        "model: {chosen:?}"
+    );
+    studio.find("#deploy-button", SHORT).await?.click().await?;
+    studio.find("#endpoint-species", LONG).await?;
+    // Traffic sent to its address shows on the page.
+    let row = serde_json::json!({"rows": [{"island": "Biscoe", "bill_length_mm": 45.2, "bill_depth_mm": 14.8,
+        "flipper_length_mm": 212, "body_mass_g": 5200, "sex": "female", "year": 2009}]});
+    for _ in 0..5 {
+        let answer = studio
+            .fetch_json(
+                "POST",
+                "/api/endpoints/species/invocations",
+                Some(row.to_string()),
+            )
+            .await?;
+        ensure!(answer["variant"] == "variant-1", "{answer}");
+        ensure!(answer["predictions"][0]["value"] == "Gentoo", "{answer}");
+    }
+    studio
+        .wait_text("#endpoint-species .endpoint-traffic", LONG, |t| {
+            t.starts_with("5 requests · 5 rows · 0 errors")
+        })
+        .await?;
+    let capture = studio
+        .fetch("GET", "/api/endpoints/species/capture.csv", None)
+        .await?;
+    ensure!(capture.lines().count() == 6, "capture: {capture}");
+    studio.screenshot("deployments").await?;
+    studio.close().await
+}
+
+#[tokio::test]
+#[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn every_page_fits_a_phone() -> Result<()> {
     let axe = std::fs::read_to_string(env_path("KILN_AXE")?).context("reading axe-core")?;
     let studio = Studio::start("phone").await?;
@@ -1912,6 +1970,11 @@ async fn every_page_fits_a_phone() -> Result<()> {
         ensure!(done["state"] == "succeeded", "the build ended: {done}");
         builds.push((id, done["model_id"].as_str().context("model")?.to_owned()));
     }
+    // An endpoint with two variants and a shadow, for the Deployments page.
+    let endpoint = serde_json::json!({"name": "sex", "variants": [{"model_id": builds[0].1}, {"model_id": builds[0].1, "weight": 0.2}], "shadow": builds[0].1});
+    studio
+        .fetch("POST", "/api/endpoints", Some(endpoint.to_string()))
+        .await?;
     let pages = [
         ("datasets", "/".to_owned(), "#datasets-table"),
         ("dataset", dataset_path.clone(), "#quality-report"),
@@ -1946,6 +2009,7 @@ async fn every_page_fits_a_phone() -> Result<()> {
         ),
         ("forecast", forecast.clone(), "#forecast-chart"),
         ("forecasts", "/forecasts".to_owned(), "#forecast-list"),
+        ("deployments", "/deployments".to_owned(), "#endpoint-sex"),
     ];
     let mut inaccessible = Vec::new();
     for (width, height) in [(1280, 800), (390, 844)] {

@@ -287,6 +287,41 @@ pub async fn delete_forecast(id: &str) -> ClientResult<()> {
     delete(&forecast_path(id)).await
 }
 
+/// Every endpoint, by name, with its live traffic.
+pub async fn endpoints() -> ClientResult<Listed<api::Endpoint>> {
+    get_listed("/api/endpoints").await
+}
+
+fn endpoint_path(name: &str) -> String {
+    format!("/api/endpoints/{}", percent_encode(name))
+}
+
+pub async fn create_endpoint(request: &api::EndpointRequest) -> ClientResult<api::Endpoint> {
+    post("/api/endpoints", request).await
+}
+
+/// Points an endpoint at other models, weights, shadow or capture settings.
+pub async fn update_endpoint(
+    name: &str,
+    request: &api::EndpointRequest,
+) -> ClientResult<api::Endpoint> {
+    put(&endpoint_path(name), request).await
+}
+
+pub async fn delete_endpoint(name: &str) -> ClientResult<()> {
+    delete(&endpoint_path(name)).await
+}
+
+/// The address rows are posted to.
+pub fn invocations_url(name: &str) -> String {
+    format!("{}/invocations", endpoint_path(name))
+}
+
+/// The captured traffic as CSV.
+pub fn capture_url(name: &str) -> String {
+    format!("{}/capture.csv", endpoint_path(name))
+}
+
 /// The forecast's items whose name contains `search`.
 pub async fn forecast_items(id: &str, search: &str) -> ClientResult<Vec<api::ForecastItem>> {
     get(&format!(

@@ -27,6 +27,7 @@ fn App() -> impl IntoView {
                     <A href="/">"Datasets"</A>
                     <A href="/builds">"Experiments"</A>
                     <A href="/forecasts">"Forecasts"</A>
+                    <A href="/deployments">"Deployments"</A>
                 </nav>
             </header>
             <main class="page">
@@ -45,6 +46,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/forecasts") view=pages::forecasts::ForecastsPage/>
                     <Route path=path!("/forecasts/:id") view=pages::forecast::ForecastPage/>
                     <Route path=path!("/models/:id") view=pages::model::ModelPage/>
+                    <Route path=path!("/deployments") view=pages::deployments::DeploymentsPage/>
                 </Routes>
             </main>
             <footer class="site-footer muted">

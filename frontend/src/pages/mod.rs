@@ -6,6 +6,7 @@ pub mod builds;
 pub mod compare;
 pub mod dataset;
 pub mod datasets;
+pub mod deployments;
 pub mod explore;
 pub mod forecast;
 pub mod forecast_setup;

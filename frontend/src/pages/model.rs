@@ -265,6 +265,7 @@ fn ModelView(
             <div class="actions" id="model-actions">
                 <DeleteButton on_delete=on_delete label="Delete model" question="Delete this model and its file?"/>
                 {onnx_button}
+                <a class="button" id="deploy-model" href=format!("/deployments?model={}", model.id)>"Deploy"</a>
                 <a class="button primary" id="download-artifact" href=artifact_href download=file_name>"Download model"</a>
             </div>
         </div>

@@ -1,0 +1,341 @@
+//! Deployments: the endpoints that serve models (their variants and
+//! traffic shares, shadow, requests, errors, latency and captured rows,
+//! refreshed every few seconds), a form that deploys a model (opened from
+//! a model's page with `?model=`), and per endpoint a swap to another
+//! model, the capture download and delete.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+
+use crate::client;
+use crate::components::{DeleteButton, ErrorBox, Loaded, SkippedNotice, delete_action};
+use crate::format;
+
+/// A model that can be deployed: a finished build's model, as `(id, label)`.
+fn model_choices(builds: &[api::Build]) -> Vec<(String, String)> {
+    builds
+        .iter()
+        .filter(|b| b.state == api::BuildState::Succeeded)
+        .filter_map(|b| {
+            let id = b.model_id.clone()?;
+            let label = format!(
+                "{} · {} · model {}",
+                b.target,
+                format::timestamp(&b.created),
+                &id[..id.len().min(8)]
+            );
+            Some((id, label))
+        })
+        .collect()
+}
+
+fn percent(share: f64) -> String {
+    format!("{}%", (share * 1000.0).round() / 10.0)
+}
+
+/// `name` as an endpoint name: letters, digits, `-` and `_` kept, the rest `-`.
+fn endpoint_name(target: &str) -> String {
+    let s: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.chars().take(64).collect()
+}
+
+#[component]
+pub fn DeploymentsPage() -> impl IntoView {
+    let endpoints = LocalResource::new(client::endpoints);
+    let builds = LocalResource::new(client::builds);
+    let error = RwSignal::new(None::<String>);
+    let delete = delete_action(
+        |name: String| async move { client::delete_endpoint(&name).await },
+        error,
+        move || endpoints.refetch(),
+    );
+    let ticker = set_interval_with_handle(
+        move || endpoints.refetch(),
+        std::time::Duration::from_secs(3),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(t) = ticker {
+            t.clear();
+        }
+    });
+    view! {
+        <h1>"Deployments"</h1>
+        <p class="muted">"An endpoint serves models from a stable address. Post rows to it as JSON ("<code>"{\"rows\": [{…}]}"</code>") or as a CSV body; each answer names the variant that gave it, and each row gets an inference id. Several variants split the traffic by their shares (A/B); a shadow scores the same rows without answering. Requests and answers are captured for monitoring."</p>
+        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        <Loaded resource=builds let:list>
+            <DeployForm choices=model_choices(&list.items) on_done=Callback::new(move |()| endpoints.refetch())/>
+        </Loaded>
+        <h2>"Endpoints"</h2>
+        <Loaded resource=endpoints let:list>
+            <SkippedNotice kind=("endpoint", "endpoints") ids=list.skipped.clone() on_delete=delete/>
+            {if list.items.is_empty() {
+                view! { <p class="muted" id="no-endpoints">"No endpoints yet: deploy a model above, or from its page."</p> }.into_any()
+            } else {
+                let choices = builds.with(|b| match b {
+                    Some(Ok(l)) => model_choices(&l.items),
+                    _ => Vec::new(),
+                });
+                list.items.into_iter().map(|e| view! {
+                    <EndpointCard endpoint=e choices=choices.clone() on_delete=delete on_changed=Callback::new(move |()| endpoints.refetch())/>
+                }).collect_view().into_any()
+            }}
+        </Loaded>
+    }
+}
+
+/// The form that deploys a model: a name, the model, an optional second
+/// variant with its share, an optional shadow, and the capture settings.
+#[component]
+fn DeployForm(choices: Vec<(String, String)>, on_done: Callback<()>) -> impl IntoView {
+    let query = use_query_map();
+    let wanted = query.with_untracked(|q| q.get("model")).unwrap_or_default();
+    let first = if choices.iter().any(|(id, _)| *id == wanted) {
+        wanted
+    } else {
+        choices
+            .first()
+            .map(|(id, _)| id.clone())
+            .unwrap_or_default()
+    };
+    let target = choices
+        .iter()
+        .find(|(id, _)| *id == first)
+        .and_then(|(_, label)| label.split(" · ").next())
+        .map(endpoint_name)
+        .unwrap_or_default();
+    let name = RwSignal::new(target);
+    let model = RwSignal::new(first);
+    let second = RwSignal::new(String::new());
+    let second_share = RwSignal::new("10".to_owned());
+    let shadow = RwSignal::new(String::new());
+    let capture_share = RwSignal::new("100".to_owned());
+    let capture_rows = RwSignal::new("100000".to_owned());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let options = move |with_none: &'static str| {
+        let none = (!with_none.is_empty()).then(|| view! { <option value="">{with_none}</option> });
+        let list = choices
+            .clone()
+            .into_iter()
+            .map(|(id, label)| view! { <option value=id>{label}</option> })
+            .collect_view();
+        view! { {none} {list} }
+    };
+    let (main_options, second_options, shadow_options) =
+        (options(""), options("None"), options("None"));
+    let deploy = move |_| {
+        let parse = |s: String| s.trim().trim_end_matches('%').parse::<f64>().ok();
+        let Some(share) = parse(second_share.get_untracked()).filter(|s| (0.0..100.0).contains(s))
+        else {
+            error.set(Some(
+                "The second variant's share is a percentage from 0 to 100.".into(),
+            ));
+            return;
+        };
+        let Some(captured) =
+            parse(capture_share.get_untracked()).filter(|s| (0.0..=100.0).contains(s))
+        else {
+            error.set(Some(
+                "The captured share is a percentage from 0 to 100.".into(),
+            ));
+            return;
+        };
+        let Ok(max_rows) = capture_rows.get_untracked().trim().parse::<u64>() else {
+            error.set(Some("The rows kept is a whole number.".into()));
+            return;
+        };
+        let mut variants = vec![api::VariantRequest {
+            name: None,
+            model_id: model.get_untracked(),
+            weight: 100.0
+                - if second.get_untracked().is_empty() {
+                    0.0
+                } else {
+                    share
+                },
+        }];
+        if !second.get_untracked().is_empty() {
+            variants.push(api::VariantRequest {
+                name: None,
+                model_id: second.get_untracked(),
+                weight: share,
+            });
+        }
+        let req = api::EndpointRequest {
+            name: name.get_untracked().trim().to_owned(),
+            variants,
+            shadow: Some(shadow.get_untracked()).filter(|s| !s.is_empty()),
+            capture: Some(api::CaptureSettings {
+                share: captured / 100.0,
+                max_rows,
+            }),
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match client::create_endpoint(&req).await {
+                Ok(_) => on_done.run(()),
+                Err(e) => error.set(Some(e.error.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section id="deploy">
+            <h2>"Deploy a model"</h2>
+            <div class="form">
+                <label for="endpoint-name">"Endpoint name"</label>
+                <input id="endpoint-name" type="text" placeholder="churn" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <label for="endpoint-model">"Model"</label>
+                <select id="endpoint-model" prop:value=move || model.get() on:change=move |ev| model.set(event_target_value(&ev))>{main_options}</select>
+                <label for="endpoint-second">"Second variant (A/B)"</label>
+                <select id="endpoint-second" prop:value=move || second.get() on:change=move |ev| second.set(event_target_value(&ev))>{second_options}</select>
+                <label for="endpoint-second-share">"Its share of the traffic (%)"</label>
+                <input id="endpoint-second-share" type="number" min="0" max="100" prop:value=move || second_share.get() on:input=move |ev| second_share.set(event_target_value(&ev))/>
+                <label for="endpoint-shadow">"Shadow"</label>
+                <div>
+                    <select id="endpoint-shadow" prop:value=move || shadow.get() on:change=move |ev| shadow.set(event_target_value(&ev))>{shadow_options}</select>
+                    <p class="muted small">"Scores every request too, without answering it: its answers are only captured, to compare before a swap."</p>
+                </div>
+                <label for="endpoint-capture">"Capture (% of requests)"</label>
+                <input id="endpoint-capture" type="number" min="0" max="100" prop:value=move || capture_share.get() on:input=move |ev| capture_share.set(event_target_value(&ev))/>
+                <label for="endpoint-capture-rows">"Rows kept"</label>
+                <input id="endpoint-capture-rows" type="number" min="1" prop:value=move || capture_rows.get() on:input=move |ev| capture_rows.set(event_target_value(&ev))/>
+                <div></div>
+                <button id="deploy-button" class="button primary" disabled=move || busy.get() || model.get().is_empty() || name.get().trim().is_empty() on:click=deploy>
+                    {move || if busy.get() { "Deploying…" } else { "Deploy" }}
+                </button>
+            </div>
+            {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        </section>
+    }
+}
+
+/// One endpoint: its address, variants, traffic, and what can be done with it.
+#[component]
+fn EndpointCard(
+    endpoint: api::Endpoint,
+    choices: Vec<(String, String)>,
+    on_delete: Callback<String>,
+    on_changed: Callback<()>,
+) -> impl IntoView {
+    let e = endpoint;
+    let name = e.name.clone();
+    let url = client::invocations_url(&name);
+    let curl = format!(
+        "curl -X POST {url} -H 'Content-Type: application/json' -d '{{\"rows\": [{{…}}]}}'"
+    );
+    let answered = |v: &str| {
+        e.traffic
+            .by_variant
+            .iter()
+            .find(|(n, _)| n == v)
+            .map_or(0, |(_, c)| *c)
+    };
+    let variants = e
+        .variants
+        .iter()
+        .map(|v| {
+            let href = format!("/models/{}", v.model_id);
+            view! {
+                <tr>
+                    <td>{v.name.clone()}</td>
+                    <td><a href=href>{format!("model {}", &v.model_id[..v.model_id.len().min(8)])}</a></td>
+                    <td class="num">{percent(v.weight)}</td>
+                    <td class="num">{answered(&v.name)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let shadow = e.shadow.as_ref().map(|s| {
+        let href = format!("/models/{}", s.model_id);
+        view! { <tr><td>"shadow"</td><td><a href=href>{format!("model {}", &s.model_id[..s.model_id.len().min(8)])}</a></td><td class="num">"0% (captured only)"</td><td class="num">"–"</td></tr> }
+    });
+    let ms = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{x:.1} ms"));
+    let traffic = format!(
+        "{} requests · {} rows · {} errors · p50 {} · p99 {} · {} rows captured ({} of requests, at most {})",
+        e.traffic.requests,
+        e.traffic.rows,
+        e.traffic.errors,
+        ms(e.traffic.p50_ms),
+        ms(e.traffic.p99_ms),
+        e.captured_rows,
+        percent(e.capture.share),
+        e.capture.max_rows
+    );
+    let swap_to = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let (swap_name, capture) = (name.clone(), e.capture);
+    let shadow_id = e.shadow.as_ref().map(|s| s.model_id.clone());
+    let swap = move |_| {
+        let target = swap_to.get_untracked();
+        if target.is_empty() {
+            return;
+        }
+        let req = api::EndpointRequest {
+            name: String::new(),
+            variants: vec![api::VariantRequest {
+                name: None,
+                model_id: target,
+                weight: 1.0,
+            }],
+            shadow: shadow_id.clone(),
+            capture: Some(capture),
+        };
+        let name = swap_name.clone();
+        spawn_local(async move {
+            match client::update_endpoint(&name, &req).await {
+                Ok(_) => {
+                    error.set(None);
+                    on_changed.run(());
+                }
+                Err(e) => error.set(Some(e.error.message)),
+            }
+        });
+    };
+    let swap_options = choices
+        .into_iter()
+        .map(|(id, label)| view! { <option value=id>{label}</option> })
+        .collect_view();
+    let delete_name = name.clone();
+    view! {
+        <section class="card endpoint" id=format!("endpoint-{name}")>
+            <div class="title-row">
+                <h3>{name.clone()}</h3>
+                <div class="actions">
+                    <a class="button" href=client::capture_url(&name) download=format!("kiln-capture-{name}.csv")>"Download capture (CSV)"</a>
+                    <DeleteButton on_delete=Callback::new(move |()| on_delete.run(delete_name.clone())) label="Delete endpoint" question="Delete this endpoint and its captures?"/>
+                </div>
+            </div>
+            <p class="muted small"><code>{format!("POST {url}")}</code></p>
+            <p class="muted small endpoint-traffic">{traffic}</p>
+            <div class="scroll" tabindex="0">
+                <table class="data">
+                    <thead><tr><th>"Variant"</th><th>"Model"</th><th>"Share"</th><th>"Answered"</th></tr></thead>
+                    <tbody>{variants}{shadow}</tbody>
+                </table>
+            </div>
+            <div class="inline-form">
+                <label for=format!("swap-{name}")>"Point it at"</label>
+                <select id=format!("swap-{name}") on:change=move |ev| swap_to.set(event_target_value(&ev))>
+                    <option value="">"Choose a model…"</option>
+                    {swap_options}
+                </select>
+                <button class="button" on:click=swap>"Swap"</button>
+            </div>
+            <details class="hint"><summary>"Call it from a shell"</summary><pre class="code" tabindex="0">{curl}</pre></details>
+            {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        </section>
+    }
+}
