@@ -22,6 +22,7 @@ mod kernels;
 mod linear;
 pub mod metrics;
 mod mlp;
+pub mod monitor;
 pub mod onnx;
 pub mod recipe;
 mod rng;
