@@ -132,3 +132,46 @@ pub struct InvocationResponse {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<InputWarning>,
 }
+
+/// A monitoring run of an endpoint: on its captured traffic, or on an
+/// uploaded batch, against the baseline of the model its first variant serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonitorRun {
+    pub id: String,
+    pub endpoint: String,
+    pub created: String,
+    /// `capture`, `batch` or `schedule`.
+    pub source: String,
+    pub model_id: String,
+    pub rows: u64,
+    /// Each violation in words, with its evidence; empty when all is well.
+    pub violations: Vec<String>,
+    /// The checks: `quality`, `drift` (per feature: test, statistic,
+    /// p-value, distance, PSI, bins), `drifted_share`, `prediction`,
+    /// `model_quality`, `estimated_quality`, `attribution`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub report: serde_json::Value,
+}
+
+/// `POST /api/endpoints/{name}/ground-truth`: what was joined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroundTruthReceipt {
+    pub rows: u64,
+    /// Rows whose inference id is in the capture.
+    pub matched: u64,
+    /// Rows whose inference id is not (reported, not dropped silently).
+    pub unknown: u64,
+    pub unknown_examples: Vec<String>,
+}
+
+/// An endpoint whose latest monitoring run found violations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Alert {
+    pub endpoint: String,
+    pub run_id: String,
+    pub created: String,
+    pub violations: u32,
+}

@@ -733,13 +733,8 @@ fn numeric_drift(
         })
         .sum::<f64>()
         / steps as f64;
-    let distance = if std > 0.0 {
-        w / std
-    } else if w > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
-    };
+    // A constant training feature has no spread to measure in: the raw distance.
+    let distance = if std > 0.0 { w / std } else { w };
     // PSI on the baseline's deciles (edges made unique).
     let mut edges: Vec<f64> = (1..10).map(|i| percentiles[i * PERCENTILES / 10]).collect();
     edges.dedup();

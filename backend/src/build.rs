@@ -474,6 +474,11 @@ fn save_model(
             raw,
         ));
     }
+    // The truth of the out-of-fold rows, for the monitoring baseline's metric.
+    let truth = prepared
+        .data
+        .column(&plan.target)
+        .map(|c| crate::monitoring::truth_at(c, &outcome.oof.rows, outcome.task));
     let data = training_rows(prepared.raw.unwrap_or(prepared.data), &plan.target);
     outcome.artifact.left_out = build
         .left_out
@@ -513,6 +518,31 @@ fn save_model(
         }
     };
     store.save_model(&summary, &bytes, &oof)?;
+    // The monitoring baseline: kept beside the model; a model without one
+    // is still a model (monitoring says so), so a failure is logged.
+    let importance = summary
+        .insights
+        .as_ref()
+        .map(|i| {
+            i.importance
+                .iter()
+                .map(|f| (f.feature.clone(), f.mean_abs_shap))
+                .collect()
+        })
+        .unwrap_or_default();
+    let baseline = automl::monitor::Baseline::fit(
+        outcome.artifact.inputs(),
+        &data,
+        &automl::monitor::Outputs::of(&outcome.oof.predictions),
+        truth.as_ref(),
+        importance,
+    );
+    if let Err(e) = serde_json::to_vec(&baseline)
+        .map_err(|e| AppError::Internal(e.to_string()))
+        .and_then(|b| Ok(store.save_baseline(&model_id, &b)?))
+    {
+        tracing::warn!(model = %model_id, error = %e, "no monitoring baseline for this model");
+    }
     Ok(model_id)
 }
 

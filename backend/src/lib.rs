@@ -19,6 +19,7 @@ pub mod imports;
 pub mod jobs;
 pub mod leaderboard;
 pub mod models;
+pub mod monitoring;
 pub mod plan;
 pub mod routes;
 pub mod samples;

@@ -247,3 +247,194 @@ async fn endpoints_split_traffic_capture_it_and_swap_models_without_failing_a_re
     let (status, _, _) = invoke(&t, "penguins", &rows()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+const GERMAN: &str = include_str!("../../assets/samples/german_credit.csv");
+
+/// Splits one CSV line, with quoted fields.
+fn cells(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn line(cells: &[String]) -> String {
+    cells
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn upload_to(t: &TestApp, uri: &str, csv: String) -> (StatusCode, Value) {
+    t.upload_to(uri, "rows.csv", csv.as_bytes()).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_truth() {
+    let t = TestApp::new(Config::default());
+    // The rows in a seeded random order (the file is ordered: its first rows
+    // are another population, with no "male : married/widowed" at all,
+    // which monitoring rightly flags). The model trains on 600 of them; the
+    // other 400 are its traffic, new to it, from the same distribution.
+    let lines: Vec<&str> = GERMAN.lines().collect();
+    let mut rows: Vec<&str> = lines[1..].to_vec();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..rows.len()).rev() {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        rows.swap(i, (state >> 33) as usize % (i + 1));
+    }
+    let (traffic, training) = rows.split_at(400);
+    let csv = format!("{}\n{}\n", lines[0], training.join("\n"));
+    let (status, ds) = t.upload("german_credit.csv", csv.as_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED, "{ds}");
+    let ds = ds["id"].as_str().unwrap().to_owned();
+    let m = model(&t, &ds, "creditability").await;
+    // The baseline was kept at build time.
+    let (status, baseline) = t
+        .json("GET", &format!("/api/models/{m}/baseline"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{baseline}");
+    assert_eq!(
+        baseline["metric"]["name"], "accuracy",
+        "{}",
+        baseline["metric"]
+    );
+    assert!(baseline["features"].as_array().unwrap().len() >= 15);
+    let (status, e) = t
+        .json(
+            "POST",
+            "/api/endpoints",
+            Some(json!({"name": "credit", "variants": [{"model_id": m}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    // Nothing captured yet: a clear refusal.
+    let (status, e) = t.json("POST", "/api/endpoints/credit/monitor", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+
+    let header = cells(lines[0]);
+    let target = header.iter().position(|h| h == "creditability").unwrap();
+    let mut answered: Vec<(String, String)> = Vec::new();
+    for chunk in traffic.chunks(100) {
+        let body = format!("{}\n{}\n", lines[0], chunk.join("\n"));
+        let (status, bytes, _) = t
+            .call(
+                Request::post("/api/endpoints/credit/invocations")
+                    .header("content-type", "text/csv")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let r: Value = serde_json::from_slice(&bytes).unwrap();
+        for (p, row) in r["predictions"].as_array().unwrap().iter().zip(chunk) {
+            answered.push((
+                p["inference_id"].as_str().unwrap().to_owned(),
+                cells(row)[target].clone(),
+            ));
+        }
+    }
+    let (status, run) = t.json("POST", "/api/endpoints/credit/monitor", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert_eq!(run["rows"], 400);
+    let drifted: Vec<&str> = run["report"]["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["drifted"] == true)
+        .map(|d| d["feature"].as_str().unwrap())
+        .collect();
+    assert!(
+        drifted.is_empty(),
+        "same-distribution traffic drifted on {drifted:?}"
+    );
+
+    // A shifted batch: credit_amount up by a training std, purpose re-weighted.
+    let amount = header.iter().position(|h| h == "credit_amount").unwrap();
+    let purpose = header.iter().position(|h| h == "purpose").unwrap();
+    let std = baseline["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "credit_amount")
+        .unwrap()["sketch"]["std"]
+        .as_f64()
+        .unwrap();
+    let mut batch = vec![line(&header)];
+    for (i, l) in training.iter().take(500).enumerate() {
+        let mut c = cells(l);
+        c[amount] = (c[amount].parse::<f64>().unwrap() + std).to_string();
+        if i % 3 == 0 {
+            c[purpose] = "business".into();
+        }
+        batch.push(line(&c));
+    }
+    let (status, run) =
+        upload_to(&t, "/api/endpoints/credit/monitor/batch", batch.join("\n")).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let mut drifted: Vec<&str> = run["report"]["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["drifted"] == true)
+        .map(|d| d["feature"].as_str().unwrap())
+        .collect();
+    drifted.sort();
+    assert_eq!(
+        drifted,
+        ["credit_amount", "purpose"],
+        "{}",
+        run["violations"]
+    );
+    // The batch carries its labels: the model's quality on it is checked.
+    assert!(
+        run["report"]["model_quality"]["live"].as_f64().is_some(),
+        "{run}"
+    );
+    let (_, alerts) = t.json("GET", "/api/alerts", None).await;
+    assert_eq!(alerts[0]["endpoint"], "credit", "{alerts}");
+
+    // Ground truth with a fifth of the labels flipped, and ids the capture does not know.
+    let mut truth = vec!["inference_id,creditability".to_owned()];
+    for (i, (id, label)) in answered.iter().enumerate() {
+        let label = if i % 5 == 0 {
+            if label == "good" { "bad" } else { "good" }
+        } else {
+            label.as_str()
+        };
+        truth.push(format!("{id},{label}"));
+    }
+    truth.push(format!("{},good", "f".repeat(32)));
+    let (status, receipt) =
+        upload_to(&t, "/api/endpoints/credit/ground-truth", truth.join("\n")).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert_eq!(
+        (receipt["matched"].as_u64(), receipt["unknown"].as_u64()),
+        (Some(400), Some(1))
+    );
+    let (status, run) = t.json("POST", "/api/endpoints/credit/monitor", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let q = &run["report"]["model_quality"];
+    assert_eq!(q["violation"], true, "{q}");
+    assert!(
+        run["violations"].as_array().unwrap().iter().any(|v| v
+            .as_str()
+            .unwrap()
+            .starts_with("accuracy on 400 labelled rows")),
+        "{}",
+        run["violations"]
+    );
+    let (_, runs) = t.json("GET", "/api/endpoints/credit/monitor", None).await;
+    assert_eq!(runs.as_array().unwrap().len(), 3);
+}

@@ -80,7 +80,7 @@ fn shifted(data: &Dataset, numeric: &str, std: f64, category: &str, to: &str) ->
                         v.iter()
                             .map(|x| {
                                 k += 1;
-                                if x.as_deref() != Some(to) && k % 3 == 0 {
+                                if x.as_deref() != Some(to) && k.is_multiple_of(3) {
                                     Some(to.to_owned())
                                 } else {
                                     x.clone()

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use super::datasets::receive_file;
 use super::models::artifact;
 use super::{ApiJson, blocking, download, with_store};
 use crate::AppState;
@@ -32,6 +33,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/endpoints/{name}/invocations", post(invoke))
         .route("/endpoints/{name}/capture.csv", get(download_capture))
+        .route(
+            "/endpoints/{name}/monitor",
+            get(list_runs).post(monitor_capture),
+        )
+        .route("/endpoints/{name}/monitor/batch", post(monitor_batch))
+        .route("/endpoints/{name}/ground-truth", post(upload_ground_truth))
+        .route("/alerts", get(list_alerts))
 }
 
 /// An endpoint's record with its live traffic.
@@ -388,4 +396,82 @@ async fn download_capture(
         &format!("kiln-capture-{name}.csv"),
         bytes,
     ))
+}
+
+/// The endpoint's monitoring runs, newest first (at most 50).
+#[utoipa::path(get, path = "/api/endpoints/{name}/monitor", tag = "endpoints", params(("name" = String, Path, description = "Endpoint name")), responses((status = 200, body = Vec<api::MonitorRun>)))]
+async fn list_runs(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<Json<Vec<api::MonitorRun>>> {
+    let runs = with_store(&st, move |store| {
+        store.endpoint(&name)?;
+        Ok(store.monitor_runs(&name, 50)?)
+    })
+    .await?;
+    Ok(Json(runs))
+}
+
+/// Checks the captured traffic against the baseline of the model the
+/// endpoint's first variant serves, with the ground truth uploaded so far.
+#[utoipa::path(post, path = "/api/endpoints/{name}/monitor", tag = "endpoints", params(("name" = String, Path, description = "Endpoint name")), responses((status = 201, body = api::MonitorRun)))]
+async fn monitor_capture(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<(StatusCode, Json<api::MonitorRun>)> {
+    let run = with_store(&st, move |store| {
+        crate::monitoring::run_on_capture(store, &name, "capture")
+    })
+    .await?;
+    tracing::info!(endpoint = %run.endpoint, violations = run.violations.len(), "monitoring run");
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Checks an uploaded batch (scored by the first variant; its target
+/// column, when present, is the truth).
+#[utoipa::path(post, path = "/api/endpoints/{name}/monitor/batch", tag = "endpoints", params(("name" = String, Path, description = "Endpoint name")), request_body(content = super::openapi::Upload, content_type = "multipart/form-data"), responses((status = 201, body = api::MonitorRun)))]
+async fn monitor_batch(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    mut multipart: Multipart,
+) -> AppResult<(StatusCode, Json<api::MonitorRun>)> {
+    let (file, label) = receive_file(&st, &mut multipart).await?;
+    let run = with_store(&st, move |store| {
+        let frame = file
+            .read(&label, &data::ingest::ReadOptions::default(), None)
+            .map_err(|e| crate::datasets::name_file(&label, e.into()))?
+            .frame;
+        drop(file);
+        crate::monitoring::run_on_batch(store, &name, &frame)
+            .map_err(|e| crate::datasets::name_file(&label, e))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Ground truth for captured rows: a table of `inference_id` and the target.
+#[utoipa::path(post, path = "/api/endpoints/{name}/ground-truth", tag = "endpoints", params(("name" = String, Path, description = "Endpoint name")), request_body(content = super::openapi::Upload, content_type = "multipart/form-data"), responses((status = 201, body = api::GroundTruthReceipt)))]
+async fn upload_ground_truth(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    mut multipart: Multipart,
+) -> AppResult<(StatusCode, Json<api::GroundTruthReceipt>)> {
+    let (file, label) = receive_file(&st, &mut multipart).await?;
+    let receipt = with_store(&st, move |store| {
+        let frame = file
+            .read(&label, &data::ingest::ReadOptions::default(), None)
+            .map_err(|e| crate::datasets::name_file(&label, e.into()))?
+            .frame;
+        drop(file);
+        crate::monitoring::ground_truth(store, &name, &frame)
+            .map_err(|e| crate::datasets::name_file(&label, e))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(receipt)))
+}
+
+/// Endpoints whose latest monitoring run found violations.
+#[utoipa::path(get, path = "/api/alerts", tag = "endpoints", responses((status = 200, body = Vec<api::Alert>)))]
+async fn list_alerts(State(st): State<AppState>) -> AppResult<Json<Vec<api::Alert>>> {
+    Ok(Json(with_store(&st, crate::monitoring::alerts).await?))
 }

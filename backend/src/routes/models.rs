@@ -62,6 +62,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/models/{id}", get(get_model).delete(delete_model))
         .route("/models/{id}/artifact", get(download_artifact))
         .route("/models/{id}/onnx", get(download_onnx))
+        .route("/models/{id}/baseline", get(download_baseline))
         .route("/models/{id}/fairness", get(model_fairness))
         .route(
             "/models/{id}/threshold",
@@ -122,6 +123,27 @@ async fn delete_model(State(st): State<AppState>, Path(id): Path<String>) -> App
         .remove(&id);
     tracing::info!(%id, "model deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The model's monitoring baseline: per-feature statistics, suggested
+/// constraints and distribution sketches, the out-of-fold predictions'
+/// distribution and metric, and the SHAP ranking.
+#[utoipa::path(get, path = "/api/models/{id}/baseline", tag = "models", params(("id" = String, Path, description = "Model id")), responses((status = 200, description = "The baseline (JSON)", body = Object)))]
+async fn download_baseline(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let key = id.clone();
+    let bytes = with_store(&st, move |store| {
+        crate::monitoring::baseline(store, &key)?;
+        Ok(store.model_baseline(&key)?.unwrap_or_default())
+    })
+    .await?;
+    Ok(super::download(
+        "application/json",
+        &format!("kiln-baseline-{id}.json"),
+        bytes,
+    ))
 }
 
 /// Sets (or, with `null`, clears) a binary classifier's decision threshold.

@@ -90,6 +90,12 @@ use crate::error::{AppError, AppResult};
         super::endpoints::delete_endpoint,
         super::endpoints::invoke,
         super::endpoints::download_capture,
+        super::endpoints::list_runs,
+        super::endpoints::monitor_capture,
+        super::endpoints::monitor_batch,
+        super::endpoints::upload_ground_truth,
+        super::endpoints::list_alerts,
+        super::models::download_baseline,
     ),
     components(schemas(api::ApiError)),
     tags(

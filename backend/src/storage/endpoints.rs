@@ -115,6 +115,8 @@ impl Store {
             return Err(not_found(name));
         }
         tx.execute("DELETE FROM capture_files WHERE endpoint = ?1", [name])?;
+        tx.execute("DELETE FROM monitor_runs WHERE endpoint = ?1", [name])?;
+        tx.execute("DELETE FROM ground_truth WHERE endpoint = ?1", [name])?;
         tx.commit()?;
         let dir = self.capture_dir(name);
         match fs::remove_dir_all(&dir) {
@@ -231,6 +233,85 @@ impl Store {
             );
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// Keeps a model's monitoring baseline beside its artifact.
+    pub fn save_baseline(&self, model_id: &str, bytes: &[u8]) -> Result<()> {
+        if !super::is_valid_id(model_id) {
+            return Err(StorageError::NotFound(format!("model {model_id}")));
+        }
+        self.write_file(&self.file("models", model_id, "baseline.json"), bytes)
+    }
+
+    /// A model's baseline; `None` for a model made before baselines.
+    pub fn model_baseline(&self, model_id: &str) -> Result<Option<Vec<u8>>> {
+        if !self.exists("SELECT 1 FROM models WHERE id = ?1", model_id)? {
+            return Err(StorageError::NotFound(format!("model {model_id}")));
+        }
+        let path = self.file("models", model_id, "baseline.json");
+        match fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    pub fn save_monitor_run(&self, run: &api::MonitorRun) -> Result<()> {
+        let doc = to_json(&format!("monitoring run {}", run.id), run)?;
+        self.conn()?.execute(
+            "INSERT OR REPLACE INTO monitor_runs (id, endpoint, created, doc) VALUES (?1, ?2, ?3, ?4)",
+            params![run.id, run.endpoint, run.created, doc],
+        )?;
+        Ok(())
+    }
+
+    /// An endpoint's monitoring runs, newest first (at most `limit`).
+    pub fn monitor_runs(&self, endpoint: &str, limit: usize) -> Result<Vec<api::MonitorRun>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, doc FROM monitor_runs WHERE endpoint = ?1 ORDER BY created DESC, rowid DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![endpoint, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, doc)| from_json("monitoring run", &id, &doc).ok())
+            .collect())
+    }
+
+    /// Stores ground truth by inference id (a later label replaces an earlier one).
+    pub fn save_ground_truth(&self, endpoint: &str, rows: &[(String, String)]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO ground_truth (endpoint, inference_id, label) VALUES (?1, ?2, ?3)",
+            )?;
+            for (id, label) in rows {
+                stmt.execute(params![endpoint, id, label])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The ground truth of an endpoint, by inference id.
+    pub fn ground_truth(
+        &self,
+        endpoint: &str,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT inference_id, label FROM ground_truth WHERE endpoint = ?1")?;
+        let rows = stmt
+            .query_map([endpoint], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 }
 

@@ -178,6 +178,18 @@ CREATE TABLE IF NOT EXISTS capture_files (
     rows INTEGER NOT NULL,
     PRIMARY KEY (endpoint, seq)
 );
+CREATE TABLE IF NOT EXISTS monitor_runs (
+    id TEXT PRIMARY KEY,
+    endpoint TEXT NOT NULL,
+    created TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ground_truth (
+    endpoint TEXT NOT NULL,
+    inference_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (endpoint, inference_id)
+);
 CREATE TABLE IF NOT EXISTS forecasts (
     id TEXT PRIMARY KEY,
     dataset_id TEXT NOT NULL,

@@ -68,6 +68,7 @@ impl Store {
     pub fn delete_model(&self, id: &str) -> Result<()> {
         self.delete_row("model", "DELETE FROM models WHERE id = ?1", id)?;
         remove_if_present(self.file("models", id, "oof.json"))?;
+        remove_if_present(self.file("models", id, "baseline.json"))?;
         remove_if_present(self.file("models", id, "json"))
     }
 

@@ -1,0 +1,321 @@
+//! Monitoring runs of an endpoint against the baseline of the model its
+//! first variant serves (`automl::monitor`): on the captured traffic
+//! (inputs and the answers given, joined with ground truth uploaded by
+//! inference id), or on an uploaded batch (scored here; its target column,
+//! when present, is the truth). Runs are kept as records; the latest run
+//! with violations is an alert.
+
+use automl::monitor::{self, Baseline, Live, Outputs, Truth};
+use automl::{Column, FeatureKind, ModelArtifact, Task};
+use data::{DataFrame, convert};
+use serde_json::{Map, Value};
+
+use crate::error::{AppError, AppResult};
+use crate::storage::Store;
+
+/// At most this many captured rows are checked in one run (the newest).
+const MAX_ROWS: usize = 50_000;
+
+/// The truth at `rows` of a target column, as the task reads it.
+pub fn truth_at(col: &Column, rows: &[usize], task: Task) -> Truth {
+    match (task, col) {
+        (Task::Regression, Column::Numeric(v)) => Truth::Numbers(
+            rows.iter()
+                .map(|r| v.get(*r).copied().unwrap_or(f64::NAN))
+                .collect(),
+        ),
+        _ => Truth::Labels(
+            rows.iter()
+                .map(|r| (*r < col.len()).then(|| col.label(*r)).flatten())
+                .collect(),
+        ),
+    }
+}
+
+/// The model's baseline, or a 422 saying it has none.
+pub fn baseline(store: &Store, model_id: &str) -> AppResult<Baseline> {
+    let bytes = store.model_baseline(model_id)?.ok_or_else(|| {
+        AppError::unprocessable(
+            "no_baseline",
+            format!(
+                "model {model_id} was made before Kiln kept monitoring baselines: train it again (Change and run again) to monitor it"
+            ),
+        )
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::Internal(format!("model {model_id}'s baseline: {e}")))
+}
+
+/// Per numeric input, the cells that are text but not numbers.
+fn type_errors(model: &ModelArtifact, rows: &[Map<String, Value>]) -> Vec<(String, u64)> {
+    model
+        .inputs()
+        .iter()
+        .filter(|f| f.kind == FeatureKind::Numeric)
+        .map(|f| {
+            let bad = rows
+                .iter()
+                .filter(|r| match r.get(&f.name) {
+                    Some(Value::String(s)) => {
+                        !s.trim().is_empty() && !automl::values::parse_number(s).is_finite()
+                    }
+                    Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => true,
+                    _ => false,
+                })
+                .count() as u64;
+            (f.name.clone(), bad)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// The live mean |SHAP| per feature of `data`, largest first, if it can be had.
+fn attribution(model: &ModelArtifact, data: &automl::Dataset) -> Option<Vec<(String, f64)>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let ins = model.insights(data, 0, Some(deadline)).ok()?;
+    Some(
+        ins.importance
+            .iter()
+            .map(|i| (i.feature.clone(), i.mean_abs_shap))
+            .collect(),
+    )
+}
+
+fn run_record(
+    endpoint: &api::Endpoint,
+    source: &str,
+    model_id: &str,
+    report: &monitor::Report,
+) -> AppResult<api::MonitorRun> {
+    Ok(api::MonitorRun {
+        id: crate::storage::new_id(),
+        endpoint: endpoint.name.clone(),
+        created: crate::time::now_rfc3339(),
+        source: source.to_owned(),
+        model_id: model_id.to_owned(),
+        rows: report.rows,
+        violations: report.violations.clone(),
+        report: serde_json::to_value(report)
+            .map_err(|e| AppError::Internal(format!("monitoring report: {e}")))?,
+    })
+}
+
+/// The production model of an endpoint (its first variant) and its baseline.
+fn production(
+    store: &Store,
+    endpoint: &api::Endpoint,
+) -> AppResult<(String, ModelArtifact, Baseline)> {
+    let variant = endpoint
+        .variants
+        .first()
+        .ok_or_else(|| crate::endpoints::no_variant(&endpoint.name))?;
+    let id = variant.model_id.clone();
+    let model = ModelArtifact::from_json(&store.model_bytes(&id)?)
+        .map_err(|e| AppError::Internal(format!("stored model {id}: {e}")))?;
+    let baseline = baseline(store, &id)?;
+    Ok((id, model, baseline))
+}
+
+/// Checks the endpoint's captured traffic (the rows its first variant
+/// answered, the newest first up to a cap), with the ground truth uploaded
+/// for them, and keeps the run.
+pub fn run_on_capture(store: &Store, name: &str, source: &str) -> AppResult<api::MonitorRun> {
+    let endpoint = store.endpoint(name)?;
+    let (model_id, model, baseline) = production(store, &endpoint)?;
+    let captured = store.captured(name)?;
+    let mut rows: Vec<&Value> = captured
+        .iter()
+        .filter(|r| {
+            r["model_id"] == model_id.as_str()
+                && r["variant"] != "shadow"
+                && r.get("error").is_none()
+        })
+        .collect();
+    if rows.len() > MAX_ROWS {
+        rows.drain(..rows.len() - MAX_ROWS);
+    }
+    if rows.is_empty() {
+        return Err(AppError::unprocessable(
+            "nothing_to_monitor",
+            format!(
+                "endpoint `{name}` has no captured rows answered by model {model_id} yet: send it traffic, or check an uploaded batch"
+            ),
+        ));
+    }
+    let inputs: Vec<Map<String, Value>> = rows
+        .iter()
+        .map(|r| r["input"].as_object().cloned().unwrap_or_default())
+        .collect();
+    let data = convert::json_for_model(&inputs, model.inputs())?;
+    let outputs = match model.schema.task {
+        Task::Regression => Outputs::Numbers(
+            rows.iter()
+                .map(|r| r["prediction"].as_f64().unwrap_or(f64::NAN))
+                .collect(),
+        ),
+        _ => Outputs::Classes {
+            labels: rows
+                .iter()
+                .map(|r| match &r["prediction"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            confidence: rows
+                .iter()
+                .map(|r| {
+                    r["probabilities"]
+                        .as_array()
+                        .map(|p| p.iter().filter_map(Value::as_f64).fold(0.0, f64::max))
+                        .unwrap_or(f64::NAN)
+                })
+                .collect(),
+        },
+    };
+    let labels = store.ground_truth(name)?;
+    let truth = (!labels.is_empty()).then(|| {
+        let of = |r: &&Value| r["inference_id"].as_str().and_then(|id| labels.get(id));
+        match model.schema.task {
+            Task::Regression => Truth::Numbers(
+                rows.iter()
+                    .map(|r| of(r).map_or(f64::NAN, |l| automl::values::parse_number(l)))
+                    .collect(),
+            ),
+            _ => Truth::Labels(rows.iter().map(|r| of(r).cloned()).collect()),
+        }
+    });
+    let errors = type_errors(&model, &inputs);
+    let live_attribution = attribution(&model, &data);
+    let report = monitor::check(
+        &baseline,
+        &Live {
+            data: &data,
+            outputs: Some(&outputs),
+            truth: truth.as_ref(),
+            type_errors: &errors,
+            attribution: live_attribution.as_deref(),
+        },
+    );
+    let run = run_record(&endpoint, source, &model_id, &report)?;
+    store.save_monitor_run(&run)?;
+    Ok(run)
+}
+
+/// Checks an uploaded batch: scored by the endpoint's first variant; its
+/// target column, when it has one, is the truth.
+pub fn run_on_batch(store: &Store, name: &str, frame: &DataFrame) -> AppResult<api::MonitorRun> {
+    let endpoint = store.endpoint(name)?;
+    let (model_id, model, baseline) = production(store, &endpoint)?;
+    let data = convert::frame_for_model(frame, model.inputs())?;
+    let outputs = Outputs::of(&model.predict(&data)?);
+    let target = endpoint
+        .variants
+        .first()
+        .map(|v| v.target.clone())
+        .unwrap_or_default();
+    let full = convert::frame_to_dataset(frame)?;
+    let truth = full.column(&target).map(|c| {
+        let all: Vec<usize> = (0..c.len()).collect();
+        truth_at(c, &all, model.schema.task)
+    });
+    let cells = crate::models::text_columns(frame)?;
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let inputs: Vec<Map<String, Value>> = (0..frame.height())
+        .map(|r| {
+            names
+                .iter()
+                .zip(&cells)
+                .map(|(n, c)| (n.clone(), c[r].clone().map_or(Value::Null, Value::String)))
+                .collect()
+        })
+        .collect();
+    let errors = type_errors(&model, &inputs);
+    let live_attribution = attribution(&model, &data);
+    let report = monitor::check(
+        &baseline,
+        &Live {
+            data: &data,
+            outputs: Some(&outputs),
+            truth: truth.as_ref(),
+            type_errors: &errors,
+            attribution: live_attribution.as_deref(),
+        },
+    );
+    let run = run_record(&endpoint, "batch", &model_id, &report)?;
+    store.save_monitor_run(&run)?;
+    Ok(run)
+}
+
+/// Stores ground truth from a table of `inference_id` and the endpoint's
+/// target column; ids not in the capture are counted and named, not kept.
+pub fn ground_truth(
+    store: &Store,
+    name: &str,
+    frame: &DataFrame,
+) -> AppResult<api::GroundTruthReceipt> {
+    let endpoint = store.endpoint(name)?;
+    let target = endpoint
+        .variants
+        .first()
+        .map(|v| v.target.clone())
+        .unwrap_or_default();
+    let column = |c: &str| -> AppResult<Vec<Option<String>>> {
+        let col = frame.column(c).map_err(|_| {
+            AppError::unprocessable(
+                "invalid_ground_truth",
+                format!(
+                    "the table needs the columns `inference_id` and `{target}`; `{c}` is not in it"
+                ),
+            )
+        })?;
+        data::profile::text_cells(col).map_err(|e| AppError::Internal(e.to_string()))
+    };
+    let ids = column("inference_id")?;
+    let labels = column(&target)?;
+    let known: std::collections::HashSet<String> = store
+        .captured(name)?
+        .iter()
+        .filter_map(|r| r["inference_id"].as_str().map(String::from))
+        .collect();
+    let mut keep = Vec::new();
+    let mut unknown = Vec::new();
+    for (id, label) in ids.into_iter().zip(labels) {
+        let (Some(id), Some(label)) = (id, label) else {
+            continue;
+        };
+        if known.contains(&id) {
+            keep.push((id, label));
+        } else {
+            unknown.push(id);
+        }
+    }
+    store.save_ground_truth(name, &keep)?;
+    Ok(api::GroundTruthReceipt {
+        rows: (keep.len() + unknown.len()) as u64,
+        matched: keep.len() as u64,
+        unknown: unknown.len() as u64,
+        unknown_examples: unknown.into_iter().take(5).collect(),
+    })
+}
+
+/// The endpoints whose latest run found violations.
+pub fn alerts(store: &Store) -> AppResult<Vec<api::Alert>> {
+    let mut out = Vec::new();
+    for e in store.list_endpoints()?.items {
+        if let Some(run) = store.monitor_runs(&e.name, 1)?.into_iter().next()
+            && !run.violations.is_empty()
+        {
+            out.push(api::Alert {
+                endpoint: e.name,
+                run_id: run.id,
+                created: run.created,
+                violations: run.violations.len() as u32,
+            });
+        }
+    }
+    Ok(out)
+}
