@@ -1944,6 +1944,49 @@ async fn a_model_deploys_from_its_page_and_its_traffic_shows() -> Result<()> {
         .fetch("GET", "/api/endpoints/species/capture.csv", None)
         .await?;
     ensure!(capture.lines().count() == 6, "capture: {capture}");
+    // Monitoring: the captured traffic, then a batch whose body mass moved.
+    studio
+        .find("#monitor-species .monitor-now", SHORT)
+        .await?
+        .click()
+        .await?;
+    studio
+        .wait_text("#monitor-species .run-head", LONG, |t| {
+            t.contains("5 rows · capture")
+        })
+        .await?;
+    let penguins = include_str!("../../assets/samples/penguins.csv");
+    let mut lines = penguins.lines();
+    let header = lines.next().context("header")?;
+    let mass = header
+        .split(',')
+        .position(|h| h.trim_matches('"') == "body_mass_g")
+        .context("body_mass_g")?;
+    let mut shifted = vec![header.to_owned()];
+    for l in lines {
+        let mut cells: Vec<String> = l.split(',').map(String::from).collect();
+        if let Ok(v) = cells[mass].parse::<f64>() {
+            cells[mass] = (v + 900.0).to_string();
+        }
+        shifted.push(cells.join(","));
+    }
+    let batch = studio.data_dir.join("shifted.csv");
+    std::fs::write(&batch, shifted.join("\n"))?;
+    studio
+        .find("#batch-species", SHORT)
+        .await?
+        .send_keys(&batch.display().to_string())
+        .await?;
+    studio
+        .wait_text("#monitor-species .violations", LONG, |t| {
+            t.contains("`body_mass_g` drifted")
+        })
+        .await?;
+    studio
+        .wait_text("#monitor-alert", Duration::from_secs(30), |t| {
+            t.contains("1 alert")
+        })
+        .await?;
     studio.screenshot("deployments").await?;
     studio.close().await
 }

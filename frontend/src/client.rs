@@ -317,6 +317,51 @@ pub fn invocations_url(name: &str) -> String {
     format!("{}/invocations", endpoint_path(name))
 }
 
+/// The endpoint's monitoring runs, newest first.
+pub async fn monitor_runs(name: &str) -> ClientResult<Vec<api::MonitorRun>> {
+    get(&format!("{}/monitor", endpoint_path(name))).await
+}
+
+/// Checks the endpoint's captured traffic now.
+pub async fn run_monitor(name: &str) -> ClientResult<api::MonitorRun> {
+    post(&format!("{}/monitor", endpoint_path(name)), &()).await
+}
+
+/// Checks an uploaded batch against the endpoint's baseline.
+pub fn monitor_batch(
+    name: &str,
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl Fn(ClientResult<api::MonitorRun>) + 'static,
+) -> ClientResult<()> {
+    upload_file(
+        &format!("{}/monitor/batch", endpoint_path(name)),
+        file,
+        on_progress,
+        on_done,
+    )
+}
+
+/// Uploads ground truth (`inference_id` and the target) for captured rows.
+pub fn ground_truth(
+    name: &str,
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+    on_done: impl Fn(ClientResult<api::GroundTruthReceipt>) + 'static,
+) -> ClientResult<()> {
+    upload_file(
+        &format!("{}/ground-truth", endpoint_path(name)),
+        file,
+        on_progress,
+        on_done,
+    )
+}
+
+/// Endpoints whose latest monitoring run found violations.
+pub async fn alerts() -> ClientResult<Vec<api::Alert>> {
+    get("/api/alerts").await
+}
+
 /// The captured traffic as CSV.
 pub fn capture_url(name: &str) -> String {
     format!("{}/capture.csv", endpoint_path(name))

@@ -29,6 +29,7 @@ fn App() -> impl IntoView {
                     <A href="/forecasts">"Forecasts"</A>
                     <A href="/deployments">"Deployments"</A>
                 </nav>
+                <AlertBadge/>
             </header>
             <main class="page">
                 <Routes fallback=|| view! { <p class="muted">"This page does not exist."</p> }>
@@ -56,6 +57,37 @@ fn App() -> impl IntoView {
                 </a>
             </footer>
         </Router>
+    }
+}
+
+/// A warning in the navigation while an endpoint's latest monitoring run
+/// has violations (checked every 15 seconds).
+#[component]
+fn AlertBadge() -> impl IntoView {
+    let alerts = LocalResource::new(client::alerts);
+    let ticker = set_interval_with_handle(
+        move || alerts.refetch(),
+        std::time::Duration::from_secs(15),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(t) = ticker {
+            t.clear();
+        }
+    });
+    move || {
+        let list = alerts.with(|a| match a {
+            Some(Ok(list)) => list.clone(),
+            _ => Vec::new(),
+        });
+        (!list.is_empty()).then(|| {
+            let names: Vec<String> = list.iter().map(|a| a.endpoint.clone()).collect();
+            view! {
+                <a class="alert-badge" id="monitor-alert" href="/deployments" title=format!("Monitoring violations on {}", names.join(", "))>
+                    {format!("⚠ {}", api::display::plural(list.len() as u64, "alert", "alerts"))}
+                </a>
+            }
+        })
     }
 }
 

@@ -335,7 +335,182 @@ fn EndpointCard(
                 <button class="button" on:click=swap>"Swap"</button>
             </div>
             <details class="hint"><summary>"Call it from a shell"</summary><pre class="code" tabindex="0">{curl}</pre></details>
+            <Monitor name=name.clone()/>
             {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
         </section>
+    }
+}
+
+/// A number from a report, for a table cell.
+fn cell(v: &serde_json::Value) -> String {
+    match v.as_f64() {
+        Some(x) if x != 0.0 && x.abs() < 1e-3 => format!("{x:.1e}"),
+        Some(x) => format!("{x:.3}"),
+        None => "–".to_owned(),
+    }
+}
+
+/// An endpoint's monitoring: check its captured traffic or a batch, upload
+/// ground truth, and the latest run's violations and drift per feature.
+#[component]
+fn Monitor(name: String) -> impl IntoView {
+    let runs = LocalResource::new({
+        let name = name.clone();
+        move || {
+            let name = name.clone();
+            async move { client::monitor_runs(&name).await }
+        }
+    });
+    let error = RwSignal::new(None::<String>);
+    let note = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let run_now = {
+        let name = name.clone();
+        move |_| {
+            let name = name.clone();
+            busy.set(true);
+            error.set(None);
+            spawn_local(async move {
+                if let Err(e) = client::run_monitor(&name).await {
+                    error.set(Some(e.error.message));
+                }
+                busy.set(false);
+                runs.refetch();
+            });
+        }
+    };
+    let on_batch = {
+        let name = name.clone();
+        move |ev: leptos::ev::Event| {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            error.set(None);
+            busy.set(true);
+            let started = client::monitor_batch(&name, file, |_| {}, move |res| {
+                busy.set(false);
+                match res {
+                    Ok(_) => runs.refetch(),
+                    Err(e) => error.set(Some(e.error.message)),
+                }
+            });
+            if let Err(e) = started {
+                busy.set(false);
+                error.set(Some(e.error.message));
+            }
+            input.set_value("");
+        }
+    };
+    let on_truth = {
+        let name = name.clone();
+        move |ev: leptos::ev::Event| {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            error.set(None);
+            let started = client::ground_truth(&name, file, |_| {}, move |res: Result<api::GroundTruthReceipt, client::ApiError>| match res {
+                Ok(r) => note.set(Some(if r.unknown == 0 {
+                    format!("{} labels joined to captured rows; the next check compares the model's quality.", r.matched)
+                } else {
+                    format!(
+                        "{} labels joined to captured rows; {} inference ids are not in the capture (for example {}), and were not kept.",
+                        r.matched,
+                        r.unknown,
+                        r.unknown_examples.join(", ")
+                    )
+                })),
+                Err(e) => error.set(Some(e.error.message)),
+            });
+            if let Err(e) = started {
+                error.set(Some(e.error.message));
+            }
+            input.set_value("");
+        }
+    };
+    let (batch_id, truth_id) = (format!("batch-{name}"), format!("truth-{name}"));
+    view! {
+        <div class="monitor" id=format!("monitor-{name}")>
+            <h4>"Monitoring"</h4>
+            <p class="muted small">"Checks the captured traffic (or a batch) against the training baseline of the model the first variant serves: data quality, drift per feature and of the predictions, the model's quality once ground truth arrives, the estimated accuracy from its confidence before it does, and the ranking of SHAP attributions."</p>
+            <div class="inline-form">
+                <button class="button monitor-now" disabled=move || busy.get() on:click=run_now>"Check captured traffic"</button>
+                <label class="button" for=batch_id.clone()>"Check a batch…"</label>
+                <input id=batch_id type="file" accept=".csv,.tsv,.txt,.parquet,.xlsx,text/csv" class="visually-hidden" on:change=on_batch/>
+                <label class="button" for=truth_id.clone()>"Upload ground truth…"</label>
+                <input id=truth_id type="file" accept=".csv,.tsv,.txt,.parquet,.xlsx,text/csv" class="visually-hidden" on:change=on_truth/>
+            </div>
+            {move || note.get().map(|n| view! { <p class="muted small">{n}</p> })}
+            {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+            <Loaded resource=runs let:list>
+                {match list.first() {
+                    None => view! { <p class="muted small">"Not checked yet."</p> }.into_any(),
+                    Some(run) => view! { <RunView run=run.clone() earlier=list[1..].to_vec()/> }.into_any(),
+                }}
+            </Loaded>
+        </div>
+    }
+}
+
+/// The latest run: its violations and drift table; then earlier runs in brief.
+#[component]
+fn RunView(run: api::MonitorRun, earlier: Vec<api::MonitorRun>) -> impl IntoView {
+    let head = format!(
+        "{} · {} rows · {} · {}",
+        format::timestamp(&run.created),
+        run.rows,
+        run.source,
+        if run.violations.is_empty() {
+            "no violations".to_owned()
+        } else {
+            api::display::plural(run.violations.len() as u64, "violation", "violations")
+        }
+    );
+    let violations = run
+        .violations
+        .iter()
+        .map(|v| view! { <li>{v.clone()}</li> })
+        .collect_view();
+    let drift = run.report["drift"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .chain(run.report.get("prediction").filter(|p| !p.is_null()).cloned())
+        .map(|d| {
+            let drifted = d["drifted"].as_bool().unwrap_or(false);
+            view! {
+                <tr class=if drifted { "drifted" } else { "" }>
+                    <td>{d["feature"].as_str().unwrap_or_default().to_owned()}</td>
+                    <td>{d["test"].as_str().unwrap_or_default().to_owned()}</td>
+                    <td class="num">{cell(&d["statistic"])}</td>
+                    <td class="num">{cell(&d["p_value"])}</td>
+                    <td class="num">{cell(&d["psi"])}</td>
+                    <td class="num">{cell(&d["distance"])}</td>
+                    <td>{if drifted { "drifted" } else { "" }}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let history = earlier
+        .into_iter()
+        .take(10)
+        .map(|r| {
+            view! { <li>{format!("{} · {} rows · {} · {} violations", format::timestamp(&r.created), r.rows, r.source, r.violations.len())}</li> }
+        })
+        .collect_view();
+    view! {
+        <p class="run-head"><strong>"Latest check: "</strong>{head}</p>
+        <ul class="violations">{violations}</ul>
+        <details class="hint"><summary>"Drift per feature"</summary>
+            <div class="scroll" tabindex="0">
+                <table class="data drift-table">
+                    <thead><tr><th>"Feature"</th><th>"Test"</th><th>"Statistic"</th><th>"p"</th><th>"PSI"</th><th>"Distance"</th><th></th></tr></thead>
+                    <tbody>{drift}</tbody>
+                </table>
+            </div>
+        </details>
+        <details class="hint"><summary>"Earlier checks"</summary><ul>{history}</ul></details>
     }
 }
