@@ -27,6 +27,10 @@ pub struct EndpointRequest {
     pub shadow: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureSettings>,
+    /// Check the traffic captured since the last scheduled check every so
+    /// many minutes (1 to 10080; absent: on demand only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_every_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +104,8 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<Variant>,
     pub capture: CaptureSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_every_minutes: Option<u32>,
     /// Rows captured and kept.
     #[serde(default)]
     pub captured_rows: u64,

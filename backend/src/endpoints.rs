@@ -202,6 +202,14 @@ pub fn check_request(req: &api::EndpointRequest) -> AppResult<()> {
             return Err(invalid(format!("two variants are named “{n}”")));
         }
     }
+    if req
+        .monitor_every_minutes
+        .is_some_and(|m| !(1..=10_080).contains(&m))
+    {
+        return Err(invalid(
+            "check the traffic every 1 to 10080 minutes (a week), or leave the schedule out",
+        ));
+    }
     if let Some(c) = &req.capture
         && (!(0.0..=1.0).contains(&c.share) || !(1..=MAX_CAPTURE_ROWS).contains(&c.max_rows))
     {
@@ -427,6 +435,7 @@ mod tests {
                     .collect(),
                 shadow: None,
                 capture: api::CaptureSettings::default(),
+                monitor_every_minutes: None,
                 captured_rows: 0,
                 traffic: api::Traffic::default(),
             },

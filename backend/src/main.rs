@@ -315,11 +315,32 @@ fn serve(
     };
     let state = backend::AppState::open(&data, config)
         .with_context(|| format!("opening the data directory {}", data.display()))?;
+    let store = std::sync::Arc::clone(&state.store);
     let app = backend::app(state, site);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        // Scheduled monitoring: every 30 s, the endpoints whose check is due.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                let store = std::sync::Arc::clone(&store);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                match tokio::task::spawn_blocking(move || backend::monitoring::run_due(&store, now)).await {
+                    Ok(Ok(runs)) => {
+                        for r in runs {
+                            tracing::info!(endpoint = %r.endpoint, violations = r.violations.len(), "scheduled monitoring run");
+                        }
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "scheduled monitoring"),
+                    Err(e) => tracing::warn!(error = %e, "scheduled monitoring stopped"),
+                }
+            }
+        });
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;

@@ -119,7 +119,12 @@ fn production(
 /// Checks the endpoint's captured traffic (the rows its first variant
 /// answered, the newest first up to a cap), with the ground truth uploaded
 /// for them, and keeps the run.
-pub fn run_on_capture(store: &Store, name: &str, source: &str) -> AppResult<api::MonitorRun> {
+pub fn run_on_capture(
+    store: &Store,
+    name: &str,
+    source: &str,
+    since: Option<&str>,
+) -> AppResult<api::MonitorRun> {
     let endpoint = store.endpoint(name)?;
     let (model_id, model, baseline) = production(store, &endpoint)?;
     let captured = store.captured(name)?;
@@ -129,6 +134,7 @@ pub fn run_on_capture(store: &Store, name: &str, source: &str) -> AppResult<api:
             r["model_id"] == model_id.as_str()
                 && r["variant"] != "shadow"
                 && r.get("error").is_none()
+                && since.is_none_or(|s| r["time"].as_str().is_some_and(|t| t > s))
         })
         .collect();
     if rows.len() > MAX_ROWS {
@@ -300,6 +306,41 @@ pub fn ground_truth(
         unknown: unknown.len() as u64,
         unknown_examples: unknown.into_iter().take(5).collect(),
     })
+}
+
+/// Runs the scheduled checks that are due at `now` (seconds since the
+/// epoch): an endpoint checked every N minutes whose last scheduled check
+/// is N minutes old (or that has none) is checked on the rows captured
+/// since. Endpoints with nothing new are passed over. Returns the runs.
+pub fn run_due(store: &Store, now: u64) -> AppResult<Vec<api::MonitorRun>> {
+    let mut done = Vec::new();
+    for e in store.list_endpoints()?.items {
+        let Some(every) = e.monitor_every_minutes else {
+            continue;
+        };
+        let last = store
+            .monitor_runs(&e.name, 200)?
+            .into_iter()
+            .find(|r| r.source == "schedule");
+        let due_before = crate::time::rfc3339(now.saturating_sub(u64::from(every) * 60));
+        if last.as_ref().is_some_and(|r| r.created > due_before) {
+            continue;
+        }
+        match run_on_capture(
+            store,
+            &e.name,
+            "schedule",
+            last.as_ref().map(|r| r.created.as_str()),
+        ) {
+            Ok(run) => done.push(run),
+            Err(AppError::Unprocessable {
+                code: "nothing_to_monitor",
+                ..
+            }) => {}
+            Err(err) => tracing::warn!(endpoint = %e.name, error = %err, "scheduled check failed"),
+        }
+    }
+    Ok(done)
 }
 
 /// The endpoints whose latest run found violations.

@@ -437,4 +437,46 @@ async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_
     );
     let (_, runs) = t.json("GET", "/api/endpoints/credit/monitor", None).await;
     assert_eq!(runs.as_array().unwrap().len(), 3);
+
+    // A schedule: checked when due, on the rows captured since the last scheduled check.
+    let (status, e) = t
+        .json(
+            "PUT",
+            "/api/endpoints/credit",
+            Some(json!({"variants": [{"model_id": m}], "monitor_every_minutes": 5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let store = &t.state.store;
+    let runs = backend::monitoring::run_due(store, now).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0].source.as_str(), runs[0].rows), ("schedule", 400));
+    assert!(
+        backend::monitoring::run_due(store, now).unwrap().is_empty(),
+        "not due yet"
+    );
+    assert!(
+        backend::monitoring::run_due(store, now + 301)
+            .unwrap()
+            .is_empty(),
+        "nothing new was captured"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let body = format!("{}\n{}\n", lines[0], traffic[..50].join("\n"));
+    let (status, _, _) = t
+        .call(
+            Request::post("/api/endpoints/credit/invocations")
+                .header("content-type", "text/csv")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let runs = backend::monitoring::run_due(store, now + 301).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].rows, 50, "only the new rows");
 }

@@ -65,11 +65,8 @@ fn App() -> impl IntoView {
 #[component]
 fn AlertBadge() -> impl IntoView {
     let alerts = LocalResource::new(client::alerts);
-    let ticker = set_interval_with_handle(
-        move || alerts.refetch(),
-        std::time::Duration::from_secs(15),
-    )
-    .ok();
+    let ticker =
+        set_interval_with_handle(move || alerts.refetch(), std::time::Duration::from_secs(15)).ok();
     on_cleanup(move || {
         if let Some(t) = ticker {
             t.clear();

@@ -117,6 +117,7 @@ async fn prepare(st: &AppState, req: api::EndpointRequest, created: String) -> A
             variants,
             shadow: shadow_variant,
             capture: req.capture.unwrap_or_default(),
+            monitor_every_minutes: req.monitor_every_minutes,
             captured_rows: 0,
             traffic: api::Traffic::default(),
         },
@@ -420,7 +421,7 @@ async fn monitor_capture(
     Path(name): Path<String>,
 ) -> AppResult<(StatusCode, Json<api::MonitorRun>)> {
     let run = with_store(&st, move |store| {
-        crate::monitoring::run_on_capture(store, &name, "capture")
+        crate::monitoring::run_on_capture(store, &name, "capture", None)
     })
     .await?;
     tracing::info!(endpoint = %run.endpoint, violations = run.violations.len(), "monitoring run");

@@ -332,6 +332,7 @@ mod tests {
             }],
             shadow: None,
             capture: api::CaptureSettings::default(),
+            monitor_every_minutes: None,
             captured_rows: 0,
             traffic: api::Traffic::default(),
         }

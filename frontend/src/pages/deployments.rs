@@ -121,6 +121,7 @@ fn DeployForm(choices: Vec<(String, String)>, on_done: Callback<()>) -> impl Int
     let shadow = RwSignal::new(String::new());
     let capture_share = RwSignal::new("100".to_owned());
     let capture_rows = RwSignal::new("100000".to_owned());
+    let every = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let options = move |with_none: &'static str| {
@@ -155,6 +156,18 @@ fn DeployForm(choices: Vec<(String, String)>, on_done: Callback<()>) -> impl Int
             error.set(Some("The rows kept is a whole number.".into()));
             return;
         };
+        let every = every.get_untracked();
+        let monitor_every_minutes = if every.trim().is_empty() {
+            None
+        } else {
+            let Ok(m) = every.trim().parse::<u32>() else {
+                error.set(Some(
+                    "Check every so many minutes: a whole number, or empty for on demand.".into(),
+                ));
+                return;
+            };
+            Some(m)
+        };
         let mut variants = vec![api::VariantRequest {
             name: None,
             model_id: model.get_untracked(),
@@ -180,6 +193,7 @@ fn DeployForm(choices: Vec<(String, String)>, on_done: Callback<()>) -> impl Int
                 share: captured / 100.0,
                 max_rows,
             }),
+            monitor_every_minutes,
         };
         busy.set(true);
         error.set(None);
@@ -212,6 +226,11 @@ fn DeployForm(choices: Vec<(String, String)>, on_done: Callback<()>) -> impl Int
                 <input id="endpoint-capture" type="number" min="0" max="100" prop:value=move || capture_share.get() on:input=move |ev| capture_share.set(event_target_value(&ev))/>
                 <label for="endpoint-capture-rows">"Rows kept"</label>
                 <input id="endpoint-capture-rows" type="number" min="1" prop:value=move || capture_rows.get() on:input=move |ev| capture_rows.set(event_target_value(&ev))/>
+                <label for="endpoint-every">"Check every (minutes)"</label>
+                <div>
+                    <input id="endpoint-every" type="number" min="1" max="10080" placeholder="on demand" prop:value=move || every.get() on:input=move |ev| every.set(event_target_value(&ev))/>
+                    <p class="muted small">"Checks the traffic captured since the last scheduled check against the training baseline."</p>
+                </div>
                 <div></div>
                 <button id="deploy-button" class="button primary" disabled=move || busy.get() || model.get().is_empty() || name.get().trim().is_empty() on:click=deploy>
                     {move || if busy.get() { "Deploying…" } else { "Deploy" }}
@@ -264,7 +283,7 @@ fn EndpointCard(
     });
     let ms = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{x:.1} ms"));
     let traffic = format!(
-        "{} requests · {} rows · {} errors · p50 {} · p99 {} · {} rows captured ({} of requests, at most {})",
+        "{} requests · {} rows · {} errors · p50 {} · p99 {} · {} rows captured ({} of requests, at most {}) · {}",
         e.traffic.requests,
         e.traffic.rows,
         e.traffic.errors,
@@ -272,12 +291,20 @@ fn EndpointCard(
         ms(e.traffic.p99_ms),
         e.captured_rows,
         percent(e.capture.share),
-        e.capture.max_rows
+        e.capture.max_rows,
+        e.monitor_every_minutes.map_or_else(
+            || "checked on demand".to_owned(),
+            |m| format!(
+                "checked every {}",
+                api::display::plural(u64::from(m), "minute", "minutes")
+            )
+        )
     );
     let swap_to = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let (swap_name, capture) = (name.clone(), e.capture);
     let shadow_id = e.shadow.as_ref().map(|s| s.model_id.clone());
+    let schedule = e.monitor_every_minutes;
     let swap = move |_| {
         let target = swap_to.get_untracked();
         if target.is_empty() {
@@ -292,6 +319,7 @@ fn EndpointCard(
             }],
             shadow: shadow_id.clone(),
             capture: Some(capture),
+            monitor_every_minutes: schedule,
         };
         let name = swap_name.clone();
         spawn_local(async move {
@@ -388,13 +416,18 @@ fn Monitor(name: String) -> impl IntoView {
             };
             error.set(None);
             busy.set(true);
-            let started = client::monitor_batch(&name, file, |_| {}, move |res| {
-                busy.set(false);
-                match res {
-                    Ok(_) => runs.refetch(),
-                    Err(e) => error.set(Some(e.error.message)),
-                }
-            });
+            let started = client::monitor_batch(
+                &name,
+                file,
+                |_| {},
+                move |res| {
+                    busy.set(false);
+                    match res {
+                        Ok(_) => runs.refetch(),
+                        Err(e) => error.set(Some(e.error.message)),
+                    }
+                },
+            );
             if let Err(e) = started {
                 busy.set(false);
                 error.set(Some(e.error.message));
@@ -410,7 +443,12 @@ fn Monitor(name: String) -> impl IntoView {
                 return;
             };
             error.set(None);
-            let started = client::ground_truth(&name, file, |_| {}, move |res: Result<api::GroundTruthReceipt, client::ApiError>| match res {
+            let started = client::ground_truth(
+                &name,
+                file,
+                |_| {},
+                move |res: Result<api::GroundTruthReceipt, client::ApiError>| {
+                    match res {
                 Ok(r) => note.set(Some(if r.unknown == 0 {
                     format!("{} labels joined to captured rows; the next check compares the model's quality.", r.matched)
                 } else {
@@ -422,7 +460,9 @@ fn Monitor(name: String) -> impl IntoView {
                     )
                 })),
                 Err(e) => error.set(Some(e.error.message)),
-            });
+            }
+                },
+            );
             if let Err(e) = started {
                 error.set(Some(e.error.message));
             }
@@ -477,7 +517,12 @@ fn RunView(run: api::MonitorRun, earlier: Vec<api::MonitorRun>) -> impl IntoView
         .cloned()
         .unwrap_or_default()
         .into_iter()
-        .chain(run.report.get("prediction").filter(|p| !p.is_null()).cloned())
+        .chain(
+            run.report
+                .get("prediction")
+                .filter(|p| !p.is_null())
+                .cloned(),
+        )
         .map(|d| {
             let drifted = d["drifted"].as_bool().unwrap_or(false);
             view! {
