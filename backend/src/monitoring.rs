@@ -360,3 +360,194 @@ pub fn alerts(store: &Store) -> AppResult<Vec<api::Alert>> {
     }
     Ok(out)
 }
+
+/// The checks the timeline shows, with how a run's report says each went:
+/// `Some(true)` violated, `Some(false)` passed, `None` not run.
+const CHECKS: [&str; 6] = [
+    "data quality",
+    "feature drift",
+    "prediction drift",
+    "model quality",
+    "estimated accuracy",
+    "attribution",
+];
+
+fn check_states(report: &Value) -> [Option<bool>; 6] {
+    let flag = |v: &Value, key: &str| -> Option<bool> {
+        (!v.is_null()).then(|| v[key].as_bool().unwrap_or(false))
+    };
+    let quality = report["quality"]
+        .as_array()
+        .map(|q| q.iter().any(|c| c["violation"] == true));
+    let drift = report["drift"]
+        .as_array()
+        .map(|d| d.iter().any(|c| c["drifted"] == true));
+    [
+        quality,
+        drift,
+        flag(&report["prediction"], "drifted"),
+        flag(&report["model_quality"], "violation"),
+        flag(&report["estimated_quality"], "violation"),
+        flag(&report["attribution"], "violation"),
+    ]
+}
+
+/// A timeline per check: one column per run (oldest left), a red dot where
+/// the check was violated, green where it passed, nothing where it did not run.
+pub fn timeline_chart(runs: &[api::MonitorRun]) -> AppResult<String> {
+    use crate::charts::{FONT, GRID, TEXT, chart_error, render};
+    use plotters::prelude::*;
+    let runs: Vec<&api::MonitorRun> = runs.iter().rev().collect();
+    let n = runs.len().max(1);
+    render(300, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Checks over time", (FONT, 16).into_font().color(&TEXT))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(130)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), -0.5..(CHECKS.len() as f64 - 0.5))
+            .map_err(chart_error)?;
+        let labels: Vec<String> = runs
+            .iter()
+            .map(|r| r.created.get(5..16).unwrap_or(&r.created).replace('T', " "))
+            .collect();
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .disable_y_mesh()
+            .y_labels(CHECKS.len())
+            .y_label_formatter(&|y| {
+                let i = y.round();
+                if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= CHECKS.len() {
+                    String::new()
+                } else {
+                    CHECKS[CHECKS.len() - 1 - i as usize].to_owned()
+                }
+            })
+            .x_labels(n.min(8))
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() > 1e-6 || i < 0.0 || i as usize >= labels.len() {
+                    String::new()
+                } else {
+                    labels[i as usize].clone()
+                }
+            })
+            .x_desc("run (UTC)")
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        let red = RGBColor(180, 35, 24);
+        let green = RGBColor(22, 163, 74);
+        for (x, run) in runs.iter().enumerate() {
+            for (c, state) in check_states(&run.report).iter().enumerate() {
+                let Some(bad) = state else { continue };
+                let y = (CHECKS.len() - 1 - c) as f64;
+                let colour = if *bad { red } else { green };
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (x as f64, y),
+                        6,
+                        colour.filled(),
+                    )))
+                    .map_err(chart_error)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// One feature's distribution in a run against training: the share of rows
+/// per bin (training deciles, or categories), training and live side by side.
+pub fn drift_chart(run: &api::MonitorRun, feature: &str) -> AppResult<String> {
+    use crate::charts::{ACCENT, FONT, GRID, TEXT, chart_error, render, short};
+    use plotters::prelude::*;
+    let drift = run.report["drift"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(std::iter::once(&run.report["prediction"]))
+        .find(|d| d["feature"] == feature)
+        .ok_or_else(|| AppError::NotFound(format!("the drift of `{feature}` in this run")))?;
+    let bins: Vec<(String, f64, f64)> = drift["bins"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            Some((
+                b[0].as_str()?.to_owned(),
+                b[1].as_f64().unwrap_or(0.0),
+                b[2].as_f64().unwrap_or(0.0),
+            ))
+        })
+        .collect();
+    let n = bins.len().max(1);
+    let top = bins
+        .iter()
+        .map(|b| b.1.max(b.2))
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let title = format!(
+        "{} — {} (PSI {:.3})",
+        short(feature, 40),
+        if drift["drifted"] == true {
+            "drifted"
+        } else {
+            "no drift"
+        },
+        drift["psi"].as_f64().unwrap_or(0.0)
+    );
+    render(90 + 30 * n as u32, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 16).into_font().color(&TEXT))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(170)
+            .build_cartesian_2d(0.0..top * 1.1, -0.5..(n as f64 - 0.5))
+            .map_err(chart_error)?;
+        let labels: Vec<String> = bins.iter().map(|b| short(&b.0, 24)).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(GRID)
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                let i = y.round();
+                if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= labels.len() {
+                    String::new()
+                } else {
+                    labels[labels.len() - 1 - i as usize].clone()
+                }
+            })
+            .x_desc("share of rows")
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        let grey = RGBColor(148, 163, 184);
+        chart
+            .draw_series(bins.iter().enumerate().map(|(i, b)| {
+                let y = (n - 1 - i) as f64;
+                Rectangle::new([(0.0, y + 0.02), (b.2, y + 0.38)], grey.filled())
+            }))
+            .map_err(chart_error)?
+            .label("training")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], grey.filled()));
+        chart
+            .draw_series(bins.iter().enumerate().map(|(i, b)| {
+                let y = (n - 1 - i) as f64;
+                Rectangle::new([(0.0, y - 0.38), (b.1, y - 0.02)], ACCENT.filled())
+            }))
+            .map_err(chart_error)?
+            .label("live")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ACCENT.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .label_font((FONT, 12).into_font().color(&TEXT))
+            .draw()
+            .map_err(chart_error)?;
+        Ok(())
+    })
+}

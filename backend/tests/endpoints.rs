@@ -397,6 +397,35 @@ async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_
         "{}",
         run["violations"]
     );
+    // Its charts: the feature's live distribution against training, and the timeline.
+    let run_id = run["id"].as_str().unwrap();
+    for (uri, says) in [
+        (
+            format!("/api/endpoints/credit/monitor/{run_id}/charts/credit_amount.svg"),
+            "drifted",
+        ),
+        (
+            "/api/endpoints/credit/monitor/charts/timeline.svg".to_owned(),
+            "Checks over time",
+        ),
+    ] {
+        let (status, bytes, _) = t
+            .call(Request::get(uri.as_str()).body(Body::empty()).unwrap())
+            .await;
+        let svg = String::from_utf8(bytes).unwrap();
+        assert_eq!(status, StatusCode::OK, "{uri}: {svg}");
+        assert!(svg.starts_with("<svg") && svg.contains(says), "{uri}");
+    }
+    let (status, _, _) = t
+        .call(
+            Request::get(format!(
+                "/api/endpoints/credit/monitor/{run_id}/charts/nope.svg"
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // The batch carries its labels: the model's quality on it is checked.
     assert!(
         run["report"]["model_quality"]["live"].as_f64().is_some(),

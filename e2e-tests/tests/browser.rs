@@ -1987,6 +1987,30 @@ async fn a_model_deploys_from_its_page_and_its_traffic_shows() -> Result<()> {
             t.contains("1 alert")
         })
         .await?;
+    // The timeline of checks, and a feature's distribution against training.
+    studio
+        .find("#monitor-species .monitor-timeline", SHORT)
+        .await?;
+    studio
+        .find("#monitor-species details.hint summary", SHORT)
+        .await?
+        .click()
+        .await?;
+    studio
+        .client
+        .execute(
+            "for (const b of document.querySelectorAll('#monitor-species .drift-feature')) { if (b.textContent === 'body_mass_g') b.click(); }",
+            vec![],
+        )
+        .await?;
+    let src = studio
+        .find("#monitor-species .drift-chart", LONG)
+        .await?
+        .attr("src")
+        .await?
+        .context("chart address")?;
+    let svg = studio.fetch("GET", &src, None).await?;
+    ensure!(svg.contains("drifted"), "{}", &svg[..svg.len().min(300)]);
     studio.screenshot("deployments").await?;
     studio.close().await
 }

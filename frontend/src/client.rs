@@ -357,6 +357,21 @@ pub fn ground_truth(
     )
 }
 
+/// The checks of an endpoint's runs over time.
+pub fn monitor_timeline_url(name: &str) -> String {
+    format!("{}/monitor/charts/timeline.svg", endpoint_path(name))
+}
+
+/// One feature's distribution in a run against training.
+pub fn drift_chart_url(name: &str, run: &str, feature: &str) -> String {
+    format!(
+        "{}/monitor/{}/charts/{}.svg",
+        endpoint_path(name),
+        percent_encode(run),
+        percent_encode(feature)
+    )
+}
+
 /// Endpoints whose latest monitoring run found violations.
 pub async fn alerts() -> ClientResult<Vec<api::Alert>> {
     get("/api/alerts").await

@@ -38,6 +38,14 @@ pub fn router() -> Router<AppState> {
             get(list_runs).post(monitor_capture),
         )
         .route("/endpoints/{name}/monitor/batch", post(monitor_batch))
+        .route(
+            "/endpoints/{name}/monitor/charts/timeline.svg",
+            get(timeline_chart),
+        )
+        .route(
+            "/endpoints/{name}/monitor/{run}/charts/{feature}",
+            get(drift_chart),
+        )
         .route("/endpoints/{name}/ground-truth", post(upload_ground_truth))
         .route("/alerts", get(list_alerts))
 }
@@ -475,4 +483,39 @@ async fn upload_ground_truth(
 #[utoipa::path(get, path = "/api/alerts", tag = "endpoints", responses((status = 200, body = Vec<api::Alert>)))]
 async fn list_alerts(State(st): State<AppState>) -> AppResult<Json<Vec<api::Alert>>> {
     Ok(Json(with_store(&st, crate::monitoring::alerts).await?))
+}
+
+/// The checks of the endpoint's runs over time.
+#[utoipa::path(get, path = "/api/endpoints/{name}/monitor/charts/timeline.svg", tag = "endpoints", params(("name" = String, Path, description = "Endpoint name")), responses((status = 200, description = "The chart", body = String, content_type = "image/svg+xml")))]
+async fn timeline_chart(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<Response> {
+    let svg = with_store(&st, move |store| {
+        store.endpoint(&name)?;
+        crate::monitoring::timeline_chart(&store.monitor_runs(&name, 30)?)
+    })
+    .await?;
+    Ok(super::svg_response(svg))
+}
+
+/// One feature's live distribution in a run against training (`{feature}.svg`).
+#[utoipa::path(get, path = "/api/endpoints/{name}/monitor/{run}/charts/{feature}", tag = "endpoints", params(("name" = String, Path, description = "Endpoint name"), ("run" = String, Path, description = "Run id"), ("feature" = String, Path, description = "`{feature}.svg`, or `prediction.svg`")), responses((status = 200, description = "The chart", body = String, content_type = "image/svg+xml")))]
+async fn drift_chart(
+    State(st): State<AppState>,
+    Path((name, run, feature)): Path<(String, String, String)>,
+) -> AppResult<Response> {
+    let svg = with_store(&st, move |store| {
+        let runs = store.monitor_runs(&name, 200)?;
+        let run = runs
+            .iter()
+            .find(|r| r.id == run)
+            .ok_or_else(|| AppError::NotFound(format!("monitoring run {run}")))?;
+        let feature = feature
+            .strip_suffix(".svg")
+            .ok_or_else(|| AppError::NotFound(format!("chart `{feature}`")))?;
+        crate::monitoring::drift_chart(run, feature)
+    })
+    .await?;
+    Ok(super::svg_response(svg))
 }

@@ -95,6 +95,8 @@ use crate::error::{AppError, AppResult};
         super::endpoints::monitor_batch,
         super::endpoints::upload_ground_truth,
         super::endpoints::list_alerts,
+        super::endpoints::timeline_chart,
+        super::endpoints::drift_chart,
         super::models::download_baseline,
     ),
     components(schemas(api::ApiError)),

@@ -4,6 +4,10 @@
 //! the workers), then runs CLIENTS concurrent loops for SECONDS mixing
 //! uploads, profile reads, single predictions, SSE subscriptions and
 //! listings, and prints latency percentiles, errors and the server's peak memory.
+//! Then the endpoint phase: CLIENTS loops for SECONDS posting single rows to
+//! a named endpoint, which is pointed at another model half-way through;
+//! it prints the invocations' latency percentiles, errors, and how many
+//! answers each model gave.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -213,5 +217,140 @@ async fn main() -> Result<()> {
         println!("error: {e}");
     }
     ensure!(errors.is_empty(), "{} requests failed", errors.len());
+    endpoint_phase(port, &dataset, &model, clients, secs).await
+}
+
+/// Single rows to an endpoint under load, with a swap to another model half-way.
+async fn endpoint_phase(
+    port: u16,
+    dataset: &str,
+    model: &str,
+    clients: usize,
+    secs: u64,
+) -> Result<()> {
+    let b = post_json(
+        port,
+        "/api/builds",
+        &serde_json::json!({ "dataset_id": dataset, "target": "species", "time_budget_secs": 5 }),
+    )
+    .await?
+    .json()?;
+    let build = b["id"].as_str().context("build id")?.to_owned();
+    let other = loop {
+        let b = get_json(port, &format!("/api/builds/{build}")).await?;
+        if b["state"] == "succeeded" {
+            break b["model_id"].as_str().context("model id")?.to_owned();
+        }
+        ensure!(
+            b["state"] == "queued" || b["state"] == "running",
+            "second model's build ended {}",
+            b["state"]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let r = post_json(
+        port,
+        "/api/endpoints",
+        &serde_json::json!({ "name": "load", "variants": [{ "model_id": model }] }),
+    )
+    .await?;
+    ensure!(
+        r.status == 201,
+        "creating the endpoint: {} {}",
+        r.status,
+        r.text()
+    );
+    let row = serde_json::json!({ "rows": [{ "island": "Biscoe", "bill_length_mm": 45.1, "bill_depth_mm": 14.5, "flipper_length_mm": 215, "body_mass_g": 5000, "sex": "female", "year": 2009 }] });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let row = row.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = Vec::new();
+            let mut by_model: BTreeMap<String, usize> = BTreeMap::new();
+            while Instant::now() < deadline {
+                let start = Instant::now();
+                match post_json(port, "/api/endpoints/load/invocations", &row).await {
+                    Ok(r) if r.status == 200 => {
+                        lat.push(start.elapsed().as_secs_f64() * 1000.0);
+                        let m = r
+                            .json()
+                            .ok()
+                            .and_then(|j| j["model_id"].as_str().map(String::from));
+                        *by_model.entry(m.unwrap_or_default()).or_default() += 1;
+                    }
+                    Ok(r) => errors.push(format!("{} {}", r.status, r.text())),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            (lat, errors, by_model)
+        }));
+    }
+    // Half-way: point the endpoint at the other model.
+    tokio::time::sleep(Duration::from_secs(secs / 2)).await;
+    let swap = request(
+        port,
+        "PUT",
+        "/api/endpoints/load",
+        Some("application/json"),
+        serde_json::json!({ "variants": [{ "model_id": other }] })
+            .to_string()
+            .as_bytes(),
+    )
+    .await?;
+    ensure!(
+        swap.status == 200,
+        "the swap: {} {}",
+        swap.status,
+        swap.text()
+    );
+    let mut lat = Vec::new();
+    let mut errors = Vec::new();
+    let mut by_model: BTreeMap<String, usize> = BTreeMap::new();
+    for t in tasks {
+        let (l, e, m) = t.await?;
+        lat.extend(l);
+        errors.extend(e);
+        for (k, v) in m {
+            *by_model.entry(k).or_default() += v;
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "\nendpoint: {clients} clients for {secs} s, single rows, pointed at another model after {} s",
+        secs / 2
+    );
+    println!(
+        "invoke   {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+        lat.len(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.9),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    let first = by_model.get(model).copied().unwrap_or(0);
+    let second = by_model.get(&other).copied().unwrap_or(0);
+    println!(
+        "answers: {first} by the first model, {second} by the second; errors: {}",
+        errors.len()
+    );
+    println!(
+        "endpoint p99 {:.1} ms against the bar of 20 ms: {}",
+        percentile(&lat, 0.99),
+        if percentile(&lat, 0.99) < 20.0 {
+            "met"
+        } else {
+            "not met"
+        }
+    );
+    for e in errors.iter().take(5) {
+        println!("error: {e}");
+    }
+    ensure!(errors.is_empty(), "{} invocations failed", errors.len());
+    ensure!(
+        first > 0 && second > 0,
+        "both models should have answered across the swap"
+    );
     Ok(())
 }

@@ -470,6 +470,7 @@ fn Monitor(name: String) -> impl IntoView {
         }
     };
     let (batch_id, truth_id) = (format!("batch-{name}"), format!("truth-{name}"));
+    let run_name = name.clone();
     view! {
         <div class="monitor" id=format!("monitor-{name}")>
             <h4>"Monitoring"</h4>
@@ -486,7 +487,7 @@ fn Monitor(name: String) -> impl IntoView {
             <Loaded resource=runs let:list>
                 {match list.first() {
                     None => view! { <p class="muted small">"Not checked yet."</p> }.into_any(),
-                    Some(run) => view! { <RunView run=run.clone() earlier=list[1..].to_vec()/> }.into_any(),
+                    Some(run) => view! { <RunView name=run_name.clone() run=run.clone() earlier=list[1..].to_vec()/> }.into_any(),
                 }}
             </Loaded>
         </div>
@@ -495,7 +496,19 @@ fn Monitor(name: String) -> impl IntoView {
 
 /// The latest run: its violations and drift table; then earlier runs in brief.
 #[component]
-fn RunView(run: api::MonitorRun, earlier: Vec<api::MonitorRun>) -> impl IntoView {
+fn RunView(name: String, run: api::MonitorRun, earlier: Vec<api::MonitorRun>) -> impl IntoView {
+    let shown = RwSignal::new(None::<String>);
+    let chart = {
+        let (name, run_id) = (name.clone(), run.id.clone());
+        move || {
+            shown.get().map(|f| {
+                let src = client::drift_chart_url(&name, &run_id, &f);
+                view! { <img class="chart drift-chart" src=src alt=format!("{f}: live distribution against training")/> }
+            })
+        }
+    };
+    let timeline = client::monitor_timeline_url(&name);
+    let timeline_alt = format!("{name}: each check of each run, violated or passed");
     let head = format!(
         "{} · {} rows · {} · {}",
         format::timestamp(&run.created),
@@ -525,9 +538,11 @@ fn RunView(run: api::MonitorRun, earlier: Vec<api::MonitorRun>) -> impl IntoView
         )
         .map(|d| {
             let drifted = d["drifted"].as_bool().unwrap_or(false);
+            let feature = d["feature"].as_str().unwrap_or_default().to_owned();
+            let pick = feature.clone();
             view! {
                 <tr class=if drifted { "drifted" } else { "" }>
-                    <td>{d["feature"].as_str().unwrap_or_default().to_owned()}</td>
+                    <td><button class="link drift-feature" on:click=move |_| shown.set(Some(pick.clone()))>{feature}</button></td>
                     <td>{d["test"].as_str().unwrap_or_default().to_owned()}</td>
                     <td class="num">{cell(&d["statistic"])}</td>
                     <td class="num">{cell(&d["p_value"])}</td>
@@ -549,13 +564,16 @@ fn RunView(run: api::MonitorRun, earlier: Vec<api::MonitorRun>) -> impl IntoView
         <p class="run-head"><strong>"Latest check: "</strong>{head}</p>
         <ul class="violations">{violations}</ul>
         <details class="hint"><summary>"Drift per feature"</summary>
+            <p class="muted small">"Choose a feature to compare its live distribution with training."</p>
             <div class="scroll" tabindex="0">
                 <table class="data drift-table">
                     <thead><tr><th>"Feature"</th><th>"Test"</th><th>"Statistic"</th><th>"p"</th><th>"PSI"</th><th>"Distance"</th><th></th></tr></thead>
                     <tbody>{drift}</tbody>
                 </table>
             </div>
+            {chart}
         </details>
+        <img class="chart monitor-timeline" src=timeline alt=timeline_alt/>
         <details class="hint"><summary>"Earlier checks"</summary><ul>{history}</ul></details>
     }
 }
