@@ -18,7 +18,9 @@
 //!   chance rejections likely, so both are asked for.
 //! - **Prediction drift**: the same tests on the predictions.
 //! - **Model quality**: with ground truth, accuracy or RMSE against the
-//!   out-of-fold baseline (worse by more than 0.05 accuracy, or 10% RMSE).
+//!   out-of-fold baseline (worse by more than 0.05 accuracy, or 10% RMSE);
+//!   accuracy also against what the model's calibrated confidence expected
+//!   of the same rows (0.05 below it).
 //! - **Attribution drift**: the NDCG of the live SHAP ranking against the
 //!   training one, as Model Monitor computes it (below 0.9 is a violation).
 //! - **Confidence-based performance estimation** (beyond Model Monitor):
@@ -312,7 +314,8 @@ fn metric(outputs: &Outputs, truth: &Truth) -> Option<MetricBaseline> {
             (!known.is_empty()).then(|| MetricBaseline {
                 name: "accuracy".into(),
                 value: known.iter().filter(|k| k.0).count() as f64 / known.len() as f64,
-                confidence: Some(confidence.iter().sum::<f64>() / confidence.len().max(1) as f64),
+                // Over the labelled rows: what the model expected of them.
+                confidence: Some(known.iter().map(|k| k.1).sum::<f64>() / known.len() as f64),
             })
         }
         _ => None,
@@ -357,6 +360,10 @@ pub struct MetricCheck {
     pub live: f64,
     pub rows: u64,
     pub violation: bool,
+    /// For accuracy: what the model's calibrated confidence expected on the
+    /// same rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
 }
 
 /// The NDCG of the live attribution ranking against the training one.
@@ -532,8 +539,13 @@ pub fn check(baseline: &Baseline, live: &Live<'_>) -> Report {
     });
     let model_quality = match (live.outputs, live.truth, &baseline.metric) {
         (Some(o), Some(t), Some(b)) => metric(o, t).map(|m| {
+            // Accuracy is compared with the out-of-fold baseline and with what
+            // the model's own confidence expected of these very rows: the
+            // second does not carry the baseline's sampling noise, so labels
+            // that disagree with the model more than it expected show even
+            // when these rows happen to be easier than the training ones.
             let violation = if b.name == "accuracy" {
-                m.value < b.value - 0.05
+                m.value < b.value - 0.05 || m.confidence.is_some_and(|c| m.value < c - 0.05)
             } else {
                 m.value > b.value * 1.1
             };
@@ -547,6 +559,7 @@ pub fn check(baseline: &Baseline, live: &Live<'_>) -> Report {
                 live: m.value,
                 rows: rows as u64,
                 violation,
+                expected: m.confidence,
             }
         }),
         _ => None,
@@ -561,6 +574,7 @@ pub fn check(baseline: &Baseline, live: &Live<'_>) -> Report {
                 baseline: b.value,
                 live,
                 rows: confidence.len() as u64,
+                expected: None,
                 violation: live < b.value - 0.05,
             })
         }
@@ -600,8 +614,14 @@ pub fn check(baseline: &Baseline, live: &Live<'_>) -> Report {
     }
     if let Some(m) = model_quality.as_ref().filter(|m| m.violation) {
         violations.push(format!(
-            "{} on {} labelled rows is {:.4}, against {:.4} out of fold",
-            m.name, m.rows, m.live, m.baseline
+            "{} on {} labelled rows is {:.4}, against {:.4} out of fold{}",
+            m.name,
+            m.rows,
+            m.live,
+            m.baseline,
+            m.expected
+                .map(|e| format!(" and {e:.4} expected from the model's confidence on these rows"))
+                .unwrap_or_default()
         ));
     }
     if let Some(m) = estimated_quality.as_ref().filter(|m| m.violation) {

@@ -259,8 +259,8 @@ impl Rows {
         })
     }
 
-    /// Each row as a JSON object, for the capture.
-    fn objects(&self) -> AppResult<Vec<Map<String, Value>>> {
+    /// Each row as a JSON object (a table's cells as text), for the capture.
+    pub(crate) fn objects(&self) -> AppResult<Vec<Map<String, Value>>> {
         match self {
             Rows::Json(rows) => Ok(rows.clone()),
             Rows::Table(frame) => {

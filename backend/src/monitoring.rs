@@ -190,19 +190,47 @@ pub fn run_on_capture(
             _ => Truth::Labels(rows.iter().map(|r| of(r).cloned()).collect()),
         }
     });
-    let errors = type_errors(&model, &inputs);
-    let live_attribution = attribution(&model, &data);
+    let seen = Seen {
+        data,
+        outputs,
+        truth,
+        inputs,
+    };
+    keep(store, &endpoint, source, &model_id, &model, &baseline, seen)
+}
+
+/// What a run saw: the rows as the model reads them and as they came, the
+/// answers, and the truth when known.
+struct Seen {
+    data: automl::Dataset,
+    outputs: Outputs,
+    truth: Option<Truth>,
+    inputs: Vec<Map<String, Value>>,
+}
+
+/// Checks what was seen against the baseline and keeps the run.
+fn keep(
+    store: &Store,
+    endpoint: &api::Endpoint,
+    source: &str,
+    model_id: &str,
+    model: &ModelArtifact,
+    baseline: &Baseline,
+    seen: Seen,
+) -> AppResult<api::MonitorRun> {
+    let errors = type_errors(model, &seen.inputs);
+    let live_attribution = attribution(model, &seen.data);
     let report = monitor::check(
-        &baseline,
+        baseline,
         &Live {
-            data: &data,
-            outputs: Some(&outputs),
-            truth: truth.as_ref(),
+            data: &seen.data,
+            outputs: Some(&seen.outputs),
+            truth: seen.truth.as_ref(),
             type_errors: &errors,
             attribution: live_attribution.as_deref(),
         },
     );
-    let run = run_record(&endpoint, source, &model_id, &report)?;
+    let run = run_record(endpoint, source, model_id, &report)?;
     store.save_monitor_run(&run)?;
     Ok(run)
 }
@@ -224,36 +252,16 @@ pub fn run_on_batch(store: &Store, name: &str, frame: &DataFrame) -> AppResult<a
         let all: Vec<usize> = (0..c.len()).collect();
         truth_at(c, &all, model.schema.task)
     });
-    let cells = crate::models::text_columns(frame)?;
-    let names: Vec<String> = frame
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let inputs: Vec<Map<String, Value>> = (0..frame.height())
-        .map(|r| {
-            names
-                .iter()
-                .zip(&cells)
-                .map(|(n, c)| (n.clone(), c[r].clone().map_or(Value::Null, Value::String)))
-                .collect()
-        })
-        .collect();
-    let errors = type_errors(&model, &inputs);
-    let live_attribution = attribution(&model, &data);
-    let report = monitor::check(
-        &baseline,
-        &Live {
-            data: &data,
-            outputs: Some(&outputs),
-            truth: truth.as_ref(),
-            type_errors: &errors,
-            attribution: live_attribution.as_deref(),
-        },
-    );
-    let run = run_record(&endpoint, "batch", &model_id, &report)?;
-    store.save_monitor_run(&run)?;
-    Ok(run)
+    let inputs = crate::endpoints::Rows::Table(frame.clone()).objects()?;
+    let seen = Seen {
+        data,
+        outputs,
+        truth,
+        inputs,
+    };
+    keep(
+        store, &endpoint, "batch", &model_id, &model, &baseline, seen,
+    )
 }
 
 /// Stores ground truth from a table of `inference_id` and the endpoint's
@@ -540,14 +548,6 @@ pub fn drift_chart(run: &api::MonitorRun, feature: &str) -> AppResult<String> {
             .map_err(chart_error)?
             .label("live")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ACCENT.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .label_font((FONT, 12).into_font().color(&TEXT))
-            .draw()
-            .map_err(chart_error)?;
-        Ok(())
+        crate::charts::legend(&mut chart, 2, SeriesLabelPosition::LowerRight)
     })
 }

@@ -274,6 +274,21 @@ fn line(cells: &[String]) -> String {
         .join(",")
 }
 
+/// Posts rows (CSV lines under `header`) to the `credit` endpoint; its answer.
+async fn invoke_csv(t: &TestApp, header: &str, rows: &[&str]) -> Value {
+    let body = format!("{header}\n{}\n", rows.join("\n"));
+    let (status, bytes, _) = t
+        .call(
+            Request::post("/api/endpoints/credit/invocations")
+                .header("content-type", "text/csv")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 async fn upload_to(t: &TestApp, uri: &str, csv: String) -> (StatusCode, Value) {
     t.upload_to(uri, "rows.csv", csv.as_bytes()).await
 }
@@ -327,17 +342,7 @@ async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_
     let target = header.iter().position(|h| h == "creditability").unwrap();
     let mut answered: Vec<(String, String)> = Vec::new();
     for chunk in traffic.chunks(100) {
-        let body = format!("{}\n{}\n", lines[0], chunk.join("\n"));
-        let (status, bytes, _) = t
-            .call(
-                Request::post("/api/endpoints/credit/invocations")
-                    .header("content-type", "text/csv")
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        let r: Value = serde_json::from_slice(&bytes).unwrap();
+        let r = invoke_csv(&t, lines[0], chunk).await;
         for (p, row) in r["predictions"].as_array().unwrap().iter().zip(chunk) {
             answered.push((
                 p["inference_id"].as_str().unwrap().to_owned(),
@@ -495,16 +500,7 @@ async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_
         "nothing new was captured"
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let body = format!("{}\n{}\n", lines[0], traffic[..50].join("\n"));
-    let (status, _, _) = t
-        .call(
-            Request::post("/api/endpoints/credit/invocations")
-                .header("content-type", "text/csv")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    invoke_csv(&t, lines[0], &traffic[..50]).await;
     let runs = backend::monitoring::run_due(store, now + 301).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].rows, 50, "only the new rows");

@@ -1682,10 +1682,11 @@ async fn serious_violations(studio: &Studio, axe: &str) -> Result<Vec<String>> {
 /// Opens the `us_macro_quarterly` sample, sets up a forecast from its
 /// page (the columns guessed, a short budget) and waits for the forecast
 /// page to draw its first item; the forecast's path.
-async fn forecast_us_macro(studio: &Studio) -> Result<String> {
+/// Loads a sample and opens its forecast set-up from the dataset page.
+async fn open_forecast_setup(studio: &Studio, sample: &str) -> Result<()> {
     studio.open("/").await?;
     studio
-        .find("button[data-sample='us_macro_quarterly']", SHORT)
+        .find(&format!("button[data-sample='{sample}']"), SHORT)
         .await?
         .click()
         .await?;
@@ -1694,6 +1695,11 @@ async fn forecast_us_macro(studio: &Studio) -> Result<String> {
     studio
         .wait_path(&format!("{dataset_path}/forecast"), LONG)
         .await?;
+    Ok(())
+}
+
+async fn forecast_us_macro(studio: &Studio) -> Result<String> {
+    open_forecast_setup(studio, "us_macro_quarterly").await?;
     // The profile of the table as series, from the guessed columns.
     studio
         .wait_text("#series-frequency", LONG, |t| {
@@ -1814,17 +1820,7 @@ async fn a_forecast_of_us_macro_series_shows_its_band() -> Result<()> {
 #[ignore = "needs the built site, the kiln binary and Chromium: run `cargo xtask test`"]
 async fn a_forecast_with_known_covariates_reads_their_future_rows() -> Result<()> {
     let studio = Studio::start("covariates").await?;
-    studio.open("/").await?;
-    studio
-        .find("button[data-sample='bike_sharing_daily']", SHORT)
-        .await?
-        .click()
-        .await?;
-    let dataset_path = studio.wait_path("/datasets/", LONG).await?;
-    studio.find("#forecast-data", LONG).await?.click().await?;
-    studio
-        .wait_path(&format!("{dataset_path}/forecast"), LONG)
-        .await?;
+    open_forecast_setup(&studio, "bike_sharing_daily").await?;
     studio
         .wait_text("#series-frequency", LONG, |t| t.contains("daily"))
         .await?;
