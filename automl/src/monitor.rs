@@ -143,6 +143,14 @@ impl Outputs {
     }
 }
 
+/// The mean of the finite values, if any (a report holds no NaN).
+fn finite_mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values
+        .filter(|v| v.is_finite())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
 /// The truth, aligned with the outputs it scores.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Truth {
@@ -315,7 +323,7 @@ fn metric(outputs: &Outputs, truth: &Truth) -> Option<MetricBaseline> {
                 name: "accuracy".into(),
                 value: known.iter().filter(|k| k.0).count() as f64 / known.len() as f64,
                 // Over the labelled rows: what the model expected of them.
-                confidence: Some(known.iter().map(|k| k.1).sum::<f64>() / known.len() as f64),
+                confidence: finite_mean(known.iter().map(|k| k.1)),
             })
         }
         _ => None,
@@ -565,11 +573,8 @@ pub fn check(baseline: &Baseline, live: &Live<'_>) -> Report {
         _ => None,
     };
     let estimated_quality = match (live.outputs, &baseline.metric) {
-        (Some(Outputs::Classes { confidence, .. }), Some(b))
-            if b.name == "accuracy" && !confidence.is_empty() =>
-        {
-            let live = confidence.iter().sum::<f64>() / confidence.len() as f64;
-            Some(MetricCheck {
+        (Some(Outputs::Classes { confidence, .. }), Some(b)) if b.name == "accuracy" => {
+            finite_mean(confidence.iter().copied()).map(|live| MetricCheck {
                 name: "estimated accuracy".into(),
                 baseline: b.value,
                 live,
