@@ -343,6 +343,32 @@ pub fn capture_rows(
         .collect())
 }
 
+/// Captures one request's rows with its outcome (the answer, or the error
+/// that refused it). A capture that fails is logged; the request is
+/// answered all the same.
+pub fn capture(
+    store: &crate::storage::Store,
+    endpoint: &str,
+    rows: &Rows,
+    ids: &[String],
+    variant: &api::Variant,
+    outcome: &AppResult<(api::PredictResponse, Vec<api::InputWarning>)>,
+    max_rows: u64,
+) {
+    let message = outcome.as_ref().err().map(ToString::to_string);
+    let result = match (outcome, &message) {
+        (Ok((p, _)), _) => Ok(p),
+        (Err(_), m) => Err(m.as_deref().unwrap_or("")),
+    };
+    if let Err(e) = capture_rows(rows, ids, variant, result).and_then(|c| {
+        store
+            .capture(endpoint, &c, max_rows)
+            .map_err(AppError::from)
+    }) {
+        tracing::warn!(%endpoint, variant = %variant.name, error = %e, "capture failed");
+    }
+}
+
 /// The captured rows as CSV: `inference_id, time, variant, model_id`, the
 /// input columns (each row's in name order, new names after), `prediction`, one
 /// `probability_<class>` per class seen, and `error`.

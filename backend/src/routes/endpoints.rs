@@ -309,20 +309,15 @@ async fn invoke(
         let ids: Vec<String> = (0..rows.len()).map(|_| crate::storage::new_id()).collect();
         let outcome = endpoints::score(&model, &rows);
         if captured {
-            let message = outcome.as_ref().err().map(ToString::to_string);
-            let result = match (&outcome, &message) {
-                (Ok((p, _)), _) => Ok(p),
-                (Err(_), Some(m)) => Err(m.as_str()),
-                (Err(_), None) => Err(""),
-            };
-            // A capture that fails is logged; the request is answered all the same.
-            if let Err(e) = endpoints::capture_rows(&rows, &ids, &v, result).and_then(|c| {
-                store
-                    .capture(&endpoint, &c, capture.max_rows)
-                    .map_err(AppError::from)
-            }) {
-                tracing::warn!(%endpoint, error = %e, "capture failed");
-            }
+            endpoints::capture(
+                &store,
+                &endpoint,
+                &rows,
+                &ids,
+                &v,
+                &outcome,
+                capture.max_rows,
+            );
         }
         Ok((outcome, rows, ids))
     })
@@ -350,19 +345,15 @@ async fn invoke(
         let endpoint = name.clone();
         tokio::task::spawn_blocking(move || {
             let outcome = endpoints::score(&shadow, &rows);
-            let message = outcome.as_ref().err().map(ToString::to_string);
-            let result = match (&outcome, &message) {
-                (Ok((p, _)), _) => Ok(p),
-                (Err(_), Some(m)) => Err(m.as_str()),
-                (Err(_), None) => Err(""),
-            };
-            if let Err(e) = endpoints::capture_rows(&rows, &ids, &sv, result).and_then(|c| {
-                store
-                    .capture(&endpoint, &c, capture.max_rows)
-                    .map_err(AppError::from)
-            }) {
-                tracing::warn!(%endpoint, error = %e, "shadow capture failed");
-            }
+            endpoints::capture(
+                &store,
+                &endpoint,
+                &rows,
+                &ids,
+                &sv,
+                &outcome,
+                capture.max_rows,
+            );
         });
     }
     let answer = api::InvocationResponse {
