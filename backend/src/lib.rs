@@ -84,6 +84,7 @@ pub struct AppState {
 impl AppState {
     pub fn open(data_dir: &Path, config: Config) -> Result<AppState, storage::StorageError> {
         let store = Arc::new(storage::Store::open(data_dir)?);
+        storage::start_capture_writer(&store);
         let jobs = jobs::Jobs::start(Arc::clone(&store), config.workers);
         Ok(AppState {
             store,

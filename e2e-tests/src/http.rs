@@ -158,3 +158,81 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// One kept-alive HTTP/1.1 connection, as an SDK's connection pool holds
+/// one per client: requests go one after another over the same socket, and
+/// each answer is read by its `Content-Length`.
+pub struct KeptAlive {
+    port: u16,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl KeptAlive {
+    pub fn new(port: u16) -> KeptAlive {
+        KeptAlive {
+            port,
+            stream: None,
+            buf: Vec::new(),
+        }
+    }
+
+    pub async fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Result<Response> {
+        let body = body.to_string();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        let answer = self.exchange(head.as_bytes(), body.as_bytes()).await;
+        if answer.is_err() {
+            // The next request starts on a new connection.
+            self.stream = None;
+            self.buf.clear();
+        }
+        answer
+    }
+
+    async fn exchange(&mut self, head: &[u8], body: &[u8]) -> Result<Response> {
+        if self.stream.is_none() {
+            let s = TcpStream::connect(("127.0.0.1", self.port)).await?;
+            s.set_nodelay(true)?;
+            self.stream = Some(s);
+        }
+        let s = self.stream.as_mut().context("connected")?;
+        let mut out = Vec::with_capacity(head.len() + body.len());
+        out.extend_from_slice(head);
+        out.extend_from_slice(body);
+        s.write_all(&out).await?;
+        let mut chunk = [0u8; 8192];
+        let end = loop {
+            if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            let n = tokio::time::timeout(Duration::from_secs(120), s.read(&mut chunk))
+                .await
+                .context("response timed out")??;
+            if n == 0 {
+                bail!("the server closed the connection");
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("an answer without Content-Length")?;
+        while self.buf.len() < end + len {
+            let n = tokio::time::timeout(Duration::from_secs(120), s.read(&mut chunk))
+                .await
+                .context("response timed out")??;
+            if n == 0 {
+                bail!("the server closed the connection mid-answer");
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        let raw: Vec<u8> = self.buf.drain(..end + len).collect();
+        parse(&raw)
+    }
+}

@@ -6,10 +6,21 @@
 //! cap is kept without reading the files. A capture is best effort for its
 //! caller (a failure is logged, the request answered), and a torn last
 //! line after a crash is skipped when the rows are read back.
+//!
+//! A request only hands its rows to a buffer in memory (`capture`); they
+//! are written in batches, one file append and one transaction per endpoint
+//! and batch, by `flush_captures`, which a background thread calls every
+//! `FLUSH_EVERY` and every read of the captures calls first, so a reader
+//! always sees every row captured before it. A crash loses at most the
+//! rows of the last `FLUSH_EVERY`; past `PENDING_CAP` rows waiting, new
+//! rows are dropped and counted, never the request.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, Weak};
+use std::time::Duration;
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
@@ -25,6 +36,47 @@ pub fn is_valid_name(name: &str) -> bool {
 
 fn not_found(name: &str) -> StorageError {
     StorageError::NotFound(format!("endpoint `{name}`"))
+}
+
+/// How often the background thread writes the captured rows waiting.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// Rows waiting to be written, over all endpoints, past which new rows are
+/// dropped (and counted) rather than held.
+const PENDING_CAP: usize = 200_000;
+
+/// Captured rows not yet written, by endpoint.
+#[derive(Default)]
+pub(super) struct Pending {
+    rows: HashMap<String, Batch>,
+    waiting: usize,
+    dropped: u64,
+}
+
+struct Batch {
+    rows: Vec<serde_json::Value>,
+    max_rows: u64,
+}
+
+/// Writes the captures waiting every `FLUSH_EVERY`, for as long as the
+/// store is open (the thread holds it weakly, and ends with it).
+pub fn start_capture_writer(store: &Arc<Store>) {
+    let weak: Weak<Store> = Arc::downgrade(store);
+    let spawned = std::thread::Builder::new()
+        .name("kiln-capture".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(FLUSH_EVERY);
+                let Some(store) = weak.upgrade() else { break };
+                if let Err(e) = store.flush_captures() {
+                    tracing::warn!(error = %e, "writing captured rows");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        // Reads still flush what waits; only the delay is unbounded.
+        tracing::warn!(error = %e, "no capture writer thread");
+    }
 }
 
 impl Store {
@@ -109,6 +161,17 @@ impl Store {
         if !is_valid_name(name) {
             return Err(not_found(name));
         }
+        // No batch is being written meanwhile, and none waits for it after.
+        let _guard = self
+            .capture_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(b) = p.rows.remove(name) {
+                p.waiting -= b.rows.len();
+            }
+        }
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if tx.execute("DELETE FROM endpoints WHERE name = ?1", [name])? == 0 {
@@ -127,6 +190,7 @@ impl Store {
 
     /// Rows captured and kept for an endpoint.
     pub fn captured_rows(&self, name: &str) -> Result<u64> {
+        self.flush_captures()?;
         let rows: i64 = self.conn()?.query_row(
             "SELECT COALESCE(SUM(rows), 0) FROM capture_files WHERE endpoint = ?1",
             [name],
@@ -135,8 +199,8 @@ impl Store {
         Ok(rows.max(0) as u64)
     }
 
-    /// Appends captured rows (each one JSON value, written as a line),
-    /// rotating files and dropping the oldest past `max_rows`.
+    /// Hands captured rows (each one JSON value, to be written as a line)
+    /// to the writer; the endpoint keeps at most `max_rows`.
     pub fn capture(&self, name: &str, rows: &[serde_json::Value], max_rows: u64) -> Result<()> {
         if !is_valid_name(name) {
             return Err(not_found(name));
@@ -144,40 +208,104 @@ impl Store {
         if rows.is_empty() || max_rows == 0 {
             return Ok(());
         }
+        let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if p.waiting + rows.len() > PENDING_CAP {
+            p.dropped += rows.len() as u64;
+            return Err(StorageError::Backlog(format!(
+                "{} captured rows are waiting to be written; these {} are dropped ({} so far)",
+                p.waiting,
+                rows.len(),
+                p.dropped
+            )));
+        }
+        p.waiting += rows.len();
+        let batch = p.rows.entry(name.to_owned()).or_insert_with(|| Batch {
+            rows: Vec::new(),
+            max_rows,
+        });
+        batch.max_rows = max_rows;
+        batch.rows.extend_from_slice(rows);
+        Ok(())
+    }
+
+    /// Writes every captured row waiting. Rows of an endpoint deleted
+    /// meanwhile are dropped with it.
+    pub fn flush_captures(&self) -> Result<()> {
+        // One flush at a time, so batches are written in the order taken.
+        let _guard = self
+            .capture_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let taken = {
+            let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            p.waiting = 0;
+            std::mem::take(&mut p.rows)
+        };
+        let mut first_error = None;
+        for (name, batch) in taken {
+            if let Err(e) = self.write_captures(&name, &batch.rows, batch.max_rows) {
+                tracing::warn!(endpoint = %name, rows = batch.rows.len(), error = %e, "captured rows lost");
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Appends rows to the endpoint's newest file, rotating files and
+    /// dropping the oldest past `max_rows`. The caller holds `capture_lock`.
+    fn write_captures(&self, name: &str, rows: &[serde_json::Value], max_rows: u64) -> Result<()> {
         let per_file = (max_rows / 10).clamp(1, 10_000) as i64;
-        let _guard = self.capture_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT 1 FROM endpoints WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if exists.is_none() {
+            return Ok(());
+        }
         let dir = self.capture_dir(name);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let mut conn = self.conn()?;
-        let last: Option<(i64, i64)> = conn
+        let last: Option<(i64, i64)> = tx
             .query_row(
                 "SELECT seq, rows FROM capture_files WHERE endpoint = ?1 ORDER BY seq DESC LIMIT 1",
                 [name],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let (seq, already) = match last {
+        let (mut seq, mut already) = match last {
             Some((seq, n)) if n < per_file => (seq, n),
             Some((seq, _)) => (seq + 1, 0),
             None => (0, 0),
         };
-        let path = dir.join(format!("{seq:010}.jsonl"));
-        let mut text = String::new();
-        for row in rows {
-            text.push_str(&row.to_string());
-            text.push('\n');
+        // A batch fills the newest file up to `per_file`, then starts the next.
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let room = (per_file - already).max(1) as usize;
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            let path = dir.join(format!("{seq:010}.jsonl"));
+            let mut text = String::new();
+            for row in now {
+                text.push_str(&row.to_string());
+                text.push('\n');
+            }
+            let mut file = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io(&path))?;
+            file.write_all(text.as_bytes()).map_err(io(&path))?;
+            tx.execute(
+                "INSERT OR REPLACE INTO capture_files (endpoint, seq, rows) VALUES (?1, ?2, ?3)",
+                params![name, seq, already + now.len() as i64],
+            )?;
+            rest = later;
+            if !rest.is_empty() {
+                seq += 1;
+                already = 0;
+            }
         }
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.write_all(text.as_bytes()).map_err(io(&path))?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT OR REPLACE INTO capture_files (endpoint, seq, rows) VALUES (?1, ?2, ?3)",
-            params![name, seq, already + rows.len() as i64],
-        )?;
         // Past the cap, the oldest files go (the newest always stays).
         let files: Vec<(i64, i64)> = {
             let mut stmt =
@@ -211,6 +339,7 @@ impl Store {
         if !is_valid_name(name) {
             return Err(not_found(name));
         }
+        self.flush_captures()?;
         let seqs: Vec<i64> = {
             let conn = self.conn()?;
             let mut stmt =
@@ -333,6 +462,7 @@ mod tests {
             shadow: None,
             capture: api::CaptureSettings::default(),
             monitor_every_minutes: None,
+            bias: None,
             captured_rows: 0,
             traffic: api::Traffic::default(),
         }
@@ -351,6 +481,10 @@ mod tests {
                 .map(|k| serde_json::json!({ "n": i * 3 + k }))
                 .collect();
             store.capture("churn", &rows, 50).unwrap();
+            // Batches of any size: some flushed one request at a time.
+            if i < 4 || i % 7 == 0 {
+                store.flush_captures().unwrap();
+            }
         }
         let kept = store.captured("churn").unwrap();
         let n = store.captured_rows("churn").unwrap();
@@ -358,11 +492,44 @@ mod tests {
         assert!((45..=50).contains(&n), "{n} rows kept");
         // The newest rows are the ones kept.
         assert_eq!(kept.last().unwrap()["n"], 89);
+        // Rows still waiting when the endpoint goes are dropped with it, and
+        // an endpoint made again under the name starts empty.
+        store
+            .capture("churn", &[serde_json::json!({ "n": 90 })], 50)
+            .unwrap();
         store.delete_endpoint("churn").unwrap();
         assert!(store.captured("churn").unwrap().is_empty());
         assert!(matches!(
             store.endpoint("churn"),
             Err(StorageError::NotFound(_))
         ));
+        assert!(store.create_endpoint(&endpoint("churn")).unwrap());
+        assert_eq!(store.captured_rows("churn").unwrap(), 0);
+        // Rows for an endpoint that does not exist are not written.
+        store
+            .capture("gone", &[serde_json::json!({ "n": 1 })], 50)
+            .unwrap();
+        store.flush_captures().unwrap();
+        assert!(!store.root.join("captures").join("gone").exists());
+    }
+
+    #[test]
+    fn a_capture_backlog_drops_rows_not_requests() {
+        let store = Store::throwaway().expect("store");
+        assert!(store.create_endpoint(&endpoint("busy")).unwrap());
+        let rows = vec![serde_json::json!({ "n": 1 }); PENDING_CAP];
+        store.capture("busy", &rows, 1_000_000).unwrap();
+        let refused = store.capture("busy", &rows[..10], 1_000_000);
+        assert!(
+            matches!(&refused, Err(StorageError::Backlog(m)) if m.contains("dropped")),
+            "{refused:?}"
+        );
+        // Once written, there is room again.
+        store.flush_captures().unwrap();
+        store.capture("busy", &rows[..10], 1_000_000).unwrap();
+        assert_eq!(
+            store.captured_rows("busy").unwrap(),
+            PENDING_CAP as u64 + 10
+        );
     }
 }

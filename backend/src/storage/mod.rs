@@ -28,7 +28,7 @@ mod forecasts;
 mod models;
 mod pool;
 
-pub use endpoints::is_valid_name as is_valid_endpoint_name;
+pub use endpoints::{is_valid_name as is_valid_endpoint_name, start_capture_writer};
 pub use files::{NewFile, Received, Upload};
 pub use finite::{NonFinite, first_non_finite};
 
@@ -64,6 +64,9 @@ pub enum StorageError {
         found.value
     )]
     NonFinite { what: String, found: NonFinite },
+    /// More work waits than the store holds in memory.
+    #[error("{0}")]
+    Backlog(String),
 }
 
 /// The records of a list that read back, and the ids of those that did not.
@@ -110,6 +113,8 @@ pub struct Store {
     pause_before_rename: Option<std::time::Duration>,
     /// Captures append to shared files: one writer at a time.
     capture_lock: std::sync::Mutex<()>,
+    /// Captured rows waiting for the writer.
+    pending: std::sync::Mutex<endpoints::Pending>,
 }
 
 impl std::fmt::Debug for Store {
@@ -223,6 +228,7 @@ impl Store {
             db,
             pause_before_rename,
             capture_lock: std::sync::Mutex::new(()),
+            pending: std::sync::Mutex::default(),
         };
         {
             let mut conn = store.conn()?;

@@ -5,7 +5,8 @@
 //! uploads, profile reads, single predictions, SSE subscriptions and
 //! listings, and prints latency percentiles, errors and the server's peak memory.
 //! Then the endpoint phase: CLIENTS loops for SECONDS posting single rows to
-//! a named endpoint, which is pointed at another model half-way through;
+//! a named endpoint, each over its own kept-alive connection (as an SDK's
+//! pool holds them), the endpoint pointed at another model half-way through;
 //! it prints the invocations' latency percentiles, errors, and how many
 //! answers each model gave.
 
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use e2e_tests::http::{get_json, multipart, post_json, request};
+use e2e_tests::http::{KeptAlive, get_json, multipart, post_json, request};
 
 const OPS: [&str; 5] = ["upload", "profile", "predict", "events", "list"];
 
@@ -269,9 +270,13 @@ async fn endpoint_phase(
             let mut lat = Vec::new();
             let mut errors = Vec::new();
             let mut by_model: BTreeMap<String, usize> = BTreeMap::new();
+            let mut conn = KeptAlive::new(port);
             while Instant::now() < deadline {
                 let start = Instant::now();
-                match post_json(port, "/api/endpoints/load/invocations", &row).await {
+                match conn
+                    .post_json("/api/endpoints/load/invocations", &row)
+                    .await
+                {
                     Ok(r) if r.status == 200 => {
                         lat.push(start.elapsed().as_secs_f64() * 1000.0);
                         let m = r
@@ -318,7 +323,7 @@ async fn endpoint_phase(
     }
     lat.sort_by(f64::total_cmp);
     println!(
-        "\nendpoint: {clients} clients for {secs} s, single rows, pointed at another model after {} s",
+        "\nendpoint: {clients} clients (kept-alive connections) for {secs} s, single rows, pointed at another model after {} s",
         secs / 2
     );
     println!(
@@ -328,6 +333,17 @@ async fn endpoint_phase(
         percentile(&lat, 0.9),
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "invocations: {} ({:.0}/s)",
+        lat.len(),
+        lat.len() as f64 / secs as f64
+    );
+    let served = get_json(port, "/api/endpoints/load").await?;
+    println!(
+        "server's own clock (the last 10,000): p50 {:.2} ms, p99 {:.2} ms",
+        served["traffic"]["p50_ms"].as_f64().unwrap_or(f64::NAN),
+        served["traffic"]["p99_ms"].as_f64().unwrap_or(f64::NAN)
     );
     let first = by_model.get(model).copied().unwrap_or(0);
     let second = by_model.get(&other).copied().unwrap_or(0);
