@@ -31,6 +31,28 @@ pub struct EndpointRequest {
     /// many minutes (1 to 10080; absent: on demand only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor_every_minutes: Option<u32>,
+    /// Bias to watch: each monitoring run compares the bias metrics of the
+    /// live rows with those of the model's training rows (bias drift).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias: Option<BiasWatch>,
+}
+
+/// A facet and a favourable outcome, as a bias report takes them: the
+/// facet's values (or a threshold above which a number is in it), and the
+/// favourable classes (or a threshold for a number target).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BiasWatch {
+    pub facet: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub favourable: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favourable_above: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +128,8 @@ pub struct Endpoint {
     pub capture: CaptureSettings,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor_every_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias: Option<BiasWatch>,
     /// Rows captured and kept.
     #[serde(default)]
     pub captured_rows: u64,

@@ -12,8 +12,8 @@ mod imports;
 mod recipe;
 
 pub use endpoints::{
-    Alert, CaptureSettings, Endpoint, EndpointRequest, GroundTruthReceipt, InvocationResponse,
-    Invoked, MonitorRun, Traffic, Variant, VariantRequest,
+    Alert, BiasWatch, CaptureSettings, Endpoint, EndpointRequest, GroundTruthReceipt,
+    InvocationResponse, Invoked, MonitorRun, Traffic, Variant, VariantRequest,
 };
 pub use explore::{
     Colouring, Explore, KScore, Loading, RowMap, Segment, Segments, Trait, Unusual, UnusualRow,

@@ -26,6 +26,12 @@
 //! - **Confidence-based performance estimation** (beyond Model Monitor):
 //!   a classifier's expected accuracy from its own calibrated confidence,
 //!   before labels arrive, against the out-of-fold accuracy.
+//! - **Bias drift** ([`bias_drift`]): Clarify's post-training bias metrics
+//!   of one facet on the live rows against the same on the training rows
+//!   (out-of-fold): DPPL and DI from the predictions alone, and with ground
+//!   truth DAR, DRR, RD, SD and AD. A metric drifts when it moved by 0.1 or
+//!   more *and* by more than three of its standard errors on the live rows
+//!   (bootstrapped), so a small live sample does not raise false alarms.
 //!
 //! No I/O: the caller brings the rows, the predictions and the truth.
 
@@ -399,6 +405,9 @@ pub struct Report {
     pub estimated_quality: Option<MetricCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<AttributionCheck>,
+    /// Bias metrics of the watched facet, live against training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias: Option<BiasDrift>,
     /// Each violation in words, with its evidence.
     pub violations: Vec<String>,
 }
@@ -417,6 +426,179 @@ pub struct Live<'a> {
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
+}
+
+/// Checks live rows against the baseline.
+/// The bias metrics of a facet on the live rows against the training rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BiasDrift {
+    /// The facet and the favourable outcome, in words (set by the caller).
+    #[serde(default)]
+    pub facet: String,
+    /// Why the live rows could not be compared, when they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Live rows in the facet and outside it.
+    pub facet_rows: u64,
+    pub other_rows: u64,
+    /// Whether the live rows had ground truth (else only the metrics of
+    /// predictions are compared).
+    pub with_truth: bool,
+    pub metrics: Vec<BiasCheck>,
+}
+
+/// One bias metric, training against live.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BiasCheck {
+    /// Clarify's code (`DPPL`).
+    pub code: String,
+    pub training: Option<f64>,
+    pub live: Option<f64>,
+    /// The live value's bootstrap standard error.
+    pub standard_error: Option<f64>,
+    pub drifted: bool,
+    /// Why a value is missing (a side with no favourable prediction…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A bias metric drifts when it moved by at least this much…
+pub const BIAS_SHIFT: f64 = 0.1;
+/// …and by more than this many live standard errors.
+const BIAS_ERRORS: f64 = 3.0;
+const BIAS_RESAMPLES: usize = 200;
+
+/// The metrics compared: from the predictions alone, and with the truth.
+const BIAS_PREDICTED: [&str; 2] = ["DPPL", "DI"];
+const BIAS_WITH_TRUTH: [&str; 5] = ["DAR", "DRR", "RD", "SD", "AD"];
+
+fn bias_values(facets: &crate::fairness::Facets, codes: &[&str]) -> Vec<(f64, Option<String>)> {
+    let all = crate::fairness::post_training(facets, None, 0);
+    codes
+        .iter()
+        .map(
+            |c| match all.iter().find(|m| m.code == *c).map(|m| &m.value) {
+                Some(crate::fairness::Value::Number(x)) if x.is_finite() => (*x, None),
+                Some(crate::fairness::Value::Undefined(why)) => (f64::NAN, Some(why.clone())),
+                _ => (f64::NAN, Some("not computed".to_owned())),
+            },
+        )
+        .collect()
+}
+
+/// Compares the bias of `live` (its `label`s the truth when `with_truth`,
+/// else ignored) with that of `training`, both with predictions.
+pub fn bias_drift(
+    training: &crate::fairness::Facets,
+    live: &crate::fairness::Facets,
+    with_truth: bool,
+    seed: u64,
+) -> BiasDrift {
+    let mut codes: Vec<&str> = BIAS_PREDICTED.to_vec();
+    if with_truth {
+        codes.extend(BIAS_WITH_TRUTH);
+    }
+    let train = bias_values(training, &codes);
+    let now = bias_values(live, &codes);
+    // Bootstrap: the live rows resampled with replacement.
+    let n = live.facet.len();
+    let mut rng = crate::rng::Rng::new(seed);
+    let mut draws: Vec<Vec<f64>> = vec![Vec::new(); codes.len()];
+    if n > 1 {
+        for _ in 0..BIAS_RESAMPLES {
+            let pick: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
+            let take = |v: &[bool]| pick.iter().map(|&i| v[i]).collect::<Vec<bool>>();
+            let resampled = crate::fairness::Facets {
+                rows: pick.clone(),
+                facet: take(&live.facet),
+                label: take(&live.label),
+                predicted: live.predicted.as_deref().map(take),
+                group: None,
+                missing: 0,
+            };
+            for (k, (x, _)) in bias_values(&resampled, &codes).into_iter().enumerate() {
+                if x.is_finite() {
+                    draws[k].push(x);
+                }
+            }
+        }
+    }
+    let metrics = codes
+        .iter()
+        .enumerate()
+        .map(|(k, code)| {
+            let (t, t_why) = &train[k];
+            let (l, l_why) = &now[k];
+            let se = (draws[k].len() >= BIAS_RESAMPLES / 2).then(|| {
+                let m = draws[k].iter().sum::<f64>() / draws[k].len() as f64;
+                (draws[k].iter().map(|x| (x - m).powi(2)).sum::<f64>()
+                    / (draws[k].len() - 1) as f64)
+                    .sqrt()
+            });
+            let shift = (l - t).abs();
+            let drifted = shift.is_finite()
+                && shift >= BIAS_SHIFT
+                && se.is_some_and(|se| shift > BIAS_ERRORS * se);
+            BiasCheck {
+                code: (*code).to_owned(),
+                training: t.is_finite().then_some(*t),
+                live: l.is_finite().then_some(*l),
+                standard_error: se,
+                drifted,
+                note: l_why
+                    .as_ref()
+                    .map(|w| format!("live: {w}"))
+                    .or_else(|| t_why.as_ref().map(|w| format!("training: {w}"))),
+            }
+        })
+        .collect();
+    let (d, a) = live.sizes();
+    BiasDrift {
+        facet: String::new(),
+        note: None,
+        facet_rows: d as u64,
+        other_rows: a as u64,
+        with_truth,
+        metrics,
+    }
+}
+
+impl BiasDrift {
+    /// No comparison, and why.
+    pub fn unavailable(facet: String, note: String) -> BiasDrift {
+        BiasDrift {
+            facet,
+            note: Some(note),
+            facet_rows: 0,
+            other_rows: 0,
+            with_truth: false,
+            metrics: Vec::new(),
+        }
+    }
+
+    /// Each drifted metric in words, with its evidence.
+    pub fn violations(&self) -> Vec<String> {
+        self.metrics
+            .iter()
+            .filter(|m| m.drifted)
+            .map(|m| {
+                format!(
+                    "bias drift for {}: {} moved from {} in training to {} live ({} standard errors of {}; {} live rows in the facet, {} outside)",
+                    self.facet,
+                    m.code,
+                    m.training.map_or("—".into(), |x| format!("{x:.3}")),
+                    m.live.map_or("—".into(), |x| format!("{x:.3}")),
+                    match (m.training, m.live, m.standard_error) {
+                        (Some(t), Some(l), Some(se)) if se > 0.0 => format!("{:.1}", (l - t).abs() / se),
+                        _ => "many".into(),
+                    },
+                    m.standard_error.map_or("—".into(), |x| format!("{x:.3}")),
+                    self.facet_rows,
+                    self.other_rows
+                )
+            })
+            .collect()
+    }
 }
 
 /// Checks live rows against the baseline.
@@ -651,6 +833,7 @@ pub fn check(baseline: &Baseline, live: &Live<'_>) -> Report {
         model_quality,
         estimated_quality,
         attribution,
+        bias: None,
         violations,
     }
 }
@@ -1010,5 +1193,51 @@ mod tests {
         assert!((ndcg(&t, &t) - 1.0).abs() < 1e-12);
         let swapped = vec![("c".to_string(), 3.0), ("b".into(), 2.0), ("a".into(), 1.0)];
         assert!(ndcg(&t, &swapped) < 0.9);
+    }
+
+    /// Rows with the facet on a share `in_facet`, predicted favourable at
+    /// `rate_facet` in it and `rate_other` outside, labels agreeing 80%.
+    fn sample(
+        n: usize,
+        in_facet: f64,
+        rate_facet: f64,
+        rate_other: f64,
+        seed: u64,
+    ) -> crate::fairness::Facets {
+        let mut rng = crate::rng::Rng::new(seed);
+        let (mut facet, mut label, mut predicted) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..n {
+            let f = rng.next_f64() < in_facet;
+            let p = rng.next_f64() < if f { rate_facet } else { rate_other };
+            let y = if rng.next_f64() < 0.8 { p } else { !p };
+            facet.push(Some(f));
+            label.push(Some(y));
+            predicted.push(Some(p));
+        }
+        crate::fairness::Facets::new(&facet, &label, Some(&predicted), None)
+    }
+
+    #[test]
+    fn bias_drifts_on_a_shift_and_not_by_chance() {
+        let training = sample(3000, 0.3, 0.4, 0.5, 1);
+        // Same distribution, 20 live samples of 300 rows: at most one alarm.
+        let alarms = (0..20)
+            .filter(|&s| {
+                let live = sample(300, 0.3, 0.4, 0.5, 100 + s);
+                bias_drift(&training, &live, true, s)
+                    .metrics
+                    .iter()
+                    .any(|m| m.drifted)
+            })
+            .count();
+        assert!(alarms <= 1, "{alarms} false alarms");
+        // The facet now predicted favourable half as often.
+        let live = sample(600, 0.3, 0.15, 0.5, 7);
+        let d = bias_drift(&training, &live, false, 0);
+        assert_eq!(d.metrics.len(), 2, "predictions only, without the truth");
+        let dppl = &d.metrics[0];
+        assert_eq!(dppl.code, "DPPL");
+        assert!(dppl.drifted, "{dppl:?}");
+        assert!(d.violations()[0].contains("DPPL"), "{:?}", d.violations());
     }
 }

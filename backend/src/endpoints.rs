@@ -462,6 +462,7 @@ mod tests {
                 shadow: None,
                 capture: api::CaptureSettings::default(),
                 monitor_every_minutes: None,
+                bias: None,
                 captured_rows: 0,
                 traffic: api::Traffic::default(),
             },

@@ -230,9 +230,77 @@ fn keep(
             attribution: live_attribution.as_deref(),
         },
     );
+    let mut report = report;
+    if let Some(watch) = &endpoint.bias {
+        let bias = bias_drift(store, endpoint, model_id, watch, &seen);
+        report.violations.extend(bias.violations());
+        report.bias = Some(bias);
+    }
     let run = run_record(endpoint, source, model_id, &report)?;
     store.save_monitor_run(&run)?;
     Ok(run)
+}
+
+/// Live rows with ground truth, at least, for the bias metrics that need it.
+const BIAS_TRUTH_ROWS: usize = 50;
+
+/// The watched facet's bias metrics on what was seen against the model's
+/// training rows; what stopped the comparison is kept as its note.
+fn bias_drift(
+    store: &Store,
+    endpoint: &api::Endpoint,
+    model_id: &str,
+    watch: &api::BiasWatch,
+    seen: &Seen,
+) -> monitor::BiasDrift {
+    let q = crate::fairness::BiasQuery::from(watch);
+    let target = endpoint
+        .variants
+        .first()
+        .map(|v| v.target.clone())
+        .unwrap_or_default();
+    let words = crate::fairness::watch_words(&q, &target);
+    let facet_cells: Vec<Option<String>> = seen
+        .inputs
+        .iter()
+        .map(|r| match r.get(&watch.facet) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => n.as_f64().map(automl::category_label),
+            Some(other) => Some(other.to_string()),
+        })
+        .collect();
+    let predicted = match &seen.outputs {
+        Outputs::Numbers(v) => Column::Numeric(v.clone()),
+        Outputs::Classes { labels, .. } => {
+            Column::Categorical(labels.iter().cloned().map(Some).collect())
+        }
+    };
+    let truth = seen.truth.as_ref().map(|t| match t {
+        Truth::Numbers(v) => Column::Numeric(v.clone()),
+        Truth::Labels(v) => Column::Categorical(v.clone()),
+    });
+    let labelled = truth.as_ref().map_or(0, |t| {
+        (0..t.len()).filter(|&r| t.label(r).is_some()).count()
+    });
+    let truth = truth.filter(|_| labelled >= BIAS_TRUTH_ROWS);
+    let compared = crate::fairness::model_rows(store, model_id, &q).and_then(|training| {
+        let live =
+            crate::fairness::live_facets(&q, &target, &facet_cells, &predicted, truth.as_ref())?;
+        Ok(monitor::bias_drift(
+            &training.facets,
+            &live,
+            truth.is_some(),
+            0,
+        ))
+    });
+    match compared {
+        Ok(mut d) => {
+            d.facet = words;
+            d
+        }
+        Err(e) => monitor::BiasDrift::unavailable(words, e.to_string()),
+    }
 }
 
 /// Checks an uploaded batch: scored by the endpoint's first variant; its

@@ -340,7 +340,13 @@ async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_
 
     let header = cells(lines[0]);
     let target = header.iter().position(|h| h == "creditability").unwrap();
+    let sex = header
+        .iter()
+        .position(|h| h == "personal_status_and_sex")
+        .unwrap();
+    const WOMEN: &str = "female : divorced/separated/married";
     let mut answered: Vec<(String, String)> = Vec::new();
+    let mut women: Vec<bool> = Vec::new();
     for chunk in traffic.chunks(100) {
         let r = invoke_csv(&t, lines[0], chunk).await;
         for (p, row) in r["predictions"].as_array().unwrap().iter().zip(chunk) {
@@ -348,6 +354,7 @@ async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_
                 p["inference_id"].as_str().unwrap().to_owned(),
                 cells(row)[target].clone(),
             ));
+            women.push(cells(row)[sex] == WOMEN);
         }
     }
     let (status, run) = t.json("POST", "/api/endpoints/credit/monitor", None).await;
@@ -493,15 +500,91 @@ async fn monitoring_finds_drift_in_a_shifted_batch_and_flipped_labels_in_ground_
         backend::monitoring::run_due(store, now).unwrap().is_empty(),
         "not due yet"
     );
+    // Five minutes after the run was made (it may have taken seconds).
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 301;
     assert!(
-        backend::monitoring::run_due(store, now + 301)
+        backend::monitoring::run_due(store, later)
             .unwrap()
             .is_empty(),
         "nothing new was captured"
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     invoke_csv(&t, lines[0], &traffic[..50]).await;
-    let runs = backend::monitoring::run_due(store, now + 301).unwrap();
+    let runs = backend::monitoring::run_due(store, later).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].rows, 50, "only the new rows");
+
+    // Bias to watch: women against the other applicants, "good" favourable.
+    let watch = |value: &str| {
+        json!({"variants": [{"model_id": m}], "bias": {
+            "facet": "personal_status_and_sex", "values": [value], "favourable": ["good"]}})
+    };
+    let (status, e) = t
+        .json(
+            "PUT",
+            "/api/endpoints/credit",
+            Some(watch("female : single")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no value “female : single”"),
+        "{e}"
+    );
+    let (status, e) = t
+        .json("PUT", "/api/endpoints/credit", Some(watch(WOMEN)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(e["bias"]["facet"], "personal_status_and_sex", "{e}");
+    let bias_violations = |run: &Value| -> Vec<String> {
+        run["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .filter(|v| v.starts_with("bias drift"))
+            .map(String::from)
+            .collect()
+    };
+    // The true labels: the live bias is the training bias, within noise.
+    let truth_csv = |flip_women: bool| -> String {
+        let mut out = vec!["inference_id,creditability".to_owned()];
+        for ((id, label), &w) in answered.iter().zip(&women) {
+            let label = if flip_women && w {
+                if label == "good" { "bad" } else { "good" }
+            } else {
+                label.as_str()
+            };
+            out.push(format!("{id},{label}"));
+        }
+        out.join("\n")
+    };
+    let (status, _) = upload_to(&t, "/api/endpoints/credit/ground-truth", truth_csv(false)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, run) = t.json("POST", "/api/endpoints/credit/monitor", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let bias = &run["report"]["bias"];
+    assert_eq!(bias["with_truth"], true, "{bias}");
+    assert_eq!(bias["metrics"].as_array().unwrap().len(), 7, "{bias}");
+    assert!(bias["facet_rows"].as_u64().unwrap() > 80, "{bias}");
+    assert!(bias_violations(&run).is_empty(), "{}", run["violations"]);
+    // The model now wrong on every woman (her labels flipped): the accuracy
+    // difference, at least, drifts.
+    let (status, _) = upload_to(&t, "/api/endpoints/credit/ground-truth", truth_csv(true)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, run) = t.json("POST", "/api/endpoints/credit/monitor", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let found = bias_violations(&run);
+    assert!(
+        found.iter().any(|v| v.contains(": AD moved")),
+        "{found:?} {}",
+        run["report"]["bias"]
+    );
 }

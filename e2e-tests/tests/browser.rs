@@ -2007,6 +2007,43 @@ async fn a_model_deploys_from_its_page_and_its_traffic_shows() -> Result<()> {
         .context("chart address")?;
     let svg = studio.fetch("GET", &src, None).await?;
     ensure!(svg.contains("drifted"), "{}", &svg[..svg.len().min(300)]);
+    // Bias to watch: Biscoe's penguins against the rest, Gentoo favourable;
+    // the next check compares its metrics with training.
+    studio
+        .find("#bias-facet-species", SHORT)
+        .await?
+        .select_by_value("island")
+        .await?;
+    studio
+        .find("#bias-value-species", SHORT)
+        .await?
+        .select_by_value("Biscoe")
+        .await?;
+    studio
+        .find("#bias-favourable-species", SHORT)
+        .await?
+        .select_by_value("Gentoo")
+        .await?;
+    studio
+        .find("#endpoint-species .watch-bias", SHORT)
+        .await?
+        .click()
+        .await?;
+    studio
+        .wait_text("#endpoint-species .bias-watch", LONG, |t| {
+            t.contains("Watching bias: `island` is Biscoe")
+        })
+        .await?;
+    studio
+        .find("#batch-species", SHORT)
+        .await?
+        .send_keys(&batch.display().to_string())
+        .await?;
+    studio
+        .wait_text("#monitor-species .bias-drift summary", LONG, |t| {
+            t.contains("Bias: `island` is “Biscoe”") && t.contains("with ground truth")
+        })
+        .await?;
     studio.screenshot("deployments").await?;
     studio.close().await
 }

@@ -135,10 +135,18 @@ pub fn dataset_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::
     ))
 }
 
-/// The report of model `id`: pre- and post-training, on its training
-/// rows (its dataset through its recipe) with its out-of-fold predictions
-/// (a binary model's decision threshold applied).
-pub fn model_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::BiasReport> {
+/// A model's training rows (its dataset through its recipe) as a bias
+/// report reads them: the facet, labels and out-of-fold predictions (a
+/// binary model's decision threshold applied).
+pub struct ModelRows {
+    pub data: Dataset,
+    pub facets: Facets,
+    label: Selector,
+    target: String,
+}
+
+/// The rows of model `id` for the facet and outcome `q` chooses.
+pub fn model_rows(store: &Store, id: &str, q: &BiasQuery) -> AppResult<ModelRows> {
     let summary = store.model(id)?;
     let artifact = automl::ModelArtifact::from_json(&store.model_bytes(id)?)?;
     let oof: OutOfFold = match store.model_oof(id)? {
@@ -175,6 +183,23 @@ pub fn model_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::Bi
     let labels = label_sel.rows(target, label).map_err(bad)?;
     let predicted = label_sel.predicted(&predicted);
     let facets = facets(&data, q, target, &labels, Some(&predicted))?;
+    Ok(ModelRows {
+        data,
+        facets,
+        label: label_sel,
+        target: target.to_owned(),
+    })
+}
+
+/// The report of model `id`: pre- and post-training, on its training
+/// rows with its out-of-fold predictions.
+pub fn model_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::BiasReport> {
+    let ModelRows {
+        data,
+        facets,
+        label,
+        target,
+    } = model_rows(store, id, q)?;
     let features: Vec<&str> = data
         .columns()
         .filter(|(n, c)| *n != q.facet && *n != target && matches!(c, Column::Numeric(_)))
@@ -191,12 +216,64 @@ pub fn model_report(store: &Store, id: &str, q: &BiasQuery) -> AppResult<api::Bi
             api::display::count(facets.rows.len() as u64)
         ),
         q,
-        target,
-        &label_sel,
+        &target,
+        &label,
         &facets,
         &metrics,
         by_value,
     ))
+}
+
+impl From<&api::BiasWatch> for BiasQuery {
+    fn from(w: &api::BiasWatch) -> BiasQuery {
+        BiasQuery {
+            facet: w.facet.clone(),
+            values: w.values.clone(),
+            above: w.above,
+            target: None,
+            favourable: w.favourable.clone(),
+            favourable_above: w.favourable_above,
+            group: None,
+            format: Format::Json,
+        }
+    }
+}
+
+/// Live rows as a bias report reads them: the facet's cell of each row (as
+/// the request sent it), the prediction given, and the truth where known
+/// (`None` throughout when no truth came: the labels are then the
+/// predictions, and only the metrics of predictions mean anything).
+pub fn live_facets(
+    q: &BiasQuery,
+    target: &str,
+    facet_cells: &[Option<String>],
+    predicted: &Column,
+    truth: Option<&Column>,
+) -> AppResult<Facets> {
+    let facet = match q.above {
+        Some(_) => Column::Numeric(
+            facet_cells
+                .iter()
+                .map(|c| c.as_deref().map_or(f64::NAN, automl::values::parse_number))
+                .collect(),
+        ),
+        None => Column::Categorical(facet_cells.to_vec()),
+    };
+    let label = |c: &Column| match (&q.favourable[..], q.favourable_above) {
+        ([], Some(t)) => Selector::Above(t).predicted(c),
+        _ => Selector::Values(q.favourable.clone()).predicted(c),
+    };
+    let predicted = label(predicted);
+    let labels = match truth {
+        Some(t) => label(t),
+        None => predicted.clone(),
+    };
+    let data = Dataset::new(vec![(q.facet.clone(), facet)]).map_err(bad)?;
+    let facets = facets(&data, q, target, &labels, Some(&predicted)).map_err(|e| match e {
+        AppError::Unprocessable { message, .. } => invalid(format!("on the live rows, {message}")),
+        other => other,
+    })?;
+    Ok(facets)
 }
 
 /// Values of the facet column drawn, at most.
@@ -491,6 +568,15 @@ fn facets(
         )));
     }
     Ok(facets)
+}
+
+/// The facet and the favourable outcome of `target` in words.
+pub fn watch_words(q: &BiasQuery, target: &str) -> String {
+    let favourable = match (&q.favourable[..], q.favourable_above) {
+        ([], Some(t)) => format!("`{target}` > {}", api::display::number(t)),
+        (v, _) => format!("`{target}` is {}", quoted(v)),
+    };
+    format!("{}, favourable when {favourable}", facet_words(q))
 }
 
 /// The facet of interest in words.

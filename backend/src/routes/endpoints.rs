@@ -116,6 +116,20 @@ async fn prepare(st: &AppState, req: api::EndpointRequest, created: String) -> A
             ),
         ));
     }
+    // A watched facet must read on the training rows of the model it watches.
+    if let Some(watch) = &req.bias {
+        let (watch, id) = (watch.clone(), first.model_id.clone());
+        with_store(st, move |store| {
+            crate::fairness::model_rows(store, &id, &(&watch).into()).map_err(|e| match e {
+                AppError::Unprocessable { code, message, .. } => {
+                    AppError::unprocessable(code, format!("the bias to watch: {message}"))
+                }
+                other => other,
+            })?;
+            Ok(())
+        })
+        .await?;
+    }
     let (shadow_variant, shadow_model) = shadow.unzip();
     Ok(Live {
         doc: api::Endpoint {
@@ -126,6 +140,7 @@ async fn prepare(st: &AppState, req: api::EndpointRequest, created: String) -> A
             shadow: shadow_variant,
             capture: req.capture.unwrap_or_default(),
             monitor_every_minutes: req.monitor_every_minutes,
+            bias: req.bias,
             captured_rows: 0,
             traffic: api::Traffic::default(),
         },

@@ -2,7 +2,8 @@
 //! traffic shares, shadow, requests, errors, latency and captured rows,
 //! refreshed every few seconds), a form that deploys a model (opened from
 //! a model's page with `?model=`), and per endpoint a swap to another
-//! model, the capture download and delete.
+//! model, the capture download and delete, the bias to watch, and its
+//! monitoring runs.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -49,48 +50,117 @@ fn endpoint_name(target: &str) -> String {
     s.chars().take(64).collect()
 }
 
+/// The request that makes `e` as it is (to change one thing and `PUT` it).
+fn request_of(e: &api::Endpoint) -> api::EndpointRequest {
+    api::EndpointRequest {
+        name: String::new(),
+        variants: e
+            .variants
+            .iter()
+            .map(|v| api::VariantRequest {
+                name: Some(v.name.clone()),
+                model_id: v.model_id.clone(),
+                weight: v.weight,
+            })
+            .collect(),
+        shadow: e.shadow.as_ref().map(|s| s.model_id.clone()),
+        capture: Some(e.capture),
+        monitor_every_minutes: e.monitor_every_minutes,
+        bias: e.bias.clone(),
+    }
+}
+
+/// Puts `req` in place of endpoint `name`: `on_changed` when done, the
+/// refusal in `error` when not.
+fn update(
+    name: String,
+    req: api::EndpointRequest,
+    error: RwSignal<Option<String>>,
+    on_changed: Callback<()>,
+) {
+    spawn_local(async move {
+        match client::update_endpoint(&name, &req).await {
+            Ok(_) => {
+                error.set(None);
+                on_changed.run(());
+            }
+            Err(e) => error.set(Some(e.error.message)),
+        }
+    });
+}
+
 #[component]
 pub fn DeploymentsPage() -> impl IntoView {
-    let endpoints = LocalResource::new(client::endpoints);
+    // The endpoints as last read; read again every 3 s. A card is made
+    // again only when its record changes (`updated`), so what is typed or
+    // open in it stays; its traffic line follows each read.
+    let listed = RwSignal::new(None::<client::ClientResult<client::Listed<api::Endpoint>>>);
+    let load = move || {
+        spawn_local(async move {
+            let read = client::endpoints().await;
+            listed.set(Some(read));
+        })
+    };
+    load();
     let builds = LocalResource::new(client::builds);
     let error = RwSignal::new(None::<String>);
     let delete = delete_action(
         |name: String| async move { client::delete_endpoint(&name).await },
         error,
-        move || endpoints.refetch(),
+        load,
     );
-    let ticker = set_interval_with_handle(
-        move || endpoints.refetch(),
-        std::time::Duration::from_secs(3),
-    )
-    .ok();
+    let ticker = set_interval_with_handle(load, std::time::Duration::from_secs(3)).ok();
     on_cleanup(move || {
         if let Some(t) = ticker {
             t.clear();
         }
     });
+    let on_changed = Callback::new(move |()| load());
+    let items = move || {
+        listed.with(|l| match l {
+            Some(Ok(l)) => l.items.clone(),
+            _ => Vec::new(),
+        })
+    };
+    let state = move || {
+        match listed.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => view! { <ErrorBox message=e.error.message/> }.into_any(),
+        Some(Ok(l)) if l.items.is_empty() && l.skipped.is_empty() => view! {
+            <p class="muted" id="no-endpoints">"No endpoints yet: deploy a model above, or from its page."</p>
+        }
+        .into_any(),
+        Some(Ok(l)) => view! {
+            <SkippedNotice kind=("endpoint", "endpoints") ids=l.skipped.clone() on_delete=delete/>
+        }
+        .into_any(),
+    }
+    };
     view! {
         <h1>"Deployments"</h1>
         <p class="muted">"An endpoint serves models from a stable address. Post rows to it as JSON ("<code>"{\"rows\": [{…}]}"</code>") or as a CSV body; each answer names the variant that gave it, and each row gets an inference id. Several variants split the traffic by their shares (A/B); a shadow scores the same rows without answering. Requests and answers are captured for monitoring."</p>
         {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
         <Loaded resource=builds let:list>
-            <DeployForm choices=model_choices(&list.items) on_done=Callback::new(move |()| endpoints.refetch())/>
+            <DeployForm choices=model_choices(&list.items) on_done=on_changed/>
         </Loaded>
         <h2>"Endpoints"</h2>
-        <Loaded resource=endpoints let:list>
-            <SkippedNotice kind=("endpoint", "endpoints") ids=list.skipped.clone() on_delete=delete/>
-            {if list.items.is_empty() {
-                view! { <p class="muted" id="no-endpoints">"No endpoints yet: deploy a model above, or from its page."</p> }.into_any()
-            } else {
+        {state}
+        <For each=items key=|e| (e.name.clone(), e.updated.clone()) let:e>
+            {
                 let choices = builds.with(|b| match b {
                     Some(Ok(l)) => model_choices(&l.items),
                     _ => Vec::new(),
                 });
-                list.items.into_iter().map(|e| view! {
-                    <EndpointCard endpoint=e choices=choices.clone() on_delete=delete on_changed=Callback::new(move |()| endpoints.refetch())/>
-                }).collect_view().into_any()
-            }}
-        </Loaded>
+                let name = e.name.clone();
+                let now = Signal::derive(move || {
+                    listed.with(|l| match l {
+                        Some(Ok(l)) => l.items.iter().find(|x| x.name == name).cloned(),
+                        _ => None,
+                    })
+                });
+                view! { <EndpointCard endpoint=e now=now choices=choices on_delete=delete on_changed=on_changed/> }
+            }
+        </For>
     }
 }
 
@@ -194,6 +264,7 @@ fn DeployForm(choices: Vec<(String, String)>, on_done: Callback<()>) -> impl Int
                 max_rows,
             }),
             monitor_every_minutes,
+            bias: None,
         };
         busy.set(true);
         error.set(None);
@@ -245,6 +316,8 @@ fn DeployForm(choices: Vec<(String, String)>, on_done: Callback<()>) -> impl Int
 #[component]
 fn EndpointCard(
     endpoint: api::Endpoint,
+    /// The endpoint as last read (its traffic moves; the rest is `endpoint`).
+    now: Signal<Option<api::Endpoint>>,
     choices: Vec<(String, String)>,
     on_delete: Callback<String>,
     on_changed: Callback<()>,
@@ -255,12 +328,24 @@ fn EndpointCard(
     let curl = format!(
         "curl -X POST {url} -H 'Content-Type: application/json' -d '{{\"rows\": [{{…}}]}}'"
     );
-    let answered = |v: &str| {
-        e.traffic
-            .by_variant
-            .iter()
-            .find(|(n, _)| n == v)
-            .map_or(0, |(_, c)| *c)
+    // The latest traffic, or the record's when it is no longer listed.
+    let current = {
+        let e = e.clone();
+        move || now.get().unwrap_or_else(|| e.clone())
+    };
+    let answered = {
+        let current = current.clone();
+        move |v: String| {
+            let current = current.clone();
+            move || {
+                current()
+                    .traffic
+                    .by_variant
+                    .iter()
+                    .find(|(n, _)| *n == v)
+                    .map_or(0, |(_, c)| *c)
+            }
+        }
     };
     let variants = e
         .variants
@@ -272,7 +357,7 @@ fn EndpointCard(
                     <td>{v.name.clone()}</td>
                     <td><a href=href>{format!("model {}", &v.model_id[..v.model_id.len().min(8)])}</a></td>
                     <td class="num">{percent(v.weight)}</td>
-                    <td class="num">{answered(&v.name)}</td>
+                    <td class="num">{answered(v.name.clone())}</td>
                 </tr>
             }
         })
@@ -282,55 +367,47 @@ fn EndpointCard(
         view! { <tr><td>"shadow"</td><td><a href=href>{format!("model {}", &s.model_id[..s.model_id.len().min(8)])}</a></td><td class="num">"0% (captured only)"</td><td class="num">"–"</td></tr> }
     });
     let ms = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{x:.1} ms"));
-    let traffic = format!(
-        "{} requests · {} rows · {} errors · p50 {} · p99 {} · {} rows captured ({} of requests, at most {}) · {}",
-        e.traffic.requests,
-        e.traffic.rows,
-        e.traffic.errors,
-        ms(e.traffic.p50_ms),
-        ms(e.traffic.p99_ms),
-        e.captured_rows,
-        percent(e.capture.share),
-        e.capture.max_rows,
-        e.monitor_every_minutes.map_or_else(
-            || "checked on demand".to_owned(),
-            |m| format!(
-                "checked every {}",
-                api::display::plural(u64::from(m), "minute", "minutes")
+    let traffic = move || {
+        let e = current();
+        format!(
+            "{} requests · {} rows · {} errors · p50 {} · p99 {} · {} rows captured ({} of requests, at most {}) · {}",
+            e.traffic.requests,
+            e.traffic.rows,
+            e.traffic.errors,
+            ms(e.traffic.p50_ms),
+            ms(e.traffic.p99_ms),
+            e.captured_rows,
+            percent(e.capture.share),
+            e.capture.max_rows,
+            e.monitor_every_minutes.map_or_else(
+                || "checked on demand".to_owned(),
+                |m| format!(
+                    "checked every {}",
+                    api::display::plural(u64::from(m), "minute", "minutes")
+                )
             )
         )
-    );
+    };
     let swap_to = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let (swap_name, capture) = (name.clone(), e.capture);
-    let shadow_id = e.shadow.as_ref().map(|s| s.model_id.clone());
-    let schedule = e.monitor_every_minutes;
+    let swap_name = name.clone();
+    let current = request_of(&e);
     let swap = move |_| {
         let target = swap_to.get_untracked();
         if target.is_empty() {
             return;
         }
+        // A swapped model may not have the watched facet: it is dropped.
         let req = api::EndpointRequest {
-            name: String::new(),
             variants: vec![api::VariantRequest {
                 name: None,
                 model_id: target,
                 weight: 1.0,
             }],
-            shadow: shadow_id.clone(),
-            capture: Some(capture),
-            monitor_every_minutes: schedule,
+            bias: None,
+            ..current.clone()
         };
-        let name = swap_name.clone();
-        spawn_local(async move {
-            match client::update_endpoint(&name, &req).await {
-                Ok(_) => {
-                    error.set(None);
-                    on_changed.run(());
-                }
-                Err(e) => error.set(Some(e.error.message)),
-            }
-        });
+        update(swap_name.clone(), req, error, on_changed);
     };
     let swap_options = choices
         .into_iter()
@@ -363,9 +440,160 @@ fn EndpointCard(
                 <button class="button" on:click=swap>"Swap"</button>
             </div>
             <details class="hint"><summary>"Call it from a shell"</summary><pre class="code" tabindex="0">{curl}</pre></details>
+            <BiasWatchForm endpoint=e.clone() on_changed=on_changed/>
             <Monitor name=name.clone()/>
             {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
         </section>
+    }
+}
+
+/// The facet whose bias each monitoring run compares with training: a
+/// column of the production model, its value (or a threshold for numbers),
+/// and the favourable class (or a threshold for a number target).
+#[component]
+fn BiasWatchForm(endpoint: api::Endpoint, on_changed: Callback<()>) -> impl IntoView {
+    let e = endpoint;
+    let model_id = e
+        .variants
+        .first()
+        .map(|v| v.model_id.clone())
+        .unwrap_or_default();
+    let model = LocalResource::new(move || {
+        let id = model_id.clone();
+        async move { client::model(&id).await }
+    });
+    let watching = e.bias.as_ref().map(|b| {
+        let facet = match b.above {
+            Some(t) => format!("`{}` > {}", b.facet, api::display::number(t)),
+            None => format!("`{}` is {}", b.facet, b.values.join(" or ")),
+        };
+        let favourable = match b.favourable_above {
+            Some(t) => format!("the prediction > {}", api::display::number(t)),
+            None => format!("the prediction is {}", b.favourable.join(" or ")),
+        };
+        format!("Watching bias: {facet} against the other rows, favourable when {favourable}.")
+    });
+    let facet = RwSignal::new(String::new());
+    let value = RwSignal::new(String::new());
+    let favourable = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let (name, current) = (e.name.clone(), request_of(&e));
+    let send = move |bias: Option<api::BiasWatch>| {
+        let req = api::EndpointRequest {
+            bias,
+            ..current.clone()
+        };
+        update(name.clone(), req, error, on_changed);
+    };
+    let stop = {
+        let send = send.clone();
+        move |_| send(None)
+    };
+    let slug = e.name.clone();
+    let (facet_id, value_id, fav_id) = (
+        format!("bias-facet-{slug}"),
+        format!("bias-value-{slug}"),
+        format!("bias-favourable-{slug}"),
+    );
+    view! {
+        <div class="bias-watch">
+            <h4>"Bias to watch"</h4>
+            {match watching {
+                Some(w) => view! {
+                    <p class="small">{w}" "<button class="link" on:click=stop>"Stop watching"</button></p>
+                }.into_any(),
+                None => view! { <p class="muted small">"Each check can compare Clarify's bias metrics of one facet on the live rows with those of the training rows: the predicted favourable rates (DPPL, DI), and once ground truth arrives the acceptance, rejection, recall, specificity and accuracy differences."</p> }.into_any(),
+            }}
+            <Loaded resource=model let:m>
+                {
+                    let features = m.features.clone();
+                    let classes = m.classes.clone();
+                    let regression = classes.is_empty();
+                    let feature_options = features
+                        .iter()
+                        .map(|f| view! { <option value=f.name.clone()>{f.name.clone()}</option> })
+                        .collect_view();
+                    let kinds = features.clone();
+                    let categories = move || {
+                        kinds
+                            .iter()
+                            .find(|f| f.name == facet.get())
+                            .filter(|f| f.kind == api::FeatureKind::Categorical)
+                            .map(|f| f.categories.clone())
+                    };
+                    let value_field = {
+                        let categories = categories.clone();
+                        let value_id = value_id.clone();
+                        move || match categories() {
+                            Some(cats) => view! {
+                                <select id=value_id.clone() on:change=move |ev| value.set(event_target_value(&ev))>
+                                    <option value="">"Choose a value…"</option>
+                                    {cats.into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                                </select>
+                            }.into_any(),
+                            None => view! {
+                                <input id=value_id.clone() type="number" step="any" placeholder="above this number" on:input=move |ev| value.set(event_target_value(&ev))/>
+                            }.into_any(),
+                        }
+                    };
+                    let favourable_field = if regression {
+                        view! { <input id=fav_id.clone() type="number" step="any" placeholder="above this number" on:input=move |ev| favourable.set(event_target_value(&ev))/> }.into_any()
+                    } else {
+                        view! {
+                            <select id=fav_id.clone() on:change=move |ev| favourable.set(event_target_value(&ev))>
+                                <option value="">"Choose a class…"</option>
+                                {classes.iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                            </select>
+                        }.into_any()
+                    };
+                    let send = send.clone();
+                    let (label_cats, watch_cats) = (categories.clone(), categories.clone());
+                    let watch = move |_| {
+                        let (f, v, fav) = (facet.get_untracked(), value.get_untracked(), favourable.get_untracked());
+                        if f.is_empty() || v.trim().is_empty() || fav.trim().is_empty() {
+                            error.set(Some("Choose the facet column, its value and the favourable outcome.".into()));
+                            return;
+                        }
+                        let number = |s: &str| s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+                        let mut w = api::BiasWatch { facet: f, ..Default::default() };
+                        if watch_cats().is_some() {
+                            w.values = vec![v];
+                        } else {
+                            let Some(t) = number(&v) else {
+                                error.set(Some(format!("“{v}” is not a number: the facet is the rows above it.")));
+                                return;
+                            };
+                            w.above = Some(t);
+                        }
+                        if regression {
+                            let Some(t) = number(&fav) else {
+                                error.set(Some(format!("“{fav}” is not a number: the outcome is favourable above it.")));
+                                return;
+                            };
+                            w.favourable_above = Some(t);
+                        } else {
+                            w.favourable = vec![fav];
+                        }
+                        send(Some(w));
+                    };
+                    view! {
+                        <div class="inline-form">
+                            <label for=facet_id.clone()>"Facet"</label>
+                            <select id=facet_id.clone() on:change=move |ev| { facet.set(event_target_value(&ev)); value.set(String::new()); }>
+                                <option value="">"Choose a column…"</option>
+                                {feature_options}
+                            </select>
+                            <label for=value_id.clone()>{move || if label_cats().is_some() { "is" } else { "above" }}</label>
+                            {value_field}
+                            <label for=fav_id.clone()>"Favourable"</label>
+                            {favourable_field}
+                            <button class="button watch-bias" on:click=watch>"Watch bias"</button>
+                        </div>
+                    }
+                }
+            </Loaded>
+            {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        </div>
     }
 }
 
@@ -553,6 +781,50 @@ fn RunView(name: String, run: api::MonitorRun, earlier: Vec<api::MonitorRun>) ->
             }
         })
         .collect_view();
+    let bias = run.report.get("bias").filter(|b| !b.is_null()).map(|b| {
+        let rows = b["metrics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let drifted = m["drifted"].as_bool().unwrap_or(false);
+                view! {
+                    <tr class=if drifted { "drifted" } else { "" }>
+                        <td>{m["code"].as_str().unwrap_or_default().to_owned()}</td>
+                        <td class="num">{cell(&m["training"])}</td>
+                        <td class="num">{cell(&m["live"])}</td>
+                        <td class="num">{cell(&m["standard_error"])}</td>
+                        <td>{if drifted { "drifted".to_owned() } else { m["note"].as_str().unwrap_or_default().to_owned() }}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let head = format!(
+            "Bias: {} · {} live rows in the facet, {} outside{}",
+            b["facet"].as_str().unwrap_or_default(),
+            b["facet_rows"].as_u64().unwrap_or(0),
+            b["other_rows"].as_u64().unwrap_or(0),
+            if b["with_truth"].as_bool().unwrap_or(false) {
+                " · with ground truth"
+            } else {
+                " · predictions only, until ground truth arrives"
+            }
+        );
+        let note = b["note"].as_str().map(|n| view! { <p class="muted small">{format!("Not compared: {n}")}</p> });
+        view! {
+            <details class="hint bias-drift" open=true><summary>{head}</summary>
+                {note}
+                <div class="scroll" tabindex="0">
+                    <table class="data">
+                        <thead><tr><th>"Metric"</th><th>"Training"</th><th>"Live"</th><th>"Std. error"</th><th></th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+                <p class="muted small">"A metric drifts when it moved by 0.1 or more and by more than three live standard errors."</p>
+            </details>
+        }
+    });
     let history = earlier
         .into_iter()
         .take(10)
@@ -573,6 +845,7 @@ fn RunView(name: String, run: api::MonitorRun, earlier: Vec<api::MonitorRun>) ->
             </div>
             {chart}
         </details>
+        {bias}
         <img class="chart monitor-timeline" src=timeline alt=timeline_alt/>
         <details class="hint"><summary>"Earlier checks"</summary><ul>{history}</ul></details>
     }
