@@ -1940,9 +1940,16 @@ async fn a_model_deploys_from_its_page_and_its_traffic_shows() -> Result<()> {
         .fetch("GET", "/api/endpoints/species/capture.csv", None)
         .await?;
     ensure!(capture.lines().count() == 6, "capture: {capture}");
-    // Monitoring: the captured traffic, then a batch whose body mass moved.
+    // Monitoring, on the endpoint's Monitor page: the captured traffic,
+    // then a batch whose body mass moved.
     studio
-        .find("#monitor-species .monitor-now", SHORT)
+        .find("#endpoint-species .monitor-link", SHORT)
+        .await?
+        .click()
+        .await?;
+    studio.wait_path("/deployments/species", LONG).await?;
+    studio
+        .find("#monitor-species .monitor-now", LONG)
         .await?
         .click()
         .await?;
@@ -2110,6 +2117,7 @@ async fn every_page_fits_a_phone() -> Result<()> {
         ("forecast", forecast.clone(), "#forecast-chart"),
         ("forecasts", "/forecasts".to_owned(), "#forecast-list"),
         ("deployments", "/deployments".to_owned(), "#endpoint-sex"),
+        ("endpoint", "/deployments/sex".to_owned(), "#monitor-sex"),
     ];
     let mut inaccessible = Vec::new();
     for (width, height) in [(1280, 800), (390, 844)] {

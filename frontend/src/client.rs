@@ -296,6 +296,11 @@ fn endpoint_path(name: &str) -> String {
     format!("/api/endpoints/{}", percent_encode(name))
 }
 
+/// One endpoint, with its live traffic.
+pub async fn endpoint(name: &str) -> ClientResult<api::Endpoint> {
+    get(&endpoint_path(name)).await
+}
+
 pub async fn create_endpoint(request: &api::EndpointRequest) -> ClientResult<api::Endpoint> {
     post("/api/endpoints", request).await
 }

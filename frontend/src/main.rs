@@ -48,6 +48,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/forecasts/:id") view=pages::forecast::ForecastPage/>
                     <Route path=path!("/models/:id") view=pages::model::ModelPage/>
                     <Route path=path!("/deployments") view=pages::deployments::DeploymentsPage/>
+                    <Route path=path!("/deployments/:name") view=pages::deployments::EndpointPage/>
                 </Routes>
             </main>
             <footer class="site-footer muted">
@@ -79,8 +80,13 @@ fn AlertBadge() -> impl IntoView {
         });
         (!list.is_empty()).then(|| {
             let names: Vec<String> = list.iter().map(|a| a.endpoint.clone()).collect();
+            // One endpoint in alert: its Monitor page; more: the list.
+            let href = match &names[..] {
+                [one] => format!("/deployments/{one}"),
+                _ => "/deployments".to_owned(),
+            };
             view! {
-                <a class="alert-badge" id="monitor-alert" href="/deployments" title=format!("Monitoring violations on {}", names.join(", "))>
+                <a class="alert-badge" id="monitor-alert" href=href title=format!("Monitoring violations on {}", names.join(", "))>
                     {format!("⚠ {}", api::display::plural(list.len() as u64, "alert", "alerts"))}
                 </a>
             }

@@ -2,12 +2,13 @@
 //! traffic shares, shadow, requests, errors, latency and captured rows,
 //! refreshed every few seconds), a form that deploys a model (opened from
 //! a model's page with `?model=`), and per endpoint a swap to another
-//! model, the capture download and delete, the bias to watch, and its
-//! monitoring runs.
+//! model, the capture download, delete and its latest check. Each endpoint
+//! has its Monitor page (`/deployments/:name`): the same card, the bias to
+//! watch, and its monitoring runs.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::client;
 use crate::components::{DeleteButton, ErrorBox, Loaded, SkippedNotice, delete_action};
@@ -158,7 +159,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                         _ => None,
                     })
                 });
-                view! { <EndpointCard endpoint=e now=now choices=choices on_delete=delete on_changed=on_changed/> }
+                view! { <EndpointCard endpoint=e now=now choices=choices on_delete=delete on_changed=on_changed detail=false/> }
             }
         </For>
     }
@@ -321,6 +322,9 @@ fn EndpointCard(
     choices: Vec<(String, String)>,
     on_delete: Callback<String>,
     on_changed: Callback<()>,
+    /// On its Monitor page: the bias form and the monitoring runs (in the
+    /// list: the latest check and a link to the page).
+    detail: bool,
 ) -> impl IntoView {
     let e = endpoint;
     let name = e.name.clone();
@@ -440,10 +444,123 @@ fn EndpointCard(
                 <button class="button" on:click=swap>"Swap"</button>
             </div>
             <details class="hint"><summary>"Call it from a shell"</summary><pre class="code" tabindex="0">{curl}</pre></details>
-            <BiasWatchForm endpoint=e.clone() on_changed=on_changed/>
-            <Monitor name=name.clone()/>
+            {if detail {
+                view! {
+                    <BiasWatchForm endpoint=e.clone() on_changed=on_changed/>
+                    <Monitor name=name.clone()/>
+                }
+                .into_any()
+            } else {
+                view! { <LatestCheck name=name.clone()/> }.into_any()
+            }}
             {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
         </section>
+    }
+}
+
+/// The latest monitoring run in a line, and the way to the Monitor page.
+#[component]
+fn LatestCheck(name: String) -> impl IntoView {
+    let runs = LocalResource::new({
+        let name = name.clone();
+        move || {
+            let name = name.clone();
+            async move { client::monitor_runs(&name).await }
+        }
+    });
+    let href = format!("/deployments/{name}");
+    view! {
+        <div class="inline-form latest-check">
+            <Loaded resource=runs quiet=true let:list>
+                {match list.first() {
+                    None => view! { <p class="muted small">"Not checked yet."</p> }.into_any(),
+                    Some(r) => {
+                        let text = format!(
+                            "Latest check: {} · {} rows · {}",
+                            format::timestamp(&r.created),
+                            r.rows,
+                            if r.violations.is_empty() {
+                                "no violations".to_owned()
+                            } else {
+                                api::display::plural(r.violations.len() as u64, "violation", "violations")
+                            }
+                        );
+                        let class = if r.violations.is_empty() { "small" } else { "small violated" };
+                        view! { <p class=class>{text}</p> }.into_any()
+                    }
+                }}
+            </Loaded>
+            <a class="button monitor-link" href=href>"Monitor"</a>
+        </div>
+    }
+}
+
+/// An endpoint's Monitor page: its card, the bias to watch, and its
+/// monitoring runs, with the timeline and the drift charts.
+#[component]
+pub fn EndpointPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.read().get("name").unwrap_or_default());
+    let read = RwSignal::new(None::<client::ClientResult<api::Endpoint>>);
+    let load = move || {
+        let n = name.get_untracked();
+        spawn_local(async move {
+            let r = client::endpoint(&n).await;
+            read.set(Some(r));
+        })
+    };
+    Effect::new(move |_| {
+        name.track();
+        load();
+    });
+    let ticker = set_interval_with_handle(load, std::time::Duration::from_secs(3)).ok();
+    on_cleanup(move || {
+        if let Some(t) = ticker {
+            t.clear();
+        }
+    });
+    let builds = LocalResource::new(client::builds);
+    let error = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let on_delete = Callback::new(move |n: String| {
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match client::delete_endpoint(&n).await {
+                Ok(()) => navigate("/deployments", Default::default()),
+                Err(e) => error.set(Some(e.error.message)),
+            }
+        });
+    });
+    let now =
+        Signal::derive(move || read.with(|r| r.as_ref().and_then(|r| r.as_ref().ok().cloned())));
+    // The card is made again only when the record changes.
+    let record = Memo::new(move |_| {
+        read.with(|r| match r {
+            Some(Ok(e)) => Some((e.name.clone(), e.updated.clone())),
+            _ => None,
+        })
+    });
+    let card = move || {
+        record.get()?;
+        let e = now.get_untracked()?;
+        let choices = builds.with(|b| match b {
+            Some(Ok(l)) => model_choices(&l.items),
+            _ => Vec::new(),
+        });
+        Some(
+            view! { <EndpointCard endpoint=e now=now choices=choices on_delete=on_delete on_changed=Callback::new(move |()| load()) detail=true/> },
+        )
+    };
+    view! {
+        <p><a href="/deployments">"← All deployments"</a></p>
+        <h1>{move || format!("Endpoint {}", name.get())}</h1>
+        {move || error.get().map(|e| view! { <ErrorBox message=e/> })}
+        {move || match read.with(|r| r.as_ref().map(|r| r.as_ref().err().map(|e| e.error.message.clone()))) {
+            None => Some(view! { <p class="muted">"Loading…"</p> }.into_any()),
+            Some(Some(message)) => Some(view! { <ErrorBox message=message/> }.into_any()),
+            Some(None) => None,
+        }}
+        {card}
     }
 }
 
