@@ -2016,21 +2016,17 @@ async fn a_model_deploys_from_its_page_and_its_traffic_shows() -> Result<()> {
     ensure!(svg.contains("drifted"), "{}", &svg[..svg.len().min(300)]);
     // Bias to watch: Biscoe's penguins against the rest, Gentoo favourable;
     // the next check compares its metrics with training.
-    studio
-        .find("#bias-facet-species", SHORT)
-        .await?
-        .select_by_value("island")
-        .await?;
-    studio
-        .find("#bias-value-species", SHORT)
-        .await?
-        .select_by_value("Biscoe")
-        .await?;
-    studio
-        .find("#bias-favourable-species", SHORT)
-        .await?
-        .select_by_value("Gentoo")
-        .await?;
+    for (select, value) in [
+        ("#bias-facet-species", "island"),
+        ("#bias-value-species", "Biscoe"),
+        ("#bias-favourable-species", "Gentoo"),
+    ] {
+        studio
+            .find(select, SHORT)
+            .await?
+            .select_by_value(value)
+            .await?;
+    }
     studio
         .find("#endpoint-species .watch-bias", SHORT)
         .await?
