@@ -316,6 +316,7 @@ fn serve(
     let state = backend::AppState::open(&data, config)
         .with_context(|| format!("opening the data directory {}", data.display()))?;
     let store = std::sync::Arc::clone(&state.store);
+    let last_flush = std::sync::Arc::clone(&state.store);
     let app = backend::app(state, site);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -351,6 +352,10 @@ fn serve(
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())
             .await?;
+        // Captured rows still waiting are written before the process ends.
+        if let Err(e) = tokio::task::spawn_blocking(move || last_flush.flush_captures()).await? {
+            tracing::warn!(error = %e, "writing the last captured rows");
+        }
         tracing::info!("stopped");
         anyhow::Ok(())
     })
