@@ -30,8 +30,9 @@
 //!   of one facet on the live rows against the same on the training rows
 //!   (out-of-fold): DPPL and DI from the predictions alone, and with ground
 //!   truth DAR, DRR, RD, SD and AD. A metric drifts when it moved by 0.1 or
-//!   more *and* by more than three of its standard errors on the live rows
-//!   (bootstrapped), so a small live sample does not raise false alarms.
+//!   more *and* by more than three standard errors of the difference (the
+//!   bootstrap errors of the live and the training values combined: both
+//!   are samples), so a small sample does not raise false alarms.
 //!
 //! No I/O: the caller brings the rows, the predictions and the truth.
 
@@ -454,7 +455,8 @@ pub struct BiasCheck {
     pub code: String,
     pub training: Option<f64>,
     pub live: Option<f64>,
-    /// The live value's bootstrap standard error.
+    /// The difference's standard error: the bootstrap errors of the live
+    /// and the training values combined.
     pub standard_error: Option<f64>,
     pub drifted: bool,
     /// Why a value is missing (a side with no favourable prediction…).
@@ -486,6 +488,42 @@ fn bias_values(facets: &crate::fairness::Facets, codes: &[&str]) -> Vec<(f64, Op
         .collect()
 }
 
+/// Each metric's bootstrap standard error on `facets` (its rows resampled
+/// with replacement), where most resamples define it.
+fn bootstrap_se(facets: &crate::fairness::Facets, codes: &[&str], seed: u64) -> Vec<Option<f64>> {
+    let n = facets.facet.len();
+    let mut rng = crate::rng::Rng::new(seed);
+    let mut draws: Vec<Vec<f64>> = vec![Vec::new(); codes.len()];
+    if n > 1 {
+        for _ in 0..BIAS_RESAMPLES {
+            let pick: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
+            let take = |v: &[bool]| pick.iter().map(|&i| v[i]).collect::<Vec<bool>>();
+            let resampled = crate::fairness::Facets {
+                rows: pick.clone(),
+                facet: take(&facets.facet),
+                label: take(&facets.label),
+                predicted: facets.predicted.as_deref().map(take),
+                group: None,
+                missing: 0,
+            };
+            for (k, (x, _)) in bias_values(&resampled, codes).into_iter().enumerate() {
+                if x.is_finite() {
+                    draws[k].push(x);
+                }
+            }
+        }
+    }
+    draws
+        .iter()
+        .map(|d| {
+            (d.len() >= BIAS_RESAMPLES / 2).then(|| {
+                let m = d.iter().sum::<f64>() / d.len() as f64;
+                (d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64).sqrt()
+            })
+        })
+        .collect()
+}
+
 /// Compares the bias of `live` (its `label`s the truth when `with_truth`,
 /// else ignored) with that of `training`, both with predictions.
 pub fn bias_drift(
@@ -500,41 +538,18 @@ pub fn bias_drift(
     }
     let train = bias_values(training, &codes);
     let now = bias_values(live, &codes);
-    // Bootstrap: the live rows resampled with replacement.
-    let n = live.facet.len();
-    let mut rng = crate::rng::Rng::new(seed);
-    let mut draws: Vec<Vec<f64>> = vec![Vec::new(); codes.len()];
-    if n > 1 {
-        for _ in 0..BIAS_RESAMPLES {
-            let pick: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
-            let take = |v: &[bool]| pick.iter().map(|&i| v[i]).collect::<Vec<bool>>();
-            let resampled = crate::fairness::Facets {
-                rows: pick.clone(),
-                facet: take(&live.facet),
-                label: take(&live.label),
-                predicted: live.predicted.as_deref().map(take),
-                group: None,
-                missing: 0,
-            };
-            for (k, (x, _)) in bias_values(&resampled, &codes).into_iter().enumerate() {
-                if x.is_finite() {
-                    draws[k].push(x);
-                }
-            }
-        }
-    }
+    // Both sides are samples: the difference's standard error is theirs combined.
+    let se_live = bootstrap_se(live, &codes, seed);
+    let se_train = bootstrap_se(training, &codes, seed ^ 0x5eed);
     let metrics = codes
         .iter()
         .enumerate()
         .map(|(k, code)| {
             let (t, t_why) = &train[k];
             let (l, l_why) = &now[k];
-            let se = (draws[k].len() >= BIAS_RESAMPLES / 2).then(|| {
-                let m = draws[k].iter().sum::<f64>() / draws[k].len() as f64;
-                (draws[k].iter().map(|x| (x - m).powi(2)).sum::<f64>()
-                    / (draws[k].len() - 1) as f64)
-                    .sqrt()
-            });
+            let se = se_live[k]
+                .zip(se_train[k])
+                .map(|(l, t)| (l * l + t * t).sqrt());
             let shift = (l - t).abs();
             let drifted = shift.is_finite()
                 && shift >= BIAS_SHIFT

@@ -938,7 +938,7 @@ fn RunView(name: String, run: api::MonitorRun, earlier: Vec<api::MonitorRun>) ->
                         <tbody>{rows}</tbody>
                     </table>
                 </div>
-                <p class="muted small">"A metric drifts when it moved by 0.1 or more and by more than three live standard errors."</p>
+                <p class="muted small">"A metric drifts when it moved by 0.1 or more and by more than three standard errors of the difference (live and training are both samples)."</p>
             </details>
         }
     });
